@@ -1,0 +1,96 @@
+"""Command line: ``eczema-tracker`` with no arguments opens the app; subcommands run the CLI.
+
+Each command group lives in its own module under :mod:`eczema_tracker.commands` and exposes
+``register(subparsers, common)``: it adds its sub-parsers (with ``parents=[common]`` so every
+command takes ``--data-dir``) and sets ``func`` to a callable ``(args) -> int`` exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from eczema_tracker import __version__
+
+#: Command modules, in the order their commands are listed in ``--help``.
+COMMAND_MODULES = (
+    "eczema_tracker.commands.store_commands",  # import, export, restore, photos
+    "eczema_tracker.commands.model_commands",  # models status|download
+    "eczema_tracker.commands.analyze_command",  # analyze
+    "eczema_tracker.commands.research_commands",  # train, evaluate
+)
+
+
+class CliError(Exception):
+    """A usage or input problem to print as one line (exit code ``code``)."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every command accepts."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=None,
+        help="photo store folder (default: the app's user data folder, or $ECZEMA_TRACKER_DATA_DIR)",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every available command group registered."""
+    common = common_options()
+    parser = argparse.ArgumentParser(
+        prog="eczema-tracker",
+        description="Track eczema from your own photos. Run without a command to open the app.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that command group is not part of this build
+                continue
+            raise
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``eczema-tracker`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return _run_app(parser, args.data_dir)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"eczema-tracker: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("eczema-tracker: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run_app(parser: argparse.ArgumentParser, data_dir: str | None) -> int:
+    """Open the desktop app (``eczema_tracker.gui.app.main(data_dir)``)."""
+    try:
+        from eczema_tracker.gui.app import main as gui_main
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("eczema_tracker.gui"):
+            parser.print_help()
+            return 0
+        raise
+    return int(gui_main(data_dir) or 0)

@@ -1,0 +1,78 @@
+"""Versioned user settings, saved atomically as JSON in the config folder.
+
+A settings file from an older version is migrated step by step; one from a newer version
+is read for the keys this version knows and never overwritten with less.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from eczema_tracker import paths
+
+SETTINGS_VERSION = 1
+SETTINGS_FILE = "settings.json"
+
+
+@dataclass
+class Settings:
+    """What the user chose; defaults are the paper's."""
+
+    dino_source: str = "facebook/dino-vitb16"
+    seggpt_source: str = "BAAI/seggpt-vit-large"
+    k: int = 2
+    device: str = "auto"  # "auto", "cpu" or "cuda"
+    last_site: str = "unspecified"
+    allow_downloads: bool = True
+    extra: dict = field(default_factory=dict)  # keys from newer versions, kept untouched
+
+    @classmethod
+    def load(cls, config_dir: Path | None = None) -> Settings:
+        """Read the settings file; a missing or unreadable one gives the defaults."""
+        path = (config_dir or paths.config_dir()) / SETTINGS_FILE
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls()
+        if not isinstance(raw, dict):
+            return cls()
+        raw = _migrate(raw)
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values = {k: v for k, v in raw.items() if k in known}
+        extra = {k: v for k, v in raw.items() if k not in known and k != "version"}
+        try:
+            return cls(**values, extra=extra)
+        except TypeError:
+            return cls()
+
+    def save(self, config_dir: Path | None = None) -> Path:
+        """Write the settings atomically (temp file, fsync, ``os.replace``)."""
+        folder = paths.ensure_private_dir(config_dir or paths.config_dir())
+        data = asdict(self)
+        extra = data.pop("extra")
+        payload = {**extra, **data, "version": SETTINGS_VERSION}
+        target = folder / SETTINGS_FILE
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".settings-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(payload, fh, indent=2, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+
+def _migrate(raw: dict) -> dict:
+    """Bring an older settings dict up to :data:`SETTINGS_VERSION` (no steps yet)."""
+    version = raw.get("version", 1)
+    if not isinstance(version, int) or version < 1:
+        version = 1
+    # Future: `if version == 1: raw = _v1_to_v2(raw); version = 2`
+    return raw
