@@ -1,0 +1,1 @@
+"""Reusable Qt widgets: mask painter, timeline, and their helpers."""
