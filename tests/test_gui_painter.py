@@ -1,0 +1,348 @@
+"""MaskPainter and MaskEditorDialog driven with simulated mouse, wheel and key events."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
+from eczema_tracker.gui.widgets.mask_painter import MaskPainter
+from eczema_tracker.gui.widgets.painter_fill import connected_area
+from eczema_tracker.gui.widgets.painter_history import MaskHistory
+from eczema_tracker.imaging import open_image
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+def _grey(height: int = 120, width: int = 200) -> np.ndarray:
+    return np.full((height, width, 3), 128, dtype=np.uint8)
+
+
+@pytest.fixture
+def painter(qtbot) -> MaskPainter:
+    widget = MaskPainter()
+    qtbot.addWidget(widget)
+    widget.resize(420, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_image(_grey())
+    widget.set_brush_size(6)
+    return widget
+
+
+def _drag(qtbot, painter: MaskPainter, image_points: list[tuple[float, float]]) -> None:
+    """Press, move through and release at image points, as a user's mouse would."""
+    viewport = painter.viewport()
+    positions = [painter.image_to_viewport(x, y) for x, y in image_points]
+    qtbot.mousePress(viewport, LEFT, pos=positions[0])
+    for pos in positions[1:]:
+        qtbot.mouseMove(viewport, pos)
+    qtbot.mouseRelease(viewport, LEFT, pos=positions[-1])
+
+
+def _ring(cx: float, cy: float, radius: float, steps: int = 48) -> list[tuple[float, float]]:
+    return [
+        (
+            cx + radius * math.cos(2 * math.pi * i / steps),
+            cy + radius * math.sin(2 * math.pi * i / steps),
+        )
+        for i in range(steps + 1)
+    ]
+
+
+def test_brush_stroke_paints_the_image_pixels_under_the_mouse(qtbot, painter):
+    with qtbot.waitSignal(painter.maskChanged):
+        _drag(qtbot, painter, [(20.5, 60.5), (100.5, 60.5), (180.5, 60.5)])
+    mask = painter.mask()
+    assert mask.shape == (120, 200) and mask.dtype == bool
+    assert mask[60, 20:181].all()  # the whole line, end points included
+    assert mask[58:63, 100].all() and not mask[50, 100] and not mask[70, 100]
+    assert not mask[:, :15].any() and not mask[:, 187:].any()
+    assert painter.is_modified()
+
+
+def test_painting_lands_on_the_right_pixel_when_zoomed_and_scrolled(qtbot, painter):
+    painter.set_brush_size(1)
+    painter.set_zoom(4.0)
+    painter.horizontalScrollBar().setValue(200)
+    painter.verticalScrollBar().setValue(100)
+    # Independent of the painter's own mapping: at zoom 4 the viewport shows image pixel x
+    # at 4 * x - scroll (the scene starts at 0 and is larger than the viewport).
+    target_x, target_y = 70, 40
+    pos = QPoint(4 * target_x + 2 - 200, 4 * target_y + 2 - 100)
+    qtbot.mouseClick(painter.viewport(), LEFT, pos=pos)
+    mask = painter.mask()
+    assert np.argwhere(mask).tolist() == [[target_y, target_x]]
+
+
+def test_eraser_removes_only_where_it_passes(qtbot, painter):
+    painter.set_brush_size(20)
+    _drag(qtbot, painter, [(20, 60), (180, 60)])
+    painter.set_tool("eraser")
+    painter.set_brush_size(10)
+    _drag(qtbot, painter, [(100, 20), (100, 100)])
+    mask = painter.mask()
+    assert not mask[50:70, 97:103].any()
+    assert mask[55:65, 30].all() and mask[55:65, 170].all()
+
+
+def test_fill_fills_the_inside_of_a_closed_ring_and_nothing_outside(qtbot, painter):
+    painter.set_brush_size(3)
+    _drag(qtbot, painter, _ring(100, 60, 30))
+    ring = painter.mask()
+    painter.set_tool("fill")
+    qtbot.mouseClick(painter.viewport(), LEFT, pos=painter.image_to_viewport(100.5, 60.5))
+    mask = painter.mask()
+    yy, xx = np.mgrid[:120, :200]
+    distance = np.hypot(xx - 100, yy - 60)
+    assert mask[distance < 27].all()
+    assert not mask[distance > 34].any()
+    assert (mask & ~ring).sum() > 2000  # the fill is new pixels, not just the ring
+    painter.undo()
+    assert np.array_equal(painter.mask(), ring)  # the fill is its own undo step
+
+
+def test_fill_on_a_painted_pixel_does_nothing(painter):
+    painter.paint_stroke([(50, 50), (60, 50)])
+    before = painter.mask()
+    assert painter.fill_at(55, 50) is False
+    assert np.array_equal(painter.mask(), before)
+
+
+def test_undo_and_redo_go_stroke_by_stroke(qtbot, painter):
+    _drag(qtbot, painter, [(20, 30), (60, 30)])
+    first = painter.mask()
+    _drag(qtbot, painter, [(20, 90), (60, 90)])
+    both = painter.mask()
+    assert both.sum() > first.sum() > 0
+    painter.undo()
+    assert np.array_equal(painter.mask(), first)
+    painter.undo()
+    assert not painter.mask().any() and not painter.can_undo()
+    assert not painter.is_modified()  # back at the state it was opened with
+    painter.redo()
+    painter.redo()
+    assert np.array_equal(painter.mask(), both) and not painter.can_redo()
+    painter.undo()
+    _drag(qtbot, painter, [(150, 30), (150, 90)])  # a new stroke drops the redo step
+    assert not painter.can_redo()
+
+
+def test_clear_is_undoable(painter):
+    painter.paint_stroke([(20, 20), (120, 100)])
+    painted = painter.mask()
+    painter.mark_saved()
+    painter.clear()
+    assert not painter.mask().any() and painter.is_modified()
+    painter.undo()
+    assert np.array_equal(painter.mask(), painted) and not painter.is_modified()
+
+
+def test_modified_follows_saved_state(qtbot, painter):
+    with qtbot.waitSignal(painter.modifiedChanged, check_params_cb=lambda m: m is True):
+        painter.paint_stroke([(10, 10)])
+    with qtbot.waitSignal(painter.modifiedChanged, check_params_cb=lambda m: m is False):
+        painter.mark_saved()
+    painter.paint_stroke([(30, 30)])
+    painter.undo()
+    assert not painter.is_modified()
+
+
+def test_initial_mask_is_shown_and_unmodified(qtbot):
+    painter = MaskPainter()
+    qtbot.addWidget(painter)
+    mask = np.zeros((120, 200), dtype=np.uint8)
+    mask[10:20, 30:40] = 255
+    painter.set_image(_grey(), mask)
+    assert np.array_equal(painter.mask(), mask > 0) and not painter.is_modified()
+    with pytest.raises(ValueError, match="does not match"):
+        painter.set_image(_grey(), np.zeros((10, 10), dtype=bool))
+
+
+def test_overlay_colour_changes_display_not_mask(painter):
+    painter.paint_stroke([(50, 50), (80, 50)])
+    mask = painter.mask()
+    painter.set_overlay(QColor(0, 200, 0), 0.8)
+    assert painter.overlay_color() == QColor(0, 200, 0)
+    assert painter.overlay_opacity() == pytest.approx(0.8)
+    assert painter._overlay_item.image.pixelColor(60, 50) == QColor(0, 200, 0)
+    assert np.array_equal(painter.mask(), mask)
+
+
+def test_wheel_with_modifiers_zooms_and_resizes_brush(painter):
+    def wheel(modifiers: Qt.KeyboardModifier, steps: int) -> None:
+        pos = QPointF(200, 150)
+        event = QWheelEvent(
+            pos, painter.viewport().mapToGlobal(pos), QPoint(), QPoint(0, 120 * steps),
+            Qt.MouseButton.NoButton, modifiers, Qt.ScrollPhase.NoScrollPhase, False,
+        )  # fmt: skip
+        QApplication.sendEvent(painter.viewport(), event)
+
+    zoom, size = painter.zoom(), painter.brush_size()
+    under_mouse = painter.viewport_to_image(QPointF(200, 150))
+    wheel(Qt.KeyboardModifier.ControlModifier, 2)
+    assert painter.zoom() == pytest.approx(zoom * 1.25**2)
+    moved = painter.viewport_to_image(QPointF(200, 150)) - under_mouse
+    assert abs(moved.x()) < 1 and abs(moved.y()) < 1  # zoom keeps the point under the mouse
+    wheel(Qt.KeyboardModifier.ShiftModifier, 1)
+    assert painter.brush_size() > size
+    wheel(Qt.KeyboardModifier.ShiftModifier, -3)
+    assert painter.brush_size() < size
+
+
+def test_real_photo_is_painted_at_full_resolution(qtbot, eczema_photo_paths):
+    image = open_image(eczema_photo_paths[0])
+    painter = MaskPainter()
+    qtbot.addWidget(painter)
+    painter.resize(300, 240)
+    painter.show()
+    painter.set_image(image)
+    assert painter.zoom() < 0.6  # fitted: the photo is bigger than the view
+    painter.set_brush_size(40)
+    _drag(qtbot, painter, [(100, 100), (300, 200)])
+    mask = painter.mask()
+    assert mask.shape == (image.height, image.width)
+    assert mask[100, 100] and mask[200, 300] and mask[150, 200] and not mask[300, 100]
+
+
+def test_keyboard_shortcuts_drive_the_dialog(qtbot):
+    dialog = MaskEditorDialog(_grey(), save_mask=lambda m: None, ask_unsaved=lambda w: "discard")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    painter = dialog.painter
+    for key, tool in ((Qt.Key.Key_E, "eraser"), (Qt.Key.Key_F, "fill"), (Qt.Key.Key_B, "brush")):
+        qtbot.keyClick(painter, key)
+        assert painter.tool() == tool
+    size = painter.brush_size()
+    qtbot.keyClick(painter, Qt.Key.Key_BracketRight)
+    assert painter.brush_size() > size
+    painter.paint_stroke([(30, 30), (90, 30)])
+    qtbot.keyClick(painter, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not painter.mask().any()
+    qtbot.keyClick(painter, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert painter.mask().any()
+    for action in (dialog.toolbar.tool_actions["fill"], dialog.toolbar.undo_action):
+        assert "(" in action.toolTip()  # the shortcut is named in the tooltip
+
+
+def _dialog(qtbot, answer: str, saved: list):
+    dialog = MaskEditorDialog(_grey(), save_mask=saved.append, ask_unsaved=lambda w: answer)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.painter.paint_stroke([(40, 40), (120, 80)])
+    return dialog
+
+
+def test_closing_with_unsaved_strokes_and_save_calls_the_callback(qtbot):
+    saved: list[np.ndarray] = []
+    dialog = _dialog(qtbot, "save", saved)
+    expected = dialog.painter.mask()
+    with qtbot.waitSignal(dialog.finished):
+        dialog.reject()
+    assert len(saved) == 1 and np.array_equal(saved[0], expected)
+    assert dialog.result() == MaskEditorDialog.DialogCode.Accepted and not dialog.isVisible()
+
+
+def test_discard_closes_without_saving_and_cancel_stays_open(qtbot):
+    saved: list[np.ndarray] = []
+    cancel = _dialog(qtbot, "cancel", saved)
+    assert cancel.close() is False and cancel.isVisible()
+    discard = _dialog(qtbot, "discard", saved)
+    discard.reject()
+    assert saved == [] and not discard.isVisible()
+    assert discard.result() == MaskEditorDialog.DialogCode.Rejected
+
+
+def test_unmodified_dialog_closes_without_asking(qtbot):
+    def never(widget):
+        raise AssertionError("asked about unsaved changes")
+
+    dialog = MaskEditorDialog(_grey(), save_mask=lambda m: None, ask_unsaved=never)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.reject()
+    assert not dialog.isVisible()
+
+
+def test_failed_save_keeps_the_strokes_and_the_dialog(qtbot):
+    errors: list[str] = []
+
+    def broken(mask):
+        raise OSError("disk full")
+
+    dialog = MaskEditorDialog(
+        _grey(), save_mask=broken, ask_unsaved=lambda w: "save",
+        show_error=lambda w, message: errors.append(message),
+    )  # fmt: skip
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.painter.paint_stroke([(40, 40)])
+    dialog.reject()
+    assert dialog.isVisible() and dialog.painter.is_modified()
+    assert errors and "disk full" in errors[0]
+
+
+def test_ctrl_s_saves_and_option_box_is_reported(qtbot):
+    saved: list[tuple[np.ndarray, bool]] = []
+    dialog = MaskEditorDialog(
+        _grey(), np.ones((120, 200), dtype=bool), title="Correct result",
+        save_text="Use as prompt", option_text="Use as prompt for this site",
+        save_mask=lambda m: saved.append((m, dialog.option_checked())),
+    )  # fmt: skip
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    dialog.option_box.setChecked(True)
+    assert dialog.save_button.text() == "Use as prompt"
+    with qtbot.waitSignal(dialog.maskSaved):
+        qtbot.keyClick(dialog.painter, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert saved[0][0].all() and saved[0][1] is True  # an unmodified result mask can be promoted
+
+
+def test_connected_area_matches_a_pixel_flood_fill():
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        height, width = rng.integers(1, 30, size=2)
+        free = rng.random((height, width)) < 0.6
+        y, x = int(rng.integers(height)), int(rng.integers(width))
+        region = connected_area(free, x, y)
+        if not free[y, x]:
+            assert region is None
+            continue
+        expected = np.zeros_like(free)
+        expected[y, x] = True
+        todo = deque([(y, x)])
+        while todo:
+            cy, cx = todo.popleft()
+            for ny, nx in ((cy - 1, cx), (cy + 1, cx), (cy, cx - 1), (cy, cx + 1)):
+                if 0 <= ny < height and 0 <= nx < width and free[ny, nx] and not expected[ny, nx]:
+                    expected[ny, nx] = True
+                    todo.append((ny, nx))
+        got = np.zeros_like(free)
+        rows, cols = region.pixels.shape
+        got[region.y : region.y + rows, region.x : region.x + cols] = region.pixels
+        assert np.array_equal(got, expected)
+
+
+def test_history_is_bounded_and_knows_the_saved_state():
+    history = MaskHistory(limit=3)
+    start = history.state_id
+    for i in range(5):
+        history.record(0, 0, np.zeros((2, 2), bool), np.full((2, 2), i % 2 == 0))
+    assert len(history) == 3
+    while history.can_undo():
+        history.undo()
+    assert history.state_id != start  # the two oldest edits are gone for good
+    edit = history.redo()
+    assert edit is not None and edit.after().shape == (2, 2)
