@@ -1,0 +1,139 @@
+"""The SQLite database: connection settings, numbered migrations, and the schema-version gate.
+
+- WAL journal (readers never block the writer), ``synchronous=FULL`` (a committed row survives
+  power loss), foreign keys on, a busy timeout.
+- ``PRAGMA user_version`` is the schema version. Migrations are ``migrations/NNNN_name.sql``;
+  each runs in one ``BEGIN EXCLUSIVE`` transaction together with its ``user_version`` bump, so a
+  failure leaves the database exactly as it was.
+- A database with a ``user_version`` above the newest migration was written by a newer app and
+  is refused with :class:`StoreTooNewError`; this version never touches it.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from eczema_tracker.store.errors import StoreError, StoreNotFoundError, StoreTooNewError
+
+DB_NAME = "store.sqlite3"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[\w-]+\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: applying it brings the database to ``version``."""
+
+    version: int
+    name: str
+    sql: str
+
+
+def bundled_migrations() -> list[Migration]:
+    """The migrations shipped in ``eczema_tracker/store/migrations``, in order."""
+    found = []
+    for entry in resources.files("eczema_tracker.store").joinpath("migrations").iterdir():
+        m = _MIGRATION_NAME.match(entry.name)
+        if m:
+            found.append(Migration(int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda mig: mig.version)
+    for expected, mig in enumerate(found, start=1):
+        if mig.version != expected:
+            raise RuntimeError(f"migrations are not numbered 1..N: {[m.name for m in found]}")
+    return found
+
+
+def latest_version(migrations: Sequence[Migration] | None = None) -> int:
+    """The schema version this app writes."""
+    migs = bundled_migrations() if migrations is None else migrations
+    return migs[-1].version if migs else 0
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the database file with the store's settings (autocommit; use :func:`transaction`).
+
+    The connection may be used from any thread (``check_same_thread=False``); the
+    :class:`~eczema_tracker.store.Store` serialises access with its own lock.
+    """
+    if readonly:
+        if not path.exists():
+            raise StoreNotFoundError(f"There is no photo store at {path.parent}.")
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not readonly:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network filesystem
+                raise StoreError(f"The photo store at {path.parent} cannot use SQLite's WAL mode.")
+            conn.execute("PRAGMA synchronous = FULL")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"The photo store database {path} cannot be opened ({exc}).") from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+    """``BEGIN <mode>`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+    conn.execute(f"BEGIN {mode}")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """``PRAGMA user_version`` of the database."""
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"The photo store database is not readable ({exc}).") from exc
+
+
+def check_not_too_new(conn: sqlite3.Connection, where: Path, latest: int) -> int:
+    """Return the schema version, refusing one newer than ``latest``."""
+    version = schema_version(conn)
+    if version > latest:
+        raise StoreTooNewError(
+            f"The photo store at {where} was written by a newer version of Eczema Tracker "
+            f"(schema {version}; this version understands up to {latest}). "
+            "Update Eczema Tracker to open it; nothing was changed."
+        )
+    return version
+
+
+def migrate(
+    conn: sqlite3.Connection, where: Path, migrations: Sequence[Migration] | None = None
+) -> int:
+    """Apply every pending migration, each in one exclusive transaction; return the version."""
+    migs = bundled_migrations() if migrations is None else list(migrations)
+    version = check_not_too_new(conn, where, latest_version(migs))
+    for mig in migs:
+        if mig.version <= version:
+            continue
+        script = f"BEGIN EXCLUSIVE;\n{mig.sql}\n;PRAGMA user_version = {mig.version};\nCOMMIT;"
+        try:
+            conn.executescript(script)
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(
+                f"Upgrading the photo store at {where} to schema {mig.version} ({mig.name}) "
+                f"failed and was undone: {exc}"
+            ) from exc
+        version = mig.version
+    return version

@@ -1,0 +1,111 @@
+"""Content-addressed files written atomically (temp file, fsync, ``os.replace``, fsync folder).
+
+Layout inside the store folder: ``photos/ab/<sha256><suffix>``, ``masks/ab/<sha256>.png``,
+``models/ab/<sha256><suffix>``, ``thumbnails/ab/<sha256>.jpg`` (a cache), ``tmp/`` (temp files,
+emptied whenever the store is opened for writing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+PHOTOS = "photos"
+MASKS = "masks"
+MODELS = "models"
+THUMBNAILS = "thumbnails"
+TMP = "tmp"
+#: Folders whose files are referenced by database rows (exported, checked, cleaned).
+CONTENT_FOLDERS = (PHOTOS, MASKS, MODELS)
+_CHUNK = 1 << 20
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_name(folder: str, sha256: str, suffix: str) -> str:
+    """Relative stored name of a content-addressed file: ``folder/ab/<sha><suffix>``."""
+    return f"{folder}/{sha256[:2]}/{sha256}{suffix.lower()}"
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or creation in ``folder`` durable (no-op where folders cannot be fsynced)."""
+    if os.name == "nt":  # pragma: no cover - Windows has no directory fsync
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(root: Path, stored_name: str, data: bytes) -> Path:
+    """Write ``data`` to ``root/stored_name`` atomically; the folder ``root/tmp`` holds the temp.
+
+    The target either keeps its old content or has all of ``data``; never a partial file.
+    """
+    target = root / stored_name
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp_dir = root / TMP
+    tmp_dir.mkdir(exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="w-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
+    return target
+
+
+def atomic_copy_file(root: Path, stored_name: str, source: Path) -> Path:
+    """Copy ``source`` to ``root/stored_name`` atomically (same guarantees as atomic_write_bytes)."""
+    return atomic_write_bytes(root, stored_name, source.read_bytes())
+
+
+def iter_content_files(root: Path) -> Iterator[str]:
+    """Stored names (``photos/ab/...``) of every file in the content folders."""
+    for folder in CONTENT_FOLDERS:
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for sub in os.scandir(base):
+            if not sub.is_dir(follow_symlinks=False):
+                yield f"{folder}/{sub.name}"
+                continue
+            for entry in os.scandir(sub.path):
+                yield f"{folder}/{sub.name}/{entry.name}"
+
+
+def clear_tmp(root: Path) -> int:
+    """Delete leftover temp files (only call while holding the writer lock); return how many."""
+    tmp_dir = root / TMP
+    removed = 0
+    if tmp_dir.is_dir():
+        for entry in os.scandir(tmp_dir):
+            try:
+                os.unlink(entry.path)
+                removed += 1
+            except IsADirectoryError:  # pragma: no cover - we never create folders there
+                pass
+            except FileNotFoundError:
+                pass
+    return removed
