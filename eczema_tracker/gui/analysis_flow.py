@@ -1,0 +1,203 @@
+"""Analysing photos from the GUI: check prompts, make sure the models are here, run, report.
+
+Models are checked before the first analysis: a local folder that is missing is explained; hub
+models that are not downloaded yet are described (names, sizes) and downloaded with progress
+and cancel, or the user picks local folders instead. The loaded pipeline is kept in
+``window.pipelines`` between runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from eczema_tracker import services
+from eczema_tracker.gui.tasks import BackgroundTask
+
+if TYPE_CHECKING:
+    from eczema_tracker.gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+class AnalysisFlow(QObject):
+    """Owns the analyse actions of the main window; ``analysisFinished(summary)`` when done."""
+
+    analysisFinished = Signal(object)  # noqa: N815 - services.AnalysisRunSummary
+    modelsReady = Signal()  # noqa: N815
+    rescoreFinished = Signal(int)  # noqa: N815
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.task: BackgroundTask | None = None
+
+    # -- entry points ------------------------------------------------------------------------
+    def analyse_selected(self) -> None:
+        """Analyse the photos selected in the library (or the one shown)."""
+        ids = self.window.library.selected_photo_ids()
+        if not ids and self.window.shown_photo is not None:
+            ids = [self.window.shown_photo]
+        if not ids:
+            self.window.show_message("info", "Nothing selected", "Select one or more photos in the library first.")
+            return
+        self.analyse(ids)
+
+    def analyse_pending(self) -> None:
+        """Analyse every photo without a current (non-stale) analysis."""
+        ids = services.photos_to_analyse(self.window.store, self.window.current_site_filter())
+        if not ids:
+            self.window.show_message("info", "Nothing to analyse", "Every photo has an up-to-date analysis.")
+            return
+        self.analyse(ids)
+
+    def analyse(self, photo_ids: list[int]) -> BackgroundTask | None:
+        """Check prompts and models, then analyse ``photo_ids`` in the background."""
+        w = self.window
+        if not photo_ids:
+            return None
+        if self.task is not None and not self.task.done:
+            w.show_message("info", "Analysis running", "An analysis is already running; wait for it or cancel it.")
+            return None
+        store = w.store
+        sites = {store.photo(pid).site for pid in photo_ids}
+        counts = services.prompt_counts(store, sites)
+        lacking = sorted(s for s, n in counts.items() if n < services.MIN_PROMPTS)
+        if len(lacking) == len(sites):
+            w.show_message("info", "Paint prompt masks first", _prompts_needed_text(lacking, counts))
+            return None
+        choice = services.model_choice(w.settings, store)
+        return self.ensure_models(choice, lambda: self._run(photo_ids, choice))
+
+    # -- models --------------------------------------------------------------------------------
+    def ensure_models(self, choice: services.ModelChoice, then) -> BackgroundTask | None:
+        """Call ``then()`` once both model sources are on this computer (may download first)."""
+        loaded = self.window.pipelines.loaded_choice
+        if loaded is not None and (loaded.dino, loaded.seggpt) == (choice.dino, choice.seggpt):
+            return then()
+        try:
+            missing = self._missing(choice)
+        except Exception as exc:  # noqa: BLE001 - e.g. a broken source string
+            self.window.show_message("error", "Models not usable", str(exc))
+            return None
+        if not missing:
+            return then()
+        local = [(role, s) for role, s in missing if s.kind != "hub"]
+        if local:
+            self.window.show_message("error", "Model folder not usable", _local_problem_text(local))
+            return None
+        action = self.window.ask_model_action(missing)
+        if action == "download":
+            return self.download(missing, then)
+        if action == "local" and self.window.ask_settings():
+            self.window.pipelines.clear()
+            return self.ensure_models(services.model_choice(self.window.settings, self.window.store), then)
+        self.window.status("Analysis not started: the models are not on this computer yet.")
+        return None
+
+    @staticmethod
+    def _missing(choice: services.ModelChoice) -> list[tuple[str, Any]]:
+        from eczema_tracker.ml.sources import source_status
+
+        pairs = [("seggpt", source_status(choice.seggpt)), ("dino", source_status(choice.dino))]
+        return [(role, status) for role, status in pairs if not status.present]
+
+    def download(self, missing: list[tuple[str, Any]], then) -> BackgroundTask:
+        """Download hub models with progress and cancel, then call ``then()``."""
+        specs = [status.source for _, status in missing]
+
+        def op(progress, cancel):
+            from eczema_tracker.ml.sources import download_source
+
+            for spec in specs:
+                download_source(spec, progress=progress, cancel=cancel)
+            return specs
+
+        def done(_specs):
+            self.modelsReady.emit()
+            then()
+
+        task = BackgroundTask(self.window, op, done).with_progress("Downloading models")
+        task.titled("Download failed").on_cancelled(lambda: self.window.status("Download cancelled."))
+        return task.run()
+
+    def show_model_status(self) -> None:
+        """Models ▸ Model status: where each model comes from and whether it is here."""
+        choice = services.model_choice(self.window.settings, self.window.store)
+        lines = []
+        for role, status in (("SegGPT", None), ("DINO", None)):
+            spec = choice.seggpt if role == "SegGPT" else choice.dino
+            from eczema_tracker.ml.sources import source_status
+
+            status = source_status(spec)
+            state = "ready" if status.present else status.message or "not available"
+            lines.append(f"{role}: {spec} — {state}")
+        active = self.window.store.active_severity_model()
+        lines.append("Severity model: " + (active.file_name if active else
+                                           "none (rate 8 analysed photos to train your own)"))
+        lines.append(f"K = {choice.k}, device = {choice.device}")
+        self.window.show_message("info", "Models", "\n".join(lines))
+
+    # -- running ---------------------------------------------------------------------------------
+    def _run(self, photo_ids: list[int], choice: services.ModelChoice) -> BackgroundTask:
+        w = self.window
+        store, pipelines = w.store, w.pipelines
+
+        def op(progress, cancel):
+            return services.analyse_photos(store, pipelines, choice, photo_ids, progress=progress, cancel=cancel)
+
+        task = BackgroundTask(w, op, self._finished).with_progress(f"Analysing {len(photo_ids)} photo(s)")
+        task.titled("Analysis failed")
+        task.on_cancelled(self._cancelled)
+        task.failed.connect(lambda _m: self._cancelled(quiet=True))
+        self.task = task
+        return task.run()
+
+    def _finished(self, summary: services.AnalysisRunSummary) -> None:
+        w = self.window
+        w.refresh()
+        w.reshow_current()
+        if summary.skipped or summary.failed:
+            w.show_message("warning", "Analysis finished", summary.describe())
+        else:
+            w.status(summary.describe())
+        if w.store.active_severity_model() is None and summary.analysed:
+            w.status(summary.describe() + " Rate photos 0–3 to get severity scores later.")
+        self.analysisFinished.emit(summary)
+        w.personal.maybe_offer_training()
+
+    def _cancelled(self, quiet: bool = False) -> None:
+        self.window.refresh()
+        self.window.reshow_current()
+        if not quiet:
+            self.window.status("Analysis cancelled; the photos finished before it are kept.")
+
+    def offer_reanalysis(self, site: str) -> BackgroundTask | None:
+        """After a site's prompts changed: offer to analyse its stale results again."""
+        stale = [pid for pid in services.photos_to_analyse(self.window.store, site)
+                 if self.window.store.current_analysis(pid) is not None]
+        if not stale or len(self.window.store.prompts(site)) < services.MIN_PROMPTS:
+            return None
+        if self.window.ask_question(
+            "Analyse again?",
+            f"The prompt masks of '{site}' changed, so {len(stale)} earlier result(s) are out of "
+            "date. Analyse them again now?"):
+            return self.analyse(stale)
+        return None
+
+
+def _prompts_needed_text(sites: list[str], counts: dict[str, int]) -> str:
+    lines = [f"'{s}' has {counts[s]} prompt mask(s)." for s in sites]
+    return ("\n".join(lines) + f"\n\nPaint at least {services.MIN_PROMPTS} prompt masks per body site "
+            "(select a photo, then Paint prompt mask…). The app learns where the eczema is from them.")
+
+
+def _local_problem_text(problems: list[tuple[str, Any]]) -> str:
+    lines = []
+    for role, status in problems:
+        name = "SegGPT" if role == "seggpt" else "DINO"
+        why = status.message or "it is not there"
+        lines.append(f"The {name} model at '{status.source}' cannot be used: {why}")
+    return "\n".join(lines) + "\n\nChoose the right folders in File ▸ Settings, or a Hugging Face id to download."

@@ -1,0 +1,63 @@
+"""Start the desktop app: ``eczema-tracker`` (no command), ``python -m eczema_tracker``,
+or ``eczema-tracker-gui``.
+
+torch and transformers are not imported here: they load on the first analysis, off the GUI
+thread, so the window appears quickly.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from eczema_tracker import paths
+
+log = logging.getLogger(__name__)
+
+
+def application() -> QApplication:
+    """The process's QApplication (made on first call)."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("Eczema Tracker")
+        app.setOrganizationName("eczema-tracker")
+    return app  # type: ignore[return-value]
+
+
+def create_main_window(data_dir: str | Path | None = None):
+    """Open the store and settings and build the main window (not shown yet)."""
+    from eczema_tracker.gui.main_window import MainWindow
+    from eczema_tracker.settings import Settings
+    from eczema_tracker.store import Store
+
+    application()
+    store = Store.open(paths.data_dir(data_dir))
+    try:
+        return MainWindow(store, Settings.load())
+    except BaseException:
+        store.close()
+        raise
+
+
+def main(data_dir: str | None = None) -> int:
+    """Run the app until its window is closed; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    started = time.perf_counter()
+    app = application()
+    try:
+        window = create_main_window(data_dir)
+    except Exception as exc:  # noqa: BLE001 - e.g. the store is open in another window
+        log.exception("cannot open the photo store")
+        QMessageBox.critical(None, "Eczema Tracker cannot start", str(exc))
+        return 1
+    window.show()
+    log.info("window shown %.2f s after start", time.perf_counter() - started)
+    try:
+        return int(app.exec())
+    finally:
+        window.store.close()

@@ -1,0 +1,26 @@
+"""Plain-words summary of an import: imported, duplicates, refused with each reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def summarise_import(results: Sequence[Any]) -> tuple[str, str]:
+    """(headline, details) for a list of ``ImportResult``; details list every file not imported."""
+    imported = [r for r in results if r.status == "imported"]
+    duplicates = [r for r in results if r.status == "duplicate"]
+    refused = [r for r in results if r.status == "refused"]
+    headline = f"{len(imported)} imported, {len(duplicates)} already in the library, {len(refused)} refused."
+    lines = []
+    if refused:
+        lines.append("Refused:")
+        lines += [f"  {Path(r.path).name}: {r.reason or 'not a usable photo'}" for r in refused]
+    if duplicates:
+        lines.append("Already in the library (skipped):")
+        lines += [f"  {Path(r.path).name}" for r in duplicates]
+    if imported:
+        lines.append("Imported:")
+        lines += [f"  {Path(r.path).name}" for r in imported]
+    return headline, "\n".join(lines)

@@ -1,0 +1,105 @@
+"""A photo scaled to fit, with a boolean mask drawn over it (translucent fill + outline)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+def pil_to_qimage(image) -> QImage:
+    """A PIL RGB image as a QImage that owns its pixels."""
+    rgb = np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+    h, w, _ = rgb.shape
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def mask_to_overlay(mask: np.ndarray, color: QColor, *, alpha: int = 110) -> QImage:
+    """An RGBA image: ``color`` at ``alpha`` inside the mask, opaque on its outline."""
+    m = np.asarray(mask, dtype=bool)
+    h, w = m.shape
+    rgba = np.zeros((h, w, 4), dtype=np.uint8)
+    rgba[m] = (color.red(), color.green(), color.blue(), alpha)
+    edge = m & ~_eroded(m)
+    rgba[edge] = (color.red(), color.green(), color.blue(), 255)
+    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
+def _eroded(m: np.ndarray) -> np.ndarray:
+    out = m.copy()
+    out[1:, :] &= m[:-1, :]
+    out[:-1, :] &= m[1:, :]
+    out[:, 1:] &= m[:, :-1]
+    out[:, :-1] &= m[:, 1:]
+    return out
+
+
+class ImageOverlayWidget(QWidget):
+    """Paints a photo (keeping its aspect ratio) and an optional mask overlay."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pixmap: QPixmap | None = None
+        self._overlay: QPixmap | None = None
+        self._placeholder = ""
+        self.setMinimumSize(240, 180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_image(
+        self, image: QImage | None, mask: np.ndarray | None = None, color: QColor | None = None
+    ) -> None:
+        """Show ``image`` with ``mask`` (same size) in ``color``; None clears the view."""
+        self._pixmap = (
+            QPixmap.fromImage(image) if image is not None and not image.isNull() else None
+        )
+        self.set_mask(mask, color)
+
+    def set_mask(self, mask: np.ndarray | None, color: QColor | None = None) -> None:
+        """Replace the overlay (None removes it)."""
+        if mask is None or self._pixmap is None:
+            self._overlay = None
+        else:
+            self._overlay = QPixmap.fromImage(mask_to_overlay(mask, color or QColor("#e0245e")))
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        """Text shown when there is no image."""
+        self._placeholder = text
+        self.update()
+
+    def has_overlay(self) -> bool:
+        """True while a mask is drawn."""
+        return self._overlay is not None
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(640, 480)
+
+    def image_rect(self) -> QRect:
+        """Where the photo is drawn inside the widget."""
+        if self._pixmap is None:
+            return QRect()
+        size = self._pixmap.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        return QRect(
+            (self.width() - size.width()) // 2,
+            (self.height() - size.height()) // 2,
+            size.width(),
+            size.height(),
+        )
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#2b2b2b"))
+        if self._pixmap is None:
+            painter.setPen(QColor("#d0d0d0"))
+            painter.drawText(
+                self.rect().adjusted(20, 20, -20, -20),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self._placeholder,
+            )
+            return
+        target = self.image_rect()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawPixmap(target, self._pixmap)
+        if self._overlay is not None:
+            painter.drawPixmap(target, self._overlay)
