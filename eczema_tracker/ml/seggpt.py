@@ -1,0 +1,207 @@
+"""Few-shot lesion segmentation with SegGPT and DINO-retrieved prompts (no Qt).
+
+The user gives a pool of prompts: photos with their lesion masks (2-3 usually; any number
+works). For a query photo the K prompts nearest by Euclidean distance of whole-image DINO
+[CLS] features are chosen (prompt features are computed once, when the pool is set), and
+transformers' ``SegGptForImageSegmentation`` paints the query's mask with
+``feature_ensemble=True`` over those K prompts.
+
+Details that matter:
+
+- Several prompts for one query raise inside transformers (issue #30196), so the query
+  tensor is repeated once per prompt (preprocessed once, then ``expand``-ed).
+- ``num_labels=1`` is passed to pre- and post-processing: without the palette a 0/1 mask
+  would be read as a near-black image.
+- With the ensemble the K output rows are close but not identical (the ensemble averages the
+  attention output, not the residual stream: ~0.15 max difference with tiny random weights).
+  Like SegGPT's reference inference code (``output = y[0, ...]``) we post-process the first row
+  only, at the photo's own resolution.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from eczema_tracker.ml import acceleration
+from eczema_tracker.ml.dino import DinoEncoder
+from eczema_tracker.ml.loading import load_pretrained, quiet_transformers, resolve_device
+from eczema_tracker.ml.sources import DEFAULT_SEGGPT, resolve_source
+
+
+@dataclass
+class Prompt:
+    """A prompt photo (upright RGB) and its lesion mask (bool, H x W of the photo)."""
+
+    image: Image.Image
+    mask: np.ndarray
+    key: str | None = None
+
+
+@dataclass
+class Segmentation:
+    """A predicted lesion mask (bool, the photo's H x W) and what produced it."""
+
+    mask: np.ndarray
+    lesion_area_fraction: float
+    prompt_keys: list
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)  # retrieval / seggpt / postprocess
+
+
+def lesion_area_fraction(mask: np.ndarray) -> float:
+    """Fraction of the photo's pixels inside the mask (0..1)."""
+    mask = np.asarray(mask, dtype=bool)
+    return float(mask.mean()) if mask.size else 0.0
+
+
+class SegGptSegmenter:
+    """SegGPT with a cached, DINO-indexed prompt pool."""
+
+    def __init__(
+        self,
+        source: str = DEFAULT_SEGGPT,
+        *,
+        encoder: DinoEncoder,
+        k: int = 2,
+        device: str = "cpu",
+        fast: bool = True,
+        download: bool = False,
+        progress=None,
+        cancel=None,
+    ) -> None:
+        if k < 1:
+            raise ValueError(f"k must be at least 1 (got {k})")
+        from transformers import SegGptForImageSegmentation
+        from transformers.models.seggpt.image_processing_pil_seggpt import SegGptImageProcessorPil
+
+        self.source = source
+        self.encoder = encoder
+        self.k = int(k)
+        self.device = resolve_device(device)
+        self.folder = resolve_source(
+            source, download=download, role="seggpt", progress=progress, cancel=cancel
+        )
+        model = load_pretrained(SegGptForImageSegmentation, self.folder, source=source)
+        self.path = acceleration.choose_path(self.device, fast=fast)
+        self.model = acceleration.prepare_seggpt(model, self.path)
+        with quiet_transformers():
+            if (self.folder / "preprocessor_config.json").is_file():
+                self.processor = SegGptImageProcessorPil.from_pretrained(self.folder)
+            else:
+                self.processor = SegGptImageProcessorPil()
+        self._keys: list[str] = []
+        self._features = np.zeros((0, 0), dtype=np.float32)  # P x hidden, whole-image [CLS]
+        self._prompt_pixels = None  # P x 3 x h x w, preprocessed once
+        self._prompt_masks = None  # P x 3 x h x w
+
+    @property
+    def prompt_keys(self) -> list[str]:
+        """Keys of the prompts in the pool, in order."""
+        return list(self._keys)
+
+    def set_prompts(self, prompts: Sequence[Prompt]) -> None:
+        """Replace the prompt pool; DINO features and SegGPT inputs are computed once here."""
+        prompts = list(prompts)
+        if not prompts:
+            raise ValueError("at least one prompt (a photo with its lesion mask) is needed")
+        keys, images, masks = [], [], []
+        for index, prompt in enumerate(prompts):
+            image = prompt.image if prompt.image.mode == "RGB" else prompt.image.convert("RGB")
+            mask = np.asarray(prompt.mask, dtype=bool)
+            key = prompt.key if prompt.key is not None else f"prompt-{index}"
+            if mask.shape != (image.height, image.width):
+                raise ValueError(
+                    f"prompt {key}: mask size {mask.shape[1]}x{mask.shape[0]} does not match its "
+                    f"image size {image.width}x{image.height}"
+                )
+            keys.append(str(key))
+            images.append(image)
+            masks.append(mask.astype(np.uint8))
+        if len(set(keys)) != len(keys):
+            raise ValueError("prompt keys must be unique")
+        features = self.encoder.retrieval_features(images)
+        with quiet_transformers():
+            inputs = self.processor.preprocess(
+                prompt_images=images, prompt_masks=masks, num_labels=1, return_tensors="pt"
+            )
+        dtype = next(self.model.parameters()).dtype
+        self._keys = keys
+        self._features = features
+        self._prompt_pixels = inputs["prompt_pixel_values"].to(self.device, dtype)
+        self._prompt_masks = inputs["prompt_masks"].to(self.device, dtype)
+
+    def nearest_prompts(
+        self,
+        image: Image.Image,
+        *,
+        exclude_keys: Sequence[str] = (),
+        query_features: np.ndarray | None = None,
+    ) -> list[int]:
+        """Indices of the K prompts nearest to ``image`` (Euclidean, DINO [CLS]), nearest first."""
+        if not self._keys:
+            raise ValueError("no prompts set: call set_prompts first")
+        excluded = {str(k) for k in exclude_keys}
+        candidates = [i for i, key in enumerate(self._keys) if key not in excluded]
+        if not candidates:
+            raise ValueError("every prompt is excluded; at least one other prompt is needed")
+        if query_features is None:
+            query_features = self.encoder.retrieval_features([image])[0]
+        distances = np.linalg.norm(self._features[candidates] - query_features[None, :], axis=1)
+        order = np.argsort(distances, kind="stable")[: self.k]
+        return [candidates[i] for i in order]
+
+    def segment(self, image: Image.Image, *, exclude_keys: Sequence[str] = ()) -> Segmentation:
+        """The lesion mask of ``image`` at its own resolution, from its K nearest prompts."""
+        import torch
+
+        start = time.perf_counter()
+        image = image if image.mode == "RGB" else image.convert("RGB")
+        chosen = self.nearest_prompts(image, exclude_keys=exclude_keys)
+        retrieved = time.perf_counter()
+        with quiet_transformers():
+            query = self.processor.preprocess(images=[image], return_tensors="pt")["pixel_values"]
+        dtype = next(self.model.parameters()).dtype
+        query = query.to(self.device, dtype)  # 1 x 3 x h x w
+        index = torch.tensor(chosen, device=self.device)
+        prompt_pixels = self._prompt_pixels.index_select(0, index)  # K x 3 x h x w
+        prompt_masks = self._prompt_masks.index_select(0, index)
+        with acceleration.inference_context(self.path):
+            outputs = self.model(
+                pixel_values=query.expand(len(chosen), -1, -1, -1),  # the same query, K times
+                prompt_pixel_values=prompt_pixels,
+                prompt_masks=prompt_masks,
+                feature_ensemble=len(chosen) > 1,
+            )
+        inferred = time.perf_counter()
+        pred = outputs.pred_masks[:1].float()  # 1 x 3 x 2h x w: row 0, as SegGPT's reference
+        mask = self._postprocess(pred, image.height, image.width)
+        end = time.perf_counter()
+        return Segmentation(
+            mask=mask,
+            lesion_area_fraction=lesion_area_fraction(mask),
+            prompt_keys=[self._keys[i] for i in chosen],
+            seconds=end - start,
+            timings={
+                "retrieval": retrieved - start,
+                "seggpt": inferred - retrieved,
+                "postprocess": end - inferred,
+            },
+        )
+
+    def _postprocess(self, pred_masks, height: int, width: int) -> np.ndarray:
+        """Binary (H, W) mask from one predicted (1 x 3 x 2h x w) mask image."""
+
+        class _Outputs:  # post_process only reads ``pred_masks``
+            pass
+
+        outputs = _Outputs()
+        outputs.pred_masks = pred_masks.cpu()
+        seg = self.processor.post_process_semantic_segmentation(
+            outputs, target_sizes=[(height, width)], num_labels=1
+        )[0]
+        return seg.numpy() == 1
