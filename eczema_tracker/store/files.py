@@ -53,15 +53,28 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def make_private_dirs(folder: Path) -> None:
+    """``mkdir -p`` giving every folder it creates owner-only permissions (0700)."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+
+
 def atomic_write_bytes(root: Path, stored_name: str, data: bytes) -> Path:
     """Write ``data`` to ``root/stored_name`` atomically; the folder ``root/tmp`` holds the temp.
 
     The target either keeps its old content or has all of ``data``; never a partial file.
     """
     target = root / stored_name
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(target.parent)
     tmp_dir = root / TMP
-    tmp_dir.mkdir(exist_ok=True, mode=0o700)
+    make_private_dirs(tmp_dir)
     fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="w-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -71,7 +71,7 @@ def quick_check(conn: sqlite3.Connection, root: Path, *, repair: bool) -> StoreC
     if repair:
         for name in unknown:
             target = root / ORPHANS / name
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            files.make_private_dirs(target.parent)
             os.replace(root / name, target)
     return StoreCheck(
         missing_files=tuple(missing),

@@ -1,0 +1,181 @@
+"""``import``, ``photos``, ``export`` and ``restore``: the photo store from the command line.
+
+Exit codes: 0 success; 1 some files were refused (import) or could not be exported; 2 a usage
+or store problem (store locked by another process, written by a newer version, bad backup...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+from eczema_tracker.cli import CliError
+from eczema_tracker.jobs import ProgressCallback
+from eczema_tracker.store import COMMON_SITES, Store, StoreError
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add the store commands to the ``eczema-tracker`` parser."""
+    p = subparsers.add_parser(
+        "import",
+        parents=[common],
+        help="import photos (files or folders, recursively) into the store",
+        description="Import photos into the store. Folders are searched recursively for photo "
+        "files (other files there are skipped); files named explicitly are always tried. "
+        "Exit code 0 if every file was imported or already there, 1 if any was refused.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="photo files or folders")
+    p.add_argument(
+        "--site",
+        default="unspecified",
+        help=f"body site of these photos (free text; e.g. {', '.join(COMMON_SITES[1:6])})",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object per file")
+    p.set_defaults(func=run_import)
+
+    p = subparsers.add_parser(
+        "photos", parents=[common], help="list the stored photos, newest first"
+    )
+    p.add_argument("--site", default=None, help="only photos of this body site")
+    p.add_argument("--json", action="store_true", help="print one JSON object per photo")
+    p.set_defaults(func=run_photos)
+
+    p = subparsers.add_parser(
+        "export",
+        parents=[common],
+        help="back up the whole store (database, photos, masks, models) to one zip file",
+    )
+    p.add_argument("--out", required=True, metavar="FILE.zip", help="the backup file to write")
+    p.set_defaults(func=run_export)
+
+    p = subparsers.add_parser(
+        "restore",
+        parents=[common],
+        help="restore the store from a backup zip (verifies every file first)",
+    )
+    p.add_argument("backup", metavar="FILE.zip", help="a zip written by `eczema-tracker export`")
+    p.add_argument("--force", action="store_true", help="replace a store that already holds data")
+    p.set_defaults(func=run_restore)
+
+
+@contextmanager
+def _store_errors():
+    """Turn store problems into one-line CLI errors (exit code 2)."""
+    try:
+        yield
+    except StoreError as exc:
+        raise CliError(str(exc), 2) from exc
+
+
+def _progress_bar(enabled: bool, unit: str) -> tuple[ProgressCallback | None, Callable[[], None]]:
+    """A tqdm progress callback on stderr when it is a terminal (else none)."""
+    if not enabled or not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit=unit, file=sys.stderr, leave=False)
+
+    def progress(done: int, total: int, message: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(message[-40:], refresh=False)
+        bar.refresh()
+
+    return progress, bar.close
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """``eczema-tracker import PATH... [--site NAME] [--json]``."""
+    progress, done = _progress_bar(not args.json, "file")
+    with _store_errors(), Store.open(args.data_dir) as store:
+        try:
+            results = store.import_paths(args.paths, args.site, progress=progress)
+        finally:
+            done()
+    counts = {"imported": 0, "duplicate": 0, "refused": 0}
+    for r in results:
+        counts[r.status] += 1
+        if args.json:
+            print(json.dumps(r.to_json()))
+        elif r.status == "refused":
+            print(f"refused    {r.path}: {r.reason}")
+        else:
+            print(f"{r.status:<10} {r.path} (photo {r.photo_id})")
+    if not args.json:
+        print(
+            f"{counts['imported']} imported, {counts['duplicate']} already in the store, "
+            f"{counts['refused']} refused",
+            file=sys.stderr,
+        )
+    return 1 if counts["refused"] else 0
+
+
+def run_photos(args: argparse.Namespace) -> int:
+    """``eczema-tracker photos [--site NAME] [--json]``."""
+    with _store_errors(), Store.open(args.data_dir, readonly=True) as store:
+        photos = store.photos(args.site)
+        timeline = {p.photo_id: p for p in store.timeline(args.site)}
+    for photo in photos:
+        point = timeline.get(photo.id)
+        row: dict[str, Any] = {
+            "photo_id": photo.id,
+            "taken_at": photo.taken_at,
+            "site": photo.site,
+            "width": photo.width,
+            "height": photo.height,
+            "original_name": photo.original_name,
+            "prompt": photo.is_prompt,
+            "rating": point.rating if point else None,
+            "score": point.score if point else None,
+            "stale": point.stale if point else False,
+        }
+        if args.json:
+            print(json.dumps(row))
+        else:
+            score = "-" if row["score"] is None else f"{row['score']:.2f}"
+            rating = "-" if row["rating"] is None else str(row["rating"])
+            flags = ("P" if photo.is_prompt else " ") + ("*" if row["stale"] else " ")
+            print(
+                f"{photo.id:>6} {photo.taken_at[:19]:<19} {photo.site[:20]:<20} "
+                f"{photo.width:>5}x{photo.height:<5} rating {rating} score {score:>4} {flags} "
+                f"{photo.original_name}"
+            )
+    if not args.json:
+        print(f"{len(photos)} photo(s)  (P: prompt, *: analysis out of date)", file=sys.stderr)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """``eczema-tracker export --out FILE.zip``."""
+    from eczema_tracker.store.backup import export_store
+
+    progress, done = _progress_bar(True, "file")
+    with _store_errors():
+        try:
+            summary = export_store(args.data_dir, args.out, progress=progress)
+        finally:
+            done()
+    print(f"wrote {summary.path}: {summary.files} file(s), {summary.bytes / 1e6:.1f} MB")
+    for name in summary.missing:
+        print(
+            f"eczema-tracker: warning: {name} was missing and is not in the backup", file=sys.stderr
+        )
+    return 1 if summary.missing else 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    """``eczema-tracker restore FILE.zip [--force]``."""
+    from eczema_tracker.store.backup import restore_store
+
+    progress, done = _progress_bar(True, "file")
+    with _store_errors():
+        try:
+            summary = restore_store(args.backup, args.data_dir, force=args.force, progress=progress)
+        finally:
+            done()
+    print(f"restored {summary.photos} photo(s) ({summary.files} file(s)) into {summary.data_dir}")
+    return 0

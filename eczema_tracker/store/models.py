@@ -1,0 +1,89 @@
+"""Severity models kept in the store: the file is copied in (content-addressed), with metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from eczema_tracker.store import db, files
+from eczema_tracker.store.records import SeverityModelRecord, now_iso
+
+
+class SeverityModelsMixin:
+    """Severity model methods of the Store."""
+
+    def add_severity_model(
+        self, file: str | os.PathLike[str], metadata: dict[str, Any], *, activate: bool = True
+    ) -> int:
+        """Copy a trained severity model file into the store; return its id."""
+        source = Path(file)
+        if not source.is_file():
+            raise ValueError(f"{source}: a severity model must be an existing file")
+        meta_text = json.dumps(metadata, sort_keys=True, default=str)
+        data = source.read_bytes()
+        sha = files.sha256_bytes(data)
+        suffix = source.suffix.lower()
+        if not re.fullmatch(r"\.[a-z0-9_-]{1,15}", suffix):
+            suffix = ""
+        name = files.content_name(files.MODELS, sha, suffix)
+        with self._lock:
+            self._require_writable()
+            self._begin_file(name, data)
+            try:
+                with db.transaction(self._db) as conn:
+                    if activate:
+                        conn.execute("UPDATE severity_model SET active = 0 WHERE active = 1")
+                    cur = conn.execute(
+                        "INSERT INTO severity_model (sha256, stored_name, file_name, metadata, "
+                        "created_at, active) VALUES (?, ?, ?, ?, ?, ?)",
+                        (sha, name, source.name, meta_text, now_iso(), int(activate)),
+                    )
+                    conn.execute("DELETE FROM pending_file WHERE stored_name = ?", (name,))
+                    return int(cur.lastrowid)
+            except BaseException:
+                self._abandon_file(name)
+                raise
+
+    def severity_models(self) -> list[SeverityModelRecord]:
+        """Every stored severity model, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, sha256, stored_name, file_name, metadata, created_at, active "
+                "FROM severity_model ORDER BY id DESC"
+            )
+            return [self._model(r) for r in rows]
+
+    def severity_model(self, model_id: int) -> SeverityModelRecord:
+        """One stored severity model; ``KeyError`` if absent."""
+        for record in self.severity_models():
+            if record.id == model_id:
+                return record
+        raise KeyError(f"no severity model with id {model_id}")
+
+    def active_severity_model(self) -> SeverityModelRecord | None:
+        """The model used to score new analyses, if one is active."""
+        return next((m for m in self.severity_models() if m.active), None)
+
+    def activate_severity_model(self, model_id: int | None) -> None:
+        """Make ``model_id`` the active model (None: no model is active)."""
+        with self._write() as conn:
+            if model_id is not None:
+                self.severity_model(model_id)
+            conn.execute("UPDATE severity_model SET active = 0 WHERE active = 1")
+            if model_id is not None:
+                conn.execute("UPDATE severity_model SET active = 1 WHERE id = ?", (model_id,))
+
+    def _model(self, r: Sequence[Any]) -> SeverityModelRecord:
+        return SeverityModelRecord(
+            id=r[0],
+            sha256=r[1],
+            path=self.data_dir / r[2],
+            file_name=r[3],
+            metadata=json.loads(r[4]),
+            created_at=r[5],
+            active=bool(r[6]),
+        )
