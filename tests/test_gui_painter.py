@@ -346,3 +346,22 @@ def test_history_is_bounded_and_knows_the_saved_state():
     assert history.state_id != start  # the two oldest edits are gone for good
     edit = history.redo()
     assert edit is not None and edit.after().shape == (2, 2)
+
+
+def test_middle_drag_and_space_drag_pan_without_painting(qtbot, painter):
+    painter.set_zoom(4.0)
+    viewport = painter.viewport()
+    bar = painter.horizontalScrollBar()
+    bar.setValue(300)
+    middle = Qt.MouseButton.MiddleButton
+    qtbot.mousePress(viewport, middle, pos=QPoint(200, 150))
+    qtbot.mouseMove(viewport, QPoint(150, 150))
+    qtbot.mouseRelease(viewport, middle, pos=QPoint(150, 150))
+    assert bar.value() == 350
+    qtbot.keyPress(painter, Qt.Key.Key_Space)
+    qtbot.mousePress(viewport, LEFT, pos=QPoint(200, 150))
+    qtbot.mouseMove(viewport, QPoint(260, 150))
+    qtbot.mouseRelease(viewport, LEFT, pos=QPoint(260, 150))
+    qtbot.keyRelease(painter, Qt.Key.Key_Space)
+    assert bar.value() == 290
+    assert not painter.mask().any()

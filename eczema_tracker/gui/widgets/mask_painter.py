@@ -7,7 +7,8 @@ The widget knows nothing of the store: callers read :meth:`~MaskPainter.mask` an
 the signals.
 
 Mouse: left button paints with the current tool; middle button, or Space + left button, pans;
-Ctrl+wheel zooms under the cursor; Shift+wheel (or Alt+wheel) changes the brush size.
+Ctrl+wheel zooms under the cursor (see :class:`ZoomPanView`); Shift+wheel (or Alt+wheel)
+changes the brush size.
 """
 
 from __future__ import annotations
@@ -18,32 +19,26 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
-    QBrush,
     QColor,
     QImage,
-    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPen,
     QPixmap,
-    QResizeEvent,
-    QTransform,
-    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsPixmapItem,
-    QGraphicsScene,
-    QGraphicsView,
     QStyleOptionGraphicsItem,
     QWidget,
 )
 
 from .painter_fill import connected_area
 from .painter_history import MaskEdit, MaskHistory
+from .painter_view import ZoomPanView
 
 TOOLS = ("brush", "eraser", "fill")
 DEFAULT_OVERLAY_COLOR = QColor(255, 0, 110)
@@ -88,7 +83,7 @@ class _Stroke:
     dirty: QRect
 
 
-class MaskPainter(QGraphicsView):
+class MaskPainter(ZoomPanView):
     """A zoomable view of a photo with an editable bool mask at the photo's resolution."""
 
     #: The mask changed (after each stroke, fill, clear, undo, redo or set_image).
@@ -99,18 +94,13 @@ class MaskPainter(QGraphicsView):
     historyChanged = Signal()
     toolChanged = Signal(str)
     brushSizeChanged = Signal(int)
-    #: The zoom factor (view pixels per image pixel) changed.
-    zoomChanged = Signal(float)
+    # zoomChanged(float) comes from ZoomPanView.
 
     MIN_BRUSH = 1
     MAX_BRUSH = 500
-    MIN_ZOOM = 0.01
-    MAX_ZOOM = 32.0
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._scene = QGraphicsScene(self)
-        self.setScene(self._scene)
         self._photo_item = QGraphicsPixmapItem()
         self._photo_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self._overlay_item = _OverlayItem()
@@ -139,18 +129,7 @@ class MaskPainter(QGraphicsView):
         self._brush_size = 20
         self._color = QColor(DEFAULT_OVERLAY_COLOR)
         self._stroke: _Stroke | None = None
-        self._pan_from: QPoint | None = None
-        self._space_held = False
-        self._fit_mode = True
         self._ring_at: QPointF | None = None  # last mouse position over the photo
-
-        self.setBackgroundBrush(QBrush(QColor(45, 45, 48)))
-        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.viewport().setMouseTracking(True)
-        self.viewport().setCursor(Qt.CursorShape.CrossCursor)
         self.setMinimumSize(200, 150)
 
     # ----------------------------------------------------------------- image and mask
@@ -182,7 +161,6 @@ class MaskPainter(QGraphicsView):
         self.set_brush_size(max(4, round(min(width, height) * 0.03)))
         self._history.reset()
         self._saved_id = self._history.state_id
-        self._fit_mode = True
         self.zoom_fit()
         self._after_change()
 
@@ -313,61 +291,12 @@ class MaskPainter(QGraphicsView):
         """Redo the last undone edit."""
         self._apply_edit(self._history.redo(), after=True)
 
-    # ------------------------------------------------------------------ zoom
-    def zoom(self) -> float:
-        """View pixels per image pixel."""
-        return float(self.transform().m11())
-
-    def set_zoom(self, factor: float, anchor: QPointF | None = None) -> None:
-        """Zoom to ``factor``, keeping the image point under viewport point ``anchor`` fixed
-        (default: the view centre)."""
-        factor = min(self.MAX_ZOOM, max(self.MIN_ZOOM, float(factor)))
-        self._fit_mode = False
-        if anchor is None:
-            self.setTransform(QTransform.fromScale(factor, factor))
-        else:
-            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
-            scene_before = self.viewport_to_image(anchor)
-            self.setTransform(QTransform.fromScale(factor, factor))
-            shift = self.viewport_to_image(anchor) - scene_before
-            self.translate(shift.x(), shift.y())
-            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        self.zoomChanged.emit(self.zoom())
-
-    def zoom_in(self) -> None:
-        self.set_zoom(self.zoom() * 1.25)
-
-    def zoom_out(self) -> None:
-        self.set_zoom(self.zoom() / 1.25)
-
-    def zoom_fit(self) -> None:
-        """Show the whole photo (and keep fitting it when the view is resized)."""
-        self._fit_mode = True
-        if self.has_image():
-            self.fitInView(self._scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
-            self.zoomChanged.emit(self.zoom())
-
-    def image_to_viewport(self, x: float, y: float) -> QPoint:
-        """Viewport position of image point ``(x, y)`` (pixel centres are at +0.5)."""
-        return self.mapFromScene(QPointF(x, y))
-
-    def viewport_to_image(self, pos: QPointF | QPoint) -> QPointF:
-        """Image coordinates (sub-pixel) of a viewport position."""
-        inverse, _ = self.viewportTransform().inverted()
-        return inverse.map(QPointF(pos))
-
     # ------------------------------------------------------------ Qt events
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        button = event.button()
-        if button == Qt.MouseButton.MiddleButton or (
-            button == Qt.MouseButton.LeftButton and self._space_held
-        ):
+        if self.pan_press(event):
             self._end_stroke()
-            self._pan_from = event.position().toPoint()
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
-            event.accept()
             return
-        if button == Qt.MouseButton.LeftButton and self.has_image() and self._pan_from is None:
+        if event.button() == Qt.MouseButton.LeftButton and self.has_image():
             point = self.viewport_to_image(event.position())
             if self._tool == "fill":
                 self.fill_at(math.floor(point.x()), math.floor(point.y()))
@@ -380,13 +309,7 @@ class MaskPainter(QGraphicsView):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         point = self.viewport_to_image(event.position())
         self._update_rings(point)
-        if self._pan_from is not None:
-            now = event.position().toPoint()
-            delta = now - self._pan_from
-            self._pan_from = now
-            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
-            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
-            event.accept()
+        if self.pan_move(event):
             return
         if self._stroke is not None:
             self._extend_stroke(point)
@@ -395,15 +318,7 @@ class MaskPainter(QGraphicsView):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        if self._pan_from is not None and event.button() in (
-            Qt.MouseButton.MiddleButton,
-            Qt.MouseButton.LeftButton,
-        ):
-            self._pan_from = None
-            self.viewport().setCursor(
-                Qt.CursorShape.OpenHandCursor if self._space_held else Qt.CursorShape.CrossCursor
-            )
-            event.accept()
+        if self.pan_release(event):
             return
         if self._stroke is not None and event.button() == Qt.MouseButton.LeftButton:
             self._extend_stroke(self.viewport_to_image(event.position()))
@@ -412,19 +327,13 @@ class MaskPainter(QGraphicsView):
             return
         super().mouseReleaseEvent(event)
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
-        delta = event.angleDelta().y() or event.angleDelta().x()  # Alt may swap the axes
-        steps = delta / 120.0
-        modifiers = event.modifiers()
-        if modifiers & Qt.KeyboardModifier.ControlModifier and steps:
-            self.set_zoom(self.zoom() * 1.25**steps, anchor=event.position())
-            event.accept()
-        elif modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier):
+    def modified_wheel(self, steps: float, modifiers: Qt.KeyboardModifier) -> bool:
+        """Shift+wheel or Alt+wheel changes the brush size."""
+        if modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier):
             if steps:
                 self.change_brush_size(steps)
-            event.accept()
-        else:
-            super().wheelEvent(event)
+            return True
+        return False
 
     def change_brush_size(self, steps: float) -> None:
         """Grow (steps > 0) or shrink the brush by ~15% per step, at least 1 px."""
@@ -434,33 +343,10 @@ class MaskPainter(QGraphicsView):
             change = math.copysign(1, steps)
         self.set_brush_size(round(self._brush_size + change))
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_held = True
-            if self._pan_from is None:
-                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-            event.accept()
-            return
-        super().keyPressEvent(event)
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_held = False
-            if self._pan_from is None:
-                self.viewport().setCursor(Qt.CursorShape.CrossCursor)
-            event.accept()
-            return
-        super().keyReleaseEvent(event)
-
     def leaveEvent(self, event) -> None:  # noqa: N802 - Qt override
         self._ring_at = None
         self._update_rings()
         super().leaveEvent(event)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        if self._fit_mode:
-            self.zoom_fit()
 
     # ------------------------------------------------------------ internals
     def _begin_stroke(self, point: QPointF, erase: bool) -> None:
@@ -510,7 +396,7 @@ class MaskPainter(QGraphicsView):
             self.historyChanged.emit()
             return
         x, y, w, h = rect.x(), rect.y(), rect.width(), rect.height()
-        after = self._overlay_alpha()[y : y + h, x : x + w] > 127
+        after = (self._overlay_pixels()[y : y + h, x : x + w] >> 24) > 127
         before = self._committed[y : y + h, x : x + w].copy()
         self._commit(x, y, before, after)
         self.historyChanged.emit()
@@ -540,9 +426,6 @@ class MaskPainter(QGraphicsView):
         image = self._overlay_item.image
         words = np.frombuffer(image.bits(), dtype=np.uint32)
         return words.reshape(image.height(), image.bytesPerLine() // 4)[:, : image.width()]
-
-    def _overlay_alpha(self) -> np.ndarray:
-        return (self._overlay_pixels() >> 24).astype(np.uint8)
 
     def _write_overlay(self, x: int, y: int, pixels: np.ndarray) -> None:
         height, width = pixels.shape

@@ -64,12 +64,13 @@ class MaskPainterToolBar(QToolBar):
         self.tool_actions[painter.tool()].setChecked(True)
         self.addSeparator()
 
+        self.addWidget(QLabel(" Size "))
         self.smaller_action = self._action(
             "−", "[", "Smaller brush ([; or Shift+wheel)", lambda: painter.change_brush_size(-1)
         )
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(0, SIZE_SLIDER_STEPS)
-        self.size_slider.setFixedWidth(120)
+        self.size_slider.setFixedWidth(100)
         self.size_slider.setToolTip("Brush size in photo pixels ([ and ], or Shift+wheel)")
         self.size_slider.valueChanged.connect(
             lambda value: painter.set_brush_size(self._size_from_slider(value))
@@ -87,9 +88,10 @@ class MaskPainterToolBar(QToolBar):
         self.color_button.setToolTip("Mask colour")
         self.color_button.clicked.connect(self.choose_color)
         self.addWidget(self.color_button)
+        self.addWidget(QLabel(" Opacity "))
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setFixedWidth(90)
+        self.opacity_slider.setFixedWidth(70)
         self.opacity_slider.setToolTip("Mask opacity")
         self.opacity_slider.setValue(round(painter.overlay_opacity() * 100))
         self.opacity_slider.valueChanged.connect(
@@ -110,14 +112,13 @@ class MaskPainterToolBar(QToolBar):
         )
         self.addSeparator()
 
-        self.fit_action = self._action("Fit", "0", "Show the whole photo (0)", painter.zoom_fit)
-        self.zoom_in_action = self._action(
-            "Zoom +", "+", "Zoom in (+ or Ctrl+wheel)", painter.zoom_in
-        )
-        self.zoom_in_action.setShortcuts([QKeySequence("+"), QKeySequence("=")])
+        self.addWidget(QLabel(" Zoom "))
         self.zoom_out_action = self._action(
-            "Zoom −", "-", "Zoom out (- or Ctrl+wheel)", painter.zoom_out
+            "−", "-", "Zoom out (- or Ctrl+wheel)", painter.zoom_out
         )
+        self.zoom_in_action = self._action("+", "+", "Zoom in (+ or Ctrl+wheel)", painter.zoom_in)
+        self.zoom_in_action.setShortcuts([QKeySequence("+"), QKeySequence("=")])
+        self.fit_action = self._action("Fit", "0", "Show the whole photo (0)", painter.zoom_fit)
         self.zoom_label = QLabel()
         self.zoom_label.setMinimumWidth(48)
         self.zoom_label.setToolTip("Zoom. Pan with the middle button or Space + drag")
