@@ -163,7 +163,7 @@ def _decode(fh: BinaryIO, name: str, max_pixels: int) -> DecodedPhoto:
                 orientation = int(exif.get(0x0112) or 1) if exif is not None else 1
                 upright = ImageOps.exif_transpose(im)
                 return DecodedPhoto(
-                    image=to_rgb(upright),
+                    image=to_rgb(upright, copy=upright is im),
                     format=fmt,
                     taken_at=exif_taken_at(exif),
                     orientation=orientation if 1 <= orientation <= 8 else 1,
@@ -222,10 +222,13 @@ def exif_taken_at(exif: Image.Exif | None) -> str | None:
     return text
 
 
-def to_rgb(im: Image.Image) -> Image.Image:
-    """Convert any Pillow mode (CMYK, L, I;16, RGBA, P, ...) to 8-bit RGB."""
+def to_rgb(im: Image.Image, *, copy: bool = True) -> Image.Image:
+    """Convert any Pillow mode (CMYK, L, I;16, RGBA, P, ...) to 8-bit RGB.
+
+    An RGB image is returned as a copy, or as itself with ``copy=False``.
+    """
     if im.mode == "RGB":
-        return im.copy()
+        return im.copy() if copy else im
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(im, dtype=np.float64)
         top = 65535.0 if arr.max() > 255 else 255.0
@@ -267,10 +270,13 @@ def mask_png_bytes(mask: np.ndarray) -> bytes:
 
 
 def thumbnail(image: Image.Image, size: int = 256) -> Image.Image:
-    """A copy of an upright RGB ``image`` fitting in ``size`` x ``size`` (aspect kept)."""
-    thumb = image.copy()
-    thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
-    return thumb
+    """A new image: ``image`` (upright RGB) shrunk to fit ``size`` x ``size``, aspect kept."""
+    w, h = image.size
+    scale = min(1.0, size / max(w, h))
+    target = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if target == (w, h):
+        return image.copy()
+    return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
 
 
 def is_image_name(path: str | os.PathLike[str]) -> bool:

@@ -71,6 +71,13 @@ def atomic_write_bytes(root: Path, stored_name: str, data: bytes) -> Path:
 
     The target either keeps its old content or has all of ``data``; never a partial file.
     """
+    target = write_file_durably(root, stored_name, data)
+    fsync_dir(target.parent)
+    return target
+
+
+def write_file_durably(root: Path, stored_name: str, data: bytes, *, sync: bool = True) -> Path:
+    """Like :func:`atomic_write_bytes` but leaves the folder fsync to the caller (batching)."""
     target = root / stored_name
     make_private_dirs(target.parent)
     tmp_dir = root / TMP
@@ -79,14 +86,19 @@ def atomic_write_bytes(root: Path, stored_name: str, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(target.parent)
     return target
+
+
+def write_cache_file(root: Path, stored_name: str, data: bytes) -> Path:
+    """Atomic (never partial) but not fsynced: for caches such as thumbnails."""
+    return write_file_durably(root, stored_name, data, sync=False)
 
 
 def atomic_copy_file(root: Path, stored_name: str, source: Path) -> Path:

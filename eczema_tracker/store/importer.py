@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 from eczema_tracker import imaging
 from eczema_tracker.jobs import CancelCheck, Cancelled, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.store import db, files
+from eczema_tracker.store.errors import StoreError
 from eczema_tracker.store.records import ImportResult, normalise_site, now_iso
 
 if TYPE_CHECKING:
@@ -33,6 +35,28 @@ if TYPE_CHECKING:
 
 #: Files larger than this are refused before reading (no phone photo comes close).
 MAX_FILE_BYTES = 512 * 1024 * 1024
+#: Photos are committed in batches (one fsync'd transaction each) of at most this many files
+#: or bytes; each photo is still complete on disk before its row exists.
+BATCH_FILES = 32
+BATCH_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class _Prepared:
+    """A decoded photo waiting to be written (bytes in memory)."""
+
+    index: int
+    label: str
+    original_name: str
+    data: bytes
+    sha256: str
+    stored_name: str
+    format: str
+    width: int
+    height: int
+    taken_at: str
+    taken_at_source: str
+    thumbnail: bytes
 
 
 def collect(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, str | None]]:
@@ -83,29 +107,40 @@ def import_paths(
 ) -> list[ImportResult]:
     """Import ``paths`` into ``store`` (see the module docstring).
 
-    On cancel, :class:`~eczema_tracker.jobs.Cancelled` is raised between files; photos imported
-    before it stay, and the exception's ``results`` attribute lists them.
+    On cancel, :class:`~eczema_tracker.jobs.Cancelled` is raised between files; the photos
+    decoded so far are stored first, and the exception's ``results`` attribute lists them.
+    A failure to write into the store itself (disk full...) raises :class:`StoreError`.
     """
     site_name = normalise_site(site)
     todo = list(collect(paths))
-    results: list[ImportResult] = []
+    results: list[ImportResult | None] = [None] * len(todo)
+    batch: list[_Prepared] = []
     report(progress, 0, len(todo), "")
-    for done, (path, refusal) in enumerate(todo, start=1):
-        try:
+    try:
+        for index, (path, refusal) in enumerate(todo):
             raise_if_cancelled(cancel)
-        except Cancelled as exc:
-            exc.results = results  # type: ignore[attr-defined]
-            raise
-        if refusal is not None:
-            results.append(ImportResult(str(path), "refused", refusal, None))
-        else:
-            results.append(import_file(store, path, site_name))
-        report(progress, done, len(todo), path.name)
-    return results
+            if refusal is not None:
+                results[index] = ImportResult(str(path), "refused", refusal, None)
+            else:
+                outcome = prepare_file(store, path, index)
+                if isinstance(outcome, ImportResult):
+                    results[index] = outcome
+                else:
+                    batch.append(outcome)
+                    if len(batch) >= BATCH_FILES or sum(len(p.data) for p in batch) >= BATCH_BYTES:
+                        _commit_batch(store, batch, site_name, results)
+                        batch = []
+            report(progress, index + 1, len(todo), path.name)
+    except Cancelled as exc:
+        _commit_batch(store, batch, site_name, results)
+        exc.results = [r for r in results if r is not None]  # type: ignore[attr-defined]
+        raise
+    _commit_batch(store, batch, site_name, results)
+    return [r for r in results if r is not None]
 
 
-def import_file(store: Store, path: Path, site: str) -> ImportResult:
-    """Import one file; never raises for a bad file (it is refused with its reason)."""
+def prepare_file(store: Store, path: Path, index: int = 0) -> _Prepared | ImportResult:
+    """Read, hash and decode one file; a refusal or duplicate comes back as its result."""
     label = str(path)
     try:
         size = path.stat().st_size
@@ -132,42 +167,103 @@ def import_file(store: Store, path: Path, site: str) -> ImportResult:
         taken_source = "file"
     from eczema_tracker.store.repository import thumbnail_jpeg
 
-    thumb = thumbnail_jpeg(decoded.image)
-    suffix = imaging.FORMAT_SUFFIX.get(decoded.format, ".img")
-    name = files.content_name(files.PHOTOS, sha, suffix)
+    return _Prepared(
+        index=index,
+        label=label,
+        original_name=path.name,
+        data=data,
+        sha256=sha,
+        stored_name=files.content_name(
+            files.PHOTOS, sha, imaging.FORMAT_SUFFIX.get(decoded.format, ".img")
+        ),
+        format=decoded.format,
+        width=decoded.width,
+        height=decoded.height,
+        taken_at=taken_at,
+        taken_at_source=taken_source,
+        thumbnail=thumbnail_jpeg(decoded.image),
+    )
+
+
+def _commit_batch(
+    store: Store, batch: list[_Prepared], site: str, results: list[ImportResult | None]
+) -> None:
+    """Write the batch's files (pending rows first), then commit all their rows at once."""
+    if not batch:
+        return
     with store._lock:  # noqa: SLF001 - the importer is part of the store
         store._require_writable()  # noqa: SLF001
-        again = store.photo_by_sha256(sha)
-        if again is not None:  # imported meanwhile (the same file twice in one batch)
-            return ImportResult(label, "duplicate", None, again.id)
-        store._begin_file(name, data)  # noqa: SLF001
+        conn = store._db  # noqa: SLF001
+        new: list[_Prepared] = []
+        first_of: dict[str, _Prepared] = {}
+        for item in batch:
+            existing = store.photo_by_sha256(item.sha256)
+            if existing is not None:
+                results[item.index] = ImportResult(item.label, "duplicate", None, existing.id)
+            elif item.sha256 in first_of:
+                continue  # the same photo twice in one batch: resolved after the commit
+            else:
+                first_of[item.sha256] = item
+                new.append(item)
+        names = [item.stored_name for item in new]
         try:
-            with db.transaction(store._db) as conn:  # noqa: SLF001
-                cur = conn.execute(
-                    "INSERT INTO photo (sha256, stored_name, original_name, format, byte_size, "
-                    "width, height, taken_at, taken_at_source, imported_at, site) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        sha,
-                        name,
-                        path.name,
-                        decoded.format,
-                        len(data),
-                        decoded.width,
-                        decoded.height,
-                        taken_at,
-                        taken_source,
-                        now_iso(),
-                        site,
-                    ),
+            with db.transaction(conn):
+                conn.executemany(
+                    "INSERT OR REPLACE INTO pending_file (stored_name, created_at) VALUES (?, ?)",
+                    [(n, now_iso()) for n in names],
                 )
-                conn.execute("DELETE FROM pending_file WHERE stored_name = ?", (name,))
-                photo_id = int(cur.lastrowid)
-        except BaseException:
-            store._abandon_file(name)  # noqa: SLF001
+            folders = set()
+            for item in new:
+                target = files.write_file_durably(store.data_dir, item.stored_name, item.data)
+                folders.add(target.parent)
+            for folder in folders:
+                files.fsync_dir(folder)
+            ids: dict[str, int] = {}
+            with db.transaction(conn):
+                for item in new:
+                    cur = conn.execute(
+                        "INSERT INTO photo (sha256, stored_name, original_name, format, "
+                        "byte_size, width, height, taken_at, taken_at_source, imported_at, site) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            item.sha256,
+                            item.stored_name,
+                            item.original_name,
+                            item.format,
+                            len(item.data),
+                            item.width,
+                            item.height,
+                            item.taken_at,
+                            item.taken_at_source,
+                            now_iso(),
+                            site,
+                        ),
+                    )
+                    ids[item.sha256] = int(cur.lastrowid)
+                conn.executemany(
+                    "DELETE FROM pending_file WHERE stored_name = ?", [(n,) for n in names]
+                )
+        except BaseException as exc:
+            for name in names:
+                store._abandon_file(name)  # noqa: SLF001
+            if isinstance(exc, OSError):
+                raise StoreError(
+                    f"Could not write into the photo store at {store.data_dir} "
+                    f"({exc.strerror or exc}); nothing of this batch was kept."
+                ) from exc
             raise
-    try:  # the thumbnail is a cache: failing to write it loses nothing
-        files.atomic_write_bytes(store.data_dir, f"{files.THUMBNAILS}/{sha[:2]}/{sha}.jpg", thumb)
-    except OSError:
-        pass
-    return ImportResult(label, "imported", None, photo_id)
+    for item in batch:
+        if results[item.index] is not None:
+            continue
+        if first_of.get(item.sha256) is item:
+            results[item.index] = ImportResult(item.label, "imported", None, ids[item.sha256])
+            try:  # the thumbnail is a cache: losing it (no fsync) costs nothing
+                files.write_cache_file(
+                    store.data_dir,
+                    f"{files.THUMBNAILS}/{item.sha256[:2]}/{item.sha256}.jpg",
+                    item.thumbnail,
+                )
+            except OSError:
+                pass
+        else:
+            results[item.index] = ImportResult(item.label, "duplicate", None, ids[item.sha256])
