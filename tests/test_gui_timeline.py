@@ -1,0 +1,164 @@
+"""TimelineView: drawn data, hover text, click-to-open and export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import matplotlib.dates as mdates
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from eczema_tracker.gui.widgets.timeline import TimelineView, to_local_naive
+
+
+@dataclass(frozen=True)
+class Point:
+    photo_id: int
+    taken_at: datetime | str
+    score: float | None
+    severity_class: int | None
+    lesion_area_fraction: float | None
+    rating: int | None
+    stale: bool = False
+
+
+def _points() -> list[Point]:
+    start = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+    return [
+        Point(11, (start + timedelta(days=10)).isoformat(), 2.4, 2, 0.12, 3),
+        Point(10, start.isoformat(), 0.4, 0, 0.02, None),  # out of order on purpose
+        Point(12, start + timedelta(days=20), 1.1, 1, 0.05, None),
+        Point(13, (start + timedelta(days=30)).isoformat(), 0.8, 1, 0.04, 1, stale=True),
+        Point(14, (start + timedelta(days=40)).isoformat(), None, None, None, 2),
+    ]
+
+
+@pytest.fixture
+def view(qtbot) -> TimelineView:
+    widget = TimelineView()
+    qtbot.addWidget(widget)
+    widget.resize(800, 480)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_points(_points(), "left forearm")
+    widget.canvas.draw()
+    return widget
+
+
+def _line(axes, gid: str):
+    lines = [line for line in axes.get_lines() if line.get_gid() == gid]
+    assert len(lines) == 1, gid
+    return lines[0]
+
+
+def _x(point: Point) -> float:
+    return mdates.date2num(to_local_naive(point.taken_at))
+
+
+def _widget_pos(view: TimelineView, axes, x: float, y: float) -> QPoint:
+    """Where a data point appears in the canvas widget (computed from the axes' transform)."""
+    dx, dy = axes.transData.transform((x, y))
+    ratio = view.canvas.device_pixel_ratio
+    return QPoint(round(dx / ratio), round((view.figure.bbox.height - dy) / ratio))
+
+
+def test_series_carry_the_points_data(view):
+    points = {p.photo_id: p for p in _points()}
+    fresh = _line(view.score_axes, "score")
+    assert np.allclose(fresh.get_xdata(), [_x(points[i]) for i in (10, 11, 12)])
+    assert np.allclose(fresh.get_ydata(), [0.4, 2.4, 1.1])
+    stale = _line(view.score_axes, "score-stale")
+    assert np.allclose(stale.get_ydata(), [0.8]) and stale.get_markerfacecolor() == "white"
+    ratings = _line(view.score_axes, "rating")
+    assert list(ratings.get_ydata()) == [3, 1, 2] and ratings.get_marker() == "D"
+    area = _line(view.area_axes, "area")
+    assert np.allclose(area.get_ydata(), [2.0, 12.0, 5.0])
+    assert view.area_axes.get_ylabel().startswith("Lesion area")
+    labels = [t.get_text() for t in view.score_axes.get_yticklabels()]
+    assert labels == ["none (0)", "mild (1)", "moderate (2)", "severe (3)"]
+    bands = [p for p in view.score_axes.patches if p.get_alpha() == pytest.approx(0.13)]
+    assert len(bands) == 4
+    assert "left forearm" in view.score_axes.get_title(loc="left")
+
+
+def test_clicking_a_point_emits_its_photo_id(qtbot, view):
+    point = next(p for p in _points() if p.photo_id == 12)
+    pos = _widget_pos(view, view.score_axes, _x(point), point.score)
+    with qtbot.waitSignal(view.photoActivated) as blocker:
+        qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=pos)
+    assert blocker.args == [12]
+    # The area marker of another photo opens that photo too.
+    other = next(p for p in _points() if p.photo_id == 11)
+    pos = _widget_pos(view, view.area_axes, _x(other), 100 * other.lesion_area_fraction)
+    with qtbot.waitSignal(view.photoActivated) as blocker:
+        qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=pos)
+    assert blocker.args == [11]
+
+
+def test_clicking_empty_space_emits_nothing(qtbot, view):
+    with qtbot.assertNotEmitted(view.photoActivated):
+        qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=QPoint(5, 5))
+
+
+def test_hover_shows_date_and_values(qtbot, view):
+    point = next(p for p in _points() if p.photo_id == 11)
+    qtbot.mouseMove(view.canvas, _widget_pos(view, view.score_axes, _x(point), point.score))
+    qtbot.waitUntil(lambda: view.hover_text() != "")
+    date_text = f"{to_local_naive(point.taken_at):%d %b %Y}"
+    assert date_text in view.hover_text()
+    assert "2.40 (moderate)" in view.hover_text() and "12.0%" in view.hover_text()
+    assert "Your rating 3 (severe)" in view.hover_text()
+    assert date_text in view.status_label.text()
+    stale = next(p for p in _points() if p.stale)
+    qtbot.mouseMove(view.canvas, _widget_pos(view, view.score_axes, _x(stale), stale.score))
+    qtbot.waitUntil(lambda: "Out of date" in view.hover_text())
+
+
+def test_empty_and_unanalysed_timelines_explain_themselves(view):
+    view.set_points([], "scalp")
+    texts = " ".join(t.get_text() for t in view.score_axes.texts)
+    assert "No photos" in texts and "scalp" in texts
+    view.set_points([Point(1, "2025-01-01T10:00:00", None, None, None, None)], "scalp")
+    texts = " ".join(t.get_text() for t in view.score_axes.texts)
+    assert "none analysed yet" in texts
+    assert view.score_axes.get_lines() == []
+
+
+def test_export_writes_png_and_pdf(tmp_path, view):
+    png = view.export(tmp_path / "timeline.png")
+    pdf = view.export(tmp_path / "timeline.pdf")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000
+    with pytest.raises(ValueError, match=r"\.png, \.pdf or \.svg"):
+        view.export(tmp_path / "timeline.jpg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["timeline.pdf", "timeline.png"]
+
+
+def test_export_button_asks_for_a_path(qtbot, tmp_path):
+    asked: list[str] = []
+
+    def ask(parent, suggested):
+        asked.append(suggested)
+        return str(tmp_path / "chart.pdf")
+
+    view = TimelineView(ask_export_path=ask)
+    qtbot.addWidget(view)
+    view.set_points(_points(), "hands")
+    qtbot.mouseClick(view.export_button, Qt.MouseButton.LeftButton)
+    assert asked == ["eczema-timeline-hands.png"]
+    assert (tmp_path / "chart.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_single_point_and_mixed_timezones_plot(view):
+    view.set_points([Point(5, datetime(2025, 6, 1, 12, 0), 1.5, 2, 0.3, None)], "neck")
+    low, high = view.score_axes.get_xlim()
+    assert high - low >= 2  # padded by at least a day either side
+    mixed = [
+        Point(1, "2025-06-01T08:00:00+02:00", 1.0, 1, 0.1, None),
+        Point(2, datetime(2025, 6, 3, 8, 0), 2.0, 2, 0.2, None),
+    ]
+    view.set_points(mixed, "neck")
+    assert [p.photo_id for p in view.points()] == [1, 2]
+    assert len(_line(view.score_axes, "score").get_xdata()) == 2
