@@ -365,3 +365,42 @@ def test_middle_drag_and_space_drag_pan_without_painting(qtbot, painter):
     qtbot.keyRelease(painter, Qt.Key.Key_Space)
     assert bar.value() == 290
     assert not painter.mask().any()
+
+
+def test_toolbar_follows_and_drives_the_painter(qtbot):
+    picked = QColor(20, 120, 250)
+    dialog = MaskEditorDialog(_grey(), save_mask=lambda m: None)
+    qtbot.addWidget(dialog)
+    toolbar, painter = dialog.toolbar, dialog.painter
+    toolbar._choose_color = lambda current, parent: picked
+    assert not toolbar.undo_action.isEnabled()
+    painter.paint_stroke([(20, 20)])
+    assert toolbar.undo_action.isEnabled() and not toolbar.redo_action.isEnabled()
+    painter.set_brush_size(40)
+    assert toolbar.size_label.text() == "40 px"
+    toolbar.size_slider.setValue(0)
+    assert painter.brush_size() == MaskPainter.MIN_BRUSH
+    toolbar.size_slider.setValue(toolbar.size_slider.maximum())
+    assert painter.brush_size() == MaskPainter.MAX_BRUSH
+    toolbar.opacity_slider.setValue(30)
+    assert painter.overlay_opacity() == pytest.approx(0.3)
+    toolbar.color_button.click()
+    assert painter.overlay_color() == picked
+    painter.set_tool("fill")
+    assert toolbar.tool_actions["fill"].isChecked()
+    toolbar.tool_actions["eraser"].trigger()
+    assert painter.tool() == "eraser"
+    assert dialog.isWindowModified()
+
+
+def test_undo_history_keeps_the_last_50_strokes(painter):
+    painter.set_brush_size(1)
+    for i in range(55):
+        painter.paint_stroke([(i + 0.5, 0.5)])
+    undone = 0
+    while painter.can_undo():
+        painter.undo()
+        undone += 1
+    assert undone == 50
+    assert painter.mask()[0, :5].all() and not painter.mask()[0, 5:].any()
+    assert painter.is_modified()  # the oldest strokes cannot be undone, so it is not "saved"

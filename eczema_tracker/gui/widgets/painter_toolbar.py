@@ -42,10 +42,15 @@ class MaskPainterToolBar(QToolBar):
         parent: QWidget | None = None,
         *,
         choose_color: ChooseColor = choose_color_with_dialog,
+        shortcut_context: Qt.ShortcutContext = Qt.ShortcutContext.WindowShortcut,
     ) -> None:
+        """``shortcut_context``: where the single-key shortcuts work (the whole window by
+        default; pass WidgetWithChildrenShortcut and add the actions to a container to limit
+        them when the toolbar lives in a bigger window)."""
         super().__init__("Mask tools", parent)
         self.painter = painter
         self._choose_color = choose_color
+        self._shortcut_context = shortcut_context
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
 
         group = QActionGroup(self)
@@ -149,6 +154,7 @@ class MaskPainterToolBar(QToolBar):
         slot: Callable,
     ) -> QAction:
         action = QAction(text, self)
+        action.setShortcutContext(self._shortcut_context)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setToolTip(tooltip)

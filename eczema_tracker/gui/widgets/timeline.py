@@ -367,12 +367,16 @@ class TimelineView(QWidget):
 
     # ------------------------------------------------------------ mouse
     def _nearest(self, x: float, y: float) -> _Target | None:
+        if not self._targets:
+            return None
         best, best_distance = None, HIT_RADIUS_PX * self.canvas.device_pixel_ratio
-        for target in self._targets:
-            tx, ty = target.axes.transData.transform((target.x, target.y))
-            distance = float(np.hypot(tx - x, ty - y))
-            if distance <= best_distance:
-                best, best_distance = target, distance
+        for axes in {id(t.axes): t.axes for t in self._targets}.values():
+            group = [t for t in self._targets if t.axes is axes]
+            screen = axes.transData.transform([(t.x, t.y) for t in group])  # n x 2 pixels
+            distances = np.hypot(screen[:, 0] - x, screen[:, 1] - y)
+            index = int(np.argmin(distances))
+            if distances[index] <= best_distance:
+                best, best_distance = group[index], float(distances[index])
         return best
 
     def _on_motion(self, event: MouseEvent) -> None:
