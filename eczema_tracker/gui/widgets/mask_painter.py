@@ -73,6 +73,9 @@ class _OverlayItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         exposed = option.exposedRect.toAlignedRect() & self.image.rect()
         if not exposed.isEmpty():
+            # Zoomed in, show the mask's pixels crisply: they are exactly what gets saved.
+            smooth = painter.worldTransform().m11() < 2
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
             painter.drawImage(exposed, self.image, exposed)
 
 
