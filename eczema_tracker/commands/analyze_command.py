@@ -1,0 +1,185 @@
+"""``eczema-tracker analyze PHOTO... --prompt IMAGE MASK ...``: segment and grade photos.
+
+Every input is checked before any model loads, so a bad photo or mask fails in a second with
+one line. Exit codes: 2 bad input (photo, mask, prompts), 3 model problem (missing, corrupt,
+incompatible severity model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from eczema_tracker.cli import CliError
+from eczema_tracker.commands.model_commands import MODEL_ERROR_CODE, add_source_options
+
+INPUT_ERROR_CODE = 2
+DEFAULT_MASK_DIR = "eczema-masks"
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add the ``analyze`` command."""
+    parser = subparsers.add_parser(
+        "analyze",
+        parents=[common],
+        help="segment the lesion in photos and grade its severity",
+        description="Segment eczema in each PHOTO with SegGPT, prompted by the K example "
+        "photos (with lesion masks) nearest in DINO feature space, then describe the lesion "
+        "with DINO features and grade it with a severity model if one is given.",
+    )
+    parser.add_argument("photos", nargs="+", metavar="PHOTO", help="photos to analyse")
+    parser.add_argument(
+        "--prompt",
+        nargs=2,
+        action="append",
+        metavar=("IMAGE", "MASK"),
+        default=[],
+        help="an example photo and its lesion mask (PNG, non-zero = lesion); repeat for more",
+    )
+    parser.add_argument(
+        "--severity-model", metavar="FILE", help="severity model (.safetensors) to grade with"
+    )
+    add_source_options(parser)
+    parser.add_argument(
+        "--k", type=int, default=2, metavar="N", help="prompts per photo (default 2)"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=DEFAULT_MASK_DIR,
+        help=f"folder for the mask PNGs (default ./{DEFAULT_MASK_DIR}/)",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per photo per line")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    parser.add_argument(
+        "--reference", action="store_true", help="plain fp32 reference path (no acceleration)"
+    )
+    parser.set_defaults(func=run_analyze)
+
+
+def _load_inputs(args: argparse.Namespace):
+    """Open every photo and prompt (photo + mask) up front; raise CliError on the first problem."""
+    import numpy as np
+
+    from eczema_tracker.imaging import ImageLoadError, load_mask, open_image
+    from eczema_tracker.ml.seggpt import Prompt
+
+    if not args.prompt:
+        raise CliError(
+            "at least one --prompt IMAGE MASK is needed (an example photo with its lesion mask)",
+            INPUT_ERROR_CODE,
+        )
+    if args.k < 1:
+        raise CliError(f"--k must be at least 1 (got {args.k})", INPUT_ERROR_CODE)
+    prompts = []
+    try:
+        for image_path, mask_path in args.prompt:
+            image = open_image(image_path)
+            if not Path(mask_path).is_file():
+                raise CliError(f"{mask_path}: mask file not found", INPUT_ERROR_CODE)
+            mask = load_mask(mask_path)
+            if mask.shape != (image.height, image.width):
+                raise CliError(
+                    f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]} but its image "
+                    f"{image_path} is {image.width}x{image.height}",
+                    INPUT_ERROR_CODE,
+                )
+            prompts.append(Prompt(image, np.asarray(mask, dtype=bool), key=str(image_path)))
+        photos = [(path, open_image(path)) for path in args.photos]
+    except ImageLoadError as exc:
+        raise CliError(str(exc), INPUT_ERROR_CODE) from exc
+    return prompts, photos
+
+
+def _mask_path(out_dir: Path, photo: str, used: set[Path]) -> Path:
+    stem = Path(photo).stem or "photo"
+    candidate, n = out_dir / f"{stem}.mask.png", 1
+    while candidate in used:
+        n += 1
+        candidate = out_dir / f"{stem}-{n}.mask.png"
+    used.add(candidate)
+    return candidate
+
+
+def _write_mask(mask, path: Path) -> None:
+    """Write a mask PNG atomically (temp file, fsync, replace)."""
+    from eczema_tracker.imaging import mask_to_image
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            mask_to_image(mask).save(fh, format="PNG")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    """Analyse each photo; print a line (or a JSON object) per photo."""
+    prompts, photos = _load_inputs(args)
+
+    from eczema_tracker.ml.pipeline import AnalysisPipeline
+    from eczema_tracker.ml.severity import CLASS_NAMES, SeverityModelError, SeverityModelMismatch
+    from eczema_tracker.ml.sources import ModelSourceError
+
+    if args.severity_model and not Path(args.severity_model).is_file():
+        raise CliError(f"{args.severity_model}: severity model file not found", MODEL_ERROR_CODE)
+    try:
+        pipeline = AnalysisPipeline.from_sources(
+            dino=args.dino,
+            seggpt=args.seggpt,
+            k=args.k,
+            severity_model=args.severity_model,
+            device=args.device,
+            fast=not args.reference,
+        )
+    except (ModelSourceError, SeverityModelError, SeverityModelMismatch) as exc:
+        raise CliError(str(exc), MODEL_ERROR_CODE) from exc
+    if pipeline.severity is None:
+        print(
+            "eczema-tracker: severity fields are null: no --severity-model given (train one "
+            "with 'eczema-tracker train' or in the app)",
+            file=sys.stderr,
+        )
+    pipeline.set_prompts(prompts)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    used: set[Path] = set()
+    for photo_path, image in photos:
+        analysis = pipeline.analyze(image)
+        mask_file = _mask_path(out_dir, photo_path, used)
+        _write_mask(analysis.mask, mask_file)
+        if args.json:
+            record = {
+                "file": str(photo_path),
+                "lesion_area_fraction": round(analysis.lesion_area_fraction, 6),
+                "severity_class": analysis.severity_class,
+                "probabilities": None
+                if analysis.probabilities is None
+                else [round(float(p), 6) for p in analysis.probabilities],
+                "score": None if analysis.score is None else round(analysis.score, 6),
+                "mask": str(mask_file),
+                "timings": {k: round(v, 4) for k, v in analysis.timings.items()},
+                "prompt_keys": analysis.prompt_keys,
+            }
+            print(json.dumps(record), flush=True)
+        else:
+            severity = (
+                "severity not graded"
+                if analysis.severity_class is None
+                else f"severity {CLASS_NAMES[analysis.severity_class]} "
+                f"(class {analysis.severity_class}, score {analysis.score:.2f})"
+            )
+            print(
+                f"{photo_path}: lesion {100 * analysis.lesion_area_fraction:.1f}% of the photo, "
+                f"{severity}; mask {mask_file} ({analysis.timings['total']:.1f} s)",
+                flush=True,
+            )
+    return 0
