@@ -404,3 +404,15 @@ def test_undo_history_keeps_the_last_50_strokes(painter):
     assert undone == 50
     assert painter.mask()[0, :5].all() and not painter.mask()[0, 5:].any()
     assert painter.is_modified()  # the oldest strokes cannot be undone, so it is not "saved"
+
+
+def test_reading_the_mask_mid_stroke_does_not_break_the_stroke(qtbot, painter):
+    viewport = painter.viewport()
+    qtbot.mousePress(viewport, LEFT, pos=painter.image_to_viewport(20, 60))
+    qtbot.mouseMove(viewport, painter.image_to_viewport(80, 60))
+    assert painter.mask()[60, 50]  # the stroke so far
+    qtbot.mouseMove(viewport, painter.image_to_viewport(150, 60))
+    qtbot.mouseRelease(viewport, LEFT, pos=painter.image_to_viewport(150, 60))
+    assert painter.mask()[60, 20:151].all()
+    painter.undo()
+    assert not painter.mask().any()  # still one stroke, one undo step

@@ -176,9 +176,16 @@ class MaskPainter(ZoomPanView):
         return width, height
 
     def mask(self) -> np.ndarray:
-        """A copy of the mask, (H, W) bool at the photo's full resolution."""
-        self._end_stroke()
-        return self._committed.copy()
+        """A copy of the mask, (H, W) bool at the photo's full resolution.
+
+        A stroke still being drawn is included (and keeps going)."""
+        mask = self._committed.copy()
+        if self._stroke is not None:
+            rect = self._stroke.dirty & self._overlay_item.image.rect()
+            x, y, w, h = rect.x(), rect.y(), rect.width(), rect.height()
+            if w > 0 and h > 0:
+                mask[y : y + h, x : x + w] = self._painted(rect)
+        return mask
 
     def mask_fraction(self) -> float:
         """Share of the photo's pixels in the mask (0..1)."""
@@ -399,7 +406,7 @@ class MaskPainter(ZoomPanView):
             self.historyChanged.emit()
             return
         x, y, w, h = rect.x(), rect.y(), rect.width(), rect.height()
-        after = (self._overlay_pixels()[y : y + h, x : x + w] >> 24) > 127
+        after = self._painted(rect)
         before = self._committed[y : y + h, x : x + w].copy()
         self._commit(x, y, before, after)
         self.historyChanged.emit()
@@ -429,6 +436,11 @@ class MaskPainter(ZoomPanView):
         image = self._overlay_item.image
         words = np.frombuffer(image.bits(), dtype=np.uint32)
         return words.reshape(image.height(), image.bytesPerLine() // 4)[:, : image.width()]
+
+    def _painted(self, rect: QRect) -> np.ndarray:
+        """Which pixels of ``rect`` the mask image shows as painted, (h, w) bool."""
+        x, y, w, h = rect.x(), rect.y(), rect.width(), rect.height()
+        return (self._overlay_pixels()[y : y + h, x : x + w] >> 24) > 127
 
     def _write_overlay(self, x: int, y: int, pixels: np.ndarray) -> None:
         height, width = pixels.shape
