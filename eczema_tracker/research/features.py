@@ -1,0 +1,252 @@
+"""Per-image research work with a cache: DINO features, SegGPT prompt retrieval and masks.
+
+Models load lazily (a fully cached run loads none). Cache keys hold everything that decides a
+result: the image's content hash, the model weights' fingerprints, device/precision settings,
+the app version and, for masks, the K prompts actually used (their image and mask hashes), so
+the same image segmented with the same prompts in two splits is segmented once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from eczema_tracker import __version__
+from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.research.cache import ResearchCache, cache_key, mask_digest
+from eczema_tracker.research.dataset import ResearchDataset
+
+
+@dataclass
+class WorkCounts:
+    """Work actually computed (not read from the cache) - what a second run should skip."""
+
+    retrievals: int = 0
+    segmentations: int = 0
+    image_features: int = 0
+    region_features: int = 0
+    baseline_features: int = 0
+    cache_hits: dict[str, int] = field(default_factory=dict)
+
+    def hit(self, kind: str) -> None:
+        self.cache_hits[kind] = self.cache_hits.get(kind, 0) + 1
+
+    @property
+    def computed(self) -> int:
+        """Total model forward passes that had to run."""
+        return (
+            self.retrievals
+            + self.segmentations
+            + self.image_features
+            + self.region_features
+            + self.baseline_features
+        )
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Which models and how they run (every field goes into cache keys and the run config)."""
+
+    dino: str
+    seggpt: str
+    k: int = 2
+    device: str = "cpu"
+    fast: bool = True
+    variant: str = "cls"
+
+
+def source_fingerprint(spec: str, role: str | None) -> str:
+    """Cheap fingerprint of a model source's weights (resolves the source; loads nothing)."""
+    from eczema_tracker.ml.sources import resolve_source, weights_fingerprint
+
+    return weights_fingerprint(resolve_source(spec, role=role))
+
+
+class FeatureBuilder:
+    """Computes (or reads from the cache) the features each research method needs."""
+
+    def __init__(
+        self,
+        dataset: ResearchDataset,
+        settings: ModelSettings,
+        cache: ResearchCache,
+        counts: WorkCounts | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.settings = settings
+        self.cache = cache
+        self.counts = counts or WorkCounts()
+        self._encoder = None
+        self._segmenter = None
+        self._segmenter_pool: tuple[int, ...] | None = None
+        self._dino_fp: str | None = None
+        self._seggpt_fp: str | None = None
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def _dino_key(self) -> list:
+        if self._dino_fp is None:
+            self._dino_fp = source_fingerprint(self.settings.dino, "dino")
+        s = self.settings
+        return ["dino", self._dino_fp, s.variant, s.device, s.fast, __version__]
+
+    def _seggpt_key(self) -> list:
+        if self._seggpt_fp is None:
+            self._seggpt_fp = source_fingerprint(self.settings.seggpt, "seggpt")
+        s = self.settings
+        return ["seggpt", self._seggpt_fp, s.k, s.device, s.fast, __version__] + self._dino_key()
+
+    def _prompt_id(self, index: int) -> list[str]:
+        item = self.dataset.items[index]
+        return [item.key, item.sha256, item.mask_sha256 or ""]
+
+    # --- models (lazy) -------------------------------------------------------------------
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            from eczema_tracker.ml.dino import DinoEncoder
+
+            s = self.settings
+            self._encoder = DinoEncoder(s.dino, device=s.device, variant=s.variant, fast=s.fast)
+        return self._encoder
+
+    def _segmenter_for(self, pool: tuple[int, ...]):
+        """A SegGPT segmenter whose prompts are the dataset images ``pool`` (loaded once)."""
+        from eczema_tracker.ml.seggpt import Prompt, SegGptSegmenter
+
+        s = self.settings
+        if self._segmenter is None:
+            self._segmenter = SegGptSegmenter(
+                s.seggpt, encoder=self.encoder, k=s.k, device=s.device, fast=s.fast
+            )
+        if self._segmenter_pool != pool:
+            prompts = [
+                Prompt(
+                    self.dataset.load_image(i),
+                    self.dataset.load_mask(i),
+                    key=self.dataset.items[i].key,
+                )
+                for i in pool
+            ]
+            self._segmenter.set_prompts(prompts)
+            self._segmenter_pool = pool
+        return self._segmenter
+
+    # --- features ------------------------------------------------------------------------
+
+    def image_features(
+        self,
+        indices: Sequence[int],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> np.ndarray:
+        """Whole-image DINO features (N, D) of dataset ``indices`` ("dino-full")."""
+        rows = []
+        for done, i in enumerate(indices):
+            raise_if_cancelled(cancel)
+            report(progress, done, len(indices), "DINO features of whole images")
+            key = cache_key(self._dino_key(), "image", self.dataset.items[i].sha256)
+            feature = self.cache.get_array("image_features", key)
+            if feature is None:
+                feature = self.encoder.image_features([self.dataset.load_image(i)])[0]
+                self.cache.put_array("image_features", key, feature)
+                self.counts.image_features += 1
+            else:
+                self.counts.hit("image_features")
+            rows.append(feature)
+        report(progress, len(indices), len(indices), "DINO features of whole images")
+        return np.stack(rows).astype(np.float32)
+
+    def retrieval_feature(self, index: int) -> np.ndarray:
+        """Whole-image DINO [CLS] of one image, as the segmenter's prompt retrieval uses (cached)."""
+        key = cache_key(self._dino_key(), "retrieval", self.dataset.items[index].sha256)
+        feature = self.cache.get_array("retrieval_features", key)
+        if feature is None:
+            feature = self.encoder.retrieval_features([self.dataset.load_image(index)])[0]
+            self.cache.put_array("retrieval_features", key, feature)
+            self.counts.image_features += 1
+        else:
+            self.counts.hit("retrieval_features")
+        return feature
+
+    def segmented_features(
+        self,
+        indices: Sequence[int],
+        pool: Sequence[int],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """DINO features of the SegGPT-segmented region of each image ("dino-seg").
+
+        Prompts are the K nearest of the masked images ``pool`` (never the image itself).
+        Returns features (N, D) and the masks used.
+        """
+        pool = tuple(sorted(pool))
+        if len(pool) < self.settings.k + 1 and any(i in pool for i in indices):
+            raise ValueError(
+                f"{len(pool)} masked images are too few: each is segmented with "
+                f"K={self.settings.k} other masked images as prompts"
+            )
+        if len(pool) < self.settings.k:
+            raise ValueError(f"{len(pool)} masked images are fewer than K={self.settings.k}")
+        pool_id = cache_key([self._prompt_id(i) for i in pool])
+        rows, masks = [], []
+        for done, i in enumerate(indices):
+            raise_if_cancelled(cancel)
+            report(progress, done, len(indices), "segmenting and DINO region features")
+            mask = self._mask(i, pool, pool_id)
+            key = cache_key(
+                self._dino_key(), "region", self.dataset.items[i].sha256, mask_digest(mask)
+            )
+            feature = self.cache.get_array("region_features", key)
+            if feature is None:
+                feature = self.encoder.region_features([self.dataset.load_image(i)], [mask])[0]
+                self.cache.put_array("region_features", key, feature)
+                self.counts.region_features += 1
+            else:
+                self.counts.hit("region_features")
+            rows.append(feature)
+            masks.append(mask)
+        report(progress, len(indices), len(indices), "segmenting and DINO region features")
+        return np.stack(rows).astype(np.float32), masks
+
+    def _mask(self, index: int, pool: tuple[int, ...], pool_id: str) -> np.ndarray:
+        item = self.dataset.items[index]
+        retrieval_key = cache_key(
+            self._dino_key(), "retrieval", self.settings.k, item.sha256, item.key, pool_id
+        )
+        chosen = self.cache.get_json("retrievals", retrieval_key)
+        if chosen is None:
+            segmenter = self._segmenter_for(pool)
+            nearest = segmenter.nearest_prompts(
+                None, exclude_keys=(item.key,), query_features=self.retrieval_feature(index)
+            )
+            chosen = [self.dataset.items[pool[j]].key for j in nearest]
+            self.cache.put_json("retrievals", retrieval_key, chosen)
+            self.counts.retrievals += 1
+        else:
+            self.counts.hit("retrievals")
+        by_key = {self.dataset.items[i].key: i for i in pool}
+        prompts = [self._prompt_id(by_key[key]) for key in chosen]
+        mask_key = cache_key(self._seggpt_key(), item.sha256, prompts)
+        mask = self.cache.get_mask("masks", mask_key)
+        if mask is None:
+            segmentation = self._segmenter_for(pool).segment(
+                self.dataset.load_image(index), exclude_keys=(item.key,)
+            )
+            if list(segmentation.prompt_keys) != list(chosen):  # retrieval must agree
+                raise RuntimeError(
+                    f"{item.key}: segmenter used prompts {segmentation.prompt_keys}, "
+                    f"retrieval chose {chosen}"
+                )
+            mask = np.asarray(segmentation.mask, dtype=bool)
+            self.cache.put_mask("masks", mask_key, mask)
+            self.counts.segmentations += 1
+        else:
+            self.counts.hit("masks")
+        return mask
