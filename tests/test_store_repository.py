@@ -88,6 +88,12 @@ def test_analysis_round_trip_and_current(store):
     second = _record(store, photo.id, score=2.5)
     current = store.current_analysis(photo.id)
     assert current.id == second and [a.id for a in store.analyses(photo.id)] == [first, second]
+    bulk = store.current_analyses("left arm")
+    assert list(bulk) == [photo.id] and bulk[photo.id].id == second
+    assert bulk[photo.id].features is None and bulk[photo.id].mask.id == current.mask.id
+    with_features = store.current_analyses(with_features=True)[photo.id].features
+    np.testing.assert_array_equal(with_features, current.features)
+    assert store.current_analyses("face") == {}
     old = store.analysis(first)
     assert old.features.dtype == np.float32 and old.features.shape == (768,)
     np.testing.assert_array_equal(old.features, features)

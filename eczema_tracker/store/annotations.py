@@ -35,10 +35,14 @@ _ANALYSIS_COLUMNS = (
     "a.lesion_area_fraction, a.probabilities, a.score, a.severity_class, a.features, "
     "a.features_dtype, a.features_shape, a.feature_source, a.model_sources, a.k, "
     "a.prompt_photo_ids, a.severity_model_id, "
-    "a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq"
+    "a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq, "
+    "m.id, m.sha256, m.stored_name, m.width, m.height, m.area_fraction, m.created_at, "
+    "cm.id, cm.sha256, cm.stored_name, cm.width, cm.height, cm.area_fraction, cm.created_at"
 )
 _ANALYSIS_FROM = (
     "FROM analysis a JOIN photo p ON p.id = a.photo_id "
+    "JOIN mask_file m ON m.id = a.mask_id "
+    "LEFT JOIN mask_file cm ON cm.id = a.corrected_mask_id "
     "LEFT JOIN site_prompt_change s ON s.site = p.site "
 )
 
@@ -330,6 +334,27 @@ class AnnotationsMixin:
             ).fetchone()
             return None if row is None else self._analysis(row)
 
+    def current_analyses(
+        self, site: str | None = None, *, with_features: bool = False
+    ) -> dict[int, AnalysisRecord]:
+        """Every photo's current analysis (of one site if given) in one query: photo id -> record.
+
+        Use this to fill a list of many photos instead of calling :meth:`current_analysis` for
+        each. Features are large, so unless ``with_features`` their ``features`` is None.
+        """
+        columns = (
+            _ANALYSIS_COLUMNS
+            if with_features
+            else _ANALYSIS_COLUMNS.replace("a.features,", "NULL,", 1)
+        )
+        sql = f"SELECT {columns} {_ANALYSIS_FROM} WHERE a.id = p.current_analysis_id"
+        with self._lock:
+            if site is None:
+                rows = self._db.execute(sql)
+            else:
+                rows = self._db.execute(sql + " AND p.site = ?", (normalise_site(site),))
+            return {r[1]: self._analysis(r) for r in rows}
+
     def analyses(self, photo_id: int) -> list[AnalysisRecord]:
         """Every analysis of the photo, oldest first."""
         with self._lock:
@@ -377,8 +402,8 @@ class AnnotationsMixin:
             photo_id=r[1],
             created_at=r[2],
             site=r[3],
-            mask=self.mask(r[4]),
-            corrected_mask=None if r[5] is None else self.mask(r[5]),
+            mask=self._mask(r[19:26]),
+            corrected_mask=None if r[5] is None else self._mask(r[26:33]),
             lesion_area_fraction=r[6],
             probabilities=None if r[7] is None else tuple(json.loads(r[7])),
             score=r[8],

@@ -75,7 +75,7 @@ class ImportResult:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PhotoRecord:
     """One stored photo. ``width``/``height`` are upright (EXIF orientation applied)."""
 
@@ -99,7 +99,7 @@ class PhotoRecord:
         return parse_iso(self.taken_at)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MaskRecord:
     """A stored lossless mask PNG; ``path`` is absolute."""
 
@@ -178,7 +178,7 @@ class SeverityModelRecord:
     active: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimelinePoint:
     """One photo on a site's timeline with its current analysis (if any) and rating."""
 

@@ -47,8 +47,9 @@ THUMBNAIL_SIZE = 256
 _PHOTO_COLUMNS = (
     "p.id, p.sha256, p.original_name, p.format, p.byte_size, p.width, p.height, p.taken_at, "
     "p.taken_at_source, p.imported_at, p.site, p.note, p.stored_name, "
-    "EXISTS (SELECT 1 FROM prompt q WHERE q.photo_id = p.id)"
+    "q.photo_id IS NOT NULL"
 )
+_PHOTO_FROM = "FROM photo p LEFT JOIN prompt q ON q.photo_id = p.id"
 
 
 class Store(AnnotationsMixin, SeverityModelsMixin):
@@ -167,7 +168,7 @@ class Store(AnnotationsMixin, SeverityModelsMixin):
 
     def _photo_row(self, photo_id: int) -> PhotoRecord:
         row = self._db.execute(
-            f"SELECT {_PHOTO_COLUMNS} FROM photo p WHERE p.id = ?", (int(photo_id),)
+            f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} WHERE p.id = ?", (int(photo_id),)
         ).fetchone()
         if row is None:
             raise KeyError(f"no photo with id {photo_id}")
@@ -196,11 +197,11 @@ class Store(AnnotationsMixin, SeverityModelsMixin):
         with self._lock:
             if site is None:
                 rows = self._db.execute(
-                    f"SELECT {_PHOTO_COLUMNS} FROM photo p ORDER BY p.taken_at DESC, p.id DESC"
+                    f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} ORDER BY p.taken_at DESC, p.id DESC"
                 )
             else:
                 rows = self._db.execute(
-                    f"SELECT {_PHOTO_COLUMNS} FROM photo p WHERE p.site = ? "
+                    f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} WHERE p.site = ? "
                     "ORDER BY p.taken_at DESC, p.id DESC",
                     (normalise_site(site),),
                 )
@@ -215,7 +216,7 @@ class Store(AnnotationsMixin, SeverityModelsMixin):
         """The photo whose original bytes have this sha256, if stored."""
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_PHOTO_COLUMNS} FROM photo p WHERE p.sha256 = ?", (sha256.lower(),)
+                f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} WHERE p.sha256 = ?", (sha256.lower(),)
             ).fetchone()
             return _photo(row) if row else None
 
