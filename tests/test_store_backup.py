@@ -89,7 +89,15 @@ def test_tampered_or_hostile_zips_are_refused_and_nothing_written(full_store, tm
             return json.dumps(manifest).encode()
         return data
 
+    def shrink_recorded_size(name, data):  # a member bigger than the manifest says (zip bomb)
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["files"][db.DB_NAME]["size"] = 10
+            return json.dumps(manifest).encode()
+        return data
+
     cases = {
+        "size understated": (shrink_recorded_size, "recorded size"),
         "flipped photo byte": (flip_photo, "does not match its recorded hash"),
         "photo removed": (lambda n, d: None if n.startswith("photos/") else d, "missing"),
         "path traversal": (traversal, "missing"),

@@ -120,3 +120,37 @@ def test_second_writer_process_is_refused_but_readers_work(tmp_path, eczema_phot
         holder.wait(timeout=30)
     with Store.open(folder) as store:  # free again once the holder exits
         assert len(store.photos()) == 1
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from eczema_tracker.store import Store, importer
+    importer.BATCH_FILES = 1
+    with Store.open(sys.argv[1]) as store:
+        print("ready", flush=True)
+        store.import_paths(sys.argv[2:])
+    """
+)
+
+
+def test_readers_see_consistent_snapshots_while_another_process_writes(
+    tmp_path, eczema_photo_paths
+):
+    folder = tmp_path / "store"
+    Store.open(folder).close()
+    photos = [str(p) for p in eczema_photo_paths[:20]]
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(folder), *photos], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout.readline().strip() == "ready"
+    counts = []
+    while writer.poll() is None or not counts or counts[-1] < 20:
+        with Store.open(folder, readonly=True) as reader:
+            listed = reader.photos()
+            assert all((reader.data_dir / p.stored_name).is_file() for p in listed)
+            counts.append(len(listed))
+        if writer.poll() is not None and counts[-1] < 20:
+            break
+    assert writer.wait(timeout=60) == 0
+    assert counts == sorted(counts) and counts[-1] == 20

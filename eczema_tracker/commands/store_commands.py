@@ -71,6 +71,27 @@ def _store_errors():
         raise CliError(str(exc), 2) from exc
 
 
+def _warn_about_check(store: Store) -> None:
+    """Tell the user (stderr) what the quick check on open found, if anything."""
+    check = store.check
+    if check.missing_files:
+        print(
+            f"eczema-tracker: warning: {len(check.missing_files)} stored file(s) are missing "
+            f"from {store.data_dir}, e.g. {check.missing_files[0]}",
+            file=sys.stderr,
+        )
+    if check.unknown_files:
+        where = (
+            "are kept as they are"
+            if store.readonly
+            else f"were moved to {store.data_dir / 'orphans'}"
+        )
+        print(
+            f"eczema-tracker: note: {len(check.unknown_files)} file(s) no record refers to {where}",
+            file=sys.stderr,
+        )
+
+
 def _progress_bar(enabled: bool, unit: str) -> tuple[ProgressCallback | None, Callable[[], None]]:
     """A tqdm progress callback on stderr when it is a terminal (else none)."""
     if not enabled or not sys.stderr.isatty():
@@ -92,6 +113,7 @@ def run_import(args: argparse.Namespace) -> int:
     """``eczema-tracker import PATH... [--site NAME] [--json]``."""
     progress, done = _progress_bar(not args.json, "file")
     with _store_errors(), Store.open(args.data_dir) as store:
+        _warn_about_check(store)
         try:
             results = store.import_paths(args.paths, args.site, progress=progress)
         finally:
@@ -117,6 +139,7 @@ def run_import(args: argparse.Namespace) -> int:
 def run_photos(args: argparse.Namespace) -> int:
     """``eczema-tracker photos [--site NAME] [--json]``."""
     with _store_errors(), Store.open(args.data_dir, readonly=True) as store:
+        _warn_about_check(store)
         photos = store.photos(args.site)
         timeline = {p.photo_id: p for p in store.timeline(args.site)}
     for photo in photos:

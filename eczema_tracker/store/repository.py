@@ -90,9 +90,14 @@ class Store(AnnotationsMixin, SeverityModelsMixin):
             store = cls(folder, conn, None)
             store.check = quick_check(conn, folder, repair=False)
             return store
-        paths.ensure_private_dir(folder)
         lock = WriterLock(folder)
-        lock.acquire()
+        try:
+            paths.ensure_private_dir(folder)
+            lock.acquire()
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot use {folder} as the photo store folder ({exc.strerror or exc})."
+            ) from exc
         try:
             conn = db.connect(db_path)
             try:
