@@ -173,3 +173,22 @@ def test_progress_and_cancel(tmp_path, eczema_photo_paths):
             store.import_paths(eczema_photo_paths[3:8], cancel=lambda: next(calls))
         assert [r.status for r in info.value.results] == ["imported", "imported"]
         assert len(store.photos()) == 5  # what was decoded before the cancel was kept
+
+
+def test_gif_first_frame_and_bmp(tmp_path):
+    gif = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (30, 20), c) for c in ((255, 0, 0), (0, 0, 255))]
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    bmp = tmp_path / "plain.bmp"
+    Image.new("RGB", (12, 34), (0, 200, 0)).save(bmp)
+    with Store.open() as store:
+        results = store.import_paths([tmp_path])
+        assert [(Path(r.path).name, r.status) for r in results] == [
+            ("anim.gif", "imported"),
+            ("plain.bmp", "imported"),
+        ]
+        first = store.load_image(results[0].photo_id)
+        assert first.size == (30, 20) and first.getpixel((5, 5))[0] > 200  # the red first frame
+        photo = store.photo(results[1].photo_id)
+        assert (photo.format, photo.width, photo.height) == ("BMP", 12, 34)
+        assert photo.stored_name.endswith(".bmp")
