@@ -96,6 +96,7 @@ def test_analysis_round_trip_and_current(store):
     assert store.current_analyses("face") == {}
     old = store.analysis(first)
     assert old.features.dtype == np.float32 and old.features.shape == (768,)
+    assert old.features.flags.writeable
     np.testing.assert_array_equal(old.features, features)
     assert old.probabilities == (0.1, 0.6, 0.2, 0.1) and old.severity_class == 1
     assert old.model_sources["seggpt"] == "BAAI/seggpt-vit-large" and old.k == 2

@@ -432,4 +432,4 @@ def _decode_features(blob: bytes | None, dtype: str | None, shape: str | None) -
     if blob is None:
         return None
     arr = np.frombuffer(blob, dtype=np.dtype(dtype)).reshape(json.loads(shape))
-    return arr.astype(arr.dtype.newbyteorder("="), copy=False)
+    return arr.astype(arr.dtype.newbyteorder("="), copy=True)  # writable (torch wants that)
