@@ -189,7 +189,7 @@ def site_prompts(store: Store, site: str) -> list[Any]:
         prompts.append(
             Prompt(
                 image=store.load_image(record.photo_id),
-                mask=store.load_mask(record),
+                mask=store.load_mask(record.mask),
                 key=str(record.photo_id),
             )
         )
@@ -395,6 +395,18 @@ def training_readiness(store: Store) -> TrainingReadiness:
     )
 
 
+#: The paper trains 50 epochs; on a person's few photos that is a handful of Adam steps at
+#: lr 1e-4, too few to learn anything, so small sets get more epochs (at least this many steps).
+MIN_OPTIMISER_STEPS = 300
+BATCH_SIZE = 16
+
+
+def personal_epochs(n_samples: int) -> int:
+    """Epochs for ``n_samples`` rated photos: the paper's 50, or more to reach 300 Adam steps."""
+    batches = max(1, -(-n_samples // BATCH_SIZE))
+    return max(50, -(-MIN_OPTIMISER_STEPS // batches))
+
+
 @dataclass
 class CrossValidation:
     """How a personal model does on the person's own ratings (held-out predictions)."""
@@ -478,11 +490,14 @@ def train_personal_model(
     *,
     backbone_source: str,
     feature_variant: str = "cls",
-    epochs: int = 50,
+    epochs: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
 ) -> PersonalModelResult:
-    """Cross-validate, then fit the MLP on all rated analyses and store it as the active model."""
+    """Cross-validate, then fit the MLP on all rated analyses and store it as the active model.
+
+    ``epochs`` defaults to :func:`personal_epochs` (the paper's 50, more for few photos).
+    """
     from eczema_tracker.ml.severity import SeverityModel
 
     readiness = training_readiness(store)
@@ -491,6 +506,7 @@ def train_personal_model(
     rows, backbone_id = _training_rows(store)
     x = np.stack([np.asarray(r[1], dtype=np.float32) for r in rows])
     y = np.asarray([int(r[2]) for r in rows], dtype=int)
+    epochs = epochs or personal_epochs(len(y))
     validation = cross_validate_severity(
         x, y, backbone_source=backbone_source, feature_variant=feature_variant, epochs=epochs,
         progress=progress, cancel=cancel,

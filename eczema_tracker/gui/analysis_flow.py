@@ -146,6 +146,7 @@ class AnalysisFlow(QObject):
         store, pipelines = w.store, w.pipelines
 
         def op(progress, cancel):
+            leave_a_core_for_the_window()
             return services.analyse_photos(store, pipelines, choice, photo_ids, progress=progress, cancel=cancel)
 
         task = BackgroundTask(w, op, self._finished).with_progress(f"Analysing {len(photo_ids)} photo(s)")
@@ -186,6 +187,17 @@ class AnalysisFlow(QObject):
             "date. Analyse them again now?"):
             return self.analyse(stale)
         return None
+
+
+def leave_a_core_for_the_window() -> None:
+    """Let torch use all cores but one, so the window stays smooth while models run."""
+    import os
+
+    import torch
+
+    wanted = max(1, (os.cpu_count() or 2) - 1)
+    if torch.get_num_threads() > wanted:
+        torch.set_num_threads(wanted)
 
 
 def _prompts_needed_text(sites: list[str], counts: dict[str, int]) -> str:

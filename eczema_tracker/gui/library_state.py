@@ -56,7 +56,7 @@ class LibraryState:
         """The photo's current prompt mask, if it is a prompt."""
         for record in self.store.prompts(self.store.photo(photo_id).site):
             if record.photo_id == photo_id:
-                return self.store.load_mask(record)
+                return self.store.load_mask(record.mask)
         return None
 
     def result_mask(self, photo_id: int) -> np.ndarray | None:

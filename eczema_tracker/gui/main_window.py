@@ -352,14 +352,14 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.import_paths(paths))  # leave the drop handler first
 
     # -- prompt masks ----------------------------------------------------------------------------
-    def paint_prompt_of_current(self) -> None:
+    def paint_prompt_of_current(self):
         """Open the mask editor on the photo shown; saving makes it a prompt of its site."""
         pid = self._shown_photo
         if pid is None:
             self.status("Select a photo first.")
             return
         mask = self.state.prompt_mask(pid)
-        self.open_mask_editor(pid, mask, title="Paint prompt mask", save_text="Save as prompt")
+        return self.open_mask_editor(pid, mask, title="Paint prompt mask", save_text="Save as prompt")
 
     def correct_result_of_current(self) -> None:
         """Correct the analysis mask with the painting tools and use it as a prompt."""
@@ -380,7 +380,8 @@ class MainWindow(QMainWindow):
         save = self.save_corrected_mask if correcting else self.save_prompt_mask
         dialog = MaskEditorDialog(
             image, mask, save_mask=lambda m: save(photo_id, m),
-            title=f"{title} — {site}", save_text=save_text, parent=self)
+            title=f"{title} — {site}", save_text=save_text, parent=self,
+            show_error=lambda _parent, message: self.show_message("warning", "Mask not saved", message))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.mask_editor = dialog
         dialog.open()

@@ -22,6 +22,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtWidgets import QWidget
 
@@ -118,7 +119,8 @@ class BackgroundTask(QObject):
         op: Op,
         on_success: Callable[[Any], None] | None = None,
     ) -> None:
-        super().__init__(parent)
+        # No Qt parent: the task must outlive a closed window long enough to finish cleanly.
+        super().__init__(None)
         self._parent_widget = parent
         self._op = op
         self._on_success = on_success
@@ -182,7 +184,14 @@ class BackgroundTask(QObject):
         self._signals.progressed.emit(int(done), int(total), str(message))
 
     # -- delivery on the GUI thread -------------------------------------------------------
+    def _parent_gone(self) -> bool:
+        parent = self._parent_widget
+        return parent is not None and not shiboken6.isValid(parent)
+
     def _deliver_success(self, result: object) -> None:
+        if self._parent_gone():  # the window closed meanwhile: nobody to tell
+            self._finish()
+            return
         try:
             if self._on_success is not None:
                 self._on_success(result)
@@ -194,6 +203,9 @@ class BackgroundTask(QObject):
             self._finish()
 
     def _deliver_failure(self, exc: BaseException, _trace: str) -> None:
+        if self._parent_gone():
+            self._finish()
+            return
         try:
             self._relay_failure(plain_error_message(exc))
         finally:
@@ -211,6 +223,9 @@ class BackgroundTask(QObject):
             log.error("%s: %s", self.error_title, message)
 
     def _deliver_cancel(self) -> None:
+        if self._parent_gone():
+            self._finish()
+            return
         try:
             if self._on_cancel is not None:
                 self._on_cancel()
@@ -224,7 +239,7 @@ class BackgroundTask(QObject):
         BackgroundTask._running.discard(self)
 
     def _find_parent_with(self, attribute: str) -> Any:
-        widget = self._parent_widget
+        widget = None if self._parent_gone() else self._parent_widget
         while widget is not None:
             if hasattr(widget, attribute):
                 return widget

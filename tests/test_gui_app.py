@@ -1,0 +1,316 @@
+"""The desktop app driven as a user would, with tiny local models (pytest-qt, offscreen).
+
+Questions the app asks go through ``MainWindow.ask_*`` / ``show_message``; the ``answers``
+fixture replaces those with scripted answers and records every message, so no modal dialog
+ever blocks a test.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+
+from eczema_tracker.gui.main_window import MainWindow
+from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.settings import Settings
+from eczema_tracker.store import Store
+from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
+
+SITE = "left arm"
+
+
+class Answers:
+    """Scripted answers to the app's questions, and a record of what it said."""
+
+    def __init__(self) -> None:
+        self.site: str | None = SITE
+        self.yes = True
+        self.model_action: str | None = None
+        self.questions: list[str] = []
+        self.messages: list[tuple[str, str, str]] = []
+
+    def install(self, window: MainWindow) -> None:
+        window.show_message = lambda kind, title, text, details="": self.messages.append((kind, title, text))
+        window.ask_site = lambda count: self.site
+        window.ask_question = lambda title, text: (self.questions.append(title), self.yes)[1]
+        window.ask_model_action = lambda missing: self.model_action
+        window.ask_settings = lambda: False
+
+    def titles(self) -> list[str]:
+        return [title for _, title, _ in self.messages]
+
+
+@pytest.fixture(scope="module")
+def tiny_sources(tmp_path_factory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("tiny-models")
+    return make_tiny_dino(base / "dino"), make_tiny_seggpt(base / "seggpt")
+
+
+@pytest.fixture
+def answers() -> Answers:
+    return Answers()
+
+
+@pytest.fixture
+def window(qtbot, tiny_sources, answers):
+    dino, seggpt = tiny_sources
+    settings = Settings(dino_source=str(dino), seggpt_source=str(seggpt), device="cpu", k=2)
+    store = Store.open()
+    win = MainWindow(store, settings)
+    answers.install(win)
+
+    def finish_tasks(_win) -> None:  # before pytest-qt closes the window
+        for task in list(BackgroundTask._running):
+            task.cancel()
+        qtbot.waitUntil(lambda: not BackgroundTask._running, timeout=20000)
+        win.thumbnails.wait_idle()
+
+    qtbot.addWidget(win, before_close_func=finish_tasks)
+    win.show()
+    yield win
+    store.close()
+
+
+def import_photos(qtbot, win: MainWindow, paths) -> list:
+    """The same call File ▸ Import and drag-and-drop make."""
+    with qtbot.waitSignal(win.importFinished, timeout=30000) as blocker:
+        win.import_paths([str(p) for p in paths])
+    return blocker.args[0]
+
+
+def paint_prompt(qtbot, win: MainWindow, photo_id: int) -> None:
+    """Open the editor for a photo, paint a stroke, save (the dialog's own save callback)."""
+    win.open_photo(photo_id)
+    dialog = win.paint_prompt_of_current() or win.mask_editor
+    w, h = dialog.painter.image_size()
+    dialog.painter.paint_stroke([(w * 0.3, h * 0.4), (w * 0.6, h * 0.5)])
+    assert dialog.save()
+    dialog.done(0)
+
+
+def test_empty_library_shows_first_steps(window):
+    assert window.library_stack.currentWidget() is window.empty_view
+    assert not window.isHidden()
+    text = window.empty_view.findChild(type(window.prompt_counts)).text()
+    for step in ("Import photos", "prompt masks", "Analyse"):
+        assert step in text
+
+
+def test_import_summary_library_and_thumbnails(qtbot, window, answers, eczema_photo_paths, odd_images_dir):
+    corrupt = next(p for p in sorted(odd_images_dir.iterdir()) if "corrupt" in p.name or "truncat" in p.name)
+    results = import_photos(qtbot, window, [*eczema_photo_paths[:3], corrupt])
+    assert [r.status for r in results].count("imported") == 3
+    kind, title, text = answers.messages[-1]
+    assert title == "Import finished" and text.startswith("3 imported")
+    assert "1 refused" in text
+    assert window.library_stack.currentWidget() is window.library
+    model = window.library_model
+    ids = model.photo_ids()
+    assert len(ids) == 3 and window.store.photos()[0].id == ids[0]  # newest first
+    assert model.rowCount() > len(ids)  # date headers between the photos
+    assert window.settings.last_site == SITE  # remembered for the next import
+    qtbot.waitUntil(lambda: all(model.has_thumbnail(i) for i in ids), timeout=10000)
+    again = import_photos(qtbot, window, eczema_photo_paths[:1])
+    assert again[0].status == "duplicate" and "already in the library" in answers.messages[-1][2]
+
+
+def test_site_filter_and_drop_import(qtbot, window, answers, eczema_photo_paths):
+    import_photos(qtbot, window, eczema_photo_paths[:2])
+    answers.site = "face"
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(eczema_photo_paths[2]))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.importFinished, timeout=30000):
+        window.dropEvent(event)
+    window.site_filter.setCurrentText("face")
+    assert len(window.library_model.photo_ids()) == 1
+    window.site_filter.setCurrentIndex(0)
+    assert len(window.library_model.photo_ids()) == 3
+
+
+def test_analysis_needs_two_prompts(qtbot, window, answers, eczema_photo_paths):
+    import_photos(qtbot, window, eczema_photo_paths[:3])
+    window.analysis.analyse_pending()
+    assert answers.messages[-1][1] == "Paint prompt masks first"
+    assert "0 prompt mask" in answers.messages[-1][2]
+
+
+def test_new_user_goes_from_empty_store_to_timeline(qtbot, window, answers, eczema_photo_paths):
+    import_photos(qtbot, window, eczema_photo_paths[:4])
+    ids = window.library_model.photo_ids()
+    paint_prompt(qtbot, window, ids[0])
+    paint_prompt(qtbot, window, ids[1])
+    assert f"{SITE}</b>: 2 prompt masks" in window.prompt_counts.text()
+    with qtbot.waitSignal(window.analysis.analysisFinished, timeout=60000) as blocker:
+        window.analysis.analyse_pending()
+    summary = blocker.args[0]
+    assert sorted(summary.analysed) == sorted(ids)  # prompts too, each from the other prompts
+    # the result is in the photo view ...
+    with qtbot.waitSignal(window.photoShown, timeout=10000):
+        window.open_photo(ids[3])
+    details = window.photo_view.details
+    assert details.result_mask is not None and window.photo_view.image_view.has_overlay()
+    assert "% of the photo" in window.photo_view.area.text()
+    assert "no severity model yet" in window.photo_view.severity.text()
+    # ... and on the timeline, whose points open their photo
+    window.tabs.setCurrentWidget(window.timeline_panel)
+    points = [p for p in window.timeline_panel.points() if p.lesion_area_fraction is not None]
+    assert len(points) == 4
+    window.timeline_panel.view.photoActivated.emit(ids[2])
+    assert window.shown_photo == ids[2] and window.tabs.currentWidget() is window.photo_view
+    # the second run reuses the loaded pipeline
+    pipeline = window.pipelines.get(window.pipelines.loaded_choice)
+    paint_prompt(qtbot, window, ids[2])  # prompts changed: results are stale, re-analysis offered
+    assert "Analyse again?" in answers.questions
+    qtbot.waitUntil(lambda: window.analysis.task.done, timeout=60000)
+    assert window.pipelines.get(window.pipelines.loaded_choice) is pipeline
+    assert not any(window.store.current_analysis(i).stale for i in ids)
+
+
+def test_gui_thread_is_never_blocked_during_analysis(qtbot, window, eczema_photo_paths):
+    import_photos(qtbot, window, eczema_photo_paths[:8])
+    ids = window.library_model.photo_ids()
+    for pid in ids[:2]:
+        window.store.set_prompt_mask(pid, _blob_mask(window.store.photo(pid)))
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    probe = QTimer()
+    probe.setInterval(20)
+    probe.timeout.connect(tick)
+    probe.start()
+    with qtbot.waitSignal(window.analysis.analysisFinished, timeout=120000):
+        window.analysis.analyse(ids)
+        last[0] = time.perf_counter()
+    probe.stop()
+    assert len(gaps) >= 10, "the analysis was too short to measure"
+    print(f"\nanalysis of {len(ids)} photos: {len(gaps)} probe ticks, max GUI gap {max(gaps) * 1000:.0f} ms")
+    assert max(gaps) < 0.100
+
+
+def test_missing_model_folder_is_explained_and_app_stays_usable(qtbot, window, answers, eczema_photo_paths, tmp_path):
+    import_photos(qtbot, window, eczema_photo_paths[:3])
+    ids = window.library_model.photo_ids()
+    for pid in ids[:2]:
+        window.store.set_prompt_mask(pid, _blob_mask(window.store.photo(pid)))
+    window.settings.seggpt_source = str(tmp_path / "no-such-folder")
+    assert window.analysis.analyse(ids) is None
+    kind, title, text = answers.messages[-1]
+    assert kind == "error" and title == "Model folder not usable" and "no-such-folder" in text
+    import_photos(qtbot, window, eczema_photo_paths[3:4])  # still usable
+    assert len(window.library_model.photo_ids()) == 4
+
+
+@pytest.mark.parametrize("how", ["offline", "download raises"])
+def test_model_download_failure_is_explained(qtbot, window, answers, eczema_photo_paths, monkeypatch, how):
+    import eczema_tracker.ml.sources as sources
+
+    if how == "download raises":
+        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+
+        def broken(*_a, **_k):
+            raise ConnectionError("network unreachable")
+
+        monkeypatch.setattr(sources, "_list_remote_files", broken)
+    import_photos(qtbot, window, eczema_photo_paths[:3])
+    ids = window.library_model.photo_ids()
+    for pid in ids[:2]:
+        window.store.set_prompt_mask(pid, _blob_mask(window.store.photo(pid)))
+    window.settings.seggpt_source = "BAAI/seggpt-vit-large"
+    answers.model_action = "download"
+    task = window.analysis.analyse(ids)
+    assert task is not None
+    with qtbot.waitSignal(task.finished, timeout=30000):
+        pass
+    kind, title, text = answers.messages[-1]
+    assert kind == "error" and title == "Download failed" and "BAAI/seggpt-vit-large" in text
+    answers.model_action = None  # the user declines: nothing starts, nothing breaks
+    assert window.analysis.analyse(ids) is None
+    window.open_photo(ids[0])
+
+
+def test_rating_keys_train_personal_model_and_rescore(qtbot, window, answers, eczema_photo_paths):
+    import_photos(qtbot, window, eczema_photo_paths[:8])
+    ids = window.library_model.photo_ids()
+    rng = np.random.default_rng(0)
+    feature_source = "tiny-test-backbone"
+    for pid in ids:  # analyses with features, as a run would record them
+        window.store.record_analysis(
+            pid, mask=_blob_mask(window.store.photo(pid)), lesion_area_fraction=0.1,
+            features=rng.normal(size=32).astype(np.float32), feature_source=feature_source,
+            probabilities=None, score=None, model_sources={}, k=2)
+    window.refresh()
+    for i, pid in enumerate(ids):
+        window.open_photo(pid)
+        qtbot.keyClick(window, str(i % 2 * 2))  # levels 0 and 2, by keyboard
+        assert window.store.rating(pid) == i % 2 * 2
+        if i < 7:
+            assert "Train your own severity model?" not in answers.questions
+    assert "Train your own severity model?" in answers.questions
+    with qtbot.waitSignal(window.personal.trainingFinished, timeout=60000) as blocker:
+        pass  # training was started by answering yes
+    result = blocker.args[0]
+    assert "stratified 4-fold" in result.validation.scheme
+    assert result.validation.confusion.sum() == 8
+    assert window.store.active_severity_model() is not None
+    assert "Correct on" in window.personal.result_dialog.findChild(type(window.prompt_counts)).text()
+    qtbot.waitUntil(lambda: window.store.current_analysis(ids[0]).probabilities is not None, timeout=30000)
+    window.open_photo(ids[0])
+    assert "score" in window.photo_view.severity.text()
+
+
+def test_import_severity_model_refuses_other_backbone(qtbot, window, answers, tmp_path):
+    from eczema_tracker.ml.severity import SeverityModel
+
+    model = SeverityModel(8, backbone_source="facebook/dino-vits16")
+    model.fit(np.random.default_rng(0).normal(size=(8, 8)).astype(np.float32), np.array([0, 1] * 4), epochs=2)
+    model.save(tmp_path / "other.safetensors")
+    task = window.personal.import_model(str(tmp_path / "other.safetensors"))
+    with qtbot.waitSignal(task.finished, timeout=30000):
+        pass
+    kind, title, text = answers.messages[-1]
+    assert title == "Severity model refused" and "facebook/dino-vits16" in text
+    assert window.store.active_severity_model() is None
+
+
+def test_launch_to_visible_window_time(tmp_path):
+    script = (
+        "import time; t0 = time.perf_counter()\n"
+        "from PySide6.QtCore import QTimer\n"
+        "from eczema_tracker.gui.app import application, create_main_window\n"
+        "app = application(); w = create_main_window(None); w.show()\n"
+        "shown = []\n"
+        "QTimer.singleShot(0, lambda: (shown.append((time.perf_counter() - t0, w.isVisible())), app.quit()))\n"
+        "app.exec()\n"
+        "import sys; heavy = [m for m in ('torch', 'transformers', 'matplotlib') if m in sys.modules]\n"
+        "print(f'{shown[0][0]:.2f}', shown[0][1], heavy)\n"
+        "w.store.close()\n"
+    )
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    total = time.perf_counter() - started
+    assert out.returncode == 0, out.stderr
+    seconds, visible, heavy = out.stdout.split(maxsplit=2)
+    print(f"\nlaunch to visible window: {float(seconds):.2f} s in-process, {total:.2f} s with interpreter start")
+    assert visible == "True" and heavy.strip() == "[]"
+    assert total < 15
+
+
+def _blob_mask(photo) -> np.ndarray:
+    mask = np.zeros((photo.height, photo.width), dtype=bool)
+    mask[photo.height // 3: photo.height // 2, photo.width // 3: photo.width // 2] = True
+    return mask
