@@ -23,7 +23,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "dataset",
         metavar="DATASET",
-        help="folder with images/, labels.csv and masks/ (see docs/research.md)",
+        help="folder with images/, labels.csv (file,label) and optional masks/ (PNG per photo)",
     )
     parser.add_argument(
         "--dino",
@@ -118,6 +118,13 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     evaluate.add_argument(
         "--note", default="", help="a note shown under the heading (e.g. 'PROXY task: ...')"
     )
+    evaluate.add_argument(
+        "--class-names",
+        default=None,
+        metavar="LIST",
+        help="four comma-separated display names for labels 0-3 in results.md "
+        "(default none,mild,moderate,severe)",
+    )
     evaluate.set_defaults(func=run_evaluate)
 
 
@@ -209,6 +216,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         methods = check_methods([m.strip() for m in args.methods.split(",") if m.strip()])
     except ValueError as exc:
         raise CliError(str(exc)) from exc
+    names = None
+    if args.class_names:
+        names = tuple(n.strip() for n in args.class_names.split(","))
+        if len(names) != 4 or not all(names):
+            raise CliError("--class-names needs four non-empty names, for labels 0,1,2,3")
     settings = _settings(args)
     needs_masks = bool(SEGMENTING_METHODS & set(methods))
     dataset = _load(args, min_masked=settings.k + 1 if needs_masks else 0)
@@ -222,6 +234,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         vit=args.vit,
         note=args.note,
         **({"title": args.title} if args.title else {}),
+        **({"class_names": names} if names else {}),
     )
     from eczema_tracker.research.evaluate import run_evaluation
 

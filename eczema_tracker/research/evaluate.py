@@ -54,12 +54,18 @@ class EvaluationConfig:
     fractions: tuple[float, ...] = protocol.TRAINING_FRACTIONS
     title: str = "Eczema severity: re-run of the paper's experiments"
     note: str = ""
+    class_names: tuple[str, ...] = CLASS_NAMES  # display names in the report only
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["models"] = asdict(self.models)
         data["methods"] = list(self.methods)
         data["fractions"] = list(self.fractions)
+        data["class_names"] = list(self.class_names)
+        if not SEGMENTING_METHODS & set(self.methods):
+            data["models"]["seggpt"] = None  # not used by this run
+        data["resnet"] = self.resnet if "resnet18" in self.methods else None
+        data["vit"] = self.vit if "vit-b" in self.methods else None
         data["choices"] = {
             "splits": "independent seeded random splits (split i uses seed+i), stratified by "
             "label (and has-mask when possible)",

@@ -18,6 +18,9 @@ from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelle
 from eczema_tracker.research.cache import ResearchCache, cache_key, mask_digest
 from eczema_tracker.research.dataset import ResearchDataset
 
+#: Images per model call when features are computed in bulk.
+BATCH = 8
+
 
 @dataclass
 class WorkCounts:
@@ -137,6 +140,40 @@ class FeatureBuilder:
 
     # --- features ------------------------------------------------------------------------
 
+    def _batched(
+        self,
+        kind: str,
+        indices: Sequence[int],
+        compute,
+        *,
+        message: str,
+        progress: ProgressCallback | None,
+        cancel: CancelCheck | None,
+    ) -> np.ndarray:
+        """Rows of ``kind`` for ``indices``: cached ones read, the rest computed ``BATCH`` at a time.
+
+        ``compute(images) -> (n, D)`` runs the model on a list of images.
+        """
+        rows: list[np.ndarray | None] = []
+        for start in range(0, len(indices), BATCH):
+            raise_if_cancelled(cancel)
+            report(progress, start, len(indices), message)
+            chunk = list(indices[start : start + BATCH])
+            keys = [cache_key(self._dino_key(), kind, self.dataset.items[i].sha256) for i in chunk]
+            found = [self.cache.get_array(kind, key) for key in keys]
+            missing = [j for j, row in enumerate(found) if row is None]
+            if missing:
+                computed = compute([self.dataset.load_image(chunk[j]) for j in missing])
+                for j, row in zip(missing, computed, strict=True):
+                    self.cache.put_array(kind, keys[j], row)
+                    found[j] = row
+                self.counts.image_features += len(missing)
+            for _ in range(len(chunk) - len(missing)):
+                self.counts.hit(kind)
+            rows.extend(found)
+        report(progress, len(indices), len(indices), message)
+        return np.stack(rows).astype(np.float32)
+
     def image_features(
         self,
         indices: Sequence[int],
@@ -145,33 +182,31 @@ class FeatureBuilder:
         cancel: CancelCheck | None = None,
     ) -> np.ndarray:
         """Whole-image DINO features (N, D) of dataset ``indices`` ("dino-full")."""
-        rows = []
-        for done, i in enumerate(indices):
-            raise_if_cancelled(cancel)
-            report(progress, done, len(indices), "DINO features of whole images")
-            key = cache_key(self._dino_key(), "image", self.dataset.items[i].sha256)
-            feature = self.cache.get_array("image_features", key)
-            if feature is None:
-                feature = self.encoder.image_features([self.dataset.load_image(i)])[0]
-                self.cache.put_array("image_features", key, feature)
-                self.counts.image_features += 1
-            else:
-                self.counts.hit("image_features")
-            rows.append(feature)
-        report(progress, len(indices), len(indices), "DINO features of whole images")
-        return np.stack(rows).astype(np.float32)
+        return self._batched(
+            "image_features",
+            indices,
+            lambda images: self.encoder.image_features(images),
+            message="DINO features of whole images",
+            progress=progress,
+            cancel=cancel,
+        )
 
-    def retrieval_feature(self, index: int) -> np.ndarray:
-        """Whole-image DINO [CLS] of one image, as the segmenter's prompt retrieval uses (cached)."""
-        key = cache_key(self._dino_key(), "retrieval", self.dataset.items[index].sha256)
-        feature = self.cache.get_array("retrieval_features", key)
-        if feature is None:
-            feature = self.encoder.retrieval_features([self.dataset.load_image(index)])[0]
-            self.cache.put_array("retrieval_features", key, feature)
-            self.counts.image_features += 1
-        else:
-            self.counts.hit("retrieval_features")
-        return feature
+    def retrieval_features(
+        self,
+        indices: Sequence[int],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> np.ndarray:
+        """Whole-image DINO [CLS] (N, hidden), as the segmenter's prompt retrieval uses it."""
+        return self._batched(
+            "retrieval_features",
+            indices,
+            lambda images: self.encoder.retrieval_features(images),
+            message="DINO [CLS] for prompt retrieval",
+            progress=progress,
+            cancel=cancel,
+        )
 
     def segmented_features(
         self,
@@ -195,11 +230,12 @@ class FeatureBuilder:
         if len(pool) < self.settings.k:
             raise ValueError(f"{len(pool)} masked images are fewer than K={self.settings.k}")
         pool_id = cache_key([self._prompt_id(i) for i in pool])
+        query = dict(zip(indices, self.retrieval_features(indices, cancel=cancel), strict=True))
         rows, masks = [], []
         for done, i in enumerate(indices):
             raise_if_cancelled(cancel)
             report(progress, done, len(indices), "segmenting and DINO region features")
-            mask = self._mask(i, pool, pool_id)
+            mask = self._mask(i, pool, pool_id, query[i])
             key = cache_key(
                 self._dino_key(), "region", self.dataset.items[i].sha256, mask_digest(mask)
             )
@@ -215,7 +251,9 @@ class FeatureBuilder:
         report(progress, len(indices), len(indices), "segmenting and DINO region features")
         return np.stack(rows).astype(np.float32), masks
 
-    def _mask(self, index: int, pool: tuple[int, ...], pool_id: str) -> np.ndarray:
+    def _mask(
+        self, index: int, pool: tuple[int, ...], pool_id: str, query_feature: np.ndarray
+    ) -> np.ndarray:
         item = self.dataset.items[index]
         retrieval_key = cache_key(
             self._dino_key(), "retrieval", self.settings.k, item.sha256, item.key, pool_id
@@ -224,7 +262,7 @@ class FeatureBuilder:
         if chosen is None:
             segmenter = self._segmenter_for(pool)
             nearest = segmenter.nearest_prompts(
-                None, exclude_keys=(item.key,), query_features=self.retrieval_feature(index)
+                None, exclude_keys=(item.key,), query_features=query_feature
             )
             chosen = [self.dataset.items[pool[j]].key for j in nearest]
             self.cache.put_json("retrievals", retrieval_key, chosen)

@@ -39,13 +39,12 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def render_markdown(results: dict[str, Any]) -> str:
     """The human-readable report of ``results`` (the results.json structure)."""
     config, methods = results["config"], results["methods"]
+    names = list(config.get("class_names") or CLASS_NAMES)  # display only
     lines = [f"# {config['title']}", ""]
     if config.get("note"):
         lines += [f"> **{config['note']}**", ""]
     ds = results["dataset"]
-    counts = ", ".join(
-        f"{CLASS_NAMES[c]} ({c}): {n}" for c, n in enumerate(ds["class_counts"]) if n
-    )
+    counts = ", ".join(f"{names[c]} ({c}): {n}" for c, n in enumerate(ds["class_counts"]) if n)
     std_note = "sample std, ddof=1" if config["n_splits"] > 1 else "one split: no spread"
     lines += [
         f"Dataset `{ds['root']}`: {ds['n_images']} images ({counts}); {ds['n_masked']} with masks.",
@@ -102,14 +101,14 @@ def render_markdown(results: dict[str, Any]) -> str:
         present = [c for c, n in enumerate(ds["class_counts"]) if n]
         lines += ["Per-class F1 (confusion matrix pooled over the validation folds):", ""]
         lines += _table(
-            ["Class", *[f"{CLASS_NAMES[c]} ({c})" for c in present]],
+            ["Class", *[f"{names[c]} ({c})" for c in present]],
             [["F1", *[f"{result['per_class_f1'][CLASS_NAMES[c]]:.3f}" for c in present]]],
         )
         matrix = result["confusion_matrix"]
         lines += ["Confusion matrix (rows: true class, columns: predicted class):", ""]
         lines += _table(
-            ["true \\ predicted", *[CLASS_NAMES[c] for c in present]],
-            [[CLASS_NAMES[r], *[str(matrix[r][c]) for c in present]] for r in present],
+            ["true \\ predicted", *[names[c] for c in present]],
+            [[names[r], *[str(matrix[r][c]) for c in present]] for r in present],
         )
     lines += ["## Run configuration", "", "```json", json.dumps(config, indent=2), "```", ""]
     if results.get("timing"):
