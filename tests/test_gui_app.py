@@ -37,7 +37,9 @@ class Answers:
         self.messages: list[tuple[str, str, str]] = []
 
     def install(self, window: MainWindow) -> None:
-        window.show_message = lambda kind, title, text, details="": self.messages.append((kind, title, text))
+        window.show_message = lambda kind, title, text, details="": self.messages.append(
+            (kind, title, text)
+        )
         window.ask_site = lambda count: self.site
         window.ask_question = lambda title, text: (self.questions.append(title), self.yes)[1]
         window.ask_model_action = lambda missing: self.model_action
@@ -103,8 +105,12 @@ def test_empty_library_shows_first_steps(window):
         assert step in text
 
 
-def test_import_summary_library_and_thumbnails(qtbot, window, answers, eczema_photo_paths, odd_images_dir):
-    corrupt = next(p for p in sorted(odd_images_dir.iterdir()) if "corrupt" in p.name or "truncat" in p.name)
+def test_import_summary_library_and_thumbnails(
+    qtbot, window, answers, eczema_photo_paths, odd_images_dir
+):
+    corrupt = next(
+        p for p in sorted(odd_images_dir.iterdir()) if "corrupt" in p.name or "truncat" in p.name
+    )
     results = import_photos(qtbot, window, [*eczema_photo_paths[:3], corrupt])
     assert [r.status for r in results].count("imported") == 3
     kind, title, text = answers.messages[-1]
@@ -126,8 +132,13 @@ def test_site_filter_and_drop_import(qtbot, window, answers, eczema_photo_paths)
     answers.site = "face"
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(eczema_photo_paths[2]))])
-    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     with qtbot.waitSignal(window.importFinished, timeout=30000):
         window.dropEvent(event)
     window.site_filter.setCurrentText("face")
@@ -175,6 +186,36 @@ def test_new_user_goes_from_empty_store_to_timeline(qtbot, window, answers, ecze
     assert not any(window.store.current_analysis(i).stale for i in ids)
 
 
+def test_correct_a_result_and_promote_it_to_a_prompt(qtbot, window, eczema_photo_paths):
+    import_photos(qtbot, window, eczema_photo_paths[:2])
+    pid = window.library_model.photo_ids()[0]
+    photo = window.store.photo(pid)
+    window.store.record_analysis(
+        pid,
+        mask=np.zeros((photo.height, photo.width), dtype=bool),
+        lesion_area_fraction=0.0,
+        features=None,
+        feature_source=None,
+        probabilities=None,
+        score=None,
+        model_sources={},
+        k=2,
+    )
+    window.open_photo(pid)
+    assert window.photo_view.correct_button.isVisibleTo(window.photo_view)
+    dialog = window.correct_result_of_current()
+    assert dialog.option_checked()  # "also use it as a prompt" is offered and on
+    w, h = dialog.painter.image_size()
+    dialog.painter.paint_stroke([(w * 0.2, h * 0.2), (w * 0.7, h * 0.6)])
+    assert dialog.save()
+    analysis = window.store.current_analysis(pid)
+    assert analysis.corrected_mask is not None and analysis.corrected_mask.area_fraction > 0
+    assert window.store.photo(pid).is_prompt
+    assert "corrected by you" in window.photo_view.mask_state.text()
+    assert window.photo_view.area.text() != "0.0 % of the photo"
+    dialog.done(0)
+
+
 def test_gui_thread_is_never_blocked_during_analysis(qtbot, window, eczema_photo_paths):
     import_photos(qtbot, window, eczema_photo_paths[:8])
     ids = window.library_model.photo_ids()
@@ -197,11 +238,15 @@ def test_gui_thread_is_never_blocked_during_analysis(qtbot, window, eczema_photo
         last[0] = time.perf_counter()
     probe.stop()
     assert len(gaps) >= 10, "the analysis was too short to measure"
-    print(f"\nanalysis of {len(ids)} photos: {len(gaps)} probe ticks, max GUI gap {max(gaps) * 1000:.0f} ms")
+    print(
+        f"\nanalysis of {len(ids)} photos: {len(gaps)} probe ticks, max GUI gap {max(gaps) * 1000:.0f} ms"
+    )
     assert max(gaps) < 0.100
 
 
-def test_missing_model_folder_is_explained_and_app_stays_usable(qtbot, window, answers, eczema_photo_paths, tmp_path):
+def test_missing_model_folder_is_explained_and_app_stays_usable(
+    qtbot, window, answers, eczema_photo_paths, tmp_path
+):
     import_photos(qtbot, window, eczema_photo_paths[:3])
     ids = window.library_model.photo_ids()
     for pid in ids[:2]:
@@ -215,7 +260,9 @@ def test_missing_model_folder_is_explained_and_app_stays_usable(qtbot, window, a
 
 
 @pytest.mark.parametrize("how", ["offline", "download raises"])
-def test_model_download_failure_is_explained(qtbot, window, answers, eczema_photo_paths, monkeypatch, how):
+def test_model_download_failure_is_explained(
+    qtbot, window, answers, eczema_photo_paths, monkeypatch, how
+):
     import eczema_tracker.ml.sources as sources
 
     if how == "download raises":
@@ -249,9 +296,16 @@ def test_rating_keys_train_personal_model_and_rescore(qtbot, window, answers, ec
     feature_source = "tiny-test-backbone"
     for pid in ids:  # analyses with features, as a run would record them
         window.store.record_analysis(
-            pid, mask=_blob_mask(window.store.photo(pid)), lesion_area_fraction=0.1,
-            features=rng.normal(size=32).astype(np.float32), feature_source=feature_source,
-            probabilities=None, score=None, model_sources={}, k=2)
+            pid,
+            mask=_blob_mask(window.store.photo(pid)),
+            lesion_area_fraction=0.1,
+            features=rng.normal(size=32).astype(np.float32),
+            feature_source=feature_source,
+            probabilities=None,
+            score=None,
+            model_sources={},
+            k=2,
+        )
     window.refresh()
     for i, pid in enumerate(ids):
         window.open_photo(pid)
@@ -266,8 +320,12 @@ def test_rating_keys_train_personal_model_and_rescore(qtbot, window, answers, ec
     assert "stratified 4-fold" in result.validation.scheme
     assert result.validation.confusion.sum() == 8
     assert window.store.active_severity_model() is not None
-    assert "Correct on" in window.personal.result_dialog.findChild(type(window.prompt_counts)).text()
-    qtbot.waitUntil(lambda: window.store.current_analysis(ids[0]).probabilities is not None, timeout=30000)
+    assert (
+        "Correct on" in window.personal.result_dialog.findChild(type(window.prompt_counts)).text()
+    )
+    qtbot.waitUntil(
+        lambda: window.store.current_analysis(ids[0]).probabilities is not None, timeout=30000
+    )
     window.open_photo(ids[0])
     assert "score" in window.photo_view.severity.text()
 
@@ -276,7 +334,11 @@ def test_import_severity_model_refuses_other_backbone(qtbot, window, answers, tm
     from eczema_tracker.ml.severity import SeverityModel
 
     model = SeverityModel(8, backbone_source="facebook/dino-vits16")
-    model.fit(np.random.default_rng(0).normal(size=(8, 8)).astype(np.float32), np.array([0, 1] * 4), epochs=2)
+    model.fit(
+        np.random.default_rng(0).normal(size=(8, 8)).astype(np.float32),
+        np.array([0, 1] * 4),
+        epochs=2,
+    )
     model.save(tmp_path / "other.safetensors")
     task = window.personal.import_model(str(tmp_path / "other.safetensors"))
     with qtbot.waitSignal(task.finished, timeout=30000):
@@ -300,17 +362,24 @@ def test_launch_to_visible_window_time(tmp_path):
         "w.store.close()\n"
     )
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     total = time.perf_counter() - started
     assert out.returncode == 0, out.stderr
     seconds, visible, heavy = out.stdout.split(maxsplit=2)
-    print(f"\nlaunch to visible window: {float(seconds):.2f} s in-process, {total:.2f} s with interpreter start")
+    print(
+        f"\nlaunch to visible window: {float(seconds):.2f} s in-process, {total:.2f} s with interpreter start"
+    )
     assert visible == "True" and heavy.strip() == "[]"
     assert total < 15
 
 
 def _blob_mask(photo) -> np.ndarray:
     mask = np.zeros((photo.height, photo.width), dtype=bool)
-    mask[photo.height // 3: photo.height // 2, photo.width // 3: photo.width // 2] = True
+    mask[photo.height // 3 : photo.height // 2, photo.width // 3 : photo.width // 2] = True
     return mask

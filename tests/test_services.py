@@ -29,7 +29,7 @@ def store(eczema_photo_paths):
 
 def blob(photo) -> np.ndarray:
     mask = np.zeros((photo.height, photo.width), dtype=bool)
-    mask[photo.height // 4: photo.height // 2, photo.width // 4: photo.width // 2] = True
+    mask[photo.height // 4 : photo.height // 2, photo.width // 4 : photo.width // 2] = True
     return mask
 
 
@@ -44,8 +44,9 @@ def test_analyse_records_results_and_skips_sites_without_prompts(store, tiny_cho
     face = store.photos("face")[0].id
     cache = services.PipelineCache()
     progress = []
-    summary = services.analyse_photos(store, cache, tiny_choice, [*ids, face],
-                                      progress=lambda d, t, m: progress.append((d, t)))
+    summary = services.analyse_photos(
+        store, cache, tiny_choice, [*ids, face], progress=lambda d, t, m: progress.append((d, t))
+    )
     assert sorted(summary.analysed) == sorted(ids)
     assert "face" in summary.skipped[face] and "at least 2" in summary.skipped[face]
     assert progress[-1] == (4, 4)
@@ -67,11 +68,19 @@ def test_pipeline_cache_loads_once_and_swaps_only_the_severity_model(tiny_choice
     assert cache.get(tiny_choice) is first
     encoder = first.encoder
     model = SeverityModel.for_encoder(encoder)
-    model.fit(np.random.default_rng(0).normal(size=(8, encoder.feature_dim)).astype(np.float32),
-              np.array([0, 3] * 4), epochs=2)
+    model.fit(
+        np.random.default_rng(0).normal(size=(8, encoder.feature_dim)).astype(np.float32),
+        np.array([0, 3] * 4),
+        epochs=2,
+    )
     model.save(tmp_path / "m.safetensors")
-    scored = services.ModelChoice(**{**tiny_choice.__dict__, "severity_model_path": str(tmp_path / "m.safetensors"),
-                                     "severity_model_id": 1})
+    scored = services.ModelChoice(
+        **{
+            **tiny_choice.__dict__,
+            "severity_model_path": str(tmp_path / "m.safetensors"),
+            "severity_model_id": 1,
+        }
+    )
     second = cache.get(scored)
     assert second is first and second.encoder is encoder and second.severity is not None
 
@@ -81,7 +90,9 @@ def test_cancelled_analysis_records_nothing_more(store, tiny_choice):
     for pid in ids[:2]:
         store.set_prompt_mask(pid, blob(store.photo(pid)))
     with pytest.raises(Cancelled):
-        services.analyse_photos(store, services.PipelineCache(), tiny_choice, ids, cancel=lambda: True)
+        services.analyse_photos(
+            store, services.PipelineCache(), tiny_choice, ids, cancel=lambda: True
+        )
     assert all(store.current_analysis(pid) is None for pid in ids)
 
 
@@ -97,9 +108,17 @@ def _rated_analyses(store, n_levels: int = 2) -> list[int]:
     for i, pid in enumerate(ids):
         level = i % n_levels * 3
         feats = rng.normal(loc=level, size=16).astype(np.float32)  # separable on purpose
-        store.record_analysis(pid, mask=blob(store.photo(pid)), lesion_area_fraction=0.1, features=feats,
-                              feature_source="tiny-backbone", probabilities=None, score=None,
-                              model_sources={}, k=2)
+        store.record_analysis(
+            pid,
+            mask=blob(store.photo(pid)),
+            lesion_area_fraction=0.1,
+            features=feats,
+            feature_source="tiny-backbone",
+            probabilities=None,
+            score=None,
+            model_sources={},
+            k=2,
+        )
         store.rate(pid, level)
     return ids
 
@@ -132,7 +151,10 @@ def test_import_severity_model_checks_the_backbone(store, tmp_path):
     model.fit(np.zeros((4, 16), dtype=np.float32), np.array([0, 1, 0, 1]), epochs=1)
     model.save(tmp_path / "other.safetensors")
     with pytest.raises(SeverityModelMismatch, match="dino-vits16"):
-        services.import_severity_model(store, tmp_path / "other.safetensors", encoder_backbone="facebook/dino-vitb16")
-    model_id = services.import_severity_model(store, tmp_path / "other.safetensors",
-                                              encoder_backbone="facebook/dino-vits16")
+        services.import_severity_model(
+            store, tmp_path / "other.safetensors", encoder_backbone="facebook/dino-vitb16"
+        )
+    model_id = services.import_severity_model(
+        store, tmp_path / "other.safetensors", encoder_backbone="facebook/dino-vits16"
+    )
     assert store.active_severity_model().id == model_id

@@ -41,7 +41,9 @@ class AnalysisFlow(QObject):
         if not ids and self.window.shown_photo is not None:
             ids = [self.window.shown_photo]
         if not ids:
-            self.window.show_message("info", "Nothing selected", "Select one or more photos in the library first.")
+            self.window.show_message(
+                "info", "Nothing selected", "Select one or more photos in the library first."
+            )
             return
         self.analyse(ids)
 
@@ -49,7 +51,9 @@ class AnalysisFlow(QObject):
         """Analyse every photo without a current (non-stale) analysis."""
         ids = services.photos_to_analyse(self.window.store, self.window.current_site_filter())
         if not ids:
-            self.window.show_message("info", "Nothing to analyse", "Every photo has an up-to-date analysis.")
+            self.window.show_message(
+                "info", "Nothing to analyse", "Every photo has an up-to-date analysis."
+            )
             return
         self.analyse(ids)
 
@@ -59,14 +63,20 @@ class AnalysisFlow(QObject):
         if not photo_ids:
             return None
         if self.task is not None and not self.task.done:
-            w.show_message("info", "Analysis running", "An analysis is already running; wait for it or cancel it.")
+            w.show_message(
+                "info",
+                "Analysis running",
+                "An analysis is already running; wait for it or cancel it.",
+            )
             return None
         store = w.store
         sites = {store.photo(pid).site for pid in photo_ids}
         counts = services.prompt_counts(store, sites)
         lacking = sorted(s for s, n in counts.items() if n < services.MIN_PROMPTS)
         if len(lacking) == len(sites):
-            w.show_message("info", "Paint prompt masks first", _prompts_needed_text(lacking, counts))
+            w.show_message(
+                "info", "Paint prompt masks first", _prompts_needed_text(lacking, counts)
+            )
             return None
         choice = services.model_choice(w.settings, store)
         return self.ensure_models(choice, lambda: self._run(photo_ids, choice))
@@ -93,7 +103,9 @@ class AnalysisFlow(QObject):
             return self.download(missing, then)
         if action == "local" and self.window.ask_settings():
             self.window.pipelines.clear()
-            return self.ensure_models(services.model_choice(self.window.settings, self.window.store), then)
+            return self.ensure_models(
+                services.model_choice(self.window.settings, self.window.store), then
+            )
         self.window.status("Analysis not started: the models are not on this computer yet.")
         return None
 
@@ -120,7 +132,9 @@ class AnalysisFlow(QObject):
             then()
 
         task = BackgroundTask(self.window, op, done).with_progress("Downloading models")
-        task.titled("Download failed").on_cancelled(lambda: self.window.status("Download cancelled."))
+        task.titled("Download failed").on_cancelled(
+            lambda: self.window.status("Download cancelled.")
+        )
         return task.run()
 
     def show_model_status(self) -> None:
@@ -135,8 +149,10 @@ class AnalysisFlow(QObject):
             state = "ready" if status.present else status.message or "not available"
             lines.append(f"{role}: {spec} — {state}")
         active = self.window.store.active_severity_model()
-        lines.append("Severity model: " + (active.file_name if active else
-                                           "none (rate 8 analysed photos to train your own)"))
+        lines.append(
+            "Severity model: "
+            + (active.file_name if active else "none (rate 8 analysed photos to train your own)")
+        )
         lines.append(f"K = {choice.k}, device = {choice.device}")
         self.window.show_message("info", "Models", "\n".join(lines))
 
@@ -147,9 +163,13 @@ class AnalysisFlow(QObject):
 
         def op(progress, cancel):
             leave_a_core_for_the_window()
-            return services.analyse_photos(store, pipelines, choice, photo_ids, progress=progress, cancel=cancel)
+            return services.analyse_photos(
+                store, pipelines, choice, photo_ids, progress=progress, cancel=cancel
+            )
 
-        task = BackgroundTask(w, op, self._finished).with_progress(f"Analysing {len(photo_ids)} photo(s)")
+        task = BackgroundTask(w, op, self._finished).with_progress(
+            f"Analysing {len(photo_ids)} photo(s)"
+        )
         task.titled("Analysis failed")
         task.on_cancelled(self._cancelled)
         task.failed.connect(lambda _m: self._cancelled(quiet=True))
@@ -177,14 +197,18 @@ class AnalysisFlow(QObject):
 
     def offer_reanalysis(self, site: str) -> BackgroundTask | None:
         """After a site's prompts changed: offer to analyse its stale results again."""
-        stale = [pid for pid in services.photos_to_analyse(self.window.store, site)
-                 if self.window.store.current_analysis(pid) is not None]
+        stale = [
+            pid
+            for pid in services.photos_to_analyse(self.window.store, site)
+            if self.window.store.current_analysis(pid) is not None
+        ]
         if not stale or len(self.window.store.prompts(site)) < services.MIN_PROMPTS:
             return None
         if self.window.ask_question(
             "Analyse again?",
             f"The prompt masks of '{site}' changed, so {len(stale)} earlier result(s) are out of "
-            "date. Analyse them again now?"):
+            "date. Analyse them again now?",
+        ):
             return self.analyse(stale)
         return None
 
@@ -202,8 +226,10 @@ def leave_a_core_for_the_window() -> None:
 
 def _prompts_needed_text(sites: list[str], counts: dict[str, int]) -> str:
     lines = [f"'{s}' has {counts[s]} prompt mask(s)." for s in sites]
-    return ("\n".join(lines) + f"\n\nPaint at least {services.MIN_PROMPTS} prompt masks per body site "
-            "(select a photo, then Paint prompt mask…). The app learns where the eczema is from them.")
+    return (
+        "\n".join(lines) + f"\n\nPaint at least {services.MIN_PROMPTS} prompt masks per body site "
+        "(select a photo, then Paint prompt mask…). The app learns where the eczema is from them."
+    )
 
 
 def _local_problem_text(problems: list[tuple[str, Any]]) -> str:
@@ -212,4 +238,7 @@ def _local_problem_text(problems: list[tuple[str, Any]]) -> str:
         name = "SegGPT" if role == "seggpt" else "DINO"
         why = status.message or "it is not there"
         lines.append(f"The {name} model at '{status.source}' cannot be used: {why}")
-    return "\n".join(lines) + "\n\nChoose the right folders in File ▸ Settings, or a Hugging Face id to download."
+    return (
+        "\n".join(lines)
+        + "\n\nChoose the right folders in File ▸ Settings, or a Hugging Face id to download."
+    )

@@ -30,11 +30,17 @@ class LibraryState:
         items = []
         for photo in self.store.photos(site):
             analysis = self.store.current_analysis(photo.id)
-            items.append(LibraryItem(
-                photo_id=photo.id, taken_at=_when(photo), site=photo.site,
-                is_prompt=bool(photo.is_prompt), analysed=analysis is not None,
-                stale=bool(analysis is not None and analysis.stale),
-                rating=self.store.rating(photo.id)))
+            items.append(
+                LibraryItem(
+                    photo_id=photo.id,
+                    taken_at=_when(photo),
+                    site=photo.site,
+                    is_prompt=bool(photo.is_prompt),
+                    analysed=analysis is not None,
+                    stale=bool(analysis is not None and analysis.stale),
+                    rating=self.store.rating(photo.id),
+                )
+            )
         return items
 
     def prompt_counts(self) -> dict[str, int]:
@@ -70,18 +76,31 @@ class LibraryState:
         analysis = self.store.current_analysis(photo_id)
         has_model = self.store.active_severity_model() is not None
         details = PhotoDetails(
-            photo_id=photo_id, site=photo.site, taken_at=_when(photo), is_prompt=bool(photo.is_prompt),
-            rating=self.store.rating(photo_id), has_severity_model=has_model,
-            site_prompt_count=len(self.store.prompts(photo.site)))
+            photo_id=photo_id,
+            site=photo.site,
+            taken_at=_when(photo),
+            is_prompt=bool(photo.is_prompt),
+            rating=self.store.rating(photo_id),
+            has_severity_model=has_model,
+            site_prompt_count=len(self.store.prompts(photo.site)),
+        )
         if photo.is_prompt:
             details.prompt_mask = self.prompt_mask(photo_id)
         if analysis is not None:
             details.result_mask = self.store.load_mask(analysis.effective_mask)
-            details.lesion_area_fraction = float(analysis.lesion_area_fraction)
+            details.result_corrected = analysis.corrected_mask is not None
+            details.lesion_area_fraction = float(
+                analysis.corrected_mask.area_fraction
+                if details.result_corrected
+                else analysis.lesion_area_fraction
+            )
             details.stale = bool(analysis.stale)
             if analysis.probabilities is not None:
                 details.probabilities = list(analysis.probabilities)
-                details.severity_class = (analysis.severity_class if analysis.severity_class is not None
-                                          else int(np.argmax(analysis.probabilities)))
+                details.severity_class = (
+                    analysis.severity_class
+                    if analysis.severity_class is not None
+                    else int(np.argmax(analysis.probabilities))
+                )
                 details.score = analysis.score
         return details

@@ -107,7 +107,9 @@ class MainWindow(QMainWindow):
         self.task_progress = TaskProgressWidget()
         self.statusBar().addPermanentWidget(self.task_progress)
 
-    def _action(self, text: str, slot, shortcut: str | QKeySequence | None = None, tip: str = "") -> QAction:
+    def _action(
+        self, text: str, slot, shortcut: str | QKeySequence | None = None, tip: str = ""
+    ) -> QAction:
         action = QAction(text, self)
         action.triggered.connect(slot)
         if shortcut:
@@ -120,25 +122,53 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         a = self.actions_by_name = {
-            "import": self._action("&Import photos…", self.import_dialog, QKeySequence.StandardKey.Open,
-                                   "Add photos or folders to the library (or drop them on the window)"),
-            "paint": self._action("&Paint prompt mask…", self.paint_prompt_of_current, "P",
-                                  "Paint where the eczema is on this photo; it becomes a prompt of its site"),
+            "import": self._action(
+                "&Import photos…",
+                self.import_dialog,
+                QKeySequence.StandardKey.Open,
+                "Add photos or folders to the library (or drop them on the window)",
+            ),
+            "paint": self._action(
+                "&Paint prompt mask…",
+                self.paint_prompt_of_current,
+                "P",
+                "Paint where the eczema is on this photo; it becomes a prompt of its site",
+            ),
             "unprompt": self._action("Stop using as prompt", self.unset_prompt_of_current),
-            "analyse_selected": self._action("Analyse &selected", self.analysis.analyse_selected, "Ctrl+R",
-                                             "Analyse the selected photos in the background"),
-            "analyse_pending": self._action("Analyse all &not analysed", self.analysis.analyse_pending,
-                                            "Ctrl+Shift+R", "Analyse every photo without a current result"),
-            "settings": self._action("&Settings…", self.ask_settings, QKeySequence.StandardKey.Preferences),
+            "analyse_selected": self._action(
+                "Analyse &selected",
+                self.analysis.analyse_selected,
+                "Ctrl+R",
+                "Analyse the selected photos in the background",
+            ),
+            "analyse_pending": self._action(
+                "Analyse all &not analysed",
+                self.analysis.analyse_pending,
+                "Ctrl+Shift+R",
+                "Analyse every photo without a current result",
+            ),
+            "settings": self._action(
+                "&Settings…", self.ask_settings, QKeySequence.StandardKey.Preferences
+            ),
             "models": self._action("Model &status…", self.analysis.show_model_status),
             "train": self._action("&Train personal severity model…", self.personal.train),
-            "import_model": self._action("Import severity &model file…", self.personal.import_model_dialog),
-            "rescore": self._action("Re-score analyses with the active model", self.personal.rescore),
-            "timeline": self._action("&Timeline", lambda: self.tabs.setCurrentWidget(self.timeline_panel), "Ctrl+T"),
+            "import_model": self._action(
+                "Import severity &model file…", self.personal.import_model_dialog
+            ),
+            "rescore": self._action(
+                "Re-score analyses with the active model", self.personal.rescore
+            ),
+            "timeline": self._action(
+                "&Timeline", lambda: self.tabs.setCurrentWidget(self.timeline_panel), "Ctrl+T"
+            ),
             "quit": self._action("&Quit", self.close, QKeySequence.StandardKey.Quit),
         }
         for level in range(4):
-            self._action(f"Rate {level}", lambda _=False, lv=level: self.personal.rate_current(lv), str(level))
+            self._action(
+                f"Rate {level}",
+                lambda _=False, lv=level: self.personal.rate_current(lv),
+                str(level),
+            )
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         for name in ("import", "settings", "quit"):
@@ -156,7 +186,14 @@ class MainWindow(QMainWindow):
         toolbar = QToolBar("Main")
         toolbar.setObjectName("main-toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for name in ("import", "paint", "analyse_selected", "analyse_pending", "timeline", "settings"):
+        for name in (
+            "import",
+            "paint",
+            "analyse_selected",
+            "analyse_pending",
+            "timeline",
+            "settings",
+        ):
             toolbar.addAction(a[name])
         self.addToolBar(toolbar)
 
@@ -169,7 +206,8 @@ class MainWindow(QMainWindow):
         self.photo_view.unsetPromptRequested.connect(self.unset_prompt_of_current)
         self.photo_view.correctResultRequested.connect(self.correct_result_of_current)
         self.photo_view.analyseRequested.connect(
-            lambda: self.analysis.analyse([self._shown_photo] if self._shown_photo else []))
+            lambda: self.analysis.analyse([self._shown_photo] if self._shown_photo else [])
+        )
         self.timeline_panel.photoActivated.connect(self.open_photo)
 
     # -- talking to the user (tests replace these) ---------------------------------------------
@@ -178,8 +216,11 @@ class MainWindow(QMainWindow):
         self.messages.append((kind, title, text))
         log.info("%s: %s: %s", kind, title, text)
         box = QMessageBox(self)
-        box.setIcon({"error": QMessageBox.Icon.Critical, "warning": QMessageBox.Icon.Warning}.get(
-            kind, QMessageBox.Icon.Information))
+        box.setIcon(
+            {"error": QMessageBox.Icon.Critical, "warning": QMessageBox.Icon.Warning}.get(
+                kind, QMessageBox.Icon.Information
+            )
+        )
         box.setWindowTitle(title)
         box.setText(text)
         if details:
@@ -200,12 +241,15 @@ class MainWindow(QMainWindow):
     def ask_import_files(self) -> list[str]:
         """Files chosen in a file dialog."""
         files, _ = QFileDialog.getOpenFileNames(
-            self, "Import photos", str(Path.home()),
-            "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.bmp);;All files (*)")
+            self,
+            "Import photos",
+            str(Path.home()),
+            "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.bmp);;All files (*)",
+        )
         return files
 
     def ask_model_action(self, missing: list[tuple[str, Any]]) -> str | None:
-        """"download", "local" or None for models that are not on this computer."""
+        """ "download", "local" or None for models that are not on this computer."""
         from eczema_tracker.gui.dialogs.models_dialog import ModelsDialog
 
         dialog = ModelsDialog(missing, self)
@@ -228,7 +272,9 @@ class MainWindow(QMainWindow):
         try:
             self.settings.save()
         except OSError as exc:
-            self.show_message("warning", "Settings not saved", f"The settings could not be saved ({exc}).")
+            self.show_message(
+                "warning", "Settings not saved", f"The settings could not be saved ({exc})."
+            )
 
     def status(self, text: str) -> None:
         """A short note in the status bar."""
@@ -266,7 +312,9 @@ class MainWindow(QMainWindow):
         selected = self.library.selected_photo_ids()
         items = self.state.items(self.current_site_filter())
         self.library_model.set_items(items)
-        self.library_stack.setCurrentWidget(self.library if self.store.photos() else self.empty_view)
+        self.library_stack.setCurrentWidget(
+            self.library if self.store.photos() else self.empty_view
+        )
         self.prompt_counts.setText(self.state.prompt_summary())
         for pid in selected[:1] or ([self._shown_photo] if self._shown_photo else []):
             self.library.select_photo(pid)
@@ -332,8 +380,12 @@ class MainWindow(QMainWindow):
         def op(progress, cancel):
             return store.import_paths(paths, site, progress=progress, cancel=cancel)
 
-        return BackgroundTask(self, op, self._imported).with_progress("Importing photos").titled(
-            "Import failed").run()
+        return (
+            BackgroundTask(self, op, self._imported)
+            .with_progress("Importing photos")
+            .titled("Import failed")
+            .run()
+        )
 
     def _imported(self, results: list[Any]) -> None:
         headline, details = summarise_import(results)
@@ -359,29 +411,58 @@ class MainWindow(QMainWindow):
             self.status("Select a photo first.")
             return
         mask = self.state.prompt_mask(pid)
-        return self.open_mask_editor(pid, mask, title="Paint prompt mask", save_text="Save as prompt")
+        return self.open_mask_editor(
+            pid, mask, title="Paint prompt mask", save_text="Save as prompt"
+        )
 
-    def correct_result_of_current(self) -> None:
-        """Correct the analysis mask with the painting tools and use it as a prompt."""
+    def correct_result_of_current(self):
+        """Correct the analysis mask with the painting tools (and use it as a prompt)."""
         pid = self._shown_photo
         if pid is None:
-            return
-        self.open_mask_editor(pid, self.state.result_mask(pid), title="Correct the result mask",
-                              save_text="Save and use as prompt", correcting=True)
+            return None
+        return self.open_mask_editor(
+            pid,
+            self.state.result_mask(pid),
+            title="Correct the result mask",
+            save_text="Save correction",
+            correcting=True,
+        )
 
-    def open_mask_editor(self, photo_id: int, mask: np.ndarray | None, *, title: str, save_text: str,
-                         correcting: bool = False):
+    def open_mask_editor(
+        self,
+        photo_id: int,
+        mask: np.ndarray | None,
+        *,
+        title: str,
+        save_text: str,
+        correcting: bool = False,
+    ):
         """Open the editor (non-blocking); its save callback is :meth:`save_prompt_mask`
         (or :meth:`save_corrected_mask` when ``correcting`` a result)."""
         from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
 
         image = self.store.load_image(photo_id)
         site = self.store.photo(photo_id).site
-        save = self.save_corrected_mask if correcting else self.save_prompt_mask
+
+        def save(m: np.ndarray) -> None:
+            if correcting:
+                self.save_corrected_mask(photo_id, m, promote=dialog.option_checked())
+            else:
+                self.save_prompt_mask(photo_id, m)
+
         dialog = MaskEditorDialog(
-            image, mask, save_mask=lambda m: save(photo_id, m),
-            title=f"{title} — {site}", save_text=save_text, parent=self,
-            show_error=lambda _parent, message: self.show_message("warning", "Mask not saved", message))
+            image,
+            mask,
+            save_mask=save,
+            title=f"{title} — {site}",
+            save_text=save_text,
+            parent=self,
+            option_text="Also use it as a prompt mask of this body site" if correcting else None,
+            option_checked=True,
+            show_error=lambda _parent, message: self.show_message(
+                "warning", "Mask not saved", message
+            ),
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.mask_editor = dialog
         dialog.open()
@@ -395,8 +476,9 @@ class MainWindow(QMainWindow):
         self.store.set_prompt_mask(photo_id, mask)
         self.after_prompts_changed(self.store.photo(photo_id).site)
 
-    def save_corrected_mask(self, photo_id: int, mask: np.ndarray) -> None:
-        """Keep a corrected result mask (the original stays) and make it the photo's prompt."""
+    def save_corrected_mask(self, photo_id: int, mask: np.ndarray, *, promote: bool = True) -> None:
+        """Keep a corrected result mask (the original stays); with ``promote`` it also becomes
+        the photo's prompt mask."""
         mask = np.asarray(mask, dtype=bool)
         analysis = self.store.current_analysis(photo_id)
         if analysis is None:
@@ -405,8 +487,12 @@ class MainWindow(QMainWindow):
         if not mask.any():
             raise ValueError("The mask is empty: paint over the eczema before saving.")
         self.store.save_corrected_mask(analysis.id, mask)
-        self.store.promote_to_prompt(photo_id, analysis.id)
-        self.after_prompts_changed(self.store.photo(photo_id).site)
+        if promote:
+            self.store.promote_to_prompt(photo_id, analysis.id)
+            self.after_prompts_changed(self.store.photo(photo_id).site)
+        else:
+            self.refresh()
+            self.reshow_current()
 
     def unset_prompt_of_current(self) -> None:
         """Stop using the photo shown as a prompt."""

@@ -48,7 +48,9 @@ class PersonalModelFlow(QObject):
         """Offer to train once enough analysed photos are rated (again when more ratings came)."""
         w = self.window
         readiness = services.training_readiness(w.store)
-        if not readiness.ready or (self._offered_at is not None and readiness.n_rated < self._offered_at + 4):
+        if not readiness.ready or (
+            self._offered_at is not None and readiness.n_rated < self._offered_at + 4
+        ):
             return None
         active = w.store.active_severity_model()
         if active is not None and int(active.metadata.get("n_train") or 0) >= readiness.n_rated:
@@ -57,7 +59,8 @@ class PersonalModelFlow(QObject):
         if w.ask_question(
             "Train your own severity model?",
             f"{readiness.n_rated} analysed photos are rated. Train a severity model on your own "
-            "ratings now? It runs in the background and shows how well it agrees with you."):
+            "ratings now? It runs in the background and shows how well it agrees with you.",
+        ):
             return self.train()
         return None
 
@@ -74,9 +77,13 @@ class PersonalModelFlow(QObject):
         store, dino = w.store, w.settings.dino_source
 
         def op(progress, cancel):
-            return services.train_personal_model(store, backbone_source=dino, progress=progress, cancel=cancel)
+            return services.train_personal_model(
+                store, backbone_source=dino, progress=progress, cancel=cancel
+            )
 
-        self.task = BackgroundTask(w, op, self._trained).with_progress("Training your severity model")
+        self.task = BackgroundTask(w, op, self._trained).with_progress(
+            "Training your severity model"
+        )
         self.task.titled("Training failed")
         return self.task.run()
 
@@ -87,7 +94,9 @@ class PersonalModelFlow(QObject):
         )
 
         w = self.window
-        w.status("Personal severity model trained and in use. " + validation_text(result.validation))
+        w.status(
+            "Personal severity model trained and in use. " + validation_text(result.validation)
+        )
         self.result_dialog = PersonalModelDialog(result.validation, w)
         self.result_dialog.open()
         self.trainingFinished.emit(result)
@@ -96,8 +105,12 @@ class PersonalModelFlow(QObject):
     # -- importing and re-scoring ----------------------------------------------------------------
     def import_model_dialog(self) -> None:
         """Models ▸ Import severity model file."""
-        path, _ = QFileDialog.getOpenFileName(self.window, "Import a severity model", str(Path.home()),
-                                              "Severity models (*.safetensors)")
+        path, _ = QFileDialog.getOpenFileName(
+            self.window,
+            "Import a severity model",
+            str(Path.home()),
+            "Severity models (*.safetensors)",
+        )
         if path:
             self.import_model(path)
 
@@ -108,8 +121,14 @@ class PersonalModelFlow(QObject):
 
         def op(_progress, _cancel):
             loaded = pipelines.loaded_choice
-            encoder = pipelines.get(loaded).encoder if loaded is not None and loaded.dino == dino else None
-            return services.import_severity_model(store, path, encoder_backbone=dino, encoder=encoder)
+            encoder = (
+                pipelines.get(loaded).encoder
+                if loaded is not None and loaded.dino == dino
+                else None
+            )
+            return services.import_severity_model(
+                store, path, encoder_backbone=dino, encoder=encoder
+            )
 
         def done(model_id: int) -> None:
             w.status("Severity model imported and in use.")
@@ -117,17 +136,23 @@ class PersonalModelFlow(QObject):
             self.modelImported.emit(model_id)
             self.offer_rescore()
 
-        return BackgroundTask(w, op, done).with_progress("Importing severity model").titled(
-            "Severity model refused").run()
+        return (
+            BackgroundTask(w, op, done)
+            .with_progress("Importing severity model")
+            .titled("Severity model refused")
+            .run()
+        )
 
     def offer_rescore(self) -> BackgroundTask | None:
         """Offer to score existing analyses with the active model (no re-segmenting)."""
         w = self.window
         if not any(w.store.current_analysis(p.id) is not None for p in w.store.photos()):
             return None
-        if w.ask_question("Score existing analyses?",
-                          "Score the photos analysed so far with the new severity model? Their masks "
-                          "are kept; only the severity is computed from the stored features."):
+        if w.ask_question(
+            "Score existing analyses?",
+            "Score the photos analysed so far with the new severity model? Their masks "
+            "are kept; only the severity is computed from the stored features.",
+        ):
             return self.rescore()
         return None
 
@@ -141,7 +166,9 @@ class PersonalModelFlow(QObject):
         store = w.store
 
         def op(progress, cancel):
-            return services.rescore_analyses(store, active.path, active.id, progress=progress, cancel=cancel)
+            return services.rescore_analyses(
+                store, active.path, active.id, progress=progress, cancel=cancel
+            )
 
         def done(count: int) -> None:
             w.refresh()
@@ -149,4 +176,9 @@ class PersonalModelFlow(QObject):
             w.status(f"{count} analysis(es) scored with the severity model.")
             w.analysis.rescoreFinished.emit(count)
 
-        return BackgroundTask(w, op, done).with_progress("Scoring analyses").titled("Scoring failed").run()
+        return (
+            BackgroundTask(w, op, done)
+            .with_progress("Scoring analyses")
+            .titled("Scoring failed")
+            .run()
+        )

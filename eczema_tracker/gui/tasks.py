@@ -51,9 +51,19 @@ def plain_error_message(exc: BaseException) -> str:
     text = str(reason or exc).strip() or type(exc).__name__
     name = type(exc).__name__
     if isinstance(exc, MemoryError):
-        return "The computer ran out of memory. Close other programs or analyse fewer photos at once."
-    if name in {"ModelSourceError", "SeverityModelMismatch", "SeverityModelError", "ImageLoadError",
-                "ServiceError", "StoreError", "StoreLockedError", "BackupError"}:
+        return (
+            "The computer ran out of memory. Close other programs or analyse fewer photos at once."
+        )
+    if name in {
+        "ModelSourceError",
+        "SeverityModelMismatch",
+        "SeverityModelError",
+        "ImageLoadError",
+        "ServiceError",
+        "StoreError",
+        "StoreLockedError",
+        "BackupError",
+    }:
         return text  # these are written for people already
     if isinstance(exc, FileNotFoundError):
         return f"A file or folder was not found: {exc.filename or text}."

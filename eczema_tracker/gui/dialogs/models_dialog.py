@@ -12,8 +12,10 @@ KNOWN_DOWNLOAD_SIZES: dict[str, int] = {
     "BAAI/seggpt-vit-large": 1_200_000_000,
     "facebook/dino-vitb16": 343_000_000,
 }
-ROLE_NAMES = {"seggpt": "SegGPT ViT-L (finds the eczema from your prompt masks)",
-              "dino": "DINO ViT-B/16 (picks the closest prompts and describes the skin)"}
+ROLE_NAMES = {
+    "seggpt": "SegGPT ViT-L (finds the eczema from your prompt masks)",
+    "dino": "DINO ViT-B/16 (picks the closest prompts and describes the skin)",
+}
 
 
 def human_size(n_bytes: int | None) -> str:

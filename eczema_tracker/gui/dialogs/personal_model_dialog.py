@@ -20,9 +20,11 @@ SEVERITY_NAMES = ("none", "mild", "moderate", "severe")
 
 def validation_text(validation: Any) -> str:
     """One paragraph: accuracy, how it was measured, and on how many photos."""
-    return (f"Correct on {100 * validation.accuracy:.0f} % of your {validation.n_samples} rated "
-            f"photos when each photo was held out from training ({validation.scheme}). "
-            "Rows: your rating; columns: what the model said.")
+    return (
+        f"Correct on {100 * validation.accuracy:.0f} % of your {validation.n_samples} rated "
+        f"photos when each photo was held out from training ({validation.scheme}). "
+        "Rows: your rating; columns: what the model said."
+    )
 
 
 class PersonalModelDialog(QDialog):

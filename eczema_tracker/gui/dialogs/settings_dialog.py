@@ -56,8 +56,9 @@ class SourceEdit(QWidget):
 class SettingsDialog(QDialog):
     """Edits a copy of the settings; :meth:`apply_to` writes the choices back."""
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None, *,
-                 with_cuda: bool | None = None) -> None:
+    def __init__(
+        self, settings: Settings, parent: QWidget | None = None, *, with_cuda: bool | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.seggpt = SourceEdit(settings.seggpt_source, "Folder of the SegGPT model")
@@ -65,7 +66,9 @@ class SettingsDialog(QDialog):
         self.k = QSpinBox()
         self.k.setRange(1, 8)
         self.k.setValue(int(settings.k))
-        self.k.setToolTip("How many of the site's prompt masks guide each segmentation (the paper uses 2)")
+        self.k.setToolTip(
+            "How many of the site's prompt masks guide each segmentation (the paper uses 2)"
+        )
         self.device = QComboBox()
         self.device.addItem("Automatic", "auto")
         self.device.addItem("CPU", "cpu")
@@ -78,10 +81,14 @@ class SettingsDialog(QDialog):
         form.addRow("DINO model:", self.dino)
         form.addRow("Prompts per photo (K):", self.k)
         form.addRow("Run on:", self.device)
-        note = QLabel("A model source is a Hugging Face id (downloaded once when you first analyse) "
-                      "or a folder holding config.json and model.safetensors.")
+        note = QLabel(
+            "A model source is a Hugging Face id (downloaded once when you first analyse) "
+            "or a folder holding config.json and model.safetensors."
+        )
         note.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -41,7 +41,7 @@ class ImageOverlayWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
-        self._overlay: QPixmap | None = None
+        self._overlays: list[QPixmap] = []
         self._placeholder = ""
         self.setMinimumSize(240, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -56,11 +56,14 @@ class ImageOverlayWidget(QWidget):
         self.set_mask(mask, color)
 
     def set_mask(self, mask: np.ndarray | None, color: QColor | None = None) -> None:
-        """Replace the overlay (None removes it)."""
-        if mask is None or self._pixmap is None:
-            self._overlay = None
-        else:
-            self._overlay = QPixmap.fromImage(mask_to_overlay(mask, color or QColor("#e0245e")))
+        """Replace the overlays by one mask (None removes them)."""
+        self.set_masks([] if mask is None else [(mask, color or QColor("#e0245e"))])
+
+    def set_masks(self, layers: list[tuple[np.ndarray, QColor]]) -> None:
+        """Overlay several masks, each in its colour, in order."""
+        if self._pixmap is None:
+            layers = []
+        self._overlays = [QPixmap.fromImage(mask_to_overlay(m, c)) for m, c in layers]
         self.update()
 
     def set_placeholder(self, text: str) -> None:
@@ -70,7 +73,7 @@ class ImageOverlayWidget(QWidget):
 
     def has_overlay(self) -> bool:
         """True while a mask is drawn."""
-        return self._overlay is not None
+        return bool(self._overlays)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(640, 480)
@@ -101,5 +104,5 @@ class ImageOverlayWidget(QWidget):
         target = self.image_rect()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawPixmap(target, self._pixmap)
-        if self._overlay is not None:
-            painter.drawPixmap(target, self._overlay)
+        for overlay in self._overlays:
+            painter.drawPixmap(target, overlay)

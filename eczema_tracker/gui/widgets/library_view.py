@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -253,7 +253,9 @@ class _LibraryDelegate(QStyledItemDelegate):
             font = QFont(option.font)
             font.setBold(True)
             painter.setFont(font)
-            painter.setPen(option.palette.windowText().color())
+            painter.setPen(
+                option.palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.WindowText)
+            )
             painter.drawText(rect.adjusted(4, 0, 0, -4), Qt.AlignmentFlag.AlignBottom, index.data())
             painter.setPen(QColor("#c8c8c8"))
             painter.drawLine(rect.left() + 4, rect.bottom(), rect.right() - 4, rect.bottom())

@@ -42,6 +42,7 @@ class PhotoDetails:
     is_prompt: bool = False
     prompt_mask: np.ndarray | None = None
     result_mask: np.ndarray | None = None
+    result_corrected: bool = False
     lesion_area_fraction: float | None = None
     stale: bool = False
     severity_class: int | None = None
@@ -114,9 +115,9 @@ class PhotoView(QWidget):
         self.paint_button.clicked.connect(self.paintPromptRequested)
         self.unset_button = QPushButton("Stop using as prompt")
         self.unset_button.clicked.connect(self.unsetPromptRequested)
-        self.correct_button = QPushButton("Correct result → prompt…")
+        self.correct_button = QPushButton("Correct the result mask…")
         self.correct_button.setToolTip(
-            "Fix the app's mask with the painting tools and use it as a prompt"
+            "Fix the app's mask with the painting tools (and use it as a prompt)"
         )
         self.correct_button.clicked.connect(self.correctResultRequested)
         self.analyse_button = QPushButton("Analyse this photo")
@@ -194,22 +195,19 @@ class PhotoView(QWidget):
         d = self.details
         if d is None or not self.show_mask.isChecked():
             self.image_view.set_mask(None)
-        elif d.result_mask is not None:
-            self.image_view.set_mask(d.result_mask, RESULT_COLOR)
-        elif d.prompt_mask is not None:
-            self.image_view.set_mask(d.prompt_mask, PROMPT_COLOR)
         else:
-            self.image_view.set_mask(None)
+            layers = [(d.prompt_mask, PROMPT_COLOR), (d.result_mask, RESULT_COLOR)]
+            self.image_view.set_masks([(m, c) for m, c in layers if m is not None])
 
     def _show_facts(self, d: PhotoDetails) -> None:
         states = []
         if d.is_prompt:
-            states.append(f"prompt mask of '{d.site}' (blue when no result)")
+            states.append(f"your prompt mask of '{d.site}' (blue)")
         if d.result_mask is not None:
-            states.append(
-                "result of the analysis (red)"
-                + (" — stale: the prompts changed" if d.stale else "")
+            what = (
+                "the analysis, corrected by you" if d.result_corrected else "result of the analysis"
             )
+            states.append(f"{what} (red)" + (" — stale: the prompts changed" if d.stale else ""))
         self.mask_state.setText("; ".join(states) or "none yet")
         self.area.setText(
             f"{100 * d.lesion_area_fraction:.1f} % of the photo"

@@ -77,8 +77,12 @@ class TimelinePanel(QWidget):
         if not site:
             self.note.setText("Import photos to see a timeline.")
         elif not analysed:
-            self.note.setText("No analysed photo of this site yet: paint 2 prompt masks, then Analyse.")
+            self.note.setText(
+                "No analysed photo of this site yet: paint 2 prompt masks, then Analyse."
+            )
         else:
-            self.note.setText(f"{len(analysed)} analysed photo(s). Click a point to open its photo.")
+            self.note.setText(
+                f"{len(analysed)} analysed photo(s). Click a point to open its photo."
+            )
         if self.view is not None and self.isVisible():
             self.view.set_points(points, site or "")
