@@ -79,7 +79,7 @@ def model_choice(settings: Any, store: Store) -> ModelChoice:
         dino=settings.dino_source,
         seggpt=settings.seggpt_source,
         k=int(settings.k),
-        device=resolve_device(settings.device),
+        device=settings.device,  # "auto" is resolved when loading, off the GUI thread
         severity_model_path=str(_record_path(active)) if active is not None else None,
         severity_model_id=_record_id(active) if active is not None else None,
     )
@@ -134,7 +134,7 @@ class PipelineCache:
             old = self._choice
             if old == choice and self._pipeline is not None:
                 return self._pipeline
-            severity = _load_severity(choice, device=choice.device)
+            severity = _load_severity(choice)
             same_backbones = old is not None and (old.dino, old.seggpt, old.k, old.device) == (
                 choice.dino,
                 choice.seggpt,
@@ -154,7 +154,7 @@ class PipelineCache:
                     seggpt=choice.seggpt,
                     k=choice.k,
                     severity_model=severity,
-                    device=choice.device,
+                    device=resolve_device(choice.device),
                     download=download,
                     progress=progress,
                     cancel=cancel,
@@ -172,7 +172,7 @@ class PipelineCache:
             self._prompt_key = key
 
 
-def _load_severity(choice: ModelChoice, *, device: str) -> SeverityModel | None:
+def _load_severity(choice: ModelChoice) -> SeverityModel | None:
     if not choice.severity_model_path:
         return None
     from eczema_tracker.ml.severity import SeverityModel

@@ -244,6 +244,23 @@ def test_gui_thread_is_never_blocked_during_analysis(qtbot, window, eczema_photo
     assert max(gaps) < 0.100
 
 
+def test_cancelled_analysis_keeps_the_app_usable(qtbot, window, answers, eczema_photo_paths):
+    import_photos(qtbot, window, eczema_photo_paths[:4])
+    ids = window.library_model.photo_ids()
+    for pid in ids[:2]:
+        window.store.set_prompt_mask(pid, _blob_mask(window.store.photo(pid)))
+    task = window.analysis.analyse(ids)
+    assert window.task_progress.isVisibleTo(window) and window.task_progress.current is task
+    with qtbot.waitSignal(task.cancelled, timeout=60000):
+        window.task_progress.cancel_current()  # the status bar's Cancel button
+    assert all(window.store.current_analysis(pid) is None for pid in ids)
+    assert "cancelled" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: not window.task_progress.isVisibleTo(window))
+    with qtbot.waitSignal(window.analysis.analysisFinished, timeout=60000):
+        window.analysis.analyse(ids[2:3])  # and a new run works
+    assert window.store.current_analysis(ids[2]) is not None
+
+
 def test_missing_model_folder_is_explained_and_app_stays_usable(
     qtbot, window, answers, eczema_photo_paths, tmp_path
 ):

@@ -98,6 +98,14 @@ class AnalysisFlow(QObject):
         if local:
             self.window.show_message("error", "Model folder not usable", _local_problem_text(local))
             return None
+        if not self.window.settings.allow_downloads:
+            self.window.show_message(
+                "info",
+                "Models not on this computer",
+                "Model downloads are switched off in the settings. Choose local model folders in "
+                "File ▸ Settings.",
+            )
+            return None
         action = self.window.ask_model_action(missing)
         if action == "download":
             return self.download(missing, then)

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from eczema_tracker import paths
@@ -60,4 +61,7 @@ def main(data_dir: str | None = None) -> int:
     try:
         return int(app.exec())
     finally:
+        # Background jobs stop at their next safe point (closeEvent asked them to); only then
+        # is the store closed under them.
+        QThreadPool.globalInstance().waitForDone(60_000)
         window.store.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -66,6 +66,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 820)
 
+        # Long jobs (analysis, training) must not starve quick ones (decoding the photo shown).
+        pool = QThreadPool.globalInstance()
+        pool.setMaxThreadCount(max(4, pool.maxThreadCount()))
         self.thumbnails = ThumbnailLoader(store.thumbnail, self)
         self.library_model = PhotoListModel(self.thumbnails, self)
         self.library = LibraryView(self.library_model)
@@ -275,6 +278,10 @@ class MainWindow(QMainWindow):
             self.show_message(
                 "warning", "Settings not saved", f"The settings could not be saved ({exc})."
             )
+
+    def show_task(self, task: BackgroundTask) -> None:
+        """Show a background task's progress and Cancel button in the status bar."""
+        self.task_progress.show_task(task)
 
     def status(self, text: str) -> None:
         """A short note in the status bar."""
