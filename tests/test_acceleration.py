@@ -16,6 +16,10 @@ from eczema_tracker.ml.seggpt_sdpa_attention import (
     use_eager_attention,
     use_fast_attention,
 )
+from eczema_tracker.ml.seggpt_shared_query import (
+    SharedQuerySegGptEncoder,
+    use_shared_query_encoder,
+)
 from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
 
 KERNELS = ("matmul", "sdpa")
@@ -176,3 +180,65 @@ def test_prepared_dino_works_on_both_paths(tmp_path):
     assert got.dtype == torch.float32 and got.shape == expected.shape
     cosine = torch.nn.functional.cosine_similarity(got[:, 0], expected[:, 0], dim=-1)
     assert cosine.min() > 0.99
+
+
+def _tiny_config(merge_index: int) -> SegGptConfig:
+    layers = merge_index + 2
+    return SegGptConfig(
+        image_size=[128, 64],
+        patch_size=16,
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        mlp_dim=64,
+        decoder_hidden_size=16,
+        intermediate_hidden_state_indices=[merge_index, layers - 1],
+        merge_index=merge_index,
+        pretrain_image_size=64,
+    )
+
+
+@pytest.mark.parametrize("merge_index", [0, 2])
+@pytest.mark.parametrize("prompts", [2, 3])
+def test_shared_query_encoder_equals_eager_fp32(merge_index, prompts):
+    torch.manual_seed(merge_index)
+    model = SegGptForImageSegmentation(_tiny_config(merge_index)).eval()
+    _strong_relative_positions(model)
+    inputs = _seggpt_inputs(prompts)
+    with torch.inference_mode():
+        expected = model(**inputs).pred_masks
+        use_fast_attention(model)
+        assert use_shared_query_encoder(model) == 1
+        embeddings = model.model.embeddings(
+            torch.cat((inputs["prompt_pixel_values"], inputs["pixel_values"]), 2),
+            torch.cat((inputs["prompt_masks"], inputs["prompt_masks"]), 2),
+            bool_masked_pos=torch.arange(32)[None] >= 16,
+        )
+        assert model.model.encoder._shortcut_applies(embeddings, True)
+        got = model(**inputs).pred_masks
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_shared_query_encoder_falls_back_when_queries_differ(tiny_seggpt):
+    inputs = _seggpt_inputs(2)
+    inputs["pixel_values"] = torch.randn(2, 3, 64, 64)  # two different queries
+    with torch.inference_mode():
+        expected = tiny_seggpt(**inputs).pred_masks
+        use_fast_attention(tiny_seggpt)
+        use_shared_query_encoder(tiny_seggpt)
+        got = tiny_seggpt(**inputs).pred_masks
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_fast_path_prepares_every_lever(tiny_seggpt, monkeypatch):
+    monkeypatch.setattr(acceleration, "cpu_bf16_support", lambda: "avx512_bf16")
+    path = acceleration.choose_path("cpu")
+    model = acceleration.prepare_seggpt(tiny_seggpt, path)
+    assert isinstance(model.model.encoder, SharedQuerySegGptEncoder)
+    assert all(
+        isinstance(layer.attention, FastSegGptAttention) for layer in model.model.encoder.layers
+    )
+    assert "shared_query" in path.describe()
+    with acceleration.inference_context(path):
+        out = model(**_seggpt_inputs(2)).pred_masks
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()

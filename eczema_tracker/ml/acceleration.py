@@ -18,6 +18,8 @@ because it passes the accuracy gates there: SegGPT mask IoU >= 0.98, DINO cosine
   CPU flags) and on CUDA (fp16 where bf16 is missing). Halves weight memory as well.
 * SegGPT attention without transformers' eager code (:mod:`.seggpt_sdpa_attention`): the
   decomposed relative positions folded into one GEMM on CPU, SDPA with a bias on CUDA.
+* K prompts share one query (:mod:`.seggpt_shared_query`): the query half of the canvases is
+  computed once instead of K times (exact; a quarter less linear-layer work at K=2).
 * glibc malloc kept from returning big blocks to the OS (``mallopt``), so the ~80 MB score
   matrices of each layer reuse pages instead of faulting fresh ones in (Linux/glibc only).
 """
@@ -54,6 +56,7 @@ class AccelerationPath:
     autocast: bool = False  # autocast instead of casting the weights (unused by the fast path)
     cast_weights: bool = False  # weights themselves stored in ``dtype``
     malloc_tuned: bool = False  # glibc keeps freed big blocks (see module docstring)
+    seggpt_shared_query: bool = False  # K prompts: the query half computed once (exact)
     reason: str = "reference fp32 path"
 
     @property
@@ -69,6 +72,7 @@ class AccelerationPath:
             and self.seggpt_attention == "eager"
             and not self.autocast
             and not self.cast_weights
+            and not self.seggpt_shared_query
         )
 
     def describe(self) -> str:
@@ -79,6 +83,8 @@ class AccelerationPath:
         if self.autocast:
             parts.append("autocast")
         parts.append(f"seggpt_attention={self.seggpt_attention}")
+        if self.seggpt_shared_query:
+            parts.append("shared_query")
         if self.malloc_tuned:
             parts.append("malloc=tuned")
         return " ".join(parts) + f" ({self.reason})"
@@ -133,6 +139,7 @@ def choose_path(device: str = "cpu", *, fast: bool = True) -> AccelerationPath:
             device="cuda",
             dtype="bfloat16" if bf16 else "float16",
             seggpt_attention="sdpa",
+            seggpt_shared_query=True,
             cast_weights=True,
             reason="GPU half precision with SDPA",
         )
@@ -142,6 +149,7 @@ def choose_path(device: str = "cpu", *, fast: bool = True) -> AccelerationPath:
         return AccelerationPath(
             device="cpu",
             seggpt_attention="matmul",
+            seggpt_shared_query=True,
             malloc_tuned=malloc,
             reason="CPU has no native bf16: float32",
         )
@@ -149,6 +157,7 @@ def choose_path(device: str = "cpu", *, fast: bool = True) -> AccelerationPath:
         device="cpu",
         dtype="bfloat16",
         seggpt_attention="matmul",
+        seggpt_shared_query=True,
         cast_weights=True,
         malloc_tuned=malloc,
         reason=f"CPU has {bf16_flag}",
@@ -231,6 +240,10 @@ def prepare_seggpt(model: nn.Module, path: AccelerationPath) -> nn.Module:
         from .seggpt_sdpa_attention import use_fast_attention
 
         use_fast_attention(model, path.seggpt_attention)
+        if path.seggpt_shared_query:
+            from .seggpt_shared_query import use_shared_query_encoder
+
+            use_shared_query_encoder(model)
     return _prepare_common(model, path)
 
 

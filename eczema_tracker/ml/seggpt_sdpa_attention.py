@@ -59,12 +59,33 @@ class FastSegGptAttention(SegGptAttention):
         Returns (batch, heads, height, width, height) and (batch, heads, height, width, width).
         """
         batch, heads, _, head_dim = query.shape
-        rel_h = self.get_rel_pos(height, height, self.rel_pos_h).to(query.dtype)  # H x H x d
-        rel_w = self.get_rel_pos(width, width, self.rel_pos_w).to(query.dtype)  # W x W x d
+        rel_h, rel_w = self._relative_tables(height, width, query.dtype)
         grid = query.reshape(batch, heads, height, width, head_dim)
         term_h = torch.einsum("bnhwc,hkc->bnhwk", grid, rel_h)
         term_w = torch.einsum("bnhwc,wkc->bnhwk", grid, rel_w)
         return term_h, term_w
+
+    def _relative_tables(
+        self, height: int, width: int, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``Rh`` (H x H x d) and ``Rw`` (W x W x d), cached until the tables change."""
+        key = (
+            height,
+            width,
+            dtype,
+            self.rel_pos_h.data_ptr(),
+            self.rel_pos_h._version,
+            self.rel_pos_w.data_ptr(),
+            self.rel_pos_w._version,
+        )
+        cached = self.__dict__.get("_relative_cache")
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                rel_h = self.get_rel_pos(height, height, self.rel_pos_h).to(dtype)
+                rel_w = self.get_rel_pos(width, width, self.rel_pos_w).to(dtype)
+            cached = (key, rel_h, rel_w)
+            self.__dict__["_relative_cache"] = cached
+        return cached[1], cached[2]
 
     def relative_position_bias(self, query: torch.Tensor, height: int, width: int) -> torch.Tensor:
         """The relative-position term as an additive bias: (batch, heads, tokens, tokens)."""
@@ -103,22 +124,25 @@ class FastSegGptAttention(SegGptAttention):
             outputs.append(weights @ value[index])
         return torch.stack(outputs)
 
-    def forward(self, hidden_states: torch.Tensor, output_attentions: bool = False):
-        """Same contract as ``SegGptAttention.forward``: returns ``(output, None)``."""
-        if output_attentions:
-            return super().forward(hidden_states, output_attentions=True)
-        batch, height, width, _ = hidden_states.shape
+    def attend(self, qkv: torch.Tensor) -> torch.Tensor:
+        """Attention context before ``proj``: (batch, height, width, 3 * hidden) -> (..., hidden)."""
+        batch, height, width, _ = qkv.shape
         heads = self.num_attention_heads
         # batch x tokens x 3 x heads x head_dim -> 3 x batch x heads x tokens x head_dim
-        qkv = self.qkv(hidden_states).reshape(batch, height * width, 3, heads, -1)
+        qkv = qkv.reshape(batch, height * width, 3, heads, -1)
         query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)
         if self.kernel == "sdpa":
             attn = self._attend_sdpa(query, key, value, height, width)
         else:
             attn = self._attend_matmul(query, key, value, height, width)
         # batch x heads x tokens x head_dim -> batch x height x width x hidden
-        attn = attn.transpose(1, 2).reshape(batch, height, width, -1)
-        return self.proj(attn), None
+        return attn.transpose(1, 2).reshape(batch, height, width, -1)
+
+    def forward(self, hidden_states: torch.Tensor, output_attentions: bool = False):
+        """Same contract as ``SegGptAttention.forward``: returns ``(output, None)``."""
+        if output_attentions:
+            return super().forward(hidden_states, output_attentions=True)
+        return self.proj(self.attend(self.qkv(hidden_states))), None
 
 
 def use_fast_attention(model: nn.Module, kernel: str = "matmul") -> int:
