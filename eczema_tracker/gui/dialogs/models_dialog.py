@@ -64,6 +64,7 @@ class ModelsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(text)
         layout.addWidget(buttons)
+        self.setMinimumWidth(640)
 
     def _choose(self, choice: str) -> None:
         self.choice = choice

@@ -8,6 +8,7 @@ import numpy as np
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -23,7 +24,7 @@ def validation_text(validation: Any) -> str:
     return (
         f"Correct on {100 * validation.accuracy:.0f} % of your {validation.n_samples} rated "
         f"photos when each photo was held out from training ({validation.scheme}). "
-        "Rows: your rating; columns: what the model said."
+        "With few photos this is a rough estimate. Rows: your rating; columns: what the model said."
     )
 
 
@@ -37,15 +38,18 @@ class PersonalModelDialog(QDialog):
         text.setWordWrap(True)
         confusion = np.asarray(validation.confusion)
         self.table = QTableWidget(4, 4)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setHorizontalHeaderLabels([f"said {n}" for n in SEVERITY_NAMES])
         self.table.setVerticalHeaderLabels([f"you: {n}" for n in SEVERITY_NAMES])
         for i in range(4):
             for j in range(4):
                 self.table.setItem(i, j, QTableWidgetItem(str(int(confusion[i, j]))))
-        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
         buttons.accepted.connect(self.accept)
         layout = QVBoxLayout(self)
         layout.addWidget(text)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
+        self.resize(640, 360)
