@@ -26,22 +26,28 @@ class LibraryState:
         self.store = store
 
     def items(self, site: str | None) -> list[LibraryItem]:
-        """Library rows (newest first) for one site or all."""
-        items = []
-        for photo in self.store.photos(site):
-            analysis = self.store.current_analysis(photo.id)
-            items.append(
-                LibraryItem(
-                    photo_id=photo.id,
-                    taken_at=_when(photo),
-                    site=photo.site,
-                    is_prompt=bool(photo.is_prompt),
-                    analysed=analysis is not None,
-                    stale=bool(analysis is not None and analysis.stale),
-                    rating=self.store.rating(photo.id),
-                )
-            )
-        return items
+        """Library rows (newest first) for one site or all (two queries, whatever the size)."""
+        points = {p.photo_id: p for p in self.store.timeline(site)}
+        return [self._item(photo, points.get(photo.id)) for photo in self.store.photos(site)]
+
+    def item(self, photo_id: int) -> LibraryItem:
+        """One library row, fresh from the store."""
+        photo = self.store.photo(photo_id)
+        point = next((p for p in self.store.timeline(photo.site) if p.photo_id == photo_id), None)
+        return self._item(photo, point)
+
+    @staticmethod
+    def _item(photo: Any, point: Any) -> LibraryItem:
+        analysed = point is not None and point.analysis_id is not None
+        return LibraryItem(
+            photo_id=photo.id,
+            taken_at=_when(photo),
+            site=photo.site,
+            is_prompt=bool(photo.is_prompt),
+            analysed=analysed,
+            stale=bool(analysed and point.stale),
+            rating=point.rating if point is not None else None,
+        )
 
     def prompt_counts(self) -> dict[str, int]:
         """Prompt masks per site in use."""

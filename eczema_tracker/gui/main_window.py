@@ -337,6 +337,12 @@ class MainWindow(QMainWindow):
 
     def show_photo(self, photo_id: int) -> None:
         """Show a photo's facts now and its pixels once decoded off the GUI thread."""
+        shown = self.photo_view.details
+        if photo_id == self._shown_photo and shown is not None and shown.image is not None:
+            self.reshow_current()  # same photo (e.g. reselected after a refresh): keep its pixels
+            self.tabs.setCurrentWidget(self.photo_view)
+            self.photoShown.emit(photo_id)
+            return
         self._shown_photo = photo_id
         details = self.state.details(photo_id)
         self.photo_view.set_details(details)

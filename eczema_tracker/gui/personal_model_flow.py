@@ -41,7 +41,7 @@ class PersonalModelFlow(QObject):
         w.store.rate(pid, int(level))
         w.status(f"Rated {level} ({SEVERITY_NAMES[level]}).")
         w.reshow_current()
-        w.refresh_library()
+        w.library_model.update_item(w.state.item(pid))
         self.maybe_offer_training()
 
     def maybe_offer_training(self) -> BackgroundTask | None:

@@ -169,6 +169,14 @@ class PhotoListModel(QAbstractListModel):
         """The photo at ``index`` (None for a header)."""
         return self._rows[index.row()].item if index.isValid() else None
 
+    def update_item(self, item: LibraryItem) -> None:
+        """Redraw one photo with new facts (rating, prompt, analysis) without a reset."""
+        row = self._row_of.get(item.photo_id)
+        if row is not None:
+            self._rows[row].item = item
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
+
     def invalidate_thumbnail(self, photo_id: int) -> None:
         """Reload a photo's thumbnail next time it is painted."""
         self._thumbs.pop(photo_id, None)
