@@ -261,6 +261,16 @@ def test_cancelled_analysis_keeps_the_app_usable(qtbot, window, answers, eczema_
     assert window.store.current_analysis(ids[2]) is not None
 
 
+def test_ml_warm_up_only_when_an_analysis_is_possible(qtbot, window, eczema_photo_paths):
+    import_photos(qtbot, window, eczema_photo_paths[:2])
+    assert window.analysis.warm_up() is None  # no site has 2 prompts yet
+    for pid in window.library_model.photo_ids():
+        window.store.set_prompt_mask(pid, _blob_mask(window.store.photo(pid)))
+    task = window.analysis.warm_up()
+    with qtbot.waitSignal(task.succeeded, timeout=60000):
+        pass
+
+
 def test_missing_model_folder_is_explained_and_app_stays_usable(
     qtbot, window, answers, eczema_photo_paths, tmp_path
 ):

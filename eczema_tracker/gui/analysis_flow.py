@@ -81,6 +81,23 @@ class AnalysisFlow(QObject):
         choice = services.model_choice(w.settings, store)
         return self.ensure_models(choice, lambda: self._run(photo_ids, choice))
 
+    def warm_up(self) -> BackgroundTask | None:
+        """Import torch/transformers in the background when an analysis is likely soon.
+
+        Importing torch holds Python's GIL for about half a second in one piece, which the
+        window feels wherever it happens; right after start-up it costs the least.
+        """
+        if not any(
+            n >= services.MIN_PROMPTS for n in services.prompt_counts(self.window.store).values()
+        ):
+            return None
+
+        def op(_progress, _cancel):
+            import torch  # noqa: F401
+            import transformers  # noqa: F401
+
+        return BackgroundTask(self.window, op).failure(lambda _m: None).run()
+
     # -- models --------------------------------------------------------------------------------
     def ensure_models(self, choice: services.ModelChoice, then) -> BackgroundTask | None:
         """Call ``then()`` once both model sources are on this computer (may download first)."""

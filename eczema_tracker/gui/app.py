@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from eczema_tracker import paths
@@ -58,6 +58,7 @@ def main(data_dir: str | None = None) -> int:
         return 1
     window.show()
     log.info("window shown %.2f s after start", time.perf_counter() - started)
+    QTimer.singleShot(1500, window.analysis.warm_up)
     try:
         return int(app.exec())
     finally:
