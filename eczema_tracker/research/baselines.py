@@ -170,7 +170,8 @@ class HeadFineTuner:
         for epoch in range(training.epochs):
             raise_if_cancelled(cancel)
             report(progress, epoch, training.epochs, f"training head ({self.source})")
-            for batch in torch.randperm(len(x), generator=generator).split(training.batch_size):
+            order = torch.randperm(len(x), generator=generator).to(self.device)
+            for batch in order.split(training.batch_size):
                 optimiser.zero_grad()
                 loss_fn(head(x[batch]), y[batch]).backward()
                 optimiser.step()

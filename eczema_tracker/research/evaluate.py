@@ -267,7 +267,7 @@ def run_evaluation(
             split.to_json() | {"validation_files": [dataset.items[i].key for i in split.validation]}
             for split in splits
         ],
-        "config": config.to_json(),
+        "config": config.to_json() | {"acceleration": features.acceleration},
         "dataset": {
             "root": str(dataset.root),
             "n_images": len(dataset),

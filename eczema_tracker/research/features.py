@@ -86,6 +86,7 @@ class FeatureBuilder:
         self._segmenter_pool: tuple[int, ...] | None = None
         self._dino_fp: str | None = None
         self._seggpt_fp: str | None = None
+        self._acceleration: str | None = None
 
     # --- keys ----------------------------------------------------------------------------
 
@@ -93,13 +94,23 @@ class FeatureBuilder:
         if self._dino_fp is None:
             self._dino_fp = source_fingerprint(self.settings.dino, "dino")
         s = self.settings
-        return ["dino", self._dino_fp, s.variant, s.device, s.fast, __version__]
+        return ["dino", self._dino_fp, s.variant, self.acceleration, __version__]
 
     def _seggpt_key(self) -> list:
         if self._seggpt_fp is None:
             self._seggpt_fp = source_fingerprint(self.settings.seggpt, "seggpt")
         s = self.settings
-        return ["seggpt", self._seggpt_fp, s.k, s.device, s.fast, __version__] + self._dino_key()
+        return ["seggpt", self._seggpt_fp, s.k, self.acceleration, __version__] + self._dino_key()
+
+    @property
+    def acceleration(self) -> str:
+        """How the models run (device, dtype, attention): numerics differ between paths."""
+        if self._acceleration is None:
+            from eczema_tracker.ml.acceleration import choose_path
+
+            s = self.settings
+            self._acceleration = choose_path(s.device, fast=s.fast).describe()
+        return self._acceleration
 
     def _prompt_id(self, index: int) -> list[str]:
         item = self.dataset.items[index]
