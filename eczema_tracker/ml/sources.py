@@ -461,7 +461,9 @@ def download_source(
             local = _hf_hub_download(
                 repo_id=parsed.repo_id,
                 filename=name,
-                revision=commit or parsed.revision,
+                # the ref name (not the commit) so the cache records refs/<revision> and later
+                # offline lookups by the same SOURCE string find the snapshot
+                revision=parsed.revision,
                 cache_dir=cache,
                 tqdm_class=_progress_tqdm(progress, cancel, done, total, name),
             )
