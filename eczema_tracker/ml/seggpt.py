@@ -12,9 +12,10 @@ Details that matter:
   tensor is repeated once per prompt (preprocessed once, then ``expand``-ed).
 - ``num_labels=1`` is passed to pre- and post-processing: without the palette a 0/1 mask
   would be read as a near-black image.
-- With the ensemble the K output rows are close but not identical (the ensemble averages the
-  attention output, not the residual stream: ~0.15 max difference with tiny random weights).
-  Like SegGPT's reference inference code (``output = y[0, ...]``) we post-process the first row
+- With the ensemble the query halves of the K output rows are identical except for the first
+  pixel row of the query half, where the decoder's 3x3 conv also sees the (different) prompt
+  halves (checked with a tiny random SegGPT: max difference 0.13 there, 0 elsewhere). Like
+  SegGPT's reference inference code (``output = y[0, ...]``) we post-process the first row
   only, at the photo's own resolution.
 """
 
