@@ -17,12 +17,13 @@ from eczema_tracker.ml.seggpt_sdpa_attention import (
     use_fast_attention,
 )
 from eczema_tracker.ml.seggpt_shared_query import (
+    SharedQuerySegGptDecoder,
     SharedQuerySegGptEncoder,
     use_shared_query_encoder,
 )
 from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
 
-KERNELS = ("matmul", "sdpa")
+KERNELS = ("matmul", "sdpa", "eager")
 
 
 def _strong_relative_positions(model: torch.nn.Module, seed: int = 0) -> None:
@@ -35,9 +36,15 @@ def _strong_relative_positions(model: torch.nn.Module, seed: int = 0) -> None:
                 module.rel_pos_w.normal_(0.0, 1.0, generator=generator)
 
 
+@pytest.fixture(scope="module")
+def tiny_seggpt_folder(tmp_path_factory):
+    return make_tiny_seggpt(tmp_path_factory.mktemp("tiny") / "seggpt")
+
+
 @pytest.fixture()
-def tiny_seggpt(tmp_path) -> SegGptForImageSegmentation:
-    model = SegGptForImageSegmentation.from_pretrained(make_tiny_seggpt(tmp_path / "seggpt"))
+def tiny_seggpt(tiny_seggpt_folder) -> SegGptForImageSegmentation:
+    """A fresh copy per test (tests switch its modules)."""
+    model = SegGptForImageSegmentation.from_pretrained(tiny_seggpt_folder)
     _strong_relative_positions(model)
     return model.eval()
 
@@ -126,6 +133,7 @@ def test_choose_path_falls_back_to_fp32_without_bf16(monkeypatch):
     monkeypatch.setattr(acceleration, "cpu_bf16_support", lambda: None)
     path = acceleration.choose_path("cpu")
     assert path.dtype == "float32" and not path.cast_weights and not path.autocast
+    assert path.seggpt_attention == "eager" and path.seggpt_shared_query
     assert "no native bf16" in path.describe()
 
 
@@ -208,7 +216,7 @@ def test_shared_query_encoder_equals_eager_fp32(merge_index, prompts):
     with torch.inference_mode():
         expected = model(**inputs).pred_masks
         use_fast_attention(model)
-        assert use_shared_query_encoder(model) == 1
+        assert use_shared_query_encoder(model) == 2  # encoder and decoder
         embeddings = model.model.embeddings(
             torch.cat((inputs["prompt_pixel_values"], inputs["pixel_values"]), 2),
             torch.cat((inputs["prompt_masks"], inputs["prompt_masks"]), 2),
@@ -235,6 +243,7 @@ def test_fast_path_prepares_every_lever(tiny_seggpt, monkeypatch):
     path = acceleration.choose_path("cpu")
     model = acceleration.prepare_seggpt(tiny_seggpt, path)
     assert isinstance(model.model.encoder, SharedQuerySegGptEncoder)
+    assert isinstance(model.decoder, SharedQuerySegGptDecoder)
     assert all(
         isinstance(layer.attention, FastSegGptAttention) for layer in model.model.encoder.layers
     )

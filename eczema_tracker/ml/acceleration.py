@@ -52,7 +52,7 @@ class AccelerationPath:
 
     device: str = "cpu"
     dtype: str = "float32"  # compute dtype inside the models
-    seggpt_attention: str = "eager"  # "eager" (transformers), "matmul" or "sdpa" (ours)
+    seggpt_attention: str = "eager"  # "eager" (transformers' arithmetic), "matmul" or "sdpa"
     autocast: bool = False  # autocast instead of casting the weights (unused by the fast path)
     cast_weights: bool = False  # weights themselves stored in ``dtype``
     malloc_tuned: bool = False  # glibc keeps freed big blocks (see module docstring)
@@ -148,7 +148,7 @@ def choose_path(device: str = "cpu", *, fast: bool = True) -> AccelerationPath:
     if bf16_flag is None:
         return AccelerationPath(
             device="cpu",
-            seggpt_attention="matmul",
+            seggpt_attention="eager",  # quickest in fp32 (see seggpt_sdpa_attention)
             seggpt_shared_query=True,
             malloc_tuned=malloc,
             reason="CPU has no native bf16: float32",
@@ -236,7 +236,7 @@ def _prepare_common(model: nn.Module, path: AccelerationPath) -> nn.Module:
 
 def prepare_seggpt(model: nn.Module, path: AccelerationPath) -> nn.Module:
     """Return ``model`` (a transformers SegGPT) ready to run on ``path`` (eval, on its device)."""
-    if path.seggpt_attention != "eager":
+    if path.seggpt_attention != "eager" or path.seggpt_shared_query:
         from .seggpt_sdpa_attention import use_fast_attention
 
         use_fast_attention(model, path.seggpt_attention)
