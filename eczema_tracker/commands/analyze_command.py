@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _load_inputs(args: argparse.Namespace):
-    """Open every photo and prompt (photo + mask) up front; raise CliError on the first problem."""
+    """Check every photo and load the prompts up front; raise CliError on the first problem."""
     import numpy as np
 
     from eczema_tracker.imaging import ImageLoadError, load_mask, open_image
@@ -89,10 +89,11 @@ def _load_inputs(args: argparse.Namespace):
                     INPUT_ERROR_CODE,
                 )
             prompts.append(Prompt(image, np.asarray(mask, dtype=bool), key=str(image_path)))
-        photos = [(path, open_image(path)) for path in args.photos]
+        for path in args.photos:  # fail fast on a bad photo; decoded again when analysed
+            open_image(path)
     except ImageLoadError as exc:
         raise CliError(str(exc), INPUT_ERROR_CODE) from exc
-    return prompts, photos
+    return prompts
 
 
 def _mask_path(out_dir: Path, photo: str, used: set[Path]) -> Path:
@@ -123,8 +124,9 @@ def _write_mask(mask, path: Path) -> None:
 
 def run_analyze(args: argparse.Namespace) -> int:
     """Analyse each photo; print a line (or a JSON object) per photo."""
-    prompts, photos = _load_inputs(args)
+    prompts = _load_inputs(args)
 
+    from eczema_tracker.imaging import open_image
     from eczema_tracker.ml.pipeline import AnalysisPipeline
     from eczema_tracker.ml.severity import CLASS_NAMES, SeverityModelError, SeverityModelMismatch
     from eczema_tracker.ml.sources import ModelSourceError
@@ -152,8 +154,8 @@ def run_analyze(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     used: set[Path] = set()
-    for photo_path, image in photos:
-        analysis = pipeline.analyze(image)
+    for photo_path in args.photos:
+        analysis = pipeline.analyze(open_image(photo_path))
         mask_file = _mask_path(out_dir, photo_path, used)
         _write_mask(analysis.mask, mask_file)
         if args.json:
