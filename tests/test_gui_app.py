@@ -271,6 +271,35 @@ def test_ml_warm_up_only_when_an_analysis_is_possible(qtbot, window, eczema_phot
         pass
 
 
+def test_first_analysis_offers_local_model_folders_instead_of_a_download(
+    qtbot, window, answers, eczema_photo_paths, tiny_sources
+):
+    import_photos(qtbot, window, eczema_photo_paths[:3])
+    ids = window.library_model.photo_ids()
+    for pid in ids[:2]:
+        window.store.set_prompt_mask(pid, _blob_mask(window.store.photo(pid)))
+    window.settings.dino_source, window.settings.seggpt_source = (
+        Settings().dino_source,
+        Settings().seggpt_source,
+    )
+    offered = []
+    answers.model_action = "local"
+
+    def choose_folders() -> bool:  # what the user does in the Settings dialog
+        window.settings.dino_source, window.settings.seggpt_source = map(str, tiny_sources)
+        return True
+
+    window.ask_model_action = lambda missing: (offered.append(missing), "local")[1]
+    window.ask_settings = choose_folders
+    with qtbot.waitSignal(window.analysis.analysisFinished, timeout=60000):
+        window.analysis.analyse(ids)
+    assert {status.source for _, status in offered[0]} == {
+        "BAAI/seggpt-vit-large",
+        "facebook/dino-vitb16",
+    }
+    assert all(window.store.current_analysis(pid) is not None for pid in ids)
+
+
 def test_missing_model_folder_is_explained_and_app_stays_usable(
     qtbot, window, answers, eczema_photo_paths, tmp_path
 ):

@@ -79,7 +79,7 @@ class AnalysisFlow(QObject):
             )
             return None
         choice = services.model_choice(w.settings, store)
-        return self.ensure_models(choice, lambda: self._run(photo_ids, choice))
+        return self.ensure_models(choice, lambda chosen: self._run(photo_ids, chosen))
 
     def warm_up(self) -> BackgroundTask | None:
         """Import torch/transformers in the background when an analysis is likely soon.
@@ -100,17 +100,18 @@ class AnalysisFlow(QObject):
 
     # -- models --------------------------------------------------------------------------------
     def ensure_models(self, choice: services.ModelChoice, then) -> BackgroundTask | None:
-        """Call ``then()`` once both model sources are on this computer (may download first)."""
+        """Call ``then(choice)`` once both model sources are on this computer (may download
+        first; the user may also pick other sources on the way, hence the argument)."""
         loaded = self.window.pipelines.loaded_choice
         if loaded is not None and (loaded.dino, loaded.seggpt) == (choice.dino, choice.seggpt):
-            return then()
+            return then(choice)
         try:
             missing = self._missing(choice)
         except Exception as exc:  # noqa: BLE001 - e.g. a broken source string
             self.window.show_message("error", "Models not usable", str(exc))
             return None
         if not missing:
-            return then()
+            return then(choice)
         local = [(role, s) for role, s in missing if s.kind != "hub"]
         if local:
             self.window.show_message("error", "Model folder not usable", _local_problem_text(local))
@@ -125,7 +126,7 @@ class AnalysisFlow(QObject):
             return None
         action = self.window.ask_model_action(missing)
         if action == "download":
-            return self.download(missing, then)
+            return self.download(missing, lambda: then(choice))
         if action == "local" and self.window.ask_settings():
             self.window.pipelines.clear()
             return self.ensure_models(
