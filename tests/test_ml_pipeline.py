@@ -88,3 +88,17 @@ def test_severity_model_of_another_backbone_is_refused(
 def test_missing_model_is_a_model_source_error(tiny_dino_dir, tmp_path):
     with pytest.raises(ModelSourceError, match="does not exist"):
         AnalysisPipeline.from_sources(dino=str(tiny_dino_dir), seggpt=str(tmp_path / "missing"))
+
+
+def test_analyze_reports_stages_and_can_be_cancelled(
+    tiny_dino_dir, tiny_seggpt_dir, prompts, eczema_photo_paths
+):
+    from eczema_tracker.jobs import Cancelled
+
+    pipeline = AnalysisPipeline.from_sources(dino=str(tiny_dino_dir), seggpt=str(tiny_seggpt_dir))
+    pipeline.set_prompts(prompts)
+    seen = []
+    pipeline.analyze(eczema_photo_paths[4], progress=lambda d, t, m: seen.append(d))
+    assert seen == [0, 1, 2, 3]
+    with pytest.raises(Cancelled):
+        pipeline.analyze(eczema_photo_paths[4], cancel=lambda: True)

@@ -93,9 +93,14 @@ def ensure_converted(
     work = Path(tempfile.mkdtemp(prefix=".converting-", dir=folder.parent))
     try:
         convert(source, work, progress=progress, cancel=cancel)
-        if folder.exists():  # a stale or half-written earlier attempt
-            shutil.rmtree(folder)
-        os.replace(work, folder)
+        if folder.exists() and not (folder / "conversion.json").is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a stale, half-written earlier attempt
+        try:
+            os.replace(work, folder)
+        except OSError:
+            # another process finished the same conversion first: use theirs
+            if not (folder / "conversion.json").is_file():
+                raise
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)

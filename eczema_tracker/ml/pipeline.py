@@ -104,25 +104,39 @@ class AnalysisPipeline:
         self.segmenter.set_prompts(prompts)
 
     def analyze(
-        self, image: Image.Image | str | os.PathLike[str], *, exclude_keys: Sequence[str] = ()
+        self,
+        image: Image.Image | str | os.PathLike[str],
+        *,
+        exclude_keys: Sequence[str] = (),
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
     ) -> Analysis:
-        """Segment the lesion, describe it with DINO features and grade it (if a model is set)."""
+        """Segment the lesion, describe it with DINO features and grade it (if a model is set).
+
+        ``progress`` hears of each stage (0..3 of 3); ``cancel`` is checked between stages.
+        """
         start = time.perf_counter()
         if isinstance(image, (str, os.PathLike, Path)):
             from eczema_tracker.imaging import open_image
 
             image = open_image(image)
         loaded = time.perf_counter()
+        raise_if_cancelled(cancel)
+        report(progress, 0, 3, "segmenting the lesion (SegGPT)")
         segmentation = self.segmenter.segment(image, exclude_keys=exclude_keys)
         segmented = time.perf_counter()
+        raise_if_cancelled(cancel)
+        report(progress, 1, 3, "describing the lesion (DINO)")
         features = self.encoder.region_features([image], [segmentation.mask])[0]
         described = time.perf_counter()
+        report(progress, 2, 3, "grading severity")
         probabilities = score = severity_class = None
         if self.severity is not None:
             probabilities = self.severity.predict_proba(features[None, :])[0]
             score = float(np.dot(probabilities, np.arange(len(probabilities))))
             severity_class = int(np.argmax(probabilities))
         end = time.perf_counter()
+        report(progress, 3, 3, "done")
         timings = {
             "load": loaded - start,
             **segmentation.timings,
