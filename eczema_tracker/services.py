@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -219,6 +219,7 @@ class AnalysisRunSummary:
     analysed: list[int] = field(default_factory=list)
     skipped: dict[int, str] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         """A short plain summary."""
@@ -227,7 +228,7 @@ class AnalysisRunSummary:
             parts.append(f"{len(self.skipped)} skipped")
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
-        lines = [", ".join(parts) + "."]
+        lines = [", ".join(parts) + ".", *self.notes]
         lines += sorted({reason for reason in self.skipped.values()})
         lines += [f"Photo {pid}: {reason}" for pid, reason in sorted(self.failed.items())]
         return "\n".join(lines)
@@ -274,7 +275,17 @@ def analyse_photos(
     if not runnable:
         return summary
     total = sum(len(by_site[s]) for s in runnable)
-    pipeline = pipelines.get(choice, download=download, progress=progress, cancel=cancel)
+    try:
+        pipeline = pipelines.get(choice, download=download, progress=progress, cancel=cancel)
+    except ValueError as exc:  # SeverityModelMismatch: the active model fits other features
+        if choice.severity_model_path is None or type(exc).__name__ != "SeverityModelMismatch":
+            raise
+        choice = replace(choice, severity_model_path=None, severity_model_id=None)
+        pipeline = pipelines.get(choice, download=download, progress=progress, cancel=cancel)
+        summary.notes.append(
+            "No severity was scored: the active severity model was trained with another DINO "
+            "model than the one in Settings. Train a new one from your ratings (Models menu)."
+        )
     done = 0
     for site in runnable:
         raise_if_cancelled(cancel)

@@ -158,3 +158,24 @@ def test_import_severity_model_checks_the_backbone(store, tmp_path):
         store, tmp_path / "other.safetensors", encoder_backbone="facebook/dino-vits16"
     )
     assert store.active_severity_model().id == model_id
+
+
+def test_a_severity_model_of_another_backbone_does_not_stop_segmentation(
+    store, tiny_choice, tmp_path
+):
+    ids = arm_ids(store)
+    for pid in ids[:2]:
+        store.set_prompt_mask(pid, blob(store.photo(pid)))
+    other = SeverityModel(16, backbone_source="facebook/dino-vits16")
+    other.save(tmp_path / "other.safetensors")
+    choice = services.ModelChoice(
+        **{
+            **tiny_choice.__dict__,
+            "severity_model_path": str(tmp_path / "other.safetensors"),
+            "severity_model_id": 7,
+        }
+    )
+    summary = services.analyse_photos(store, services.PipelineCache(), choice, ids[2:])
+    assert sorted(summary.analysed) == sorted(ids[2:])
+    assert "another DINO model" in summary.describe()
+    assert all(store.current_analysis(pid).probabilities is None for pid in ids[2:])

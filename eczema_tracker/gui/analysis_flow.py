@@ -206,7 +206,7 @@ class AnalysisFlow(QObject):
         w = self.window
         w.refresh()
         w.reshow_current()
-        if summary.skipped or summary.failed:
+        if summary.skipped or summary.failed or summary.notes:
             w.show_message("warning", "Analysis finished", summary.describe())
         else:
             w.status(summary.describe())
