@@ -7,12 +7,11 @@ is read for the keys this version knows and never overwritten with less.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from eczema_tracker import paths
+from eczema_tracker.atomic import atomic_write_text
 
 SETTINGS_VERSION = 1
 SETTINGS_FILE = "settings.json"
@@ -55,18 +54,9 @@ class Settings:
         data = asdict(self)
         extra = data.pop("extra")
         payload = {**extra, **data, "version": SETTINGS_VERSION}
-        target = folder / SETTINGS_FILE
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".settings-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, indent=2, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        return atomic_write_text(
+            folder / SETTINGS_FILE, json.dumps(payload, indent=2, sort_keys=True)
+        )
 
 
 def _migrate(raw: dict) -> dict:

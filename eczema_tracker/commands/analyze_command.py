@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from eczema_tracker.atomic import atomic_path
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.model_commands import MODEL_ERROR_CODE, add_source_options
 
@@ -110,16 +109,8 @@ def _write_mask(mask, path: Path) -> None:
     """Write a mask PNG atomically (temp file, fsync, replace)."""
     from eczema_tracker.imaging import mask_to_image
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            mask_to_image(mask).save(fh, format="PNG")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        mask_to_image(mask).save(tmp, format="PNG")
 
 
 def run_analyze(args: argparse.Namespace) -> int:

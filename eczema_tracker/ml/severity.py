@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eczema_tracker.atomic import atomic_path
 from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 
 CLASS_NAMES = ("none", "mild", "moderate", "severe")
@@ -244,16 +244,8 @@ class SeverityModel:
             self.metadata["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.network.state_dict().items()}
         metadata = {key: json.dumps(value) for key, value in self.metadata.items()}
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
-            save_file(tensors, tmp, metadata=metadata)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata=metadata)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, device: str = "cpu") -> SeverityModel:

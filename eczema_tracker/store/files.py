@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from eczema_tracker.atomic import atomic_path, fsync_dir
 
 PHOTOS = "photos"
 MASKS = "masks"
@@ -42,17 +43,6 @@ def content_name(folder: str, sha256: str, suffix: str) -> str:
     return f"{folder}/{sha256[:2]}/{sha256}{suffix.lower()}"
 
 
-def fsync_dir(folder: Path) -> None:
-    """Make a rename or creation in ``folder`` durable (no-op where folders cannot be fsynced)."""
-    if os.name == "nt":  # pragma: no cover - Windows has no directory fsync
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def make_private_dirs(folder: Path) -> None:
     """``mkdir -p`` giving every folder it creates owner-only permissions (0700)."""
     missing = []
@@ -80,19 +70,10 @@ def write_file_durably(root: Path, stored_name: str, data: bytes, *, sync: bool 
     """Like :func:`atomic_write_bytes` but leaves the folder fsync to the caller (batching)."""
     target = root / stored_name
     make_private_dirs(target.parent)
-    tmp_dir = root / TMP
+    tmp_dir = root / TMP  # temp files here are swept after a crash (see clear_tmp)
     make_private_dirs(tmp_dir)
-    fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="w-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if sync:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target, sync=sync, tmp_dir=tmp_dir) as tmp:
+        tmp.write_bytes(data)
     return target
 
 

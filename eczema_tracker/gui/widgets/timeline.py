@@ -11,7 +11,6 @@ store itself.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +33,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from eczema_tracker.atomic import atomic_path
 
 #: Severity classes in score order (the same names as ``ml.severity.CLASS_NAMES``; not
 #: imported so that the timeline does not pull in torch).
@@ -188,17 +189,8 @@ class TimelineView(QWidget):
                 f"cannot export to '{target.name}': use a .png, .pdf or .svg file name"
             )
         self._show_annotation(None)
-        handle, temp_name = tempfile.mkstemp(prefix=".timeline-", suffix=target.suffix,
-                                             dir=target.parent)  # fmt: skip
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                self.figure.savefig(stream, format=fmt, dpi=150)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        with atomic_path(target) as temp:
+            self.figure.savefig(temp, format=fmt, dpi=150)
         return target
 
     def export_with_dialog(self) -> Path | None:
