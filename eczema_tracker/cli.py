@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -82,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("eczema-tracker: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `eczema-tracker photos | head`: the reader left early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _run_app(parser: argparse.ArgumentParser, data_dir: str | None) -> int:
