@@ -118,7 +118,7 @@ def main() -> int:
         store.update_photo(photo.id, taken_at=start + timedelta(days=7 * (i // 2), hours=i % 2))
     ids = [p.id for p in sorted(store.photos(), key=lambda p: p.taken_at)]
     for pid in ids[:2]:
-        window.save_prompt_mask(pid, reddish_mask(store.load_image(pid)))
+        window.prompts.save_prompt_mask(pid, reddish_mask(store.load_image(pid)))
     window.refresh()
     window.analysis.analyse(ids)
     wait_for(window.analysis.analysisFinished)
@@ -134,7 +134,7 @@ def main() -> int:
     # The tiny random SegGPT finds nothing; correct one result as a person would (not promoted).
     shown = ids[-3]
     window.open_photo(shown)
-    window.save_corrected_mask(shown, reddish_mask(store.load_image(shown)), promote=False)
+    window.prompts.save_corrected_mask(shown, reddish_mask(store.load_image(shown)), promote=False)
     window.refresh()
     window.open_photo(shown)
     wait_for(window.photoShown, 30)

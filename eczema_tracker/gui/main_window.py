@@ -11,7 +11,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -34,6 +33,7 @@ from eczema_tracker.gui.dialogs.import_summary import summarise_import
 from eczema_tracker.gui.dialogs.site_dialog import SiteDialog, site_choices
 from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.personal_model_flow import PersonalModelFlow
+from eczema_tracker.gui.prompt_flow import PromptFlow
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.widgets.empty_state import EmptyLibraryView
 from eczema_tracker.gui.widgets.library_view import LibraryView, PhotoListModel, ThumbnailLoader
@@ -60,7 +60,6 @@ class MainWindow(QMainWindow):
         self.state = LibraryState(store)
         self.pipelines = services.PipelineCache()
         self.messages: list[tuple[str, str, str]] = []  # every message shown (kind, title, text)
-        self.mask_editor = None
         self._shown_photo: int | None = None
         self.setWindowTitle("Eczema Tracker")
         self.setAcceptDrops(True)
@@ -76,6 +75,7 @@ class MainWindow(QMainWindow):
         self.timeline_panel = TimelinePanel(store)
         self.analysis = AnalysisFlow(self)
         self.personal = PersonalModelFlow(self)
+        self.prompts = PromptFlow(self)
         self._build_layout()
         self._build_actions()
         self._connect()
@@ -133,11 +133,11 @@ class MainWindow(QMainWindow):
             ),
             "paint": self._action(
                 "&Paint prompt mask…",
-                self.paint_prompt_of_current,
+                self.prompts.paint_prompt_of_current,
                 "P",
                 "Paint where the eczema is on this photo; it becomes a prompt of its site",
             ),
-            "unprompt": self._action("Stop using as prompt", self.unset_prompt_of_current),
+            "unprompt": self._action("Stop using as prompt", self.prompts.unset_prompt_of_current),
             "analyse_selected": self._action(
                 "Analyse &selected",
                 self.analysis.analyse_selected,
@@ -205,9 +205,9 @@ class MainWindow(QMainWindow):
         self.library.photoSelected.connect(self.show_photo)
         self.empty_view.importRequested.connect(self.import_dialog)
         self.photo_view.ratingChosen.connect(self.personal.rate_current)
-        self.photo_view.paintPromptRequested.connect(self.paint_prompt_of_current)
-        self.photo_view.unsetPromptRequested.connect(self.unset_prompt_of_current)
-        self.photo_view.correctResultRequested.connect(self.correct_result_of_current)
+        self.photo_view.paintPromptRequested.connect(self.prompts.paint_prompt_of_current)
+        self.photo_view.unsetPromptRequested.connect(self.prompts.unset_prompt_of_current)
+        self.photo_view.correctResultRequested.connect(self.prompts.correct_result_of_current)
         self.photo_view.analyseRequested.connect(
             lambda: self.analysis.analyse([self._shown_photo] if self._shown_photo else [])
         )
@@ -415,111 +415,6 @@ class MainWindow(QMainWindow):
         if paths:
             event.acceptProposedAction()
             QTimer.singleShot(0, lambda: self.import_paths(paths))  # leave the drop handler first
-
-    # -- prompt masks ----------------------------------------------------------------------------
-    def paint_prompt_of_current(self):
-        """Open the mask editor on the photo shown; saving makes it a prompt of its site."""
-        pid = self._shown_photo
-        if pid is None:
-            self.status("Select a photo first.")
-            return
-        mask = self.state.prompt_mask(pid)
-        return self.open_mask_editor(
-            pid, mask, title="Paint prompt mask", save_text="Save as prompt"
-        )
-
-    def correct_result_of_current(self):
-        """Correct the analysis mask with the painting tools (and use it as a prompt)."""
-        pid = self._shown_photo
-        if pid is None:
-            return None
-        return self.open_mask_editor(
-            pid,
-            self.state.result_mask(pid),
-            title="Correct the result mask",
-            save_text="Save correction",
-            correcting=True,
-        )
-
-    def open_mask_editor(
-        self,
-        photo_id: int,
-        mask: np.ndarray | None,
-        *,
-        title: str,
-        save_text: str,
-        correcting: bool = False,
-    ):
-        """Open the editor (non-blocking); its save callback is :meth:`save_prompt_mask`
-        (or :meth:`save_corrected_mask` when ``correcting`` a result)."""
-        from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
-
-        image = self.store.load_image(photo_id)
-        site = self.store.photo(photo_id).site
-
-        def save(m: np.ndarray) -> None:
-            if correcting:
-                self.save_corrected_mask(photo_id, m, promote=dialog.option_checked())
-            else:
-                self.save_prompt_mask(photo_id, m)
-
-        dialog = MaskEditorDialog(
-            image,
-            mask,
-            save_mask=save,
-            title=f"{title} — {site}",
-            save_text=save_text,
-            parent=self,
-            option_text="Also use it as a prompt mask of this body site" if correcting else None,
-            option_checked=True,
-            show_error=lambda _parent, message: self.show_message(
-                "warning", "Mask not saved", message
-            ),
-        )
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.mask_editor = dialog
-        dialog.open()
-        return dialog
-
-    def save_prompt_mask(self, photo_id: int, mask: np.ndarray) -> None:
-        """Store ``mask`` as the photo's prompt mask (raises with a plain message if empty)."""
-        mask = np.asarray(mask, dtype=bool)
-        if not mask.any():
-            raise ValueError("The mask is empty: paint over the eczema before saving.")
-        self.store.set_prompt_mask(photo_id, mask)
-        self.after_prompts_changed(self.store.photo(photo_id).site)
-
-    def save_corrected_mask(self, photo_id: int, mask: np.ndarray, *, promote: bool = True) -> None:
-        """Keep a corrected result mask (the original stays); with ``promote`` it also becomes
-        the photo's prompt mask."""
-        mask = np.asarray(mask, dtype=bool)
-        analysis = self.store.current_analysis(photo_id)
-        if analysis is None:
-            self.save_prompt_mask(photo_id, mask)
-            return
-        if not mask.any():
-            raise ValueError("The mask is empty: paint over the eczema before saving.")
-        self.store.save_corrected_mask(analysis.id, mask)
-        if promote:
-            self.store.promote_to_prompt(photo_id, analysis.id)
-            self.after_prompts_changed(self.store.photo(photo_id).site)
-        else:
-            self.refresh()
-            self.reshow_current()
-
-    def unset_prompt_of_current(self) -> None:
-        """Stop using the photo shown as a prompt."""
-        pid = self._shown_photo
-        if pid is None or not self.store.photo(pid).is_prompt:
-            return
-        self.store.unset_prompt(pid)
-        self.after_prompts_changed(self.store.photo(pid).site)
-
-    def after_prompts_changed(self, site: str) -> None:
-        """Refresh and offer to re-analyse the site's results that became stale."""
-        self.refresh()
-        self.reshow_current()
-        self.analysis.offer_reanalysis(site)
 
     def closeEvent(self, event) -> None:  # noqa: N802
         for task in list(BackgroundTask._running):

@@ -1,0 +1,129 @@
+"""Prompt masks from the GUI: paint, correct a result, promote, stop using a photo as a prompt.
+
+Every change to a site's prompts refreshes the window and offers to re-analyse the site's
+results that became stale.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt
+
+if TYPE_CHECKING:
+    from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
+    from eczema_tracker.gui.main_window import MainWindow
+
+
+class PromptFlow(QObject):
+    """Owns the prompt-mask actions of the main window; ``editor`` is the open mask editor."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.editor: MaskEditorDialog | None = None
+
+    def paint_prompt_of_current(self):
+        """Open the mask editor on the photo shown; saving makes it a prompt of its site."""
+        pid = self.window.shown_photo
+        if pid is None:
+            self.window.status("Select a photo first.")
+            return
+        mask = self.window.state.prompt_mask(pid)
+        return self.open_mask_editor(
+            pid, mask, title="Paint prompt mask", save_text="Save as prompt"
+        )
+
+    def correct_result_of_current(self):
+        """Correct the analysis mask with the painting tools (and use it as a prompt)."""
+        pid = self.window.shown_photo
+        if pid is None:
+            return None
+        return self.open_mask_editor(
+            pid,
+            self.window.state.result_mask(pid),
+            title="Correct the result mask",
+            save_text="Save correction",
+            correcting=True,
+        )
+
+    def open_mask_editor(
+        self,
+        photo_id: int,
+        mask: np.ndarray | None,
+        *,
+        title: str,
+        save_text: str,
+        correcting: bool = False,
+    ):
+        """Open the editor (non-blocking); its save callback is :meth:`save_prompt_mask`
+        (or :meth:`save_corrected_mask` when ``correcting`` a result)."""
+        from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
+
+        image = self.window.store.load_image(photo_id)
+        site = self.window.store.photo(photo_id).site
+
+        def save(m: np.ndarray) -> None:
+            if correcting:
+                self.save_corrected_mask(photo_id, m, promote=dialog.option_checked())
+            else:
+                self.save_prompt_mask(photo_id, m)
+
+        dialog = MaskEditorDialog(
+            image,
+            mask,
+            save_mask=save,
+            title=f"{title} — {site}",
+            save_text=save_text,
+            parent=self.window,
+            option_text="Also use it as a prompt mask of this body site" if correcting else None,
+            option_checked=True,
+            show_error=lambda _parent, message: self.window.show_message(
+                "warning", "Mask not saved", message
+            ),
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.editor = dialog
+        dialog.open()
+        return dialog
+
+    def save_prompt_mask(self, photo_id: int, mask: np.ndarray) -> None:
+        """Store ``mask`` as the photo's prompt mask (raises with a plain message if empty)."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            raise ValueError("The mask is empty: paint over the eczema before saving.")
+        self.window.store.set_prompt_mask(photo_id, mask)
+        self.after_prompts_changed(self.window.store.photo(photo_id).site)
+
+    def save_corrected_mask(self, photo_id: int, mask: np.ndarray, *, promote: bool = True) -> None:
+        """Keep a corrected result mask (the original stays); with ``promote`` it also becomes
+        the photo's prompt mask."""
+        mask = np.asarray(mask, dtype=bool)
+        analysis = self.window.store.current_analysis(photo_id)
+        if analysis is None:
+            self.save_prompt_mask(photo_id, mask)
+            return
+        if not mask.any():
+            raise ValueError("The mask is empty: paint over the eczema before saving.")
+        self.window.store.save_corrected_mask(analysis.id, mask)
+        if promote:
+            self.window.store.promote_to_prompt(photo_id, analysis.id)
+            self.after_prompts_changed(self.window.store.photo(photo_id).site)
+        else:
+            self.window.refresh()
+            self.window.reshow_current()
+
+    def unset_prompt_of_current(self) -> None:
+        """Stop using the photo shown as a prompt."""
+        pid = self.window.shown_photo
+        if pid is None or not self.window.store.photo(pid).is_prompt:
+            return
+        self.window.store.unset_prompt(pid)
+        self.after_prompts_changed(self.window.store.photo(pid).site)
+
+    def after_prompts_changed(self, site: str) -> None:
+        """Refresh and offer to re-analyse the site's results that became stale."""
+        self.window.refresh()
+        self.window.reshow_current()
+        self.window.analysis.offer_reanalysis(site)
