@@ -19,6 +19,7 @@ from eczema_tracker.ml.seggpt_sdpa_attention import (
 from eczema_tracker.ml.seggpt_shared_query import (
     SharedQuerySegGptDecoder,
     SharedQuerySegGptEncoder,
+    query_prediction,
     use_shared_query_encoder,
 )
 from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
@@ -251,3 +252,16 @@ def test_fast_path_prepares_every_lever(tiny_seggpt, monkeypatch):
     with acceleration.inference_context(path):
         out = model(**_seggpt_inputs(2)).pred_masks
     assert out.dtype == torch.float32 and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("prompts", [1, 2])
+def test_query_prediction_equals_the_query_half_of_the_full_forward(tiny_seggpt, prompts):
+    inputs = _seggpt_inputs(prompts)
+    with torch.inference_mode():
+        full = tiny_seggpt(**inputs).pred_masks
+        use_fast_attention(tiny_seggpt)
+        use_shared_query_encoder(tiny_seggpt)
+        got = query_prediction(tiny_seggpt, **inputs)
+    half = full.shape[2] // 2
+    assert got.shape == (1, 3, half, full.shape[3])
+    torch.testing.assert_close(got, full[:1, :, half:], rtol=1e-5, atol=1e-5)

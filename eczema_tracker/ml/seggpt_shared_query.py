@@ -174,3 +174,33 @@ def use_shared_query_encoder(model: nn.Module) -> int:
             module.__class__ = SharedQuerySegGptDecoder
             switched += 1
     return switched
+
+
+def query_prediction(
+    model: nn.Module,
+    pixel_values: torch.Tensor,
+    prompt_pixel_values: torch.Tensor,
+    prompt_masks: torch.Tensor,
+    feature_ensemble: bool | None = None,
+) -> torch.Tensor:
+    """``model(...).pred_masks[:1, :, h:]`` (the first canvas's query half), decoded alone.
+
+    The app keeps only that part of SegGPT's output, yet the decoder paints every canvas whole:
+    at K=2 about 375 GFLOP, of which this needs ~125 (the query half plus one patch row above
+    it, which the 3x3 convolution reads; that row's own output is dropped). Returns
+    (1, 3, h, w) float32; equal to the full forward up to float rounding.
+    """
+    dtype = next(model.parameters()).dtype
+    batch = pixel_values.shape[0]
+    outputs = model.model(
+        pixel_values=pixel_values.to(dtype),
+        prompt_pixel_values=prompt_pixel_values.to(dtype),
+        prompt_masks=prompt_masks.to(dtype),
+        feature_ensemble=feature_ensemble if feature_ensemble is not None else batch > 1,
+    )
+    hidden = torch.cat(outputs.intermediate_hidden_states, dim=-1)  # K x H x W x (4 * hidden)
+    decoder = model.decoder
+    half = hidden.shape[1] // 2
+    tokens = decoder.decoder_embed(hidden[:1, half - 1 :])  # one halo patch row above
+    pixels = decoder.decoder_pred(decoder._reshape_hidden_states(tokens))
+    return pixels[:, :, decoder.patch_size :].float()
