@@ -265,3 +265,11 @@ def test_query_prediction_equals_the_query_half_of_the_full_forward(tiny_seggpt,
     half = full.shape[2] // 2
     assert got.shape == (1, 3, half, full.shape[3])
     torch.testing.assert_close(got, full[:1, :, half:], rtol=1e-5, atol=1e-5)
+
+
+def test_tune_malloc_applies_once_on_glibc(monkeypatch):
+    if not acceleration.glibc_malloc_available():
+        pytest.skip("needs Linux with glibc")
+    monkeypatch.setattr(acceleration, "_malloc_tuned", False)
+    assert acceleration.tune_malloc() is True
+    assert acceleration.tune_malloc() is True  # idempotent
