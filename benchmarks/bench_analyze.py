@@ -205,6 +205,13 @@ def _seggpt_forward(model, inputs) -> np.ndarray:
         return model(**inputs).pred_masks.float().numpy()
 
 
+def _seggpt_app_forward(segmenter, inputs) -> np.ndarray:
+    """What ``SegGptSegmenter.segment`` runs between preprocessing and post-processing."""
+    return segmenter.predict_masks(
+        inputs["pixel_values"], inputs["prompt_pixel_values"], inputs["prompt_masks"]
+    ).numpy()
+
+
 def _dino_batch(folder: Path, photos: list[Path]):
     from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
 
@@ -260,29 +267,14 @@ def bench_fast(folders: dict, photos: list[Path], runs: int, gate_n: int, refere
     for name, inputs in _seggpt_cases(segmenter.processor, photos, gate_n):
         if name.startswith("k"):
             median, all_times, pred = timed(
-                lambda i=inputs, m=segmenter.model: _seggpt_forward(m, i), runs
+                lambda i=inputs, s=segmenter: _seggpt_app_forward(s, i), runs
             )
             out[f"seggpt_{name}_fast_s"], out[f"seggpt_{name}_fast_runs"] = median, all_times
         else:
-            pred = _seggpt_forward(segmenter.model, inputs)
+            pred = _seggpt_app_forward(segmenter, inputs)
         gate = segmentation_gate(reference["predictions"][name], pred, segmenter.processor)
         gates["k1" if name == "k1" else "k2"].append(gate)
     out["seggpt_k1_gate"], out["seggpt_k2_gate"] = gates["k1"], gates["k2"]
-    # The proposed hook: only the first canvas's query half decoded (the part the app keeps).
-    from eczema_tracker.ml.seggpt_shared_query import query_prediction
-
-    inputs = dict(_seggpt_cases(segmenter.processor, photos, 1))["k2"]
-
-    def hook(m=segmenter.model, i=inputs):
-        import torch
-
-        with torch.inference_mode():
-            return query_prediction(m, **i).numpy()
-
-    out["seggpt_k2_query_hook_s"], _, half = timed(hook, runs)
-    ref = reference["predictions"]["k2"]
-    joined = np.concatenate([ref[:1, :, : ref.shape[2] // 2], half], axis=2)
-    out["seggpt_k2_query_hook_gate"] = segmentation_gate(ref, joined, segmenter.processor)
     every = gates["k1"] + gates["k2"]
     out["mask_iou_vs_fp32"] = min(g["median_iou"] for g in every)
     out["app_mask_iou_vs_fp32"] = min(g["app_iou"] for g in every)
@@ -379,11 +371,6 @@ def table(r: dict) -> str:
         row("SegGPT K=1 (896x448)", r["seggpt_k1_reference_s"], r["seggpt_k1_fast_s"]),
         row("SegGPT K=2", r["seggpt_k2_reference_s"], r["seggpt_k2_fast_s"], "<= 3 s"),
         row(
-            "SegGPT K=2, decoding only the kept query half (hook, not yet used by the app)",
-            r["seggpt_k2_reference_s"],
-            r["seggpt_k2_query_hook_s"],
-        ),
-        row(
             "DINO ViT-B/16 per image, batch 1", r["dino_reference_s"], r["dino_fast_s"], "<= 0.05 s"
         ),
         row(
@@ -409,11 +396,6 @@ def table(r: dict) -> str:
             r["app_mask_iou_vs_fp32"],
         ),
         gate("SegGPT logits max relative error", r["seggpt_logits_max_rel_err"]),
-        gate(
-            "SegGPT query-half hook: mask IoU (fp32 median cut)",
-            r["seggpt_k2_query_hook_gate"]["median_iou"],
-            IOU_GATE,
-        ),
         gate("DINO ViT-B/16 [CLS] cosine (min)", r["dino_cosine_vs_fp32"], COSINE_GATE, 5),
     ]
     if r.get("dinov2_s_cosine_vs_fp32") is not None:

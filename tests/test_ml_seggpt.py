@@ -60,21 +60,21 @@ def test_prompt_features_computed_once_and_query_preprocessed_once(segmenter, ph
         "preprocess",
         lambda *a, **kw: preprocess_calls.append(kw) or original_pre(*a, **kw),
     )
-    forward_kwargs = []
-    original_forward = segmenter.model.forward
+    model_inputs = []
+    original_predict = segmenter.predict_masks
     monkeypatch.setattr(
-        segmenter.model,
-        "forward",
-        lambda **kw: forward_kwargs.append(kw) or original_forward(**kw),
+        segmenter,
+        "predict_masks",
+        lambda *a: model_inputs.append(a) or original_predict(*a),
     )
     segmenter.segment(photos[3])
     segmenter.segment(photos[4])
     assert calls == [3, 1, 1]  # prompts once; one whole-image feature per query
     assert len(preprocess_calls) == 2 and all("prompt_images" not in kw for kw in preprocess_calls)
-    kw = forward_kwargs[0]
-    assert kw["feature_ensemble"] is True
-    assert kw["pixel_values"].shape[0] == 2 and kw["prompt_pixel_values"].shape[0] == 2
-    assert torch.equal(kw["pixel_values"][0], kw["pixel_values"][1])  # the query, repeated
+    pixel_values, prompt_pixel_values, prompt_masks = model_inputs[0]
+    assert pixel_values.shape[0] == 2 and prompt_pixel_values.shape[0] == 2  # K=2: ensemble
+    assert prompt_masks.shape == prompt_pixel_values.shape
+    assert torch.equal(pixel_values[0], pixel_values[1])  # the query, repeated
 
 
 def test_masks_are_binary_at_the_photos_resolution(segmenter, photos):
@@ -109,3 +109,29 @@ def test_bad_prompts_are_refused(segmenter, photos):
         segmenter.set_prompts([])
     with pytest.raises(ValueError, match="does not match its image size"):
         segmenter.set_prompts([Prompt(photos[0], np.ones((5, 5), bool))])
+
+
+def test_fast_prediction_equals_the_reference_query_half(tiny_seggpt_dir, tiny_dino_dir, photos):
+    """The fast path decodes only the query half; it must match transformers' fp32 output."""
+    from eczema_tracker.ml import acceleration
+
+    encoder = DinoEncoder(str(tiny_dino_dir), fast=False)
+    reference = SegGptSegmenter(str(tiny_seggpt_dir), encoder=encoder, k=2, fast=False)
+    fast = SegGptSegmenter(str(tiny_seggpt_dir), encoder=encoder, k=2, fast=False)
+    # The fast path's levers, in fp32 so the comparison can be tight (bf16 is gated elsewhere).
+    fast.path = acceleration.AccelerationPath(
+        seggpt_attention="matmul", seggpt_shared_query=True, reason="test"
+    )
+    fast.model = acceleration.prepare_seggpt(fast.model, fast.path)
+    assert reference.path.is_reference and not fast.path.is_reference
+    reference.set_prompts(_prompts(photos[:2]))
+    inputs = (
+        reference._prompt_pixels[:1].expand(2, -1, -1, -1),  # any query image, repeated
+        reference._prompt_pixels,
+        reference._prompt_masks,
+    )
+    want = reference.predict_masks(*inputs)
+    got = fast.predict_masks(*inputs)
+    half = want.shape[2] // 2
+    assert got.shape == want.shape
+    torch.testing.assert_close(got[:, :, half:], want[:, :, half:], atol=1e-4, rtol=1e-4)

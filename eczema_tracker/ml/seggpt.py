@@ -31,6 +31,7 @@ from PIL import Image
 from eczema_tracker.ml import acceleration
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.loading import load_pretrained, quiet_transformers, resolve_device
+from eczema_tracker.ml.seggpt_shared_query import query_prediction
 from eczema_tracker.ml.sources import DEFAULT_SEGGPT, resolve_source
 
 
@@ -171,15 +172,12 @@ class SegGptSegmenter:
         index = torch.tensor(chosen, device=self.device)
         prompt_pixels = self._prompt_pixels.index_select(0, index)  # K x 3 x h x w
         prompt_masks = self._prompt_masks.index_select(0, index)
-        with acceleration.inference_context(self.path):
-            outputs = self.model(
-                pixel_values=query.expand(len(chosen), -1, -1, -1),  # the same query, K times
-                prompt_pixel_values=prompt_pixels,
-                prompt_masks=prompt_masks,
-                feature_ensemble=len(chosen) > 1,
-            )
+        pred = self.predict_masks(
+            query.expand(len(chosen), -1, -1, -1),  # the same query, K times
+            prompt_pixels,
+            prompt_masks,
+        )
         inferred = time.perf_counter()
-        pred = outputs.pred_masks[:1].float()  # 1 x 3 x 2h x w: row 0, as SegGPT's reference
         mask = self._postprocess(pred, image.height, image.width)
         end = time.perf_counter()
         return Segmentation(
@@ -193,6 +191,28 @@ class SegGptSegmenter:
                 "postprocess": end - inferred,
             },
         )
+
+    def predict_masks(self, pixel_values, prompt_pixel_values, prompt_masks):
+        """SegGPT's predicted mask image of the first canvas: (1, 3, 2h, w) float32.
+
+        Inputs are K x 3 x h x w (the query repeated once per prompt); K > 1 uses the feature
+        ensemble. Post-processing reads only the bottom (query) half: the reference path returns
+        transformers' full output (row 0, as SegGPT's reference code), the fast path decodes that
+        half alone (:func:`seggpt_shared_query.query_prediction`, exact) and leaves the top zero.
+        """
+        import torch
+
+        inputs = {
+            "pixel_values": pixel_values,  # K x 3 x h x w
+            "prompt_pixel_values": prompt_pixel_values,  # K x 3 x h x w
+            "prompt_masks": prompt_masks,  # K x 3 x h x w
+            "feature_ensemble": pixel_values.shape[0] > 1,
+        }
+        with acceleration.inference_context(self.path):
+            if self.path.is_reference:
+                return self.model(**inputs).pred_masks[:1].float()
+            query_half = query_prediction(self.model, **inputs)  # 1 x 3 x h x w
+        return torch.cat([torch.zeros_like(query_half), query_half], dim=2)
 
     def _postprocess(self, pred_masks, height: int, width: int) -> np.ndarray:
         """Binary (H, W) mask from one predicted (1 x 3 x 2h x w) mask image."""
