@@ -23,8 +23,9 @@ IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 
 
-def make_tiny_dino(folder: Path, *, image_size: int = 32, patch_size: int = 8, hidden: int = 32,
-                   seed: int = 0) -> Path:
+def make_tiny_dino(
+    folder: Path, *, image_size: int = 32, patch_size: int = 8, hidden: int = 32, seed: int = 0
+) -> Path:
     """A 2-layer ViT (DINO's architecture family) with its image processor; returns ``folder``."""
     torch.manual_seed(seed)
     config = ViTConfig(
@@ -46,8 +47,9 @@ def make_tiny_dino(folder: Path, *, image_size: int = 32, patch_size: int = 8, h
     return folder
 
 
-def make_tiny_seggpt(folder: Path, *, size: int = 64, patch_size: int = 16, hidden: int = 32,
-                     seed: int = 0) -> Path:
+def make_tiny_seggpt(
+    folder: Path, *, size: int = 64, patch_size: int = 16, hidden: int = 32, seed: int = 0
+) -> Path:
     """A 2-layer SegGPT working at ``size``x``size`` per image (prompt over query: 2*size x size)."""
     torch.manual_seed(seed)
     config = SegGptConfig(
