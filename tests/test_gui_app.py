@@ -90,7 +90,9 @@ def import_photos(qtbot, win: MainWindow, paths) -> list:
 def paint_prompt(qtbot, win: MainWindow, photo_id: int) -> None:
     """Open the editor for a photo, paint a stroke, save (the dialog's own save callback)."""
     win.open_photo(photo_id)
-    dialog = win.prompts.paint_prompt_of_current() or win.prompts.editor
+    with qtbot.waitSignal(win.prompts.editorOpened, timeout=30000) as opened:
+        win.prompts.paint_prompt_of_current()  # the photo is decoded off the GUI thread
+    dialog = opened.args[0]
     w, h = dialog.painter.image_size()
     dialog.painter.paint_stroke([(w * 0.3, h * 0.4), (w * 0.6, h * 0.5)])
     assert dialog.save()
@@ -203,7 +205,9 @@ def test_correct_a_result_and_promote_it_to_a_prompt(qtbot, window, eczema_photo
     )
     window.open_photo(pid)
     assert window.photo_view.correct_button.isVisibleTo(window.photo_view)
-    dialog = window.prompts.correct_result_of_current()
+    with qtbot.waitSignal(window.prompts.editorOpened, timeout=30000) as opened:
+        window.prompts.correct_result_of_current()
+    dialog = opened.args[0]
     assert dialog.option_checked()  # "also use it as a prompt" is offered and on
     w, h = dialog.painter.image_size()
     dialog.painter.paint_stroke([(w * 0.2, h * 0.2), (w * 0.7, h * 0.6)])

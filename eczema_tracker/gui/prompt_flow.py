@@ -6,10 +6,14 @@ results that became stale.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt
+from PIL import Image
+from PySide6.QtCore import QObject, Qt, Signal
+
+from eczema_tracker.gui.tasks import BackgroundTask
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
@@ -19,30 +23,35 @@ if TYPE_CHECKING:
 class PromptFlow(QObject):
     """Owns the prompt-mask actions of the main window; ``editor`` is the open mask editor."""
 
+    editorOpened = Signal(object)  # noqa: N815 - the MaskEditorDialog, once shown
+
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
         self.editor: MaskEditorDialog | None = None
+        self._opening: BackgroundTask | None = None
 
-    def paint_prompt_of_current(self):
+    def paint_prompt_of_current(self) -> BackgroundTask | None:
         """Open the mask editor on the photo shown; saving makes it a prompt of its site."""
         pid = self.window.shown_photo
         if pid is None:
             self.window.status("Select a photo first.")
-            return
-        mask = self.window.state.prompt_mask(pid)
+            return None
         return self.open_mask_editor(
-            pid, mask, title="Paint prompt mask", save_text="Save as prompt"
+            pid,
+            lambda: self.window.state.prompt_mask(pid),
+            title="Paint prompt mask",
+            save_text="Save as prompt",
         )
 
-    def correct_result_of_current(self):
+    def correct_result_of_current(self) -> BackgroundTask | None:
         """Correct the analysis mask with the painting tools (and use it as a prompt)."""
         pid = self.window.shown_photo
         if pid is None:
             return None
         return self.open_mask_editor(
             pid,
-            self.window.state.result_mask(pid),
+            lambda: self.window.state.result_mask(pid),
             title="Correct the result mask",
             save_text="Save correction",
             correcting=True,
@@ -51,17 +60,40 @@ class PromptFlow(QObject):
     def open_mask_editor(
         self,
         photo_id: int,
-        mask: np.ndarray | None,
+        load_mask: Callable[[], np.ndarray | None],
         *,
         title: str,
         save_text: str,
         correcting: bool = False,
-    ):
-        """Open the editor (non-blocking); its save callback is :meth:`save_prompt_mask`
-        (or :meth:`save_corrected_mask` when ``correcting`` a result)."""
+    ) -> BackgroundTask:
+        """Decode the photo and its mask off the GUI thread (a 12-MP HEIC takes a while), then
+        open the editor (non-blocking) and emit ``editorOpened``. Its save callback is
+        :meth:`save_prompt_mask` (or :meth:`save_corrected_mask` when ``correcting``)."""
+
+        def load(_progress, _cancel):  # worker thread: store reads only (the store is thread-safe)
+            return self.window.store.load_image(photo_id), load_mask()
+
+        def show(result: tuple[Image.Image, np.ndarray | None]) -> None:
+            image, mask = result
+            self._show_editor(photo_id, image, mask, title, save_text, correcting)
+
+        if self._opening is not None and not self._opening.done:
+            return self._opening  # a second click while the photo is still being decoded
+        self.window.status("Opening the photo for painting…")
+        self._opening = BackgroundTask(self.window, load, show).titled("Mask editor not opened")
+        return self._opening.run()
+
+    def _show_editor(
+        self,
+        photo_id: int,
+        image: Image.Image,
+        mask: np.ndarray | None,
+        title: str,
+        save_text: str,
+        correcting: bool,
+    ) -> None:
         from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
 
-        image = self.window.store.load_image(photo_id)
         site = self.window.store.photo(photo_id).site
 
         def save(m: np.ndarray) -> None:
@@ -86,7 +118,8 @@ class PromptFlow(QObject):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.editor = dialog
         dialog.open()
-        return dialog
+        self.window.status("")
+        self.editorOpened.emit(dialog)
 
     def save_prompt_mask(self, photo_id: int, mask: np.ndarray) -> None:
         """Store ``mask`` as the photo's prompt mask (raises with a plain message if empty)."""
