@@ -49,7 +49,11 @@ def test_default_configs_equal_the_published_architectures():
 
 
 def test_parse_source_kinds(tmp_path):
-    assert parse_source("facebook/dino-vitb16").kind == "hub"
+    dino = parse_source("facebook/dino-vitb16")
+    # main holds only pickles: the default is the hub's safetensors conversion, pinned by commit
+    assert (dino.kind, dino.revision) == ("hub", "a77533c84408875b30b5e8beb766c82a5be82bf4")
+    assert parse_source("facebook/dino-vitb16@main").revision == "main"  # the user's choice wins
+    assert parse_source("BAAI/seggpt-vit-large").revision is None
     spec = parse_source("BAAI/seggpt-vit-large@abc123")
     assert (spec.kind, spec.repo_id, spec.revision) == ("hub", "BAAI/seggpt-vit-large", "abc123")
     assert parse_source(str(tmp_path)).kind == "local"

@@ -31,6 +31,12 @@ from eczema_tracker.jobs import CancelCheck, Cancelled, ProgressCallback, raise_
 DEFAULT_DINO = "facebook/dino-vitb16"
 DEFAULT_SEGGPT = "BAAI/seggpt-vit-large"
 PACKAGE_PREFIX = "pkg:"
+#: Revisions used when a hub id is given without one. The main branch of facebook/dino-vitb16
+#: holds only pickled weights (pytorch_model.bin, tf_model.h5); the hub's own safetensors
+#: conversion of the same weights is its pull request #7, pinned here by commit.
+DEFAULT_REVISIONS: dict[str, str] = {
+    "facebook/dino-vitb16": "a77533c84408875b30b5e8beb766c82a5be82bf4",
+}
 #: Files fetched from the hub: weights as safetensors and every json (configs, processors).
 ALLOW_PATTERNS = ["*.safetensors", "*.json"]
 
@@ -121,7 +127,8 @@ def parse_source(spec: str) -> SourceSpec:
     is_hub_like = _HUB_ID.match(repo_id) is not None and not text.startswith((".", "/", "~"))
     if path.exists() or not is_hub_like:
         return SourceSpec(text, "local", folder=path.resolve())
-    return SourceSpec(text, "hub", repo_id=repo_id, revision=revision or None)
+    revision = revision or DEFAULT_REVISIONS.get(repo_id)
+    return SourceSpec(text, "hub", repo_id=repo_id, revision=revision)
 
 
 def hub_cache_dir() -> Path:

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QV
 
 #: Download sizes of the default checkpoints (safetensors + json), for the explanation.
 KNOWN_DOWNLOAD_SIZES: dict[str, int] = {
-    "BAAI/seggpt-vit-large": 1_200_000_000,
+    "BAAI/seggpt-vit-large": 1_483_000_000,
     "facebook/dino-vitb16": 343_000_000,
 }
 ROLE_NAMES = {
