@@ -28,6 +28,9 @@ class Settings:
     last_site: str = "unspecified"
     allow_downloads: bool = True
     extra: dict = field(default_factory=dict)  # keys from newer versions, kept untouched
+    #: The version of the file these settings were read from: a file a newer app wrote keeps
+    #: its version when saved again, so that app still recognises its own keys in ``extra``.
+    file_version: int = field(default=SETTINGS_VERSION, repr=False, compare=False)
 
     @classmethod
     def load(cls, config_dir: Path | None = None) -> Settings:
@@ -40,20 +43,28 @@ class Settings:
         if not isinstance(raw, dict):
             return cls()
         raw = _migrate(raw)
-        known = {f.name for f in fields(cls)} - {"extra"}
-        values = {k: v for k, v in raw.items() if k in known}
+        defaults = cls()
+        known = {f.name for f in fields(cls)} - {"extra", "file_version"}
+        # A value of the wrong type (hand-edited or damaged file) falls back to its default.
+        values = {
+            k: v
+            for k, v in raw.items()
+            if k in known and type(v) is type(getattr(defaults, k))  # noqa: E721 (bool is not int)
+        }
+        if "k" in values and not 1 <= values["k"] <= 8:
+            del values["k"]
+        if "device" in values and values["device"] not in ("auto", "cpu", "cuda"):
+            del values["device"]
         extra = {k: v for k, v in raw.items() if k not in known and k != "version"}
-        try:
-            return cls(**values, extra=extra)
-        except TypeError:
-            return cls()
+        return cls(**values, extra=extra, file_version=raw["version"])
 
     def save(self, config_dir: Path | None = None) -> Path:
         """Write the settings atomically (temp file, fsync, ``os.replace``)."""
         folder = paths.ensure_private_dir(config_dir or paths.config_dir())
         data = asdict(self)
         extra = data.pop("extra")
-        payload = {**extra, **data, "version": SETTINGS_VERSION}
+        version = max(SETTINGS_VERSION, data.pop("file_version"))
+        payload = {**extra, **data, "version": version}
         return atomic_write_text(
             folder / SETTINGS_FILE, json.dumps(payload, indent=2, sort_keys=True)
         )
@@ -62,7 +73,7 @@ class Settings:
 def _migrate(raw: dict) -> dict:
     """Bring an older settings dict up to :data:`SETTINGS_VERSION` (no steps yet)."""
     version = raw.get("version", 1)
-    if not isinstance(version, int) or version < 1:
+    if type(version) is not int or version < 1:
         version = 1
     # Future: `if version == 1: raw = _v1_to_v2(raw); version = 2`
-    return raw
+    return {**raw, "version": version}
