@@ -3,6 +3,8 @@
 # ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -125,3 +127,87 @@ def test_fit_validates_and_reports_progress_and_cancels():
     assert seen == [(1, 3), (2, 3), (3, 3)]
     with pytest.raises(Cancelled):
         model.fit(x, y, epochs=3, cancel=lambda: True)
+
+
+def _model_file_with(tmp_path, *, tensors=None, **meta_changes):
+    """A model file whose metadata (JSON values; None removes a key) or tensors are altered."""
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    model = SeverityModel(32, backbone_source="x")
+    meta = dict(model.metadata, created="2026-01-01T00:00:00+00:00")
+    for key, value in meta_changes.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    state = {k: v.detach().contiguous() for k, v in model.network.state_dict().items()}
+    state.update(tensors or {})
+    state = {k: v for k, v in state.items() if v is not None}
+    path = tmp_path / "hostile.safetensors"
+    save_file(
+        {k: torch.as_tensor(v) for k, v in state.items()},
+        str(path),
+        metadata={k: json.dumps(v) for k, v in meta.items()},
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"feature_dim": None}, "no feature_dim"),
+        ({"feature_dim": "32"}, "feature_dim must be a whole number"),
+        ({"feature_dim": -5}, "feature_dim must be a whole number"),
+        ({"feature_dim": 0}, "feature_dim must be a whole number"),
+        ({"feature_dim": 4e9}, "feature_dim must be a whole number"),
+        ({"feature_dim": 4_000_000_000}, "feature_dim must be a whole number"),
+        ({"feature_dim": True}, "feature_dim must be a whole number"),
+        ({"feature_dim": 64}, "tensor 0.weight is [128, 32] but feature_dim 64 needs [128, 64]"),
+        ({"feature_variant": "patch-soup"}, "unknown feature_variant 'patch-soup'"),
+        ({"feature_variant": 7}, "unknown feature_variant 7"),
+        ({"class_names": ["a", "b", "c", "d"]}, "class_names are"),
+        ({"class_names": ["none", "mild", "severe"]}, "class_names are"),
+        ({"class_names": None}, "class_names are None"),
+        ({"format_version": "one"}, "unreadable format version"),
+        ({"seed": "abc"}, "seed must be"),
+        ({"n_train": "many"}, "n_train must be"),
+        ({"class_counts": [1, 2]}, "class_counts must be 4"),
+        ({"backbone_source": ["x"]}, "backbone_source must be text"),
+    ],
+)
+def test_hostile_metadata_is_refused_before_building_anything(tmp_path, monkeypatch, changes, says):
+    path = _model_file_with(tmp_path, **changes)
+
+    def no_network(_dim):  # a 4e9-wide Linear would try to allocate 2 TB
+        raise AssertionError("a network was built from unchecked metadata")
+
+    monkeypatch.setattr("eczema_tracker.ml.severity._build_network", no_network)
+    with pytest.raises(SeverityModelError) as info:
+        SeverityModel.load(path)
+    message = str(info.value)
+    assert says in message and "\n" not in message
+    assert message.startswith(f"Severity model {path} ")
+
+
+@pytest.mark.parametrize(
+    ("tensors", "says"),
+    [
+        ({"3.bias": None}, "it holds tensors"),
+        ({"extra": np.zeros(2, np.float32)}, "it holds tensors"),
+        ({"3.weight": np.zeros((5, 128), np.float32)}, "tensor 3.weight is [5, 128]"),
+        ({"0.bias": np.zeros(128, np.int32)}, "holds I32 values"),
+    ],
+)
+def test_tensors_that_do_not_match_the_architecture_are_refused(tmp_path, tensors, says):
+    with pytest.raises(SeverityModelError, match=re.escape(says)):
+        SeverityModel.load(_model_file_with(tmp_path, tensors=tensors))
+
+
+def test_a_well_formed_file_still_loads_after_the_checks(tmp_path):
+    model = SeverityModel.load(_model_file_with(tmp_path))
+    assert model.feature_dim == 32 and model.metadata["class_names"] == list(CLASS_NAMES)
+    with pytest.raises(ValueError, match="feature_dim must be"):
+        SeverityModel(4_000_000_000, backbone_source="x")

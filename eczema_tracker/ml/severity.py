@@ -64,8 +64,8 @@ class SeverityModel:
     ) -> None:
         import torch
 
-        if feature_dim < 1:
-            raise ValueError(f"feature_dim must be positive (got {feature_dim})")
+        if isinstance(feature_dim, bool) or not 1 <= feature_dim <= MAX_FEATURE_DIM:
+            raise ValueError(f"feature_dim must be 1..{MAX_FEATURE_DIM} (got {feature_dim})")
         self.feature_dim = int(feature_dim)
         self.seed = int(seed)
         self.device = device
@@ -249,7 +249,12 @@ class SeverityModel:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, device: str = "cpu") -> SeverityModel:
-        """Read a model written by :meth:`save` (safetensors only; nothing is unpickled)."""
+        """Read a model written by :meth:`save` (safetensors only; nothing is unpickled).
+
+        The metadata is checked against the tensors' shapes (read from the file header)
+        before any network is built or any tensor is read, so a hostile or damaged file is
+        refused with :class:`SeverityModelError` instead of allocating what it claims.
+        """
         from safetensors import SafetensorError, safe_open
 
         path = Path(path)
@@ -258,27 +263,20 @@ class SeverityModel:
         try:
             with safe_open(str(path), framework="pt") as fh:
                 raw_meta = fh.metadata() or {}
-                tensors = {key: fh.get_tensor(key) for key in fh.keys()}
-        except (SafetensorError, OSError, ValueError) as exc:
+                shapes = {key: tuple(fh.get_slice(key).get_shape()) for key in fh.keys()}
+                dtypes = {key: str(fh.get_slice(key).get_dtype()) for key in fh.keys()}
+                meta = _parse_metadata(path, raw_meta)
+                _check_metadata(path, meta, shapes, dtypes)
+                tensors = {key: fh.get_tensor(key) for key in shapes}
+        except (SafetensorError, OSError) as exc:
             raise SeverityModelError(
                 f"Severity model {path} is corrupt or not a safetensors file ({exc})."
             ) from exc
-        try:
-            meta = {key: json.loads(value) for key, value in raw_meta.items()}
-        except ValueError as exc:
-            raise SeverityModelError(f"Severity model {path} has unreadable metadata.") from exc
-        if meta.get("format") != FORMAT_NAME:
-            raise SeverityModelError(f"{path} is not an eczema-tracker severity model.")
-        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-            raise SeverityModelError(
-                f"Severity model {path} was written by a newer eczema-tracker (format "
-                f"{meta.get('format_version')}); update the app to use it."
-            )
         model = cls(
-            int(meta["feature_dim"]),
+            meta["feature_dim"],
             backbone_source=meta.get("backbone_source", ""),
             feature_variant=meta.get("feature_variant", "cls"),
-            seed=int(meta.get("seed", 0)),
+            seed=meta.get("seed", 0),
             device=device,
             backbone_id=meta.get("backbone_id"),
         )
@@ -291,6 +289,97 @@ class SeverityModel:
         model.network.to(device).eval()
         model.metadata.update(meta)
         return model
+
+
+#: Largest feature size a model file may claim (DINO ViT-B cls+patchmean is 1536).
+MAX_FEATURE_DIM = 1 << 16
+_FLOAT_DTYPES = frozenset({"F16", "BF16", "F32", "F64"})
+
+
+def _expected_shapes(feature_dim: int) -> dict[str, tuple[int, ...]]:
+    """Tensor names and shapes of :func:`_build_network`'s state dict for ``feature_dim``."""
+    n_classes = len(CLASS_NAMES)
+    return {
+        "0.weight": (HIDDEN_UNITS, feature_dim),
+        "0.bias": (HIDDEN_UNITS,),
+        "3.weight": (n_classes, HIDDEN_UNITS),
+        "3.bias": (n_classes,),
+    }
+
+
+def _is_count(value: Any) -> bool:
+    """True for a non-negative int (not a bool, not a float)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _parse_metadata(path: Path, raw_meta: dict[str, str]) -> dict[str, Any]:
+    """Decode the JSON values of a model file's metadata; refuse anything that is not ours."""
+    try:
+        meta = {key: json.loads(value) for key, value in raw_meta.items()}
+    except ValueError as exc:
+        raise SeverityModelError(f"Severity model {path} has unreadable metadata.") from exc
+    if meta.get("format") != FORMAT_NAME:
+        raise SeverityModelError(f"{path} is not an eczema-tracker severity model.")
+    version = meta.get("format_version", 0)
+    if not _is_count(version):
+        raise SeverityModelError(
+            f"Severity model {path} has an unreadable format version ({version!r})."
+        )
+    if version > FORMAT_VERSION:
+        raise SeverityModelError(
+            f"Severity model {path} was written by a newer eczema-tracker (format "
+            f"{version}); update the app to use it."
+        )
+    return meta
+
+
+def _check_metadata(
+    path: Path,
+    meta: dict[str, Any],
+    shapes: dict[str, tuple[int, ...]],
+    dtypes: dict[str, str],
+) -> None:
+    """Refuse metadata that does not describe exactly the tensors in the file."""
+    from eczema_tracker.ml.dino import FEATURE_VARIANTS
+
+    def refuse(what: str) -> SeverityModelError:
+        return SeverityModelError(f"Severity model {path} is damaged or not ours: {what}.")
+
+    dim = meta.get("feature_dim")
+    if "feature_dim" not in meta:
+        raise refuse("its metadata has no feature_dim")
+    if not _is_count(dim) or not 1 <= dim <= MAX_FEATURE_DIM:
+        raise refuse(f"feature_dim must be a whole number from 1 to {MAX_FEATURE_DIM}, not {dim!r}")
+    expected = _expected_shapes(dim)
+    if set(shapes) != set(expected):
+        raise refuse(f"it holds tensors {sorted(shapes)}, not {sorted(expected)}")
+    for key, shape in expected.items():
+        if shapes[key] != shape:
+            raise refuse(
+                f"tensor {key} is {list(shapes[key])} but feature_dim {dim} needs {list(shape)}"
+            )
+        if dtypes[key] not in _FLOAT_DTYPES:
+            raise refuse(f"tensor {key} holds {dtypes[key]} values, not floating point")
+    variant = meta.get("feature_variant", "cls")
+    if variant not in FEATURE_VARIANTS:
+        raise refuse(f"unknown feature_variant {variant!r} (known: {', '.join(FEATURE_VARIANTS)})")
+    if meta.get("class_names") != list(CLASS_NAMES):
+        raise refuse(f"class_names are {meta.get('class_names')!r}, not {list(CLASS_NAMES)!r}")
+    if not _is_count(meta.get("seed", 0)):
+        raise refuse(f"seed must be a non-negative whole number, not {meta.get('seed')!r}")
+    if not _is_count(meta.get("n_train", 0)):
+        raise refuse(f"n_train must be a non-negative whole number, not {meta.get('n_train')!r}")
+    counts = meta.get("class_counts", [0] * len(CLASS_NAMES))
+    if not (
+        isinstance(counts, list)
+        and len(counts) == len(CLASS_NAMES)
+        and all(_is_count(c) for c in counts)
+    ):
+        raise refuse(f"class_counts must be {len(CLASS_NAMES)} whole numbers, not {counts!r}")
+    for key in ("backbone_source", "backbone_id"):
+        value = meta.get(key)
+        if value is not None and not isinstance(value, str):
+            raise refuse(f"{key} must be text, not {value!r}")
 
 
 def expected_score(probabilities: np.ndarray) -> np.ndarray:
