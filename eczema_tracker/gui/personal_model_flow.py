@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
@@ -15,6 +15,41 @@ if TYPE_CHECKING:
     from eczema_tracker.gui.main_window import MainWindow
 
 SEVERITY_NAMES = ("none", "mild", "moderate", "severe")
+
+
+def training_mistakes(store: Any, result: services.PersonalModelResult) -> list[Any]:
+    """The rated photos the held-out check graded differently, with thumbnails (worker thread).
+
+    The rows are read again the way training read them (same backbone's features, same order);
+    when they no longer line up with the check's predictions (e.g. a rating changed meanwhile),
+    nothing is listed rather than the wrong photos.
+    """
+    from eczema_tracker.gui.dialogs.personal_model_dialog import Mistake, find_mistakes
+
+    validation = result.validation
+    backbone = result.metadata.get("backbone_id")
+    rows = store.analyses_for_training(feature_source=backbone)
+    predictions = list(getattr(validation, "predictions", []))
+    if len(rows) != validation.n_samples or len(predictions) != len(rows):
+        return []
+    ratings = [int(r[2]) for r in rows]
+    confusion = [[0] * 4 for _ in range(4)]
+    for rating, predicted in zip(ratings, predictions, strict=True):
+        confusion[rating][int(predicted)] += 1
+    if confusion != [[int(v) for v in row] for row in validation.confusion]:
+        return []
+    out = []
+    for mistake in find_mistakes([r[0] for r in rows], ratings, predictions):
+        try:
+            thumb = store.thumbnail(mistake.photo_id)
+        except Exception:  # noqa: BLE001 - a missing thumbnail shows an empty square
+            thumb = None
+        try:
+            when = store.photo(mistake.photo_id).taken_datetime
+        except Exception:  # noqa: BLE001 - an unreadable date is just not shown
+            when = None
+        out.append(Mistake(mistake.photo_id, mistake.rating, mistake.predicted, thumb, when))
+    return out
 
 
 class PersonalModelFlow(QObject):
@@ -77,9 +112,10 @@ class PersonalModelFlow(QObject):
         store, dino = w.store, w.settings.dino_source
 
         def op(progress, cancel):
-            return services.train_personal_model(
+            result = services.train_personal_model(
                 store, backbone_source=dino, progress=progress, cancel=cancel
             )
+            return result, training_mistakes(store, result)
 
         self.task = BackgroundTask(w, op, self._trained).with_progress(
             "Training your severity model"
@@ -87,20 +123,23 @@ class PersonalModelFlow(QObject):
         self.task.titled("Training failed")
         return self.task.run()
 
-    def _trained(self, result: services.PersonalModelResult) -> None:
+    def _trained(self, outcome: tuple[services.PersonalModelResult, list[Any]]) -> None:
+        """Training done: ask about re-scoring first, then show the results (one window at a
+        time: the question never opens over the results, bug 6)."""
         from eczema_tracker.gui.dialogs.personal_model_dialog import (
             PersonalModelDialog,
             validation_text,
         )
 
+        result, mistakes = outcome
         w = self.window
-        w.status(
-            "Personal severity model trained and in use. " + validation_text(result.validation)
-        )
-        self.result_dialog = PersonalModelDialog(result.validation, w)
+        summary = validation_text(result.validation)
+        w.status("Personal severity model trained and in use. " + summary)
+        self.offer_rescore(headline=f"Your personal severity model is ready. {summary}")
+        self.result_dialog = PersonalModelDialog(result.validation, w, mistakes=mistakes)
+        self.result_dialog.photoActivated.connect(w.open_photo)
         self.result_dialog.open()
         self.trainingFinished.emit(result)
-        self.offer_rescore()
 
     # -- importing and re-scoring ----------------------------------------------------------------
     def import_model_dialog(self) -> None:
@@ -143,15 +182,16 @@ class PersonalModelFlow(QObject):
             .run()
         )
 
-    def offer_rescore(self) -> BackgroundTask | None:
+    def offer_rescore(self, headline: str = "") -> BackgroundTask | None:
         """Offer to score existing analyses with the active model (no re-segmenting)."""
         w = self.window
         if not any(w.store.current_analysis(p.id) is not None for p in w.store.photos()):
             return None
         if w.ask_question(
             "Score existing analyses?",
-            "Score the photos analysed so far with the new severity model? Their masks "
-            "are kept; only the severity is computed from the stored features.",
+            (headline + "\n\n" if headline else "")
+            + "Score the photos analysed so far with the new severity model? Their masks "
+            "are kept; only the severity is computed again.",
         ):
             return self.rescore()
         return None
