@@ -167,3 +167,99 @@ def test_clear_one_line_errors(setup, tmp_path: Path, capsys):
     assert main(_evaluate_args(setup, tmp_path / "o", "--resnet", str(tmp_path / "nope"),
                                "--methods", "resnet18")) == 2  # fmt: skip
     assert "Model source" in capsys.readouterr().err
+
+
+def _no_dataset_loading(monkeypatch) -> None:
+    """Fail the test if a command gets as far as reading the dataset (models come after)."""
+
+    def load_dataset(*_args, **_kwargs):
+        raise AssertionError("the dataset was loaded before --out was checked")
+
+    monkeypatch.setattr("eczema_tracker.research.dataset.load_dataset", load_dataset)
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("eczema-tracker: error: --out: ")
+    return err
+
+
+def test_out_paths_are_checked_before_any_model_runs(setup, tmp_path: Path, capsys, monkeypatch):
+    import os
+
+    _no_dataset_loading(monkeypatch)
+    folder = tmp_path / "existing_folder.safetensors"
+    folder.mkdir()
+    regular = tmp_path / "notes.txt"
+    regular.write_text("x")
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+
+    def train(out: Path) -> int:
+        return main(["train", str(setup["dataset"]), "--out", str(out), "--quiet"])
+
+    assert train(folder) == 2
+    assert "is a folder; give the model file's name" in _one_error_line(capsys)
+    assert train(regular / "m.safetensors") == 2
+    assert f"{regular} is a file, not a folder" in _one_error_line(capsys)
+    assert train(fifo) == 2
+    assert "is not a regular file" in _one_error_line(capsys)
+    assert train(tmp_path / "m.bin") == 2
+    assert "must end in .safetensors" in _one_error_line(capsys)
+
+    assert main(_evaluate_args(setup, regular)) == 2
+    assert f"{regular} is a file, not a folder for the results" in _one_error_line(capsys)
+    assert main(_evaluate_args(setup, regular / "results")) == 2
+    assert "is a file, not a folder" in _one_error_line(capsys)
+    blocked = tmp_path / "blocked"
+    (blocked / "results.json").mkdir(parents=True)
+    assert main(_evaluate_args(setup, blocked)) == 2
+    assert "results.json exists and is not a regular file" in _one_error_line(capsys)
+    assert regular.read_text() == "x" and not list(tmp_path.glob("**/.*.tmp"))
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_an_unwritable_out_folder_is_refused_first(setup, capsys, monkeypatch):
+    _no_dataset_loading(monkeypatch)  # /proc refuses new files even to root
+    assert main(["train", str(setup["dataset"]), "--out", "/proc/m.safetensors"]) == 2
+    assert "Cannot write into /proc" in _one_error_line(capsys)
+    assert main(_evaluate_args(setup, Path("/proc/results"))) == 2
+    assert "Cannot write into /proc" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "value"),
+    [
+        ("train", "--seed", "99999999999999999999"),
+        ("evaluate", "--seed", "99999999999999999999"),
+        ("train", "--seed", "-1"),
+        ("evaluate", "--splits", "-3"),
+        ("evaluate", "--splits", "0"),
+        ("evaluate", "--splits", "1000000000000"),
+        ("train", "--k", "-1"),
+        ("evaluate", "--k", "0"),
+        ("train", "--k", "1000000"),
+        ("train", "--epochs", "-5"),
+        ("evaluate", "--epochs", "1000000000"),
+        ("train", "--epochs", "many"),
+    ],
+)
+def test_numbers_out_of_range_are_usage_errors(tmp_path: Path, capsys, command, option, value):
+    out = tmp_path / ("m.safetensors" if command == "train" else "results")
+    with pytest.raises(SystemExit) as info:
+        main([command, str(tmp_path / "no-dataset"), "--out", str(out), option, value])
+    assert info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f"eczema-tracker {command}: error: argument {option}: must be a whole")
+    assert value in last and "Traceback" not in last
+
+
+def test_numbers_at_the_limits_are_accepted():
+    from eczema_tracker.cli import build_parser
+    from eczema_tracker.commands.research_commands import MAX_SEED, MAX_SPLITS
+
+    args = build_parser().parse_args(
+        ["evaluate", "d", "--out", "o", "--seed", str(MAX_SEED), "--splits", str(MAX_SPLITS)]
+    )
+    assert (args.seed, args.splits, args.k, args.epochs) == (MAX_SEED, MAX_SPLITS, 2, 50)

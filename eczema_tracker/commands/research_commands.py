@@ -10,12 +10,38 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.model_commands import add_source_options
 
 DEFAULT_K = 2
+#: Bounds of the numeric options (checked by argparse, so a bad value is a one-line usage error).
+MAX_SEED = 2**31 - 1  # numpy, torch and scikit-learn all accept it, also as seed + split index
+MAX_SPLITS = 100
+MAX_K = 32
+MAX_EPOCHS = 10_000
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse ``type`` accepting whole numbers from ``low`` to ``high`` only."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, not {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, not {text}"
+            )
+        return value
+
+    parse.__name__ = f"whole number {low}..{high}"
+    return parse
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +54,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     add_source_options(parser)  # --dino, --seggpt: the same options as every command
     parser.add_argument(
         "--epochs",
-        type=int,
+        type=bounded_int(1, MAX_EPOCHS),
         default=50,
         metavar="N",
         help="training epochs of the MLP (and of the baselines' heads) (default 50)",
@@ -36,7 +62,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
     parser.add_argument(
         "--k",
-        type=int,
+        type=bounded_int(1, MAX_K),
         default=DEFAULT_K,
         metavar="N",
         help="SegGPT prompts per image, retrieved by DINO distance (default 2)",
@@ -64,7 +90,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     train.add_argument(
         "--out", required=True, metavar="MODEL.safetensors", help="model file to write"
     )
-    train.add_argument("--seed", type=int, default=0, help="MLP initialisation seed (default 0)")
+    train.add_argument(
+        "--seed",
+        type=bounded_int(0, MAX_SEED),
+        default=0,
+        help="MLP initialisation seed (default 0)",
+    )
     train.set_defaults(func=run_train)
 
     evaluate = subparsers.add_parser(
@@ -86,10 +117,17 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         help=f"comma-separated subset of {','.join(ALL_METHODS)} (default all)",
     )
     evaluate.add_argument(
-        "--splits", type=int, default=5, metavar="N", help="random splits (default 5)"
+        "--splits",
+        type=bounded_int(1, MAX_SPLITS),
+        default=5,
+        metavar="N",
+        help=f"random splits, 1 to {MAX_SPLITS} (default 5)",
     )
     evaluate.add_argument(
-        "--seed", type=int, default=0, help="seed of the splits and models (default 0)"
+        "--seed",
+        type=bounded_int(0, MAX_SEED),
+        default=0,
+        help="seed of the splits and models (default 0)",
     )
     evaluate.add_argument(
         "--resnet",
@@ -117,11 +155,14 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     evaluate.set_defaults(func=run_evaluate)
 
 
-def _check_common(args: argparse.Namespace) -> None:
-    if args.epochs < 1:
-        raise CliError("--epochs must be at least 1")
-    if args.k < 1:
-        raise CliError("--k must be at least 1")
+def _checked_out(check: Callable[[str], Path], out: str) -> Path:
+    """Run an output-path check before any model runs; its refusal is a one-line error."""
+    from eczema_tracker.research.evaluate import OutputPathError
+
+    try:
+        return check(out)
+    except OutputPathError as exc:
+        raise CliError(f"--out: {exc}") from exc
 
 
 def _settings(args: argparse.Namespace):
@@ -167,10 +208,9 @@ def _run_guarded(work):
 
 def run_train(args: argparse.Namespace) -> int:
     """``eczema-tracker train``."""
-    _check_common(args)
-    out = Path(args.out).expanduser()
-    if out.suffix != ".safetensors":
-        raise CliError(f"--out {out} must end in .safetensors")
+    from eczema_tracker.research.train import check_model_output
+
+    out = _checked_out(check_model_output, args.out)
     settings = _settings(args)
     dataset = _load(args, min_masked=settings.k + 1)
     from eczema_tracker.research.progress import tqdm_factory
@@ -194,10 +234,14 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``eczema-tracker evaluate``."""
-    _check_common(args)
-    if args.splits < 1:
-        raise CliError("--splits must be at least 1")
-    from eczema_tracker.research.evaluate import SEGMENTING_METHODS, EvaluationConfig, check_methods
+    from eczema_tracker.research.evaluate import (
+        SEGMENTING_METHODS,
+        EvaluationConfig,
+        check_methods,
+        check_results_folder,
+    )
+
+    out = _checked_out(check_results_folder, args.out)
     from eczema_tracker.research.progress import tqdm_factory
     from eczema_tracker.research.report import METHOD_TITLES, write_report
 
@@ -231,7 +275,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     results = _run_guarded(
         lambda: run_evaluation(dataset, config, progress_for=tqdm_factory(disable=args.quiet))
     )
-    written = write_report(results, Path(args.out).expanduser())
+    written = write_report(results, out)
     for name, result in results["methods"].items():
         print(
             f"{METHOD_TITLES.get(name, name)}: weighted F1 "

@@ -13,9 +13,11 @@ Methods:
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +39,46 @@ SEGMENTING_METHODS = frozenset({"dino-seg", "fractions"})
 MLP_EPOCHS = 50
 #: Makes a progress callback for a named stage (the CLI gives tqdm bars, tests give None).
 ProgressFactory = Callable[[str], ProgressCallback | None]
+#: The files :func:`eczema_tracker.research.report.write_report` writes into the results folder.
+RESULT_FILES = ("results.json", "results.md", "fraction_curve.png")
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot be written; found before any model runs (one sentence)."""
+
+
+def check_can_write_in(folder: str | Path) -> None:
+    """Refuse ``folder`` unless it exists or can be made, and a file can be created there.
+
+    The nearest existing ancestor must be a folder; a temp file is created (and removed) in
+    it, which is the only honest test (permissions, ACLs, read-only filesystems, root).
+    """
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists() and not probe.is_symlink() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputPathError(f"{folder} cannot be created: {probe} is a file, not a folder.")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise OutputPathError(f"Cannot write into {probe} ({exc.strerror or exc}).") from exc
+
+
+def check_results_folder(out: str | Path) -> Path:
+    """The results folder ``out`` if evaluate can write its files there, else OutputPathError."""
+    out = Path(out).expanduser()
+    if (out.exists() or out.is_symlink()) and not out.is_dir():
+        raise OutputPathError(f"{out} is a file, not a folder for the results; pick a folder.")
+    for name in RESULT_FILES:
+        target = out / name
+        if (target.exists() or target.is_symlink()) and not target.is_file():
+            raise OutputPathError(
+                f"{target} exists and is not a regular file; it cannot be replaced."
+            )
+    check_can_write_in(out)
+    return out
 
 
 @dataclass(frozen=True)

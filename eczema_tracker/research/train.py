@@ -20,7 +20,12 @@ from eczema_tracker.jobs import CancelCheck
 from eczema_tracker.research import protocol
 from eczema_tracker.research.cache import ResearchCache
 from eczema_tracker.research.dataset import CLASS_NAMES, DatasetError, ResearchDataset
-from eczema_tracker.research.evaluate import MLP_EPOCHS, ProgressFactory
+from eczema_tracker.research.evaluate import (
+    MLP_EPOCHS,
+    OutputPathError,
+    ProgressFactory,
+    check_can_write_in,
+)
 from eczema_tracker.research.features import FeatureBuilder, ModelSettings, WorkCounts
 
 
@@ -56,6 +61,27 @@ class TrainingSummary:
         return out
 
 
+MODEL_SUFFIX = ".safetensors"
+
+
+def check_model_output(out: str | os.PathLike[str]) -> Path:
+    """The model file path ``out`` if a model can be written there, else OutputPathError.
+
+    Called before any model runs, so a bad ``--out`` never costs a whole training run.
+    """
+    out = Path(out).expanduser()
+    if out.suffix != MODEL_SUFFIX:
+        raise OutputPathError(f"{out} must end in {MODEL_SUFFIX}.")
+    if out.is_dir():
+        raise OutputPathError(
+            f"{out} is a folder; give the model file's name, e.g. {out / 'severity.safetensors'}."
+        )
+    if (out.exists() or out.is_symlink()) and not out.is_file():
+        raise OutputPathError(f"{out} exists and is not a regular file; it cannot be replaced.")
+    check_can_write_in(out.parent)
+    return out
+
+
 def train_severity_model(
     dataset: ResearchDataset,
     settings: ModelSettings,
@@ -68,8 +94,13 @@ def train_severity_model(
     cancel: CancelCheck | None = None,
     counts: WorkCounts | None = None,
 ) -> TrainingSummary:
-    """Segment, featurise and fit on all of ``dataset``; save the model to ``out``."""
+    """Segment, featurise and fit on all of ``dataset``; save the model to ``out``.
+
+    Raises OutputPathError (before any model runs) if ``out`` cannot be written.
+    """
     from eczema_tracker.ml.severity import SeverityModel
+
+    out = check_model_output(out)
 
     started = time.perf_counter()
     bar: ProgressFactory = progress_for or (lambda _name: None)
