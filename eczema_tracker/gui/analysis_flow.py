@@ -105,6 +105,10 @@ class AnalysisFlow(QObject):
         loaded = self.window.pipelines.loaded_choice
         if loaded is not None and (loaded.dino, loaded.seggpt) == (choice.dino, choice.seggpt):
             return then(choice)
+        wrong = self._wrong_folders(choice)
+        if wrong:
+            self.window.show_message("error", "Model folder not usable", _wrong_folder_text(wrong))
+            return None
         try:
             missing = self._missing(choice)
         except Exception as exc:  # noqa: BLE001 - e.g. a broken source string
@@ -134,6 +138,17 @@ class AnalysisFlow(QObject):
             )
         self.window.status("Analysis not started: the models are not on this computer yet.")
         return None
+
+    @staticmethod
+    def _wrong_folders(choice: services.ModelChoice) -> list[tuple[str, str, Any]]:
+        """(role, source, FolderCheck) of each chosen folder that does not hold its model."""
+        from eczema_tracker.gui.dialogs.model_folder_check import check_model_source
+
+        checks = [
+            ("seggpt", choice.seggpt, check_model_source(choice.seggpt, "seggpt")),
+            ("dino", choice.dino, check_model_source(choice.dino, "dino")),
+        ]
+        return [(role, source, check) for role, source, check in checks if not check.ok]
 
     @staticmethod
     def _missing(choice: services.ModelChoice) -> list[tuple[str, Any]]:
@@ -266,5 +281,15 @@ def _local_problem_text(problems: list[tuple[str, Any]]) -> str:
         lines.append(f"The {name} model at '{status.source}' cannot be used: {why}")
     return (
         "\n".join(lines)
-        + "\n\nChoose the right folders in File ▸ Settings, or a Hugging Face id to download."
+        + "\n\nChoose the right folders in File ▸ Settings, or a model name to download."
     )
+
+
+def _wrong_folder_text(problems: list[tuple[str, str, Any]]) -> str:
+    lines = []
+    for role, source, check in problems:
+        name = "SegGPT" if role == "seggpt" else "DINO"
+        lines.append(f"The {name} model folder '{source}' cannot be used. {check.text}")
+        if check.details:
+            log.info("model folder %s (%s): %s", source, role, check.details)
+    return "\n\n".join(lines) + "\n\nChoose the right folders in File ▸ Settings."
