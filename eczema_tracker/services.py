@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -220,6 +221,7 @@ class AnalysisRunSummary:
     skipped: dict[int, str] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    analysis_ids: dict[int, int] = field(default_factory=dict)  # photo id -> new analysis id
 
     def describe(self) -> str:
         """A short plain summary."""
@@ -234,14 +236,33 @@ class AnalysisRunSummary:
         return "\n".join(lines)
 
 
-def photos_to_analyse(store: Store, site: str | None = None) -> list[int]:
-    """Photos with no analysis yet, or whose analysis is stale (its site's prompts changed)."""
-    ids = []
-    for photo in store.photos(site):
-        current = store.current_analysis(photo.id)
-        if current is None or getattr(current, "stale", False):
-            ids.append(photo.id)
-    return ids
+@dataclass(frozen=True)
+class PhotoOutcome:
+    """What happened to one photo of an analysis run (given to ``on_photo`` as it happens)."""
+
+    photo_id: int
+    status: str  # "analysed", "skipped" or "failed"
+    reason: str | None = None  # why it was skipped or failed
+    analysis_id: int | None = None  # the recorded analysis, when analysed
+
+
+#: Called with each photo's outcome: skipped ones first, then each one as it is done.
+PhotoOutcomeCallback = Callable[[PhotoOutcome], None]
+#: A context manager factory wrapped around each store write (the CLI defers Ctrl+C there).
+WriteGuard = Callable[[], contextlib.AbstractContextManager[Any]]
+
+
+def photos_to_analyse(
+    store: Store, site: str | None = None, *, include_stale: bool = True
+) -> list[int]:
+    """Photos with no analysis yet, and (unless ``include_stale`` is False) those whose analysis
+    is stale (its site's prompts changed). Newest first, like :meth:`Store.photos`."""
+    current = store.current_analyses(site)
+    return [
+        photo.id
+        for photo in store.photos(site)
+        if photo.id not in current or (include_stale and current[photo.id].stale)
+    ]
 
 
 def analyse_photos(
@@ -253,13 +274,19 @@ def analyse_photos(
     download: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    on_photo: PhotoOutcomeCallback | None = None,
+    write_guard: WriteGuard | None = None,
 ) -> AnalysisRunSummary:
     """Segment and score ``photo_ids`` with the prompts of each photo's site; record results.
 
     A photo that is itself a prompt is segmented from the other prompts (never from itself).
     Sites with fewer than :data:`MIN_PROMPTS` prompt masks are skipped with the reason.
+    ``on_photo`` hears each photo's outcome as it happens; ``write_guard()`` (if given) is
+    entered around each result's store write.
     """
     summary = AnalysisRunSummary()
+    tell = on_photo or (lambda _outcome: None)
+    guard = write_guard or contextlib.nullcontext
     by_site: OrderedDict[str, list[int]] = OrderedDict()
     for pid in photo_ids:
         by_site.setdefault(store.photo(pid).site, []).append(pid)
@@ -272,6 +299,8 @@ def analyse_photos(
                 f"{MIN_PROMPTS} prompt masks for it first."
             )
             summary.skipped.update(dict.fromkeys(by_site[site], reason))
+            for pid in by_site[site]:
+                tell(PhotoOutcome(pid, "skipped", reason))
     if not runnable:
         return summary
     total = sum(len(by_site[s]) for s in runnable)
@@ -301,10 +330,14 @@ def analyse_photos(
                 analysis = _analyze(pipeline, image, exclude_keys=(str(pid),))
             except (ValueError, OSError) as exc:
                 summary.failed[pid] = str(getattr(exc, "reason", exc))
+                tell(PhotoOutcome(pid, "failed", summary.failed[pid]))
             else:
                 raise_if_cancelled(cancel)  # never record a result after the user said stop
-                _record(store, pid, analysis, pipeline, choice)
+                with guard():
+                    analysis_id = _record(store, pid, analysis, pipeline, choice)
                 summary.analysed.append(pid)
+                summary.analysis_ids[pid] = analysis_id
+                tell(PhotoOutcome(pid, "analysed", analysis_id=analysis_id))
             done += 1
             report(progress, done, total, f"photo {done} of {total}")
     return summary

@@ -43,11 +43,20 @@ def test_analyse_records_results_and_skips_sites_without_prompts(store, tiny_cho
         store.set_prompt_mask(pid, blob(store.photo(pid)))
     face = store.photos("face")[0].id
     cache = services.PipelineCache()
-    progress = []
+    progress, outcomes = [], []
     summary = services.analyse_photos(
-        store, cache, tiny_choice, [*ids, face], progress=lambda d, t, m: progress.append((d, t))
+        store,
+        cache,
+        tiny_choice,
+        [*ids, face],
+        progress=lambda d, t, m: progress.append((d, t)),
+        on_photo=outcomes.append,
     )
     assert sorted(summary.analysed) == sorted(ids)
+    assert outcomes[0] == services.PhotoOutcome(face, "skipped", summary.skipped[face])
+    assert [(o.photo_id, o.status, o.analysis_id) for o in outcomes[1:]] == [
+        (pid, "analysed", summary.analysis_ids[pid]) for pid in ids
+    ]
     assert "face" in summary.skipped[face] and "at least 2" in summary.skipped[face]
     assert progress[-1] == (4, 4)
     for pid in ids:
@@ -60,6 +69,8 @@ def test_analyse_records_results_and_skips_sites_without_prompts(store, tiny_cho
     assert services.photos_to_analyse(store, "left arm") == []
     store.set_prompt_mask(ids[2], blob(store.photo(ids[2])))  # prompts changed: all stale
     assert sorted(services.photos_to_analyse(store, "left arm")) == sorted(ids)
+    assert services.photos_to_analyse(store, "left arm", include_stale=False) == []
+    assert services.photos_to_analyse(store, include_stale=False) == [face]
 
 
 def test_pipeline_cache_loads_once_and_swaps_only_the_severity_model(tiny_choice, tmp_path):

@@ -1,0 +1,444 @@
+"""``prompts set|clear|list`` and ``analyse-store``: prompt masks and analyses for scripts.
+
+``analyse-store`` runs the app's own analysis service (:func:`eczema_tracker.services.analyse_photos`)
+with the app's settings (overridable here) and the store's active severity model, so what it
+records is exactly what the app records. Ctrl+C stops cleanly: a result being written is
+finished first, every finished photo stays recorded, and the exit code is 130.
+
+Exit codes: 0 done; 1 some photos were skipped (too few prompt masks) or failed; 2 bad input or
+a store problem; 3 a model problem; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eczema_tracker.cli import CliError
+from eczema_tracker.commands.model_commands import MODEL_ERROR_CODE, add_source_options
+from eczema_tracker.severity_scale import shown_grade
+from eczema_tracker.store import Store, StoreError, normalise_site
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from eczema_tracker.services import PhotoOutcome
+    from eczema_tracker.store import PhotoRecord
+
+INPUT_ERROR_CODE = 2
+INTERRUPTED_CODE = 130
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add ``prompts set|clear|list`` and ``analyse-store``."""
+    prompts = subparsers.add_parser(
+        "prompts",
+        parents=[common],
+        help="set, clear or list the prompt masks each body site is analysed with",
+        description="A prompt is a photo with a lesion mask; a body site's photos are segmented "
+        "from the prompts of that site (at least 2 are needed). Setting a new mask on a prompt "
+        "keeps the older versions, and marks the site's earlier analyses as out of date.",
+    )
+    actions = prompts.add_subparsers(dest="prompts_command", metavar="ACTION")
+    p = actions.add_parser(
+        "set",
+        parents=[common],
+        help="make a photo a prompt with this lesion mask (a new version if it has one)",
+    )
+    p.add_argument("photo_id", type=int, metavar="PHOTO_ID", help="the photo (see `photos`)")
+    p.add_argument(
+        "mask",
+        metavar="MASK.png",
+        help="lesion mask the size of the upright photo; any non-zero pixel is lesion",
+    )
+    p.set_defaults(func=run_prompts_set)
+    p = actions.add_parser(
+        "clear", parents=[common], help="stop using a photo as a prompt (its masks are kept)"
+    )
+    p.add_argument("photo_id", type=int, metavar="PHOTO_ID")
+    p.set_defaults(func=run_prompts_clear)
+    p = actions.add_parser("list", parents=[common], help="list the prompts of each body site")
+    p.add_argument("--site", default=None, help="only this body site")
+    p.add_argument("--json", action="store_true", help="print one JSON object per prompt")
+    p.set_defaults(func=run_prompts_list)
+    prompts.set_defaults(func=lambda _args: _print_help(prompts))
+
+    p = subparsers.add_parser(
+        "analyse-store",
+        parents=[common],
+        help="analyse the store's photos with their site's prompts and record the results",
+        description="Segment the store's photos with the prompt masks of their body site and "
+        "grade them with the active severity model, recording each result as the app does. "
+        "By default only photos never analysed; --stale adds those whose site's prompts "
+        "changed since; --all analyses every photo again. Model sources, K and the device "
+        "default to the app's settings (File > Settings). Ctrl+C stops after the result being "
+        "written; finished photos stay recorded (exit code 130).",
+    )
+    p.add_argument("--site", default=None, help="only photos of this body site")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="every photo, analysed or not")
+    which.add_argument(
+        "--stale", action="store_true", help="also photos whose analysis is out of date"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object per photo")
+    add_source_options(p)
+    for action in p._actions:  # None: the app's settings decide (default: the paper's models)
+        if action.dest in ("dino", "seggpt"):
+            action.default = None
+            action.help = (
+                f"{(action.help or '').split(' (default')[0]} (default: the app's settings)"
+            )
+    p.add_argument(
+        "--k", type=int, default=None, metavar="N", help="prompts per photo (default: settings)"
+    )
+    p.add_argument(
+        "--device", choices=("cpu", "cuda", "auto"), default=None, help="(default: settings)"
+    )
+    p.set_defaults(func=run_analyse_store)
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 0
+
+
+# -- helpers --------------------------------------------------------------------------------------
+@contextmanager
+def _open_store(data_dir: str | None, *, readonly: bool = False) -> Iterator[Store]:
+    """The store, with store problems turned into one-line CLI errors (exit code 2)."""
+    try:
+        with Store.open(data_dir, readonly=readonly) as store:
+            yield store
+    except StoreError as exc:
+        raise CliError(str(exc), INPUT_ERROR_CODE) from exc
+
+
+def _photo(store: Store, photo_id: int) -> PhotoRecord:
+    try:
+        return store.photo(photo_id)
+    except KeyError:
+        raise CliError(
+            f"there is no photo {photo_id} in the store (see `eczema-tracker photos`)",
+            INPUT_ERROR_CODE,
+        ) from None
+
+
+def _read_mask(path: Path, photo: PhotoRecord) -> np.ndarray:
+    """The lesion mask in ``path`` for ``photo``; CliError unless readable and the photo's size."""
+    from PIL import Image, UnidentifiedImageError
+
+    from eczema_tracker.imaging import ImageLoadError, load_mask
+
+    if not path.is_file():
+        raise CliError(f"{path}: mask file not found", INPUT_ERROR_CODE)
+    try:
+        with Image.open(path) as im:  # the header only: refuse a wrong size before decoding
+            width, height = im.size
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+        raise CliError(f"{path}: not a readable mask image ({exc})", INPUT_ERROR_CODE) from exc
+    if (width, height) != (photo.width, photo.height):
+        raise CliError(
+            f"{path}: the mask is {width}x{height} but photo {photo.id} is "
+            f"{photo.width}x{photo.height} (width x height, as shown upright)",
+            INPUT_ERROR_CODE,
+        )
+    try:
+        return load_mask(path)
+    except (ImageLoadError, Image.DecompressionBombError) as exc:
+        raise CliError(str(exc), INPUT_ERROR_CODE) from exc
+
+
+def _site_count_text(store: Store, site: str) -> str:
+    from eczema_tracker.services import MIN_PROMPTS
+
+    n = len(store.prompts(site))
+    need = "" if n >= MIN_PROMPTS else f"; paint {MIN_PROMPTS - n} more to analyse its photos"
+    return f"'{site}' has {n} prompt mask(s){need}"
+
+
+# -- prompts --------------------------------------------------------------------------------------
+def run_prompts_set(args: argparse.Namespace) -> int:
+    """``eczema-tracker prompts set PHOTO_ID MASK.png``."""
+    path = Path(args.mask)
+    with _open_store(args.data_dir) as store:
+        photo = _photo(store, args.photo_id)
+        mask = _read_mask(path, photo)
+        if not mask.any():
+            print(
+                f"eczema-tracker: warning: {path} marks no lesion pixel (all zero)",
+                file=sys.stderr,
+            )
+        store.set_prompt_mask(photo.id, mask)
+        prompt = store.prompt(photo.id)
+        assert prompt is not None
+        counts = _site_count_text(store, photo.site)
+    print(
+        f"photo {photo.id} is a prompt of '{photo.site}' (mask version {prompt.version}, "
+        f"lesion {100 * prompt.mask.area_fraction:.1f}% of the photo); {counts}"
+    )
+    return 0
+
+
+def run_prompts_clear(args: argparse.Namespace) -> int:
+    """``eczema-tracker prompts clear PHOTO_ID``."""
+    with _open_store(args.data_dir) as store:
+        photo = _photo(store, args.photo_id)
+        if not photo.is_prompt:
+            print(f"photo {photo.id} is not a prompt; nothing changed")
+            return 0
+        store.unset_prompt(photo.id)
+        counts = _site_count_text(store, photo.site)
+    print(
+        f"photo {photo.id} is no longer a prompt of '{photo.site}' (its mask versions are "
+        f"kept); {counts}"
+    )
+    return 0
+
+
+def run_prompts_list(args: argparse.Namespace) -> int:
+    """``eczema-tracker prompts list [--site S] [--json]``."""
+    from eczema_tracker.services import MIN_PROMPTS
+
+    rows: list[dict[str, Any]] = []
+    with _open_store(args.data_dir, readonly=True) as store:
+        sites = [normalise_site(args.site)] if args.site is not None else store.sites()
+        counts = {}
+        for site in sites:
+            prompts = store.prompts(site)
+            counts[site] = len(prompts)
+            for prompt in prompts:
+                photo = store.photo(prompt.photo_id)
+                rows.append(
+                    {
+                        "photo_id": prompt.photo_id,
+                        "site": prompt.site,
+                        "version": prompt.version,
+                        "mask": str(prompt.mask.path),
+                        "mask_sha256": prompt.mask.sha256,
+                        "lesion_area_fraction": prompt.mask.area_fraction,
+                        "since": prompt.since,
+                        "updated_at": prompt.updated_at,
+                        "taken_at": photo.taken_at,
+                        "original_name": photo.original_name,
+                    }
+                )
+    for row in rows:
+        if args.json:
+            print(json.dumps(row))
+        else:
+            print(
+                f"{row['photo_id']:>6} {row['site'][:20]:<20} v{row['version']:<3} "
+                f"lesion {100 * row['lesion_area_fraction']:5.1f}%  "
+                f"updated {row['updated_at'][:19]}  {row['original_name']}"
+            )
+    if not args.json:
+        for site, n in counts.items():
+            state = "ready" if n >= MIN_PROMPTS else f"paint {MIN_PROMPTS - n} more"
+            print(f"{site}: {n} prompt mask(s) ({state})", file=sys.stderr)
+    return 0
+
+
+# -- analyse-store --------------------------------------------------------------------------------
+class _CtrlC:
+    """Ctrl+C stops at once, except during a store write, which is finished first.
+
+    Inside :meth:`writing` the signal only sets :attr:`stop`; the analysis loop then sees
+    ``cancel()`` true before the next photo and raises ``Cancelled``.
+    """
+
+    def __init__(self) -> None:
+        self.stop = False
+        self._writes = 0
+        self._previous: Any = None
+        self._installed = False
+
+    def cancel(self) -> bool:
+        return self.stop
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        self._writes += 1
+        try:
+            yield
+        finally:
+            self._writes -= 1
+
+    def _handle(self, _signum: int, _frame: Any) -> None:
+        self.stop = True
+        if not self._writes:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class _ProgressBar:
+    """A tqdm bar in photos on stderr (shown only when stderr is a terminal)."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, unit="photo", file=sys.stderr, disable=None, leave=False)
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        if message.startswith(("photo", "preparing")):
+            self.bar.total = total
+            self.bar.n = done
+        self.bar.set_postfix_str(message[-40:], refresh=False)
+        self.bar.refresh()
+
+    def print(self, line: str) -> None:
+        """Print a line to stdout without breaking the bar."""
+        if self.bar.disable:
+            print(line, flush=True)
+        else:
+            self.bar.write(line, file=sys.stdout)
+            sys.stdout.flush()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _selected_photos(store: Store, args: argparse.Namespace) -> list[int]:
+    from eczema_tracker.services import photos_to_analyse
+
+    site = None
+    if args.site is not None:
+        site = normalise_site(args.site)
+        if site not in store.sites():
+            known = ", ".join(f"'{s}'" for s in store.sites()) or "none yet"
+            raise CliError(
+                f"no photo has the body site '{site}' (sites in the store: {known})",
+                INPUT_ERROR_CODE,
+            )
+    if args.all:
+        return [photo.id for photo in store.photos(site)]
+    return photos_to_analyse(store, site, include_stale=args.stale)
+
+
+def _outcome_row(store: Store, outcome: PhotoOutcome) -> dict[str, Any]:
+    photo = store.photo(outcome.photo_id)
+    row: dict[str, Any] = {
+        "photo_id": photo.id,
+        "site": photo.site,
+        "status": outcome.status,
+        "reason": outcome.reason,
+    }
+    if outcome.analysis_id is not None:
+        analysis = store.analysis(outcome.analysis_id)
+        grade = shown_grade(
+            lesion_area_fraction=analysis.lesion_area_fraction,
+            score=analysis.score,
+            probabilities=analysis.probabilities,
+        )
+        row.update(
+            analysis_id=analysis.id,
+            lesion_area_fraction=analysis.lesion_area_fraction,
+            severity_class=analysis.severity_class,
+            score=analysis.score,
+            probabilities=None if analysis.probabilities is None else list(analysis.probabilities),
+            grade=None if grade is None else grade.text,
+            severity_model_id=analysis.severity_model_id,
+            prompt_photo_ids=list(analysis.prompt_photo_ids),
+            mask=str(analysis.mask.path),
+        )
+    return row
+
+
+def _outcome_text(row: dict[str, Any]) -> str:
+    where = f"photo {row['photo_id']} ({row['site']})"
+    if row["status"] != "analysed":
+        return f"{where}: {row['status']}: {row['reason']}"
+    grade = row["grade"] or "severity not graded (no active severity model)"
+    return f"{where}: lesion {100 * row['lesion_area_fraction']:.1f}% of the photo, {grade}"
+
+
+def run_analyse_store(args: argparse.Namespace) -> int:
+    """``eczema-tracker analyse-store [--site S] [--all | --stale] [--json] [models...]``."""
+    from eczema_tracker import services
+    from eczema_tracker.jobs import Cancelled
+    from eczema_tracker.settings import Settings
+
+    if args.k is not None and args.k < 1:
+        raise CliError(f"--k must be at least 1 (got {args.k})", INPUT_ERROR_CODE)
+    settings = Settings.load()
+    overrides = {
+        "dino_source": args.dino,
+        "seggpt_source": args.seggpt,
+        "k": args.k,
+        "device": args.device,
+    }
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    counts = {"analysed": 0, "skipped": 0, "failed": 0}
+    with _open_store(args.data_dir) as store:
+        photo_ids = _selected_photos(store, args)
+        if not photo_ids:
+            print("eczema-tracker: nothing to analyse (see --stale and --all)", file=sys.stderr)
+            return 0
+        choice = services.model_choice(settings, store)
+        bar = _ProgressBar()
+
+        def on_photo(outcome: PhotoOutcome) -> None:
+            counts[outcome.status] += 1
+            row = _outcome_row(store, outcome)
+            bar.print(json.dumps(row) if args.json else _outcome_text(row))
+
+        try:
+            with _CtrlC() as ctrl_c:
+                summary = services.analyse_photos(
+                    store,
+                    services.PipelineCache(),
+                    choice,
+                    photo_ids,
+                    progress=bar,
+                    cancel=ctrl_c.cancel,
+                    on_photo=on_photo,
+                    write_guard=ctrl_c.writing,
+                )
+        except (KeyboardInterrupt, Cancelled):
+            bar.close()
+            print(
+                f"eczema-tracker: interrupted; {counts['analysed']} photo(s) analysed and "
+                "recorded before the stop",
+                file=sys.stderr,
+            )
+            return INTERRUPTED_CODE
+        except Exception as exc:
+            bar.close()
+            _raise_model_problem(exc)
+            raise
+        bar.close()
+    for note in summary.notes:
+        print(f"eczema-tracker: note: {note}", file=sys.stderr)
+    print(
+        f"{counts['analysed']} analysed, {counts['skipped']} skipped, {counts['failed']} failed",
+        file=sys.stderr,
+    )
+    return 1 if counts["skipped"] or counts["failed"] else 0
+
+
+def _raise_model_problem(exc: Exception) -> None:
+    """Re-raise a model loading problem as a one-line CLI error (exit code 3)."""
+    from eczema_tracker.ml.severity import SeverityModelError, SeverityModelMismatch
+    from eczema_tracker.ml.sources import ModelSourceError
+    from eczema_tracker.services import ServiceError
+
+    if isinstance(
+        exc, ModelSourceError | SeverityModelError | SeverityModelMismatch | ServiceError
+    ):
+        raise CliError(str(exc), MODEL_ERROR_CODE) from exc
