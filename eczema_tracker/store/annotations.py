@@ -24,6 +24,7 @@ from eczema_tracker.store.records import (
     AnalysisRecord,
     MaskRecord,
     PromptRecord,
+    ShownMask,
     TrainingExample,
     normalise_site,
 )
@@ -187,7 +188,8 @@ class AnnotationsMixin:
                 self._bump_prompt_change(photo.site)
 
     def prompt(self, photo_id: int) -> PromptRecord | None:
-        """The photo's prompt record with its current mask, or None if it is not a prompt."""
+        """The photo's prompt record with its current mask, or None if it is not a prompt (a
+        photo in the bin is no prompt)."""
         with self._lock:
             found = self._prompts("WHERE q.photo_id = ?", (int(photo_id),))
             return found[0] if found else None
@@ -204,7 +206,8 @@ class AnnotationsMixin:
             "FROM prompt q JOIN photo p ON p.id = q.photo_id "
             "JOIN prompt_mask_version v ON v.photo_id = q.photo_id AND v.version = "
             "(SELECT MAX(version) FROM prompt_mask_version WHERE photo_id = q.photo_id) "
-            f"JOIN mask_file m ON m.id = v.mask_id {where} ORDER BY p.taken_at, p.id",
+            f"JOIN mask_file m ON m.id = v.mask_id {where} AND p.deleted_at IS NULL "
+            "ORDER BY p.taken_at, p.id",
             args,
         )
         return [
@@ -251,6 +254,8 @@ class AnnotationsMixin:
 
         ``features`` is any numeric array (float32 expected), stored with dtype and shape;
         ``severity_class`` defaults to the argmax of ``probabilities`` when those are given.
+        A correction the person saved on the photo's previous current analysis carries over to
+        the new one: their mask stays the photo's mask until they change it.
         """
         frac = float(lesion_area_fraction)
         if not 0.0 <= frac <= 1.0:
@@ -267,18 +272,24 @@ class AnnotationsMixin:
 
             def then(conn, mask_id: int) -> int:
                 seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM site_prompt_change")
+                kept = conn.execute(
+                    "SELECT a.corrected_mask_id FROM photo p JOIN analysis a "
+                    "ON a.id = p.current_analysis_id WHERE p.id = ?",
+                    (photo.id,),
+                ).fetchone()
                 cur = conn.execute(
                     "INSERT INTO analysis (photo_id, created_at, site, prompt_seq, mask_id, "
-                    "lesion_area_fraction, probabilities, score, severity_class, features, "
-                    "features_dtype, features_shape, feature_source, model_sources, k, "
-                    "prompt_photo_ids, severity_model_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "corrected_mask_id, lesion_area_fraction, probabilities, score, "
+                    "severity_class, features, features_dtype, features_shape, feature_source, "
+                    "model_sources, k, prompt_photo_ids, severity_model_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         photo.id,
                         _now(),
                         photo.site,
                         seq.fetchone()[0],
                         mask_id,
+                        None if kept is None else kept[0],
                         frac,
                         None if probs is None else json.dumps(probs),
                         None if score is None else float(score),
@@ -314,6 +325,32 @@ class AnnotationsMixin:
 
             return self.mask(self._put_mask(mask, photo, then))
 
+    def set_corrected_mask(self, analysis_id: int, mask_id: int | None) -> None:
+        """Point an analysis at an already stored mask as its correction (None: drop the
+        correction, the app's mask is used again). Used to undo a correction."""
+        with self._write() as conn:
+            analysis = self.analysis(analysis_id)
+            if mask_id is not None:
+                self.mask(mask_id)  # KeyError when absent
+            conn.execute(
+                "UPDATE analysis SET corrected_mask_id = ? WHERE id = ?", (mask_id, analysis.id)
+            )
+
+    def shown_mask(self, photo_id: int) -> ShownMask | None:
+        """The mask that is the truth for the photo: its prompt mask when it is a prompt (the
+        person painted or chose it), else the person's correction of the current analysis, else
+        the analysis' own mask; None when it has none of these."""
+        with self._lock:
+            prompt = self.prompt(photo_id)
+            if prompt is not None:
+                return ShownMask(prompt.mask, "prompt")
+            analysis = self.current_analysis(photo_id)
+            if analysis is None:
+                return None
+            if analysis.corrected_mask is not None:
+                return ShownMask(analysis.corrected_mask, "corrected")
+            return ShownMask(analysis.mask, "analysis")
+
     def analysis(self, analysis_id: int) -> AnalysisRecord:
         """One analysis; ``KeyError`` if absent."""
         with self._lock:
@@ -337,7 +374,8 @@ class AnnotationsMixin:
     def current_analyses(
         self, site: str | None = None, *, with_features: bool = False
     ) -> dict[int, AnalysisRecord]:
-        """Every photo's current analysis (of one site if given) in one query: photo id -> record.
+        """Every library photo's current analysis (of one site if given; the bin left out) in
+        one query: photo id -> record.
 
         Use this to fill a list of many photos instead of calling :meth:`current_analysis` for
         each. Features are large, so unless ``with_features`` their ``features`` is None.
@@ -349,6 +387,7 @@ class AnnotationsMixin:
         )
         sql = f"SELECT {columns} {_ANALYSIS_FROM} WHERE a.id = p.current_analysis_id"
         with self._lock:
+            sql += " AND p.deleted_at IS NULL"
             if site is None:
                 rows = self._db.execute(sql)
             else:
@@ -378,6 +417,7 @@ class AnnotationsMixin:
             "AND (? IS NULL OR a.feature_source = ?) ORDER BY a.id DESC LIMIT 1) "
             "FROM photo p JOIN rating r ON r.id = "
             "(SELECT MAX(id) FROM rating WHERE photo_id = p.id) WHERE r.rating IS NOT NULL "
+            "AND p.deleted_at IS NULL "
         )
         args: list[Any] = [feature_source, feature_source]
         if site is not None:

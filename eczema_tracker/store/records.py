@@ -93,6 +93,11 @@ class PhotoRecord:
     note: str
     stored_name: str  # relative to the store folder
     is_prompt: bool = False
+    deleted_at: str | None = None  # ISO-8601 when moved to the bin; None: in the library
+
+    @property
+    def in_bin(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def taken_datetime(self) -> datetime:
@@ -190,6 +195,30 @@ class TimelinePoint:
     rating: int | None
     stale: bool
     analysis_id: int | None
+    #: whose mask ``lesion_area_fraction`` is the area of: "prompt" (the person's prompt mask),
+    #: "corrected" (their correction of a result), "analysis" (the app's) or None (no mask)
+    mask_origin: str | None = None
+
+
+@dataclass(frozen=True)
+class ShownMask:
+    """The mask that is the truth for a photo, and whose it is.
+
+    The person's own mask wins over the app's: a prompt photo's current prompt mask, else the
+    correction of its current analysis (kept across re-analysis), else the analysis' mask.
+    """
+
+    mask: MaskRecord
+    origin: Literal["prompt", "corrected", "analysis"]
+
+    @property
+    def area_fraction(self) -> float:
+        return float(self.mask.area_fraction)
+
+    @property
+    def is_persons(self) -> bool:
+        """True when the person painted or corrected it themselves."""
+        return self.origin != "analysis"
 
 
 class TrainingExample(NamedTuple):

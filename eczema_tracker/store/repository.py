@@ -29,6 +29,7 @@ from eczema_tracker import imaging, paths
 from eczema_tracker.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.store import db, files
 from eczema_tracker.store.annotations import AnnotationsMixin
+from eczema_tracker.store.bin import BinMixin
 from eczema_tracker.store.errors import StoreError, StoreReadOnlyError
 from eczema_tracker.store.lock import WriterLock
 from eczema_tracker.store.maintenance import quick_check
@@ -42,17 +43,19 @@ from eczema_tracker.store.records import (
     normalise_site,
     now_iso,
 )
+from eczema_tracker.store.recovery import finish_interrupted_swap
 
 THUMBNAIL_SIZE = 256
 _PHOTO_COLUMNS = (
     "p.id, p.sha256, p.original_name, p.format, p.byte_size, p.width, p.height, p.taken_at, "
     "p.taken_at_source, p.imported_at, p.site, p.note, p.stored_name, "
-    "q.photo_id IS NOT NULL"
+    "q.photo_id IS NOT NULL, p.deleted_at"
 )
 _PHOTO_FROM = "FROM photo p LEFT JOIN prompt q ON q.photo_id = p.id"
+_IN_LIBRARY = "p.deleted_at IS NULL"  # not in the bin
 
 
-class Store(AnnotationsMixin, SeverityModelsMixin):
+class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin):
     """A person's photo store in one folder. Open with :meth:`Store.open`; close when done."""
 
     def __init__(self, data_dir: Path, conn: sqlite3.Connection, lock: WriterLock | None) -> None:
@@ -74,6 +77,7 @@ class Store(AnnotationsMixin, SeverityModelsMixin):
         open found (missing files; half-written files removed after a crash).
         """
         folder = paths.data_dir(data_dir)
+        finish_interrupted_swap(folder)  # a restore killed mid-swap: finish or undo it first
         db_path = folder / db.DB_NAME
         if readonly:
             conn = db.connect(db_path, readonly=True)
@@ -198,22 +202,25 @@ class Store(AnnotationsMixin, SeverityModelsMixin):
         return import_paths(self, paths, site, progress=progress, cancel=cancel)
 
     def photos(self, site: str | None = None) -> list[PhotoRecord]:
-        """All photos (of one body site if given), newest first by ``taken_at``."""
+        """All photos in the library (of one body site if given), newest first by ``taken_at``.
+
+        Photos in the bin are not listed (see :meth:`binned_photos`)."""
         with self._lock:
             if site is None:
                 rows = self._db.execute(
-                    f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} ORDER BY p.taken_at DESC, p.id DESC"
+                    f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} WHERE {_IN_LIBRARY} "
+                    "ORDER BY p.taken_at DESC, p.id DESC"
                 )
             else:
                 rows = self._db.execute(
-                    f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} WHERE p.site = ? "
+                    f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} WHERE p.site = ? AND {_IN_LIBRARY} "
                     "ORDER BY p.taken_at DESC, p.id DESC",
                     (normalise_site(site),),
                 )
             return [_photo(r) for r in rows]
 
     def photo(self, photo_id: int) -> PhotoRecord:
-        """One photo; ``KeyError`` if there is none with that id."""
+        """One photo (also when it is in the bin); ``KeyError`` if there is none with that id."""
         with self._lock:
             return self._photo_row(photo_id)
 
@@ -243,9 +250,35 @@ class Store(AnnotationsMixin, SeverityModelsMixin):
         return target
 
     def sites(self) -> list[str]:
-        """Body sites in use, alphabetically."""
+        """Body sites of the photos in the library, alphabetically."""
         with self._lock:
-            return [r[0] for r in self._db.execute("SELECT DISTINCT site FROM photo ORDER BY site")]
+            return [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT DISTINCT site FROM photo WHERE deleted_at IS NULL ORDER BY site"
+                )
+            ]
+
+    def rename_site(self, old: str, new: str) -> int:
+        """Give every photo of body site ``old`` (bin included) the site ``new``; returns how
+        many moved. A prompt change of both sites when ``old`` had prompts."""
+        old_site, new_site = normalise_site(old), normalise_site(new)
+        with self._write() as conn:
+            moved = conn.execute("SELECT COUNT(*) FROM photo WHERE site = ?", (old_site,))
+            count = int(moved.fetchone()[0])
+            if not count:
+                raise ValueError(f"no photo has the body site '{old_site}'")
+            if new_site == old_site:
+                return 0
+            had_prompts = conn.execute(
+                "SELECT 1 FROM prompt q JOIN photo p ON p.id = q.photo_id WHERE p.site = ?",
+                (old_site,),
+            ).fetchone()
+            conn.execute("UPDATE photo SET site = ? WHERE site = ?", (new_site, old_site))
+            if had_prompts:
+                self._bump_prompt_change(old_site)
+                self._bump_prompt_change(new_site)
+            return count
 
     def update_photo(
         self,
@@ -285,7 +318,7 @@ class Store(AnnotationsMixin, SeverityModelsMixin):
         with self._lock:
             with self._write() as conn:
                 old = self._photo_row(photo_id)
-                if old.is_prompt:
+                if old.is_prompt and not old.in_bin:  # a binned prompt is no prompt already
                     self._bump_prompt_change(old.site)
                 conn.execute("UPDATE photo SET current_analysis_id = NULL WHERE id = ?", (old.id,))
                 conn.execute("DELETE FROM photo WHERE id = ?", (old.id,))
@@ -344,23 +377,32 @@ class Store(AnnotationsMixin, SeverityModelsMixin):
 
     # ----------------------------------------------------------------- timeline
     def timeline(self, site: str | None) -> list[TimelinePoint]:
-        """Every photo of ``site`` (all sites if None) oldest first, with its current analysis
-        (score, class, lesion area of the corrected mask when there is one) and rating."""
+        """Every photo of ``site`` (all sites if None) in the library, oldest first, with its
+        current analysis (score, class), its rating and the area of its shown mask: the person's
+        own (prompt mask, else correction) before the app's (see :meth:`shown_mask`)."""
         sql = (
             "SELECT p.taken_at, p.id, a.score, a.severity_class, "
-            "COALESCE(cm.area_fraction, a.lesion_area_fraction), "
+            "CASE WHEN pm.id IS NOT NULL THEN pm.area_fraction "
+            "ELSE COALESCE(cm.area_fraction, a.lesion_area_fraction) END, "
             "(SELECT r.rating FROM rating r WHERE r.photo_id = p.id ORDER BY r.id DESC LIMIT 1), "
-            "a.id, a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq "
+            "a.id, a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq, "
+            "CASE WHEN pm.id IS NOT NULL THEN 'prompt' WHEN cm.id IS NOT NULL THEN 'corrected' "
+            "WHEN a.id IS NOT NULL THEN 'analysis' END "
             "FROM photo p LEFT JOIN analysis a ON a.id = p.current_analysis_id "
             "LEFT JOIN mask_file cm ON cm.id = a.corrected_mask_id "
             "LEFT JOIN site_prompt_change s ON s.site = p.site "
+            "LEFT JOIN prompt q ON q.photo_id = p.id "
+            "LEFT JOIN prompt_mask_version v ON v.photo_id = q.photo_id AND v.version = "
+            "(SELECT MAX(version) FROM prompt_mask_version WHERE photo_id = q.photo_id) "
+            "LEFT JOIN mask_file pm ON pm.id = v.mask_id "
+            f"WHERE {_IN_LIBRARY} "
         )
         with self._lock:
             if site is None:
                 rows = self._db.execute(sql + "ORDER BY p.taken_at, p.id")
             else:
                 rows = self._db.execute(
-                    sql + "WHERE p.site = ? ORDER BY p.taken_at, p.id", (normalise_site(site),)
+                    sql + "AND p.site = ? ORDER BY p.taken_at, p.id", (normalise_site(site),)
                 )
             return [
                 TimelinePoint(
@@ -372,6 +414,7 @@ class Store(AnnotationsMixin, SeverityModelsMixin):
                     rating=r[5],
                     analysis_id=r[6],
                     stale=bool(r[7]) if r[6] is not None else False,
+                    mask_origin=r[8],
                 )
                 for r in rows
             ]
@@ -393,6 +436,7 @@ def _photo(r: Sequence[Any]) -> PhotoRecord:
         note=r[11],
         stored_name=r[12],
         is_prompt=bool(r[13]),
+        deleted_at=r[14],
     )
 
 
