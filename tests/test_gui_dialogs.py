@@ -159,3 +159,114 @@ def test_bug7_a_wrong_folder_in_the_settings_file_is_explained_before_analysing(
     assert (kind, title) == ("error", "Model folder not usable")
     assert "holds the SegGPT model" in text and "needs the DINO model" in text
     assert "--dino" not in text and "SOURCE" not in text
+
+
+def _name_resolution_error() -> Exception:
+    """What requests raises for huggingface.co without a network (urllib3 2.x chain)."""
+    import socket
+
+    import requests
+    import urllib3
+
+    gaierror = socket.gaierror(-2, "Name or service not known")
+    resolution = urllib3.exceptions.NameResolutionError("huggingface.co", None, gaierror)
+    retries = urllib3.exceptions.MaxRetryError(None, "/api/models/BAAI/seggpt", resolution)
+    return requests.exceptions.ConnectionError(retries)
+
+
+def _offline_errors() -> dict[str, Exception]:
+    import socket
+
+    import httpx2
+    from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
+
+    return {
+        "requests-name-resolution": _name_resolution_error(),
+        "httpx-connect": httpx2.ConnectError("[Errno -3] Temporary failure in name resolution"),
+        "gaierror": socket.gaierror(-2, "Name or service not known"),
+        "hub-offline-mode": OfflineModeIsEnabled("Cannot reach https://huggingface.co: offline"),
+        "hub-local-entry": LocalEntryNotFoundError("Cannot find the requested files in the cache"),
+    }
+
+
+@pytest.mark.parametrize("error", sorted(_offline_errors()))
+def test_offline_errors_are_said_in_words(error):
+    from eczema_tracker.gui.dialogs.download_failed_dialog import describe_download_failure
+    from eczema_tracker.ml.sources import ModelSourceError
+
+    raw = _offline_errors()[error]
+    try:  # raised the way ml.sources wraps it
+        try:
+            raise raw
+        except Exception as exc:
+            raise ModelSourceError(f"Cannot download 'x': {type(exc).__name__}: {exc}") from exc
+    except ModelSourceError as wrapped:
+        failure = describe_download_failure(wrapped)
+    assert failure.reason == "offline"
+    assert failure.text == (
+        "The models could not be downloaded: this computer seems to be offline."
+    )
+    assert type(raw).__name__ in failure.technical  # kept for the log and the tooltip
+
+
+def test_other_download_failures_are_said_in_words():
+    import errno
+
+    from eczema_tracker.gui.dialogs.download_failed_dialog import describe_download_failure
+
+    assert describe_download_failure(TimeoutError("timed out")).reason == "timeout"
+    full = OSError(errno.ENOSPC, "No space left on device")
+    assert "free space" in describe_download_failure(full).text
+    other = describe_download_failure(RuntimeError("boom"))
+    assert other.reason == "other" and "boom" not in other.text
+
+
+@pytest.mark.parametrize("where", ["listing files", "fetching a file", "HF_HUB_OFFLINE"])
+def test_failed_download_says_why_and_offers_the_next_step(
+    qtbot, window, tmp_path, monkeypatch, caplog, where
+):
+    import eczema_tracker.ml.sources as sources
+    from tests.widgets_dialogs_support import blob_mask
+
+    win, scripted = window
+    if where != "HF_HUB_OFFLINE":
+        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+
+        def offline(*_a, **_k):
+            raise _name_resolution_error()
+
+        if where == "listing files":
+            monkeypatch.setattr(sources, "_list_remote_files", offline)
+        else:
+            monkeypatch.setattr(
+                sources, "_list_remote_files", lambda *_a: ("abc", [("model.safetensors", 10)])
+            )
+            monkeypatch.setattr(sources, "_hf_hub_download", offline)
+    ids = fill_store(win.store, tmp_path / "photos", 3)
+    for pid in ids[:2]:
+        win.store.set_prompt_mask(pid, blob_mask(win.store.photo(pid)))
+    scripted.model_action = "download"
+    with qtbot.waitSignal(win.analysis.downloadFailed, timeout=30000) as failed:
+        win.analysis.analyse(ids)
+    dialog = win.analysis.failure_dialog
+    assert dialog.isVisible() and scripted.messages == []  # one dialog, no second message box
+    shown = " ".join(label.text() for label in dialog.findChildren(type(dialog.message)))
+    if where == "HF_HUB_OFFLINE":
+        assert failed.args[0].reason == "switched-off" and "switched off" in shown
+    else:
+        assert dialog.message.text() == (
+            "The models could not be downloaded: this computer seems to be offline."
+        )
+    for technical in ("Errno", "Traceback", "ModelSourceError", "HF_HUB_OFFLINE", "gaierror"):
+        assert technical not in shown
+    assert "try again" in shown and "model folders" in shown
+    assert any(r.exc_info for r in caplog.records)  # the traceback went to the log
+    # the next step from the same dialog: try again ...
+    with qtbot.waitSignal(win.analysis.downloadFailed, timeout=30000):
+        dialog.retry_button.click()
+    assert win.analysis.failure_dialog is not dialog and not dialog.isVisible()
+    # ... or use folders already on this computer (opens the settings)
+    asked = []
+    win.ask_settings = lambda: (asked.append(True), False)[1]
+    win.analysis.failure_dialog.local_button.click()
+    assert asked == [True] and "not started" in win.statusBar().currentMessage()

@@ -15,11 +15,13 @@ from PySide6.QtCore import QObject, Signal
 
 from eczema_tracker import services
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.jobs import Cancelled
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
+NOT_STARTED = "Analysis not started: the models are not on this computer yet."
 
 
 class AnalysisFlow(QObject):
@@ -28,11 +30,13 @@ class AnalysisFlow(QObject):
     analysisFinished = Signal(object)  # noqa: N815 - services.AnalysisRunSummary
     modelsReady = Signal()  # noqa: N815
     rescoreFinished = Signal(int)  # noqa: N815
+    downloadFailed = Signal(object)  # noqa: N815 - DownloadFailure, once its dialog is open
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
         self.task: BackgroundTask | None = None
+        self.failure_dialog = None  # DownloadFailedDialog of the last failed download
 
     # -- entry points ------------------------------------------------------------------------
     def analyse_selected(self) -> None:
@@ -130,13 +134,22 @@ class AnalysisFlow(QObject):
             return None
         action = self.window.ask_model_action(missing)
         if action == "download":
-            return self.download(missing, lambda: then(choice))
-        if action == "local" and self.window.ask_settings():
+            return self.download(
+                missing, lambda: then(choice), on_local=lambda: self.use_local_folders(then)
+            )
+        if action == "local":
+            return self.use_local_folders(then)
+        self.window.status(NOT_STARTED)
+        return None
+
+    def use_local_folders(self, then) -> BackgroundTask | None:
+        """Let the person choose model folders on this computer (Settings), then go on."""
+        if self.window.ask_settings():
             self.window.pipelines.clear()
             return self.ensure_models(
                 services.model_choice(self.window.settings, self.window.store), then
             )
-        self.window.status("Analysis not started: the models are not on this computer yet.")
+        self.window.status(NOT_STARTED)
         return None
 
     @staticmethod
@@ -157,18 +170,33 @@ class AnalysisFlow(QObject):
         pairs = [("seggpt", source_status(choice.seggpt)), ("dino", source_status(choice.dino))]
         return [(role, status) for role, status in pairs if not status.present]
 
-    def download(self, missing: list[tuple[str, Any]], then) -> BackgroundTask:
-        """Download hub models with progress and cancel, then call ``then()``."""
+    def download(self, missing: list[tuple[str, Any]], then, *, on_local=None) -> BackgroundTask:
+        """Download hub models with progress and cancel, then call ``then()``.
+
+        A failure is said in words in :class:`DownloadFailedDialog` (the exception goes to the
+        log) with the next step: try again, or ``on_local()`` (choose folders on this computer).
+        """
+        from eczema_tracker.gui.dialogs.download_failed_dialog import describe_download_failure
+
         specs = [status.source for _, status in missing]
 
         def op(progress, cancel):
             from eczema_tracker.ml.sources import download_source
 
-            for spec in specs:
-                download_source(spec, progress=progress, cancel=cancel)
-            return specs
+            try:
+                for spec in specs:
+                    download_source(spec, progress=progress, cancel=cancel)
+            except Cancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure is told in words
+                log.warning("downloading %s failed", ", ".join(specs), exc_info=True)
+                return describe_download_failure(exc)
+            return None
 
-        def done(_specs):
+        def done(failure) -> None:
+            if failure is not None:
+                self._download_failed(failure, missing, then, on_local)
+                return
             self.modelsReady.emit()
             then()
 
@@ -177,6 +205,26 @@ class AnalysisFlow(QObject):
             lambda: self.window.status("Download cancelled.")
         )
         return task.run()
+
+    def _download_failed(self, failure, missing, then, on_local) -> None:
+        from eczema_tracker.gui.dialogs.download_failed_dialog import DownloadFailedDialog
+
+        log.info("download failure shown: %s (%s)", failure.text, failure.technical)
+        self.window.status(failure.text)
+        if self.failure_dialog is not None:
+            self.failure_dialog.close()
+        dialog = self.failure_dialog = DownloadFailedDialog(failure, self.window)
+
+        def chosen(choice: str) -> None:
+            if choice == "retry":
+                self.download(missing, then, on_local=on_local)
+            elif choice == "local" and on_local is not None:
+                on_local()
+
+        dialog.chosen.connect(chosen)
+        dialog.rejected.connect(lambda: self.window.status(NOT_STARTED))
+        dialog.open()  # window-modal but non-blocking
+        self.downloadFailed.emit(failure)
 
     def show_model_status(self) -> None:
         """Models ▸ Model status: where each model comes from and whether it is here."""

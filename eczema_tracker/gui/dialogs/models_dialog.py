@@ -48,13 +48,14 @@ class ModelsDialog(QDialog):
             "To analyse photos the app needs two models that run on this computer. Your photos "
             "never leave it; only the model files are downloaded, once:\n\n"
             f"{describe_missing(missing)}\n\nIn total about {human_size(total)}. You can cancel the "
-            "download at any time. If you already have the models in folders (saved with "
-            "save_pretrained), choose those folders instead."
+            "download at any time. If the models are already on this computer (for example "
+            "copied from another computer), choose their folders instead."
         )
         text.setWordWrap(True)
         buttons = QDialogButtonBox()
         download = QPushButton("Download")
-        local = QPushButton("Use local folders…")
+        local = QPushButton("Use model folders on this computer…")
+        local.setToolTip("Folders written by save_pretrained (config.json + model.safetensors)")
         buttons.addButton(download, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(local, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
