@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "eczema_tracker.commands.model_commands",  # models status|download
     "eczema_tracker.commands.analyze_command",  # analyze
     "eczema_tracker.commands.research_commands",  # train, evaluate
+    "eczema_tracker.commands.prompt_commands",  # prompts set|clear|list, analyse-store
+    "eczema_tracker.commands.check_command",  # check [--repair]
 )
 
 
@@ -32,13 +34,18 @@ class CliError(Exception):
         self.code = code
 
 
-def common_options() -> argparse.ArgumentParser:
-    """Options every command accepts."""
+def common_options(*, suppress_defaults: bool = False) -> argparse.ArgumentParser:
+    """Options every command accepts, before or after the command's name.
+
+    The sub-commands get a copy whose defaults are *suppressed*: argparse copies a sub-parser's
+    defaults over the main parser's values, so with ordinary defaults ``--data-dir D`` given
+    before the command would be silently replaced by the sub-parser's ``None``.
+    """
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--data-dir",
         metavar="DIR",
-        default=None,
+        default=argparse.SUPPRESS if suppress_defaults else None,
         help="photo store folder (default: the app's user data folder, or $ECZEMA_TRACKER_DATA_DIR)",
     )
     return common
@@ -46,12 +53,12 @@ def common_options() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every available command group registered."""
-    common = common_options()
     parser = argparse.ArgumentParser(
         prog="eczema-tracker",
         description="Track eczema from your own photos. Run without a command to open the app.",
-        parents=[common],
+        parents=[common_options()],
     )
+    common = common_options(suppress_defaults=True)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
