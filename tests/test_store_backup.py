@@ -146,7 +146,7 @@ def test_failed_restore_leaves_the_old_store(full_store, tmp_path, monkeypatch):
     export_store(full_store, out)
     from eczema_tracker.store import backup
 
-    def broken_check(staging):
+    def broken_check(*args):
         raise BackupError("simulated failure while checking the new store")
 
     monkeypatch.setattr(backup, "_check_restored", broken_check)

@@ -4,6 +4,8 @@ Entries are addressed by a SHA-256 of everything that decides their content (ima
 model fingerprints, settings, prompt set), so a stale entry is never read: a change makes a
 new key. Only safe formats are read back (``np.load(allow_pickle=False)``, PNG, JSON).
 Writes are atomic (temp file + fsync + ``os.replace``); a damaged entry is treated as a miss.
+The cache holds features and masks of people's photos, so it is owner-only: folders 0700, files
+0600 (the temp files are created 0600 and keep that mode when renamed into place).
 """
 
 from __future__ import annotations
@@ -41,9 +43,19 @@ class ResearchCache:
         self.root = Path(root) if root is not None else paths.cache_dir() / "research"
         self.hits = 0
         self.misses = 0
+        self._root_checked = False
 
     def _path(self, kind: str, key: str, suffix: str) -> Path:
         return self.root / kind / key[:2] / f"{key}{suffix}"
+
+    def _writable_path(self, kind: str, key: str, suffix: str) -> Path:
+        path = self._path(kind, key, suffix)
+        _make_private_dirs(path.parent)
+        if not self._root_checked:  # a cache an older version made 0755 is tightened once
+            self._root_checked = True
+            if os.name == "posix" and self.root.stat().st_mode & 0o077:
+                os.chmod(self.root, 0o700)
+        return path
 
     def _read(self, path: Path, reader: Callable[[Path], Any]) -> Any | None:
         if not path.is_file():
@@ -63,7 +75,7 @@ class ResearchCache:
     def put_array(self, kind: str, key: str, array: np.ndarray) -> None:
         buffer = io.BytesIO()
         np.save(buffer, np.asarray(array), allow_pickle=False)
-        atomic_write_bytes(self._path(kind, key, ".npy"), buffer.getvalue())
+        atomic_write_bytes(self._writable_path(kind, key, ".npy"), buffer.getvalue())
 
     def get_mask(self, kind: str, key: str) -> np.ndarray | None:
         return self._read(self._path(kind, key, ".png"), imaging.load_mask)
@@ -71,7 +83,7 @@ class ResearchCache:
     def put_mask(self, kind: str, key: str, mask: np.ndarray) -> None:
         buffer = io.BytesIO()
         imaging.mask_to_image(mask).save(buffer, format="PNG")
-        atomic_write_bytes(self._path(kind, key, ".png"), buffer.getvalue())
+        atomic_write_bytes(self._writable_path(kind, key, ".png"), buffer.getvalue())
 
     def get_json(self, kind: str, key: str) -> Any | None:
         return self._read(
@@ -79,4 +91,21 @@ class ResearchCache:
         )
 
     def put_json(self, kind: str, key: str, value: Any) -> None:
-        atomic_write_text(self._path(kind, key, ".json"), json.dumps(value, sort_keys=True))
+        atomic_write_text(
+            self._writable_path(kind, key, ".json"), json.dumps(value, sort_keys=True)
+        )
+
+
+def _make_private_dirs(folder: Path) -> None:
+    """``mkdir -p`` where every folder it creates is owner-only (0700, whatever the umask)."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        if os.name == "posix":
+            os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask

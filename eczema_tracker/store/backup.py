@@ -2,14 +2,21 @@
 
 Export: a consistent snapshot of the database (SQLite's online backup API, so the app may keep
 running), every photo, mask and model file the snapshot refers to, and ``manifest.json`` with the
-sha256 and size of each member. Written to a temp file next to the target, fsynced, then renamed.
+sha256 and size of each member and the referenced files that were missing (a gap is recorded,
+not fatal). Everything is written inside a locked ``.export-*`` folder beside the target, fsynced,
+then renamed onto the target: a partial zip never appears under the final name, and the next
+export to that folder deletes what a killed one left. The target is refused when it lies inside
+the store, is not a regular file (a device, pipe, folder) or is a symbolic link.
 
-Restore: before anything is written, every member name is checked (no paths outside the store,
-no links), sizes are bounded (zip bombs) and every hash is verified against the manifest (and
-content-addressed files against their own names). The new store is then built in a sibling temp
-folder, checked (SQLite integrity check, schema version, every referenced file present), and only
-then swapped in. A non-empty store is replaced only with ``force``; if anything fails, the old
-store is untouched.
+Restore: the source must be a regular file (``/dev/zero`` and pipes are refused at once) and is
+read through a byte cap. Member names are checked (no paths outside the store, no links), sizes
+bounded (photos and masks must be stored uncompressed and within the import limit; every read
+stops at the manifest's size) and every hash verified. The database comes first: SQLite's
+integrity check, the app's own schema object by object (no foreign trigger or view), every stored
+name plain and inside the store, every member referred to by a row. The new store is built in a
+locked sibling folder and swapped in as :mod:`.recovery` describes, so a kill at any moment
+leaves the old store whole or the new one complete. A non-empty store is replaced only with
+``force``; if anything fails, the old store is untouched.
 """
 
 from __future__ import annotations
@@ -24,25 +31,46 @@ import sqlite3
 import stat
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from eczema_tracker import __version__, paths
 from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.store import db, files
 from eczema_tracker.store.errors import BackupError, StoreError
 from eczema_tracker.store.lock import LOCK_NAME, WriterLock
-from eczema_tracker.store.maintenance import quick_check, referenced_names
+from eczema_tracker.store.maintenance import (
+    is_plain_stored_name,
+    quick_check,
+    referenced_names,
+    stored_path,
+    unsafe_names,
+)
+from eczema_tracker.store.recovery import (
+    COMPLETE_MARKER,
+    OLD,
+    STAGING,
+    finish_interrupted_swap,
+    swap_path,
+)
 
 MANIFEST = "manifest.json"
 BACKUP_FORMAT = "eczema-tracker-backup"
 BACKUP_FORMAT_VERSION = 1
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+#: Largest photo or mask member accepted (the importer's own limit for a photo).
+MAX_IMAGE_MEMBER_BYTES = 512 * 1024 * 1024
+#: Largest severity-model member accepted (the app's models are a few MB).
+MAX_MODEL_MEMBER_BYTES = 1024 * 1024 * 1024
 _CHUNK = 1 << 20
-_SAFE_NAME = re.compile(
-    r"^(store\.sqlite3"
-    r"|(photos|masks|models)/(?P<p>[0-9a-f]{2})/(?P<sha>(?P=p)[0-9a-f]{62})(\.[A-Za-z0-9_.-]{1,16})?)$"
-)
+_WORK_PREFIX = ".export-"
+#: What a (killed) export may leave inside its work folder; anything else keeps it.
+_WORK_FILES = re.compile(rf"^({re.escape(LOCK_NAME)}|store\.sqlite3(-journal|-wal|-shm)?|.+\.tmp)$")
+#: A temp zip an older version left beside the target: ``.<name>.<8 random chars>.tmp``.
+_OLD_TEMP_ZIP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 @dataclass(frozen=True)
@@ -62,8 +90,10 @@ class RestoreSummary:
     data_dir: Path
     files: int
     photos: int
+    missing: tuple[str, ...] = ()  # files the backup recorded as missing: rows kept, no file
 
 
+# ====================================================================== export
 def export_store(
     data_dir: Path | str | None,
     out: Path | str,
@@ -71,69 +101,173 @@ def export_store(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
 ) -> ExportSummary:
-    """Write a complete backup zip of the store in ``data_dir`` to ``out`` (atomically)."""
+    """Write a complete backup zip of the store in ``data_dir`` to ``out`` (atomically).
+
+    Raises :class:`BackupError` (one sentence) for a refused target, a database naming files
+    outside the store, too little free space or a write error (disk full, read-only disk).
+    """
+    out = Path(out)
+    root = paths.data_dir(data_dir)
+    _check_export_target(out, root)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _clean_export_leftovers(out.parent)
+        return _export(root, out, progress, cancel)
+    except OSError as exc:
+        raise BackupError(
+            f"Could not write the backup {out} ({_why(exc)}); nothing was written."
+        ) from exc
+
+
+def _why(exc: OSError) -> str:
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
+
+
+def _check_export_target(out: Path, root: Path) -> None:
+    """Refuse targets inside the store, non-regular files, links and paths under a file."""
+    for ancestor in out.parents:
+        if os.path.lexists(ancestor):
+            if not ancestor.is_dir():
+                raise BackupError(f"{ancestor} is not a folder, so {out} cannot be written.")
+            break
+    store = Path(os.path.realpath(root))
+    where = Path(os.path.realpath(out.parent)) / out.name
+    if any(p == store or p.is_relative_to(store) for p in (where, Path(os.path.realpath(out)))):
+        raise BackupError(
+            f"{out} is inside the photo store {root}; write the backup somewhere else."
+        )
+    try:
+        mode = out.lstat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise BackupError(f"{out} cannot be checked ({_why(exc)}).") from exc
+    if stat.S_ISLNK(mode):
+        raise BackupError(f"{out} is a symbolic link; give the backup a plain file name.")
+    if stat.S_ISDIR(mode):
+        raise BackupError(f"{out} is a folder; give the backup a file name such as backup.zip.")
+    if not stat.S_ISREG(mode):
+        raise BackupError(f"{out} exists and is not a regular file (a device or pipe); refused.")
+
+
+def _clean_export_leftovers(folder: Path) -> None:
+    """Delete what killed exports left in ``folder`` (never one that is still running)."""
+    for entry in os.scandir(folder):
+        path = Path(entry.path)
+        if entry.name.startswith(_WORK_PREFIX) and entry.is_dir(follow_symlinks=False):
+            lock = WriterLock(path)
+            try:
+                lock.acquire()
+            except (StoreError, OSError):
+                continue  # an export running now
+            try:
+                if all(_WORK_FILES.match(n) for n in os.listdir(path)):
+                    shutil.rmtree(path, ignore_errors=True)
+            finally:
+                lock.release()
+        elif _OLD_TEMP_ZIP.match(entry.name) and entry.is_file(follow_symlinks=False):
+            with open(path, "rb") as fh:
+                head = fh.read(4)
+            if head in (b"", b"PK\x03\x04"):  # only zips (what exports write), empty or not
+                path.unlink(missing_ok=True)
+
+
+def _export(
+    root: Path, out: Path, progress: ProgressCallback | None, cancel: CancelCheck | None
+) -> ExportSummary:
     from eczema_tracker.store.repository import Store
 
-    out = Path(out)
-    if out.is_dir():
-        raise BackupError(f"{out} is a folder; give the backup a file name such as backup.zip.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as work:
-        snapshot = Path(work) / db.DB_NAME
-        with Store.open(data_dir, readonly=True) as store:
-            root = store.data_dir
+    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=_WORK_PREFIX))
+    work_lock = WriterLock(work)  # tells a later export this folder is not a leftover
+    try:
+        work_lock.acquire()
+        snapshot = work / db.DB_NAME
+        db.make_owner_only(snapshot)
+        with Store.open(root, readonly=True) as store:
             with store._lock:  # noqa: SLF001 - the backup is part of the store
                 dest = sqlite3.connect(snapshot)
                 try:
                     store._db.backup(dest)  # noqa: SLF001
                     dest.execute("PRAGMA journal_mode = DELETE")
+                    dest.execute("DELETE FROM pending_file")  # in-flight writes are not data
+                    dest.commit()
+                    bad = unsafe_names(dest)
                     names = sorted(referenced_names(dest))
                     schema = db.schema_version(dest)
                 finally:
                     dest.close()
-        manifest: dict[str, dict] = {}
-        missing: list[str] = []
-        total_bytes = 0
-        fd, tmp_zip = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            with zipfile.ZipFile(tmp_zip, "w", allowZip64=True) as zf:
-                manifest[db.DB_NAME] = _add_member(zf, snapshot, db.DB_NAME, zipfile.ZIP_DEFLATED)
-                for i, name in enumerate(names, start=1):
-                    raise_if_cancelled(cancel)
-                    source = root / name
-                    if not source.is_file():
-                        missing.append(name)
-                        continue
-                    kind = (
-                        zipfile.ZIP_DEFLATED if name.startswith("models/") else zipfile.ZIP_STORED
-                    )
-                    manifest[name] = _add_member(zf, source, name, kind)
-                    total_bytes += manifest[name]["size"]
-                    report(progress, i, len(names), name)
-                zf.writestr(
-                    MANIFEST,
-                    json.dumps(
-                        {
-                            "format": BACKUP_FORMAT,
-                            "format_version": BACKUP_FORMAT_VERSION,
-                            "app_version": __version__,
-                            "schema_version": schema,
-                            "files": manifest,
-                        },
-                        indent=1,
-                        sort_keys=True,
-                    ),
-                    compress_type=zipfile.ZIP_DEFLATED,
+        if bad:
+            raise BackupError(
+                f"The photo store's database names a file outside the store ({bad[0]!r}); "
+                "nothing was exported."
+            )
+        sources: dict[str, Path | None] = {}
+        for name in names:
+            path = stored_path(root, name)
+            if path is None:
+                raise BackupError(
+                    f"The photo store's file {name} leads outside the store; nothing was exported."
                 )
-            with open(tmp_zip, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp_zip, out)
-            files.fsync_dir(out.parent)
-        except BaseException:
-            Path(tmp_zip).unlink(missing_ok=True)
-            raise
-    return ExportSummary(out, len(manifest) - 1, total_bytes, tuple(missing))
+            sources[name] = path if path.is_file() else None
+        needed = snapshot.stat().st_size + sum(p.stat().st_size for p in sources.values() if p)
+        free = shutil.disk_usage(out.parent).free
+        if needed > free:
+            raise BackupError(
+                f"The backup needs about {needed / 1e9:.1f} GB but only {free / 1e9:.1f} GB "
+                f"is free in {out.parent}; nothing was written."
+            )
+        tmp_zip = work / f"{out.name}.tmp"
+        manifest, missing, total = _write_zip(tmp_zip, snapshot, sources, schema, progress, cancel)
+        files.fsync_dir(work)
+        os.replace(tmp_zip, out)
+        files.fsync_dir(out.parent)
+    finally:
+        work_lock.release()
+        shutil.rmtree(work, ignore_errors=True)
+    return ExportSummary(out, len(manifest) - 1, total, tuple(missing))
+
+
+def _write_zip(
+    tmp_zip: Path,
+    snapshot: Path,
+    sources: dict[str, Path | None],
+    schema: int,
+    progress: ProgressCallback | None,
+    cancel: CancelCheck | None,
+) -> tuple[dict[str, dict], list[str], int]:
+    manifest: dict[str, dict] = {}
+    missing: list[str] = []
+    total = 0
+    fd = os.open(tmp_zip, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as raw:
+        with zipfile.ZipFile(raw, "w", allowZip64=True) as zf:
+            manifest[db.DB_NAME] = _add_member(zf, snapshot, db.DB_NAME, zipfile.ZIP_DEFLATED)
+            for i, (name, source) in enumerate(sources.items(), start=1):
+                raise_if_cancelled(cancel)
+                if source is None:
+                    missing.append(name)
+                    continue
+                kind = zipfile.ZIP_DEFLATED if name.startswith("models/") else zipfile.ZIP_STORED
+                manifest[name] = _add_member(zf, source, name, kind)
+                total += manifest[name]["size"]
+                report(progress, i, len(sources), name)
+            document = {
+                "format": BACKUP_FORMAT,
+                "format_version": BACKUP_FORMAT_VERSION,
+                "app_version": __version__,
+                "schema_version": schema,
+                "files": manifest,
+                "missing": missing,
+            }
+            zf.writestr(
+                MANIFEST,
+                json.dumps(document, indent=1, sort_keys=True),
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
+        raw.flush()
+        os.fsync(raw.fileno())
+    return manifest, missing, total
 
 
 def _add_member(zf: zipfile.ZipFile, source: Path, name: str, compress: int) -> dict:
@@ -150,6 +284,7 @@ def _add_member(zf: zipfile.ZipFile, source: Path, name: str, compress: int) -> 
     return {"sha256": digest.hexdigest(), "size": size}
 
 
+# ====================================================================== restore
 def restore_store(
     backup: Path | str,
     data_dir: Path | str | None = None,
@@ -158,59 +293,141 @@ def restore_store(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
 ) -> RestoreSummary:
-    """Replace (or create) the store in ``data_dir`` with the backup zip ``backup``."""
+    """Replace (or create) the store in ``data_dir`` with the backup zip ``backup``.
+
+    ``RestoreSummary.missing`` lists files the backup recorded as missing when it was made:
+    their rows are restored, the files are not (the quick check on open reports them too).
+    """
     backup = Path(backup)
-    target = paths.data_dir(data_dir)
+    target = Path(os.path.realpath(paths.data_dir(data_dir)))
+    _check_restore_target(target, backup)
+    with _open_backup(backup) as zf:
+        try:
+            finish_interrupted_swap(target)  # what a killed restore left goes first
+            return _restore(zf, backup, target, force, progress, cancel)
+        except OSError as exc:
+            raise BackupError(
+                f"Could not restore into {target} ({_why(exc)}); the store was not changed."
+            ) from exc
+
+
+def _check_restore_target(target: Path, backup: Path) -> None:
+    for folder in (target, *target.parents):
+        if os.path.lexists(folder):
+            if not folder.is_dir():
+                what = "" if folder == target else f", so {target} cannot hold the store"
+                raise BackupError(f"{folder} is not a folder{what}; refused (nothing was moved).")
+            break
+    if Path(os.path.realpath(backup)).is_relative_to(target):
+        raise BackupError(
+            f"{backup} is inside the store folder it would replace; move it elsewhere first."
+        )
+
+
+class _CappedReader:
+    """A read-only binary file that never yields more than ``limit`` bytes (its size when
+    opened): a backup that grows while it is read cannot make the restore read without end."""
+
+    def __init__(self, raw: BinaryIO, limit: int, name: str) -> None:
+        self._raw = raw
+        self._limit = limit
+        self.name = name
+
+    def read(self, n: int = -1) -> bytes:
+        left = max(0, self._limit - self._raw.tell())
+        return self._raw.read(left if n is None or n < 0 else min(n, left))
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_END:
+            return self._raw.seek(self._limit + offset, os.SEEK_SET)
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+@contextmanager
+def _open_backup(backup: Path) -> Iterator[zipfile.ZipFile]:
+    """Open the backup zip: a regular file only (no device, pipe or folder), read capped."""
     try:
-        zf = zipfile.ZipFile(backup)
+        fd = os.open(backup, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise BackupError(f"{backup} does not exist.") from None
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BackupError(
-            f"{backup} is not an Eczema Tracker backup (not a readable zip: {exc})."
-        ) from exc
-    with zf:
-        manifest = _read_manifest(zf, backup)
-        _check_members(zf, manifest, backup, target)
-        # Pass 1: verify every hash before writing anything.
-        for i, (name, entry) in enumerate(sorted(manifest.items()), start=1):
-            raise_if_cancelled(cancel)
-            _stream_member(zf, name, entry, backup, None)
-            report(progress, i, 2 * len(manifest), f"verified {name}")
-        lock = WriterLock(target) if target.is_dir() else None
-        if lock is not None:
-            lock.acquire()
+    except OSError as exc:
+        raise BackupError(f"{backup} cannot be read ({_why(exc)}).") from exc
+    raw = os.fdopen(fd, "rb")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BackupError(
+                f"{backup} is not a regular file (a device, pipe or folder); refused."
+            )
         try:
-            if (
-                target.is_dir()
-                and any(e.name != LOCK_NAME for e in os.scandir(target))
-                and not force
-            ):
-                raise BackupError(
-                    f"The photo store at {target} is not empty; restoring would replace it. "
-                    "Use --force to replace it (export it first if unsure)."
-                )
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staging = target.parent / f".{target.name}.restore-{secrets.token_hex(4)}"
-            paths.ensure_private_dir(staging)
-            try:
-                # Pass 2: extract into the staging folder, hashing again while writing.
-                for i, (name, entry) in enumerate(sorted(manifest.items()), start=1):
-                    raise_if_cancelled(cancel)
-                    _stream_member(zf, name, entry, backup, staging)
-                    report(progress, len(manifest) + i, 2 * len(manifest), f"restored {name}")
-                photos = _check_restored(staging)
-                _swap_in(staging, target)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
+            zf = zipfile.ZipFile(_CappedReader(raw, info.st_size, str(backup)))  # type: ignore[arg-type]
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise BackupError(
+                f"{backup} is not an Eczema Tracker backup (not a readable zip: {exc})."
+            ) from exc
+        with zf:
+            yield zf
+    finally:
+        raw.close()
+
+
+def _restore(
+    zf: zipfile.ZipFile,
+    backup: Path,
+    target: Path,
+    force: bool,
+    progress: ProgressCallback | None,
+    cancel: CancelCheck | None,
+) -> RestoreSummary:
+    manifest, declared_missing = _read_manifest(zf, backup)
+    _check_members(zf, manifest, backup, target)
+    lock = WriterLock(target) if target.is_dir() else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        if target.is_dir() and any(e.name != LOCK_NAME for e in os.scandir(target)) and not force:
+            raise BackupError(
+                f"The photo store at {target} is not empty; restoring would replace it. "
+                "Use --force to replace it (export it first if unsure)."
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_hex(4)
+        staging = swap_path(target, STAGING, token)
+        staging.mkdir(mode=0o700)
+        staging_lock = WriterLock(staging)  # held until the end: recovery leaves it alone
+        try:
+            staging_lock.acquire()
+            _stream_member(zf, db.DB_NAME, manifest[db.DB_NAME], backup, staging)
+            gap = _check_database(staging, manifest, declared_missing, backup)
+            others = sorted(n for n in manifest if n != db.DB_NAME)
+            for i, name in enumerate(others, start=1):
+                raise_if_cancelled(cancel)
+                _stream_member(zf, name, manifest[name], backup, staging)
+                report(progress, i, len(others), f"restored {name}")
+            photos = _check_restored(staging, gap)
+            _swap_in(staging, target, token)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         finally:
-            if lock is not None:
-                lock.release()
-    return RestoreSummary(target, len(manifest) - 1, photos)
+            staging_lock.release()
+    finally:
+        if lock is not None:
+            lock.release()
+    return RestoreSummary(target, len(manifest) - 1, photos, gap)
 
 
-def _read_manifest(zf: zipfile.ZipFile, backup: Path) -> dict[str, dict]:
+def _read_manifest(zf: zipfile.ZipFile, backup: Path) -> tuple[dict[str, dict], set[str] | None]:
+    """The manifest's entries, and the files it says were missing (None: an older export)."""
     try:
         info = zf.getinfo(MANIFEST)
     except KeyError:
@@ -220,11 +437,12 @@ def _read_manifest(zf: zipfile.ZipFile, backup: Path) -> dict[str, dict]:
     try:
         with zf.open(info) as fh:
             data = json.loads(fh.read(MAX_MANIFEST_BYTES + 1))
-    except (ValueError, zipfile.BadZipFile, OSError) as exc:
+    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
         raise BackupError(f"{backup}: its {MANIFEST} is unreadable ({exc}).") from exc
     if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
         raise BackupError(f"{backup} is not an Eczema Tracker backup.")
-    if int(data.get("format_version", 0)) > BACKUP_FORMAT_VERSION:
+    version = data.get("format_version", 0)
+    if not isinstance(version, int) or version > BACKUP_FORMAT_VERSION:
         raise BackupError(f"{backup} was made by a newer Eczema Tracker; update to restore it.")
     entries = data.get("files")
     if not isinstance(entries, dict) or db.DB_NAME not in entries:
@@ -237,11 +455,24 @@ def _read_manifest(zf: zipfile.ZipFile, backup: Path) -> dict[str, dict]:
             or entry["size"] < 0
         ):
             raise BackupError(f"{backup}: its manifest entry for {name!r} is malformed.")
-    return entries
+    missing = data.get("missing")
+    if missing is None:
+        return entries, None
+    if not isinstance(missing, list) or not all(is_plain_stored_name(n) for n in missing):
+        raise BackupError(f"{backup}: its manifest's list of missing files is malformed.")
+    return entries, set(missing)
+
+
+def _member_limit(name: str) -> int | None:
+    if name.startswith(("photos/", "masks/")):
+        return MAX_IMAGE_MEMBER_BYTES
+    if name.startswith("models/"):
+        return MAX_MODEL_MEMBER_BYTES
+    return None  # the database: bounded by the free space only
 
 
 def _check_members(zf: zipfile.ZipFile, manifest: dict, backup: Path, target: Path) -> None:
-    """Names, kinds and sizes: no traversal, no links, no surprises, fits on the disk."""
+    """Names, kinds and sizes: no traversal, no links, no bombs, fits on the disk."""
     seen: set[str] = set()
     total = 0
     for info in zf.infolist():
@@ -249,7 +480,11 @@ def _check_members(zf: zipfile.ZipFile, manifest: dict, backup: Path, target: Pa
         if name == MANIFEST:
             continue
         mode = info.external_attr >> 16
-        if info.is_dir() or stat.S_ISLNK(mode) or not _SAFE_NAME.match(name):
+        if (
+            info.is_dir()
+            or stat.S_ISLNK(mode)
+            or not (name == db.DB_NAME or is_plain_stored_name(name))
+        ):
             raise BackupError(f"{backup}: unexpected member {name!r}; refused (nothing written).")
         if name in seen:
             raise BackupError(f"{backup}: member {name!r} appears twice; refused.")
@@ -259,6 +494,17 @@ def _check_members(zf: zipfile.ZipFile, manifest: dict, backup: Path, target: Pa
             raise BackupError(f"{backup}: member {name!r} is not in the manifest; refused.")
         if info.file_size != entry["size"]:
             raise BackupError(f"{backup}: {name} does not have its recorded size; refused.")
+        limit = _member_limit(name)
+        if limit is not None and info.file_size > limit:
+            raise BackupError(
+                f"{backup}: {name} claims {info.file_size / 1e9:.1f} GB, more than any file the "
+                "app stores; refused."
+            )
+        if name.startswith(("photos/", "masks/")) and info.compress_type != zipfile.ZIP_STORED:
+            raise BackupError(
+                f"{backup}: {name} is compressed, which exports never do to photos and masks; "
+                "refused."
+            )
         total += info.file_size
     absent = sorted(set(manifest) - seen)
     if absent:
@@ -266,7 +512,7 @@ def _check_members(zf: zipfile.ZipFile, manifest: dict, backup: Path, target: Pa
             f"{backup}: {len(absent)} file(s) listed in the manifest are missing, "
             f"e.g. {absent[0]}; refused."
         )
-    probe = target.parent if target.parent.exists() else Path(target.anchor or "/")
+    probe = next((p for p in (target, *target.parents) if p.exists()), Path(target.anchor or "/"))
     free = shutil.disk_usage(probe).free
     if total > free:
         raise BackupError(
@@ -275,16 +521,14 @@ def _check_members(zf: zipfile.ZipFile, manifest: dict, backup: Path, target: Pa
 
 
 def _stream_member(
-    zf: zipfile.ZipFile, name: str, entry: dict, backup: Path, dest_root: Path | None
+    zf: zipfile.ZipFile, name: str, entry: dict, backup: Path, dest_root: Path
 ) -> None:
-    """Read a member (at most its recorded size), check its hash; write it when ``dest_root``."""
+    """Extract a member (at most its recorded size) to ``dest_root``, checking its hash."""
     digest = hashlib.sha256()
     size = 0
-    out = None
-    if dest_root is not None:
-        dest = dest_root / name
-        files.make_private_dirs(dest.parent)
-        out = os.fdopen(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+    dest = dest_root / name
+    files.make_private_dirs(dest.parent)
+    out = os.fdopen(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
     try:
         with zf.open(name) as fh:
             while True:
@@ -295,19 +539,15 @@ def _stream_member(
                 if size > entry["size"]:
                     raise BackupError(f"{backup}: {name} is larger than recorded; refused.")
                 digest.update(chunk)
-                if out is not None:
-                    out.write(chunk)
-        if out is not None:
-            out.flush()
-            os.fsync(out.fileno())
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    except (zipfile.BadZipFile, EOFError) as exc:
         raise BackupError(f"{backup}: {name} cannot be read ({exc}); refused.") from exc
     finally:
-        if out is not None:
-            out.close()
+        out.close()
     sha = digest.hexdigest()
-    match = _SAFE_NAME.match(name)
-    own = match.group("sha") if match else None
+    own = name.split("/")[-1][:64] if name != db.DB_NAME else None
     if size != entry["size"] or sha != entry["sha256"] or (own is not None and own != sha):
         raise BackupError(
             f"{backup}: {name} does not match its recorded hash; the backup is damaged or was "
@@ -315,22 +555,71 @@ def _stream_member(
         )
 
 
-def _check_restored(staging: Path) -> int:
-    """Open the restored database: integrity, schema, every referenced file present."""
+def _check_database(
+    staging: Path, manifest: dict, declared_missing: set[str] | None, backup: Path
+) -> tuple[str, ...]:
+    """Before any other file is extracted: the database is sound, the app's own, and names only
+    files inside the store; every member is one of its files. Returns the recorded gap."""
+    path = staging / db.DB_NAME
+    try:
+        conn = sqlite3.connect(path, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise BackupError(f"{backup}: its database cannot be opened ({exc}); refused.") from exc
+    try:
+        conn.execute("PRAGMA trusted_schema = OFF")  # SQLite's advice for untrusted files
+        conn.execute("PRAGMA cell_size_check = ON")
+        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if result != "ok":
+            raise BackupError(f"The backup's database is damaged ({result}); nothing restored.")
+        db.check_own_schema(conn, backup)
+        bad = unsafe_names(conn)
+        if bad:
+            raise BackupError(
+                f"{backup}: its database names a file outside the store ({bad[0]!r}); refused."
+            )
+        conn.execute("DELETE FROM pending_file")  # nothing is being written in a new store
+        referenced = referenced_names(conn)
+        sizes = dict(conn.execute("SELECT stored_name, byte_size FROM photo").fetchall())
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"The backup's database is damaged ({exc}); nothing restored.") from exc
+    except StoreError as exc:
+        raise BackupError(str(exc)) from exc
+    finally:
+        conn.close()
+    members = set(manifest) - {db.DB_NAME}
+    strays = sorted(members - referenced)
+    if strays:
+        raise BackupError(
+            f"{backup}: it holds {len(strays)} file(s) its database does not refer to, "
+            f"e.g. {strays[0]}; refused."
+        )
+    for name, size in sizes.items():
+        if name in manifest and manifest[name]["size"] != size:
+            raise BackupError(f"{backup}: {name} does not have the size its row records; refused.")
+    gap = sorted(referenced - members)
+    undeclared = [n for n in gap if declared_missing is not None and n not in declared_missing]
+    if undeclared:
+        raise BackupError(
+            f"The backup lacks {len(undeclared)} file(s) its database refers to, "
+            f"e.g. {undeclared[0]}; nothing restored."
+        )
+    return tuple(gap)
+
+
+def _check_restored(staging: Path, gap: tuple[str, ...]) -> int:
+    """Bring the restored database to the current schema; every file but the gap present."""
     try:
         conn = db.connect(staging / db.DB_NAME)
     except StoreError as exc:
         raise BackupError(f"The backup's database cannot be opened ({exc}).") from exc
     try:
-        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        if result != "ok":
-            raise BackupError(f"The backup's database is damaged ({result}); nothing restored.")
         db.migrate(conn, staging)
         check = quick_check(conn, staging, repair=False)
-        if check.missing_files:
+        absent = [n for n in check.missing_files if n not in gap]
+        if absent:
             raise BackupError(
-                f"The backup lacks {len(check.missing_files)} file(s) its database refers to, "
-                f"e.g. {check.missing_files[0]}; nothing restored."
+                f"The backup lacks {len(absent)} file(s) its database refers to, "
+                f"e.g. {absent[0]}; nothing restored."
             )
         photos = conn.execute("SELECT COUNT(*) FROM photo").fetchone()[0]
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -341,11 +630,14 @@ def _check_restored(staging: Path) -> int:
     return int(photos)
 
 
-def _swap_in(staging: Path, target: Path) -> None:
-    """Put ``staging`` where ``target`` is; the old store is removed only afterwards."""
+def _swap_in(staging: Path, target: Path, token: str) -> None:
+    """Put ``staging`` where ``target`` is; see :mod:`.recovery` for each step's kill safety."""
+    marker = staging / COMPLETE_MARKER
+    marker.write_bytes(b"")
+    files.fsync_dir(staging)
     old = None
     if target.exists():
-        old = target.parent / f".{target.name}.old-{secrets.token_hex(4)}"
+        old = swap_path(target, OLD, token)
         os.replace(target, old)
     try:
         os.replace(staging, target)
@@ -356,3 +648,4 @@ def _swap_in(staging: Path, target: Path) -> None:
     files.fsync_dir(target.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    (target / COMPLETE_MARKER).unlink(missing_ok=True)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,10 @@ from pathlib import Path
 from eczema_tracker.store.errors import StoreError, StoreNotFoundError, StoreTooNewError
 
 DB_NAME = "store.sqlite3"
+#: The database and SQLite's companion files; all owner-only (0600), like the store folder.
+DB_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal")
+#: SQLite's own bookkeeping tables (statistics, AUTOINCREMENT counters): not part of the schema.
+_SQLITE_INTERNAL = re.compile(r"^sqlite_(stat\d|sequence)$")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[\w-]+\.sql$")
 
 
@@ -60,6 +65,8 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     The connection may be used from any thread (``check_same_thread=False``); the
     :class:`~eczema_tracker.store.Store` serialises access with its own lock.
     """
+    if not readonly:
+        make_owner_only(path)
     if readonly:
         if not path.exists():
             raise StoreNotFoundError(f"There is no photo store at {path.parent}.")
@@ -82,6 +89,31 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def make_owner_only(path: Path) -> None:
+    """Create the database file owner-only (0600) and tighten it and its companions if needed.
+
+    SQLite gives the ``-wal``/``-shm`` files the mode of the database file, so a 0600 database
+    keeps them private too; files an older version left 0644 are tightened here.
+    """
+    if os.name != "posix":  # pragma: no cover - Windows has no such modes
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600))
+    except OSError:
+        return  # connect() reports the problem in its own words
+    for name in DB_FILES:
+        companion = path.with_name(path.name + name[len(DB_NAME) :])
+        try:
+            mode = companion.lstat().st_mode
+        except OSError:
+            continue
+        if mode & 0o077 and not companion.is_symlink():
+            try:
+                os.chmod(companion, mode & 0o700)
+            except OSError:
+                pass
 
 
 @contextmanager
@@ -136,4 +168,57 @@ def migrate(
                 f"failed and was undone: {exc}"
             ) from exc
         version = mig.version
+    return version
+
+
+def schema_objects(conn: sqlite3.Connection) -> set[tuple[str, str, str, str | None]]:
+    """Every SQL object of the database as ``(type, name, table, sql)`` from ``sqlite_master``."""
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
+    return {
+        (str(t), str(n), str(tbl), None if sql is None else str(sql))
+        for t, n, tbl, sql in rows
+        if not (t == "table" and _SQLITE_INTERNAL.match(str(n)))
+    }
+
+
+def expected_schema(version: int) -> set[tuple[str, str, str, str | None]]:
+    """What the bundled migrations create for schema ``version`` (built in memory)."""
+    migs = [m for m in bundled_migrations() if m.version <= version]
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(conn, Path(":memory:"), migs)
+        return schema_objects(conn)
+    finally:
+        conn.close()
+
+
+def check_own_schema(conn: sqlite3.Connection, where: Path) -> int:
+    """Refuse a database whose tables, indexes, triggers or views differ from the app's own.
+
+    A database that came from outside (a backup) could carry e.g. a trigger that deletes rows on
+    every import; it passes ``integrity_check``, so its ``sqlite_master`` is compared, object by
+    object and SQL text by SQL text, with what the migrations create for its ``user_version``.
+    Returns that version.
+    """
+    version = check_not_too_new(conn, where, latest_version())
+    try:
+        found = schema_objects(conn)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"The database in {where} is not readable ({exc}).") from exc
+    expected = expected_schema(version)
+    if version < 1 or found != expected:
+        extra = sorted(f"{t} {n}" for t, n, _, _ in found - expected)
+        absent = sorted(f"{t} {n}" for t, n, _, _ in expected - found)
+        detail = "; ".join(
+            part
+            for part in (
+                f"unexpected or changed: {', '.join(extra[:3])}" if extra else "",
+                f"missing or changed: {', '.join(absent[:3])}" if absent else "",
+            )
+            if part
+        )
+        raise StoreError(
+            f"The database in {where} is not the schema this app creates "
+            f"(schema {version}; {detail or 'no tables'}); refused."
+        )
     return version
