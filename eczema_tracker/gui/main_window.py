@@ -1,8 +1,12 @@
-"""The main window: library on the left, the photo or the timeline on the right.
+"""The main window: library on the left, the photo or the timeline on the right (resizable
+panes; the photo gets the room; the layout is remembered).
 
 Every question to the user goes through a few methods (``show_message``, ``ask_question``,
-``ask_site``, ``ask_import_files``, ``ask_model_action``, ``ask_settings``) so tests can answer
-them without modal dialogs. Long jobs run through :class:`~eczema_tracker.gui.tasks.BackgroundTask`.
+``ask_site``, ``ask_import_files``, ``ask_model_action``, ``ask_settings``, ``ask_move_site``,
+``ask_photo_edit``, ``ask_rename_site``, ``ask_backup_file``, ``ask_restore_file``) so tests can
+answer them without modal dialogs. Long jobs run through
+:class:`~eczema_tracker.gui.tasks.BackgroundTask`. Actions and menus: :mod:`.window_menus`;
+delete, move, edit and undo: :mod:`.photo_actions`; backup and restore: :mod:`.backup_flow`.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -22,31 +26,41 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTabWidget,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from eczema_tracker import services
+from eczema_tracker import imaging, paths, services
 from eczema_tracker.gui.analysis_flow import AnalysisFlow
+from eczema_tracker.gui.backup_flow import BackupFlow
 from eczema_tracker.gui.dialogs.import_summary import summarise_import
 from eczema_tracker.gui.dialogs.site_dialog import SiteDialog, site_choices
 from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.personal_model_flow import PersonalModelFlow
+from eczema_tracker.gui.photo_actions import PhotoActions
 from eczema_tracker.gui.prompt_flow import PromptFlow
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.gui.undo import UndoHistory
 from eczema_tracker.gui.widgets.empty_state import EmptyLibraryView
 from eczema_tracker.gui.widgets.library_view import LibraryView, PhotoListModel, ThumbnailLoader
 from eczema_tracker.gui.widgets.photo_view import PhotoView
 from eczema_tracker.gui.widgets.task_progress import TaskProgressWidget
 from eczema_tracker.gui.widgets.timeline_panel import TimelinePanel
+from eczema_tracker.gui.window_menus import build_actions
+from eczema_tracker.gui.window_questions import EditQuestionsMixin
 from eczema_tracker.settings import Settings
 
 log = logging.getLogger(__name__)
 ALL_SITES = "All body sites"
+#: Every suffix the importer tries (MPO and GIF included), then all files.
+IMPORT_FILE_FILTER = (
+    "Photos (" + " ".join(f"*{s}" for s in sorted(imaging.IMAGE_SUFFIXES)) + ");;All files (*)"
+)
+LIBRARY_MIN_WIDTH = 170
+LAYOUT_FILE = "window-layout.ini"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(EditQuestionsMixin, QMainWindow):
     """Library, photo view, timeline, and the menus and toolbar driving them."""
 
     importFinished = Signal(object)  # noqa: N815 - list[ImportResult]
@@ -61,6 +75,7 @@ class MainWindow(QMainWindow):
         self.pipelines = services.PipelineCache()
         self.messages: list[tuple[str, str, str]] = []  # every message shown (kind, title, text)
         self._shown_photo: int | None = None
+        self.undo_history = UndoHistory()
         self.setWindowTitle("Eczema Tracker")
         self.setAcceptDrops(True)
         self.resize(1280, 820)
@@ -68,7 +83,8 @@ class MainWindow(QMainWindow):
         # Long jobs (analysis, training) must not starve quick ones (decoding the photo shown).
         pool = QThreadPool.globalInstance()
         pool.setMaxThreadCount(max(4, pool.maxThreadCount()))
-        self.thumbnails = ThumbnailLoader(store.thumbnail, self)
+        # Through self.store, so a restore that reopens the store needs no new loader.
+        self.thumbnails = ThumbnailLoader(lambda pid: self.store.thumbnail(pid), self)
         self.library_model = PhotoListModel(self.thumbnails, self)
         self.library = LibraryView(self.library_model)
         self.photo_view = PhotoView()
@@ -76,10 +92,15 @@ class MainWindow(QMainWindow):
         self.analysis = AnalysisFlow(self)
         self.personal = PersonalModelFlow(self)
         self.prompts = PromptFlow(self)
+        self.photo_actions = PhotoActions(self)
+        self.backup = BackupFlow(self)
+        self._bin_dialog = None
         self._build_layout()
-        self._build_actions()
+        self.actions_by_name = build_actions(self)
         self._connect()
         self.refresh()
+        self.restore_layout()
+        self._tell_store_problems()
 
     # -- layout ------------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -101,110 +122,27 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.photo_view, "Photo")
         self.tabs.addTab(self.timeline_panel, "Timeline")
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        left.setMinimumWidth(LIBRARY_MIN_WIDTH)
+        self.tabs.setMinimumWidth(480)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setObjectName("library-photo-splitter")
+        splitter.setChildrenCollapsible(False)
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([430, 850])
+        splitter.setSizes([260, 1020])
         self.setCentralWidget(splitter)
         self.task_progress = TaskProgressWidget()
         self.statusBar().addPermanentWidget(self.task_progress)
 
-    def _action(
-        self, text: str, slot, shortcut: str | QKeySequence | None = None, tip: str = ""
-    ) -> QAction:
-        action = QAction(text, self)
-        action.triggered.connect(slot)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        a = self.actions_by_name = {
-            "import": self._action(
-                "&Import photos…",
-                self.import_dialog,
-                QKeySequence.StandardKey.Open,
-                "Add photos or folders to the library (or drop them on the window)",
-            ),
-            "paint": self._action(
-                "&Paint prompt mask…",
-                self.prompts.paint_prompt_of_current,
-                "P",
-                "Paint where the eczema is on this photo; it becomes a prompt of its site",
-            ),
-            "unprompt": self._action("Stop using as prompt", self.prompts.unset_prompt_of_current),
-            "analyse_selected": self._action(
-                "Analyse &selected",
-                self.analysis.analyse_selected,
-                "Ctrl+R",
-                "Analyse the selected photos in the background",
-            ),
-            "analyse_pending": self._action(
-                "Analyse all &not analysed",
-                self.analysis.analyse_pending,
-                "Ctrl+Shift+R",
-                "Analyse every photo without a current result",
-            ),
-            "settings": self._action(
-                "&Settings…", self.ask_settings, QKeySequence.StandardKey.Preferences
-            ),
-            "models": self._action("Model &status…", self.analysis.show_model_status),
-            "train": self._action("&Train personal severity model…", self.personal.train),
-            "import_model": self._action(
-                "Import severity &model file…", self.personal.import_model_dialog
-            ),
-            "rescore": self._action(
-                "Re-score analyses with the active model", self.personal.rescore
-            ),
-            "timeline": self._action(
-                "&Timeline", lambda: self.tabs.setCurrentWidget(self.timeline_panel), "Ctrl+T"
-            ),
-            "quit": self._action("&Quit", self.close, QKeySequence.StandardKey.Quit),
-        }
-        for level in range(4):
-            self._action(
-                f"Rate {level}",
-                lambda _=False, lv=level: self.personal.rate_current(lv),
-                str(level),
-            )
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        for name in ("import", "settings", "quit"):
-            file_menu.addAction(a[name])
-        photo_menu = menu.addMenu("&Photo")
-        for name in ("paint", "unprompt"):
-            photo_menu.addAction(a[name])
-        analyse_menu = menu.addMenu("&Analyse")
-        for name in ("analyse_selected", "analyse_pending"):
-            analyse_menu.addAction(a[name])
-        models_menu = menu.addMenu("&Models")
-        for name in ("models", "train", "import_model", "rescore"):
-            models_menu.addAction(a[name])
-        menu.addMenu("&View").addAction(a["timeline"])
-        toolbar = QToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for name in (
-            "import",
-            "paint",
-            "analyse_selected",
-            "analyse_pending",
-            "timeline",
-            "settings",
-        ):
-            toolbar.addAction(a[name])
-        self.addToolBar(toolbar)
-
     def _connect(self) -> None:
-        self.site_filter.currentIndexChanged.connect(lambda _i: self.refresh_library())
+        self.site_filter.currentIndexChanged.connect(lambda _i: self._site_filter_changed())
         self.library.photoSelected.connect(self.show_photo)
         self.empty_view.importRequested.connect(self.import_dialog)
-        self.photo_view.ratingChosen.connect(self.personal.rate_current)
+        self.photo_view.ratingChosen.connect(self.photo_actions.rate_selected)
+        self.photo_view.ratingCleared.connect(lambda: self.photo_actions.rate_selected(None))
+        self.photo_view.editRequested.connect(self.photo_actions.edit_shown)
         self.photo_view.paintPromptRequested.connect(self.prompts.paint_prompt_of_current)
         self.photo_view.unsetPromptRequested.connect(self.prompts.unset_prompt_of_current)
         self.photo_view.correctResultRequested.connect(self.prompts.correct_result_of_current)
@@ -247,7 +185,7 @@ class MainWindow(QMainWindow):
             self,
             "Import photos",
             str(Path.home()),
-            "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.bmp);;All files (*)",
+            IMPORT_FILE_FILTER,
         )
         return files
 
@@ -335,8 +273,22 @@ class MainWindow(QMainWindow):
         self.library.select_photo(photo_id)
         self.show_photo(photo_id)
 
+    def _site_filter_changed(self) -> None:
+        """Show the chosen site's photos; a photo of another site leaves the photo view."""
+        self.refresh_library()
+        if (
+            self._shown_photo is not None
+            and not self.library_model.index_of(self._shown_photo).isValid()
+        ):
+            self.clear_photo()
+
+    def clear_photo(self) -> None:
+        """Show no photo (it was deleted, or the filter hides it)."""
+        self._shown_photo = None
+        self.photo_view.set_details(None)
+
     def show_photo(self, photo_id: int) -> None:
-        """Show a photo's facts now and its pixels once decoded off the GUI thread."""
+        """Show a photo's facts now, and its pixels and masks once decoded off the GUI thread."""
         shown = self.photo_view.details
         if photo_id == self._shown_photo and shown is not None and shown.image is not None:
             self.reshow_current()  # same photo (e.g. reselected after a refresh): keep its pixels
@@ -344,30 +296,61 @@ class MainWindow(QMainWindow):
             self.photoShown.emit(photo_id)
             return
         self._shown_photo = photo_id
-        details = self.state.details(photo_id)
+        details = self.state.details(photo_id, load_masks=False)
         self.photo_view.set_details(details)
         self.tabs.setCurrentWidget(self.photo_view)
+        state, store = self.state, self.store
 
         def load(_progress, _cancel):
             from eczema_tracker.gui.widgets.image_overlay import pil_to_qimage
 
-            return photo_id, pil_to_qimage(self.store.load_image(photo_id))
+            state.load_masks(details)  # PNG decoding of full-size masks: not on the GUI thread
+            return photo_id, pil_to_qimage(store.load_image(photo_id)), details
 
         BackgroundTask(self, load, self._image_loaded).titled("Photo not shown").run()
 
-    def _image_loaded(self, result: tuple[int, Any]) -> None:
-        photo_id, image = result
-        if photo_id == self._shown_photo:
+    def _image_loaded(self, result: tuple[int, Any, Any]) -> None:
+        photo_id, image, loaded = result
+        current = self.photo_view.details
+        if photo_id == self._shown_photo and current is not None:
+            if current.mask_key() == loaded.mask_key():
+                current.prompt_mask, current.result_mask = loaded.prompt_mask, loaded.result_mask
             self.photo_view.set_image(image)
             self.photoShown.emit(photo_id)
 
     def reshow_current(self) -> None:
-        """Refresh the facts of the photo shown (after a rating, a mask or an analysis)."""
-        if self._shown_photo is not None:
-            image = self.photo_view.details.image if self.photo_view.details else None
-            details = self.state.details(self._shown_photo)
-            details.image = image
-            self.photo_view.set_details(details)
+        """Refresh the facts of the photo shown (after a rating, a mask or an analysis); masks
+        that changed are decoded again off the GUI thread."""
+        if self._shown_photo is None:
+            return
+        old = self.photo_view.details
+        try:
+            details = self.state.details(self._shown_photo, load_masks=False)
+        except KeyError:  # the photo was deleted for good
+            self.clear_photo()
+            return
+        if old is not None and old.photo_id == details.photo_id:
+            details.image = old.image
+            if old.mask_key() == details.mask_key():
+                details.prompt_mask, details.result_mask = old.prompt_mask, old.result_mask
+            elif details.mask_key() != (None, None):
+                self._load_masks_later(details)
+        self.photo_view.set_details(details)
+
+    def _load_masks_later(self, details: Any) -> None:
+        state = self.state
+
+        def shown(loaded: Any) -> None:
+            current = self.photo_view.details
+            if current is not None and current.photo_id == loaded.photo_id:
+                if current.mask_key() == loaded.mask_key():
+                    current.prompt_mask = loaded.prompt_mask
+                    current.result_mask = loaded.result_mask
+                    self.photo_view.set_image(current.image)  # redraws the overlays
+
+        BackgroundTask(self, lambda _p, _c: state.load_masks(details), shown).titled(
+            "Mask not shown"
+        ).run()
 
     @property
     def shown_photo(self) -> int | None:
@@ -416,7 +399,84 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             QTimer.singleShot(0, lambda: self.import_paths(paths))  # leave the drop handler first
 
+    # -- bin, help, layout, store ----------------------------------------------------------------
+    def show_bin(self):
+        """File ▸ Bin: the deleted photos (non-modal); returns the dialog."""
+        from eczema_tracker.gui.bin_dialog import BinDialog
+
+        if self._bin_dialog is None:
+            self._bin_dialog = BinDialog(self)
+        self._bin_dialog.refresh()
+        self._bin_dialog.show()
+        self._bin_dialog.raise_()
+        return self._bin_dialog
+
+    def undo(self) -> None:
+        """Edit ▸ Undo (Ctrl+Z)."""
+        self.photo_actions.undo()
+
+    def show_help(self, page: str) -> None:
+        """Help ▸ a page: "how-it-works", "shortcuts" or "legend"."""
+        from eczema_tracker.gui.dialogs import help_dialog
+
+        help_dialog.show_help(self, page)
+
+    def _layout_settings(self) -> QSettings:
+        return QSettings(str(paths.config_dir() / LAYOUT_FILE), QSettings.Format.IniFormat, self)
+
+    def save_layout(self) -> None:
+        """Remember the window size and the pane sizes (a failure costs only the layout)."""
+        settings = self._layout_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/splitter", self.splitter.saveState())
+        settings.sync()
+
+    def restore_layout(self) -> None:
+        """Bring back the layout saved last time, if any."""
+        settings = self._layout_settings()
+        geometry = settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = settings.value("window/splitter")
+        if state is not None:
+            self.splitter.restoreState(state)
+
+    def store_problem_text(self) -> str:
+        """What the check on opening the store found, in plain words ("" when all is well)."""
+        from eczema_tracker.gui.store_problems import describe_store_check
+
+        check = getattr(self.store, "check", None)
+        return "" if check is None else describe_store_check(check, self.store.data_dir)
+
+    def _tell_store_problems(self) -> None:
+        text = self.store_problem_text()
+        if text:
+            log.warning("store check: %s", text)
+            self.statusBar().showMessage(f"Library check: {text}")
+            self.statusBar().setToolTip(text)
+
+    def release_store(self) -> None:
+        """Close the store for a restore; the window waits, disabled, for :meth:`adopt_store`."""
+        self.clear_photo()
+        self.centralWidget().setEnabled(False)
+        self.menuBar().setEnabled(False)
+        self.thumbnails.wait_idle(3000)
+        self.store.close()
+
+    def adopt_store(self, store: Any) -> None:
+        """Use ``store`` (reopened after a restore) everywhere and show it."""
+        self.store = store
+        self.state.store = store
+        self.timeline_panel.store = store
+        self.undo_history.clear()
+        self.library_model.set_items([])
+        self.centralWidget().setEnabled(True)
+        self.menuBar().setEnabled(True)
+        self.refresh()
+        self._tell_store_problems()
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        self.save_layout()
         for task in list(BackgroundTask._running):
             task.cancel()
         self.thumbnails.wait_idle(3000)

@@ -1,7 +1,8 @@
 """Prompt masks from the GUI: paint, correct a result, promote, stop using a photo as a prompt.
 
 Every change to a site's prompts refreshes the window and offers to re-analyse the site's
-results that became stale.
+results that became stale. Every mask save can be undone (Ctrl+Z in the main window), and the
+keyboard focus goes back to the main window when the editor closes.
 """
 
 from __future__ import annotations
@@ -116,17 +117,44 @@ class PromptFlow(QObject):
             ),
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self._give_focus_back)
         self.editor = dialog
         dialog.open()
         self.window.status("")
         self.editorOpened.emit(dialog)
+
+    def _give_focus_back(self, _result: int = 0) -> None:
+        """The editor closed: the main window gets the keyboard again (keys 0-3, Delete...)."""
+        w = self.window
+        w.raise_()
+        w.activateWindow()
+        (w.library if w.library.isVisible() else w.photo_view).setFocus(
+            Qt.FocusReason.ActiveWindowFocusReason
+        )
+
+    def _remember_prompt(self, photo_id: int) -> Callable[[], None]:
+        """An undo of the next prompt change of ``photo_id``: back to its current prompt mask,
+        or no prompt at all."""
+        store = self.window.store
+        before = store.prompt(photo_id)
+
+        def undo() -> None:
+            if before is None:
+                store.unset_prompt(photo_id)
+            else:
+                store.set_prompt_mask_id(photo_id, before.mask.id)
+            self.after_prompts_changed(store.photo(photo_id).site, offer=False)
+
+        return undo
 
     def save_prompt_mask(self, photo_id: int, mask: np.ndarray) -> None:
         """Store ``mask`` as the photo's prompt mask (raises with a plain message if empty)."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             raise ValueError("The mask is empty: paint over the eczema before saving.")
+        undo = self._remember_prompt(photo_id)
         self.window.store.set_prompt_mask(photo_id, mask)
+        self.window.undo_history.push("prompt mask save", undo)
         self.after_prompts_changed(self.window.store.photo(photo_id).site)
 
     def save_corrected_mask(self, photo_id: int, mask: np.ndarray, *, promote: bool = True) -> None:
@@ -139,10 +167,23 @@ class PromptFlow(QObject):
             return
         if not mask.any():
             raise ValueError("The mask is empty: paint over the eczema before saving.")
-        self.window.store.save_corrected_mask(analysis.id, mask)
+        store = self.window.store
+        undo_prompt = self._remember_prompt(photo_id) if promote else None
+        previous = analysis.corrected_mask.id if analysis.corrected_mask is not None else None
+        store.save_corrected_mask(analysis.id, mask)
+
+        def undo() -> None:
+            store.set_corrected_mask(analysis.id, previous)
+            if undo_prompt is not None:
+                undo_prompt()
+            else:
+                self.window.refresh()
+                self.window.reshow_current()
+
+        self.window.undo_history.push("mask correction", undo)
         if promote:
-            self.window.store.promote_to_prompt(photo_id, analysis.id)
-            self.after_prompts_changed(self.window.store.photo(photo_id).site)
+            store.promote_to_prompt(photo_id, analysis.id)
+            self.after_prompts_changed(store.photo(photo_id).site)
         else:
             self.window.refresh()
             self.window.reshow_current()
@@ -152,11 +193,15 @@ class PromptFlow(QObject):
         pid = self.window.shown_photo
         if pid is None or not self.window.store.photo(pid).is_prompt:
             return
+        undo = self._remember_prompt(pid)
         self.window.store.unset_prompt(pid)
+        self.window.undo_history.push("stop using as prompt", undo)
         self.after_prompts_changed(self.window.store.photo(pid).site)
 
-    def after_prompts_changed(self, site: str) -> None:
-        """Refresh and offer to re-analyse the site's results that became stale."""
+    def after_prompts_changed(self, site: str, *, offer: bool = True) -> None:
+        """Refresh and (with ``offer``) offer to re-analyse the site's results that became
+        stale."""
         self.window.refresh()
         self.window.reshow_current()
-        self.window.analysis.offer_reanalysis(site)
+        if offer:
+            self.window.analysis.offer_reanalysis(site)

@@ -159,6 +159,14 @@ class AnnotationsMixin:
 
             return self.mask(self._put_mask(mask, photo, then))
 
+    def set_prompt_mask_id(self, photo_id: int, mask_id: int) -> None:
+        """Make an already stored mask the photo's prompt mask again (a new version; used to
+        undo a prompt mask edit without encoding the mask again)."""
+        with self._write() as conn:
+            photo = self._photo_row(photo_id)
+            self.mask(mask_id)  # KeyError when absent
+            self._add_prompt_version(conn, photo, int(mask_id), "restored")
+
     def promote_to_prompt(self, photo_id: int, analysis_id: int | None = None) -> PromptRecord:
         """Make the photo a prompt using an analysis' mask (corrected one if saved; default: the
         current analysis)."""

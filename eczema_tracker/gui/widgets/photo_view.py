@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QButtonGroup,
     QCheckBox,
     QFormLayout,
@@ -20,20 +21,30 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
+from eczema_tracker.gui.formatting import format_day_time
 from eczema_tracker.gui.widgets.image_overlay import ImageOverlayWidget
+from eczema_tracker.severity_scale import CLASS_NAMES, ShownGrade
 
-SEVERITY_NAMES = ("none", "mild", "moderate", "severe")
+SEVERITY_NAMES = CLASS_NAMES
+SIDE_PANEL_MIN_WIDTH = 230
+SIDE_PANEL_MAX_WIDTH = 330
 PROMPT_COLOR = QColor("#2a7de1")
 RESULT_COLOR = QColor("#e0245e")
 
 
 @dataclass
 class PhotoDetails:
-    """Everything the photo view shows about one photo."""
+    """Everything the photo view shows about one photo.
+
+    ``mask_origin`` says whose mask the area is of: "prompt" (the person's prompt mask, drawn in
+    blue), "corrected" (their correction of the result), "analysis" (the app's) or None. The
+    ``*_mask_id`` fields name the stored masks; the arrays are decoded off the GUI thread.
+    """
 
     photo_id: int
     site: str
@@ -42,15 +53,25 @@ class PhotoDetails:
     is_prompt: bool = False
     prompt_mask: np.ndarray | None = None
     result_mask: np.ndarray | None = None
+    prompt_mask_id: int | None = None
+    result_mask_id: int | None = None
     result_corrected: bool = False
+    mask_origin: str | None = None
+    analysed: bool = False
     lesion_area_fraction: float | None = None
     stale: bool = False
     severity_class: int | None = None
     probabilities: Sequence[float] | None = None
     score: float | None = None
+    grade: ShownGrade | None = None
     rating: int | None = None
     has_severity_model: bool = False
     site_prompt_count: int = 0
+    note: str = ""
+
+    def mask_key(self) -> tuple[int | None, int | None]:
+        """Which stored masks are drawn (same key: the decoded arrays can be kept)."""
+        return self.prompt_mask_id, self.result_mask_id
 
 
 class PhotoView(QWidget):
@@ -61,6 +82,8 @@ class PhotoView(QWidget):
     unsetPromptRequested = Signal()  # noqa: N815
     correctResultRequested = Signal()  # noqa: N815
     analyseRequested = Signal()  # noqa: N815
+    ratingCleared = Signal()  # noqa: N815
+    editRequested = Signal()  # noqa: N815
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,6 +93,9 @@ class PhotoView(QWidget):
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.show_mask = QCheckBox("Show mask")
         self.show_mask.setChecked(True)
         self.show_mask.toggled.connect(self._apply_mask)
@@ -107,6 +133,13 @@ class PhotoView(QWidget):
             rating_layout.addWidget(button, level // 2, level % 2)
             self.rating_buttons.append(button)
         self.rating_group.idClicked.connect(self.ratingChosen)
+        self.clear_rating_button = QPushButton("Clear rating")
+        self.clear_rating_button.setToolTip("Remove your rating of this photo (Ctrl+Z undoes)")
+        self.clear_rating_button.clicked.connect(self.ratingCleared)
+        rating_layout.addWidget(self.clear_rating_button, 2, 0, 1, 2)
+        self.edit_button = QPushButton("Edit date, site, note…")
+        self.edit_button.setToolTip("Change when the photo was taken, its body site or its note")
+        self.edit_button.clicked.connect(self.editRequested)
 
         self.paint_button = QPushButton("Paint prompt mask…")
         self.paint_button.setToolTip(
@@ -125,6 +158,8 @@ class PhotoView(QWidget):
 
         side = QVBoxLayout()
         side.addWidget(self.title)
+        side.addWidget(self.note)
+        side.addWidget(self.edit_button)
         side.addWidget(self.show_mask)
         side.addLayout(facts)
         side.addWidget(rating_box)
@@ -143,11 +178,21 @@ class PhotoView(QWidget):
         side.addStretch(1)
         panel = QWidget()
         panel.setLayout(side)
-        panel.setFixedWidth(330)
+        # The facts scroll when the window is low; the photo keeps every pixel of width it can.
+        self.side_panel = QScrollArea()
+        self.side_panel.setWidget(panel)
+        self.side_panel.setWidgetResizable(True)
+        self.side_panel.setFrameShape(QFrame.Shape.NoFrame)
+        self.side_panel.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side_panel.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
+        self.side_panel.setMinimumWidth(SIDE_PANEL_MIN_WIDTH)
+        self.side_panel.setMaximumWidth(SIDE_PANEL_MAX_WIDTH)
+        self.image_view.setMinimumSize(200, 150)
 
         layout = QHBoxLayout(self)
-        layout.addWidget(self.image_view, 1)
-        layout.addWidget(panel)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.image_view, 3)
+        layout.addWidget(self.side_panel, 1)
         self.set_details(None)
 
     # -- showing ------------------------------------------------------------------------------
@@ -155,10 +200,18 @@ class PhotoView(QWidget):
         """Show a photo (None: nothing selected)."""
         self.details = details
         enabled = details is not None
-        for w in (self.paint_button, self.analyse_button, *self.rating_buttons, self.show_mask):
+        for w in (
+            self.paint_button,
+            self.analyse_button,
+            *self.rating_buttons,
+            self.show_mask,
+            self.edit_button,
+        ):
             w.setEnabled(enabled)
+        self.clear_rating_button.setEnabled(enabled and details.rating is not None)
         if details is None:
             self.title.setText("<b>No photo selected</b>")
+            self.note.hide()
             self.image_view.set_image(None)
             self.mask_state.setText("—")
             self.area.setText("—")
@@ -169,8 +222,9 @@ class PhotoView(QWidget):
             self.hint.hide()
             self._set_rating(None)
             return
-        when = f"{details.taken_at:%A %d %B %Y, %H:%M}" if details.taken_at else "date unknown"
-        self.title.setText(f"<b>{details.site}</b><br>{when}")
+        self.title.setText(f"<b>{details.site}</b><br>{format_day_time(details.taken_at)}")
+        self.note.setText(f"Note: {details.note}" if details.note else "")
+        self.note.setVisible(bool(details.note))
         self.image_view.set_image(details.image)
         self._apply_mask()
         self._show_facts(details)
@@ -179,7 +233,8 @@ class PhotoView(QWidget):
             "Edit prompt mask…" if details.is_prompt else "Paint prompt mask…"
         )
         self.unset_button.setVisible(details.is_prompt)
-        self.correct_button.setVisible(details.result_mask is not None)
+        # A prompt photo's mask is edited as a prompt; an analysed photo's result is corrected.
+        self.correct_button.setVisible(details.analysed and not details.is_prompt)
         self.hint.setText(self._hint(details))
         self.hint.setVisible(bool(self.hint.text()))
 
@@ -200,24 +255,35 @@ class PhotoView(QWidget):
             self.image_view.set_masks([(m, c) for m, c in layers if m is not None])
 
     def _show_facts(self, d: PhotoDetails) -> None:
-        states = []
-        if d.is_prompt:
-            states.append(f"your prompt mask of '{d.site}' (blue)")
-        if d.result_mask is not None:
-            what = (
-                "the analysis, corrected by you" if d.result_corrected else "result of the analysis"
+        stale = " — out of date: the prompts changed" if d.stale else ""
+        if d.mask_origin == "prompt":
+            text = (
+                f"your prompt mask of '{d.site}' (blue): you painted it, so it is this "
+                "photo's mask and its area"
             )
-            states.append(f"{what} (red)" + (" — stale: the prompts changed" if d.stale else ""))
-        self.mask_state.setText("; ".join(states) or "none yet")
+        elif d.mask_origin == "corrected":
+            text = "your corrected mask (red): it stays this photo's mask when analysed again"
+        elif d.mask_origin == "analysis":
+            text = "the app's result (red)" + stale
+        else:
+            text = "none yet"
+        self.mask_state.setText(text)
         self.area.setText(
             f"{100 * d.lesion_area_fraction:.1f} % of the photo"
             if d.lesion_area_fraction is not None
             else "not analysed yet"
         )
-        if d.probabilities is not None and d.severity_class is not None:
-            name = SEVERITY_NAMES[int(d.severity_class)]
-            score = f" (score {d.score:.2f} of 3)" if d.score is not None else ""
-            self.severity.setText(f"<b>{name}</b>{score}")
+        grade = d.grade
+        if grade is not None and not grade.graded:
+            self.severity.setText(f"<b>{grade.text}</b>")
+            self.probability_box.hide()
+        elif grade is not None and d.probabilities is not None:
+            name = SEVERITY_NAMES[int(grade.label)]
+            self.severity.setText(f"<b>{name}</b> (score {grade.score:.2f} of 3){stale}")
+            self.severity.setToolTip(
+                "The score is the expected level (0 none … 3 severe) from the chances below; "
+                "the level shown is the one the score is closest to."
+            )
             for bar, p in zip(self.probability_bars, d.probabilities, strict=False):
                 bar.setValue(round(100 * float(p)))
             self.probability_box.show()
@@ -238,7 +304,7 @@ class PhotoView(QWidget):
                 f"'{d.site}' has {d.site_prompt_count} prompt mask(s). Paint 2–3 photos of this "
                 "site first; then the app can analyse the others."
             )
-        if d.result_mask is None:
+        if not d.analysed and not d.is_prompt:
             return "Ready to analyse: press 'Analyse this photo' (or Analyse ▸ All not analysed)."
         if d.stale:
             return "The prompts of this site changed since this analysis. Analyse it again."

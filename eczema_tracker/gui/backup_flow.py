@@ -1,0 +1,118 @@
+"""File ▸ Save a backup… and File ▸ Restore from a backup…: the store's own export and restore
+(:mod:`eczema_tracker.store.backup`), in the background with progress.
+
+A restore replaces the whole store, so the window lets go of it first: the store is closed, the
+window is disabled while the backup is checked and put in place, and the store is opened again
+afterwards (the old one, untouched, when the restore failed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from eczema_tracker.gui.tasks import BackgroundTask
+
+if TYPE_CHECKING:
+    from eczema_tracker.gui.main_window import MainWindow
+
+
+class BackupFlow(QObject):
+    """Backup and restore from the main window."""
+
+    restored = Signal(object)  # noqa: N815 - RestoreSummary, after the store was opened again
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.task: BackgroundTask | None = None
+
+    def _busy(self) -> bool:
+        running = [t for t in BackgroundTask._running if t.show_progress and not t.done]
+        if running:
+            self.window.show_message(
+                "info",
+                "Please wait",
+                "Another job is running; wait for it to finish (or cancel it) first.",
+            )
+        return bool(running)
+
+    def export_dialog(self) -> BackgroundTask | None:
+        """Ask where, then write a backup zip of the whole store."""
+        w = self.window
+        target = w.ask_backup_file()
+        if not target or self._busy():
+            return None
+        from eczema_tracker.store.backup import export_store
+
+        data_dir = w.store.data_dir
+
+        def op(progress, cancel):
+            return export_store(data_dir, target, progress=progress, cancel=cancel)
+
+        def done(summary: Any) -> None:
+            missing = (
+                f" {len(summary.missing)} file(s) were missing and are not in it."
+                if summary.missing
+                else ""
+            )
+            w.show_message(
+                "info",
+                "Backup saved",
+                f"The backup was saved to {summary.path} ({summary.files} files, "
+                f"{summary.bytes / 1e6:.1f} MB).{missing}",
+            )
+
+        self.task = (
+            BackgroundTask(w, op, done).with_progress("Saving a backup").titled("Backup not saved")
+        )
+        return self.task.run()
+
+    def restore_dialog(self) -> BackgroundTask | None:
+        """Ask for a backup zip and, after a clear question, replace the store with it."""
+        w = self.window
+        source = w.ask_restore_file()
+        if not source or self._busy():
+            return None
+        count = len(w.store.photos()) + len(w.store.binned_photos())
+        if count and not w.ask_question(
+            "Replace the library?",
+            f"Restoring replaces everything in the library now ({count} photos, with their "
+            f"masks, results and ratings) by what {Path(source).name} holds. Save a backup of "
+            "the library first if unsure. Replace it?",
+        ):
+            return None
+        from eczema_tracker.store import Store
+        from eczema_tracker.store.backup import restore_store
+
+        data_dir = w.store.data_dir
+        w.release_store()  # the restore needs the store's writer lock
+
+        def op(progress, cancel):
+            return restore_store(source, data_dir, force=True, progress=progress, cancel=cancel)
+
+        def reopen() -> None:
+            w.adopt_store(Store.open(data_dir))
+
+        def done(summary: Any) -> None:
+            reopen()
+            w.show_message(
+                "info",
+                "Library restored",
+                f"{summary.photos} photos were restored from {Path(source).name}.",
+            )
+            self.restored.emit(summary)
+
+        def failed(message: str) -> None:
+            reopen()  # the old store is untouched when a restore fails
+            w.show_message("error", "Library not restored", f"{message} The library is as it was.")
+
+        self.task = (
+            BackgroundTask(w, op, done)
+            .with_progress("Restoring the backup", cancellable=True)
+            .failure(failed)
+            .on_cancelled(reopen)
+        )
+        return self.task.run()

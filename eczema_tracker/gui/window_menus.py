@@ -1,0 +1,161 @@
+"""The main window's actions, menus, toolbar and library context menu, in one place.
+
+Shortcuts: Ctrl+O import, Delete delete to the bin, Ctrl+Z undo, 0-3 rate, Backspace clear the
+rating, P paint a prompt mask, E edit date/site/note, M move to another site, Ctrl+R analyse the
+selected photos, Ctrl+Shift+R analyse all not analysed, Ctrl+T timeline, F1 help.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QToolBar
+
+if TYPE_CHECKING:
+    from eczema_tracker.gui.main_window import MainWindow
+
+HELP_PAGES = {
+    "help_how": ("&How it works", "how-it-works"),
+    "help_shortcuts": ("&Keyboard shortcuts", "shortcuts"),
+    "help_legend": ("&Badge legend", "legend"),
+}
+
+
+def _action(w: MainWindow, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+    action = QAction(text, w)
+    action.triggered.connect(slot)
+    if shortcut:
+        action.setShortcut(QKeySequence(shortcut))
+    if tip:
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+    w.addAction(action)
+    return action
+
+
+def build_actions(w: MainWindow) -> dict[str, QAction]:
+    """Create every action of the window, its menus and toolbar; returns them by name."""
+    edits = w.photo_actions
+    a = {
+        "import": _action(
+            w,
+            "&Import photos…",
+            w.import_dialog,
+            QKeySequence.StandardKey.Open,
+            "Add photos or folders to the library (or drop them on the window)",
+        ),
+        "backup": _action(
+            w,
+            "Save a &backup…",
+            w.backup.export_dialog,
+            tip="Save the whole library (photos, masks, results, ratings) into one file",
+        ),
+        "restore": _action(
+            w,
+            "&Restore from a backup…",
+            w.backup.restore_dialog,
+            tip="Replace the library by a backup file saved earlier",
+        ),
+        "bin": _action(w, "&Bin…", w.show_bin, tip="Deleted photos: restore them or empty the bin"),
+        "paint": _action(
+            w,
+            "&Paint prompt mask…",
+            w.prompts.paint_prompt_of_current,
+            "P",
+            "Paint where the eczema is on this photo; it becomes a prompt of its site",
+        ),
+        "unprompt": _action(w, "Stop using as prompt", w.prompts.unset_prompt_of_current),
+        "edit": _action(
+            w,
+            "&Edit date, site and note…",
+            edits.edit_shown,
+            "E",
+            "Change when the photo was taken, its body site or its note",
+        ),
+        "move": _action(
+            w,
+            "&Move to another body site…",
+            edits.move_selected,
+            "M",
+            "Move the selected photos to another body site",
+        ),
+        "rename_site": _action(
+            w, "Re&name body site…", edits.rename_site_dialog, tip="Rename a body site"
+        ),
+        "delete": _action(
+            w,
+            "&Delete",
+            edits.delete_selected,
+            QKeySequence.StandardKey.Delete,
+            "Move the selected photos to the bin (File ▸ Bin brings them back)",
+        ),
+        "clear_rating": _action(
+            w,
+            "&Clear rating",
+            lambda: edits.rate_selected(None),
+            "Backspace",
+            "Remove your rating of the selected photos",
+        ),
+        "undo": _action(w, "&Undo", edits.undo, QKeySequence.StandardKey.Undo),
+        "analyse_selected": _action(
+            w,
+            "Analyse &selected",
+            w.analysis.analyse_selected,
+            "Ctrl+R",
+            "Analyse the selected photos in the background",
+        ),
+        "analyse_pending": _action(
+            w,
+            "Analyse all &not analysed",
+            w.analysis.analyse_pending,
+            "Ctrl+Shift+R",
+            "Analyse every photo without a current result",
+        ),
+        "settings": _action(w, "&Settings…", w.ask_settings, QKeySequence.StandardKey.Preferences),
+        "models": _action(w, "Model &status…", w.analysis.show_model_status),
+        "train": _action(w, "&Train personal severity model…", w.personal.train),
+        "import_model": _action(w, "Import severity &model file…", w.personal.import_model_dialog),
+        "rescore": _action(w, "Re-score analyses with the active model", w.personal.rescore),
+        "timeline": _action(
+            w, "&Timeline", lambda: w.tabs.setCurrentWidget(w.timeline_panel), "Ctrl+T"
+        ),
+        "quit": _action(w, "&Quit", w.close, QKeySequence.StandardKey.Quit),
+    }
+    for name, (text, page) in HELP_PAGES.items():
+        a[name] = _action(w, text, lambda _=False, p=page: w.show_help(p))
+    a["help_how"].setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
+    for level in range(4):
+        a[f"rate_{level}"] = _action(
+            w, f"Rate {level}", lambda _=False, lv=level: edits.rate_selected(lv), str(level)
+        )
+    w.undo_history_action = a["undo"]
+    menu = w.menuBar()
+    for title, names in (
+        ("&File", ("import", "backup", "restore", "bin", None, "settings", None, "quit")),
+        ("&Edit", ("undo", None, "delete", "move", "rename_site", "edit", "clear_rating")),
+        ("&Photo", ("paint", "unprompt", None, "rate_0", "rate_1", "rate_2", "rate_3")),
+        ("&Analyse", ("analyse_selected", "analyse_pending")),
+        ("&Models", ("models", "train", "import_model", "rescore")),
+        ("&View", ("timeline",)),
+        ("&Help", tuple(HELP_PAGES)),
+    ):
+        sub = menu.addMenu(title)
+        for name in names:
+            if name is None:
+                sub.addSeparator()
+            else:
+                sub.addAction(a[name])
+    toolbar = QToolBar("Main")
+    toolbar.setObjectName("main-toolbar")
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    for name in ("import", "paint", "analyse_selected", "analyse_pending", "timeline", "undo"):
+        toolbar.addAction(a[name])
+    w.addToolBar(toolbar)
+    w.library.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+    for name in ("analyse_selected", "rate_0", "rate_1", "rate_2", "rate_3", "clear_rating"):
+        w.library.addAction(a[name])
+    for name in ("move", "edit", "delete"):
+        w.library.addAction(a[name])
+    return a

@@ -1,0 +1,412 @@
+"""Issue 12, main window: a person's masks shown as theirs, one severity rule, one date format,
+fixing mistakes (bin, edit, move, undo, multi-select), backup from the app, the layout, Help.
+
+No ML models are needed: analyses are recorded through the store as an analysis run would.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from eczema_tracker import imaging
+from eczema_tracker.gui.formatting import format_day_time
+from eczema_tracker.gui.main_window import IMPORT_FILE_FILTER, MainWindow
+from eczema_tracker.gui.photo_edit import PhotoEdit
+from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.settings import Settings
+from eczema_tracker.severity_scale import NO_ECZEMA_FOUND
+from eczema_tracker.store import Store
+
+SITE = "left arm"
+
+
+class Answers:
+    """Scripted answers to the window's questions, and what it said."""
+
+    def __init__(self) -> None:
+        self.yes = True
+        self.site: str | None = SITE
+        self.questions: list[tuple[str, str]] = []
+        self.messages: list[tuple[str, str, str]] = []
+        self.edit: PhotoEdit | None = None
+        self.file: str | None = None
+
+    def install(self, win: MainWindow) -> None:
+        win.show_message = lambda kind, title, text, details="": self.messages.append(
+            (kind, title, text)
+        )
+        win.ask_site = lambda count: self.site
+        win.ask_question = lambda title, text: (self.questions.append((title, text)), self.yes)[1]
+        win.ask_move_site = lambda count, current=None: self.site
+        win.ask_photo_edit = lambda details: self.edit
+        win.ask_backup_file = lambda: self.file
+        win.ask_restore_file = lambda: self.file
+
+
+@pytest.fixture
+def answers() -> Answers:
+    return Answers()
+
+
+def _make_window(qtbot, answers, store) -> MainWindow:
+    win = MainWindow(store, Settings())
+    answers.install(win)
+
+    def finish_tasks(_win) -> None:
+        for task in list(BackgroundTask._running):
+            task.cancel()
+        qtbot.waitUntil(lambda: not BackgroundTask._running, timeout=20000)
+        win.thumbnails.wait_idle()
+
+    qtbot.addWidget(win, before_close_func=finish_tasks)
+    return win
+
+
+@pytest.fixture
+def window(qtbot, answers):
+    store = Store.open()
+    win = _make_window(qtbot, answers, store)
+    win.show()
+    yield win
+    win.store.close()
+
+
+@pytest.fixture
+def photos(window, eczema_photo_paths):
+    window.store.import_paths(eczema_photo_paths[:4], SITE)
+    window.refresh()
+    return window.library_model.photo_ids()  # newest first
+
+
+def _rows_mask(photo, fraction: float) -> np.ndarray:
+    mask = np.zeros((photo.height, photo.width), dtype=bool)
+    mask[: int(round(photo.height * fraction))] = True
+    return mask
+
+
+def _analyse(store, pid: int, fraction: float = 0.0, probabilities=None) -> int:
+    mask = _rows_mask(store.photo(pid), fraction)
+    probs = None if probabilities is None else np.asarray(probabilities, dtype=float)
+    return store.record_analysis(
+        pid,
+        mask=mask,
+        lesion_area_fraction=float(mask.mean()),
+        features=None,
+        feature_source=None,
+        probabilities=probs,
+        score=None if probs is None else float(probs @ np.arange(4)),
+        model_sources={},
+        k=2,
+    )
+
+
+def _show(qtbot, win: MainWindow, pid: int) -> None:
+    with qtbot.waitSignal(win.photoShown, timeout=10000):
+        win.open_photo(pid)
+
+
+def _correct(qtbot, win: MainWindow, pid: int, *, promote: bool) -> None:
+    win.open_photo(pid)
+    with qtbot.waitSignal(win.prompts.editorOpened, timeout=30000) as opened:
+        win.prompts.correct_result_of_current()
+    dialog = opened.args[0]
+    dialog.option_box.setChecked(promote)
+    w, h = dialog.painter.image_size()
+    dialog.painter.paint_stroke([(w * 0.2, h * 0.3), (w * 0.8, h * 0.6)])
+    assert dialog.save()
+    dialog.done(0)
+
+
+# -- bugs --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("promote", [False, True])
+def test_bug2_a_correction_stays_after_reanalysis(qtbot, window, photos, promote):
+    pid = photos[0]
+    _analyse(window.store, pid, 0.1)
+    _correct(qtbot, window, pid, promote=promote)
+    corrected = window.photo_view.area.text()
+    assert corrected != "0.0 % of the photo"
+    _analyse(window.store, pid, 0.0)  # "analyse the out-of-date results again" finds nothing
+    window.refresh()
+    window.reshow_current()
+    assert window.photo_view.area.text() == corrected
+    assert "your" in window.photo_view.mask_state.text()
+    if not promote:
+        assert "your corrected mask" in window.photo_view.mask_state.text()
+    point = next(p for p in window.store.timeline(None) if p.photo_id == pid)
+    assert point.lesion_area_fraction > 0.1
+
+
+def test_bug3_a_prompt_photo_shows_the_mask_painted(qtbot, window, photos):
+    pid = photos[0]
+    window.store.set_prompt_mask(pid, _rows_mask(window.store.photo(pid), 0.34))
+    _analyse(window.store, pid, 0.0)
+    window.refresh()
+    _show(qtbot, window, pid)
+    assert window.photo_view.area.text() == "34.0 % of the photo"
+    assert "your prompt mask" in window.photo_view.mask_state.text()
+    assert window.photo_view.details.result_mask is None  # the app's empty result is not drawn
+
+
+def test_bug4_an_empty_mask_is_not_graded(qtbot, window, photos):
+    pid = photos[0]
+    _analyse(window.store, pid, 0.0, probabilities=[0.1, 0.6, 0.2, 0.1])
+    window.refresh()
+    _show(qtbot, window, pid)
+    text = window.photo_view.severity.text()
+    assert NO_ECZEMA_FOUND in text and "mild" not in text and "score" not in text
+    assert window.photo_view.probability_box.isHidden()
+
+
+def test_bug5_the_class_shown_is_the_band_of_the_score(qtbot, window, photos):
+    pid = photos[0]
+    _analyse(window.store, pid, 0.2, probabilities=[0.3, 0.0, 0.0, 0.7])  # argmax severe
+    window.refresh()
+    _show(qtbot, window, pid)
+    text = window.photo_view.severity.text()
+    assert "moderate" in text and "2.10 of 3" in text and "severe" not in text
+
+
+def test_bug8_dates_are_written_one_way(qtbot, window, photos):
+    pid = photos[0]
+    _show(qtbot, window, pid)
+    when = window.store.photo(pid).taken_datetime
+    assert format_day_time(when) in window.photo_view.title.text()
+
+
+def test_bug8_the_import_filter_lists_every_photo_type_the_app_reads():
+    for suffix in imaging.IMAGE_SUFFIXES:
+        assert f"*{suffix}" in IMPORT_FILE_FILTER.split(";;")[0]
+    assert "*.mpo" in IMPORT_FILE_FILTER and "*.gif" in IMPORT_FILE_FILTER
+
+
+def test_bug8_site_filter_leaves_no_photo_of_another_site(qtbot, window, photos):
+    window.store.update_photo(photos[0], site="face")
+    window.refresh()
+    _show(qtbot, window, photos[0])
+    window.site_filter.setCurrentText(SITE)
+    details = window.photo_view.details
+    assert details is None or details.site == SITE
+    assert window.shown_photo in (None, *window.library_model.photo_ids())
+
+
+def test_bug8_focus_returns_to_the_main_window_after_the_painter(qtbot, window, photos):
+    window.activateWindow()
+    window.open_photo(photos[0])
+    with qtbot.waitSignal(window.prompts.editorOpened, timeout=30000) as opened:
+        window.prompts.paint_prompt_of_current()
+    dialog = opened.args[0]
+    dialog.activateWindow()
+    dialog.painter.setFocus()
+    dialog.done(0)
+    qtbot.waitUntil(
+        lambda: (
+            QApplication.focusWidget() is not None and QApplication.focusWidget().window() is window
+        ),
+        timeout=5000,
+    )
+
+
+# -- fixing mistakes -------------------------------------------------------------------------
+def test_delete_key_moves_photos_to_the_bin_and_the_bin_restores_them(qtbot, window, photos):
+    window.library.setFocus()
+    window.library.select_photo(photos[0])
+    window.library.selectionModel().select(
+        window.library_model.index_of(photos[1]),
+        window.library.selectionModel().SelectionFlag.Select,
+    )
+    assert set(window.library.selected_photo_ids()) == set(photos[:2])
+    qtbot.keyClick(window.library, Qt.Key.Key_Delete)
+    assert window.library_model.photo_ids() == photos[2:]
+    assert {p.id for p in window.store.binned_photos()} == set(photos[:2])
+    assert window.store.photo_file(photos[0]).is_file()
+    dialog = window.show_bin()
+    assert dialog.count() == 2
+    dialog.select_all()
+    dialog.restore_selected()
+    assert sorted(window.library_model.photo_ids()) == sorted(photos)
+    assert dialog.count() == 0
+
+
+def test_deleting_a_prompt_photo_asks_first(qtbot, window, answers, photos):
+    for pid in photos[:2]:
+        window.store.set_prompt_mask(pid, _rows_mask(window.store.photo(pid), 0.2))
+    window.refresh()
+    window.library.select_photo(photos[0])
+    answers.yes = False
+    window.actions_by_name["delete"].trigger()
+    assert photos[0] in window.library_model.photo_ids()  # declined: nothing happened
+    title, text = answers.questions[-1]
+    assert "prompt" in text and "1 prompt mask" in text and SITE in text
+    answers.yes = True
+    window.actions_by_name["delete"].trigger()
+    assert photos[0] not in window.library_model.photo_ids()
+
+
+def test_emptying_the_bin_deletes_the_files(qtbot, window, answers, photos):
+    file = window.store.photo_file(photos[0])
+    window.library.select_photo(photos[0])
+    window.actions_by_name["delete"].trigger()
+    dialog = window.show_bin()
+    task = dialog.empty_bin()
+    with qtbot.waitSignal(task.finished, timeout=20000):
+        pass
+    assert answers.questions and "cannot be undone" in answers.questions[-1][1]
+    assert not file.exists() and dialog.count() == 0
+
+
+def test_edit_date_site_and_note_from_the_photo_view(qtbot, window, answers, photos):
+    pid = photos[-1]
+    _show(qtbot, window, pid)
+    when = datetime(2025, 3, 4, 9, 30)
+    answers.edit = PhotoEdit(taken_at=when, site="Right Wrist", note="after the cream")
+    window.photo_view.edit_button.click()
+    photo = window.store.photo(pid)
+    assert photo.taken_datetime == when and photo.site == "right wrist"
+    assert photo.note == "after the cream" and photo.taken_at_source == "user"
+    assert format_day_time(when) in window.photo_view.title.text()
+    assert "after the cream" in window.photo_view.note.text()
+    assert "right wrist" in window.store.sites()
+    window.undo()
+    assert window.store.photo(pid).site == SITE
+
+
+def test_multi_select_rate_move_and_undo(qtbot, window, answers, photos):
+    window.library.select_photo(photos[0])
+    model = window.library.selectionModel()
+    for pid in photos[1:3]:
+        model.select(window.library_model.index_of(pid), model.SelectionFlag.Select)
+    window.library.setFocus()
+    qtbot.keyClick(window, "2")
+    assert [window.store.rating(p) for p in photos[:3]] == [2, 2, 2]
+    assert window.store.rating(photos[3]) is None
+    window.undo()
+    assert [window.store.rating(p) for p in photos[:3]] == [None, None, None]
+    answers.site = "face"
+    window.actions_by_name["move"].trigger()
+    assert all(window.store.photo(p).site == "face" for p in photos[:3])
+    assert window.store.photo(photos[3]).site == SITE
+    qtbot.keyClick(window, "z", Qt.KeyboardModifier.ControlModifier)  # Ctrl+Z
+    assert all(window.store.photo(p).site == SITE for p in photos)
+
+
+def test_multi_select_analyse_takes_every_selected_photo(window, photos, monkeypatch):
+    asked = []
+    monkeypatch.setattr(window.analysis, "analyse", lambda ids: asked.append(list(ids)))
+    window.library.select_photo(photos[0])
+    model = window.library.selectionModel()
+    model.select(window.library_model.index_of(photos[2]), model.SelectionFlag.Select)
+    window.actions_by_name["analyse_selected"].trigger()
+    assert sorted(asked[-1]) == sorted([photos[0], photos[2]])
+
+
+def test_clear_a_rating_and_undo_a_deletion(qtbot, window, photos):
+    pid = photos[0]
+    _show(qtbot, window, pid)
+    window.photo_view.rating_buttons[3].click()
+    assert window.store.rating(pid) == 3
+    window.photo_view.clear_rating_button.click()
+    assert window.store.rating(pid) is None
+    window.undo()
+    assert window.store.rating(pid) == 3
+    window.library.select_photo(pid)
+    window.actions_by_name["delete"].trigger()
+    assert pid not in window.library_model.photo_ids()
+    window.undo()
+    assert pid in window.library_model.photo_ids()
+
+
+def test_undo_a_mask_save(qtbot, window, photos):
+    pid = photos[0]
+    window.open_photo(pid)
+    with qtbot.waitSignal(window.prompts.editorOpened, timeout=30000) as opened:
+        window.prompts.paint_prompt_of_current()
+    dialog = opened.args[0]
+    w, h = dialog.painter.image_size()
+    dialog.painter.paint_stroke([(w * 0.3, h * 0.4), (w * 0.6, h * 0.5)])
+    assert dialog.save()
+    dialog.done(0)
+    assert window.store.photo(pid).is_prompt
+    window.undo()
+    assert not window.store.photo(pid).is_prompt
+
+
+def test_rename_a_site(window, photos):
+    window.photo_actions.rename_site(SITE, "Left forearm")
+    assert window.store.sites() == ["left forearm"]
+    assert window.site_filter.findText("left forearm") >= 0
+    window.undo()
+    assert window.store.sites() == [SITE]
+
+
+def test_backup_and_restore_from_the_app(qtbot, window, answers, photos, tmp_path):
+    answers.file = str(tmp_path / "backup.zip")
+    task = window.backup.export_dialog()
+    with qtbot.waitSignal(task.finished, timeout=60000):
+        pass
+    assert (tmp_path / "backup.zip").is_file()
+    assert "Backup saved" in [t for _, t, _ in answers.messages]
+    window.library.select_photo(photos[0])
+    window.actions_by_name["delete"].trigger()
+    window.store.empty_bin()
+    window.refresh()
+    assert len(window.library_model.photo_ids()) == 3
+    task = window.backup.restore_dialog()
+    with qtbot.waitSignal(task.finished, timeout=60000):
+        pass
+    assert answers.messages[-1][1] == "Library restored", answers.messages[-1]
+    assert any("replace" in text for _, text in answers.questions)
+    assert sorted(window.library_model.photo_ids()) == sorted(photos)
+    assert not window.store.readonly and window.state.store is window.store
+
+
+# -- layout, help, store check ---------------------------------------------------------------
+def test_at_1024_by_640_the_photo_gets_the_widest_pane(qtbot, window, photos):
+    window.resize(1024, 640)
+    _show(qtbot, window, photos[0])
+    qtbot.waitUntil(lambda: window.width() <= 1100)
+    QApplication.processEvents()
+    photo = window.photo_view.image_view.width()
+    assert photo > window.library_stack.width(), (photo, window.library_stack.width())
+    assert photo > window.photo_view.side_panel.width()
+    assert window.library_stack.width() >= 150 and window.photo_view.side_panel.width() >= 200
+
+
+def test_the_layout_is_remembered(qtbot, answers, photos, window):
+    window.resize(1200, 800)
+    window.splitter.setSizes([200, 1000])
+    QApplication.processEvents()
+    sizes = window.splitter.sizes()
+    window.save_layout()
+    again = _make_window(qtbot, answers, window.store)
+    again.resize(1200, 800)
+    again.show()
+    QApplication.processEvents()
+    assert abs(again.splitter.sizes()[0] - sizes[0]) <= 20
+
+
+def test_help_menu_opens_the_three_pages(window, monkeypatch):
+    help_dialog = pytest.importorskip("eczema_tracker.gui.dialogs.help_dialog")
+    pages = []
+    monkeypatch.setattr(help_dialog, "show_help", lambda parent, page: pages.append(page))
+    for name in ("help_how", "help_shortcuts", "help_legend"):
+        window.actions_by_name[name].trigger()
+    assert pages == ["how-it-works", "shortcuts", "legend"]
+
+
+def test_store_problems_found_on_open_are_said(qtbot, answers, tmp_path, eczema_photo_paths):
+    with Store.open(tmp_path / "s") as s:
+        pid = s.import_paths(eczema_photo_paths[:1])[0].photo_id
+        s.photo_file(pid).unlink()
+    store = Store.open(tmp_path / "s")
+    assert not store.check.ok
+    win = _make_window(qtbot, answers, store)
+    try:
+        text = win.statusBar().currentMessage()
+        assert "1 photo" in text and "missing" in text
+    finally:
+        store.close()
