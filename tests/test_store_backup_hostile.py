@@ -448,3 +448,23 @@ def files_sha(path: Path) -> str:
 
 def _rows_from_backup(backup: Path) -> list[str]:
     return sorted(n for n in read_manifest(backup)["files"] if n.startswith("photos/"))
+
+
+def test_a_backup_from_an_older_schema_is_accepted_and_upgraded(backup, tmp_path):
+    old_db = tmp_path / "v1.sqlite3"
+    conn = sqlite3.connect(old_db, isolation_level=None)
+    db.migrate(conn, tmp_path, db.bundled_migrations()[:1])
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.close()
+    old = rebuild_backup(
+        backup,
+        tmp_path / "v1.zip",
+        add={db.DB_NAME: old_db.read_bytes()},
+        drop=lambda n: n != db.DB_NAME,
+        change_manifest=lambda m: m.update(missing=[]),
+    )
+    target = tmp_path / "restored"
+    assert restore_store(old, target).photos == 0
+    conn = sqlite3.connect(target / db.DB_NAME)
+    assert db.schema_version(conn) == db.latest_version()
+    conn.close()

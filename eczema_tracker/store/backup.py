@@ -119,6 +119,10 @@ def export_store(
         ) from exc
 
 
+def _size(n: int) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+
 def _why(exc: OSError) -> str:
     where = f": {exc.filename}" if exc.filename else ""
     return f"{exc.strerror or exc}{where}"
@@ -214,7 +218,7 @@ def _export(
         free = shutil.disk_usage(out.parent).free
         if needed > free:
             raise BackupError(
-                f"The backup needs about {needed / 1e9:.1f} GB but only {free / 1e9:.1f} GB "
+                f"The backup needs about {_size(needed)} but only {_size(free)} "
                 f"is free in {out.parent}; nothing was written."
             )
         tmp_zip = work / f"{out.name}.tmp"
@@ -497,7 +501,7 @@ def _check_members(zf: zipfile.ZipFile, manifest: dict, backup: Path, target: Pa
         limit = _member_limit(name)
         if limit is not None and info.file_size > limit:
             raise BackupError(
-                f"{backup}: {name} claims {info.file_size / 1e9:.1f} GB, more than any file the "
+                f"{backup}: {name} claims {_size(info.file_size)}, more than any file the "
                 "app stores; refused."
             )
         if name.startswith(("photos/", "masks/")) and info.compress_type != zipfile.ZIP_STORED:
@@ -516,7 +520,7 @@ def _check_members(zf: zipfile.ZipFile, manifest: dict, backup: Path, target: Pa
     free = shutil.disk_usage(probe).free
     if total > free:
         raise BackupError(
-            f"{backup} needs {total / 1e9:.1f} GB but only {free / 1e9:.1f} GB is free; refused."
+            f"{backup} needs {_size(total)} but only {_size(free)} is free in {probe}; refused."
         )
 
 
