@@ -468,3 +468,12 @@ def test_a_backup_from_an_older_schema_is_accepted_and_upgraded(backup, tmp_path
     conn = sqlite3.connect(target / db.DB_NAME)
     assert db.schema_version(conn) == db.latest_version()
     conn.close()
+
+
+def test_a_member_no_row_refers_to_is_refused(backup, tmp_path):
+    data = b"not a photo of this store"
+    sha = hashlib.sha256(data).hexdigest()
+    bad = rebuild_backup(backup, tmp_path / "stray.zip", add={f"photos/{sha[:2]}/{sha}.jpg": data})
+    with pytest.raises(BackupError, match="does not refer to"):
+        restore_store(bad, tmp_path / "restored")
+    assert not (tmp_path / "restored").exists()
