@@ -8,7 +8,8 @@ shape), paints two prompt masks (reddish skin, found by a simple colour threshol
 everything with tiny *random* checkpoints (so the masks are not meaningful), rates the photos
 with made-up levels and trains a personal model so the severity panel is populated; as the
 tiny SegGPT finds nothing, one result mask is corrected with the app's own correction call.
-Writes library.png, result.png and timeline_app.png (each under 300 KB).
+Writes library.png, result.png, timeline_app.png, and the main window at 1024x640 and
+1600x1000 (window-1024x640.png, window-1600x1000.png), each under 300 KB.
 """
 
 from __future__ import annotations
@@ -145,6 +146,13 @@ def main() -> int:
     window.tabs.setCurrentWidget(window.timeline_panel)
     settle(app, 1.0)
     sizes["timeline_app.png"] = save_png(window, args.out / "timeline_app.png")
+    window.tabs.setCurrentWidget(window.photo_view)
+    window.splitter.setSizes([260, 1020])  # the default layout, not a remembered one
+    for width, height in ((1024, 640), (1600, 1000)):  # the photo gets the room at both sizes
+        window.resize(width, height)
+        settle(app, 1.0)
+        name = f"window-{width}x{height}.png"
+        sizes[name] = save_png(window, args.out / name)
     for name, size in sizes.items():
         print(f"{args.out / name}: {size / 1000:.0f} KB")
     window.close()

@@ -136,6 +136,8 @@ class PhotoActions(QObject):
                 f"restore of {_photos(len(restored))}", lambda: self.store.move_to_bin(restored)
             )
         self._after_change()
+        if restored and self.window.shown_photo is None:
+            self.window.open_photo(restored[0])  # back on screen where it was
         self.window.status(f"{_photos(len(restored))} restored from the bin.")
         return restored
 
@@ -195,6 +197,8 @@ class PhotoActions(QObject):
     def edit_shown(self) -> None:
         """Edit the shown photo's date taken, body site and note (asked in a dialog)."""
         w = self.window
+        if w.shown_photo is None and self.target_ids():
+            w.open_photo(self.target_ids()[0])
         pid = w.shown_photo
         if pid is None or w.photo_view.details is None:
             w.status("Select a photo first.")

@@ -31,7 +31,7 @@ from eczema_tracker.gui.widgets.image_overlay import ImageOverlayWidget
 from eczema_tracker.severity_scale import CLASS_NAMES, ShownGrade
 
 SEVERITY_NAMES = CLASS_NAMES
-SIDE_PANEL_MIN_WIDTH = 230
+SIDE_PANEL_MIN_WIDTH = 275
 SIDE_PANEL_MAX_WIDTH = 330
 PROMPT_COLOR = QColor("#2a7de1")
 RESULT_COLOR = QColor("#e0245e")
