@@ -48,7 +48,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
         ),
         "backup": _action(
             w,
-            "Save a &backup…",
+            "Save a bac&kup…",
             w.backup.export_dialog,
             tip="Save the whole library (photos, masks, results, ratings) into one file",
         ),
