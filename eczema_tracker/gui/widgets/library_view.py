@@ -1,11 +1,16 @@
-"""The photo library: thumbnails newest first, grouped under date headers, filterable by site.
+"""The photo library: one continuous grid of thumbnails, newest first, grouped by month.
 
-``PhotoListModel`` is a plain list model whose rows are date headers and photos; thumbnails
-are loaded lazily, off the GUI thread, the first time a row is painted (``ThumbnailLoader``).
+``PhotoListModel`` is a plain list model whose rows are month headers and photos; a header is
+a narrow tile inline in the grid (not a whole row), so many days fit on screen. Thumbnails are
+loaded lazily, off the GUI thread, the first time a row is painted (``ThumbnailLoader``).
+Badges (prompt, analysed, out of date, rating) are explained in tooltips and in a legend under
+the grid, next to a thumbnail-size slider (Ctrl+wheel does the same; the size is remembered).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,17 +28,38 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
     QListView,
+    QSlider,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QWidget,
 )
 
-THUMB_SIZE = 128
+from eczema_tracker import paths
+from eczema_tracker.atomic import atomic_write_text
+from eczema_tracker.gui.formatting import format_day_time
+
+log = logging.getLogger(__name__)
+
+#: Default thumbnail edge in pixels, and the range the slider and Ctrl+wheel allow.
+THUMB_SIZE = 96
+MIN_THUMB, MAX_THUMB, THUMB_STEP = 64, 256, 16
+#: Thumbnails are decoded at this size once and drawn at the chosen size.
+LOADED_THUMB = 256
+#: Badge letter, colour and meaning (the legend and the Help page read this).
+BADGES: dict[str, tuple[str, str, str]] = {
+    "prompt": ("P", "#2a7de1", "prompt photo: you painted its mask, it teaches the app this site"),
+    "analysed": ("A", "#2e9d4f", "analysed: it has an up-to-date result"),
+    "stale": ("A", "#d08a00", "out of date: the site's prompt masks changed since its analysis"),
+    "rating": ("0–3", "#8e24aa", "your own rating (0 none, 1 mild, 2 moderate, 3 severe)"),
+}
+HEADER_WIDTH = 58
 PhotoIdRole = Qt.ItemDataRole.UserRole + 1
 IsHeaderRole = Qt.ItemDataRole.UserRole + 2
 BadgeRole = Qt.ItemDataRole.UserRole + 3
@@ -59,10 +85,34 @@ class _Row:
 
 
 def date_label(when: datetime | None) -> str:
-    """A date header like 'Tuesday 4 March 2025' ('Date unknown' without a date)."""
+    """A month header like 'March 2025' ('Date unknown' without a date)."""
     if when is None:
         return "Date unknown"
-    return f"{when:%A} {when.day} {when:%B %Y}"
+    return f"{when:%B %Y}"
+
+
+def month_key(when: datetime | None) -> tuple[int, int] | None:
+    """(year, month) a photo is grouped under."""
+    return None if when is None else (when.year, when.month)
+
+
+def badges_of(item: LibraryItem) -> list[str]:
+    """Keys of :data:`BADGES` drawn on ``item``'s thumbnail (rating excluded)."""
+    keys = ["prompt"] if item.is_prompt else []
+    if item.analysed:
+        keys.append("stale" if item.stale else "analysed")
+    return keys
+
+
+def photo_tooltip(item: LibraryItem) -> str:
+    """Date, site and every badge in words."""
+    lines = [format_day_time(item.taken_at), item.site]
+    lines += [BADGES[key][2][:1].upper() + BADGES[key][2][1:] for key in badges_of(item)]
+    if not item.analysed:
+        lines.append("Not analysed yet")
+    if item.rating is not None:
+        lines.append(f"Your rating: {item.rating}")
+    return "\n".join(lines)
 
 
 class _ThumbSignals(QObject):
@@ -83,8 +133,8 @@ class _ThumbJob(QRunnable):
             image = QImage()
         if not image.isNull():
             image = image.scaled(
-                THUMB_SIZE,
-                THUMB_SIZE,
+                LOADED_THUMB,
+                LOADED_THUMB,
                 Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
             )
@@ -130,7 +180,7 @@ class ThumbnailLoader(QObject):
 
 
 class PhotoListModel(QAbstractListModel):
-    """Rows: a date header before each day's photos, then the photos, newest first."""
+    """Rows: a month header before each month's photos, then the photos, newest first."""
 
     def __init__(self, loader: ThumbnailLoader, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -139,22 +189,31 @@ class PhotoListModel(QAbstractListModel):
         self._thumbs: dict[int, QPixmap] = {}
         self._loader = loader
         loader.loaded.connect(self._on_thumbnail)
-        self._placeholder = QPixmap(THUMB_SIZE, THUMB_SIZE)
+        self._placeholder = QPixmap(LOADED_THUMB, LOADED_THUMB)
         self._placeholder.fill(QColor("#e4e4e4"))
+        self._header_counts: dict[int, int] = {}
 
     def set_items(self, items: Sequence[LibraryItem]) -> None:
         """Replace the photos shown (already filtered, newest first)."""
         self.beginResetModel()
-        self._rows, self._row_of = [], {}
-        last = object()
+        self._rows, self._row_of, self._header_counts = [], {}, {}
+        last: object = object()
+        header_row = -1
         for item in items:
-            day = item.taken_at.date() if item.taken_at else None
-            if day != last:
+            month = month_key(item.taken_at)
+            if month != last:
+                header_row = len(self._rows)
                 self._rows.append(_Row(header=date_label(item.taken_at)))
-                last = day
+                self._header_counts[header_row] = 0
+                last = month
+            self._header_counts[header_row] += 1
             self._row_of[item.photo_id] = len(self._rows)
             self._rows.append(_Row(item=item))
         self.endResetModel()
+
+    def headers(self) -> list[str]:
+        """The month headers in display order."""
+        return [r.header for r in self._rows if r.header is not None]
 
     def photo_ids(self) -> list[int]:
         """Photo ids in display order."""
@@ -205,7 +264,12 @@ class PhotoListModel(QAbstractListModel):
         if role == IsHeaderRole:
             return row.header is not None
         if row.header is not None:
-            return row.header if role == Qt.ItemDataRole.DisplayRole else None
+            if role == Qt.ItemDataRole.DisplayRole:
+                return row.header
+            if role == Qt.ItemDataRole.ToolTipRole:
+                n = self._header_counts.get(index.row(), 0)
+                return f"{row.header}: {n} photo{'s' if n != 1 else ''}"
+            return None
         item = row.item
         assert item is not None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -221,16 +285,7 @@ class PhotoListModel(QAbstractListModel):
                 return self._placeholder
             return pixmap
         if role == Qt.ItemDataRole.ToolTipRole:
-            when = f"{item.taken_at:%d %b %Y %H:%M}" if item.taken_at else "date unknown"
-            state = ["prompt mask"] if item.is_prompt else []
-            state.append(
-                "analysed (stale)"
-                if item.stale
-                else "analysed"
-                if item.analysed
-                else "not analysed"
-            )
-            return f"{item.site} — {when}\n" + ", ".join(state)
+            return photo_tooltip(item)
         return None
 
     def _on_thumbnail(self, photo_id: int, image: QImage) -> None:
@@ -243,48 +298,45 @@ class PhotoListModel(QAbstractListModel):
 
 
 class _LibraryDelegate(QStyledItemDelegate):
-    """Draws date headers across the whole width and photos as thumbnails with badges."""
+    """Draws month headers as narrow inline tiles and photos as thumbnails with badges."""
 
-    def __init__(self, view: QListView) -> None:
+    def __init__(self, view: LibraryView) -> None:
         super().__init__(view)
         self._view = view
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+        size = self._view.thumbnail_size()
         if index.data(IsHeaderRole):
-            return QSize(max(THUMB_SIZE, self._view.viewport().width() - 12), 30)
-        return QSize(THUMB_SIZE + 12, THUMB_SIZE + 30)
+            return QSize(HEADER_WIDTH, size + 24)
+        return QSize(size + 8, size + 24)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect: QRect = option.rect
+        size = self._view.thumbnail_size()
         if index.data(IsHeaderRole):
-            font = QFont(option.font)
-            font.setBold(True)
-            painter.setFont(font)
-            painter.setPen(
-                option.palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.WindowText)
-            )
-            painter.drawText(rect.adjusted(4, 0, 0, -4), Qt.AlignmentFlag.AlignBottom, index.data())
-            painter.setPen(QColor("#c8c8c8"))
-            painter.drawLine(rect.left() + 4, rect.bottom(), rect.right() - 4, rect.bottom())
+            self._paint_header(painter, option, rect, str(index.data()))
             painter.restore()
             return
         if option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(rect, option.palette.highlight())
         pixmap: QPixmap = index.data(Qt.ItemDataRole.DecorationRole)
-        x = rect.left() + (rect.width() - pixmap.width()) // 2
-        y = rect.top() + 6 + (THUMB_SIZE - pixmap.height()) // 2
-        painter.drawPixmap(x, y, pixmap)
+        thumb = QRect(rect.left() + 4, rect.top() + 4, size, size)
+        scaled = pixmap.size().scaled(thumb.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect(0, 0, scaled.width(), scaled.height())
+        target.moveCenter(thumb.center())
+        painter.drawPixmap(target, pixmap)
         item: LibraryItem = index.data(BadgeRole)
-        self._draw_badges(
-            painter, QRect(rect.left() + 6, rect.top() + 6, THUMB_SIZE, THUMB_SIZE), item
-        )
-        text_rect = QRect(rect.left() + 2, rect.top() + THUMB_SIZE + 8, rect.width() - 4, 20)
+        self._draw_badges(painter, thumb, item)
+        text_rect = QRect(rect.left() + 2, thumb.bottom() + 3, rect.width() - 4, 18)
         selected = option.state & QStyle.StateFlag.State_Selected
         painter.setPen(
             option.palette.highlightedText().color() if selected else option.palette.text().color()
         )
-        label = item.site if item.rating is None else f"{item.site} · rated {item.rating}"
+        day = f"{item.taken_at:%a} {item.taken_at.day}" if item.taken_at else "no date"
+        label = day if self._view.single_site else f"{day} · {item.site}"
         elided = option.fontMetrics.elidedText(
             label, Qt.TextElideMode.ElideRight, text_rect.width()
         )
@@ -294,43 +346,166 @@ class _LibraryDelegate(QStyledItemDelegate):
         painter.restore()
 
     @staticmethod
+    def _paint_header(
+        painter: QPainter, option: QStyleOptionViewItem, rect: QRect, text: str
+    ) -> None:
+        month, _, year = text.rpartition(" ")
+        if not month:  # "Date unknown"
+            month, year = text, ""
+        painter.setPen(QColor("#9aa4b1"))
+        painter.drawLine(rect.left() + 3, rect.top() + 6, rect.left() + 3, rect.bottom() - 6)
+        font = QFont(option.font)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(
+            option.palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.WindowText)
+        )
+        body = rect.adjusted(7, 6, -2, -6)
+        painter.drawText(
+            body,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+            f"{month[:3]}\n{year}",
+        )
+
+    @staticmethod
     def _draw_badges(painter: QPainter, thumb: QRect, item: LibraryItem) -> None:
-        badges = []
-        if item.is_prompt:
-            badges.append(("P", QColor("#2a7de1"), "prompt"))
-        if item.analysed:
-            badges.append(("A", QColor("#d08a00") if item.stale else QColor("#2e9d4f"), "analysed"))
-        x = thumb.right() - 20
-        for text, color, _ in badges:
+        d = max(14, min(20, thumb.width() // 7))
+        x = thumb.right() - d - 2
+        for key in reversed(badges_of(item)):
+            letter, color, _ = BADGES[key]
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(color)
-            painter.drawEllipse(x, thumb.top() + 4, 18, 18)
+            painter.setBrush(QColor(color))
+            painter.drawEllipse(x, thumb.top() + 3, d, d)
             painter.setPen(QColor("white"))
-            painter.drawText(QRect(x, thumb.top() + 4, 18, 18), Qt.AlignmentFlag.AlignCenter, text)
-            x -= 22
+            painter.drawText(QRect(x, thumb.top() + 3, d, d), Qt.AlignmentFlag.AlignCenter, letter)
+            x -= d + 3
+        if item.rating is not None:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(BADGES["rating"][1]))
+            box = QRect(thumb.left() + 3, thumb.bottom() - d - 2, d, d)
+            painter.drawRoundedRect(box, 3, 3)
+            painter.setPen(QColor("white"))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, str(item.rating))
+
+
+def legend_html() -> str:
+    """The badges as small coloured letters with their meaning (short, for under the grid)."""
+    short = {"prompt": "prompt", "analysed": "analysed", "stale": "out of date", "rating": "rating"}
+    return " ".join(
+        f"<span style='background:{color}; color:white'>&nbsp;<b>{letter if key != 'rating' else '2'}"
+        f"</b>&nbsp;</span>&nbsp;{short[key]}&nbsp;"
+        for key, (letter, color, _) in BADGES.items()
+    )
+
+
+def _layout_file() -> Path:
+    return paths.config_dir() / "library_view.json"
+
+
+def load_thumbnail_size() -> int:
+    """The thumbnail size chosen last time (the default when none or unreadable)."""
+    try:
+        size = int(json.loads(_layout_file().read_text(encoding="utf-8"))["thumbnail_size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return THUMB_SIZE
+    return max(MIN_THUMB, min(MAX_THUMB, size))
+
+
+def save_thumbnail_size(size: int) -> None:
+    """Remember the thumbnail size (a failure is logged, never shown)."""
+    try:
+        paths.ensure_private_dir(_layout_file().parent)
+        atomic_write_text(_layout_file(), json.dumps({"thumbnail_size": int(size)}), sync=False)
+    except OSError:
+        log.warning("could not remember the thumbnail size", exc_info=True)
+
+
+class LibraryFooter(QWidget):
+    """Under the grid: the badge legend and the thumbnail-size slider."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.legend = QLabel(legend_html())
+        self.legend.setWordWrap(True)
+        small = self.legend.font()
+        small.setPointSizeF(max(7.0, small.pointSizeF() - 1.5))
+        self.legend.setFont(small)
+        self.legend.setToolTip("\n".join(f"{v[0]}: {v[2]}" for v in BADGES.values()))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(MIN_THUMB, MAX_THUMB)
+        self.slider.setSingleStep(THUMB_STEP)
+        self.slider.setPageStep(THUMB_STEP * 2)
+        self.slider.setFixedWidth(70)
+        self.slider.setToolTip("Thumbnail size (or Ctrl+wheel over the photos)")
+        self.slider.setAccessibleName("Thumbnail size")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(self.legend, 1)
+        layout.addWidget(self.slider)
 
 
 class LibraryView(QListView):
-    """Thumbnails in icon mode, wrapping; emits ``photoSelected(id)`` for the current photo."""
+    """Thumbnails in one wrapping grid; ``photoSelected(id)`` for the current photo and
+    ``selectionChangedIds(ids)`` when the (multi-)selection changes."""
 
     photoSelected = Signal(int)  # noqa: N815 - Qt naming
     selectionChangedIds = Signal(list)  # noqa: N815
+    thumbnailSizeChanged = Signal(int)  # noqa: N815
 
     def __init__(self, model: PhotoListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._thumb = load_thumbnail_size()
+        self.single_site = False
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setFlow(QListView.Flow.LeftToRight)
         self.setWrapping(True)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(False)
-        self.setSpacing(4)
+        self.setSpacing(2)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setItemDelegate(_LibraryDelegate(self))
         self.setModel(model)
         self.setAccessibleName("Photo library")
+        self.footer = LibraryFooter(self)
+        self.footer.slider.setValue(self._thumb)
+        self.footer.slider.valueChanged.connect(self.set_thumbnail_size)
         self.selectionModel().selectionChanged.connect(self._on_selection)
         self.selectionModel().currentChanged.connect(self._on_current)
+        model.modelReset.connect(self._note_sites)
+
+    def thumbnail_size(self) -> int:
+        """The edge of the thumbnails in pixels."""
+        return self._thumb
+
+    def set_thumbnail_size(self, size: int) -> None:
+        """Draw thumbnails ``size`` pixels wide (clamped), and remember it."""
+        size = max(MIN_THUMB, min(MAX_THUMB, int(size)))
+        if size == self._thumb:
+            return
+        self._thumb = size
+        self.footer.slider.blockSignals(True)
+        self.footer.slider.setValue(size)
+        self.footer.slider.blockSignals(False)
+        self.scheduleDelayedItemsLayout()
+        self.viewport().update()
+        save_thumbnail_size(size)
+        self.thumbnailSizeChanged.emit(size)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Ctrl+wheel: size
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = event.angleDelta().y() / 120
+            if steps:
+                self.set_thumbnail_size(self._thumb + round(steps * THUMB_STEP) or THUMB_STEP)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def _note_sites(self) -> None:
+        model = self.photo_model()
+        sites = {model.item(model.index(r)).site for r in range(model.rowCount())
+                 if model.item(model.index(r)) is not None}  # fmt: skip
+        self.single_site = len(sites) <= 1
 
     def photo_model(self) -> PhotoListModel:
         """The model (typed)."""
@@ -349,9 +524,14 @@ class LibraryView(QListView):
             self.setCurrentIndex(index)
             self.scrollTo(index)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - headers span the new width
+    def resizeEvent(self, event) -> None:  # noqa: N802 - the footer sits under the grid
+        width = self.contentsRect().width()
+        height = max(self.footer.heightForWidth(width), self.footer.minimumSizeHint().height())
+        if self.viewportMargins().bottom() != height:
+            self.setViewportMargins(0, 0, 0, height)
         super().resizeEvent(event)
-        self.scheduleDelayedItemsLayout()
+        port = self.viewport().geometry()
+        self.footer.setGeometry(port.left(), port.bottom() + 1, port.width(), height)
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         item = self.photo_model().item(current)
