@@ -324,3 +324,25 @@ def test_the_summary_for_the_app_says_what_to_do(store):
     assert "is missing" in summary and "check --repair" in summary
     payload = quick_check_store(folder).to_json()
     assert payload["exit_code"] == 1 and payload["missing"][0]["state"] == "missing"
+
+
+def test_a_damaged_database_page_is_found_and_never_written_to(store):
+    folder, _ = store
+    path = folder / db.DB_NAME
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'photo_by_taken'")
+    page, page_size = root.fetchone()[0], conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with open(path, "r+b") as fh:  # scribble over the index page's header
+        fh.seek((page - 1) * page_size + 8)
+        fh.write(b"\x00\x05" + b"\xff" * 200)
+    (folder / "photos" / "zz-orphan").write_bytes(b"x")
+    result = check_store(folder)
+    assert result.exit_code == 1 and result.problems[0].kind == "database"
+    assert "The database is damaged" in result.problems[0].message
+    before = snapshot(folder)
+    repaired = check_store(folder, repair=True)
+    assert repaired.exit_code == 1 and repaired.repairs == ()
+    assert repaired.lines()[-1].startswith("Nothing was repaired;")
+    assert snapshot(folder) == before

@@ -98,8 +98,9 @@ class StoreCheckResult:
         if self.remaining is None:
             hint = f" ({fixable} can be fixed with --repair)" if fixable else ""
             return f"{len(left)} problem(s) found{hint}."
+        done = f"Repaired {len(self.repairs)} thing(s)" if self.repairs else "Nothing was repaired"
         return (
-            f"Repaired {len(self.repairs)} thing(s); {len(left)} problem(s) are left that "
+            f"{done}; {len(left)} problem(s) are left that "
             "--repair cannot fix (restore the files from a backup, or re-import the photos)."
         )
 

@@ -116,7 +116,7 @@ def database_problems(conn: sqlite3.Connection, full: bool) -> list[Problem]:
             )
         out += _schema_problems(conn)
     except sqlite3.DatabaseError as exc:
-        out.append(Problem("database", f"The database cannot be read ({exc})."))
+        out.append(Problem("database", f"The database is damaged ({exc}); restore a backup."))
     return out
 
 
