@@ -1,30 +1,15 @@
 """``eczema-tracker check [--repair] [--quick] [--json]`` as a user runs it: output and exit codes."""
 
+# ruff: noqa: F811  (the store fixtures come from tests.test_store_check)
+
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
-from pathlib import Path
-
-import pytest
 
 from eczema_tracker.cli import main
 from eczema_tracker.store import db
-from tests.test_store_check import build_store, flip_byte, snapshot
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> tuple[Path, dict[str, object]]:
-    folder = tmp_path_factory.mktemp("cli-template") / "store"
-    return folder, build_store(folder)
-
-
-@pytest.fixture
-def store(template, tmp_path) -> tuple[Path, dict[str, object]]:
-    folder = tmp_path / "store"
-    shutil.copytree(template[0], folder)
-    return folder, template[1]
+from tests.test_store_check import flip_byte, snapshot, store, template  # noqa: F401
 
 
 def test_healthy_store_exits_0(store, capsys):
