@@ -5,8 +5,10 @@ Re-exported by :mod:`eczema_tracker.services`, the one module tying ``ml`` and `
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -253,12 +255,31 @@ def train_personal_model(
         "cv_scheme": validation.scheme,
         "cv_confusion": validation.confusion.tolist(),
     }
-    with tempfile.TemporaryDirectory(prefix="eczema-severity-") as tmp:
-        path = Path(tmp) / "severity.safetensors"
+    with _store_temp_file(store, prefix="personal-severity-", suffix=".safetensors") as path:
         model.save(path)
         model_id = store.add_severity_model(path, metadata, activate=True)
     record = store.active_severity_model()
     return PersonalModelResult(model_id, record_path(record), validation, metadata)
+
+
+@contextlib.contextmanager
+def _store_temp_file(store: Store, *, prefix: str, suffix: str) -> Iterator[Path]:
+    """A temp file in the store's own ``tmp/`` folder, removed afterwards.
+
+    Not the system temp folder: a model trained on a person's ratings is their data, and a
+    crash would leave it there for good; the store empties ``tmp/`` whenever it is opened for
+    writing.
+    """
+    from eczema_tracker.store import files
+
+    folder = Path(store.data_dir) / files.TMP
+    files.make_private_dirs(folder)
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
 
 
 def import_severity_model(
