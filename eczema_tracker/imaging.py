@@ -4,24 +4,36 @@ All photo decoding in the app goes through :func:`open_image` (or :func:`decode_
 also reads the capture time); neither ever modifies the file.
 
 Multi-image files (MPO stereo pairs, HEIC bursts, GIF animations, multi-page TIFF) give their
-first image, which for HEIF is the primary image. A HEIF whose *primary* image decodes in full
-is accepted even if a secondary image in it is damaged (``pillow_heif__truncated.heic``): the
-photo the person sees is intact, and the stored original is kept byte-for-byte anyway.
+first image, which for HEIF is the primary image. A file cut short is refused even when its
+first image happens to be complete (``pillow_heif__truncated.heic``): it is a damaged copy,
+and the person is better off copying it again than storing it.
+
+Only regular files are read (a device, FIFO or socket is refused before it is opened for more
+than a non-blocking look), never more than :data:`MAX_FILE_BYTES`, counted while reading. A file
+a decoder would silently patch up (a JPEG cut short with an end marker appended, a HEIC whose
+data lies past the end of the file, a header claiming far more pixels than the data can hold)
+is refused with a reason: see :mod:`eczema_tracker.image_integrity`. Callers that need only a
+reduced image (analysis, thumbnails) pass ``max_side``: JPEGs are then decoded reduced by the
+decoder itself (DCT scaling), which bounds memory by the size asked for, not the file's claim.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
+import stat
+import struct
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
+
+from eczema_tracker import image_integrity
 
 try:  # HEIC/HEIF from phones
     import pillow_heif
@@ -33,6 +45,8 @@ except ImportError:  # pragma: no cover - pillow-heif is a hard dependency
 #: Larger images are refused as likely decompression bombs (a 200-MP HEIC, say).
 MAX_PIXELS = 100_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+#: Files larger than this are never read (no phone photo or mask comes close).
+MAX_FILE_BYTES = 512 * 1024 * 1024
 
 SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "HEIF", "WEBP", "TIFF", "MPO", "BMP", "GIF"})
 IMAGE_SUFFIXES = frozenset(
@@ -69,6 +83,18 @@ _DATETIME_ORIGINAL = 0x9003
 _OFFSET_TIME_ORIGINAL = 0x9011
 _EXIF_DATE = re.compile(r"^\s*(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _EXIF_OFFSET = re.compile(r"^\s*([+-])(\d{2}):?(\d{2})\s*$")
+#: EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+#: Errors a damaged or hostile file can make Pillow and its plugins raise while decoding.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, MemoryError, RuntimeError)
 
 
 class ImageLoadError(ValueError):
@@ -82,30 +108,32 @@ class ImageLoadError(ValueError):
 
 @dataclass(frozen=True)
 class DecodedPhoto:
-    """A fully decoded photo: the upright RGB image plus what the file says about itself."""
+    """A fully decoded photo: the upright RGB image plus what the file says about itself.
+
+    ``width``/``height`` are the photo's own upright size; ``image`` has that size too unless
+    a ``max_side`` was asked for, in which case it may be smaller (same aspect).
+    """
 
     image: Image.Image  # upright (EXIF orientation applied), 8-bit RGB
     format: str  # Pillow format name, one of SUPPORTED_FORMATS
     taken_at: str | None  # EXIF DateTimeOriginal as ISO-8601 (with offset when the file has one)
     orientation: int  # EXIF orientation tag of the file (1 when absent)
-
-    @property
-    def width(self) -> int:
-        return self.image.width
-
-    @property
-    def height(self) -> int:
-        return self.image.height
+    width: int  # upright width of the photo in the file
+    height: int  # upright height of the photo in the file
 
 
-def open_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+def open_image(
+    path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS, max_side: int | None = None
+) -> Image.Image:
     """Decode ``path`` into an upright 8-bit RGB image (first/primary image of multi-image files).
 
     EXIF orientation is applied; CMYK, greyscale, 16-bit and alpha images are converted to RGB
     (alpha composited on white). Raises :class:`ImageLoadError` with a one-line reason for
     anything that is not a complete, supported image of at most ``max_pixels`` pixels.
+    With ``max_side``, the image is shrunk (aspect kept, never enlarged) so that its longer
+    side is at most ``max_side``; JPEGs are then decoded reduced, using far less memory.
     """
-    return decode_photo(path, max_pixels=max_pixels).image
+    return decode_photo(path, max_pixels=max_pixels, max_side=max_side).image
 
 
 def decode_photo(
@@ -113,6 +141,7 @@ def decode_photo(
     *,
     label: str | os.PathLike[str] | None = None,
     max_pixels: int = MAX_PIXELS,
+    max_side: int | None = None,
 ) -> DecodedPhoto:
     """Decode a photo from a path or from its bytes (``label`` names it in errors).
 
@@ -120,54 +149,127 @@ def decode_photo(
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         name = str(label) if label is not None else "image"
-        if len(source) == 0:
-            raise ImageLoadError(name, "is an empty file (0 bytes)")
-        return _decode(io.BytesIO(source), name, max_pixels)
-    p = Path(source)
-    name = str(label) if label is not None else str(p)
-    if p.is_dir():
-        raise ImageLoadError(name, "is a folder, not an image file")
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise ImageLoadError(name, f"cannot be read ({exc.strerror or exc})") from exc
-    if size == 0:
+        data = bytes(source)
+    else:
+        name = str(label) if label is not None else str(source)
+        data, _ = read_regular_file(source, label=name)
+    if len(data) == 0:
         raise ImageLoadError(name, "is an empty file (0 bytes)")
+    return _decode(data, name, max_pixels, max_side)
+
+
+def read_regular_file(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int = MAX_FILE_BYTES,
+    label: str | os.PathLike[str] | None = None,
+) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file (symlinks followed) and its ``stat``; else ImageLoadError.
+
+    Devices, FIFOs and sockets are refused without blocking (opened non-blocking, the type
+    checked again on the open descriptor); more than ``max_bytes`` is refused, counted while
+    reading, since ``st_size`` says 0 for devices and for /proc files.
+    """
+    name = str(label) if label is not None else str(path)
     try:
-        fh = open(p, "rb")  # noqa: SIM115 - closed below; open errors get their own reason
+        info = os.stat(path)
+        _require_regular(name, info)
+        if info.st_size > max_bytes:
+            raise ImageLoadError(name, f"is too large a file ({info.st_size} bytes)")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except ImageLoadError:
+        raise
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        raise ImageLoadError(name, f"cannot be read ({_os_reason(exc)})") from exc
+    try:
+        info = os.fstat(fd)
+        _require_regular(name, info)  # swapped for something else since the stat above
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:
+                raise ImageLoadError(name, f"is too large a file (over {max_bytes} bytes)")
+    except ImageLoadError:
+        raise
     except OSError as exc:
-        raise ImageLoadError(name, f"cannot be read ({exc.strerror or exc})") from exc
-    with fh:
-        return _decode(fh, name, max_pixels)
+        raise ImageLoadError(name, f"cannot be read ({_os_reason(exc)})") from exc
+    finally:
+        os.close(fd)
+    return b"".join(chunks), info
 
 
-def _decode(fh: BinaryIO, name: str, max_pixels: int) -> DecodedPhoto:
+def _os_reason(exc: BaseException) -> str:
+    return str(getattr(exc, "strerror", None) or exc).splitlines()[0]
+
+
+def _require_regular(name: str, info: os.stat_result) -> None:
+    mode = info.st_mode
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise ImageLoadError(name, "is a folder, not an image file")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    elif stat.S_ISFIFO(mode):
+        kind = "a FIFO (named pipe)"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    else:
+        kind = "a special file"
+    raise ImageLoadError(name, f"is not a regular file ({kind}); only files are read")
+
+
+def _too_large(name: str, w: int, h: int, max_pixels: int, what: str = "") -> ImageLoadError:
+    return ImageLoadError(
+        name,
+        f"is too large{what} ({w}x{h} = {w * h / 1e6:.0f} megapixels; limit "
+        f"{max_pixels / 1e6:.0f}) and was refused as a possible decompression bomb",
+    )
+
+
+def _structure_problem(data: bytes) -> str | None:
+    """A reason found in the file's structure before decoding (see image_integrity)."""
+    try:
+        if data[:2] == b"\xff\xd8":
+            return image_integrity.jpeg_problem(data)
+        if data[4:8] == b"ftyp":
+            return image_integrity.heif_problem(data)
+    except (struct.error, IndexError, ValueError):
+        return None  # unreadable structure: the decoder gives the reason
+    return None
+
+
+def _decode(data: bytes, name: str, max_pixels: int, max_side: int | None) -> DecodedPhoto:
+    problem = _structure_problem(data)
+    if problem is not None:
+        raise ImageLoadError(name, problem)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             warnings.filterwarnings("ignore", message="Corrupt EXIF data")
-            with Image.open(fh) as im:
+            with Image.open(io.BytesIO(data)) as im:
                 fmt = (im.format or "").upper()
                 if fmt not in SUPPORTED_FORMATS:
                     raise ImageLoadError(name, f"unsupported image format {fmt or 'unknown'}")
                 w, h = im.size
                 if w * h > max_pixels:
-                    raise ImageLoadError(
-                        name,
-                        f"is too large ({w}x{h} = {w * h / 1e6:.0f} megapixels; limit "
-                        f"{max_pixels / 1e6:.0f}) and was refused as a possible decompression bomb",
-                    )
+                    raise _too_large(name, w, h, max_pixels)
+                if max_side is not None and fmt in ("JPEG", "MPO") and max(w, h) > max_side:
+                    scale = max_side / max(w, h)  # the decoder picks a scale >= this size
+                    im.draft(None, (math.ceil(w * scale), math.ceil(h * scale)))
                 # Image.open leaves the first frame (for HEIF: the primary image) selected.
                 im.load()
+                problem = image_integrity.decoded_problem(im, fmt)
+                if problem is not None:
+                    raise ImageLoadError(name, problem)
                 exif = _safe_exif(im)
-                orientation = int(exif.get(0x0112) or 1) if exif is not None else 1
-                upright = ImageOps.exif_transpose(im)
-                return DecodedPhoto(
-                    image=to_rgb(upright, copy=upright is im),
-                    format=fmt,
-                    taken_at=exif_taken_at(exif),
-                    orientation=orientation if 1 <= orientation <= 8 else 1,
-                )
+                orientation = _orientation(exif)
+                image = to_rgb(im)
     except ImageLoadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -176,11 +278,33 @@ def _decode(fh: BinaryIO, name: str, max_pixels: int) -> DecodedPhoto:
         ) from exc
     except UnidentifiedImageError as exc:
         raise ImageLoadError(name, "is not an image or is corrupt (format not recognised)") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+    except _DECODE_ERRORS as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "truncated" in msg.lower() or isinstance(exc, EOFError):
             raise ImageLoadError(name, f"is truncated or damaged ({msg})") from exc
         raise ImageLoadError(name, f"is corrupt or unreadable ({msg})") from exc
+    if max_side is not None and max(image.size) > max_side:
+        image = thumbnail(image, max_side)
+    if orientation in _UPRIGHT:
+        image = image.transpose(_UPRIGHT[orientation])
+    upright = (h, w) if orientation >= 5 else (w, h)
+    return DecodedPhoto(
+        image=image,
+        format=fmt,
+        taken_at=exif_taken_at(exif),
+        orientation=orientation,
+        width=upright[0],
+        height=upright[1],
+    )
+
+
+def _orientation(exif: Image.Exif | None) -> int:
+    """The EXIF orientation tag (1-8), 1 when absent or invalid."""
+    try:
+        value = int(exif.get(0x0112) or 1) if exif is not None else 1
+    except (TypeError, ValueError):
+        return 1
+    return value if 1 <= value <= 8 else 1
 
 
 def _safe_exif(im: Image.Image) -> Image.Exif | None:
@@ -241,14 +365,36 @@ def to_rgb(im: Image.Image, *, copy: bool = True) -> Image.Image:
     return im.convert("RGB")
 
 
-def load_mask(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read a mask image as a boolean array (H, W): lesion = any non-zero pixel."""
+def load_mask(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read a mask image as a boolean array (H, W): lesion = any non-zero pixel.
+
+    Same refusals as photos (only regular files, the pixel limit checked before decoding);
+    every problem is an :class:`ImageLoadError` with a one-line reason.
+    """
+    name = str(path)
+    data, _ = read_regular_file(path, label=name)
+    if not data:
+        raise ImageLoadError(name, "is an empty file (0 bytes)")
     try:
-        with Image.open(path) as im:
-            im.load()
-            arr = np.asarray(im.convert("L") if im.mode not in ("L", "1", "I", "I;16") else im)
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise ImageLoadError(path, f"is not a readable mask image ({exc})") from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+                if w * h > max_pixels:
+                    raise _too_large(name, w, h, max_pixels, " for a mask")
+                im.load()
+                arr = np.asarray(im.convert("L") if im.mode not in ("L", "1", "I", "I;16") else im)
+    except ImageLoadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageLoadError(
+            name, "is too large for a mask and was refused as a possible decompression bomb"
+        ) from exc
+    except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImageLoadError(name, f"is not a readable mask image ({msg})") from exc
+    if arr.ndim != 2:
+        raise ImageLoadError(name, f"is not a readable mask image (shape {arr.shape})")
     return arr > 0
 
 

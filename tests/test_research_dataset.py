@@ -111,3 +111,40 @@ def test_empty_mask_is_allowed(tmp_path: Path):
     root = make_dataset(tmp_path / "ds", n_images=4, n_masked=1)
     Image.fromarray(np.zeros((48, 48), np.uint8)).save(root / "masks/photo_00.png")
     assert not load_dataset(root).load_mask(0).any()
+
+
+def test_a_mask_over_the_pixel_limit_is_one_dataset_problem(tmp_path: Path):
+    from image_crafting import png_claiming
+
+    root = make_dataset(tmp_path / "ds", n_images=4, n_masked=2)
+    (root / "masks" / "photo_01.png").write_bytes(png_claiming(30000, 10000))
+    with pytest.raises(DatasetError) as info:
+        load_dataset(root)
+    message = str(info.value)
+    assert "1 problem(s)" in message and "masks/photo_01.png" in message
+    assert "too large" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("row", "why"),
+    [
+        ("a\x00b.png,1", "NUL byte in a file name"),
+        ("photo_00.png,\u0661", "an Arabic-Indic digit is not a label"),
+        ("photo_00.png,\u00b2", "a superscript two is not a label"),
+    ],
+)
+def test_hostile_labels_rows_are_problems_not_tracebacks(tmp_path: Path, row: str, why: str):
+    root = make_dataset(tmp_path / "ds", n_images=2, n_masked=0)
+    _write_labels(root, f"file,label\n{row}\n")
+    with pytest.raises(DatasetError, match="line 2"):
+        load_dataset(root)
+
+
+def test_an_oversized_labels_csv_is_refused(tmp_path: Path, monkeypatch):
+    from eczema_tracker.research import dataset
+
+    root = make_dataset(tmp_path / "ds", n_images=2, n_masked=0)
+    monkeypatch.setattr(dataset, "MAX_LABELS_BYTES", 100)
+    _write_labels(root, "file,label\n" + "photo_00.png,1\n" * 20)
+    with pytest.raises(DatasetError, match="too large"):
+        load_dataset(root)

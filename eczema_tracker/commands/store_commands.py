@@ -109,6 +109,20 @@ def _progress_bar(enabled: bool, unit: str) -> tuple[ProgressCallback | None, Ca
     return progress, bar.close
 
 
+def _say(line: str, *, file=None) -> None:
+    """Print one line; characters the terminal's encoding lacks are written as escapes.
+
+    Names are already readable text (see ``store.files.readable_name``); this keeps a line
+    from failing under a narrow encoding (``PYTHONIOENCODING=ascii``, say) all the same.
+    """
+    stream = file or sys.stdout
+    try:
+        print(line, file=stream)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        print(line.encode(encoding, "backslashreplace").decode(encoding), file=stream)
+
+
 def run_import(args: argparse.Namespace) -> int:
     """``eczema-tracker import PATH... [--site NAME] [--json]``."""
     progress, done = _progress_bar(not args.json, "file")
@@ -122,11 +136,11 @@ def run_import(args: argparse.Namespace) -> int:
     for r in results:
         counts[r.status] += 1
         if args.json:
-            print(json.dumps(r.to_json()))
+            _say(json.dumps(r.to_json()))
         elif r.status == "refused":
-            print(f"refused    {r.path}: {r.reason}")
+            _say(f"refused    {r.path}: {r.reason}")
         else:
-            print(f"{r.status:<10} {r.path} (photo {r.photo_id})")
+            _say(f"{r.status:<10} {r.path} (photo {r.photo_id})")
     if not args.json:
         print(
             f"{counts['imported']} imported, {counts['duplicate']} already in the store, "
@@ -157,12 +171,12 @@ def run_photos(args: argparse.Namespace) -> int:
             "stale": point.stale if point else False,
         }
         if args.json:
-            print(json.dumps(row))
+            _say(json.dumps(row))
         else:
             score = "-" if row["score"] is None else f"{row['score']:.2f}"
             rating = "-" if row["rating"] is None else str(row["rating"])
             flags = ("P" if photo.is_prompt else " ") + ("*" if row["stale"] else " ")
-            print(
+            _say(
                 f"{photo.id:>6} {photo.taken_at[:19]:<19} {photo.site[:20]:<20} "
                 f"{photo.width:>5}x{photo.height:<5} rating {rating} score {score:>4} {flags} "
                 f"{photo.original_name}"

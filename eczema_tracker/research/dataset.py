@@ -33,6 +33,8 @@ NUM_CLASSES = len(CLASS_NAMES)
 LABEL_HELP = "use 0-3 or none/mild/moderate/severe"
 #: At most this many problems are spelled out in one error message.
 MAX_LISTED_PROBLEMS = 5
+#: A labels.csv larger than this is refused before reading (a million rows is ~40 MB).
+MAX_LABELS_BYTES = 64 * 1024 * 1024
 
 
 class DatasetError(ValueError):
@@ -102,7 +104,7 @@ def parse_label(text: str) -> int:
     value = text.strip().lower()
     if value in CLASS_NAMES:
         return CLASS_NAMES.index(value)
-    if value.isdigit() and int(value) < NUM_CLASSES:
+    if value.isascii() and value.isdigit() and int(value) < NUM_CLASSES:
         return int(value)
     raise ValueError(f"unknown label {text.strip()!r} ({LABEL_HELP})")
 
@@ -124,6 +126,15 @@ def mask_path_for(root: Path, key: str) -> Path:
 def _read_rows(labels_csv: Path) -> list[tuple[int, str, str]]:
     """(line number, file, label) for every data row; raises DatasetError on a bad header."""
     try:
+        size = labels_csv.stat().st_size
+    except OSError as exc:
+        raise DatasetError(f"{labels_csv}: cannot be read ({exc.strerror or exc})") from exc
+    if size > MAX_LABELS_BYTES:
+        raise DatasetError(
+            f"{labels_csv}: is too large ({size} bytes; a labels file is at most "
+            f"{MAX_LABELS_BYTES // (1024 * 1024)} MB)"
+        )
+    try:
         with open(labels_csv, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             fields = [name.strip().lower() for name in (reader.fieldnames or [])]
@@ -142,6 +153,8 @@ def _read_rows(labels_csv: Path) -> list[tuple[int, str, str]]:
         raise DatasetError(f"{labels_csv}: is not UTF-8 text ({exc.reason})") from exc
     except csv.Error as exc:
         raise DatasetError(f"{labels_csv}: is not valid CSV ({exc})") from exc
+    except OSError as exc:
+        raise DatasetError(f"{labels_csv}: cannot be read ({exc.strerror or exc})") from exc
 
 
 def _safe_key(file: str) -> str | None:

@@ -3,12 +3,19 @@
 Layout inside the store folder: ``photos/ab/<sha256><suffix>``, ``masks/ab/<sha256>.png``,
 ``models/ab/<sha256><suffix>``, ``thumbnails/ab/<sha256>.jpg`` (a cache), ``tmp/`` (temp files,
 emptied whenever the store is opened for writing).
+
+File names from outside (a photo's original name) are kept with :func:`readable_name`: a name
+that is not valid UTF-8 (POSIX names are bytes; Python hands undecodable ones over as lone
+surrogates, which SQLite, JSON and terminals refuse) is stored with those bytes written as
+``\\xNN`` and backslashes doubled, so it reads well anywhere and :func:`name_bytes` gives back
+the exact original bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +29,41 @@ TMP = "tmp"
 #: Folders whose files are referenced by database rows (exported, checked, cleaned).
 CONTENT_FOLDERS = (PHOTOS, MASKS, MODELS)
 _CHUNK = 1 << 20
+_ESCAPE = re.compile(r"\\\\|\\x([0-9a-fA-F]{2})")
+
+
+def _raw_bytes(text: str) -> bytes:
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # surrogates outside the escape range (Windows names)
+        return text.encode("utf-8", "surrogatepass")
+
+
+def readable_name(text: str) -> str:
+    """``text`` (a file name, maybe with undecodable bytes) as valid text, losslessly.
+
+    Valid UTF-8 without a backslash comes back unchanged; otherwise backslashes are doubled and
+    undecodable bytes written ``\\xNN`` (``b"IMG\\xff.jpg"`` -> ``"IMG\\\\xff.jpg"``).
+    """
+    raw = _raw_bytes(text)
+    if b"\\" not in raw:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+
+
+def name_bytes(shown: str) -> bytes:
+    """The original bytes of a name made by :func:`readable_name` (its exact inverse)."""
+    out = bytearray()
+    last = 0
+    for match in _ESCAPE.finditer(shown):
+        out += shown[last : match.start()].encode("utf-8", "surrogatepass")
+        out += bytes([int(match.group(1), 16)]) if match.group(1) else b"\\"
+        last = match.end()
+    out += shown[last:].encode("utf-8", "surrogatepass")
+    return bytes(out)
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -7,11 +7,18 @@ What is tried:
   files with a photo suffix (:data:`eczema_tracker.imaging.IMAGE_SUFFIXES`) are tried; other
   files and hidden entries (names starting with ``.``, such as macOS ``._IMG_1.jpg`` resource
   forks) are skipped silently, so a camera folder with sidecar files imports cleanly.
-- A folder with a photo's name (``holiday.jpg/``), named or found, is refused: it is not a photo.
+- A folder with a photo's name (``holiday.jpg/``), named or found, is searched like any folder.
+- Only regular files are read (a symlink to one is fine): a device, FIFO or socket, named or
+  found, is refused with its reason without blocking, and no file is read past
+  :data:`MAX_FILE_BYTES` (counted while reading: ``st_size`` is 0 for devices).
+- A file name that is not valid UTF-8 is kept losslessly in readable form
+  (:func:`eczema_tracker.store.files.readable_name`); results name files the same way.
 
 Each photo is read once; its bytes are hashed (sha256: the identity of a photo), fully decoded
-(a truncated, corrupt, over-100-megapixel or unsupported file is refused with its reason) and
-stored byte-identical. A photo already in the store is reported as ``duplicate``. Capture time:
+(a truncated, corrupt, over-100-megapixel or unsupported file is refused with its reason, also
+one a decoder would silently patch up: see :mod:`eczema_tracker.image_integrity`) and stored
+byte-identical. JPEGs are decoded reduced (to :data:`DECODE_SIDE`): the thumbnail is all the
+import needs, and every byte of the file is still decoded. A photo already in the store is reported as ``duplicate``. Capture time:
 EXIF DateTimeOriginal (+ OffsetTimeOriginal), else the file's modification time.
 """
 
@@ -39,6 +46,8 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 #: or bytes; each photo is still complete on disk before its row exists.
 BATCH_FILES = 32
 BATCH_BYTES = 64 * 1024 * 1024
+#: Longer side the import decodes photos to (for the 256-px thumbnail); sizes stored are full.
+DECODE_SIDE = 512
 
 
 @dataclass
@@ -64,9 +73,6 @@ def collect(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, str
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            if imaging.is_image_name(path):
-                yield path, "is a folder, not an image file"
-                continue
             yield from _walk(path)
         elif path.exists() or path.is_symlink():
             yield path, None
@@ -89,10 +95,7 @@ def _walk(folder: Path) -> Iterator[tuple[Path, str | None]]:
         except OSError:
             is_dir = False
         if is_dir:
-            if imaging.is_image_name(path):
-                yield path, "is a folder, not an image file"
-            else:
-                yield from _walk(path)
+            yield from _walk(path)
         elif imaging.is_image_name(path):
             yield path, None
 
@@ -120,7 +123,7 @@ def import_paths(
         for index, (path, refusal) in enumerate(todo):
             raise_if_cancelled(cancel)
             if refusal is not None:
-                results[index] = ImportResult(str(path), "refused", refusal, None)
+                results[index] = ImportResult(_label(path), "refused", refusal, None)
             else:
                 outcome = prepare_file(store, path, index)
                 if isinstance(outcome, ImportResult):
@@ -130,7 +133,7 @@ def import_paths(
                     if len(batch) >= BATCH_FILES or sum(len(p.data) for p in batch) >= BATCH_BYTES:
                         _commit_batch(store, batch, site_name, results)
                         batch = []
-            report(progress, index + 1, len(todo), path.name)
+            report(progress, index + 1, len(todo), files.readable_name(path.name))
     except Cancelled as exc:
         _commit_batch(store, batch, site_name, results)
         exc.results = [r for r in results if r is not None]  # type: ignore[attr-defined]
@@ -139,38 +142,42 @@ def import_paths(
     return [r for r in results if r is not None]
 
 
+def _label(path: Path) -> str:
+    """How results name a file: its path, readable whatever bytes the name holds."""
+    return files.readable_name(str(path))
+
+
 def prepare_file(store: Store, path: Path, index: int = 0) -> _Prepared | ImportResult:
     """Read, hash and decode one file; a refusal or duplicate comes back as its result."""
-    label = str(path)
+    label = _label(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return ImportResult(label, "refused", f"is too large a file ({size} bytes)", None)
-        data = path.read_bytes()
-        mtime = path.stat().st_mtime
-    except IsADirectoryError:
-        return ImportResult(label, "refused", "is a folder, not an image file", None)
-    except OSError as exc:
-        return ImportResult(label, "refused", f"cannot be read ({exc.strerror or exc})", None)
+        data, info = imaging.read_regular_file(path, max_bytes=MAX_FILE_BYTES, label=label)
+    except imaging.ImageLoadError as exc:
+        return ImportResult(label, "refused", exc.reason, None)
+    mtime = info.st_mtime
     sha = files.sha256_bytes(data)
     existing = store.photo_by_sha256(sha)
     if existing is not None:
         return ImportResult(label, "duplicate", None, existing.id)
     try:
-        decoded = imaging.decode_photo(data, label=label)
+        decoded = imaging.decode_photo(data, label=label, max_side=DECODE_SIDE)
     except imaging.ImageLoadError as exc:
         return ImportResult(label, "refused", exc.reason, None)
     if decoded.taken_at is not None:
         taken_at, taken_source = decoded.taken_at, "exif"
     else:
-        taken_at = datetime.fromtimestamp(mtime).astimezone().isoformat(timespec="seconds")
+        try:
+            when = datetime.fromtimestamp(mtime).astimezone()
+        except (OverflowError, ValueError, OSError):  # a file time far outside the calendar
+            when = datetime.now().astimezone()
+        taken_at = when.isoformat(timespec="seconds")
         taken_source = "file"
     from eczema_tracker.store.repository import thumbnail_jpeg
 
     return _Prepared(
         index=index,
         label=label,
-        original_name=path.name,
+        original_name=files.readable_name(path.name),
         data=data,
         sha256=sha,
         stored_name=files.content_name(
