@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from eczema_tracker.gui.widgets.timeline import TimelineView, to_local_naive
+from eczema_tracker.gui.widgets.timeline import TimelineView, describe_point, to_local_naive
 
 
 @dataclass(frozen=True)
@@ -162,3 +162,82 @@ def test_single_point_and_mixed_timezones_plot(view):
     view.set_points(mixed, "neck")
     assert [p.photo_id for p in view.points()] == [1, 2]
     assert len(_line(view.score_axes, "score").get_xdata()) == 2
+
+
+def _year_of_points() -> list[Point]:
+    start = datetime(2025, 1, 5, 9, 0)
+    points = [
+        Point(100 + i, start + timedelta(days=9 * i), 0.5 + (i % 5) * 0.5, None, 0.02 + i / 400,
+              i % 4 if i % 3 == 0 else None)
+        for i in range(40)
+    ]  # fmt: skip
+    # a long gap, then one old photo: "All" would squeeze the year into a corner
+    return [Point(99, datetime(2023, 6, 1, 9, 0), 1.0, 1, 0.05, None), *points]
+
+
+def _shown_days(view: TimelineView) -> float:
+    low, high = view.score_axes.get_xlim()
+    return high - low
+
+
+def test_default_range_is_the_last_three_months_with_photos(view):
+    view.set_points(_year_of_points(), "left arm")
+    low, high = view.date_range()
+    newest = datetime(2025, 1, 5, 9, 0) + timedelta(days=9 * 39)
+    assert high >= newest and 85 <= _shown_days(view) <= 100
+    assert view.range_choice.currentText() == "Last 3 months"
+    view.range_choice.setCurrentIndex(view.range_choice.findData("12m"))
+    assert 360 <= _shown_days(view) <= 400
+    view.set_range("4w")
+    assert 27 <= _shown_days(view) <= 32 and view.range_choice.currentText() == "Last 4 weeks"
+    view.set_range("all")
+    assert _shown_days(view) > 700  # back to 2023
+    with pytest.raises(ValueError):
+        view.set_range("decade")
+
+
+def test_wheel_zooms_drag_pans_and_double_click_resets(qtbot, view):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    view.set_points(_year_of_points(), "left arm")
+    view.canvas.draw()
+    before = _shown_days(view)
+    center = QPoint(view.canvas.width() // 2, view.canvas.height() // 2)
+    wheel = QWheelEvent(
+        QPointF(center), QPointF(view.canvas.mapToGlobal(center)), QPoint(), QPoint(0, 120),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )  # fmt: skip
+    QApplication.sendEvent(view.canvas, wheel)
+    assert _shown_days(view) == pytest.approx(before * 0.8, rel=0.01)
+    low_before = view.score_axes.get_xlim()[0]
+    with qtbot.assertNotEmitted(view.photoActivated):
+        qtbot.mousePress(view.canvas, Qt.MouseButton.LeftButton, pos=center)
+        qtbot.mouseMove(view.canvas, center + QPoint(120, 0))
+        qtbot.mouseRelease(view.canvas, Qt.MouseButton.LeftButton, pos=center + QPoint(120, 0))
+    assert view.score_axes.get_xlim()[0] < low_before  # dragged right: earlier dates
+    qtbot.mouseDClick(view.canvas, Qt.MouseButton.LeftButton, pos=QPoint(5, 5))
+    assert _shown_days(view) == pytest.approx(before)
+
+
+def test_plotted_class_and_score_follow_the_one_severity_rule(view):
+    points = [
+        Point(1, "2025-03-01T10:00:00", 2.04, 3, 0.2, None),  # stored class says severe
+        Point(2, "2025-03-02T10:00:00", 1.31, 1, 0.0, None),  # empty mask: no grade
+        Point(3, "2025-03-03T10:00:00", 0.4, 0, 0.1, None),
+    ]
+    view.set_points(points, "neck")
+    assert "2.04 (moderate)" in describe_point(points[0])  # the band of the score
+    assert "No eczema found" in describe_point(points[1])
+    assert list(_line(view.score_axes, "score").get_ydata()) == [2.04, 0.4]
+
+
+def test_export_says_where_it_saved(qtbot, tmp_path):
+    view = TimelineView(ask_export_path=lambda _p, _s: str(tmp_path / "year.png"))
+    qtbot.addWidget(view)
+    view.set_points(_points(), "hands")
+    qtbot.mouseClick(view.export_button, Qt.MouseButton.LeftButton)
+    assert str(tmp_path / "year.png") in view.status_label.text()
+    assert view.last_export == tmp_path / "year.png"

@@ -3,7 +3,11 @@
 A matplotlib figure embedded in Qt. The score axis (0-3) carries shaded bands for the four
 severity classes; self-ratings share it with a different marker; lesion area (% of the photo)
 has its own axis on the right. Hovering a point shows its date and values, clicking it emits
-``photoActivated(photo_id)``, and the figure exports to PNG, PDF or SVG.
+``photoActivated(photo_id)``, and the figure exports to PNG, PDF or SVG (saying where).
+The date axis shows a range (4 weeks, 3 months, 12 months or all; by default the last 3 months
+with photos, so a long gap does not squeeze the rest into a line); the wheel zooms it around
+the mouse, dragging pans it, a double-click goes back to the chosen range. The plotted score and
+class follow :func:`eczema_tracker.severity_scale.shown_grade` (an empty mask is not graded).
 The widget takes plain point objects (the store's ``TimelinePoint`` fits) and never reads the
 store itself.
 """
@@ -25,16 +29,20 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from eczema_tracker.atomic import atomic_path
+from eczema_tracker.gui.formatting import format_short_day
+from eczema_tracker.severity_scale import shown_grade
 
 #: Severity classes in score order (the same names as ``ml.severity.CLASS_NAMES``; not
 #: imported so that the timeline does not pull in torch).
@@ -49,6 +57,17 @@ AREA_COLOR = "#00897b"
 EXPORT_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
 #: How close (in screen pixels) the mouse must be to a point to hover or click it.
 HIT_RADIUS_PX = 9
+#: A press that moves less than this (pixels) before release is a click, not a drag.
+DRAG_THRESHOLD_PX = 4
+#: The date ranges offered: key -> (label, days; None = everything).
+RANGES: dict[str, tuple[str, float | None]] = {
+    "4w": ("Last 4 weeks", 28.0),
+    "3m": ("Last 3 months", 91.0),
+    "12m": ("Last 12 months", 365.0),
+    "all": ("All", None),
+}
+DEFAULT_RANGE = "3m"
+ZOOM_PER_WHEEL_STEP = 0.8
 
 
 class TimelinePointLike(Protocol):
@@ -80,14 +99,23 @@ def class_name(value: int | None) -> str:
     return CLASS_NAMES[value] if value is not None and 0 <= value < len(CLASS_NAMES) else "?"
 
 
+def plotted_grade(point: TimelinePointLike):
+    """The grade shown for ``point`` (``severity_scale.shown_grade``), None when not graded."""
+    if point.score is None:
+        return None
+    grade = shown_grade(lesion_area_fraction=point.lesion_area_fraction, score=point.score)
+    return grade if grade is not None and grade.graded else None
+
+
 def describe_point(point: TimelinePointLike) -> str:
     """Multi-line hover text: date, then each value the point has."""
-    lines = [f"{to_local_naive(point.taken_at):%d %b %Y, %H:%M}"]
-    if point.score is not None:
-        predicted = point.severity_class
-        if predicted is None:
-            predicted = int(round(min(3.0, max(0.0, point.score))))
-        lines.append(f"Predicted score {point.score:.2f} ({class_name(predicted)})")
+    when = to_local_naive(point.taken_at)
+    lines = [f"{format_short_day(when)}, {when:%H:%M}"]
+    grade = plotted_grade(point)
+    if grade is not None:
+        lines.append(f"Predicted score {grade.score:.2f} ({class_name(grade.label)})")
+    elif point.score is not None:
+        lines.append("No eczema found in this photo")
     if point.rating is not None:
         lines.append(f"Your rating {point.rating} ({class_name(point.rating)})")
     if point.lesion_area_fraction is not None:
@@ -139,6 +167,10 @@ class TimelineView(QWidget):
         self._site = ""
         self._targets: list[_Target] = []
         self._hovered: _Target | None = None
+        self._range = DEFAULT_RANGE
+        self._drag: tuple[float, tuple[float, float]] | None = None  # press x (px), xlim
+        self._dragged = False
+        self.last_export: Path | None = None
 
         self.figure = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
@@ -146,14 +178,30 @@ class TimelineView(QWidget):
         self.canvas.mpl_connect("motion_notify_event", self._on_motion)
         self.canvas.mpl_connect("button_press_event", self._on_press)
         self.canvas.mpl_connect("figure_leave_event", self._on_leave)
+        self.canvas.mpl_connect("button_release_event", self._on_release)
+        self.canvas.mpl_connect("scroll_event", self._on_scroll)
+        self.range_choice = QComboBox()
+        for key, (label, _days) in RANGES.items():
+            self.range_choice.addItem(label, key)
+        self.range_choice.setCurrentIndex(list(RANGES).index(DEFAULT_RANGE))
+        self.range_choice.setToolTip(
+            "Which dates to show. The wheel zooms, dragging moves along the dates, "
+            "a double-click comes back to this range."
+        )
+        self.range_choice.currentIndexChanged.connect(
+            lambda _i: self.set_range(self.range_choice.currentData())
+        )
         self.status_label = QLabel()
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # long hover texts must not widen the window (that would move every point)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save this chart as a PNG image or a PDF document")
         self.export_button.clicked.connect(self.export_with_dialog)
 
         bottom = QHBoxLayout()
         bottom.setContentsMargins(6, 0, 6, 4)
+        bottom.addWidget(self.range_choice)
         bottom.addWidget(self.status_label, 1)
         bottom.addWidget(self.export_button)
         layout = QVBoxLayout(self)
@@ -180,6 +228,40 @@ class TimelineView(QWidget):
         self._hovered = None
         self._draw()
 
+    def set_range(self, key: str) -> None:
+        """Show the last 4 weeks / 3 months / 12 months with photos, or all ("4w", "3m", ...)."""
+        if key not in RANGES:
+            raise ValueError(f"unknown range {key!r}; choose one of {', '.join(RANGES)}")
+        self._range = key
+        index = list(RANGES).index(key)
+        if self.range_choice.currentIndex() != index:
+            self.range_choice.blockSignals(True)
+            self.range_choice.setCurrentIndex(index)
+            self.range_choice.blockSignals(False)
+        if self.area_axes is not None or self.score_axes.lines:
+            self._apply_range()
+            self.canvas.draw_idle()
+
+    def date_range(self) -> tuple[datetime, datetime]:
+        """The dates shown now (left and right end of the axis)."""
+        low, high = self.score_axes.get_xlim()
+        return mdates.num2date(low).replace(tzinfo=None), mdates.num2date(high).replace(tzinfo=None)
+
+    def zoom(self, factor: float, center: float | None = None) -> None:
+        """Zoom the date axis by ``factor`` (< 1 zooms in) around ``center`` (a date number)."""
+        low, high = self.score_axes.get_xlim()
+        center = (low + high) / 2 if center is None else center
+        span = max((high - low) * factor, 1 / 24)  # never closer than an hour
+        left = center - (center - low) * span / (high - low)
+        self.score_axes.set_xlim(left, left + span)
+        self.canvas.draw_idle()
+
+    def pan(self, days: float) -> None:
+        """Move the date axis by ``days`` (positive: later)."""
+        low, high = self.score_axes.get_xlim()
+        self.score_axes.set_xlim(low + days, high + days)
+        self.canvas.draw_idle()
+
     def export(self, path: str | os.PathLike[str]) -> Path:
         """Write the figure to ``path`` (.png, .pdf or .svg) atomically; returns the path."""
         target = Path(path)
@@ -200,10 +282,14 @@ class TimelineView(QWidget):
         if not path:
             return None
         try:
-            return self.export(path)
+            saved = self.export(path)
         except (OSError, ValueError) as exc:
             QMessageBox.warning(self, "Export failed", f"The timeline could not be saved: {exc}")
             return None
+        self.last_export = saved
+        self.status_label.setText(f"Chart saved to {saved}")
+        self.status_label.setToolTip(str(saved))
+        return saved
 
     def hover_text(self) -> str:
         """Text of the point under the mouse ('' when none)."""
@@ -296,21 +382,25 @@ class TimelineView(QWidget):
         ax.grid(axis="x", color="0.9", lw=0.8)
 
     def _draw_scores(self, ax: Axes, dates: list[float]) -> None:
-        scored = [(d, p) for d, p in zip(dates, self._points, strict=True) if p.score is not None]
+        scored = [
+            (d, p, grade.score)
+            for d, p in zip(dates, self._points, strict=True)
+            if (grade := plotted_grade(p)) is not None
+        ]
         if not scored:
             return
-        ax.plot([d for d, _ in scored], [p.score for _, p in scored], "-", color=SCORE_COLOR,
+        ax.plot([d for d, _, _ in scored], [y for _, _, y in scored], "-", color=SCORE_COLOR,
                 lw=1.4, alpha=0.7, zorder=3)  # fmt: skip
-        fresh = [(d, p) for d, p in scored if not p.stale]
-        stale = [(d, p) for d, p in scored if p.stale]
+        fresh = [(d, y) for d, p, y in scored if not p.stale]
+        stale = [(d, y) for d, p, y in scored if p.stale]
         if fresh:
-            ax.plot([d for d, _ in fresh], [p.score for _, p in fresh], "o", color=SCORE_COLOR,
+            ax.plot([d for d, _ in fresh], [y for _, y in fresh], "o", color=SCORE_COLOR,
                     ms=6, zorder=4, label="Predicted score", gid="score")  # fmt: skip
         if stale:
-            ax.plot([d for d, _ in stale], [p.score for _, p in stale], "o", mfc="white",
+            ax.plot([d for d, _ in stale], [y for _, y in stale], "o", mfc="white",
                     mec=SCORE_COLOR, alpha=0.55, ms=6, zorder=4,
                     label="Predicted (out of date)", gid="score-stale")  # fmt: skip
-        self._targets += [_Target(ax, d, float(p.score), p) for d, p in scored]
+        self._targets += [_Target(ax, d, float(y), p) for d, p, y in scored]
 
     def _draw_ratings(self, ax: Axes, dates: list[float]) -> None:
         rated = [(d, p) for d, p in zip(dates, self._points, strict=True) if p.rating is not None]
@@ -353,9 +443,20 @@ class TimelineView(QWidget):
         locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        self._dates = dates
+        self._apply_range()
+
+    def _apply_range(self) -> None:
+        """Set the date axis to the chosen range, ending at the newest photo."""
+        dates = getattr(self, "_dates", [])
+        if not dates:
+            return
         low, high = min(dates), max(dates)
+        days = RANGES[self._range][1]
+        if days is not None and high - low > days:
+            low = high - days
         pad = max((high - low) * 0.04, 1.0)  # at least a day either side
-        ax.set_xlim(low - pad, high + pad)
+        self.score_axes.set_xlim(low - pad, high + pad)
 
     # ------------------------------------------------------------ mouse
     def _nearest(self, x: float, y: float) -> _Target | None:
@@ -372,6 +473,16 @@ class TimelineView(QWidget):
         return best
 
     def _on_motion(self, event: MouseEvent) -> None:
+        if self._drag is not None and event.x is not None:
+            start_x, (low, high) = self._drag
+            if abs(event.x - start_x) >= DRAG_THRESHOLD_PX:
+                self._dragged = True
+            if self._dragged:
+                width = max(1.0, self.score_axes.bbox.width)
+                shift = (event.x - start_x) / width * (high - low)
+                self.score_axes.set_xlim(low - shift, high - shift)
+                self.canvas.draw_idle()
+                return
         target = self._nearest(event.x, event.y) if event.x is not None else None
         if target is self._hovered:
             return
@@ -384,9 +495,32 @@ class TimelineView(QWidget):
     def _on_press(self, event: MouseEvent) -> None:
         if event.button != 1 or event.x is None:
             return
+        if event.dblclick:
+            self._drag = None
+            self._apply_range()
+            self.canvas.draw_idle()
+            return
+        self._drag = (float(event.x), self.score_axes.get_xlim())
+        self._dragged = False
+
+    def _on_release(self, event: MouseEvent) -> None:
+        if event.button != 1 or self._drag is None:
+            return
+        dragged, self._drag = self._dragged, None
+        self._dragged = False
+        if dragged or event.x is None:
+            return
         target = self._nearest(event.x, event.y)
         if target is not None:
             self.photoActivated.emit(int(target.point.photo_id))
+
+    def _on_scroll(self, event: MouseEvent) -> None:
+        if event.xdata is None or not self._targets:
+            return
+        center = event.xdata
+        if event.inaxes is not None and event.inaxes is not self.score_axes:
+            center = self.score_axes.transData.inverted().transform((event.x, event.y))[0]
+        self.zoom(ZOOM_PER_WHEEL_STEP ** float(event.step), center)
 
     def _on_leave(self, _event: LocationEvent) -> None:
         self._hovered = None
