@@ -60,7 +60,7 @@ def rescore_analyses(
         if features.shape[0] != model.feature_dim:
             continue
         probabilities = model.predict_proba(features[None, :])[0]
-        new_id = store.record_analysis(
+        store.record_analysis(  # carries the person's corrected mask over (same transaction)
             photo.id,
             mask=store.load_mask(current.mask),
             lesion_area_fraction=float(current.lesion_area_fraction),
@@ -73,8 +73,6 @@ def rescore_analyses(
             severity_model_id=severity_model_id,
             prompt_photo_ids=current.prompt_photo_ids,
         )
-        if current.corrected_mask is not None:  # keep the person's correction
-            store.save_corrected_mask(new_id, store.load_mask(current.corrected_mask))
         count += 1
     report(progress, len(photos), len(photos), "re-scored")
     return count

@@ -11,7 +11,8 @@ before the file, between the file and its row, after the commit.
 
 For an operation repeated in one child (``analyse-store`` records one analysis per photo),
 ``ECZEMA_KILL_CALL=k`` and ``ECZEMA_KILL_FRACTION=f`` kill it inside the k-th wrapped call, at
-the fraction ``f`` of the events the first call took (no separate counting run).
+the fraction ``f`` of the events the first call took (no separate counting run); ``f = 0``
+kills it on entering the k-th call.
 
 Run a child as ``python -m tests.kill_support OP FOLDER ARGS...`` from the repository root.
 """
@@ -73,9 +74,12 @@ class _Killer:
                 return original(*args, **kwargs)
             self.call_events.append(0)
             if self.kill_call is not None and len(self.call_events) == self.kill_call:
-                reference = self.call_events[0] if len(self.call_events) > 1 else None
-                assert reference, "ECZEMA_KILL_CALL needs a first call to measure"
-                self._call_target = max(1, math.ceil(self.kill_fraction * reference))
+                if self.kill_fraction == 0:  # die on entering that call
+                    self._call_target = 1
+                else:
+                    reference = self.call_events[0] if len(self.call_events) > 1 else None
+                    assert reference, "ECZEMA_KILL_CALL needs a first call to measure"
+                    self._call_target = max(1, math.ceil(self.kill_fraction * reference))
             self._depth += 1
             sys.setprofile(self._profile)
             try:
@@ -153,12 +157,23 @@ def _op_analyse(killer: _Killer, folder: str, dino: str, seggpt: str, nonce: str
     main([*argv, "--dino", dino, "--seggpt", seggpt, "--device", "cpu"])
 
 
+def _op_rescore(killer: _Killer, folder: str) -> None:
+    """Re-score every analysis with the active model (the app offers it after training)."""
+    from eczema_tracker import services
+
+    killer.wrap(Store, "record_analysis")
+    with Store.open(folder) as store:
+        active = store.active_severity_model()
+        services.rescore_analyses(store, active.path, active.id)
+
+
 OPERATIONS: dict[str, Callable[..., None]] = {
     "prompt": _op_prompt,
     "correct": _op_correct,
     "rate": _op_rate,
     "train": _op_train,
     "analyse": _op_analyse,
+    "rescore": _op_rescore,
 }
 
 

@@ -253,3 +253,28 @@ def test_kill_while_training_and_activating_a_personal_model(rated_folder, tmp_p
         store.activate_severity_model(1)
         assert store.active_severity_model().id == 1
     check_store(folder)
+
+
+def test_kill_while_rescoring_keeps_the_persons_correction(rated_folder):
+    folder = rated_folder
+    rng = random.Random(13)
+    with Store.open(folder) as store:
+        services.train_personal_model(store, backbone_source="tiny/dino", epochs=1)
+        photo = store.photos()[1]  # re-scored second: the first re-scoring is the reference
+        correction = box_mask(photo.height, photo.width, 5, 5, 50, 60)
+        store.save_corrected_mask(store.current_analysis(photo.id).id, correction)
+    for _ in range(2):
+        env = {KILL_CALL: "2", KILL_FRACTION: f"{rng.uniform(0.05, 1):.3f}"}
+        assert run_child("rescore", folder, env=env).killed
+        check_store(folder)
+        with Store.open(folder, readonly=True) as store:
+            now = store.current_analysis(photo.id)  # the old analysis or the re-scored one
+            assert now.corrected_mask is not None  # both carry the person's correction
+            assert np.array_equal(store.load_mask(now.corrected_mask), correction)
+    with Store.open(folder) as store:
+        active = store.active_severity_model()
+        assert services.rescore_analyses(store, active.path, active.id) == 10
+        now = store.current_analysis(photo.id)
+        assert now.severity_model_id == active.id
+        assert np.array_equal(store.load_mask(now.corrected_mask), correction)
+    check_store(folder)
