@@ -270,3 +270,117 @@ def test_failed_download_says_why_and_offers_the_next_step(
     win.ask_settings = lambda: (asked.append(True), False)[1]
     win.analysis.failure_dialog.local_button.click()
     assert asked == [True] and "not started" in win.statusBar().currentMessage()
+
+
+JARGON = (
+    "save_pretrained",
+    "Hugging Face id",
+    "config.json",
+    "leave-one-out cross-validation",
+    "stratified 2-fold",
+    "cross-validation",
+    "decompression bomb",
+    "Errno",
+    "Traceback",
+)
+
+
+def visible_texts(widget) -> list[str]:
+    """Every text a person reads on ``widget`` and its children (not tooltips)."""
+    import re
+
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QComboBox,
+        QLabel,
+        QLineEdit,
+        QListWidget,
+        QTableWidget,
+        QTabWidget,
+        QTextBrowser,
+    )
+
+    texts = [widget.windowTitle()]
+    for child in [widget, *widget.findChildren(QWidget)]:
+        if isinstance(child, QLabel):
+            texts.append(re.sub(r"<[^>]+>", " ", child.text()))
+        elif isinstance(child, QAbstractButton):
+            texts.append(child.text())
+        elif isinstance(child, QLineEdit):
+            texts.append(child.placeholderText())
+        elif isinstance(child, QTextBrowser):
+            texts.append(child.toPlainText())
+        elif isinstance(child, QComboBox):
+            texts += [child.itemText(i) for i in range(child.count())]
+        elif isinstance(child, QTabWidget):
+            texts += [child.tabText(i) for i in range(child.count())]
+        elif isinstance(child, QListWidget):
+            texts += [child.item(i).text() for i in range(child.count())]
+        elif isinstance(child, QTableWidget):
+            for i in range(child.columnCount()):
+                texts.append(child.horizontalHeaderItem(i).text())
+            for i in range(child.rowCount()):
+                texts.append(child.verticalHeaderItem(i).text())
+    return [t for t in texts if t]
+
+
+def assert_no_jargon(texts: list[str]) -> None:
+    import re
+
+    joined = "\n".join(texts)
+    for word in JARGON:
+        assert word.lower() not in joined.lower(), (word, joined)
+    assert not re.search(r"\bK\b", joined), joined  # "K" alone: say "photos per comparison"
+
+
+def test_no_jargon_on_screen_in_these_dialogs(qtbot, tmp_path):
+    from types import SimpleNamespace
+
+    from eczema_tracker.gui.dialogs.download_failed_dialog import (
+        DownloadFailedDialog,
+        describe_download_failure,
+    )
+    from eczema_tracker.gui.dialogs.help_dialog import HelpDialog
+    from eczema_tracker.gui.dialogs.models_dialog import ModelsDialog
+    from eczema_tracker.gui.dialogs.personal_model_dialog import Mistake, PersonalModelDialog
+    from eczema_tracker.gui.dialogs.settings_dialog import SettingsDialog
+    from eczema_tracker.gui.widgets.timeline import TimelineView
+    from eczema_tracker.ml.sources import source_status
+    from eczema_tracker.settings import Settings
+
+    seggpt = _model_folder(tmp_path / "seggpt", "seggpt", ["SegGptForImageSegmentation"])
+    settings = Settings(dino_source=str(seggpt), seggpt_source=str(tmp_path / "nowhere"))
+    validation = SimpleNamespace(
+        accuracy=0.25,
+        n_samples=8,
+        scheme="leave-one-out cross-validation (a level has only one rated photo)",
+        confusion=np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0]]),
+    )
+    missing = [
+        ("seggpt", source_status("BAAI/seggpt-vit-large")),
+        ("dino", source_status("facebook/dino-vitb16")),
+    ]
+    dialogs = [
+        SettingsDialog(settings, with_cuda=False),
+        ModelsDialog(missing),
+        DownloadFailedDialog(describe_download_failure(_name_resolution_error())),
+        PersonalModelDialog(validation, mistakes=[Mistake(1, 0, 1), Mistake(2, 2, 1)]),
+        HelpDialog(),
+        TimelineView(),
+    ]
+    for dialog in dialogs:
+        qtbot.addWidget(dialog)
+        dialog.show()
+        texts = visible_texts(dialog)
+        assert len(" ".join(texts)) > 40, type(dialog).__name__
+        assert_no_jargon(texts)
+    assert "leave-one-out" in dialogs[3].text.toolTip()  # the technical words stay in tooltips
+
+
+def test_no_jargon_in_the_library_and_model_status(qtbot, window, tmp_path):
+    win, scripted = window
+    fill_store(win.store, tmp_path / "photos", 3)
+    win.refresh()
+    assert_no_jargon(visible_texts(win.library))
+    win.analysis.show_model_status()
+    assert_no_jargon([scripted.messages[-1][2]])

@@ -228,21 +228,30 @@ class AnalysisFlow(QObject):
 
     def show_model_status(self) -> None:
         """Models ▸ Model status: where each model comes from and whether it is here."""
+        from eczema_tracker.gui.dialogs.model_folder_check import check_model_source
+        from eczema_tracker.ml.sources import source_status
+
         choice = services.model_choice(self.window.settings, self.window.store)
         lines = []
-        for role, status in (("SegGPT", None), ("DINO", None)):
-            spec = choice.seggpt if role == "SegGPT" else choice.dino
-            from eczema_tracker.ml.sources import source_status
-
+        for role, name, spec in (
+            ("seggpt", "SegGPT", choice.seggpt),
+            ("dino", "DINO", choice.dino),
+        ):
             status = source_status(spec)
-            state = "ready" if status.present else status.message or "not available"
-            lines.append(f"{role}: {spec} — {state}")
+            if status.present:
+                state = "ready"
+            elif status.kind == "hub":
+                state = "not downloaded yet (downloaded the first time you analyse)"
+            else:
+                state = check_model_source(spec, role).text or "not usable"
+                log.info("model status %s: %s", spec, status.message)
+            lines.append(f"{name}: {spec} — {state}")
         active = self.window.store.active_severity_model()
         lines.append(
             "Severity model: "
             + (active.file_name if active else "none (rate 8 analysed photos to train your own)")
         )
-        lines.append(f"K = {choice.k}, device = {choice.device}")
+        lines.append(f"Prompt photos per comparison: {choice.k}; runs on: {choice.device}")
         self.window.show_message("info", "Models", "\n".join(lines))
 
     # -- running ---------------------------------------------------------------------------------
