@@ -95,7 +95,8 @@ def paint_prompt(qtbot, win: MainWindow, photo_id: int) -> None:
     dialog = opened.args[0]
     w, h = dialog.painter.image_size()
     dialog.painter.paint_stroke([(w * 0.3, h * 0.4), (w * 0.6, h * 0.5)])
-    assert dialog.save()
+    with qtbot.waitSignal(win.prompts.maskStored, timeout=30000):  # written off the GUI thread
+        assert dialog.save()
     dialog.done(0)
 
 
@@ -211,7 +212,8 @@ def test_correct_a_result_and_promote_it_to_a_prompt(qtbot, window, eczema_photo
     assert dialog.option_checked()  # "also use it as a prompt" is offered and on
     w, h = dialog.painter.image_size()
     dialog.painter.paint_stroke([(w * 0.2, h * 0.2), (w * 0.7, h * 0.6)])
-    assert dialog.save()
+    with qtbot.waitSignal(window.prompts.maskStored, timeout=30000):  # written off the GUI thread
+        assert dialog.save()
     analysis = window.store.current_analysis(pid)
     assert analysis.corrected_mask is not None and analysis.corrected_mask.area_fraction > 0
     assert window.store.photo(pid).is_prompt

@@ -118,7 +118,8 @@ def _correct(qtbot, win: MainWindow, pid: int, *, promote: bool) -> None:
     dialog.option_box.setChecked(promote)
     w, h = dialog.painter.image_size()
     dialog.painter.paint_stroke([(w * 0.2, h * 0.3), (w * 0.8, h * 0.6)])
-    assert dialog.save()
+    with qtbot.waitSignal(win.prompts.maskStored, timeout=30000):  # written off the GUI thread
+        assert dialog.save()
     dialog.done(0)
 
 
@@ -316,8 +317,10 @@ def test_clear_a_rating_and_undo_a_deletion(qtbot, window, photos):
     window.library.select_photo(pid)
     window.actions_by_name["delete"].trigger()
     assert pid not in window.library_model.photo_ids()
+    assert window.shown_photo is None  # a deleted photo leaves the photo view
     window.undo()
     assert pid in window.library_model.photo_ids()
+    assert window.shown_photo == pid  # and comes back on screen with Ctrl+Z
 
 
 def test_undo_a_mask_save(qtbot, window, photos):
@@ -328,7 +331,8 @@ def test_undo_a_mask_save(qtbot, window, photos):
     dialog = opened.args[0]
     w, h = dialog.painter.image_size()
     dialog.painter.paint_stroke([(w * 0.3, h * 0.4), (w * 0.6, h * 0.5)])
-    assert dialog.save()
+    with qtbot.waitSignal(window.prompts.maskStored, timeout=30000):  # written off the GUI thread
+        assert dialog.save()
     dialog.done(0)
     assert window.store.photo(pid).is_prompt
     window.undo()

@@ -25,6 +25,7 @@ class PromptFlow(QObject):
     """Owns the prompt-mask actions of the main window; ``editor`` is the open mask editor."""
 
     editorOpened = Signal(object)  # noqa: N815 - the MaskEditorDialog, once shown
+    maskStored = Signal(int)  # noqa: N815 - photo id: a mask saved from the editor is stored
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -98,10 +99,9 @@ class PromptFlow(QObject):
         site = self.window.store.photo(photo_id).site
 
         def save(m: np.ndarray) -> None:
-            if correcting:
-                self.save_corrected_mask(photo_id, m, promote=dialog.option_checked())
-            else:
-                self.save_prompt_mask(photo_id, m)
+            self.save_in_background(
+                photo_id, m, correcting=correcting, promote=correcting and dialog.option_checked()
+            )
 
         dialog = MaskEditorDialog(
             image,
@@ -148,31 +148,66 @@ class PromptFlow(QObject):
         return undo
 
     def save_prompt_mask(self, photo_id: int, mask: np.ndarray) -> None:
-        """Store ``mask`` as the photo's prompt mask (raises with a plain message if empty)."""
-        mask = np.asarray(mask, dtype=bool)
-        if not mask.any():
-            raise ValueError("The mask is empty: paint over the eczema before saving.")
-        undo = self._remember_prompt(photo_id)
-        self.window.store.set_prompt_mask(photo_id, mask)
-        self.window.undo_history.push("prompt mask save", undo)
-        self.after_prompts_changed(self.window.store.photo(photo_id).site)
+        """Store ``mask`` as the photo's prompt mask now (raises with a plain message if
+        empty). The editor saves through :meth:`save_in_background` instead."""
+        write, finish = self._mask_save(photo_id, mask, correcting=False, promote=True)
+        write()
+        finish()
 
     def save_corrected_mask(self, photo_id: int, mask: np.ndarray, *, promote: bool = True) -> None:
-        """Keep a corrected result mask (the original stays); with ``promote`` it also becomes
-        the photo's prompt mask."""
+        """Keep a corrected result mask now (the original stays); with ``promote`` it also
+        becomes the photo's prompt mask."""
+        write, finish = self._mask_save(photo_id, mask, correcting=True, promote=promote)
+        write()
+        finish()
+
+    def save_in_background(
+        self, photo_id: int, mask: np.ndarray, *, correcting: bool, promote: bool
+    ) -> BackgroundTask:
+        """The editor's save: checked at once (an empty mask raises), then encoded and written
+        off the GUI thread (a 12-MP mask takes about a second); ``maskStored`` when in."""
+        write, finish = self._mask_save(photo_id, mask, correcting=correcting, promote=promote)
+
+        def done(_result: object) -> None:
+            finish()
+            self.maskStored.emit(photo_id)
+
+        self.window.status("Saving the mask…")
+        return (
+            BackgroundTask(self.window, lambda _p, _c: write(), done).titled("Mask not saved").run()
+        )
+
+    def _mask_save(
+        self, photo_id: int, mask: np.ndarray, *, correcting: bool, promote: bool
+    ) -> tuple[Callable[[], None], Callable[[], None]]:
+        """``(write, finish)`` of a mask save: ``write`` touches only the store (any thread),
+        ``finish`` records the undo step and refreshes the window (GUI thread)."""
         mask = np.asarray(mask, dtype=bool)
-        analysis = self.window.store.current_analysis(photo_id)
-        if analysis is None:
-            self.save_prompt_mask(photo_id, mask)
-            return
         if not mask.any():
             raise ValueError("The mask is empty: paint over the eczema before saving.")
         store = self.window.store
+        analysis = store.current_analysis(photo_id) if correcting else None
+        site = store.photo(photo_id).site
+        if analysis is None:  # a prompt mask (or a correction of nothing: the same)
+            undo = self._remember_prompt(photo_id)
+
+            def write() -> None:
+                store.set_prompt_mask(photo_id, mask)
+
+            def finish() -> None:
+                self.window.undo_history.push("prompt mask save", undo)
+                self.after_prompts_changed(site)
+
+            return write, finish
         undo_prompt = self._remember_prompt(photo_id) if promote else None
         previous = analysis.corrected_mask.id if analysis.corrected_mask is not None else None
-        store.save_corrected_mask(analysis.id, mask)
 
-        def undo() -> None:
+        def write_correction() -> None:
+            store.save_corrected_mask(analysis.id, mask)
+            if promote:
+                store.promote_to_prompt(photo_id, analysis.id)
+
+        def undo_correction() -> None:
             store.set_corrected_mask(analysis.id, previous)
             if undo_prompt is not None:
                 undo_prompt()
@@ -180,13 +215,15 @@ class PromptFlow(QObject):
                 self.window.refresh()
                 self.window.reshow_current()
 
-        self.window.undo_history.push("mask correction", undo)
-        if promote:
-            store.promote_to_prompt(photo_id, analysis.id)
-            self.after_prompts_changed(store.photo(photo_id).site)
-        else:
-            self.window.refresh()
-            self.window.reshow_current()
+        def finish_correction() -> None:
+            self.window.undo_history.push("mask correction", undo_correction)
+            if promote:
+                self.after_prompts_changed(site)
+            else:
+                self.window.refresh()
+                self.window.reshow_current()
+
+        return write_correction, finish_correction
 
     def unset_prompt_of_current(self) -> None:
         """Stop using the photo shown as a prompt."""
