@@ -248,6 +248,16 @@ def test_deleting_a_prompt_photo_asks_first(qtbot, window, answers, photos):
     assert photos[0] not in window.library_model.photo_ids()
 
 
+def test_importing_a_deleted_photo_again_brings_it_back(qtbot, window, answers, photos):
+    window.library.select_photo(photos[0])
+    window.actions_by_name["delete"].trigger()
+    source = window.store.photo_file(photos[0])
+    with qtbot.waitSignal(window.importFinished, timeout=30000):
+        window.import_paths([str(source)])
+    assert photos[0] in window.library_model.photo_ids()
+    assert "back in the library" in answers.messages[-1][2]
+
+
 def test_emptying_the_bin_deletes_the_files(qtbot, window, answers, photos):
     file = window.store.photo_file(photos[0])
     window.library.select_photo(photos[0])

@@ -385,6 +385,15 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
 
     def _imported(self, results: list[Any]) -> None:
         headline, details = summarise_import(results)
+        binned = {p.id for p in self.store.binned_photos()}
+        back = self.store.restore_from_bin(
+            {r.photo_id for r in results if r.status == "duplicate" and r.photo_id in binned}
+        )
+        if back:  # importing a deleted photo again means the person wants it back
+            headline += (
+                f" {len(back)} of them {'was' if len(back) == 1 else 'were'} in the bin and "
+                f"{'is' if len(back) == 1 else 'are'} back in the library."
+            )
         self.refresh()
         self.show_message("info", "Import finished", headline, details)
         self.importFinished.emit(results)
