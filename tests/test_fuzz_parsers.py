@@ -215,6 +215,7 @@ def test_mutated_masks_load_or_are_refused_in_one_line(tmp_path):
 _NAMES = ["photo_00.png", "photo_01.png", "photo_02.png", "missing.png", "../up.png", "/abs.png"]
 _CELL = st.one_of(
     st.sampled_from(_NAMES + ["0", "1", "3", "4", "mild", "Severe", "-1", "", " ", '"', "\\"]),
+    st.sampled_from(['"a\nb.png"', '"photo_00.png\r"', '"x,y"', '"1\n"']),  # quoted cells
     st.text(max_size=12),
     st.text(alphabet="\x00\n\r,\"' \t\u0661\u00b2\ufeff\\/.", max_size=8),
 )

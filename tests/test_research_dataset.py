@@ -131,13 +131,15 @@ def test_a_mask_over_the_pixel_limit_is_one_dataset_problem(tmp_path: Path):
         ("a\x00b.png,1", "NUL byte in a file name"),
         ("photo_00.png,\u0661", "an Arabic-Indic digit is not a label"),
         ("photo_00.png,\u00b2", "a superscript two is not a label"),
+        ('"a\nb.png",1', "a newline inside a quoted file name"),
     ],
 )
 def test_hostile_labels_rows_are_problems_not_tracebacks(tmp_path: Path, row: str, why: str):
     root = make_dataset(tmp_path / "ds", n_images=2, n_masked=0)
     _write_labels(root, f"file,label\n{row}\n")
-    with pytest.raises(DatasetError, match="line 2"):
+    with pytest.raises(DatasetError, match="line [23]") as info:
         load_dataset(root)
+    assert "\n" not in str(info.value), why
 
 
 def test_an_oversized_labels_csv_is_refused(tmp_path: Path, monkeypatch):

@@ -157,6 +157,12 @@ def _read_rows(labels_csv: Path) -> list[tuple[int, str, str]]:
         raise DatasetError(f"{labels_csv}: cannot be read ({exc.strerror or exc})") from exc
 
 
+def _shown(text: str) -> str:
+    """``text`` for a one-line message: control characters (a newline in a quoted CSV cell,
+    say) written as escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def _safe_key(file: str) -> str | None:
     """The POSIX relative path of a ``file`` entry, or None if it points outside images/."""
     posix = PurePosixPath(file.replace("\\", "/"))
@@ -203,7 +209,7 @@ def load_dataset(
             problems.append(f"{where}: file {file!r} must be a path inside images/")
             continue
         if key in seen:
-            problems.append(f"{where}: {key} is listed twice (first on line {seen[key]})")
+            problems.append(f"{where}: {_shown(key)} is listed twice (first on line {seen[key]})")
             continue
         seen[key] = line
         try:
@@ -213,12 +219,12 @@ def load_dataset(
             continue
         path = images_dir / key
         if not path.is_file():
-            problems.append(f"{where}: images/{key} not found")
+            problems.append(f"{where}: images/{_shown(key)} not found")
             continue
         try:
             size = imaging.open_image(path).size
         except imaging.ImageLoadError as exc:
-            problems.append(f"{where}: images/{key} {exc.reason}")
+            problems.append(f"{where}: images/{_shown(key)} {exc.reason}")
             continue
         mask_path = mask_path_for(root, key)
         mask_sha = None
@@ -226,12 +232,12 @@ def load_dataset(
             try:
                 mask = imaging.load_mask(mask_path)
             except imaging.ImageLoadError as exc:
-                problems.append(f"{where}: masks/{key} {exc.reason}")
+                problems.append(f"{where}: masks/{_shown(key)} {exc.reason}")
                 continue
             mask_size = (mask.shape[1], mask.shape[0])
             if mask_size != size:
                 problems.append(
-                    f"{where}: mask {mask_path.relative_to(root).as_posix()} is "
+                    f"{where}: mask {_shown(mask_path.relative_to(root).as_posix())} is "
                     f"{mask_size[0]}x{mask_size[1]} but the upright image is {size[0]}x{size[1]}"
                 )
                 continue
