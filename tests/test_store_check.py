@@ -116,6 +116,8 @@ def test_a_photo_deleted_behind_the_apps_back(store):
     name = info["photo_files"][photo]
     saved = (folder / name).read_bytes()
     (folder / name).unlink()
+    sha = info["shas"][photo]
+    (folder / "thumbnails" / sha[:2] / f"{sha}.jpg").unlink()  # gone too: made after put-back
     for result in (check_store(folder), quick_check_store(folder)):
         assert result.exit_code == 1 and kinds(result.problems) == ["missing"]
         (gone,) = result.missing
@@ -139,6 +141,7 @@ def test_a_photo_deleted_behind_the_apps_back(store):
     assert found.problems[0].repairable and "puts back" in found.problems[0].message
     repaired = check_store(folder, repair=True)
     assert any("Put back" in line for line in repaired.repairs)
+    assert f"Made the thumbnail of photo {photo} again." in repaired.repairs
     assert (folder / name).read_bytes() == saved and check_store(folder).exit_code == 0
 
 

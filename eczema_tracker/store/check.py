@@ -279,6 +279,9 @@ def _check_and_repair(
         found = inspect_store(root, full=full, hasher=hasher, progress=progress, writer_is_us=True)
         repairs += repair_findings(root, found)
         after = inspect_store(root, full=full, hasher=hasher, writer_is_us=True)
+        if any(p.repairable for p in after.problems):  # e.g. the thumbnail of a file put back
+            repairs += repair_findings(root, after)
+            after = inspect_store(root, full=full, hasher=hasher, writer_is_us=True)
     return StoreCheckResult(
         **base,
         schema_version=now,
