@@ -1,11 +1,15 @@
-"""Screenshots of the mask editor and the timeline for the docs.
+"""Screenshots of the mask editor, the timeline and the dialogs for the docs.
 
 Run headless from the repository root:
 
     QT_QPA_PLATFORM=offscreen python tools/screenshots_widgets.py [--photo PATH] [--out docs/screenshots]
 
 The editor shows a real photo from ../shared/data/eczema_photos with a mask painted through
-the painter's own stroke and fill code; the timeline shows 20 synthetic points.
+the painter's own stroke and fill code; the timeline shows 20 synthetic points. Then a store
+of 40 photos over 12 months (analyses, ratings, two prompts) is opened in the real main window
+on its Timeline tab (``timeline_year.png``), and the dialog of a download that failed offline
+is shown (``offline_dialog.png``). ``--hold SECONDS`` keeps the year window open that long
+(e.g. to take ``import -window root`` under Xvfb).
 """
 
 from __future__ import annotations
@@ -95,6 +99,48 @@ def paint_lesion(dialog: MaskEditorDialog) -> None:
     painter.set_overlay(QColor(255, 0, 110), 0.45)
 
 
+def year_store(folder: Path, photo_dir: Path, count: int = 40, seed: int = 5):
+    """A store in ``folder`` with ``count`` photos over 12 months, analysed and partly rated."""
+    from eczema_tracker.store import Store
+
+    rng = np.random.default_rng(seed)
+    sources = sorted(photo_dir.rglob("*.jpg"))[:count]
+    if len(sources) < count:  # no shared photos: small generated ones
+        sources = []
+        for i in range(count):
+            pixels = np.full((240, 320, 3), (222, 172, 150), dtype=np.uint8)
+            pixels[60 + i % 40 : 150, 80:220] = (170, 70, 70)
+            sources.append(folder.parent / f"generated_{i:02d}.jpg")
+            Image.fromarray(pixels).save(sources[-1])
+    store = Store.open(folder)
+    ids = [r.photo_id for r in store.import_paths(sources, "left forearm") if r.photo_id]
+    start = datetime(2025, 1, 4, 8, 30)
+    for i, pid in enumerate(ids):
+        store.update_photo(pid, taken_at=start + timedelta(days=int(i * 9.1), hours=i % 9))
+    for pid in ids[:2]:
+        photo = store.photo(pid)
+        mask = np.zeros((photo.height, photo.width), dtype=bool)
+        mask[photo.height // 3 : photo.height // 2, photo.width // 4 : photo.width // 2] = True
+        store.set_prompt_mask(pid, mask)
+    for i, pid in enumerate(ids):
+        photo = store.photo(pid)
+        flare = 2.3 * math.exp(-(((i - 10) / 5.0) ** 2)) + 1.6 * math.exp(-(((i - 30) / 4) ** 2))
+        level = float(np.clip(0.35 + flare + rng.normal(0, 0.15), 0, 3))
+        probs = np.exp(-((np.arange(4) - level) ** 2) / 0.35)
+        probs /= probs.sum()
+        area = max(0.0, 0.02 + 0.06 * level + rng.normal(0, 0.01))
+        mask = np.zeros((photo.height, photo.width), dtype=bool)
+        mask[: max(1, int(photo.height * area))] = True
+        store.record_analysis(
+            pid, mask=mask, lesion_area_fraction=float(mask.mean()), features=None,
+            feature_source=None, probabilities=probs, score=float(probs @ np.arange(4)),
+            model_sources={}, k=2,
+        )  # fmt: skip
+        if i % 3 == 0:
+            store.rate(pid, int(round(level)))
+    return store
+
+
 def save_small_png(widget, path: Path) -> None:
     """Grab ``widget`` and save it as a 256-colour PNG (photos stay well under 300 KB)."""
     widget.grab().save(str(path))
@@ -109,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         "--photo", type=Path, help="photo for the editor (default: first shared photo)"
     )
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--hold", type=float, default=0.0, help="keep the year window open")
     args = parser.parse_args(argv)
     photo = args.photo or next(iter(sorted(DEFAULT_PHOTO_DIR.rglob("*.jpg"))), None)
     if photo is None:
@@ -141,10 +188,60 @@ def main(argv: list[str] | None = None) -> int:
     timeline.canvas.draw()
     app.processEvents()
     save_small_png(timeline, args.out / "timeline.png")
-    for name in ("painter.png", "timeline.png"):
+    timeline.close()
+    names = ["painter.png", "timeline.png", *year_and_dialog_shots(app, args.out, args.hold)]
+    for name in names:
         path = args.out / name
         print(f"{path} {path.stat().st_size // 1024} KB")
     return 0
+
+
+def year_and_dialog_shots(app: QApplication, out: Path, hold: float) -> list[str]:
+    """The main window's timeline over a year of photos, and the offline-download dialog."""
+    import tempfile
+
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from eczema_tracker.gui.dialogs.download_failed_dialog import (
+        DownloadFailedDialog,
+        describe_download_failure,
+    )
+    from eczema_tracker.gui.main_window import MainWindow
+    from eczema_tracker.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="eczema-shots-") as tmp:
+        store = year_store(Path(tmp) / "store", DEFAULT_PHOTO_DIR)
+        window = MainWindow(store, Settings())
+        window.resize(1280, 800)
+        window.show()
+        window.tabs.setCurrentWidget(window.timeline_panel)
+        for _ in range(20):
+            app.processEvents()
+        view = window.timeline_panel.ensure_view()
+        view.set_range("12m")
+        view.canvas.draw()
+        app.processEvents()
+        save_small_png(window, out / "timeline_year.png")
+        if hold > 0:
+            loop = QEventLoop()
+            QTimer.singleShot(int(hold * 1000), loop.quit)
+            loop.exec()
+
+        try:
+            import socket
+
+            raise ConnectionError(socket.gaierror(-2, "Name or service not known"))
+        except ConnectionError as exc:
+            failure = describe_download_failure(exc)
+        dialog = DownloadFailedDialog(failure, window)
+        dialog.show()
+        app.processEvents()
+        save_small_png(dialog, out / "offline_dialog.png")
+        dialog.close()
+        window.thumbnails.wait_idle()
+        window.close()
+        store.close()
+    return ["timeline_year.png", "offline_dialog.png"]
 
 
 if __name__ == "__main__":
