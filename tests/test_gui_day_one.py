@@ -151,6 +151,8 @@ def test_bug3_a_prompt_photo_shows_the_mask_painted(qtbot, window, photos):
     assert window.photo_view.area.text() == "34.0 % of the photo"
     assert "your prompt mask" in window.photo_view.mask_state.text()
     assert window.photo_view.details.result_mask is None  # the app's empty result is not drawn
+    assert window.photo_view.details.prompt_overlay is not None  # tinted off the GUI thread
+    assert window.photo_view.image_view.has_overlay()
 
 
 def test_bug4_an_empty_mask_is_not_graded(qtbot, window, photos):

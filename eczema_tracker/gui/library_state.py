@@ -118,9 +118,11 @@ class LibraryState:
         return details
 
     def load_masks(self, details: PhotoDetails) -> PhotoDetails:
-        """Decode the masks ``details`` names (safe on a worker thread: store reads only)."""
+        """Decode the masks ``details`` names and tint their overlays (for a worker thread:
+        store reads and QImage only)."""
         if details.prompt_mask_id is not None:
             details.prompt_mask = self.store.load_mask(self.store.mask(details.prompt_mask_id))
         if details.result_mask_id is not None:
             details.result_mask = self.store.load_mask(self.store.mask(details.result_mask_id))
+        details.make_overlays()
         return details

@@ -12,6 +12,7 @@ delete, move, edit and undo: :mod:`.photo_actions`; backup and restore: :mod:`.b
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -304,8 +305,10 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         def load(_progress, _cancel):
             from eczema_tracker.gui.widgets.image_overlay import pil_to_qimage
 
-            state.load_masks(details)  # PNG decoding of full-size masks: not on the GUI thread
-            return photo_id, pil_to_qimage(store.load_image(photo_id)), details
+            # PNG decoding and tinting of full-size masks: not on the GUI thread (into a copy:
+            # the shown details belong to the GUI thread)
+            loaded = state.load_masks(replace(details))
+            return photo_id, pil_to_qimage(store.load_image(photo_id)), loaded
 
         BackgroundTask(self, load, self._image_loaded).titled("Photo not shown").run()
 
@@ -314,7 +317,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         current = self.photo_view.details
         if photo_id == self._shown_photo and current is not None:
             if current.mask_key() == loaded.mask_key():
-                current.prompt_mask, current.result_mask = loaded.prompt_mask, loaded.result_mask
+                current.take_masks_from(loaded)
             self.photo_view.set_image(image)
             self.photoShown.emit(photo_id)
 
@@ -332,7 +335,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         if old is not None and old.photo_id == details.photo_id:
             details.image = old.image
             if old.mask_key() == details.mask_key():
-                details.prompt_mask, details.result_mask = old.prompt_mask, old.result_mask
+                details.take_masks_from(old)
             elif details.mask_key() != (None, None):
                 self._load_masks_later(details)
         self.photo_view.set_details(details)
@@ -344,11 +347,10 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
             current = self.photo_view.details
             if current is not None and current.photo_id == loaded.photo_id:
                 if current.mask_key() == loaded.mask_key():
-                    current.prompt_mask = loaded.prompt_mask
-                    current.result_mask = loaded.result_mask
+                    current.take_masks_from(loaded)
                     self.photo_view.set_image(current.image)  # redraws the overlays
 
-        BackgroundTask(self, lambda _p, _c: state.load_masks(details), shown).titled(
+        BackgroundTask(self, lambda _p, _c: state.load_masks(replace(details)), shown).titled(
             "Mask not shown"
         ).run()
 

@@ -59,11 +59,16 @@ class ImageOverlayWidget(QWidget):
         """Replace the overlays by one mask (None removes them)."""
         self.set_masks([] if mask is None else [(mask, color or QColor("#e0245e"))])
 
-    def set_masks(self, layers: list[tuple[np.ndarray, QColor]]) -> None:
-        """Overlay several masks, each in its colour, in order."""
+    def set_masks(self, layers: list[tuple[np.ndarray | QImage, QColor]]) -> None:
+        """Overlay several masks, each in its colour, in order. A layer may also be a ready
+        overlay image (:func:`mask_to_overlay`, made off the GUI thread); its colour is then
+        the one it was made with."""
         if self._pixmap is None:
             layers = []
-        self._overlays = [QPixmap.fromImage(mask_to_overlay(m, c)) for m, c in layers]
+        self._overlays = [
+            QPixmap.fromImage(m if isinstance(m, QImage) else mask_to_overlay(m, c))
+            for m, c in layers
+        ]
         self.update()
 
     def set_placeholder(self, text: str) -> None:
