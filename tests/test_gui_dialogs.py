@@ -384,3 +384,18 @@ def test_no_jargon_in_the_library_and_model_status(qtbot, window, tmp_path):
     assert_no_jargon(visible_texts(win.library))
     win.analysis.show_model_status()
     assert_no_jargon([scripted.messages[-1][2]])
+
+
+def test_import_summary_says_too_large_not_decompression_bomb():
+    from types import SimpleNamespace
+
+    from eczema_tracker import imaging
+    from eczema_tracker.gui.dialogs.import_summary import summarise_import
+
+    error = imaging._too_large("huge.png", 20000, 10000, 100_000_000)
+    reason = getattr(error, "reason", str(error))
+    results = [SimpleNamespace(status="refused", path="/x/huge.png", reason=reason)]
+    headline, details = summarise_import(results)
+    assert "1 refused" in headline
+    assert "this photo is too large (200 megapixels" in details
+    assert_no_jargon([headline, details])

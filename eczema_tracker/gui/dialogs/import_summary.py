@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+
+def plain_reason(reason: str | None) -> str:
+    """A refusal reason in a person's words (no "decompression bomb": say it is too large)."""
+    if not reason:
+        return "not a usable photo"
+    if "decompression bomb" in reason:
+        size = re.search(r"= (\d+) megapixels; limit (\d+)", reason)
+        if size:
+            return (
+                f"this photo is too large ({size.group(1)} megapixels; the app opens photos of "
+                f"up to {size.group(2)} megapixels)"
+            )
+        return "this photo is too large to open safely"
+    return reason
 
 
 def summarise_import(results: Sequence[Any]) -> tuple[str, str]:
@@ -16,7 +32,7 @@ def summarise_import(results: Sequence[Any]) -> tuple[str, str]:
     lines = []
     if refused:
         lines.append("Refused:")
-        lines += [f"  {Path(r.path).name}: {r.reason or 'not a usable photo'}" for r in refused]
+        lines += [f"  {Path(r.path).name}: {plain_reason(r.reason)}" for r in refused]
     if duplicates:
         lines.append("Already in the library (skipped):")
         lines += [f"  {Path(r.path).name}" for r in duplicates]
