@@ -223,6 +223,7 @@ def test_delete_key_moves_photos_to_the_bin_and_the_bin_restores_them(qtbot, win
         window.library.selectionModel().SelectionFlag.Select,
     )
     assert set(window.library.selected_photo_ids()) == set(photos[:2])
+    assert window.actions_by_name["delete"] in window.library.actions()  # the context menu
     qtbot.keyClick(window.library, Qt.Key.Key_Delete)
     assert window.library_model.photo_ids() == photos[2:]
     assert {p.id for p in window.store.binned_photos()} == set(photos[:2])
@@ -297,8 +298,10 @@ def test_multi_select_rate_move_and_undo(qtbot, window, answers, photos):
     qtbot.keyClick(window, "2")
     assert [window.store.rating(p) for p in photos[:3]] == [2, 2, 2]
     assert window.store.rating(photos[3]) is None
+    assert window.actions_by_name["undo"].text() == "&Undo rating of 3 photos"
     window.undo()
     assert [window.store.rating(p) for p in photos[:3]] == [None, None, None]
+    assert not window.actions_by_name["undo"].isEnabled()
     answers.site = "face"
     window.actions_by_name["move"].trigger()
     assert all(window.store.photo(p).site == "face" for p in photos[:3])

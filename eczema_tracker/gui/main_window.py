@@ -98,6 +98,8 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self._bin_dialog = None
         self._build_layout()
         self.actions_by_name = build_actions(self)
+        self.undo_history.on_change = self._label_undo
+        self._label_undo()
         self._connect()
         self.refresh()
         self.restore_layout()
@@ -425,6 +427,11 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
     def undo(self) -> None:
         """Edit ▸ Undo (Ctrl+Z)."""
         self.photo_actions.undo()
+
+    def _label_undo(self) -> None:
+        action, what = self.actions_by_name["undo"], self.undo_history.next_description()
+        action.setText(f"&Undo {what}" if what else "&Undo")
+        action.setEnabled(what is not None)
 
     def show_help(self, page: str) -> None:
         """Help ▸ a page: "how-it-works", "shortcuts" or "legend"."""

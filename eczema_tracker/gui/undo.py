@@ -23,14 +23,22 @@ class UndoStep:
 class UndoHistory:
     """A bounded stack of :class:`UndoStep` (newest last)."""
 
-    def __init__(self, max_steps: int = MAX_STEPS) -> None:
+    def __init__(
+        self, max_steps: int = MAX_STEPS, on_change: Callable[[], None] | None = None
+    ) -> None:
         self._steps: list[UndoStep] = []
         self._max = max_steps
+        self.on_change = on_change  # e.g. relabel the Undo action ("Undo rating of 3 photos")
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def push(self, description: str, undo: Callable[[], None]) -> None:
         """Remember a change that was just made."""
         self._steps.append(UndoStep(description, undo))
         del self._steps[: -self._max]
+        self._changed()
 
     def can_undo(self) -> bool:
         return bool(self._steps)
@@ -45,9 +53,13 @@ class UndoHistory:
         if not self._steps:
             return None
         step = self._steps.pop()
-        step.undo()
+        try:
+            step.undo()
+        finally:
+            self._changed()
         return step.description
 
     def clear(self) -> None:
         """Forget every step (e.g. after a restore replaced the store)."""
         self._steps.clear()
+        self._changed()
