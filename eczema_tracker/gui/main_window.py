@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eczema_tracker import imaging, paths, services
+from eczema_tracker import imaging, services
+from eczema_tracker.gui import window_layout
 from eczema_tracker.gui.analysis_flow import AnalysisFlow
 from eczema_tracker.gui.backup_flow import BackupFlow
 from eczema_tracker.gui.dialogs.import_summary import summarise_import
@@ -58,7 +59,6 @@ IMPORT_FILE_FILTER = (
     "Photos (" + " ".join(f"*{s}" for s in sorted(imaging.IMAGE_SUFFIXES)) + ");;All files (*)"
 )
 LIBRARY_MIN_WIDTH = 170
-LAYOUT_FILE = "window-layout.ini"
 
 
 class MainWindow(EditQuestionsMixin, QMainWindow):
@@ -439,25 +439,13 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
 
         help_dialog.show_help(self, page)
 
-    def _layout_settings(self) -> QSettings:
-        return QSettings(str(paths.config_dir() / LAYOUT_FILE), QSettings.Format.IniFormat, self)
-
     def save_layout(self) -> None:
         """Remember the window size and the pane sizes (a failure costs only the layout)."""
-        settings = self._layout_settings()
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/splitter", self.splitter.saveState())
-        settings.sync()
+        window_layout.save(self, self.splitter)
 
     def restore_layout(self) -> None:
         """Bring back the layout saved last time, if any."""
-        settings = self._layout_settings()
-        geometry = settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        state = settings.value("window/splitter")
-        if state is not None:
-            self.splitter.restoreState(state)
+        window_layout.restore(self, self.splitter)
 
     def store_problem_text(self) -> str:
         """What the check on opening the store found, in plain words ("" when all is well)."""
