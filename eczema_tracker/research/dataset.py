@@ -33,6 +33,8 @@ NUM_CLASSES = len(CLASS_NAMES)
 LABEL_HELP = "use 0-3 or none/mild/moderate/severe"
 #: At most this many problems are spelled out in one error message.
 MAX_LISTED_PROBLEMS = 5
+#: Longer side photos are decoded to when a dataset is checked (JPEGs decode reduced).
+CHECK_SIDE = 256
 #: A labels.csv larger than this is refused before reading (a million rows is ~40 MB).
 MAX_LABELS_BYTES = 64 * 1024 * 1024
 
@@ -221,8 +223,9 @@ def load_dataset(
         if not path.is_file():
             problems.append(f"{where}: images/{_shown(key)} not found")
             continue
-        try:
-            size = imaging.open_image(path).size
+        try:  # decoded in full (every byte checked) but kept small: only the size is needed
+            decoded = imaging.decode_photo(path, max_side=CHECK_SIDE)
+            size = (decoded.width, decoded.height)
         except imaging.ImageLoadError as exc:
             problems.append(f"{where}: images/{_shown(key)} {exc.reason}")
             continue
