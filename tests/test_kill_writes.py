@@ -117,8 +117,7 @@ def test_kill_while_recording_analyses_with_analyse_store(
                     assert current.id == store.analyses(pid)[-1].id
                     assert current.features is not None
                     assert store.load_mask(current.mask).shape == (480, 640)
-    with capsys.disabled():
-        print(f"analysis: {KILLS_WITH_TORCH} kills: {outcomes}")
+    print(f"analysis: {KILLS_WITH_TORCH} kills: {outcomes}")
     argv = ["analyse-store", "--data-dir", str(folder), "--stale", "--json"]
     assert main([*argv, "--dino", str(tiny_dino_dir), "--seggpt", str(tiny_seggpt_dir)]) == 0
     with Store.open(folder, readonly=True) as store:
