@@ -429,3 +429,22 @@ def test_store_problems_found_on_open_are_said(qtbot, answers, tmp_path, eczema_
         assert "1 photo" in text and "missing" in text
     finally:
         store.close()
+
+
+def test_photo_edit_dialog_reports_only_what_changed(qtbot):
+    from datetime import timedelta, timezone
+
+    from eczema_tracker.gui.photo_edit import PhotoEditDialog
+
+    taken = datetime(2025, 5, 6, 7, 8, tzinfo=timezone(timedelta(hours=2)))
+    dialog = PhotoEditDialog(taken_at=taken, site=SITE, note="", sites=[SITE, "face"])
+    qtbot.addWidget(dialog)
+    assert dialog.edit() == PhotoEdit()  # nothing changed: nothing to write
+    dialog.site.setCurrentText("face")
+    dialog.note.setPlainText("itchy")
+    dialog.when.setDateTime(dialog.when.dateTime().addDays(1))
+    edit = dialog.edit()
+    assert edit.site == "face" and edit.note == "itchy"
+    assert edit.taken_at == taken + timedelta(days=1) and edit.taken_at.utcoffset() == timedelta(
+        hours=2
+    )
