@@ -15,8 +15,9 @@ def window(qtbot):
     win.store.close()
 
 
-def test_help_pages_open_in_one_non_modal_window(window):
+def test_help_pages_open_in_one_non_modal_window(qtbot, window):
     first = show_help(window, "how-it-works")
+    qtbot.addWidget(first)  # closed after the test (a help window outlives a hidden parent)
     assert first.isVisible() and not first.isModal()
     text = first.browsers["how-it-works"].toPlainText()
     assert "not a diagnosis" in text and "measurement aid" in text
@@ -30,10 +31,11 @@ def test_help_pages_open_in_one_non_modal_window(window):
         show_help(window, "nonsense")
 
 
-def test_shortcuts_page_lists_every_shortcut_of_the_window(window):
+def test_shortcuts_page_lists_every_shortcut_of_the_window(qtbot, window):
     from PySide6.QtGui import QAction, QKeySequence
 
     dialog = show_help(window, "shortcuts")
+    qtbot.addWidget(dialog)
     text = dialog.browsers["shortcuts"].toPlainText()
     keys = {
         s.toString(QKeySequence.SequenceFormat.NativeText)
