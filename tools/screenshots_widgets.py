@@ -200,7 +200,8 @@ def year_and_dialog_shots(app: QApplication, out: Path, hold: float) -> list[str
     """The main window's timeline over a year of photos, and the offline-download dialog."""
     import tempfile
 
-    from PySide6.QtCore import QEventLoop, QTimer
+    import shiboken6
+    from PySide6.QtCore import QEventLoop, QThreadPool, QTimer
 
     from eczema_tracker.gui.dialogs.download_failed_dialog import (
         DownloadFailedDialog,
@@ -240,9 +241,21 @@ def year_and_dialog_shots(app: QApplication, out: Path, hold: float) -> list[str
         dialog.close()
         window.thumbnails.wait_idle()
         window.close()
+        from eczema_tracker.gui.tasks import BackgroundTask
+
+        while BackgroundTask._running:  # photo decoding started by the window
+            app.processEvents()
+        QThreadPool.globalInstance().waitForDone(10000)
+        app.processEvents()
+        shiboken6.delete(window)  # delete its Qt objects now, not during interpreter exit
         store.close()
     return ["timeline_year.png", "offline_dialog.png"]
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The shots are written; skip Python's teardown of the main window's Qt objects, which
+    # PySide6 sometimes crashes on at exit (nothing is left unsaved here).
+    os._exit(code)
