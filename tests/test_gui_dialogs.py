@@ -399,3 +399,20 @@ def test_import_summary_says_too_large_not_decompression_bomb():
     assert "1 refused" in headline
     assert "this photo is too large (200 megapixels" in details
     assert_no_jargon([headline, details])
+
+
+def test_damaged_model_weights_are_said_in_words(qtbot, window, tmp_path):
+    from tests.widgets_dialogs_support import blob_mask
+
+    win, scripted = window
+    dino = _model_folder(tmp_path / "dino", "vit", ["ViTModel"])
+    (dino / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    ids = fill_store(win.store, tmp_path / "photos", 3)
+    for pid in ids[:2]:
+        win.store.set_prompt_mask(pid, blob_mask(win.store.photo(pid)))
+    win.settings.dino_source = str(dino)
+    win.settings.seggpt_source = str(_model_folder(tmp_path / "sg", "seggpt", ["SegGpt"]))
+    assert win.analysis.analyse(ids) is None
+    kind, title, text = scripted.messages[-1]
+    assert title == "Model folder not usable" and "damaged" in text
+    assert_no_jargon([text])

@@ -334,8 +334,18 @@ def _local_problem_text(problems: list[tuple[str, Any]]) -> str:
     lines = []
     for role, status in problems:
         name = "SegGPT" if role == "seggpt" else "DINO"
-        why = status.message or "it is not there"
-        lines.append(f"The {name} model at '{status.source}' cannot be used: {why}")
+        if status.message:
+            log.info("model %s (%s) not usable: %s", status.source, role, status.message)
+        why = (
+            "its weights are damaged or incomplete (copy the folder again)"
+            if "corrupt" in status.message
+            else "it is not the expected version of the model"
+            if "architecture" in status.message
+            else "it cannot be read"
+            if status.message
+            else "it is not there"
+        )
+        lines.append(f"The {name} model at '{status.source}' cannot be used: {why}.")
     return (
         "\n".join(lines)
         + "\n\nChoose the right folders in File ▸ Settings, or a model name to download."
