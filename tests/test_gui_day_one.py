@@ -383,6 +383,22 @@ def test_backup_and_restore_from_the_app(qtbot, window, answers, photos, tmp_pat
     assert not window.store.readonly and window.state.store is window.store
 
 
+def test_restore_from_the_app_says_which_files_the_backup_lacked(
+    qtbot, window, answers, photos, tmp_path
+):
+    lost = window.store.photo_file(photos[0])
+    lost.unlink()  # a photo file gone behind the app's back before the backup
+    answers.file = str(tmp_path / "backup.zip")
+    with qtbot.waitSignal(window.backup.export_dialog().finished, timeout=60000):
+        pass
+    with qtbot.waitSignal(window.backup.restore_dialog().finished, timeout=60000):
+        pass
+    kind, title, text = answers.messages[-1]
+    assert (kind, title) == ("warning", "Library restored"), answers.messages[-1]
+    assert "1 file(s) were missing from the backup" in text
+    assert sorted(window.library_model.photo_ids()) == sorted(photos)  # every record kept
+
+
 # -- layout, help, store check ---------------------------------------------------------------
 def test_at_1024_by_640_the_photo_gets_the_widest_pane(qtbot, window, photos):
     window.resize(1024, 640)

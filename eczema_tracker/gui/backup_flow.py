@@ -98,10 +98,17 @@ class BackupFlow(QObject):
 
         def done(summary: Any) -> None:
             reopen()
+            gap = tuple(getattr(summary, "missing", ()) or ())
+            missing = (
+                f" {len(gap)} file(s) were missing from the backup; their records were kept"
+                " without the file."
+                if gap
+                else ""
+            )
             w.show_message(
-                "info",
+                "warning" if gap else "info",
                 "Library restored",
-                f"{summary.photos} photos were restored from {Path(source).name}.",
+                f"{summary.photos} photos were restored from {Path(source).name}.{missing}",
             )
             self.restored.emit(summary)
 
