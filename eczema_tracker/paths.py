@@ -56,3 +56,18 @@ def ensure_private_dir(path: Path) -> Path:
     except OSError:  # e.g. a folder the user owns on a filesystem without modes
         pass
     return path
+
+
+def make_private_dirs(folder: Path) -> None:
+    """``mkdir -p`` where every folder it creates is owner-only (0700, whatever the umask)."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        if os.name == "posix":
+            os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask

@@ -50,7 +50,7 @@ class ResearchCache:
 
     def _writable_path(self, kind: str, key: str, suffix: str) -> Path:
         path = self._path(kind, key, suffix)
-        _make_private_dirs(path.parent)
+        paths.make_private_dirs(path.parent)
         if not self._root_checked:  # a cache an older version made 0755 is tightened once
             self._root_checked = True
             if os.name == "posix" and self.root.stat().st_mode & 0o077:
@@ -94,18 +94,3 @@ class ResearchCache:
         atomic_write_text(
             self._writable_path(kind, key, ".json"), json.dumps(value, sort_keys=True)
         )
-
-
-def _make_private_dirs(folder: Path) -> None:
-    """``mkdir -p`` where every folder it creates is owner-only (0700, whatever the umask)."""
-    missing = []
-    while not folder.is_dir():
-        missing.append(folder)
-        folder = folder.parent
-    for path in reversed(missing):
-        try:
-            path.mkdir(mode=0o700)
-        except FileExistsError:
-            pass
-        if os.name == "posix":
-            os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask

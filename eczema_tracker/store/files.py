@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from eczema_tracker.atomic import atomic_path, fsync_dir
+from eczema_tracker.paths import make_private_dirs
 
 PHOTOS = "photos"
 MASKS = "masks"
@@ -83,19 +84,6 @@ def sha256_file(path: Path) -> str:
 def content_name(folder: str, sha256: str, suffix: str) -> str:
     """Relative stored name of a content-addressed file: ``folder/ab/<sha><suffix>``."""
     return f"{folder}/{sha256[:2]}/{sha256}{suffix.lower()}"
-
-
-def make_private_dirs(folder: Path) -> None:
-    """``mkdir -p`` giving every folder it creates owner-only permissions (0700)."""
-    missing = []
-    while not folder.is_dir():
-        missing.append(folder)
-        folder = folder.parent
-    for path in reversed(missing):
-        try:
-            path.mkdir(mode=0o700)
-        except FileExistsError:
-            pass
 
 
 def atomic_write_bytes(root: Path, stored_name: str, data: bytes) -> Path:
