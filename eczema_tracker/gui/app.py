@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QThreadPool, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from eczema_tracker import paths
+from eczema_tracker import paths, resources
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,17 @@ def application() -> QApplication:
         app = QApplication(sys.argv[:1])
         app.setApplicationName("Eczema Tracker")
         app.setOrganizationName("eczema-tracker")
+        app.setDesktopFileName("eczema-tracker")
+        app.setWindowIcon(app_icon())
     return app  # type: ignore[return-value]
+
+
+def app_icon() -> QIcon:
+    """The app icon with every packaged size (the window, the task bar)."""
+    icon = QIcon()
+    for path in resources.icon_files():
+        icon.addFile(str(path))
+    return icon
 
 
 def create_main_window(data_dir: str | Path | None = None):
