@@ -447,6 +447,26 @@ def test_store_problems_found_on_open_are_said(qtbot, answers, tmp_path, eczema_
         store.close()
 
 
+def test_the_quick_check_on_open_finds_a_file_cut_short(
+    qtbot, answers, tmp_path, eczema_photo_paths
+):
+    with Store.open(tmp_path / "s") as s:
+        pid = s.import_paths(eczema_photo_paths[:1])[0].photo_id
+        path = s.photo_file(pid)
+        path.write_bytes(path.read_bytes()[:1000])  # still there, but cut short
+    store = Store.open(tmp_path / "s")
+    assert store.check.ok  # the open-time check looks only for missing files
+    win = _make_window(qtbot, answers, store)
+    try:
+        with qtbot.waitSignal(win.quick_check_task.finished, timeout=20000):
+            pass
+        text = win.statusBar().currentMessage()
+        assert text.startswith("Library check:") and f"Photo {pid}" in text, text
+        assert "--repair" not in text  # the command line stays in the tooltip
+    finally:
+        store.close()
+
+
 def test_photo_edit_dialog_reports_only_what_changed(qtbot):
     from datetime import timedelta, timezone
 

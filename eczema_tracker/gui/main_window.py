@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from eczema_tracker import imaging, services
-from eczema_tracker.gui import window_layout
+from eczema_tracker.gui import store_problems, window_layout
 from eczema_tracker.gui.analysis_flow import AnalysisFlow
 from eczema_tracker.gui.backup_flow import BackupFlow
 from eczema_tracker.gui.dialogs.import_summary import summarise_import
@@ -449,17 +449,10 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
 
     def store_problem_text(self) -> str:
         """What the check on opening the store found, in plain words ("" when all is well)."""
-        from eczema_tracker.gui.store_problems import describe_store_check
-
-        check = getattr(self.store, "check", None)
-        return "" if check is None else describe_store_check(check, self.store.data_dir)
+        return store_problems.open_check_text(self.store)
 
     def _tell_store_problems(self) -> None:
-        text = self.store_problem_text()
-        if text:
-            log.warning("store check: %s", text)
-            self.statusBar().showMessage(f"Library check: {text}")
-            self.statusBar().setToolTip(text)
+        self.quick_check_task = store_problems.tell_store_problems(self)
 
     def release_store(self) -> None:
         """Close the store for a restore; the window waits, disabled, for :meth:`adopt_store`."""

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Any
 
+from PySide6.QtWidgets import QMainWindow
+
+from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.store.records import StoreCheck
+
+log = logging.getLogger(__name__)
 
 _KINDS = {"photos": "photo", "masks": "mask", "models": "severity model"}
 
@@ -31,3 +38,38 @@ def describe_store_check(check: StoreCheck, data_dir: Path) -> str:
             f"'orphans' folder inside {data_dir} (nothing was deleted)."
         )
     return " ".join(parts)
+
+
+def open_check_text(store: Any) -> str:
+    """What the check ``Store.open`` ran found, in plain words ("" when all is well)."""
+    check = getattr(store, "check", None)
+    return "" if check is None else describe_store_check(check, store.data_dir)
+
+
+def tell_store_problems(window: QMainWindow) -> BackgroundTask:
+    """Say in the status bar what the open-time check found, then check every file's size in
+    the background (:func:`~eczema_tracker.store.check.quick_check_store`: read-only, safe while
+    the app writes) and say what that finds. Returns the background check's task."""
+    status = window.statusBar()
+    text = open_check_text(window.store)
+    if text:
+        log.warning("store check: %s", text)
+        status.showMessage(f"Library check: {text}")
+        status.setToolTip(text)
+    data_dir = window.store.data_dir
+
+    def op(_progress, _cancel):
+        from eczema_tracker.store.check import quick_check_store
+
+        return quick_check_store(data_dir)
+
+    def done(result: Any) -> None:
+        if result.healthy or result.could_not_run or data_dir != window.store.data_dir:
+            return
+        found = result.outstanding
+        log.warning("quick store check on open: %s", result.plain_summary())
+        more = f" (and {len(found) - 1} more; hover for details)" if len(found) > 1 else ""
+        status.showMessage(f"Library check: {found[0].message}{more}")
+        status.setToolTip(result.plain_summary())  # the CLI repair command stays in the tooltip
+
+    return BackgroundTask(window, op, done).failure(lambda _m: None).run()
