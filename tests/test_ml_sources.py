@@ -206,3 +206,52 @@ def test_cached_hub_snapshot_is_used_offline(tiny_dino_dir):
     assert status.present and status.kind == "hub" and status.path == folder
     with pytest.raises(ModelSourceError, match="not downloaded"):
         resolve_source("someone/tiny-dino@v2", role="dino")
+
+
+def test_download_refuses_when_the_cache_lacks_room(monkeypatch, tiny_dino_dir):
+    """A download that would not fit says so in one sentence before any file is fetched."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    total = _fake_hub(monkeypatch, tiny_dino_dir)
+    fetched = []
+    monkeypatch.setattr(sources, "_hf_hub_download", lambda **kw: fetched.append(kw))
+    free = total + sources.disk_space.DOWNLOAD_SPARE_BYTES - 1
+    monkeypatch.setattr(
+        sources.disk_space.shutil,
+        "disk_usage",
+        lambda path: shutil._ntuple_diskusage(10**12, 0, free),
+    )
+    with pytest.raises(ModelSourceError, match="Not enough free disk space") as info:
+        sources.download_source("someone/tiny-dino")
+    message = str(info.value)
+    assert "\n" not in message and str(sources.hub_cache_dir()) in message
+    assert not fetched
+
+
+def test_download_goes_ahead_when_it_fits(monkeypatch, tiny_dino_dir):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    total = _fake_hub(monkeypatch, tiny_dino_dir)
+    free = total + sources.disk_space.DOWNLOAD_SPARE_BYTES
+    monkeypatch.setattr(
+        sources.disk_space.shutil,
+        "disk_usage",
+        lambda path: shutil._ntuple_diskusage(10**12, 0, free),
+    )
+    assert (sources.download_source("someone/tiny-dino") / "model.safetensors").is_file()
+
+
+def test_files_already_cached_need_no_room(tmp_path):
+    snapshot = tmp_path / "models--org--name" / "snapshots" / "c0ffee"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_bytes(b"x" * 10)
+    (snapshot / "model.safetensors").write_bytes(b"x" * 5)  # half-finished: still counted
+    files = [("config.json", 10), ("model.safetensors", 50)]
+    assert sources.disk_space.missing_bytes(tmp_path, "org/name", "c0ffee", files) == 50
+
+
+def test_status_shows_the_revision(tiny_dino_dir):
+    assert source_status(DEFAULT_DINO).revision == sources.DEFAULT_REVISIONS[DEFAULT_DINO]
+    assert sources.is_pinned(source_status(DEFAULT_DINO).revision)
+    # SegGPT's main commit could not be looked up here: it follows main, and says so
+    assert source_status(DEFAULT_SEGGPT).revision == "main"
+    assert not sources.is_pinned("main")
+    assert source_status(str(tiny_dino_dir)).revision is None

@@ -81,7 +81,7 @@ def run_status(args: argparse.Namespace) -> int:
     """Print where each source is, whether it is usable offline, and the acceleration path."""
     from eczema_tracker.ml import acceleration
     from eczema_tracker.ml.loading import resolve_device
-    from eczema_tracker.ml.sources import ModelSourceError, source_status
+    from eczema_tracker.ml.sources import ModelSourceError, is_pinned, source_status
 
     try:
         device = resolve_device(args.device)
@@ -100,6 +100,9 @@ def run_status(args: argparse.Namespace) -> int:
                 "path": str(status.path) if status.path else None,
                 "size_bytes": status.size_bytes,
                 "message": status.message,
+                "revision": status.revision,
+                "pinned": is_pinned(status.revision),
+                "commit": status.commit,
             }
         )
     if args.json:
@@ -112,8 +115,20 @@ def run_status(args: argparse.Namespace) -> int:
                 f"{row['role']:<7} {row['source']}: {mark}, {_human_size(row['size_bytes'])}, "
                 f"at {where}" + ("" if row["message"] == "ready" else f" ({row['message']})")
             )
+            if row["revision"] is not None:
+                print(f"        revision: {_describe_revision(row)}")
         print(f"acceleration: {path.describe()}")
     return 0 if all(row["present"] for row in rows) else 1
+
+
+def _describe_revision(row: dict) -> str:
+    """'<commit> (pinned)' or '<branch>, not pinned (downloaded: commit <c>)'."""
+    if row["pinned"]:
+        return f"{row['revision']} (pinned)"
+    text = f"{row['revision']}, not pinned (follows the branch)"
+    if row["commit"]:
+        text += f"; downloaded commit {row['commit']}"
+    return text
 
 
 class _ByteBar:

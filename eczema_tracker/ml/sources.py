@@ -27,11 +27,14 @@ from typing import Any
 
 from eczema_tracker import paths
 from eczema_tracker.jobs import CancelCheck, Cancelled, ProgressCallback, raise_if_cancelled
+from eczema_tracker.ml import disk_space
 
 DEFAULT_DINO = "facebook/dino-vitb16"
 DEFAULT_SEGGPT = "BAAI/seggpt-vit-large"
 PACKAGE_PREFIX = "pkg:"
-#: Revisions used when a hub id is given without one. The main branch of facebook/dino-vitb16
+#: Revisions used when a hub id is given without one. BAAI/seggpt-vit-large is not pinned: its
+#: main commit could not be looked up from where this release was made, so it follows main
+#: (``models status`` says so, and shows the commit once downloaded). The main branch of facebook/dino-vitb16
 #: holds only pickled weights (pytorch_model.bin, tf_model.h5); the hub's own safetensors
 #: conversion of the same weights is its pull request #7, pinned here by commit.
 DEFAULT_REVISIONS: dict[str, str] = {
@@ -85,8 +88,7 @@ ROLE_MODEL_TYPES = {"dino": DINO_MODEL_TYPES, "seggpt": SEGGPT_MODEL_TYPES}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 
 
-class ModelSourceError(Exception):
-    """A model source that cannot be used; the message names it and says what to do."""
+ModelSourceError = disk_space.ModelSourceError
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,10 @@ class SourceStatus:
     path: Path | None
     size_bytes: int
     message: str = ""
+    #: hub sources: the revision asked for (a commit when pinned, else a branch such as "main")
+    revision: str | None = None
+    #: hub sources that are downloaded: the commit of the cached snapshot
+    commit: str | None = None
 
 
 def parse_source(spec: str) -> SourceSpec:
@@ -374,18 +380,29 @@ def source_status(spec: str) -> SourceStatus:
     else:
         folder = _cached_hub_snapshot(parsed)
         if folder is None:
-            return SourceStatus(spec, "hub", False, None, 0, "not downloaded")
+            revision = parsed.revision or "main"
+            return SourceStatus(spec, "hub", False, None, 0, "not downloaded", revision)
+    revision = (parsed.revision or "main") if parsed.kind == "hub" else None
+    # a hub snapshot folder is named by its commit
+    commit = folder.name if parsed.kind == "hub" else None
     try:
         validate_checkpoint(folder, source=spec)
     except ModelSourceError as exc:
         size = _folder_size(folder) if folder.is_dir() else 0
-        return SourceStatus(spec, parsed.kind, False, folder, size, str(exc))
+        return SourceStatus(spec, parsed.kind, False, folder, size, str(exc), revision, commit)
     message = "ready"
     if parsed.kind == "package" and (folder / "conversion.json").is_file():
         record = json.loads((folder / "conversion.json").read_text(encoding="utf-8"))
         if record.get("max_abs_error") is not None:
             message = f"ready (converted; max abs error vs ONNX {record['max_abs_error']:.1e})"
-    return SourceStatus(spec, parsed.kind, True, folder, _folder_size(folder), message)
+    return SourceStatus(
+        spec, parsed.kind, True, folder, _folder_size(folder), message, revision, commit
+    )
+
+
+def is_pinned(revision: str | None) -> bool:
+    """Whether a hub revision names one commit (40 hex digits) rather than a moving branch."""
+    return revision is not None and re.fullmatch(r"[0-9a-f]{40}", revision) is not None
 
 
 # --- downloads ------------------------------------------------------------------------------
@@ -464,6 +481,9 @@ def download_source(
             f"Hub repo '{spec}' has no safetensors weights; only safetensors are loaded (never "
             "pickles) - choose a revision or mirror that has model.safetensors."
         )
+    disk_space.check_free_space(
+        cache, disk_space.missing_bytes(cache, parsed.repo_id, commit, files), spec
+    )
     total = sum(size for _, size in files)
     done = 0
     folder: Path | None = None
