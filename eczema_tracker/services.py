@@ -190,15 +190,20 @@ def prompt_counts(store: Store, sites: Iterable[str] | None = None) -> dict[str,
 
 
 def site_prompts(store: Store, site: str) -> list[Any]:
-    """The site's prompt masks as ``ml`` prompts (key = the photo id as text)."""
+    """The site's prompt masks as ``ml`` prompts (key = the photo id as text).
+
+    Each prompt photo is decoded reduced to the analysis size and its mask (painted at the
+    photo's full size) shrunk to match."""
+    from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, resize_mask
     from eczema_tracker.ml.seggpt import Prompt
 
     prompts = []
     for record in store.prompts(site):
+        image = store.load_image(record.photo_id, max_side=ANALYSIS_MAX_SIDE)
         prompts.append(
             Prompt(
-                image=store.load_image(record.photo_id),
-                mask=store.load_mask(record.mask),
+                image=image,
+                mask=resize_mask(store.load_mask(record.mask), image.size),
                 key=str(record.photo_id),
             )
         )
@@ -279,7 +284,9 @@ def analyse_photos(
 ) -> AnalysisRunSummary:
     """Segment and score ``photo_ids`` with the prompts of each photo's site; record results.
 
-    A photo that is itself a prompt is segmented from the other prompts (never from itself).
+    Photos are decoded reduced (``ml.pipeline.ANALYSIS_MAX_SIDE``); each recorded mask has the
+    photo's full upright size. A photo that is itself a prompt is segmented from the other
+    prompts (never from itself).
     Sites with fewer than :data:`MIN_PROMPTS` prompt masks are skipped with the reason.
     ``on_photo`` hears each photo's outcome as it happens; ``write_guard()`` (if given) is
     entered around each result's store write.
@@ -315,6 +322,8 @@ def analyse_photos(
             "No severity was scored: the active severity model was trained with another DINO "
             "model than the one in Settings. Train a new one from your ratings (Models menu)."
         )
+    from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE
+
     done = 0
     for site in runnable:
         raise_if_cancelled(cancel)
@@ -326,8 +335,11 @@ def analyse_photos(
             raise_if_cancelled(cancel)
             report(progress, done, total, f"photo {done + 1} of {total}")
             try:
-                image = store.load_image(pid)
-                analysis = _analyze(pipeline, image, exclude_keys=(str(pid),))
+                photo = store.photo(pid)
+                image = store.load_image(pid, max_side=ANALYSIS_MAX_SIDE)
+                analysis = _analyze(
+                    pipeline, image, exclude_keys=(str(pid),), size=(photo.width, photo.height)
+                )
             except (ValueError, OSError) as exc:
                 summary.failed[pid] = str(getattr(exc, "reason", exc))
                 tell(PhotoOutcome(pid, "failed", summary.failed[pid]))
@@ -343,13 +355,28 @@ def analyse_photos(
     return summary
 
 
-def _analyze(pipeline: AnalysisPipeline, image: Any, *, exclude_keys: tuple[str, ...]) -> Any:
+def _analyze(
+    pipeline: AnalysisPipeline,
+    image: Any,
+    *,
+    exclude_keys: tuple[str, ...],
+    size: tuple[int, int],
+) -> Any:
+    """The pipeline's analysis of ``image`` with its mask at ``size`` (the photo's full size)."""
     try:
-        return pipeline.analyze(image, exclude_keys=exclude_keys)
-    except TypeError as exc:  # an older pipeline without exclude_keys
-        if "exclude_keys" not in str(exc):
+        analysis = pipeline.analyze(image, exclude_keys=exclude_keys, mask_size=size)
+    except TypeError as exc:  # an older pipeline without exclude_keys / mask_size
+        if "exclude_keys" not in str(exc) and "mask_size" not in str(exc):
             raise
-        return pipeline.analyze(image)
+        analysis = pipeline.analyze(image)
+    mask = np.asarray(analysis.mask, dtype=bool)
+    if mask.shape != (size[1], size[0]):  # a pipeline that answered at the image's size
+        from eczema_tracker.ml.pipeline import resize_mask
+        from eczema_tracker.ml.seggpt import lesion_area_fraction
+
+        analysis.mask = resize_mask(mask, size)
+        analysis.lesion_area_fraction = lesion_area_fraction(analysis.mask)
+    return analysis
 
 
 def _record(store: Store, photo_id: int, analysis: Any, pipeline: Any, choice: ModelChoice) -> int:

