@@ -193,3 +193,25 @@ def test_gif_first_frame_and_bmp(tmp_path):
         photo = store.photo(results[1].photo_id)
         assert (photo.format, photo.width, photo.height) == ("BMP", 12, 34)
         assert photo.stored_name.endswith(".bmp")
+
+
+def test_binned_photos_come_back_only_when_asked(eczema_photo_paths):
+    from eczema_tracker.jobs import Cancelled
+
+    photos = eczema_photo_paths[:3]
+    with Store.open() as store:
+        ids = [r.photo_id for r in store.import_paths(photos, "face")]
+        store.move_to_bin(ids)
+        plain = store.import_paths(photos[:1])  # the app's default: the caller decides
+        assert [r.status for r in plain] == ["duplicate"] and len(store.binned_photos()) == 3
+        back = store.import_paths([photos[0], photos[0]], restore_binned=True)
+        assert [(r.status, r.photo_id) for r in back] == [
+            ("restored", ids[0]),
+            ("duplicate", ids[0]),
+        ]
+        assert [p.id for p in store.photos()] == [ids[0]] and store.photo(ids[0]).site == "face"
+        calls = iter([False, True])  # cancelled after the first file: it still comes back
+        with pytest.raises(Cancelled) as info:
+            store.import_paths(photos[1:], cancel=lambda: next(calls), restore_binned=True)
+        assert [r.status for r in info.value.results] == ["restored"]
+        assert [p.id for p in store.binned_photos()] == [ids[2]]

@@ -16,6 +16,7 @@ from typing import Any
 from eczema_tracker.cli import CliError
 from eczema_tracker.jobs import ProgressCallback
 from eczema_tracker.store import COMMON_SITES, Store, StoreError
+from eczema_tracker.store.records import normalise_site
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -26,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         help="import photos (files or folders, recursively) into the store",
         description="Import photos into the store. Folders are searched recursively for photo "
         "files (other files there are skipped); files named explicitly are always tried. "
-        "Exit code 0 if every file was imported or already there, 1 if any was refused.",
+        "A photo already in the store but in the bin is brought back from the bin "
+        "(reported as restored). Exit code 0 if every file was imported, restored or already "
+        "there, 1 if any was refused.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="photo files or folders")
     p.add_argument(
@@ -41,6 +44,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "photos", parents=[common], help="list the stored photos, newest first"
     )
     p.add_argument("--site", default=None, help="only photos of this body site")
+    p.add_argument(
+        "--bin",
+        action="store_true",
+        help="list the photos in the bin instead, most recently deleted first (import a "
+        "photo's file again to bring it back)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per photo")
     p.set_defaults(func=run_photos)
 
@@ -129,35 +138,48 @@ def run_import(args: argparse.Namespace) -> int:
     with _store_errors(), Store.open(args.data_dir) as store:
         _warn_about_check(store)
         try:
-            results = store.import_paths(args.paths, args.site, progress=progress)
+            results = store.import_paths(
+                args.paths, args.site, progress=progress, restore_binned=True
+            )
         finally:
             done()
-    counts = {"imported": 0, "duplicate": 0, "refused": 0}
+    counts = {"imported": 0, "restored": 0, "duplicate": 0, "refused": 0}
     for r in results:
         counts[r.status] += 1
         if args.json:
             _say(json.dumps(r.to_json()))
         elif r.status == "refused":
             _say(f"refused    {r.path}: {r.reason}")
+        elif r.status == "restored":
+            _say(f"restored   {r.path} (photo {r.photo_id}): restored from the bin")
         else:
             _say(f"{r.status:<10} {r.path} (photo {r.photo_id})")
     if not args.json:
+        restored = f"{counts['restored']} restored from the bin, " if counts["restored"] else ""
         print(
-            f"{counts['imported']} imported, {counts['duplicate']} already in the store, "
-            f"{counts['refused']} refused",
+            f"{counts['imported']} imported, {restored}{counts['duplicate']} already in the "
+            f"store, {counts['refused']} refused",
             file=sys.stderr,
         )
     return 1 if counts["refused"] else 0
 
 
 def run_photos(args: argparse.Namespace) -> int:
-    """``eczema-tracker photos [--site NAME] [--json]``."""
+    """``eczema-tracker photos [--site NAME] [--bin] [--json]``."""
+    in_bin = bool(getattr(args, "bin", False))
     with _store_errors(), Store.open(args.data_dir, readonly=True) as store:
         _warn_about_check(store)
-        photos = store.photos(args.site)
-        timeline = {p.photo_id: p for p in store.timeline(args.site)}
+        if in_bin:
+            site = None if args.site is None else normalise_site(args.site)
+            photos = [p for p in store.binned_photos() if site is None or p.site == site]
+            ratings = {p.id: store.rating(p.id) for p in photos}
+            timeline = {}
+        else:
+            photos = store.photos(args.site)
+            timeline = {p.photo_id: p for p in store.timeline(args.site)}
     for photo in photos:
         point = timeline.get(photo.id)
+        rating = ratings.get(photo.id) if in_bin else (point.rating if point else None)
         row: dict[str, Any] = {
             "photo_id": photo.id,
             "taken_at": photo.taken_at,
@@ -166,23 +188,33 @@ def run_photos(args: argparse.Namespace) -> int:
             "height": photo.height,
             "original_name": photo.original_name,
             "prompt": photo.is_prompt,
-            "rating": point.rating if point else None,
+            "rating": rating,
             "score": point.score if point else None,
             "stale": point.stale if point else False,
         }
+        if in_bin:
+            row["deleted_at"] = photo.deleted_at
         if args.json:
             _say(json.dumps(row))
         else:
             score = "-" if row["score"] is None else f"{row['score']:.2f}"
             rating = "-" if row["rating"] is None else str(row["rating"])
             flags = ("P" if photo.is_prompt else " ") + ("*" if row["stale"] else " ")
+            deleted = f" deleted {photo.deleted_at[:19]}" if in_bin and photo.deleted_at else ""
             _say(
                 f"{photo.id:>6} {photo.taken_at[:19]:<19} {photo.site[:20]:<20} "
                 f"{photo.width:>5}x{photo.height:<5} rating {rating} score {score:>4} {flags} "
-                f"{photo.original_name}"
+                f"{photo.original_name}{deleted}"
             )
     if not args.json:
-        print(f"{len(photos)} photo(s)  (P: prompt, *: analysis out of date)", file=sys.stderr)
+        if in_bin:
+            print(
+                f"{len(photos)} photo(s) in the bin  (import a photo's file again to bring it "
+                "back)",
+                file=sys.stderr,
+            )
+        else:
+            print(f"{len(photos)} photo(s)  (P: prompt, *: analysis out of date)", file=sys.stderr)
     return 0
 
 

@@ -18,15 +18,18 @@ Each photo is read once; its bytes are hashed (sha256: the identity of a photo),
 (a truncated, corrupt, over-100-megapixel or unsupported file is refused with its reason, also
 one a decoder would silently patch up: see :mod:`eczema_tracker.image_integrity`) and stored
 byte-identical. JPEGs are decoded reduced (to :data:`DECODE_SIDE`): the thumbnail is all the
-import needs, and every byte of the file is still decoded. A photo already in the store is reported as ``duplicate``. Capture time:
-EXIF DateTimeOriginal (+ OffsetTimeOriginal), else the file's modification time.
+import needs, and every byte of the file is still decoded. A photo already in the store is
+reported as ``duplicate``; one that is in the bin is brought back from it and reported as
+``restored`` when the import is asked to (``restore_binned``: importing a deleted photo again
+means the person wants it back). Capture time: EXIF DateTimeOriginal (+ OffsetTimeOriginal),
+else the file's modification time.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,10 +110,12 @@ def import_paths(
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    restore_binned: bool = False,
 ) -> list[ImportResult]:
     """Import ``paths`` into ``store`` (see the module docstring).
 
-    On cancel, :class:`~eczema_tracker.jobs.Cancelled` is raised between files; the photos
+    With ``restore_binned``, a photo found in the bin is restored (one transaction, after the
+    new photos are stored) and its first file is reported as ``restored``. On cancel, :class:`~eczema_tracker.jobs.Cancelled` is raised between files; the photos
     decoded so far are stored first, and the exception's ``results`` attribute lists them.
     A failure to write into the store itself (disk full...) raises :class:`StoreError`.
     """
@@ -136,10 +141,28 @@ def import_paths(
             report(progress, index + 1, len(todo), files.readable_name(path.name))
     except Cancelled as exc:
         _commit_batch(store, batch, site_name, results)
-        exc.results = [r for r in results if r is not None]  # type: ignore[attr-defined]
+        done = [r for r in results if r is not None]
+        exc.results = _restore_binned(store, done) if restore_binned else done  # type: ignore[attr-defined]
         raise
     _commit_batch(store, batch, site_name, results)
-    return [r for r in results if r is not None]
+    done = [r for r in results if r is not None]
+    return _restore_binned(store, done) if restore_binned else done
+
+
+def _restore_binned(store: Store, results: list[ImportResult]) -> list[ImportResult]:
+    """Bring the duplicates that are in the bin back; their first result becomes ``restored``."""
+    binned = {photo.id for photo in store.binned_photos()}
+    wanted = {r.photo_id for r in results if r.status == "duplicate" and r.photo_id in binned}
+    if not wanted:
+        return results
+    back = set(store.restore_from_bin(sorted(wanted)))
+    answered: list[ImportResult] = []
+    for result in results:
+        if result.status == "duplicate" and result.photo_id in back:
+            back.discard(result.photo_id)  # the same file named twice: restored once
+            result = replace(result, status="restored")
+        answered.append(result)
+    return answered
 
 
 def _label(path: Path) -> str:

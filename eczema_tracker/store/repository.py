@@ -193,15 +193,19 @@ class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin):
         *,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
+        restore_binned: bool = False,
     ) -> list[ImportResult]:
         """Import files and folders (recursively); one :class:`ImportResult` per file.
 
-        See :mod:`eczema_tracker.store.importer` for what is tried, skipped and refused.
+        See :mod:`eczema_tracker.store.importer` for what is tried, skipped and refused. With
+        ``restore_binned``, photos found in the bin come back (status ``restored``).
         """
         from eczema_tracker.store.importer import import_paths
 
         self._require_writable()
-        return import_paths(self, paths, site, progress=progress, cancel=cancel)
+        return import_paths(
+            self, paths, site, progress=progress, cancel=cancel, restore_binned=restore_binned
+        )
 
     def photos(self, site: str | None = None) -> list[PhotoRecord]:
         """All photos in the library (of one body site if given), newest first by ``taken_at``.
