@@ -29,3 +29,7 @@ class StoreReadOnlyError(StoreError):
 
 class BackupError(StoreError):
     """An export or restore could not be completed; nothing was changed."""
+
+
+class RecordInputError(StoreError):
+    """A check-in, daily number, treatment, course or day mark was refused; nothing was stored."""

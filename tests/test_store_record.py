@@ -1,0 +1,253 @@
+"""The record in the store: check-ins, daily numbers, treatments, courses, day marks.
+
+Every refusal is checked to raise RecordInputError (a StoreError) and to store nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, timedelta
+
+import pytest
+
+from eczema_tracker.store import StoreError, StoreReadOnlyError
+from eczema_tracker.store.errors import RecordInputError
+from eczema_tracker.store.record import RecordStore
+
+TODAY = date.today()
+YESTERDAY = TODAY - timedelta(days=1)
+TOMORROW = TODAY + timedelta(days=1)
+
+
+@pytest.fixture()
+def store(tmp_path):
+    with RecordStore.open(tmp_path / "store") as s:
+        yield s
+
+
+def _row_counts(store) -> dict[str, int]:
+    tables = ("checkin", "daily_numbers", "treatment", "course", "day_mark")
+    return {t: store._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def test_checkins_are_scored_on_read_kept_per_date_and_filtered_by_range(store):
+    first = store.add_checkin("2026-01-05", [4, 3, 1, 0, 2, 3, 3])
+    second = store.add_checkin(date(2026, 1, 12), (0, 1, None, 0, 0, 1, 1))
+    third = store.add_checkin("2026-01-12", [None, None, 0, 0, 0, 0, 0])
+    assert (first.total, first.band) == (16, "moderate")
+    assert (second.total, second.band, second.score.unanswered) == (3, "mild", 1)
+    assert (third.total, third.band, third.score.scored) == (None, None, False)
+    assert [c.id for c in store.checkins()] == [first.id, second.id, third.id]
+    assert store.checkins() == [first, second, third]  # what was handed back is what is read
+    assert [c.id for c in store.checkins("2026-01-06", "2026-01-12")] == [second.id, third.id]
+    assert store.checkins(to_day="2026-01-05") == [first]
+    assert store.day_entry("2026-01-12").checkin == third  # the newest of the date
+    store.delete_checkin(second.id)
+    assert store.checkins("2026-01-12", "2026-01-12") == [third]
+    with pytest.raises(RecordInputError, match="no check-in"):
+        store.delete_checkin(second.id)
+
+
+def test_daily_numbers_merge_per_date_and_clear(store):
+    assert store.set_daily(YESTERDAY, itch=7).itch == 7
+    both = store.set_daily(YESTERDAY, sleep_loss=2)  # itch kept
+    assert (both.itch, both.sleep_loss) == (7, 2)
+    store.set_daily("2026-02-01", itch=0, sleep_loss=10)
+    assert [(d.day, d.itch, d.sleep_loss) for d in store.daily()] == [
+        (date(2026, 2, 1), 0, 10),
+        (YESTERDAY, 7, 2),
+    ]
+    assert store.daily("2026-02-01", "2026-02-01")[0].sleep_loss == 10
+    assert store.set_daily(YESTERDAY, itch=None, sleep_loss=None) is None
+    assert [d.day for d in store.daily()] == [date(2026, 2, 1)]
+
+
+def test_day_marks_keep_the_field_not_given_and_vanish_when_empty(store):
+    mark = store.set_day_mark("2026-03-03", flare=True)
+    assert (mark.flare, mark.note) == (True, "")
+    mark = store.set_day_mark("2026-03-03", note="  new soap at work  ")
+    assert (mark.flare, mark.note) == (True, "new soap at work")
+    store.set_day_mark("2026-03-10", note="swimming")
+    assert [m.day.day for m in store.day_marks("2026-03-01", "2026-03-31")] == [3, 10]
+    assert store.set_day_mark("2026-03-03", flare=False, note="") is None
+    assert [m.note for m in store.day_marks()] == ["swimming"]
+
+
+def test_record_day_writes_checkin_numbers_and_mark_together(store):
+    entry = store.record_day(
+        "2026-04-01", answers=[1] * 7, itch=4, sleep_loss=3, flare=True, note="hot week"
+    )
+    assert entry.checkin.total == 7
+    assert (entry.daily.itch, entry.daily.sleep_loss) == (4, 3)
+    assert (entry.mark.flare, entry.mark.note) == (True, "hot week")
+    assert store.day_entry("2026-04-01") == entry
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"answers": [1, 2, 3]}, "7 questions; 3 answers"),
+        ({"answers": [0, 0, 0, 0, 0, 0, 5]}, "answer 7 must be 0 to 4"),
+        ({"answers": [0] * 7, "itch": 11}, "itch number must be a whole number 0-10"),
+        ({"answers": [0] * 7, "sleep_loss": -1}, "sleep-loss number must be"),
+        ({"answers": [0] * 7, "itch": 2.5}, "itch number"),
+        ({"answers": [0] * 7, "flare": "yes"}, "flare mark is true or false"),
+        ({"answers": [0] * 7, "note": "x" * 10_001}, "at most 10000 characters"),
+    ],
+)
+def test_bad_day_input_is_refused_and_stores_nothing(store, kwargs, message):
+    store.set_daily("2026-04-02", itch=1)  # an existing row must not change either
+    before = _row_counts(store)
+    with pytest.raises(RecordInputError, match=message):
+        store.record_day("2026-04-02", **kwargs)
+    assert _row_counts(store) == before
+    assert store.daily()[0].itch == 1
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        (TOMORROW, "lies in the future"),
+        (TOMORROW.isoformat(), "lies in the future"),
+        ("2026-02-30", "is not a date"),
+        ("yesterday", "is not a date"),
+        ("20260101", "is not a date"),
+        (None, "must be a date"),
+    ],
+)
+def test_bad_or_future_dates_are_refused_everywhere_and_store_nothing(store, day, message):
+    treatment = store.add_treatment("Emollient cream", "emollient")
+    before = _row_counts(store)
+    for write in (
+        lambda: store.add_checkin(day, [0] * 7),
+        lambda: store.set_daily(day, itch=3),
+        lambda: store.set_day_mark(day, flare=True),
+        lambda: store.add_course(treatment.id, day),
+        *([] if day is None else [lambda: store.add_course(treatment.id, "2026-01-01", day)]),
+    ):
+        with pytest.raises(RecordInputError, match=message):
+            write()
+    assert _row_counts(store) == before
+
+
+def test_today_is_accepted_and_a_range_ending_in_the_future_reads(store):
+    store.add_checkin(TODAY, [0] * 7)
+    assert len(store.checkins(YESTERDAY, TOMORROW)) == 1
+    with pytest.raises(RecordInputError, match="ends before it starts"):
+        store.checkins(TODAY, YESTERDAY)
+
+
+def test_treatments_add_list_update_and_refusals(store):
+    cream = store.add_treatment("  Hydrocortisone   1% ", "topical_corticosteroid", "mild")
+    assert (cream.name, cream.kind, cream.potency) == (
+        "Hydrocortisone 1%",
+        "topical_corticosteroid",
+        "mild",
+    )
+    assert cream.kind_label == "topical corticosteroid"
+    store.add_treatment("Cetirizine", "antihistamine")
+    assert [t.name for t in store.treatments()] == ["Cetirizine", "Hydrocortisone 1%"]
+    assert store.find_treatment("hydrocortisone 1%") == cream
+    assert store.find_treatment("nothing") is None
+    before = _row_counts(store)
+    for args, message in (
+        (("HYDROCORTISONE 1%", "other"), "already a treatment called 'Hydrocortisone 1%'"),
+        (("Dupilumab", "biologic"), "'biologic' is not a kind of treatment"),
+        (("Cream", "emollient", "mild"), "Only a topical corticosteroid has a potency"),
+        (("Betnovate", "topical_corticosteroid", "strong"), "'strong' is not a potency"),
+        (("   ", "other"), "needs a name"),
+    ):
+        with pytest.raises(RecordInputError, match=message):
+            store.add_treatment(*args)
+    assert _row_counts(store) == before
+
+    stronger = store.update_treatment(cream.id, name="Betnovate", potency="potent")
+    assert store.treatment(cream.id) == stronger
+    assert (stronger.name, stronger.potency) == ("Betnovate", "potent")
+    changed = store.update_treatment(cream.id, kind="other")  # the potency goes with the kind
+    assert (changed.kind, changed.potency) == ("other", None)
+    with pytest.raises(RecordInputError, match="already a treatment called 'Cetirizine'"):
+        store.update_treatment(cream.id, name="cetirizine")
+    with pytest.raises(RecordInputError, match="Only a topical corticosteroid"):
+        store.update_treatment(cream.id, potency="mild")
+    with pytest.raises(RecordInputError, match="no treatment 99"):
+        store.update_treatment(99, name="x")
+    assert store.treatment(cream.id) == changed
+
+
+def test_courses_end_after_they_start_and_are_found_by_overlap(store):
+    cream = store.add_treatment("Tacrolimus 0.1%", "topical_calcineurin_inhibitor")
+    pill = store.add_treatment("Cetirizine", "antihistamine")
+    march = store.add_course(cream.id, "2026-03-01", "2026-03-14", times_a_day=2)
+    going = store.add_course(pill.id, "2026-03-10")
+    assert (march.treatment_name, march.times_a_day, going.end) == ("Tacrolimus 0.1%", 2, None)
+    assert march.active_on(date(2026, 3, 14)) and not march.active_on(date(2026, 3, 15))
+    assert store.courses() == [march, going]
+    assert store.courses(from_day="2026-03-15") == [going]
+    assert store.courses(to_day="2026-03-09") == [march]
+    assert store.courses(pill.id) == [going]
+    before = _row_counts(store)
+    with pytest.raises(RecordInputError, match=r"cannot end \(2026-02-28\) before it starts"):
+        store.add_course(cream.id, "2026-03-01", "2026-02-28")
+    with pytest.raises(RecordInputError, match="Times a day must be a whole number 1-24"):
+        store.add_course(cream.id, "2026-03-01", times_a_day=0)
+    with pytest.raises(RecordInputError, match="no treatment 42"):
+        store.add_course(42, "2026-03-01")
+    with pytest.raises(RecordInputError, match="cannot end"):
+        store.end_course(going.id, "2026-03-09")
+    assert _row_counts(store) == before
+    ended = store.end_course(going.id, "2026-03-20")
+    assert store.course(going.id) == ended and ended.end == date(2026, 3, 20)
+    assert store.end_course(going.id, None).end is None
+    store.delete_course(march.id)
+    assert store.courses() == [store.course(going.id)]
+
+
+def test_deleting_a_treatment_with_courses_is_refused_unless_asked(store):
+    cream = store.add_treatment("Emollient", "emollient")
+    store.add_course(cream.id, "2026-01-01", "2026-01-31")
+    store.add_course(cream.id, "2026-02-01")
+    with pytest.raises(RecordInputError, match="'Emollient' has 2 course"):
+        store.delete_treatment(cream.id)
+    assert len(store.courses()) == 2 and store.treatments()
+    assert store.delete_treatment(cream.id, with_courses=True) == 2
+    assert store.treatments() == [] and store.courses() == []
+    empty = store.add_treatment("Other", "other")
+    assert store.delete_treatment(empty.id) == 0
+
+
+def test_the_schema_refuses_impossible_values_even_from_sql(store):
+    conn = store._db
+    for sql in (
+        "INSERT INTO checkin (day, itchy, created_at) VALUES ('2026-01-01', 5, 'x')",
+        "INSERT INTO checkin (day, created_at) VALUES ('1 Jan 2026', 'x')",
+        "INSERT INTO daily_numbers (day, itch, updated_at) VALUES ('2026-01-01', 11, 'x')",
+        "INSERT INTO treatment (name, kind, created_at) VALUES ('a', 'cream', 'x')",
+        "INSERT INTO treatment (name, kind, potency, created_at) VALUES ('a', 'other', 'mild', 'x')",
+        "INSERT INTO day_mark (day, flare, updated_at) VALUES ('2026-01-01', 2, 'x')",
+    ):
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(sql)
+    conn.execute("INSERT INTO treatment (name, kind, created_at) VALUES ('a', 'other', 'x')")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO course (treatment_id, start_day, end_day, created_at) "
+            "VALUES (1, '2026-02-01', '2026-01-01', 'x')"
+        )
+    with pytest.raises(sqlite3.IntegrityError):  # the course's treatment must exist
+        conn.execute(
+            "INSERT INTO course (treatment_id, start_day, created_at) VALUES (9, '2026-02-01', 'x')"
+        )
+
+
+def test_records_survive_reopening_and_a_readonly_store_refuses_writes(tmp_path):
+    with RecordStore.open(tmp_path / "s") as store:
+        store.record_day("2026-05-01", answers=[2] * 7, itch=5, flare=True)
+        store.add_course(store.add_treatment("Cream", "emollient").id, "2026-05-01")
+    with RecordStore.open(tmp_path / "s", readonly=True) as store:
+        assert store.checkins()[0].total == 14
+        assert store.daily()[0].itch == 5 and store.day_marks()[0].flare
+        assert store.courses()[0].treatment_name == "Cream"
+        with pytest.raises(StoreReadOnlyError):
+            store.add_checkin("2026-05-02", [0] * 7)
+        assert issubclass(RecordInputError, StoreError)
