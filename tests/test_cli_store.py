@@ -73,3 +73,43 @@ def test_photos_export_restore(tmp_path, capsys, eczema_photo_paths, monkeypatch
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"PK not really")
     assert main(["restore", "--data-dir", str(tmp_path / "x"), str(bad)]) == 2
+
+
+def test_restore_warns_of_each_file_missing_from_the_backup(tmp_path, capsys, eczema_photo_paths):
+    from eczema_tracker.store import Store
+
+    store = tmp_path / "store"
+    assert main(["import", "--data-dir", str(store), *map(str, eczema_photo_paths[:3])]) == 0
+    with Store.open(store) as s:
+        photos = s.photos()
+        gone = sorted(p.stored_name for p in photos[:2])
+        s.move_to_bin([photos[2].id])
+    for name in gone:
+        (store / name).unlink()
+    backup = tmp_path / "gap.zip"
+    assert main(["export", "--data-dir", str(store), "--out", str(backup)]) == 1
+    capsys.readouterr()
+
+    restored = tmp_path / "restored"
+    assert main(["restore", "--data-dir", str(restored), str(backup)]) == 1
+    captured = capsys.readouterr()
+    out_lines = captured.out.splitlines()
+    assert out_lines == [f"restored 2 photo(s) and 1 in the bin (1 file(s)) into {restored}"]
+    warnings = [line for line in captured.err.splitlines() if "warning" in line]
+    assert warnings == [
+        f"eczema-tracker: warning: {name} was missing from the backup; its records are kept "
+        "without the file"
+        for name in gone
+    ]
+    with Store.open(restored, readonly=True) as s:  # the records are there, the files not
+        assert len(s.photos()) == 2 and len(s.binned_photos()) == 1
+
+    plain = tmp_path / "plain"  # nothing missing, nothing binned: exit 0, no warning
+    assert main(["import", "--data-dir", str(plain), str(eczema_photo_paths[4])]) == 0
+    whole = tmp_path / "whole.zip"
+    assert main(["export", "--data-dir", str(plain), "--out", str(whole)]) == 0
+    capsys.readouterr()
+    assert main(["restore", "--data-dir", str(tmp_path / "again"), str(whole)]) == 0
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err and "in the bin" not in captured.out
+    assert captured.out.startswith("restored 1 photo(s) (1 file(s)) into ")

@@ -186,3 +186,15 @@ def test_recovery_leaves_a_running_restore_alone(full_store, tmp_path):
         running.release()
     finish_interrupted_swap(full_store)  # once it is gone, the old store is put back
     assert full_store.is_dir() and not old.exists()
+
+
+def test_restore_counts_binned_photos_apart(full_store, tmp_path):
+    with Store.open(full_store) as store:
+        binned = store.photos()[-1].id
+        store.move_to_bin([binned])
+    out = tmp_path / "backup.zip"
+    export_store(full_store, out)
+    result = restore_store(out, tmp_path / "restored")
+    assert (result.photos, result.binned) == (2, 1)
+    with Store.open(tmp_path / "restored", readonly=True) as store:
+        assert [p.id for p in store.binned_photos()] == [binned] and len(store.photos()) == 2

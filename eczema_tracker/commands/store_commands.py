@@ -1,6 +1,7 @@
 """``import``, ``photos``, ``export`` and ``restore``: the photo store from the command line.
 
-Exit codes: 0 success; 1 some files were refused (import) or could not be exported; 2 a usage
+Exit codes: 0 success; 1 some files were refused (import), could not be exported, or were
+missing from the backup (restore: their records are kept without the file); 2 a usage
 or store problem (store locked by another process, written by a newer version, bad backup...).
 """
 
@@ -246,5 +247,16 @@ def run_restore(args: argparse.Namespace) -> int:
             summary = restore_store(args.backup, args.data_dir, force=args.force, progress=progress)
         finally:
             done()
-    print(f"restored {summary.photos} photo(s) ({summary.files} file(s)) into {summary.data_dir}")
-    return 0
+    binned = getattr(summary, "binned", 0)
+    in_bin = f" and {binned} in the bin" if binned else ""
+    print(
+        f"restored {summary.photos} photo(s){in_bin} ({summary.files} file(s)) into "
+        f"{summary.data_dir}"
+    )
+    for name in summary.missing:
+        print(
+            f"eczema-tracker: warning: {name} was missing from the backup; its records are kept "
+            "without the file",
+            file=sys.stderr,
+        )
+    return 1 if summary.missing else 0

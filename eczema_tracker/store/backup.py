@@ -89,8 +89,9 @@ class RestoreSummary:
 
     data_dir: Path
     files: int
-    photos: int
+    photos: int  # photos in the library (not counting those in the bin)
     missing: tuple[str, ...] = ()  # files the backup recorded as missing: rows kept, no file
+    binned: int = 0  # photos in the bin (restored too, still in the bin)
 
 
 # ====================================================================== export
@@ -417,7 +418,7 @@ def _restore(
                 raise_if_cancelled(cancel)
                 _stream_member(zf, name, manifest[name], backup, staging)
                 report(progress, i, len(others), f"restored {name}")
-            photos = _check_restored(staging, gap)
+            photos, binned = _check_restored(staging, gap)
             _swap_in(staging, target, token)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -427,7 +428,7 @@ def _restore(
     finally:
         if lock is not None:
             lock.release()
-    return RestoreSummary(target, len(manifest) - 1, photos, gap)
+    return RestoreSummary(target, len(manifest) - 1, photos, gap, binned)
 
 
 def _read_manifest(zf: zipfile.ZipFile, backup: Path) -> tuple[dict[str, dict], set[str] | None]:
@@ -610,8 +611,10 @@ def _check_database(
     return tuple(gap)
 
 
-def _check_restored(staging: Path, gap: tuple[str, ...]) -> int:
-    """Bring the restored database to the current schema; every file but the gap present."""
+def _check_restored(staging: Path, gap: tuple[str, ...]) -> tuple[int, int]:
+    """Bring the restored database to the current schema; every file but the gap present.
+
+    Returns the number of photos in the library and in the bin."""
     try:
         conn = db.connect(staging / db.DB_NAME)
     except StoreError as exc:
@@ -625,13 +628,15 @@ def _check_restored(staging: Path, gap: tuple[str, ...]) -> int:
                 f"The backup lacks {len(absent)} file(s) its database refers to, "
                 f"e.g. {absent[0]}; nothing restored."
             )
-        photos = conn.execute("SELECT COUNT(*) FROM photo").fetchone()[0]
+        photos, binned = conn.execute(
+            "SELECT COUNT(*) - COUNT(deleted_at), COUNT(deleted_at) FROM photo"
+        ).fetchone()
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
     for folder in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
         files.fsync_dir(folder)
-    return int(photos)
+    return int(photos), int(binned)
 
 
 def _swap_in(staging: Path, target: Path, token: str) -> None:
