@@ -1,0 +1,211 @@
+"""``eczema-tracker checkin`` and ``treatments add|list|course``: output, refusals, nothing stored."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from eczema_tracker import cli
+from eczema_tracker.store.record import RecordStore
+
+TODAY = date.today()
+TOMORROW = TODAY + timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def _with_record_commands(monkeypatch):
+    """The record commands registered as cli.py will once they are in COMMAND_MODULES."""
+    modules = tuple(cli.COMMAND_MODULES)
+    if "eczema_tracker.commands.record_commands" not in modules:
+        modules += ("eczema_tracker.commands.record_commands",)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", modules)
+
+
+@pytest.fixture()
+def data_dir(tmp_path):
+    folder = tmp_path / "store"
+    RecordStore.open(folder).close()
+    return folder
+
+
+def _run(capsys, data_dir, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(["--data-dir", str(data_dir), *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _counts(data_dir) -> tuple[int, ...]:
+    with RecordStore.open(data_dir, readonly=True) as store:
+        return (
+            len(store.checkins()),
+            len(store.daily()),
+            len(store.treatments()),
+            len(store.courses()),
+            len(store.day_marks()),
+        )
+
+
+def test_checkin_with_everything_prints_the_day_as_json(capsys, data_dir):
+    code, out, err = _run(
+        capsys,
+        data_dir,
+        "checkin",
+        "--date",
+        "2026-03-02",
+        "--poem",
+        "4,3,1,0,2,3,3",
+        "--itch",
+        "6",
+        "--sleep",
+        "2",
+        "--flare",
+        "--note",
+        "new detergent",
+        "--json",
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "date": "2026-03-02",
+        "poem_total": 16,
+        "poem_band": "moderate",
+        "itch": 6,
+        "sleep": 2,
+    }
+    with RecordStore.open(data_dir, readonly=True) as store:
+        entry = store.day_entry("2026-03-02")
+        assert entry.checkin.answers == (4, 3, 1, 0, 2, 3, 3)
+        assert (entry.mark.flare, entry.mark.note) == (True, "new detergent")
+
+
+def test_checkin_defaults_to_today_merges_numbers_and_says_what_it_stored(capsys, data_dir):
+    code, out, _ = _run(capsys, data_dir, "checkin", "--itch", "3")
+    assert code == 0 and out.strip() == f"{TODAY.isoformat()}: itch 3/10"
+    code, out, _ = _run(capsys, data_dir, "checkin", "--sleep", "5", "--json")
+    assert json.loads(out) == {
+        "date": TODAY.isoformat(),
+        "poem_total": None,
+        "poem_band": None,
+        "itch": 3,
+        "sleep": 5,
+    }
+    code, out, _ = _run(capsys, data_dir, "checkin", "--poem", "1,1,1,1,1,1,1")
+    assert out.strip() == f"{TODAY.isoformat()}: POEM 7/28 (mild); itch 3/10; sleep loss 5/10"
+
+
+def test_unanswered_poem_items_follow_the_missing_answer_rule(capsys, data_dir):
+    code, out, err = _run(
+        capsys, data_dir, "checkin", "--date", "2026-03-09", "--poem", "3,-,2,1,0,2,4", "--json"
+    )
+    assert code == 0 and json.loads(out)["poem_total"] == 12
+    assert "one unanswered question counted as 0" in err
+    code, out, err = _run(
+        capsys, data_dir, "checkin", "--date", "2026-03-16", "--poem", "3,,2,-,0,2,4", "--json"
+    )
+    assert code == 0
+    assert (json.loads(out)["poem_total"], json.loads(out)["poem_band"]) == (None, None)
+    assert "Not scored: 2 of 7 questions are unanswered" in err
+    with RecordStore.open(data_dir, readonly=True) as store:  # stored all the same
+        assert store.checkins()[-1].answers == (3, None, 2, None, 0, 2, 4)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--poem", "1,2,3"], "--poem needs 7 answers separated by commas"),
+        (["--poem", "1,2,3,4,0,1,2,3"], "(got 8)"),
+        (["--poem", "0,0,0,5,0,0,0", "--itch", "2"], "--poem answer 4 must be a whole number 0-4"),
+        (["--poem", "0,0,0,x,0,0,0"], "--poem answer 4 must be"),
+        (["--itch", "11"], "--itch must be a whole number 0-10 (got '11')"),
+        (["--itch", "2", "--sleep", "-1"], "--sleep must be a whole number 0-10"),
+        (["--itch", "high"], "--itch must be"),
+        (["--date", "2026-13-01", "--itch", "2"], "is not a date"),
+        (["--date", "last tuesday", "--itch", "2"], "is not a date"),
+        (["--date", TOMORROW.isoformat(), "--poem", "0,0,0,0,0,0,0"], "lies in the future"),
+        (["--date", "2026-01-01"], "nothing to record"),
+    ],
+)
+def test_bad_checkin_input_exits_2_in_one_line_and_stores_nothing(capsys, data_dir, argv, message):
+    _run(capsys, data_dir, "checkin", "--date", "2026-01-02", "--itch", "1")  # something there
+    before = _counts(data_dir)
+    code, out, err = _run(capsys, data_dir, "checkin", *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("eczema-tracker: error: ") and err.count("\n") == 1
+    assert message in err
+    assert _counts(data_dir) == before
+
+
+def test_treatments_add_list_and_course(capsys, data_dir):
+    code, out, _ = _run(
+        capsys, data_dir, "treatments", "add", "Betnovate", "--kind", "topical-corticosteroid",
+        "--potency", "very potent",
+    )  # fmt: skip
+    assert (
+        code == 0
+        and out.strip() == "added treatment Betnovate (topical corticosteroid, very potent)"
+    )
+    assert (
+        _run(capsys, data_dir, "treatments", "add", "Cetirizine", "--kind", "antihistamine")[0] == 0
+    )
+    code, out, _ = _run(
+        capsys, data_dir, "treatments", "course", "betnovate", "--start", "2026-02-01",
+        "--end", "2026-02-14", "--times-a-day", "2", "--json",
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(out) == {
+        "id": 1,
+        "treatment": "Betnovate",
+        "start": "2026-02-01",
+        "end": "2026-02-14",
+        "times_a_day": 2,
+    }
+    code, out, _ = _run(
+        capsys, data_dir, "treatments", "course", "Cetirizine", "--start", "2026-02-10"
+    )
+    assert code == 0 and "2026-02-10 to ongoing" in out
+    code, out, _ = _run(capsys, data_dir, "treatments", "list", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["name"], r["kind"], r["potency"]) for r in rows] == [
+        ("Betnovate", "topical_corticosteroid", "very_potent"),
+        ("Cetirizine", "antihistamine", None),
+    ]
+    assert rows[0]["courses"][0]["end"] == "2026-02-14" and rows[1]["courses"][0]["end"] is None
+    code, out, _ = _run(capsys, data_dir, "treatments", "list")
+    assert out.splitlines() == [
+        "Betnovate (topical corticosteroid, very potent)",
+        "    2026-02-01 to 2026-02-14, 2 time(s) a day",
+        "Cetirizine (antihistamine)",
+        "    2026-02-10 to ongoing",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["add", "Cream", "--kind", "lotion"], "--kind must be one of emollient"),
+        (["add", "Cream", "--kind", "emollient", "--potency", "mild"], "only a topical corticosteroid"),
+        (["add", "X", "--kind", "steroid", "--potency", "strong"], "--potency must be one of"),
+        (["add", "EMOLLIENT", "--kind", "other"], "already a treatment called 'Emollient'"),
+        (["course", "Nothing", "--start", "2026-01-01"], "no treatment 'Nothing' (your treatments: 'Emollient'"),
+        (["course", "Emollient", "--start", "2026-02-01", "--end", "2026-01-31"], "cannot end before it starts"),
+        (["course", "Emollient", "--start", TOMORROW.isoformat()], "lies in the future"),
+        (["course", "Emollient", "--start", "2026-01-01", "--times-a-day", "0"], "--times-a-day must be a whole number 1-24"),
+        (["course", "Emollient", "--start", "01/02/2026"], "is not a date"),
+    ],
+)  # fmt: skip
+def test_bad_treatment_input_exits_2_in_one_line_and_stores_nothing(
+    capsys, data_dir, argv, message
+):
+    _run(capsys, data_dir, "treatments", "add", "Emollient", "--kind", "emollient")
+    before = _counts(data_dir)
+    code, out, err = _run(capsys, data_dir, "treatments", *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("eczema-tracker: error: ") and err.count("\n") == 1
+    assert message in err
+    assert _counts(data_dir) == before
+
+
+def test_treatments_list_of_an_empty_store_says_how_to_add_one(capsys, data_dir):
+    code, out, err = _run(capsys, data_dir, "treatments", "list")
+    assert (code, out) == (0, "") and "treatments add NAME --kind KIND" in err
