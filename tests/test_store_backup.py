@@ -144,12 +144,12 @@ def test_restore_refuses_a_non_empty_store_without_force(full_store, tmp_path, e
 def test_failed_restore_leaves_the_old_store(full_store, tmp_path, monkeypatch):
     out = tmp_path / "backup.zip"
     export_store(full_store, out)
-    from eczema_tracker.store import backup
+    from eczema_tracker.store import restore
 
     def broken_check(*args):
         raise BackupError("simulated failure while checking the new store")
 
-    monkeypatch.setattr(backup, "_check_restored", broken_check)
+    monkeypatch.setattr(restore, "_check_restored", broken_check)
     before = _rows(full_store)
     with pytest.raises(BackupError, match="simulated"):
         restore_store(out, full_store, force=True)
