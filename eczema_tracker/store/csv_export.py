@@ -1,0 +1,277 @@
+"""``export_csv(store, folder)``: the whole record as plain CSV files a spreadsheet opens.
+
+One CSV per kind of record (photos, analyses, ratings, check-ins, daily numbers, treatments,
+courses, day marks), each with a header row, UTF-8, ISO dates and times, and a README.txt
+saying what every column means. Each file is written atomically (:mod:`eczema_tracker.atomic`):
+a file in ``folder`` either keeps its old content or has all of the new one. Photos in the bin
+are included (column ``deleted_at``); no image or mask file is copied (see the backup zip).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eczema_tracker.atomic import atomic_path
+from eczema_tracker.poem import POEM_ITEMS
+from eczema_tracker.store.errors import BackupError
+
+#: (file name, [(column, meaning)]) for every CSV, in the order written (and in the README).
+CSV_FILES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "photos.csv",
+        (
+            ("photo_id", "the photo's number in the store"),
+            ("taken_at", "when it was taken (ISO-8601 local time, with offset when known)"),
+            ("taken_at_source", "where taken_at came from: exif, file (modification time), user"),
+            ("site", "body site"),
+            ("note", "the photo's note"),
+            ("original_name", "the file name it was imported from"),
+            ("format", "image format (JPEG, HEIF, PNG, ...)"),
+            ("width", "width in pixels, upright"),
+            ("height", "height in pixels, upright"),
+            ("byte_size", "size of the original file in bytes"),
+            ("sha256", "SHA-256 of the original file's bytes"),
+            ("imported_at", "when it was imported (ISO-8601)"),
+            ("is_prompt", "1 if the photo is a prompt (its mask guides its site's analyses)"),
+            ("deleted_at", "when it was moved to the bin (ISO-8601); empty: in the library"),
+        ),
+    ),
+    (
+        "analyses.csv",
+        (
+            ("analysis_id", "the analysis' number"),
+            ("photo_id", "the photo analysed (photos.csv)"),
+            ("created_at", "when the analysis was made (ISO-8601)"),
+            ("site", "the photo's body site when analysed"),
+            ("current", "1 for the photo's newest analysis (the one shown)"),
+            ("stale", "1 if a prompt of the site changed since (the result may be out of date)"),
+            ("lesion_area_fraction", "lesion area found, as a fraction 0-1 of the photo"),
+            ("corrected_area_fraction", "area of the person's corrected mask (empty: none)"),
+            ("severity_class", "predicted severity 0 clear, 1 mild, 2 moderate, 3 severe"),
+            ("score", "predicted severity on a continuous 0-3 scale"),
+            ("probabilities", "predicted probability of each severity class (JSON list)"),
+            ("severity_model_id", "the severity model used (empty: none)"),
+            ("k", "how many prompts were used"),
+            ("prompt_photo_ids", "the prompt photos used (JSON list of photo ids)"),
+            ("model_sources", "the models used (JSON object)"),
+        ),
+    ),
+    (
+        "ratings.csv",
+        (
+            ("photo_id", "the photo rated (photos.csv)"),
+            (
+                "rating",
+                "the person's own rating 0 clear, 1 mild, 2 moderate, 3 severe; empty: cleared",
+            ),
+            ("rated_at", "when (ISO-8601); every rating ever given is listed, newest last"),
+        ),
+    ),
+    (
+        "checkins.csv",
+        (
+            ("checkin_id", "the check-in's number"),
+            ("date", "the day of the check-in (YYYY-MM-DD)"),
+            *(
+                (
+                    item,
+                    f"POEM question {n} ({item.replace('_', ' ')}): 0 no days ... 4 every day; "
+                    "empty: unanswered",
+                )
+                for n, item in enumerate(POEM_ITEMS, start=1)
+            ),
+            ("poem_total", "POEM total 0-28 (one unanswered question counts 0); empty: not scored"),
+            ("poem_band", "clear or almost clear, mild, moderate, severe, very severe"),
+            ("unanswered", "how many questions were left unanswered"),
+            ("created_at", "when the check-in was entered (ISO-8601)"),
+        ),
+    ),  # fmt: skip
+    (
+        "daily_numbers.csv",
+        (
+            ("date", "the day (YYYY-MM-DD)"),
+            (
+                "itch",
+                "peak itch over the last 24 hours, 0 none to 10 worst imaginable; empty: not given",
+            ),
+            ("sleep_loss", "sleep loss, 0 none to 10 no sleep at all; empty: not given"),
+        ),
+    ),  # fmt: skip
+    (
+        "treatments.csv",
+        (
+            ("treatment_id", "the treatment's number"),
+            ("name", "its name"),
+            (
+                "kind",
+                "emollient, topical_corticosteroid, topical_calcineurin_inhibitor, "
+                "systemic_biologic, antihistamine or other",
+            ),
+            ("potency", "a topical corticosteroid's potency: mild, moderate, potent, very_potent"),
+            ("created_at", "when it was added (ISO-8601)"),
+        ),
+    ),
+    (
+        "courses.csv",
+        (
+            ("course_id", "the course's number"),
+            ("treatment_id", "the treatment (treatments.csv)"),
+            ("treatment", "the treatment's name"),
+            ("start", "first day (YYYY-MM-DD)"),
+            ("end", "last day (YYYY-MM-DD); empty: still going"),
+            ("times_a_day", "applications a day; empty: not given"),
+        ),
+    ),
+    (
+        "day_marks.csv",
+        (
+            ("date", "the day (YYYY-MM-DD)"),
+            ("flare", "1 if the day was marked as a flare"),
+            ("note", "the day's note"),
+        ),
+    ),
+)
+README_NAME = "README.txt"
+
+
+@dataclass(frozen=True)
+class CsvExportSummary:
+    """What :func:`export_csv` wrote: the folder and the rows in each file (by file name)."""
+
+    folder: Path
+    rows: dict[str, int]
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(list(value) if isinstance(value, tuple) else value, sort_keys=True)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _photo_rows(store: Any) -> Iterable[Sequence[Any]]:
+    photos = sorted(store.photos() + store.binned_photos(), key=lambda p: p.id)
+    for p in photos:
+        yield (
+            p.id, p.taken_at, p.taken_at_source, p.site, p.note, p.original_name, p.format,
+            p.width, p.height, p.byte_size, p.sha256, p.imported_at, p.is_prompt, p.deleted_at,
+        )  # fmt: skip
+
+
+def _analysis_rows(store: Any) -> Iterable[Sequence[Any]]:
+    photos = sorted(store.photos() + store.binned_photos(), key=lambda p: p.id)
+    for photo in photos:
+        current = store.current_analysis(photo.id)
+        for a in store.analyses(photo.id):
+            yield (
+                a.id, a.photo_id, a.created_at, a.site, current is not None and a.id == current.id,
+                a.stale, a.lesion_area_fraction,
+                None if a.corrected_mask is None else a.corrected_mask.area_fraction,
+                a.severity_class, a.score, a.probabilities, a.severity_model_id, a.k,
+                a.prompt_photo_ids, a.model_sources,
+            )  # fmt: skip
+
+
+def _rating_rows(store: Any) -> Iterable[Sequence[Any]]:
+    photos = sorted(store.photos() + store.binned_photos(), key=lambda p: p.id)
+    for photo in photos:
+        for r in store.rating_history(photo.id):
+            yield (r.photo_id, r.rating, r.rated_at)
+
+
+def _checkin_rows(store: Any) -> Iterable[Sequence[Any]]:
+    for c in store.checkins():
+        score = c.score
+        yield (c.id, c.day, *c.answers, score.total, score.band, score.unanswered, c.created_at)
+
+
+def _daily_rows(store: Any) -> Iterable[Sequence[Any]]:
+    for d in store.daily():
+        yield (d.day, d.itch, d.sleep_loss)
+
+
+def _treatment_rows(store: Any) -> Iterable[Sequence[Any]]:
+    for t in store.treatments():
+        yield (t.id, t.name, t.kind, t.potency, t.created_at)
+
+
+def _course_rows(store: Any) -> Iterable[Sequence[Any]]:
+    for c in store.courses():
+        yield (c.id, c.treatment_id, c.treatment_name, c.start, c.end, c.times_a_day)
+
+
+def _mark_rows(store: Any) -> Iterable[Sequence[Any]]:
+    for m in store.day_marks():
+        yield (m.day, m.flare, m.note)
+
+
+_ROWS: dict[str, Callable[[Any], Iterable[Sequence[Any]]]] = {
+    "photos.csv": _photo_rows,
+    "analyses.csv": _analysis_rows,
+    "ratings.csv": _rating_rows,
+    "checkins.csv": _checkin_rows,
+    "daily_numbers.csv": _daily_rows,
+    "treatments.csv": _treatment_rows,
+    "courses.csv": _course_rows,
+    "day_marks.csv": _mark_rows,
+}
+
+
+def readme_text() -> str:
+    """README.txt: what the files are and what each column means."""
+    lines = [
+        "Eczema Tracker: the record exported as CSV (UTF-8, comma-separated, one header row).",
+        "Dates are YYYY-MM-DD; times are ISO-8601. An empty cell means no value.",
+        "Photos in the bin are included (photos.csv, column deleted_at).",
+        "POEM: Patient-Oriented Eczema Measure, (c) The University of Nottingham.",
+        "",
+    ]
+    for name, columns in CSV_FILES:
+        lines.append(name)
+        width = max(len(column) for column, _ in columns)
+        lines.extend(f"  {column:<{width}}  {meaning}" for column, meaning in columns)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def export_csv(store: Any, folder: Path | str) -> CsvExportSummary:
+    """Write the store's records as CSV files and a README.txt into ``folder`` (created if
+    needed); each file atomically. ``store`` is a Store with the record methods.
+
+    Raises :class:`~eczema_tracker.store.errors.BackupError` (one sentence) when the folder
+    cannot be written; files already replaced keep their new, complete content.
+    """
+    target = Path(folder)
+    if target.exists() and not target.is_dir():
+        raise BackupError(f"{target} is a file, not a folder; nothing was written.")
+    rows: dict[str, int] = {}
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name, columns in CSV_FILES:
+            count = 0
+            with atomic_path(target / name) as tmp:
+                with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                    writer = csv.writer(fh)
+                    writer.writerow([column for column, _ in columns])
+                    for row in _ROWS[name](store):
+                        assert len(row) == len(columns), name  # the table above is the schema
+                        writer.writerow([_cell(value) for value in row])
+                        count += 1
+            rows[name] = count
+        with atomic_path(target / README_NAME) as tmp:
+            tmp.write_text(readme_text(), encoding="utf-8")
+    except OSError as exc:
+        raise BackupError(
+            f"Could not write the CSV files into {target} ({exc.strerror or exc})."
+        ) from exc
+    return CsvExportSummary(target, rows)
