@@ -25,8 +25,8 @@ from typing import Any
 from eczema_tracker.poem import POEM_ITEMS, check_poem_answers
 from eczema_tracker.store.errors import RecordInputError
 from eczema_tracker.store.record_values import (
-    _CHECKIN_COLUMNS,
-    _COURSE_SELECT,
+    CHECKIN_COLUMNS,
+    COURSE_SELECT,
     MAX_TIMES_A_DAY,
     POTENCIES,
     TREATMENT_KIND_LABELS,
@@ -39,22 +39,21 @@ from eczema_tracker.store.record_values import (
     DayMarkRecord,
     TreatmentRecord,
     Unchanged,
-    _checkin,
-    _course,
-    _daily,
-    _kind_and_potency,
-    _mark,
-    _name,
-    _note,
-    _nrs,
-    _range,
-    _treatment,
-    _whole_number,
+    check_kind_and_potency,
+    check_note,
+    check_nrs,
+    check_range,
+    check_treatment_name,
+    check_whole_number,
+    checkin_from_row,
+    course_from_row,
+    daily_from_row,
+    mark_from_row,
     parse_day,
     today,
+    treatment_from_row,
 )
 from eczema_tracker.store.records import now_iso
-from eczema_tracker.store.repository import Store
 
 __all__ = [
     "POTENCIES",
@@ -67,7 +66,6 @@ __all__ = [
     "DayEntry",
     "DayMarkRecord",
     "RecordMixin",
-    "RecordStore",
     "TreatmentRecord",
     "Unchanged",
     "parse_day",
@@ -89,13 +87,13 @@ class RecordMixin:
         self, from_day: date | str | None = None, to_day: date | str | None = None
     ) -> list[CheckinRecord]:
         """The check-ins from ``from_day`` to ``to_day`` (inclusive; open ends: all), oldest first."""
-        low, high = _range(from_day, to_day)
+        low, high = check_range(from_day, to_day)
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_CHECKIN_COLUMNS} FROM checkin WHERE day BETWEEN ? AND ? ORDER BY day, id",
+                f"SELECT {CHECKIN_COLUMNS} FROM checkin WHERE day BETWEEN ? AND ? ORDER BY day, id",
                 (low, high),
             ).fetchall()
-        return [_checkin(r) for r in rows]
+        return [checkin_from_row(r) for r in rows]
 
     def delete_checkin(self, checkin_id: int) -> None:
         """Delete one check-in (a mistake)."""
@@ -122,14 +120,14 @@ class RecordMixin:
         self, from_day: date | str | None = None, to_day: date | str | None = None
     ) -> list[DailyRecord]:
         """The daily numbers from ``from_day`` to ``to_day`` (inclusive), oldest first."""
-        low, high = _range(from_day, to_day)
+        low, high = check_range(from_day, to_day)
         with self._lock:
             rows = self._db.execute(
                 "SELECT day, itch, sleep_loss FROM daily_numbers WHERE day BETWEEN ? AND ? "
                 "ORDER BY day",
                 (low, high),
             ).fetchall()
-        return [_daily(r) for r in rows]
+        return [daily_from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ day marks
     def set_day_mark(
@@ -150,13 +148,13 @@ class RecordMixin:
         self, from_day: date | str | None = None, to_day: date | str | None = None
     ) -> list[DayMarkRecord]:
         """The day marks from ``from_day`` to ``to_day`` (inclusive), oldest first."""
-        low, high = _range(from_day, to_day)
+        low, high = check_range(from_day, to_day)
         with self._lock:
             rows = self._db.execute(
                 "SELECT day, flare, note FROM day_mark WHERE day BETWEEN ? AND ? ORDER BY day",
                 (low, high),
             ).fetchall()
-        return [_mark(r) for r in rows]
+        return [mark_from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ one day, all or nothing
     def record_day(
@@ -180,12 +178,12 @@ class RecordMixin:
                 items = check_poem_answers(answers)
             except ValueError as exc:
                 raise RecordInputError(f"{exc}.") from None
-        itch = _nrs(itch, "the itch number")
-        sleep_loss = _nrs(sleep_loss, "the sleep-loss number")
+        itch = check_nrs(itch, "the itch number")
+        sleep_loss = check_nrs(sleep_loss, "the sleep-loss number")
         if flare is not UNCHANGED and not isinstance(flare, bool):
             raise RecordInputError(f"A flare mark is true or false, not {flare!r}.")
         if note is not UNCHANGED:
-            note = _note(note)
+            note = check_note(note)
         key = when.isoformat()
         stamp = now_iso()
         with self._write() as conn:
@@ -206,7 +204,7 @@ class RecordMixin:
         key = parse_day(day, allow_future=True).isoformat()
         with self._lock:
             c = self._db.execute(
-                f"SELECT {_CHECKIN_COLUMNS} FROM checkin WHERE day = ? ORDER BY id DESC LIMIT 1",
+                f"SELECT {CHECKIN_COLUMNS} FROM checkin WHERE day = ? ORDER BY id DESC LIMIT 1",
                 (key,),
             ).fetchone()
             d = self._db.execute(
@@ -217,9 +215,9 @@ class RecordMixin:
             ).fetchone()
         return DayEntry(
             date.fromisoformat(key),
-            None if c is None else _checkin(c),
-            None if d is None else _daily(d),
-            None if m is None else _mark(m),
+            None if c is None else checkin_from_row(c),
+            None if d is None else daily_from_row(d),
+            None if m is None else mark_from_row(m),
         )
 
     @staticmethod
@@ -278,8 +276,8 @@ class RecordMixin:
     # ------------------------------------------------------------------ treatments
     def add_treatment(self, name: str, kind: str, potency: str | None = None) -> TreatmentRecord:
         """Add a treatment to the list; its name must not be on it already (in any case)."""
-        text = _name(name)
-        kind, potency = _kind_and_potency(kind, potency)
+        text = check_treatment_name(name)
+        kind, potency = check_kind_and_potency(kind, potency)
         stamp = now_iso()
         with self._write() as conn:
             self._refuse_taken_name(conn, text, None)
@@ -295,7 +293,7 @@ class RecordMixin:
             rows = self._db.execute(
                 "SELECT id, name, kind, potency, created_at FROM treatment ORDER BY name, id"
             ).fetchall()
-        return [_treatment(r) for r in rows]
+        return [treatment_from_row(r) for r in rows]
 
     def treatment(self, treatment_id: int) -> TreatmentRecord:
         """One treatment by id (``RecordInputError`` when there is none)."""
@@ -306,7 +304,7 @@ class RecordMixin:
             ).fetchone()
         if row is None:
             raise RecordInputError(f"There is no treatment {treatment_id}.")
-        return _treatment(row)
+        return treatment_from_row(row)
 
     def find_treatment(self, name: str) -> TreatmentRecord | None:
         """The treatment of this name (case and extra spaces ignored), or ``None``."""
@@ -316,7 +314,7 @@ class RecordMixin:
                 "SELECT id, name, kind, potency, created_at FROM treatment WHERE name = ?",
                 (text,),
             ).fetchone()
-        return None if row is None else _treatment(row)
+        return None if row is None else treatment_from_row(row)
 
     def update_treatment(
         self,
@@ -332,11 +330,11 @@ class RecordMixin:
         given, which is refused).
         """
         old = self.treatment(treatment_id)
-        text = old.name if name is UNCHANGED else _name(name)
+        text = old.name if name is UNCHANGED else check_treatment_name(name)
         new_kind = old.kind if kind is UNCHANGED else kind
         if potency is UNCHANGED:
             potency = old.potency if new_kind == "topical_corticosteroid" else None
-        new_kind, potency = _kind_and_potency(new_kind, potency)
+        new_kind, potency = check_kind_and_potency(new_kind, potency)
         with self._write() as conn:
             self._refuse_taken_name(conn, text, old.id)
             conn.execute(
@@ -385,7 +383,7 @@ class RecordMixin:
                 f"A course cannot end ({last.isoformat()}) before it starts ({first.isoformat()})."
             )
         if times_a_day is not None:
-            _whole_number(times_a_day, "times a day", 1, MAX_TIMES_A_DAY)
+            check_whole_number(times_a_day, "times a day", 1, MAX_TIMES_A_DAY)
         stamp = now_iso()
         with self._write() as conn:
             cur = conn.execute(
@@ -406,10 +404,10 @@ class RecordMixin:
     def course(self, course_id: int) -> CourseRecord:
         """One course by id (``RecordInputError`` when there is none)."""
         with self._lock:
-            row = self._db.execute(_COURSE_SELECT + "WHERE c.id = ?", (int(course_id),)).fetchone()
+            row = self._db.execute(COURSE_SELECT + "WHERE c.id = ?", (int(course_id),)).fetchone()
         if row is None:
             raise RecordInputError(f"There is no course {course_id}.")
-        return _course(row)
+        return course_from_row(row)
 
     def end_course(self, course_id: int, end: date | str | None) -> CourseRecord:
         """Set (or with ``None`` clear) the end date of a course; not before its start."""
@@ -449,16 +447,35 @@ class RecordMixin:
     ) -> list[CourseRecord]:
         """The courses (of one treatment if given) that ran on any day from ``from_day`` to
         ``to_day`` (inclusive; open ends: all), by start date."""
-        low, high = _range(from_day, to_day)
-        sql = _COURSE_SELECT + "WHERE c.start_day <= ? AND (c.end_day IS NULL OR c.end_day >= ?) "
+        low, high = check_range(from_day, to_day)
+        sql = COURSE_SELECT + "WHERE c.start_day <= ? AND (c.end_day IS NULL OR c.end_day >= ?) "
         params: list[Any] = [high, low]
         if treatment_id is not None:
             sql += "AND c.treatment_id = ? "
             params.append(int(treatment_id))
         with self._lock:
             rows = self._db.execute(sql + "ORDER BY c.start_day, c.id", params).fetchall()
-        return [_course(r) for r in rows]
+        return [course_from_row(r) for r in rows]
 
 
-class RecordStore(RecordMixin, Store):
-    """The Store with the record methods (until :class:`RecordMixin` is among Store's bases)."""
+def __getattr__(name: str) -> Any:
+    """``RecordStore``: the Store with the record methods.
+
+    Until :class:`RecordMixin` is among ``Store``'s bases this is ``class RecordStore(RecordMixin,
+    Store)``; from then on it is ``Store`` itself. Made on first use (not at import) so that
+    ``store/repository.py`` can import this module without an import cycle.
+    """
+    if name != "RecordStore":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from eczema_tracker.store.repository import Store
+
+    if issubclass(Store, RecordMixin):
+        cls = Store
+    else:
+        cls = type(
+            "RecordStore",
+            (RecordMixin, Store),
+            {"__doc__": "The Store with the record methods.", "__module__": __name__},
+        )
+    globals()["RecordStore"] = cls
+    return cls

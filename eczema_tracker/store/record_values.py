@@ -168,7 +168,8 @@ def parse_day(value: date | str, what: str = "the date", *, allow_future: bool =
     return value
 
 
-def _whole_number(value: Any, what: str, low: int, high: int) -> int:
+def check_whole_number(value: Any, what: str, low: int, high: int) -> int:
+    """A whole number ``low``-``high`` (not a bool), else RecordInputError."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise RecordInputError(
             f"{what.capitalize()} must be a whole number {low}-{high}, not {value}."
@@ -176,13 +177,15 @@ def _whole_number(value: Any, what: str, low: int, high: int) -> int:
     return value
 
 
-def _nrs(value: int | None | Unchanged, what: str) -> int | None | Unchanged:
+def check_nrs(value: int | None | Unchanged, what: str) -> int | None | Unchanged:
+    """An NRS 0-10, ``None`` or :data:`UNCHANGED`, else RecordInputError."""
     if value is None or value is UNCHANGED:
         return value
-    return _whole_number(value, what, 0, NRS_MAX)
+    return check_whole_number(value, what, 0, NRS_MAX)
 
 
-def _name(value: str) -> str:
+def check_treatment_name(value: str) -> str:
+    """A treatment name with spaces collapsed; not empty, not too long."""
     text = " ".join(str(value).split())
     if not text:
         raise RecordInputError("A treatment needs a name.")
@@ -191,7 +194,8 @@ def _name(value: str) -> str:
     return text
 
 
-def _kind_and_potency(kind: str, potency: str | None) -> tuple[str, str | None]:
+def check_kind_and_potency(kind: str, potency: str | None) -> tuple[str, str | None]:
+    """A known kind, and a potency only for a topical corticosteroid."""
     if kind not in TREATMENT_KINDS:
         raise RecordInputError(
             f"'{kind}' is not a kind of treatment (one of: {', '.join(TREATMENT_KINDS)})."
@@ -208,14 +212,16 @@ def _kind_and_potency(kind: str, potency: str | None) -> tuple[str, str | None]:
     return kind, potency
 
 
-def _note(value: str) -> str:
+def check_note(value: str) -> str:
+    """A note without surrounding spaces, not too long."""
     text = str(value).strip()
     if len(text) > MAX_NOTE_LENGTH:
         raise RecordInputError(f"A note is at most {MAX_NOTE_LENGTH} characters.")
     return text
 
 
-def _range(from_day: date | str | None, to_day: date | str | None) -> tuple[str, str]:
+def check_range(from_day: date | str | None, to_day: date | str | None) -> tuple[str, str]:
+    """A date range as ISO texts (open ends: everything); the end not before the start."""
     low = (
         "0000-00-00"
         if from_day is None
@@ -232,29 +238,33 @@ def _range(from_day: date | str | None, to_day: date | str | None) -> tuple[str,
 
 
 # -- rows to records ---------------------------------------------------------------------------------
-_CHECKIN_COLUMNS = "id, day, " + ", ".join(POEM_ITEMS) + ", created_at"
-_COURSE_SELECT = (
+CHECKIN_COLUMNS = "id, day, " + ", ".join(POEM_ITEMS) + ", created_at"
+COURSE_SELECT = (
     "SELECT c.id, c.treatment_id, t.name, c.start_day, c.end_day, c.times_a_day, c.created_at "
     "FROM course c JOIN treatment t ON t.id = c.treatment_id "
 )
 
 
-def _checkin(row: sqlite3.Row | tuple) -> CheckinRecord:
+def checkin_from_row(row: sqlite3.Row | tuple) -> CheckinRecord:
+    """A check-in from a row of :data:`CHECKIN_COLUMNS`."""
     n = len(POEM_ITEMS)
     return CheckinRecord(
         int(row[0]), date.fromisoformat(row[1]), tuple(row[2 : 2 + n]), str(row[2 + n])
     )
 
 
-def _daily(row: tuple) -> DailyRecord:
+def daily_from_row(row: tuple) -> DailyRecord:
+    """Daily numbers from a ``(day, itch, sleep_loss)`` row."""
     return DailyRecord(date.fromisoformat(row[0]), row[1], row[2])
 
 
-def _treatment(row: tuple) -> TreatmentRecord:
+def treatment_from_row(row: tuple) -> TreatmentRecord:
+    """A treatment from an ``(id, name, kind, potency, created_at)`` row."""
     return TreatmentRecord(int(row[0]), str(row[1]), str(row[2]), row[3], str(row[4]))
 
 
-def _course(row: tuple) -> CourseRecord:
+def course_from_row(row: tuple) -> CourseRecord:
+    """A course from a row of :data:`COURSE_SELECT`."""
     return CourseRecord(
         int(row[0]),
         int(row[1]),
@@ -266,5 +276,6 @@ def _course(row: tuple) -> CourseRecord:
     )
 
 
-def _mark(row: tuple) -> DayMarkRecord:
+def mark_from_row(row: tuple) -> DayMarkRecord:
+    """A day mark from a ``(day, flare, note)`` row."""
     return DayMarkRecord(date.fromisoformat(row[0]), bool(row[1]), str(row[2]))
