@@ -209,3 +209,21 @@ def test_bad_treatment_input_exits_2_in_one_line_and_stores_nothing(
 def test_treatments_list_of_an_empty_store_says_how_to_add_one(capsys, data_dir):
     code, out, err = _run(capsys, data_dir, "treatments", "list")
     assert (code, out) == (0, "") and "treatments add NAME --kind KIND" in err
+
+
+def test_export_csv_runner_writes_the_files_and_refuses_a_file_in_the_way(
+    capsys, data_dir, tmp_path
+):
+    import argparse
+
+    from eczema_tracker.commands.record_commands import run_export_csv
+
+    _run(capsys, data_dir, "checkin", "--date", "2026-03-02", "--poem", "1,1,1,1,1,1,1")
+    out = tmp_path / "csv"
+    assert run_export_csv(argparse.Namespace(data_dir=str(data_dir), csv=str(out))) == 0
+    assert "checkins.csv 1" in capsys.readouterr().out
+    assert (out / "checkins.csv").read_text(encoding="utf-8").count("\n") == 2
+    assert (out / "README.txt").is_file()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(cli.CliError, match="is a file, not a folder"):
+        run_export_csv(argparse.Namespace(data_dir=str(data_dir), csv=str(tmp_path / "file")))

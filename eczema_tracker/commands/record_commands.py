@@ -320,3 +320,21 @@ def run_treatments_course(args: argparse.Namespace) -> int:
     else:
         print(f"recorded a course of {_treatment_text(treatment)}: {_course_text(course)}")
     return 0
+
+
+# -- export --csv ---------------------------------------------------------------------------------
+def run_export_csv(args: argparse.Namespace) -> int:
+    """``eczema-tracker export --csv DIR``: every record kind as a CSV file, and a README.txt.
+
+    For ``store_commands``' ``export`` (reads ``args.csv`` and ``args.data_dir``); the store is
+    opened read-only, so the app may have it open at the same time.
+    """
+    from eczema_tracker.store.csv_export import README_NAME, export_csv
+
+    with _open_store(args.data_dir, readonly=True) as store:
+        summary = export_csv(store, args.csv)
+    counts = ", ".join(f"{name} {n}" for name, n in summary.rows.items())
+    print(
+        f"wrote {len(summary.rows)} CSV files and {README_NAME} to {summary.folder} ({counts} rows)"
+    )
+    return 0
