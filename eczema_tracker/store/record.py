@@ -329,36 +329,38 @@ class RecordMixin:
         Changing the kind away from topical corticosteroid drops the potency (unless one is
         given, which is refused).
         """
-        old = self.treatment(treatment_id)
-        text = old.name if name is UNCHANGED else check_treatment_name(name)
-        new_kind = old.kind if kind is UNCHANGED else kind
-        if potency is UNCHANGED:
-            potency = old.potency if new_kind == "topical_corticosteroid" else None
-        new_kind, potency = check_kind_and_potency(new_kind, potency)
-        with self._write() as conn:
-            self._refuse_taken_name(conn, text, old.id)
-            conn.execute(
-                "UPDATE treatment SET name = ?, kind = ?, potency = ? WHERE id = ?",
-                (text, new_kind, potency, old.id),
-            )
-        return TreatmentRecord(old.id, text, new_kind, potency, old.created_at)
+        with self._lock:  # the row read and the write, with no other thread between
+            old = self.treatment(treatment_id)
+            text = old.name if name is UNCHANGED else check_treatment_name(name)
+            new_kind = old.kind if kind is UNCHANGED else kind
+            if potency is UNCHANGED:
+                potency = old.potency if new_kind == "topical_corticosteroid" else None
+            new_kind, potency = check_kind_and_potency(new_kind, potency)
+            with self._write() as conn:
+                self._refuse_taken_name(conn, text, old.id)
+                conn.execute(
+                    "UPDATE treatment SET name = ?, kind = ?, potency = ? WHERE id = ?",
+                    (text, new_kind, potency, old.id),
+                )
+            return TreatmentRecord(old.id, text, new_kind, potency, old.created_at)
 
     def delete_treatment(self, treatment_id: int, *, with_courses: bool = False) -> int:
         """Delete a treatment. One with courses is refused unless ``with_courses`` (then its
         courses go too, in the same transaction). Returns how many courses were deleted."""
-        old = self.treatment(treatment_id)
-        with self._write() as conn:
-            n = conn.execute(
-                "SELECT count(*) FROM course WHERE treatment_id = ?", (old.id,)
-            ).fetchone()[0]
-            if n and not with_courses:
-                raise RecordInputError(
-                    f"'{old.name}' has {n} course(s) in the record; delete them first "
-                    "(or delete the treatment with its courses)."
-                )
-            conn.execute("DELETE FROM course WHERE treatment_id = ?", (old.id,))
-            conn.execute("DELETE FROM treatment WHERE id = ?", (old.id,))
-        return int(n)
+        with self._lock:  # the row read and the write, with no other thread between
+            old = self.treatment(treatment_id)
+            with self._write() as conn:
+                n = conn.execute(
+                    "SELECT count(*) FROM course WHERE treatment_id = ?", (old.id,)
+                ).fetchone()[0]
+                if n and not with_courses:
+                    raise RecordInputError(
+                        f"'{old.name}' has {n} course(s) in the record; delete them first "
+                        "(or delete the treatment with its courses)."
+                    )
+                conn.execute("DELETE FROM course WHERE treatment_id = ?", (old.id,))
+                conn.execute("DELETE FROM treatment WHERE id = ?", (old.id,))
+            return int(n)
 
     @staticmethod
     def _refuse_taken_name(conn: sqlite3.Connection, name: str, own_id: int | None) -> None:
@@ -375,31 +377,32 @@ class RecordMixin:
         times_a_day: int | None = None,
     ) -> CourseRecord:
         """Record a course of a treatment from ``start`` to ``end`` (``None``: still going)."""
-        treatment = self.treatment(treatment_id)
-        first = parse_day(start, "the start date")
-        last = None if end is None else parse_day(end, "the end date")
-        if last is not None and last < first:
-            raise RecordInputError(
-                f"A course cannot end ({last.isoformat()}) before it starts ({first.isoformat()})."
+        with self._lock:  # the row read and the write, with no other thread between
+            treatment = self.treatment(treatment_id)
+            first = parse_day(start, "the start date")
+            last = None if end is None else parse_day(end, "the end date")
+            if last is not None and last < first:
+                raise RecordInputError(
+                    f"A course cannot end ({last.isoformat()}) before it starts ({first.isoformat()})."
+                )
+            if times_a_day is not None:
+                check_whole_number(times_a_day, "times a day", 1, MAX_TIMES_A_DAY)
+            stamp = now_iso()
+            with self._write() as conn:
+                cur = conn.execute(
+                    "INSERT INTO course (treatment_id, start_day, end_day, times_a_day, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        treatment.id,
+                        first.isoformat(),
+                        None if last is None else last.isoformat(),
+                        times_a_day,
+                        stamp,
+                    ),
+                )
+            return CourseRecord(
+                int(cur.lastrowid), treatment.id, treatment.name, first, last, times_a_day, stamp
             )
-        if times_a_day is not None:
-            check_whole_number(times_a_day, "times a day", 1, MAX_TIMES_A_DAY)
-        stamp = now_iso()
-        with self._write() as conn:
-            cur = conn.execute(
-                "INSERT INTO course (treatment_id, start_day, end_day, times_a_day, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (
-                    treatment.id,
-                    first.isoformat(),
-                    None if last is None else last.isoformat(),
-                    times_a_day,
-                    stamp,
-                ),
-            )
-        return CourseRecord(
-            int(cur.lastrowid), treatment.id, treatment.name, first, last, times_a_day, stamp
-        )
 
     def course(self, course_id: int) -> CourseRecord:
         """One course by id (``RecordInputError`` when there is none)."""
@@ -411,27 +414,28 @@ class RecordMixin:
 
     def end_course(self, course_id: int, end: date | str | None) -> CourseRecord:
         """Set (or with ``None`` clear) the end date of a course; not before its start."""
-        old = self.course(course_id)
-        last = None if end is None else parse_day(end, "the end date")
-        if last is not None and last < old.start:
-            raise RecordInputError(
-                f"A course cannot end ({last.isoformat()}) before it starts "
-                f"({old.start.isoformat()})."
+        with self._lock:  # the row read and the write, with no other thread between
+            old = self.course(course_id)
+            last = None if end is None else parse_day(end, "the end date")
+            if last is not None and last < old.start:
+                raise RecordInputError(
+                    f"A course cannot end ({last.isoformat()}) before it starts "
+                    f"({old.start.isoformat()})."
+                )
+            with self._write() as conn:
+                conn.execute(
+                    "UPDATE course SET end_day = ? WHERE id = ?",
+                    (None if last is None else last.isoformat(), old.id),
+                )
+            return CourseRecord(
+                old.id,
+                old.treatment_id,
+                old.treatment_name,
+                old.start,
+                last,
+                old.times_a_day,
+                old.created_at,
             )
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE course SET end_day = ? WHERE id = ?",
-                (None if last is None else last.isoformat(), old.id),
-            )
-        return CourseRecord(
-            old.id,
-            old.treatment_id,
-            old.treatment_name,
-            old.start,
-            last,
-            old.times_a_day,
-            old.created_at,
-        )
 
     def delete_course(self, course_id: int) -> None:
         """Delete one course (a mistake)."""
