@@ -130,3 +130,21 @@ def test_the_backup_zip_carries_the_record(tmp_path):
             store.day_marks(),
         )
     assert after == before
+
+
+def test_a_backup_made_by_the_schema_2_code_restores_and_migrates(
+    schema_2_store, tmp_path, monkeypatch
+):
+    folder, before = schema_2_store
+    bundled = db.bundled_migrations()
+    with monkeypatch.context() as patch:  # the backup is written by the schema-2 code too
+        patch.setattr(db, "bundled_migrations", lambda: bundled[:2])
+        export_store(folder, tmp_path / "old.zip")
+    restore_store(tmp_path / "old.zip", tmp_path / "restored")
+    with RecordStore.open(tmp_path / "restored") as store:
+        assert db.schema_version(store._db) == 3
+        after = _snapshot(store)
+    assert [p.sha256 for p in after["photos"]] == [p.sha256 for p in before["photos"]]
+    assert after["binned"] == before["binned"]
+    assert [a.lesion_area_fraction for v in after["analyses"].values() for a in v] == [0.05]
+    assert after["ratings"] == before["ratings"] and after["masks"] == before["masks"]
