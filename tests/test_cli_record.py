@@ -227,3 +227,13 @@ def test_export_csv_runner_writes_the_files_and_refuses_a_file_in_the_way(
     (tmp_path / "file").write_text("x")
     with pytest.raises(cli.CliError, match="is a file, not a folder"):
         run_export_csv(argparse.Namespace(data_dir=str(data_dir), csv=str(tmp_path / "file")))
+
+
+def test_no_flare_removes_the_mark_and_an_empty_note_clears_it(capsys, data_dir):
+    _run(capsys, data_dir, "checkin", "--date", "2026-03-02", "--flare", "--note", "hives")
+    code, out, _ = _run(capsys, data_dir, "checkin", "--date", "2026-03-02", "--no-flare")
+    assert code == 0 and out.strip() == "2026-03-02: note: hives"
+    code, out, _ = _run(capsys, data_dir, "checkin", "--date", "2026-03-02", "--note", "")
+    assert out.strip() == "2026-03-02: nothing recorded"
+    with RecordStore.open(data_dir, readonly=True) as store:
+        assert store.day_marks() == []
