@@ -337,9 +337,8 @@ def analyse_photos(
             try:
                 photo = store.photo(pid)
                 image = store.load_image(pid, max_side=ANALYSIS_MAX_SIDE)
-                analysis = _analyze(
-                    pipeline, image, exclude_keys=(str(pid),), size=(photo.width, photo.height)
-                )
+                analysis = _analyze(pipeline, image, exclude_keys=(str(pid),))
+                analysis = _at_full_size(analysis, (photo.width, photo.height))
             except (ValueError, OSError) as exc:
                 summary.failed[pid] = str(getattr(exc, "reason", exc))
                 tell(PhotoOutcome(pid, "failed", summary.failed[pid]))
@@ -355,22 +354,20 @@ def analyse_photos(
     return summary
 
 
-def _analyze(
-    pipeline: AnalysisPipeline,
-    image: Any,
-    *,
-    exclude_keys: tuple[str, ...],
-    size: tuple[int, int],
-) -> Any:
-    """The pipeline's analysis of ``image`` with its mask at ``size`` (the photo's full size)."""
+def _analyze(pipeline: AnalysisPipeline, image: Any, *, exclude_keys: tuple[str, ...]) -> Any:
     try:
-        analysis = pipeline.analyze(image, exclude_keys=exclude_keys, mask_size=size)
-    except TypeError as exc:  # an older pipeline without exclude_keys / mask_size
-        if "exclude_keys" not in str(exc) and "mask_size" not in str(exc):
+        return pipeline.analyze(image, exclude_keys=exclude_keys)
+    except TypeError as exc:  # an older pipeline without exclude_keys
+        if "exclude_keys" not in str(exc):
             raise
-        analysis = pipeline.analyze(image)
+        return pipeline.analyze(image)
+
+
+def _at_full_size(analysis: Any, size: tuple[int, int]) -> Any:
+    """``analysis`` with its mask at ``size`` (width, height: the photo's full upright size) and
+    the area fraction of that mask (what is stored and shown)."""
     mask = np.asarray(analysis.mask, dtype=bool)
-    if mask.shape != (size[1], size[0]):  # a pipeline that answered at the image's size
+    if mask.shape != (size[1], size[0]):
         from eczema_tracker.ml.pipeline import resize_mask
         from eczema_tracker.ml.seggpt import lesion_area_fraction
 
