@@ -29,6 +29,10 @@ COMMAND_ARGS: dict[tuple[str, ...], list[str]] = {
     ("prompts", "list"): [],
     ("analyse-store",): [],
     ("check",): [],
+    ("checkin",): ["--itch", "3"],
+    ("treatments", "add"): ["cream", "--kind", "emollient"],
+    ("treatments", "list"): [],
+    ("treatments", "course"): ["cream", "--start", "2026-01-01"],
 }
 
 
