@@ -400,9 +400,8 @@ def load_mask(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> 
 
 def mask_to_image(mask: np.ndarray) -> Image.Image:
     """A boolean (H, W) mask as a lossless 8-bit PNG-ready image (0 or 255)."""
-    return Image.fromarray(
-        np.where(np.asarray(mask, dtype=bool), 255, 0).astype(np.uint8), mode="L"
-    )
+    # uint8 throughout: np.where(mask, 255, 0) would build an int64 array (192 MB at 24 MP).
+    return Image.fromarray(np.asarray(mask, dtype=bool).astype(np.uint8) * np.uint8(255), mode="L")
 
 
 def mask_png_bytes(mask: np.ndarray) -> bytes:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from eczema_tracker import cli
-from eczema_tracker.store.record import RecordStore
+from eczema_tracker.store import Store
 
 TODAY = date.today()
 TOMORROW = TODAY + timedelta(days=1)
@@ -26,7 +26,7 @@ def _with_record_commands(monkeypatch):
 @pytest.fixture()
 def data_dir(tmp_path):
     folder = tmp_path / "store"
-    RecordStore.open(folder).close()
+    Store.open(folder).close()
     return folder
 
 
@@ -37,7 +37,7 @@ def _run(capsys, data_dir, *argv: str) -> tuple[int, str, str]:
 
 
 def _counts(data_dir) -> tuple[int, ...]:
-    with RecordStore.open(data_dir, readonly=True) as store:
+    with Store.open(data_dir, readonly=True) as store:
         return (
             len(store.checkins()),
             len(store.daily()),
@@ -73,7 +73,7 @@ def test_checkin_with_everything_prints_the_day_as_json(capsys, data_dir):
         "itch": 6,
         "sleep": 2,
     }
-    with RecordStore.open(data_dir, readonly=True) as store:
+    with Store.open(data_dir, readonly=True) as store:
         entry = store.day_entry("2026-03-02")
         assert entry.checkin.answers == (4, 3, 1, 0, 2, 3, 3)
         assert (entry.mark.flare, entry.mark.note) == (True, "new detergent")
@@ -106,7 +106,7 @@ def test_unanswered_poem_items_follow_the_missing_answer_rule(capsys, data_dir):
     assert code == 0
     assert (json.loads(out)["poem_total"], json.loads(out)["poem_band"]) == (None, None)
     assert "Not scored: 2 of 7 questions are unanswered" in err
-    with RecordStore.open(data_dir, readonly=True) as store:  # stored all the same
+    with Store.open(data_dir, readonly=True) as store:  # stored all the same
         assert store.checkins()[-1].answers == (3, None, 2, None, 0, 2, 4)
 
 
@@ -235,5 +235,15 @@ def test_no_flare_removes_the_mark_and_an_empty_note_clears_it(capsys, data_dir)
     assert code == 0 and out.strip() == "2026-03-02: note: hives"
     code, out, _ = _run(capsys, data_dir, "checkin", "--date", "2026-03-02", "--note", "")
     assert out.strip() == "2026-03-02: nothing recorded"
-    with RecordStore.open(data_dir, readonly=True) as store:
+    with Store.open(data_dir, readonly=True) as store:
         assert store.day_marks() == []
+
+
+def test_export_csv_from_the_command_line(capsys, data_dir, tmp_path):
+    _run(capsys, data_dir, "checkin", "--date", "2026-03-02", "--itch", "4")
+    out = tmp_path / "csv"
+    assert cli.main(["export", "--csv", str(out), "--data-dir", str(data_dir)]) == 0
+    assert {p.name for p in out.iterdir()} >= {"checkins.csv", "daily_numbers.csv", "README.txt"}
+    assert "2026-03-02" in (out / "daily_numbers.csv").read_text(encoding="utf-8")
+    with pytest.raises(SystemExit):  # --out and --csv are one or the other
+        cli.main(["export", "--csv", str(out), "--out", str(tmp_path / "b.zip")])

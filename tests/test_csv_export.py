@@ -8,9 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from eczema_tracker.store import BackupError, csv_export
+from eczema_tracker.store import BackupError, Store, csv_export
 from eczema_tracker.store.csv_export import CSV_FILES, README_NAME, export_csv
-from eczema_tracker.store.record import RecordStore
 
 
 def _read(path):
@@ -20,7 +19,7 @@ def _read(path):
 
 @pytest.fixture()
 def store(tmp_path, eczema_photo_paths):
-    with RecordStore.open(tmp_path / "store") as s:
+    with Store.open(tmp_path / "store") as s:
         s.import_paths(eczema_photo_paths[:2], site="left arm")
         first_id, second_id = sorted(p.id for p in s.photos())
         photo = s.photo(first_id)

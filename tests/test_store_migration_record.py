@@ -8,7 +8,6 @@ import pytest
 
 from eczema_tracker.store import Store, db
 from eczema_tracker.store.backup import export_store, restore_store
-from eczema_tracker.store.record import RecordStore
 
 
 @pytest.fixture()
@@ -86,7 +85,7 @@ def test_opening_a_schema_2_store_migrates_it_and_keeps_everything(schema_2_stor
     assert len(before["photos"]) == 4 and before["binned"]
     assert sum(len(v) for v in before["analyses"].values()) == 1
     assert sum(len(v) for v in before["ratings"].values()) == 2
-    with RecordStore.open(folder) as store:
+    with Store.open(folder) as store:
         assert db.schema_version(store._db) == 3 == db.latest_version()
         assert _equal(_snapshot(store), before)
         for photo in before["photos"]:
@@ -94,7 +93,7 @@ def test_opening_a_schema_2_store_migrates_it_and_keeps_everything(schema_2_stor
         assert store.checkins() == [] and store.treatments() == []
         store.add_checkin("2026-01-05", [1] * 7)  # the new tables work on the migrated store
         assert store.check.ok and not store.check.removed_orphans
-    with RecordStore.open(folder, readonly=True) as store:
+    with Store.open(folder, readonly=True) as store:
         assert _equal(_snapshot(store), before)
         assert store.checkins()[0].total == 7
         assert db.check_own_schema(store._db, folder) == 3  # exactly what migrations create
@@ -103,12 +102,12 @@ def test_opening_a_schema_2_store_migrates_it_and_keeps_everything(schema_2_stor
 def test_a_readonly_open_of_a_schema_2_store_asks_for_an_upgrade(schema_2_store):
     folder, _ = schema_2_store
     with pytest.raises(Exception, match="needs an upgrade"):
-        RecordStore.open(folder, readonly=True)
+        Store.open(folder, readonly=True)
 
 
 def test_the_backup_zip_carries_the_record(tmp_path):
     source = tmp_path / "source"
-    with RecordStore.open(source) as store:
+    with Store.open(source) as store:
         store.record_day("2026-06-01", answers=[3] * 7, itch=6, sleep_loss=4, note="beach")
         cream = store.add_treatment("Betnovate", "topical_corticosteroid", "potent")
         store.add_course(cream.id, "2026-05-20", "2026-06-03", times_a_day=1)
@@ -121,7 +120,7 @@ def test_the_backup_zip_carries_the_record(tmp_path):
         )
     export_store(source, tmp_path / "backup.zip")
     restore_store(tmp_path / "backup.zip", tmp_path / "restored")
-    with RecordStore.open(tmp_path / "restored", readonly=True) as store:
+    with Store.open(tmp_path / "restored", readonly=True) as store:
         after = (
             store.checkins(),
             store.daily(),
@@ -141,7 +140,7 @@ def test_a_backup_made_by_the_schema_2_code_restores_and_migrates(
         patch.setattr(db, "bundled_migrations", lambda: bundled[:2])
         export_store(folder, tmp_path / "old.zip")
     restore_store(tmp_path / "old.zip", tmp_path / "restored")
-    with RecordStore.open(tmp_path / "restored") as store:
+    with Store.open(tmp_path / "restored") as store:
         assert db.schema_version(store._db) == 3
         after = _snapshot(store)
     assert [p.sha256 for p in after["photos"]] == [p.sha256 for p in before["photos"]]

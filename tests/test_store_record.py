@@ -10,9 +10,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from eczema_tracker.store import StoreError, StoreReadOnlyError
+from eczema_tracker.store import Store, StoreError, StoreReadOnlyError
 from eczema_tracker.store.errors import RecordInputError
-from eczema_tracker.store.record import RecordStore
 
 TODAY = date.today()
 YESTERDAY = TODAY - timedelta(days=1)
@@ -21,7 +20,7 @@ TOMORROW = TODAY + timedelta(days=1)
 
 @pytest.fixture()
 def store(tmp_path):
-    with RecordStore.open(tmp_path / "store") as s:
+    with Store.open(tmp_path / "store") as s:
         yield s
 
 
@@ -241,10 +240,10 @@ def test_the_schema_refuses_impossible_values_even_from_sql(store):
 
 
 def test_records_survive_reopening_and_a_readonly_store_refuses_writes(tmp_path):
-    with RecordStore.open(tmp_path / "s") as store:
+    with Store.open(tmp_path / "s") as store:
         store.record_day("2026-05-01", answers=[2] * 7, itch=5, flare=True)
         store.add_course(store.add_treatment("Cream", "emollient").id, "2026-05-01")
-    with RecordStore.open(tmp_path / "s", readonly=True) as store:
+    with Store.open(tmp_path / "s", readonly=True) as store:
         assert store.checkins()[0].total == 14
         assert store.daily()[0].itch == 5 and store.day_marks()[0].flare
         assert store.courses()[0].treatment_name == "Cream"

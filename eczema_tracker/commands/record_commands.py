@@ -19,13 +19,12 @@ from typing import Any
 
 from eczema_tracker.cli import CliError
 from eczema_tracker.poem import POEM_ATTRIBUTION, POEM_MAX_ANSWER, POEM_QUESTIONS, score_poem
-from eczema_tracker.store import StoreError
+from eczema_tracker.store import Store, StoreError
 from eczema_tracker.store.record import (
     POTENCIES,
     TREATMENT_KINDS,
     UNCHANGED,
     CourseRecord,
-    RecordStore,
     TreatmentRecord,
     parse_day,
     today,
@@ -117,10 +116,10 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 
 # -- helpers --------------------------------------------------------------------------------------
 @contextmanager
-def _open_store(data_dir: str | None, *, readonly: bool = False) -> Iterator[RecordStore]:
+def _open_store(data_dir: str | None, *, readonly: bool = False) -> Iterator[Store]:
     """The store, with store problems (refused input too) turned into one-line CLI errors."""
     try:
-        with RecordStore.open(data_dir, readonly=readonly) as store:
+        with Store.open(data_dir, readonly=readonly) as store:
             yield store
     except StoreError as exc:
         raise CliError(_sentence(exc), INPUT_ERROR_CODE) from exc

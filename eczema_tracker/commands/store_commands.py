@@ -59,7 +59,14 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         parents=[common],
         help="back up the whole store (database, photos, masks, models) to one zip file",
     )
-    p.add_argument("--out", required=True, metavar="FILE.zip", help="the backup file to write")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out", metavar="FILE.zip", help="the backup file to write")
+    out.add_argument(
+        "--csv",
+        metavar="DIR",
+        help="write every record (photos, analyses, ratings, check-ins, daily numbers, "
+        "treatments, courses, flares and notes) as CSV files and a README.txt into DIR",
+    )
     p.set_defaults(func=run_export)
 
     p = subparsers.add_parser(
@@ -220,7 +227,11 @@ def run_photos(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """``eczema-tracker export --out FILE.zip``."""
+    """``eczema-tracker export --out FILE.zip`` or ``export --csv DIR``."""
+    if getattr(args, "csv", None):
+        from eczema_tracker.commands.record_commands import run_export_csv
+
+        return run_export_csv(args)
     from eczema_tracker.store.backup import export_store
 
     progress, done = _progress_bar(True, "file")

@@ -460,26 +460,3 @@ class RecordMixin:
         with self._lock:
             rows = self._db.execute(sql + "ORDER BY c.start_day, c.id", params).fetchall()
         return [course_from_row(r) for r in rows]
-
-
-def __getattr__(name: str) -> Any:
-    """``RecordStore``: the Store with the record methods.
-
-    Until :class:`RecordMixin` is among ``Store``'s bases this is ``class RecordStore(RecordMixin,
-    Store)``; from then on it is ``Store`` itself. Made on first use (not at import) so that
-    ``store/repository.py`` can import this module without an import cycle.
-    """
-    if name != "RecordStore":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from eczema_tracker.store.repository import Store
-
-    if issubclass(Store, RecordMixin):
-        cls = Store
-    else:
-        cls = type(
-            "RecordStore",
-            (RecordMixin, Store),
-            {"__doc__": "The Store with the record methods.", "__module__": __name__},
-        )
-    globals()["RecordStore"] = cls
-    return cls

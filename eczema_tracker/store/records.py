@@ -9,7 +9,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-ImportStatus = Literal["imported", "duplicate", "refused"]
+ImportStatus = Literal["imported", "duplicate", "restored", "refused"]
 
 #: Suggestions for the free-text body site (any other text is fine too).
 COMMON_SITES: tuple[str, ...] = (

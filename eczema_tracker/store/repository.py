@@ -34,6 +34,7 @@ from eczema_tracker.store.errors import StoreError, StoreReadOnlyError
 from eczema_tracker.store.lock import WriterLock
 from eczema_tracker.store.maintenance import quick_check
 from eczema_tracker.store.models import SeverityModelsMixin
+from eczema_tracker.store.record import RecordMixin
 from eczema_tracker.store.records import (
     ImportResult,
     PhotoRecord,
@@ -57,7 +58,7 @@ _PHOTO_FROM = "FROM photo p LEFT JOIN prompt q ON q.photo_id = p.id"
 _IN_LIBRARY = "p.deleted_at IS NULL"  # not in the bin
 
 
-class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin):
+class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
     """A person's photo store in one folder. Open with :meth:`Store.open`; close when done."""
 
     def __init__(self, data_dir: Path, conn: sqlite3.Connection, lock: WriterLock | None) -> None:
