@@ -108,7 +108,13 @@ class BackupFlow(QObject):
             w.show_message(
                 "warning" if gap else "info",
                 "Library restored",
-                f"{summary.photos} photos were restored from {Path(source).name}.{missing}",
+                f"{summary.photos} photos were restored from {Path(source).name}"
+                + (
+                    f" ({binned} more are in the bin)"
+                    if (binned := getattr(summary, "binned", 0))
+                    else ""
+                )
+                + f".{missing}",
             )
             self.restored.emit(summary)
 
