@@ -10,11 +10,12 @@ from PySide6.QtWidgets import QFileDialog
 
 from eczema_tracker import services
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.severity_scale import CLASS_NAMES
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.main_window import MainWindow
 
-SEVERITY_NAMES = ("none", "mild", "moderate", "severe")
+SEVERITY_NAMES = CLASS_NAMES
 
 
 def training_mistakes(store: Any, result: services.PersonalModelResult) -> list[Any]:

@@ -22,8 +22,8 @@ import numpy as np
 
 from eczema_tracker.atomic import atomic_path
 from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.severity_scale import CLASS_NAMES
 
-CLASS_NAMES = ("none", "mild", "moderate", "severe")
 FORMAT_NAME = "eczema-tracker-severity-mlp"
 FORMAT_VERSION = 1
 HIDDEN_UNITS = 128

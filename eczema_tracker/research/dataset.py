@@ -26,10 +26,8 @@ from PIL import Image
 
 from eczema_tracker import imaging
 from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.severity_scale import CLASS_NAMES, NUM_CLASSES
 
-#: Severity classes of the paper, in label order (matches ``ml.severity.CLASS_NAMES``).
-CLASS_NAMES: tuple[str, ...] = ("none", "mild", "moderate", "severe")
-NUM_CLASSES = len(CLASS_NAMES)
 LABEL_HELP = "use 0-3 or none/mild/moderate/severe"
 #: At most this many problems are spelled out in one error message.
 MAX_LISTED_PROBLEMS = 5

@@ -42,11 +42,8 @@ from PySide6.QtWidgets import (
 
 from eczema_tracker.atomic import atomic_path
 from eczema_tracker.gui.formatting import format_short_day
-from eczema_tracker.severity_scale import shown_grade
+from eczema_tracker.severity_scale import CLASS_NAMES, shown_grade
 
-#: Severity classes in score order (the same names as ``ml.severity.CLASS_NAMES``; not
-#: imported so that the timeline does not pull in torch).
-CLASS_NAMES = ("none", "mild", "moderate", "severe")
 #: Score range of each class band: a score is the expected class, so class k is k ± 0.5.
 CLASS_BANDS = ((-0.25, 0.5), (0.5, 1.5), (1.5, 2.5), (2.5, 3.25))
 BAND_COLORS = ("#4caf50", "#ffc107", "#ff7043", "#c62828")
