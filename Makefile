@@ -10,7 +10,11 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 
-.PHONY: run test bundle bundle-smoke archive install uninstall clean
+VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+STAGE = eczema-tracker-$(VERSION)
+ARCHIVE = dist/$(STAGE)-linux-$(shell uname -m).tar.gz
+
+.PHONY: run test bundle bundle-build bundle-smoke archive install uninstall clean
 
 run: $(VENV)/.stamp-run
 	$(VENV)/bin/eczema-tracker-gui
@@ -30,6 +34,37 @@ $(VENV)/.stamp-run: pyproject.toml $(VENV)/.stamp-torch
 
 $(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-torch
 	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+# One-folder desktop build (PyInstaller), its smoke test, and the Linux archive.
+bundle: bundle-build bundle-smoke archive
+
+bundle-build: $(VENV)/.stamp-bundle
+	rm -rf dist/eczema-tracker
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist \
+		--workpath build/pyinstaller packaging/eczema_tracker.spec
+	du -sh dist/eczema-tracker
+
+bundle-smoke: $(VENV)/.stamp-bundle
+	$(PY) tools/smoke_bundle.py dist/eczema-tracker/eczema-tracker
+
+archive:
+	rm -rf build/archive && mkdir -p build/archive/$(STAGE)
+	cp -R dist/eczema-tracker build/archive/$(STAGE)/eczema-tracker
+	cp packaging/eczema-tracker.desktop packaging/install.sh build/archive/$(STAGE)/
+	cp eczema_tracker/resources/icons/eczema-tracker-256.png build/archive/$(STAGE)/eczema-tracker.png
+	tar -C build/archive -czf $(ARCHIVE) $(STAGE)
+	ls -l $(ARCHIVE)
+
+# The user's menu entry and icons for the build in dist/ (sh packaging/install.sh --uninstall).
+install:
+	sh packaging/install.sh dist/eczema-tracker
+
+uninstall:
+	sh packaging/install.sh --uninstall
+
+$(VENV)/.stamp-bundle: pyproject.toml $(VENV)/.stamp-torch
+	$(PY) -m pip install -q -e ".[test,bundle]"
 	touch $@
 
 clean:

@@ -98,3 +98,43 @@ def test_app_icon_has_every_size(qapp):
     assert not icon.isNull()
     sizes = {(s.width(), s.height()) for s in icon.availableSizes()}
     assert {(16, 16), (48, 48), (512, 512)} <= sizes
+
+
+def test_install_puts_the_build_in_the_users_menu_and_uninstall_takes_it_out(tmp_path: Path):
+    build = tmp_path / "dist" / "eczema-tracker"
+    build.mkdir(parents=True)
+    program = build / "eczema-tracker"
+    program.write_text("#!/bin/sh\necho fake\n")
+    program.chmod(0o755)
+    home = tmp_path / "home"
+    data = home / ".local" / "share"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
+    script = REPO_ROOT / "packaging" / "install.sh"
+    subprocess.run(["sh", str(script), str(build)], env=env, check=True, capture_output=True)
+    entry = (data / "applications" / "eczema-tracker.desktop").read_text()
+    installed = home / ".local" / "lib" / "eczema-tracker" / "eczema-tracker"
+    assert f'\nExec="{installed}"\n' in entry and "\nIcon=eczema-tracker\n" in entry
+    assert installed.is_file()
+    for size in (16, 48, 512):
+        assert (
+            data / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "eczema-tracker.png"
+        ).is_file()
+    assert (data / "icons" / "hicolor" / "scalable" / "apps" / "eczema-tracker.svg").is_file()
+    keep = data / "eczema-tracker" / "store.sqlite3"  # the person's store folder
+    keep.parent.mkdir(parents=True)
+    keep.write_text("records")
+    subprocess.run(["sh", str(script), "--uninstall"], env=env, check=True, capture_output=True)
+    assert not (data / "applications" / "eczema-tracker.desktop").exists()
+    assert not installed.parent.exists()
+    assert not list((data / "icons").rglob("eczema-tracker.*"))
+    assert keep.read_text() == "records"
+
+
+def test_install_without_a_build_says_so(tmp_path: Path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    script = REPO_ROOT / "packaging" / "install.sh"
+    done = subprocess.run(
+        ["sh", str(script), str(tmp_path / "nothing")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("install.sh: error: no built program found")
