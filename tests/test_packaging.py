@@ -138,3 +138,39 @@ def test_install_without_a_build_says_so(tmp_path: Path):
     )
     assert done.returncode == 2
     assert done.stderr.startswith("install.sh: error: no built program found")
+
+
+def test_smoke_hook_is_inert_unless_asked(monkeypatch: pytest.MonkeyPatch):
+    import runpy
+
+    from eczema_tracker.gui import app as gui_app
+
+    monkeypatch.delenv("ECZEMA_TRACKER_SMOKE_QUIT_AFTER", raising=False)
+    original = gui_app.application
+    runpy.run_path(str(REPO_ROOT / "packaging" / "rthook_smoke_quit.py"))
+    assert gui_app.application is original
+
+
+def test_smoke_hook_closes_the_app_cleanly(tmp_path: Path):
+    """The bundle's smoke hook closes the window through the app's own close path: exit 0."""
+    import os
+
+    hook = REPO_ROOT / "packaging" / "rthook_smoke_quit.py"
+    script = (
+        f"exec(open({str(hook)!r}).read())\n"
+        "from eczema_tracker.gui.app import main\n"
+        "raise SystemExit(main())\n"
+    )
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "ECZEMA_TRACKER_SMOKE_QUIT_AFTER": "0.5",
+        "ECZEMA_TRACKER_DATA_DIR": str(tmp_path / "data"),
+        "ECZEMA_TRACKER_CONFIG_DIR": str(tmp_path / "config"),
+        "ECZEMA_TRACKER_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "window shown" in done.stderr and "Traceback" not in done.stderr
