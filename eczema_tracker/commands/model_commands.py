@@ -10,6 +10,7 @@ import json
 import sys
 
 from eczema_tracker.cli import CliError
+from eczema_tracker.commands.common import print_help
 
 #: Exit code for model problems (missing, corrupt, refused download).
 MODEL_ERROR_CODE = 3
@@ -60,12 +61,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     add_source_options(download)
     download.add_argument("--quiet", action="store_true", help="no progress bar")
     download.set_defaults(func=run_download)
-    models.set_defaults(func=lambda args: _print_help(models))
-
-
-def _print_help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 0
+    models.set_defaults(func=lambda args: print_help(models))
 
 
 def _human_size(size: int) -> str:

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eczema_tracker.cli import CliError
+from eczema_tracker.commands.common import INPUT_ERROR_CODE, open_store, print_help
 from eczema_tracker.commands.model_commands import MODEL_ERROR_CODE, add_source_options
 from eczema_tracker.severity_scale import shown_grade
-from eczema_tracker.store import Store, StoreError, normalise_site
+from eczema_tracker.store import Store, normalise_site
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from eczema_tracker.services import PhotoOutcome
     from eczema_tracker.store import PhotoRecord
 
-INPUT_ERROR_CODE = 2
 INTERRUPTED_CODE = 130
 
 
@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--site", default=None, help="only this body site")
     p.add_argument("--json", action="store_true", help="print one JSON object per prompt")
     p.set_defaults(func=run_prompts_list)
-    prompts.set_defaults(func=lambda _args: _print_help(prompts))
+    prompts.set_defaults(func=lambda _args: print_help(prompts))
 
     p = subparsers.add_parser(
         "analyse-store",
@@ -105,22 +105,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.set_defaults(func=run_analyse_store)
 
 
-def _print_help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 0
-
-
 # -- helpers --------------------------------------------------------------------------------------
-@contextmanager
-def _open_store(data_dir: str | None, *, readonly: bool = False) -> Iterator[Store]:
-    """The store, with store problems turned into one-line CLI errors (exit code 2)."""
-    try:
-        with Store.open(data_dir, readonly=readonly) as store:
-            yield store
-    except StoreError as exc:
-        raise CliError(str(exc), INPUT_ERROR_CODE) from exc
-
-
 def _photo(store: Store, photo_id: int) -> PhotoRecord:
     try:
         return store.photo(photo_id)
@@ -168,7 +153,7 @@ def _site_count_text(store: Store, site: str) -> str:
 def run_prompts_set(args: argparse.Namespace) -> int:
     """``eczema-tracker prompts set PHOTO_ID MASK.png``."""
     path = Path(args.mask)
-    with _open_store(args.data_dir) as store:
+    with open_store(args.data_dir) as store:
         photo = _photo(store, args.photo_id)
         mask = _read_mask(path, photo)
         if not mask.any():
@@ -189,7 +174,7 @@ def run_prompts_set(args: argparse.Namespace) -> int:
 
 def run_prompts_clear(args: argparse.Namespace) -> int:
     """``eczema-tracker prompts clear PHOTO_ID``."""
-    with _open_store(args.data_dir) as store:
+    with open_store(args.data_dir) as store:
         photo = _photo(store, args.photo_id)
         if not photo.is_prompt:
             print(f"photo {photo.id} is not a prompt; nothing changed")
@@ -208,7 +193,7 @@ def run_prompts_list(args: argparse.Namespace) -> int:
     from eczema_tracker.services import MIN_PROMPTS
 
     rows: list[dict[str, Any]] = []
-    with _open_store(args.data_dir, readonly=True) as store:
+    with open_store(args.data_dir, readonly=True) as store:
         sites = [normalise_site(args.site)] if args.site is not None else store.sites()
         counts = {}
         for site in sites:
@@ -385,7 +370,7 @@ def run_analyse_store(args: argparse.Namespace) -> int:
     }
     settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     counts = {"analysed": 0, "skipped": 0, "failed": 0}
-    with _open_store(args.data_dir) as store:
+    with open_store(args.data_dir) as store:
         photo_ids = _selected_photos(store, args)
         if not photo_ids:
             print("eczema-tracker: nothing to analyse (see --stale and --all)", file=sys.stderr)

@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from eczema_tracker.cli import CliError
+from eczema_tracker.commands.common import INPUT_ERROR_CODE, open_store, print_help
 from eczema_tracker.poem import POEM_ATTRIBUTION, POEM_MAX_ANSWER, POEM_QUESTIONS, score_poem
-from eczema_tracker.store import Store, StoreError
+from eczema_tracker.store import StoreError
 from eczema_tracker.store.record import (
     POTENCIES,
     TREATMENT_KINDS,
@@ -30,7 +29,6 @@ from eczema_tracker.store.record import (
     today,
 )
 
-INPUT_ERROR_CODE = 2
 #: Other words accepted for --kind (after lower-casing and turning '-' and ' ' into '_').
 KIND_ALIASES = {
     "steroid": "topical_corticosteroid",
@@ -106,25 +104,10 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--times-a-day", default=None, metavar="N", help="applications a day, 1-24")
     p.add_argument("--json", action="store_true", help="print the course as JSON")
     p.set_defaults(func=run_treatments_course)
-    treatments.set_defaults(func=lambda _args: _print_help(treatments))
-
-
-def _print_help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 0
+    treatments.set_defaults(func=lambda _args: print_help(treatments))
 
 
 # -- helpers --------------------------------------------------------------------------------------
-@contextmanager
-def _open_store(data_dir: str | None, *, readonly: bool = False) -> Iterator[Store]:
-    """The store, with store problems (refused input too) turned into one-line CLI errors."""
-    try:
-        with Store.open(data_dir, readonly=readonly) as store:
-            yield store
-    except StoreError as exc:
-        raise CliError(_sentence(exc), INPUT_ERROR_CODE) from exc
-
-
 def _sentence(exc: Exception) -> str:
     """The store's sentence, in the CLI's style (lower-case start, no full stop)."""
     text = str(exc).rstrip(".")
@@ -194,7 +177,7 @@ def run_checkin(args: argparse.Namespace) -> int:
     given = (answers, itch, sleep, args.flare, args.note)
     if all(value is None for value in given):
         raise CliError("nothing to record: give --poem, --itch, --sleep, --flare or --note")
-    with _open_store(args.data_dir) as store:
+    with open_store(args.data_dir, describe=_sentence) as store:
         store.record_day(
             day,
             answers=answers,
@@ -268,7 +251,7 @@ def run_treatments_add(args: argparse.Namespace) -> int:
     """``eczema-tracker treatments add NAME --kind KIND [--potency P]``."""
     kind = _kind(args.kind)
     potency = _potency(args.potency)
-    with _open_store(args.data_dir) as store:
+    with open_store(args.data_dir, describe=_sentence) as store:
         treatment = store.add_treatment(args.name, kind, potency)
     if args.json:
         print(json.dumps(_treatment_row(treatment, [])))
@@ -279,7 +262,7 @@ def run_treatments_add(args: argparse.Namespace) -> int:
 
 def run_treatments_list(args: argparse.Namespace) -> int:
     """``eczema-tracker treatments list [--json]``."""
-    with _open_store(args.data_dir, readonly=True) as store:
+    with open_store(args.data_dir, readonly=True, describe=_sentence) as store:
         rows = [(t, store.courses(t.id)) for t in store.treatments()]
     for treatment, courses in rows:
         if args.json:
@@ -305,7 +288,7 @@ def run_treatments_course(args: argparse.Namespace) -> int:
         raise CliError(
             f"--end {end} is before --start {start}; a course cannot end before it starts"
         )
-    with _open_store(args.data_dir) as store:
+    with open_store(args.data_dir, describe=_sentence) as store:
         treatment = store.find_treatment(args.name)
         if treatment is None:
             known = ", ".join(f"'{t.name}'" for t in store.treatments()) or "none yet"
@@ -330,7 +313,7 @@ def run_export_csv(args: argparse.Namespace) -> int:
     """
     from eczema_tracker.store.csv_export import README_NAME, export_csv
 
-    with _open_store(args.data_dir, readonly=True) as store:
+    with open_store(args.data_dir, readonly=True, describe=_sentence) as store:
         summary = export_csv(store, args.csv)
     counts = ", ".join(f"{name} {n}" for name, n in summary.rows.items())
     print(
