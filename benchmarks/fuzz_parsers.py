@@ -16,13 +16,11 @@ import argparse
 import io
 import random
 import resource
-import struct
 import sys
 import tempfile
 import time
 import traceback
 import warnings
-import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -33,6 +31,8 @@ from eczema_tracker import imaging
 from eczema_tracker.research.dataset import DatasetError, load_dataset
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the crafted-bytes helpers the fuzz tests use too
+from image_crafting import with_claimed_size  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -68,23 +68,6 @@ def seeds(data_dir: Path) -> list[tuple[str, bytes]]:
     return out
 
 
-def with_size(data: bytes, width: int, height: int) -> bytes:
-    """Rewrite the size a JPEG SOF or PNG IHDR claims."""
-    out = bytearray(data)
-    if out[:2] == b"\xff\xd8":
-        i = 2
-        while i + 9 < len(out) and out[i] == 0xFF:
-            marker, length = out[i + 1], struct.unpack_from(">H", out, i + 2)[0]
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                out[i + 5 : i + 9] = struct.pack(">HH", height, width)
-                break
-            i += 2 + length
-    elif out[:8] == b"\x89PNG\r\n\x1a\n" and len(out) > 33:
-        out[16:24] = struct.pack(">II", width, height)
-        out[29:33] = struct.pack(">I", zlib.crc32(bytes(out[12:29])))
-    return bytes(out)
-
-
 def mutate(data: bytes, rng: random.Random, pool: list[bytes]) -> tuple[bytes, list[str]]:
     """``data`` after 0-3 random mutations, and the recipe that made it."""
     out = bytearray(data)
@@ -109,7 +92,7 @@ def mutate(data: bytes, rng: random.Random, pool: list[bytes]) -> tuple[bytes, l
             out[at:at] = rng.randbytes(rng.randint(1, 16))
         else:
             at = rng.randint(1, 65535) * 65536 + rng.randint(1, 65535)
-            out = bytearray(with_size(bytes(out), at >> 16, at & 0xFFFF))
+            out = bytearray(with_claimed_size(bytes(out), at >> 16, at & 0xFFFF))
         recipe.append(f"{kind}@{at}")
     return bytes(out), recipe
 

@@ -32,3 +32,20 @@ def png_claiming(width: int, height: int, mode: str = "L") -> bytes:
     data[16:24] = struct.pack(">II", width, height)
     data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
     return bytes(data)
+
+
+def with_claimed_size(data: bytes, width: int, height: int) -> bytes:
+    """Rewrite the size a JPEG (SOF) or PNG (IHDR) header claims; other formats unchanged."""
+    out = bytearray(data)
+    if out[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(out) and out[i] == 0xFF:
+            marker, length = out[i + 1], struct.unpack_from(">H", out, i + 2)[0]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                out[i + 5 : i + 9] = struct.pack(">HH", height & 0xFFFF, width & 0xFFFF)
+                break
+            i += 2 + length
+    elif out[:8] == b"\x89PNG\r\n\x1a\n" and len(out) > 33:
+        out[16:24] = struct.pack(">II", width, height)
+        out[29:33] = struct.pack(">I", zlib.crc32(bytes(out[12:29])))
+    return bytes(out)

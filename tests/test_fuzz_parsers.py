@@ -13,13 +13,13 @@ from __future__ import annotations
 import io
 import os
 import resource
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from image_crafting import with_claimed_size
 from PIL import Image
 from research_synthetic import make_dataset
 
@@ -100,25 +100,6 @@ def _peak_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _with_size(data: bytes, width: int, height: int) -> bytes:
-    """Rewrite the size a JPEG (SOF) or PNG (IHDR) header claims; other formats unchanged."""
-    out = bytearray(data)
-    if out[:2] == b"\xff\xd8":
-        i = 2
-        while i + 9 < len(out) and out[i] == 0xFF:
-            marker, length = out[i + 1], struct.unpack_from(">H", out, i + 2)[0]
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                out[i + 5 : i + 9] = struct.pack(">HH", height & 0xFFFF, width & 0xFFFF)
-                break
-            i += 2 + length
-    elif out[:8] == b"\x89PNG\r\n\x1a\n" and len(out) > 33:
-        import zlib
-
-        out[16:24] = struct.pack(">II", width, height)
-        out[29:33] = struct.pack(">I", zlib.crc32(bytes(out[12:29])))
-    return bytes(out)
-
-
 @st.composite
 def mutated_images(draw) -> bytes:
     """A real image's bytes after a few random mutations."""
@@ -144,7 +125,7 @@ def mutated_images(draw) -> bytes:
             data[at:at] = draw(st.binary(min_size=1, max_size=16))
         else:
             side = st.integers(1, 65535)
-            data = bytearray(_with_size(bytes(data), draw(side), draw(side)))
+            data = bytearray(with_claimed_size(bytes(data), draw(side), draw(side)))
     return bytes(data)
 
 
@@ -193,7 +174,7 @@ def test_mutated_masks_load_or_are_refused_in_one_line(tmp_path):
             size=st.none() | st.tuples(st.integers(1, 60000), st.integers(1, 60000)),
         )
         def check(seed: bytes, cut: float, flips, size) -> None:
-            data = bytearray(seed if size is None else _with_size(seed, *size))
+            data = bytearray(seed if size is None else with_claimed_size(seed, *size))
             for where, value in flips:
                 if data:
                     data[int(where * (len(data) - 1))] ^= value
