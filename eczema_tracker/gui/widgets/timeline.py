@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -41,8 +40,15 @@ from PySide6.QtWidgets import (
 )
 
 from eczema_tracker.atomic import atomic_path
-from eczema_tracker.gui.formatting import format_short_day
-from eczema_tracker.severity_scale import CLASS_NAMES, shown_grade
+from eczema_tracker.gui.widgets.timeline_points import (
+    TimelinePointLike,
+    describe_point,
+    plotted_grade,
+    to_local_naive,
+)
+from eczema_tracker.severity_scale import CLASS_NAMES
+
+__all__ = ["TimelinePointLike", "TimelineView", "describe_point", "plotted_grade", "to_local_naive"]
 
 #: Score range of each class band: a score is the expected class, so class k is k ± 0.5.
 CLASS_BANDS = ((-0.25, 0.5), (0.5, 1.5), (1.5, 2.5), (2.5, 3.25))
@@ -65,63 +71,6 @@ RANGES: dict[str, tuple[str, float | None]] = {
 }
 DEFAULT_RANGE = "3m"
 ZOOM_PER_WHEEL_STEP = 0.8
-
-
-class TimelinePointLike(Protocol):
-    """What the timeline needs of a point; ``store.records.TimelinePoint`` matches."""
-
-    @property
-    def photo_id(self) -> int: ...
-    @property
-    def taken_at(self) -> datetime | str: ...
-    @property
-    def score(self) -> float | None: ...
-    @property
-    def severity_class(self) -> int | None: ...
-    @property
-    def lesion_area_fraction(self) -> float | None: ...
-    @property
-    def rating(self) -> int | None: ...
-    @property
-    def stale(self) -> bool: ...
-
-
-def to_local_naive(value: datetime | str) -> datetime:
-    """A datetime from an ISO string or datetime, in local time without tzinfo (for plotting)."""
-    when = value if isinstance(value, datetime) else datetime.fromisoformat(value.strip())
-    return when.astimezone().replace(tzinfo=None) if when.tzinfo is not None else when
-
-
-def class_name(value: int | None) -> str:
-    return CLASS_NAMES[value] if value is not None and 0 <= value < len(CLASS_NAMES) else "?"
-
-
-def plotted_grade(point: TimelinePointLike):
-    """The grade shown for ``point`` (``severity_scale.shown_grade``), None when not graded."""
-    if point.score is None:
-        return None
-    grade = shown_grade(lesion_area_fraction=point.lesion_area_fraction, score=point.score)
-    return grade if grade is not None and grade.graded else None
-
-
-def describe_point(point: TimelinePointLike) -> str:
-    """Multi-line hover text: date, then each value the point has."""
-    when = to_local_naive(point.taken_at)
-    lines = [f"{format_short_day(when)}, {when:%H:%M}"]
-    grade = plotted_grade(point)
-    if grade is not None:
-        lines.append(f"Predicted score {grade.score:.2f} ({class_name(grade.label)})")
-    elif point.score is not None:
-        lines.append("No eczema found in this photo")
-    if point.rating is not None:
-        lines.append(f"Your rating {point.rating} ({class_name(point.rating)})")
-    if point.lesion_area_fraction is not None:
-        lines.append(f"Lesion area {100 * point.lesion_area_fraction:.1f}%")
-    if point.score is None and point.lesion_area_fraction is None and point.rating is None:
-        lines.append("Not analysed yet")
-    if point.stale:
-        lines.append("Out of date: this site's prompts changed since the analysis")
-    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
