@@ -48,8 +48,6 @@ from eczema_tracker.gui.widgets.timeline_points import (
 )
 from eczema_tracker.severity_scale import CLASS_NAMES
 
-__all__ = ["TimelinePointLike", "TimelineView", "describe_point", "plotted_grade", "to_local_naive"]
-
 #: Score range of each class band: a score is the expected class, so class k is k ± 0.5.
 CLASS_BANDS = ((-0.25, 0.5), (0.5, 1.5), (1.5, 2.5), (2.5, 3.25))
 BAND_COLORS = ("#4caf50", "#ffc107", "#ff7043", "#c62828")
