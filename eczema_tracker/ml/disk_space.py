@@ -8,10 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-
-class ModelSourceError(Exception):
-    """A model source that cannot be used; the message names it and says what to do."""
-
+from eczema_tracker.ml.checkpoint_files import ModelSourceError
 
 #: Room left free beyond the files themselves (huggingface_hub writes each file whole first).
 DOWNLOAD_SPARE_BYTES = 100 * 1024 * 1024

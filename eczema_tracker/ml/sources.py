@@ -16,11 +16,9 @@ Only safetensors and json files are ever fetched or read; nothing is unpickled.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,13 @@ from typing import Any
 from eczema_tracker import paths
 from eczema_tracker.jobs import CancelCheck, Cancelled, ProgressCallback, raise_if_cancelled
 from eczema_tracker.ml import disk_space
+from eczema_tracker.ml.checkpoint_files import (  # noqa: F401 - re-exported for callers
+    ModelSourceError,
+    read_config,
+    read_safetensors_header,
+    weight_files,
+    weights_fingerprint,
+)
 
 DEFAULT_DINO = "facebook/dino-vitb16"
 DEFAULT_SEGGPT = "BAAI/seggpt-vit-large"
@@ -86,9 +91,6 @@ SEGGPT_MODEL_TYPES = frozenset({"seggpt"})
 ROLE_MODEL_TYPES = {"dino": DINO_MODEL_TYPES, "seggpt": SEGGPT_MODEL_TYPES}
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
-
-
-ModelSourceError = disk_space.ModelSourceError
 
 
 @dataclass(frozen=True)
@@ -166,22 +168,6 @@ def expected_config(spec: str):
     return ViTConfig(**fields)
 
 
-def read_config(folder: Path) -> dict[str, Any]:
-    """``config.json`` of a checkpoint folder as a dict (clear error when absent or broken)."""
-    config_file = folder / "config.json"
-    try:
-        return json.loads(config_file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ModelSourceError(f"{folder} has no config.json") from exc
-    except (OSError, ValueError) as exc:
-        raise ModelSourceError(f"{config_file} is not valid JSON ({exc})") from exc
-
-
-def weight_files(folder: Path) -> list[Path]:
-    """The ``*.safetensors`` files of a checkpoint folder, sorted."""
-    return sorted(folder.glob("*.safetensors"))
-
-
 def validate_checkpoint(folder: Path, *, source: str, role: str | None = None) -> dict[str, Any]:
     """Check ``folder`` is a usable checkpoint for ``role``; return its config dict.
 
@@ -204,7 +190,7 @@ def validate_checkpoint(folder: Path, *, source: str, role: str | None = None) -
         )
     for file in files:
         try:
-            _read_safetensors_header(file)
+            read_safetensors_header(file)
         except ValueError as exc:
             raise ModelSourceError(
                 f"Model source '{source}': weights file {file.name} is corrupt ({exc}); {hint}"
@@ -240,49 +226,6 @@ def _fix_hint(source: str) -> str:
     ):
         return f"run 'eczema-tracker models download' for '{source}' (needs the network)"
     return "point the source at a folder written by save_pretrained (config.json + *.safetensors)"
-
-
-def _read_safetensors_header(file: Path) -> dict[str, Any]:
-    """Parse the JSON header of a safetensors file and check the data section is complete."""
-    size = file.stat().st_size
-    with open(file, "rb") as fh:
-        raw = fh.read(8)
-        if len(raw) < 8:
-            raise ValueError("file too short for a safetensors header")
-        (header_len,) = struct.unpack("<Q", raw)
-        if header_len <= 0 or header_len > min(size - 8, 100_000_000):
-            raise ValueError("invalid header length")
-        try:
-            header = json.loads(fh.read(header_len))
-        except ValueError as exc:
-            raise ValueError("unreadable header") from exc
-    if not isinstance(header, dict):
-        raise ValueError("unreadable header")
-    end = max(
-        (int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0
-    )
-    if 8 + header_len + end > size:
-        raise ValueError(f"truncated: data ends at {8 + header_len + end} bytes, file has {size}")
-    return header
-
-
-def weights_fingerprint(folder: Path) -> str:
-    """A short stable hash of a checkpoint's weights: headers plus sampled bytes of each file.
-
-    Cheap (reads a few hundred KiB) yet different for different weights of the same shape.
-    """
-    digest = hashlib.sha256()
-    for file in weight_files(folder):
-        size = file.stat().st_size
-        digest.update(f"{file.name}:{size}".encode())
-        with open(file, "rb") as fh:
-            (header_len,) = struct.unpack("<Q", fh.read(8))
-            digest.update(fh.read(header_len))
-            data_start, chunk = 8 + header_len, 65536
-            for pos in (data_start, (data_start + size) // 2, max(data_start, size - chunk)):
-                fh.seek(pos)
-                digest.update(fh.read(chunk))
-    return digest.hexdigest()[:16]
 
 
 def _folder_size(folder: Path) -> int:

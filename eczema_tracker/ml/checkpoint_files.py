@@ -1,0 +1,74 @@
+"""Reading a checkpoint folder's files without loading a model: ``config.json``, the
+safetensors weights (header checked, never pickles), and a cheap fingerprint of the weights.
+Also the one error type of model sources."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+
+class ModelSourceError(Exception):
+    """A model source that cannot be used; the message names it and says what to do."""
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """``config.json`` of a checkpoint folder as a dict (clear error when absent or broken)."""
+    config_file = folder / "config.json"
+    try:
+        return json.loads(config_file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelSourceError(f"{folder} has no config.json") from exc
+    except (OSError, ValueError) as exc:
+        raise ModelSourceError(f"{config_file} is not valid JSON ({exc})") from exc
+
+
+def weight_files(folder: Path) -> list[Path]:
+    """The ``*.safetensors`` files of a checkpoint folder, sorted."""
+    return sorted(folder.glob("*.safetensors"))
+
+
+def read_safetensors_header(file: Path) -> dict[str, Any]:
+    """Parse the JSON header of a safetensors file and check the data section is complete."""
+    size = file.stat().st_size
+    with open(file, "rb") as fh:
+        raw = fh.read(8)
+        if len(raw) < 8:
+            raise ValueError("file too short for a safetensors header")
+        (header_len,) = struct.unpack("<Q", raw)
+        if header_len <= 0 or header_len > min(size - 8, 100_000_000):
+            raise ValueError("invalid header length")
+        try:
+            header = json.loads(fh.read(header_len))
+        except ValueError as exc:
+            raise ValueError("unreadable header") from exc
+    if not isinstance(header, dict):
+        raise ValueError("unreadable header")
+    end = max(
+        (int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0
+    )
+    if 8 + header_len + end > size:
+        raise ValueError(f"truncated: data ends at {8 + header_len + end} bytes, file has {size}")
+    return header
+
+
+def weights_fingerprint(folder: Path) -> str:
+    """A short stable hash of a checkpoint's weights: headers plus sampled bytes of each file.
+
+    Cheap (reads a few hundred KiB) yet different for different weights of the same shape.
+    """
+    digest = hashlib.sha256()
+    for file in weight_files(folder):
+        size = file.stat().st_size
+        digest.update(f"{file.name}:{size}".encode())
+        with open(file, "rb") as fh:
+            (header_len,) = struct.unpack("<Q", fh.read(8))
+            digest.update(fh.read(header_len))
+            data_start, chunk = 8 + header_len, 65536
+            for pos in (data_start, (data_start + size) // 2, max(data_start, size - chunk)):
+                fh.seek(pos)
+                digest.update(fh.read(chunk))
+    return digest.hexdigest()[:16]
