@@ -84,7 +84,7 @@ def photo_paths() -> list[Path]:
 
 
 def open_photo(path: Path) -> Image.Image:
-    from eczema_tracker.imaging import open_image
+    from eczema_tracker.core.imaging import open_image
 
     return open_image(path)
 

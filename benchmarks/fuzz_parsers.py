@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from eczema_tracker import imaging
+from eczema_tracker.core import imaging
 from eczema_tracker.research.dataset import DatasetError, load_dataset
 
 REPO = Path(__file__).resolve().parents[1]

@@ -70,7 +70,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from eczema_tracker.imaging import open_image
+    from eczema_tracker.core.imaging import open_image
     from eczema_tracker.ml.pipeline import AnalysisPipeline
     from eczema_tracker.ml.seggpt import Prompt
 

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from eczema_tracker import __version__
+from eczema_tracker.core.errors import UserError
 
 #: Command modules, in the order their commands are listed in ``--help``.
 COMMAND_MODULES = (
@@ -27,7 +28,7 @@ COMMAND_MODULES = (
 )
 
 
-class CliError(Exception):
+class CliError(UserError):
     """A usage or input problem to print as one line (exit code ``code``)."""
 
     def __init__(self, message: str, code: int = 2) -> None:
@@ -63,13 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # that command group is not part of this build
-                continue
-            raise
-        module.register(sub, common)
+        importlib.import_module(name).register(sub, common)
     return parser
 
 
@@ -86,8 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CliError as exc:
-        print(f"eczema-tracker: error: {exc}", file=sys.stderr)
+        print(f"eczema-tracker: error: {exc.message}", file=sys.stderr)
         return exc.code
+    except UserError as exc:  # any error written for a person, from whichever layer
+        print(f"eczema-tracker: error: {exc.message}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("eczema-tracker: interrupted", file=sys.stderr)
         return 130

@@ -2,7 +2,7 @@
 
 How a kill is aimed: the child wraps the Store methods under test so that, while one runs,
 ``sys.setprofile`` counts every Python call/return and C call/return made by code in
-``eczema_tracker/store/`` and ``eczema_tracker/atomic.py`` (each SQL statement, ``write``,
+``eczema_tracker/store/`` and ``eczema_tracker/core/atomic.py`` (each SQL statement, ``write``,
 ``fsync``, ``os.replace``... is one such event). The child kills itself with SIGKILL at event
 number ``ECZEMA_KILL_AT`` (counted over all wrapped calls). A first run without a kill gives
 the number of events of the whole operation; the kill points are then drawn from a seeded
@@ -105,7 +105,7 @@ def _op_prompt(killer: _Killer, folder: str, photo_id: str, mask_png: str) -> No
 
 def _op_correct(killer: _Killer, folder: str, analysis_id: str, mask_png: str) -> None:
     """``Store.save_corrected_mask`` as the mask editor calls it."""
-    from eczema_tracker.imaging import load_mask
+    from eczema_tracker.core.imaging import load_mask
 
     killer.wrap(Store, "save_corrected_mask")
     with Store.open(folder) as store:
@@ -121,7 +121,7 @@ def _op_rate(killer: _Killer, folder: str, photo_id: str, rating: str) -> None:
 
 def _op_train(killer: _Killer, folder: str, epochs: str) -> None:
     """Train a personal model (stored and activated), then activate the one active before."""
-    from eczema_tracker import services
+    from eczema_tracker.app import services
 
     killer.wrap(Store, "add_severity_model")
     killer.wrap(Store, "activate_severity_model")
@@ -134,7 +134,7 @@ def _op_train(killer: _Killer, folder: str, epochs: str) -> None:
 
 def _op_analyse(killer: _Killer, folder: str, dino: str, seggpt: str, nonce: str) -> None:
     """``eczema-tracker analyse-store --all``; each result gets its own mask (see below)."""
-    from eczema_tracker import services
+    from eczema_tracker.app import services
     from eczema_tracker.cli import main
 
     # The tiny random SegGPT finds the same (empty) mask in every photo, so only the first
@@ -159,7 +159,7 @@ def _op_analyse(killer: _Killer, folder: str, dino: str, seggpt: str, nonce: str
 
 def _op_rescore(killer: _Killer, folder: str) -> None:
     """Re-score every analysis with the active model (the app offers it after training)."""
-    from eczema_tracker import services
+    from eczema_tracker.app import services
 
     killer.wrap(Store, "record_analysis")
     with Store.open(folder) as store:

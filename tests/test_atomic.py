@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eczema_tracker.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from eczema_tracker.core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 
 
 def test_write_replaces_and_leaves_no_temp(tmp_path):

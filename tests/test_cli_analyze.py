@@ -238,8 +238,8 @@ class _FixedPipeline:
 def test_class_is_the_band_of_the_score_and_an_empty_mask_is_not_graded(
     eczema_photo_paths, prompt_args, tmp_path, monkeypatch, capsys
 ):
+    from eczema_tracker.core.severity_scale import NO_ECZEMA_FOUND, band_of_score
     from eczema_tracker.ml.pipeline import AnalysisPipeline
-    from eczema_tracker.severity_scale import NO_ECZEMA_FOUND, band_of_score
 
     fixed = _FixedPipeline([(0.2, [0.3, 0.0, 0.0, 0.7]), (0.0, [0.1, 0.6, 0.2, 0.1])])
     monkeypatch.setattr(AnalysisPipeline, "from_sources", classmethod(lambda cls, **kw: fixed))

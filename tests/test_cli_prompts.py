@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eczema_tracker import services
+from eczema_tracker.app import services
+from eczema_tracker.app.settings import Settings
 from eczema_tracker.cli import main
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.severity import SeverityModel
-from eczema_tracker.settings import Settings
 from eczema_tracker.store import Store
 from tests.ml_support import (  # noqa: F401
     box_mask,

@@ -1,6 +1,6 @@
 """Property-based fuzzing of the two parsers that take outside bytes (issue 13, "Fuzzing").
 
-Photo and mask decoding (:mod:`eczema_tracker.imaging`) get real image files mutated: cut,
+Photo and mask decoding (:mod:`eczema_tracker.core.imaging`) get real image files mutated: cut,
 bytes flipped, headers spliced from another format, sizes rewritten to huge values. The
 dataset's ``labels.csv`` parser (:mod:`eczema_tracker.research.dataset`) gets random and
 structured CSV text and bytes. Every case must end in a result or the one-line error type
@@ -23,8 +23,8 @@ from image_crafting import with_claimed_size
 from PIL import Image
 from research_synthetic import make_dataset
 
-from eczema_tracker import imaging
-from eczema_tracker.imaging import ImageLoadError
+from eczema_tracker.core import imaging
+from eczema_tracker.core.imaging import ImageLoadError
 from eczema_tracker.research.dataset import DatasetError, ResearchDataset, load_dataset
 
 ODD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "odd_images"

@@ -17,9 +17,9 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 
+from eczema_tracker.app.settings import Settings
 from eczema_tracker.gui.main_window import MainWindow
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.settings import Settings
 from eczema_tracker.store import Store
 from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
 

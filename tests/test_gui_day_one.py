@@ -13,13 +13,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from eczema_tracker import imaging
+from eczema_tracker.app.settings import Settings
+from eczema_tracker.core import imaging
+from eczema_tracker.core.severity_scale import NO_ECZEMA_FOUND
 from eczema_tracker.gui.formatting import format_day_time
 from eczema_tracker.gui.main_window import IMPORT_FILE_FILTER, MainWindow
 from eczema_tracker.gui.photo_edit import PhotoEdit
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.settings import Settings
-from eczema_tracker.severity_scale import NO_ECZEMA_FOUND
 from eczema_tracker.store import Store
 
 SITE = "left arm"

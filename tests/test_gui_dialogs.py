@@ -97,8 +97,8 @@ def _model_folder(folder, model_type: str, architectures: list[str], *, weights:
 def test_bug7_settings_refuse_a_seggpt_folder_as_dino_and_say_why(qtbot, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
+    from eczema_tracker.app.settings import Settings
     from eczema_tracker.gui.dialogs.settings_dialog import SettingsDialog
-    from eczema_tracker.settings import Settings
 
     seggpt = _model_folder(tmp_path / "seggpt", "seggpt", ["SegGptForImageSegmentation"])
     dino = _model_folder(tmp_path / "dino", "vit", ["ViTModel"])
@@ -336,6 +336,7 @@ def assert_no_jargon(texts: list[str]) -> None:
 def test_no_jargon_on_screen_in_these_dialogs(qtbot, tmp_path):
     from types import SimpleNamespace
 
+    from eczema_tracker.app.settings import Settings
     from eczema_tracker.gui.dialogs.download_failed_dialog import (
         DownloadFailedDialog,
         describe_download_failure,
@@ -346,7 +347,6 @@ def test_no_jargon_on_screen_in_these_dialogs(qtbot, tmp_path):
     from eczema_tracker.gui.dialogs.settings_dialog import SettingsDialog
     from eczema_tracker.gui.widgets.timeline import TimelineView
     from eczema_tracker.ml.sources import source_status
-    from eczema_tracker.settings import Settings
 
     seggpt = _model_folder(tmp_path / "seggpt", "seggpt", ["SegGptForImageSegmentation"])
     settings = Settings(dino_source=str(seggpt), seggpt_source=str(tmp_path / "nowhere"))
@@ -389,7 +389,7 @@ def test_no_jargon_in_the_library_and_model_status(qtbot, window, tmp_path):
 def test_import_summary_says_too_large_not_decompression_bomb():
     from types import SimpleNamespace
 
-    from eczema_tracker import imaging
+    from eczema_tracker.core import imaging
     from eczema_tracker.gui.dialogs.import_summary import summarise_import
 
     error = imaging._too_large("huge.png", 20000, 10000, 100_000_000)

@@ -11,11 +11,11 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from eczema_tracker.core.imaging import open_image
 from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
 from eczema_tracker.gui.widgets.mask_painter import MaskPainter
 from eczema_tracker.gui.widgets.painter_fill import connected_area
 from eczema_tracker.gui.widgets.painter_history import MaskHistory
-from eczema_tracker.imaging import open_image
 
 LEFT = Qt.MouseButton.LeftButton
 

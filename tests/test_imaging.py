@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eczema_tracker import imaging
-from eczema_tracker.imaging import ImageLoadError
+from eczema_tracker.core import imaging
+from eczema_tracker.core.imaging import ImageLoadError
 
 
 def _jpeg_with_exif(**tags) -> bytes:
@@ -176,7 +176,7 @@ def test_damaged_heics_are_refused(odd_images_dir):
 
 def test_a_heic_tile_that_fails_to_decode_is_refused(odd_images_dir):
     """A damaged tile comes back filled (green, all-zero YCbCr): refused, not stored."""
-    from eczema_tracker import image_integrity
+    from eczema_tracker.core import image_integrity
 
     pug = bytearray((odd_images_dir / "pillow_heif__pug.heic").read_bytes())
     extents = image_integrity.heif_item_extents(bytes(pug))

@@ -212,7 +212,7 @@ def test_a_folder_named_like_a_photo_is_searched(tmp_path):
 _DECODE_PEAK = textwrap.dedent(
     """
     import sys
-    from eczema_tracker import imaging
+    from eczema_tracker.core import imaging
     data = open(sys.argv[1], "rb").read()
     try:
         imaging.decode_photo(data, label="x.jpg")

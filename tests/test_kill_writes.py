@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eczema_tracker import imaging, services
+from eczema_tracker.app import services
 from eczema_tracker.cli import main
+from eczema_tracker.core import imaging
 from eczema_tracker.ml.severity import SeverityModel
 from eczema_tracker.store import Store, files
 from tests.kill_support import (

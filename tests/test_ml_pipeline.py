@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eczema_tracker.imaging import open_image
+from eczema_tracker.core.imaging import open_image
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.pipeline import Analysis, AnalysisPipeline
 from eczema_tracker.ml.seggpt import Prompt
@@ -93,7 +93,7 @@ def test_missing_model_is_a_model_source_error(tiny_dino_dir, tmp_path):
 def test_analyze_reports_stages_and_can_be_cancelled(
     tiny_dino_dir, tiny_seggpt_dir, prompts, eczema_photo_paths
 ):
-    from eczema_tracker.jobs import Cancelled
+    from eczema_tracker.core.jobs import Cancelled
 
     pipeline = AnalysisPipeline.from_sources(dino=str(tiny_dino_dir), seggpt=str(tiny_seggpt_dir))
     pipeline.set_prompts(prompts)

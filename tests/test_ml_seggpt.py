@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from eczema_tracker.imaging import open_image
+from eczema_tracker.core.imaging import open_image
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.seggpt import Prompt, SegGptSegmenter, lesion_area_fraction
 from tests.ml_support import box_mask, tiny_dino_dir, tiny_seggpt_dir  # noqa: F401

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from eczema_tracker.jobs import Cancelled
+from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.severity import (
     CLASS_NAMES,

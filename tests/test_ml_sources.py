@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from eczema_tracker import paths
-from eczema_tracker.jobs import Cancelled
+from eczema_tracker.core import paths
+from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml import sources
 from eczema_tracker.ml.sources import (
     DEFAULT_DINO,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from eczema_tracker import poem
-from eczema_tracker.poem import PoemScore, poem_band, score_poem
+from eczema_tracker.core import poem
+from eczema_tracker.core.poem import PoemScore, poem_band, score_poem
 
 
 def test_instrument_has_seven_questions_in_its_own_wording_and_attribution():

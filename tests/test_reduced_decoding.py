@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eczema_tracker import imaging, services
+from eczema_tracker.app import services
 from eczema_tracker.cli import main
+from eczema_tracker.core import imaging
 from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, AnalysisPipeline, resize_mask
 from eczema_tracker.store import Store
 from tests.tiny_models import make_tiny_dino, make_tiny_seggpt

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eczema_tracker import paths
+from eczema_tracker.core import paths
 from eczema_tracker.research.cache import ResearchCache, cache_key, mask_digest
 
 

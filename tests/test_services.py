@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eczema_tracker import services
-from eczema_tracker.jobs import Cancelled
+from eczema_tracker.app import services
+from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml.severity import SeverityModel, SeverityModelMismatch
 from eczema_tracker.store import Store
 from tests.tiny_models import make_tiny_dino, make_tiny_seggpt

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from eczema_tracker.settings import SETTINGS_FILE, SETTINGS_VERSION, Settings
+from eczema_tracker.app.settings import SETTINGS_FILE, SETTINGS_VERSION, Settings
 
 
 def test_missing_file_gives_defaults(tmp_path):

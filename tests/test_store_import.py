@@ -160,7 +160,7 @@ def test_taken_at_falls_back_to_file_time(tmp_path):
 
 
 def test_progress_and_cancel(tmp_path, eczema_photo_paths):
-    from eczema_tracker.jobs import Cancelled
+    from eczema_tracker.core.jobs import Cancelled
 
     seen = []
     with Store.open() as store:
@@ -196,7 +196,7 @@ def test_gif_first_frame_and_bmp(tmp_path):
 
 
 def test_binned_photos_come_back_only_when_asked(eczema_photo_paths):
-    from eczema_tracker.jobs import Cancelled
+    from eczema_tracker.core.jobs import Cancelled
 
     photos = eczema_photo_paths[:3]
     with Store.open() as store:

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from eczema_tracker.app.settings import Settings
 from eczema_tracker.gui.main_window import MainWindow
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.settings import Settings
 from eczema_tracker.store import Store
 
 SITE = "left arm"

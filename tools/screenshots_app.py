@@ -91,9 +91,9 @@ def main() -> int:
     os.environ["ECZEMA_TRACKER_CONFIG_DIR"] = str(tmp / "config")
     os.environ["ECZEMA_TRACKER_CACHE_DIR"] = str(tmp / "cache")
 
+    from eczema_tracker.app.settings import Settings
     from eczema_tracker.gui.app import application
     from eczema_tracker.gui.main_window import MainWindow
-    from eczema_tracker.settings import Settings
     from eczema_tracker.store import Store
     from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
 

@@ -30,9 +30,9 @@ from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from eczema_tracker.core.imaging import open_image  # noqa: E402
 from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog  # noqa: E402
 from eczema_tracker.gui.widgets.timeline import TimelineView  # noqa: E402
-from eczema_tracker.imaging import open_image  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PHOTO_DIR = REPO.parent / "shared" / "data" / "eczema_photos" / "images"
@@ -203,12 +203,12 @@ def year_and_dialog_shots(app: QApplication, out: Path, hold: float) -> list[str
     import shiboken6
     from PySide6.QtCore import QEventLoop, QThreadPool, QTimer
 
+    from eczema_tracker.app.settings import Settings
     from eczema_tracker.gui.dialogs.download_failed_dialog import (
         DownloadFailedDialog,
         describe_download_failure,
     )
     from eczema_tracker.gui.main_window import MainWindow
-    from eczema_tracker.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="eczema-shots-") as tmp:
         store = year_store(Path(tmp) / "store", DEFAULT_PHOTO_DIR)

@@ -1,7 +1,7 @@
 """``eczema-tracker analyze PHOTO... --prompt IMAGE MASK ...``: segment and grade photos.
 
 Every input is checked before any model loads, so a bad photo or mask fails in a second with
-one line. Severity follows :mod:`eczema_tracker.severity_scale`: ``severity_class`` is the band
+one line. Severity follows :mod:`eczema_tracker.core.severity_scale`: ``severity_class`` is the band
 the expected ``score`` falls in (never contradicting it), ``shown`` is what the app shows, and a
 lesion mask below the graded minimum is "no eczema found" (``shown_class`` null). Exit codes: 2 bad input (photo, mask, prompts), 3 model problem (missing, corrupt,
 incompatible severity model).
@@ -14,9 +14,9 @@ import json
 import sys
 from pathlib import Path
 
-from eczema_tracker.atomic import atomic_path
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.model_commands import MODEL_ERROR_CODE, add_source_options
+from eczema_tracker.core.atomic import atomic_path
 
 INPUT_ERROR_CODE = 2
 DEFAULT_MASK_DIR = "eczema-masks"
@@ -71,7 +71,7 @@ def _load_inputs(args: argparse.Namespace):
 
     Prompt photos are decoded reduced to the analysis size; their masks must have the photo's
     full upright size and are shrunk with it."""
-    from eczema_tracker.imaging import ImageLoadError, decode_photo, load_mask, open_image
+    from eczema_tracker.core.imaging import ImageLoadError, decode_photo, load_mask, open_image
     from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, resize_mask
     from eczema_tracker.ml.seggpt import Prompt
 
@@ -119,7 +119,7 @@ def _mask_path(out_dir: Path, photo: str, used: set[Path]) -> Path:
 
 def _write_mask(mask, path: Path) -> None:
     """Write a mask PNG atomically (temp file, fsync, replace)."""
-    from eczema_tracker.imaging import mask_to_image
+    from eczema_tracker.core.imaging import mask_to_image
 
     with atomic_path(path) as tmp:
         mask_to_image(mask).save(tmp, format="PNG")
@@ -131,11 +131,11 @@ def run_analyze(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from eczema_tracker.imaging import ImageLoadError, decode_photo
+    from eczema_tracker.core.imaging import ImageLoadError, decode_photo
+    from eczema_tracker.core.severity_scale import CLASS_NAMES, band_of_score, shown_grade
     from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, AnalysisPipeline
     from eczema_tracker.ml.severity import SeverityModelError, SeverityModelMismatch
     from eczema_tracker.ml.sources import ModelSourceError
-    from eczema_tracker.severity_scale import CLASS_NAMES, band_of_score, shown_grade
 
     if args.severity_model and not Path(args.severity_model).is_file():
         raise CliError(f"{args.severity_model}: severity model file not found", MODEL_ERROR_CODE)

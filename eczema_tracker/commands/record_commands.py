@@ -17,7 +17,7 @@ from typing import Any
 
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.common import INPUT_ERROR_CODE, open_store, print_help
-from eczema_tracker.poem import POEM_ATTRIBUTION, POEM_MAX_ANSWER, POEM_QUESTIONS, score_poem
+from eczema_tracker.core.poem import POEM_ATTRIBUTION, POEM_MAX_ANSWER, POEM_QUESTIONS, score_poem
 from eczema_tracker.store import StoreError
 from eczema_tracker.store.record import (
     POTENCIES,

@@ -194,7 +194,7 @@ def _load(args: argparse.Namespace, *, min_masked: int):
 
 def _run_guarded(work):
     """Run ``work()`` turning expected failures into one-line CLI errors."""
-    from eczema_tracker.jobs import Cancelled
+    from eczema_tracker.core.jobs import Cancelled
     from eczema_tracker.ml.sources import ModelSourceError
     from eczema_tracker.research.dataset import DatasetError
 

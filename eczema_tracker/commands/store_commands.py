@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from eczema_tracker.cli import CliError
-from eczema_tracker.jobs import ProgressCallback
+from eczema_tracker.core.jobs import ProgressCallback
 from eczema_tracker.store import COMMON_SITES, Store, StoreError
 from eczema_tracker.store.records import normalise_site
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from eczema_tracker import services
+from eczema_tracker.app import services
+from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.jobs import Cancelled
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.main_window import MainWindow

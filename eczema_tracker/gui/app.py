@@ -16,7 +16,8 @@ from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from eczema_tracker import paths, resources
+from eczema_tracker import resources
+from eczema_tracker.core import paths
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,8 @@ def app_icon() -> QIcon:
 
 def create_main_window(data_dir: str | Path | None = None):
     """Open the store and settings and build the main window (not shown yet)."""
+    from eczema_tracker.app.settings import Settings
     from eczema_tracker.gui.main_window import MainWindow
-    from eczema_tracker.settings import Settings
     from eczema_tracker.store import Store
 
     application()

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from eczema_tracker import services
+from eczema_tracker.app import services
+from eczema_tracker.core.severity_scale import expected_score, shown_grade
 from eczema_tracker.gui.widgets.library_view import LibraryItem
 from eczema_tracker.gui.widgets.photo_view import PhotoDetails
-from eczema_tracker.severity_scale import expected_score, shown_grade
 
 
 def _when(record: Any) -> datetime | None:

@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eczema_tracker import imaging, services
+from eczema_tracker.app import services
+from eczema_tracker.app.settings import Settings
+from eczema_tracker.core import imaging
 from eczema_tracker.gui import store_problems, window_layout
 from eczema_tracker.gui.analysis_flow import AnalysisFlow
 from eczema_tracker.gui.backup_flow import BackupFlow
@@ -50,7 +52,6 @@ from eczema_tracker.gui.widgets.task_progress import TaskProgressWidget
 from eczema_tracker.gui.widgets.timeline_panel import TimelinePanel
 from eczema_tracker.gui.window_menus import build_actions
 from eczema_tracker.gui.window_questions import EditQuestionsMixin
-from eczema_tracker.settings import Settings
 
 log = logging.getLogger(__name__)
 ALL_SITES = "All body sites"

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from eczema_tracker import services
+from eczema_tracker.app import services
+from eczema_tracker.core.severity_scale import CLASS_NAMES
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.severity_scale import CLASS_NAMES
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.main_window import MainWindow

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
-from eczema_tracker import services
-from eczema_tracker.severity_scale import CLASS_NAMES
+from eczema_tracker.app import services
+from eczema_tracker.core.severity_scale import CLASS_NAMES
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.main_window import MainWindow

@@ -6,9 +6,9 @@ Usage::
 
 ``op(progress, cancel)`` runs on a worker thread. It must never touch a widget: it gets a
 ``progress(done, total, message)`` callable and a ``cancel()`` check (see
-:mod:`eczema_tracker.jobs`) and returns a value, which ``on_success(value)`` receives back on
+:mod:`eczema_tracker.core.jobs`) and returns a value, which ``on_success(value)`` receives back on
 the GUI thread. An exception raised by ``op`` is relayed to the user in plain words (or to
-``on_failure`` when one is given); :class:`~eczema_tracker.jobs.Cancelled` is reported quietly.
+``on_failure`` when one is given); :class:`~eczema_tracker.core.jobs.Cancelled` is reported quietly.
 
 While a task with progress runs, the nearest :class:`TaskProgressHost` up the parent chain
 (the main window's status bar) shows its label, a progress bar and a Cancel button.
@@ -26,7 +26,8 @@ import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.jobs import CancelCheck, Cancelled, ProgressCallback
+from eczema_tracker.core.errors import UserError
+from eczema_tracker.core.jobs import CancelCheck, Cancelled, ProgressCallback
 
 log = logging.getLogger(__name__)
 
@@ -47,24 +48,13 @@ class MessageSink(Protocol):
 
 def plain_error_message(exc: BaseException) -> str:
     """One or two plain sentences saying what went wrong, for a person, not a programmer."""
-    reason = getattr(exc, "reason", None)  # imaging.ImageLoadError
-    text = str(reason or exc).strip() or type(exc).__name__
-    name = type(exc).__name__
+    if isinstance(exc, UserError):
+        return exc.message or type(exc).__name__  # written for people already
+    text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, MemoryError):
         return (
             "The computer ran out of memory. Close other programs or analyse fewer photos at once."
         )
-    if name in {
-        "ModelSourceError",
-        "SeverityModelMismatch",
-        "SeverityModelError",
-        "ImageLoadError",
-        "ServiceError",
-        "StoreError",
-        "StoreLockedError",
-        "BackupError",
-    }:
-        return text  # these are written for people already
     if isinstance(exc, FileNotFoundError):
         return f"A file or folder was not found: {exc.filename or text}."
     if isinstance(exc, PermissionError):
@@ -73,7 +63,7 @@ def plain_error_message(exc: BaseException) -> str:
         return f"A file could not be read or written ({text})."
     if isinstance(exc, ValueError):
         return text
-    return f"Something unexpected went wrong ({name}: {text}). Details were written to the log."
+    return f"Something unexpected went wrong ({type(exc).__name__}: {text}). Details were written to the log."
 
 
 class _TaskSignals(QObject):

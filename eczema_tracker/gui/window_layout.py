@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QSplitter, QWidget
 
-from eczema_tracker import paths
+from eczema_tracker.core import paths
 
 LAYOUT_FILE = "window-layout.ini"
 

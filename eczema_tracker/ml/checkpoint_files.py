@@ -10,8 +10,10 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from eczema_tracker.core.errors import UserError
 
-class ModelSourceError(Exception):
+
+class ModelSourceError(UserError):
     """A model source that cannot be used; the message names it and says what to do."""
 
 

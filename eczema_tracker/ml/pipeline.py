@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.seggpt import Prompt, SegGptSegmenter, lesion_area_fraction
 from eczema_tracker.ml.severity import SeverityModel
@@ -147,7 +147,7 @@ class AnalysisPipeline:
         """
         start = time.perf_counter()
         if isinstance(image, (str, os.PathLike, Path)):
-            from eczema_tracker.imaging import decode_photo
+            from eczema_tracker.core.imaging import decode_photo
 
             decoded = decode_photo(image, max_side=ANALYSIS_MAX_SIDE)
             image = decoded.image

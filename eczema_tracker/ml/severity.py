@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from eczema_tracker.atomic import atomic_path
-from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
-from eczema_tracker.severity_scale import CLASS_NAMES
+from eczema_tracker.core.atomic import atomic_path
+from eczema_tracker.core.errors import UserError
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core.severity_scale import CLASS_NAMES
 
 FORMAT_NAME = "eczema-tracker-severity-mlp"
 FORMAT_VERSION = 1
@@ -30,11 +31,11 @@ HIDDEN_UNITS = 128
 DROPOUT = 0.3
 
 
-class SeverityModelMismatch(ValueError):
+class SeverityModelMismatch(UserError, ValueError):
     """The severity model was trained on other features than the encoder in use gives."""
 
 
-class SeverityModelError(ValueError):
+class SeverityModelError(UserError, ValueError):
     """A severity model file that cannot be read (missing, corrupt, not ours, too new)."""
 
 

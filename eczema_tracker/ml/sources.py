@@ -4,7 +4,7 @@ A SOURCE is a string:
 
 - a Hugging Face hub id with an optional revision, ``facebook/dino-vitb16`` or
   ``BAAI/seggpt-vit-large@main``; it is downloaded only by an explicit :func:`download_source`
-  (``eczema-tracker models download``) into :func:`eczema_tracker.paths.models_dir` and read from
+  (``eczema-tracker models download``) into :func:`eczema_tracker.core.paths.models_dir` and read from
   there with ``local_files_only`` afterwards;
 - a local folder holding ``config.json``, ``*.safetensors`` and (ideally)
   ``preprocessor_config.json``, as written by ``save_pretrained``;
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eczema_tracker import paths
-from eczema_tracker.jobs import CancelCheck, Cancelled, ProgressCallback, raise_if_cancelled
+from eczema_tracker.core import paths
+from eczema_tracker.core.jobs import CancelCheck, Cancelled, ProgressCallback, raise_if_cancelled
 from eczema_tracker.ml import disk_space
 from eczema_tracker.ml.checkpoint_files import (  # noqa: F401 - re-exported for callers
     ModelSourceError,
@@ -399,7 +399,7 @@ def download_source(
     """Fetch a hub source's safetensors and json files into the cache; return its folder.
 
     ``progress(bytes_done, bytes_total, filename)`` is called as bytes arrive; ``cancel`` stops
-    the download (:class:`~eczema_tracker.jobs.Cancelled`; the partial file is kept by
+    the download (:class:`~eczema_tracker.core.jobs.Cancelled`; the partial file is kept by
     huggingface_hub to resume later). Local folders and packages need no download and are
     just resolved. ``HF_HUB_OFFLINE=1`` makes this fail with a clear message.
     """

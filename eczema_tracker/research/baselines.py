@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eczema_tracker import __version__
-from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.research.cache import ResearchCache, cache_key
 from eczema_tracker.research.dataset import CLASS_NAMES, ResearchDataset
 from eczema_tracker.research.features import WorkCounts

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from eczema_tracker import imaging, paths
-from eczema_tracker.atomic import atomic_write_bytes, atomic_write_text
+from eczema_tracker.core import imaging, paths
+from eczema_tracker.core.atomic import atomic_write_bytes, atomic_write_text
 
 
 def cache_key(*parts: Any) -> str:

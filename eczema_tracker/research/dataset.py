@@ -3,7 +3,7 @@
 Layout::
 
     DATASET/
-      images/            photos, any format :func:`eczema_tracker.imaging.open_image` reads
+      images/            photos, any format :func:`eczema_tracker.core.imaging.open_image` reads
                          (sub-folders allowed)
       labels.csv         header ``file,label``; ``file`` is relative to ``images/``;
                          ``label`` is 0-3 or none/mild/moderate/severe (other columns ignored)
@@ -24,9 +24,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from eczema_tracker import imaging
-from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
-from eczema_tracker.severity_scale import CLASS_NAMES, NUM_CLASSES
+from eczema_tracker.core import imaging
+from eczema_tracker.core.errors import UserError
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core.severity_scale import CLASS_NAMES, NUM_CLASSES
 
 LABEL_HELP = "use 0-3 or none/mild/moderate/severe"
 #: At most this many problems are spelled out in one error message.
@@ -37,7 +38,7 @@ CHECK_SIDE = 256
 MAX_LABELS_BYTES = 64 * 1024 * 1024
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """The dataset folder cannot be used; the message says what to fix."""
 
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled
+from eczema_tracker.core.errors import UserError
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled
 from eczema_tracker.research import protocol
 from eczema_tracker.research.baselines import (
     DEFAULT_RESNET,
@@ -43,7 +44,7 @@ ProgressFactory = Callable[[str], ProgressCallback | None]
 RESULT_FILES = ("results.json", "results.md", "fraction_curve.png")
 
 
-class OutputPathError(ValueError):
+class OutputPathError(UserError, ValueError):
     """An output path that cannot be written; found before any model runs (one sentence)."""
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from eczema_tracker import __version__
-from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.research.cache import ResearchCache, cache_key, mask_digest
 from eczema_tracker.research.dataset import ResearchDataset
 

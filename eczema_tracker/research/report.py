@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eczema_tracker.atomic import atomic_write_bytes, atomic_write_text
+from eczema_tracker.core.atomic import atomic_write_bytes, atomic_write_text
 from eczema_tracker.research.dataset import CLASS_NAMES
 
 #: Row titles, in the paper's words.

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from eczema_tracker.jobs import CancelCheck
+from eczema_tracker.core.jobs import CancelCheck
 from eczema_tracker.research import protocol
 from eczema_tracker.research.cache import ResearchCache
 from eczema_tracker.research.dataset import CLASS_NAMES, DatasetError, ResearchDataset

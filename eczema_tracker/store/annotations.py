@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from eczema_tracker import imaging
+from eczema_tracker.core import imaging
 from eczema_tracker.store import db, files
 from eczema_tracker.store.records import (
     AnalysisRecord,

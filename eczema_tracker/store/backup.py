@@ -26,8 +26,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from eczema_tracker import __version__, paths
-from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker import __version__
+from eczema_tracker.core import paths
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.store import db, files
 from eczema_tracker.store.backup_format import (  # noqa: F401 - re-exported
     BACKUP_FORMAT,

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eczema_tracker import paths
-from eczema_tracker.jobs import ProgressCallback
+from eczema_tracker.core import paths
+from eczema_tracker.core.jobs import ProgressCallback
 from eczema_tracker.store import db
 from eczema_tracker.store.check_inspect import database_problems, inspect_store
 from eczema_tracker.store.check_records import FileHasher, Problem, UnusableFile

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from eczema_tracker.jobs import ProgressCallback, report
+from eczema_tracker.core.jobs import ProgressCallback, report
 from eczema_tracker.store.check_records import FILE_TABLES, FileHasher, Problem, UnusableFile
 from eczema_tracker.store.maintenance import ORPHANS
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from eczema_tracker.jobs import ProgressCallback
+from eczema_tracker.core.jobs import ProgressCallback
 from eczema_tracker.store import db, files
 from eczema_tracker.store.check_files import check_row_files
 from eczema_tracker.store.check_records import FILE_TABLES, FileHasher, Problem, UnusableFile

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
-from eczema_tracker import imaging
-from eczema_tracker.atomic import fsync_dir
+from eczema_tracker.core import imaging
+from eczema_tracker.core.atomic import fsync_dir
 from eczema_tracker.store import files
 from eczema_tracker.store.check_inspect import Findings
 from eczema_tracker.store.check_records import Problem

@@ -2,7 +2,7 @@
 
 One CSV per kind of record (photos, analyses, ratings, check-ins, daily numbers, treatments,
 courses, day marks), each with a header row, UTF-8, ISO dates and times, and a README.txt
-saying what every column means. Each file is written atomically (:mod:`eczema_tracker.atomic`):
+saying what every column means. Each file is written atomically (:mod:`eczema_tracker.core.atomic`):
 a file in ``folder`` either keeps its old content or has all of the new one. Photos in the bin
 are included (column ``deleted_at``); no image or mask file is copied (see the backup zip).
 """
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eczema_tracker.atomic import atomic_path
-from eczema_tracker.poem import POEM_ITEMS
+from eczema_tracker.core.atomic import atomic_path
+from eczema_tracker.core.poem import POEM_ITEMS
 from eczema_tracker.store.errors import BackupError
 
 #: (file name, [(column, meaning)]) for every CSV, in the order written (and in the README).

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from eczema_tracker.core.errors import UserError
 
-class StoreError(Exception):
+
+class StoreError(UserError):
     """Any problem opening or using the photo store."""
 
 

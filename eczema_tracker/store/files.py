@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from eczema_tracker.atomic import atomic_path, fsync_dir
-from eczema_tracker.paths import make_private_dirs
+from eczema_tracker.core.atomic import atomic_path, fsync_dir
+from eczema_tracker.core.paths import make_private_dirs
 
 PHOTOS = "photos"
 MASKS = "masks"

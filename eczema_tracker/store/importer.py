@@ -4,7 +4,7 @@ What is tried:
 
 - A file named explicitly is always tried, whatever its suffix.
 - A folder is searched recursively (symlinked folders are not followed). Inside folders, only
-  files with a photo suffix (:data:`eczema_tracker.imaging.IMAGE_SUFFIXES`) are tried; other
+  files with a photo suffix (:data:`eczema_tracker.core.imaging.IMAGE_SUFFIXES`) are tried; other
   files and hidden entries (names starting with ``.``, such as macOS ``._IMG_1.jpg`` resource
   forks) are skipped silently, so a camera folder with sidecar files imports cleanly.
 - A folder with a photo's name (``holiday.jpg/``), named or found, is searched like any folder.
@@ -16,7 +16,7 @@ What is tried:
 
 Each photo is read once; its bytes are hashed (sha256: the identity of a photo), fully decoded
 (a truncated, corrupt, over-100-megapixel or unsupported file is refused with its reason, also
-one a decoder would silently patch up: see :mod:`eczema_tracker.image_integrity`) and stored
+one a decoder would silently patch up: see :mod:`eczema_tracker.core.image_integrity`) and stored
 byte-identical. JPEGs are decoded reduced (to :data:`DECODE_SIDE`): the thumbnail is all the
 import needs, and every byte of the file is still decoded. A photo already in the store is
 reported as ``duplicate``; one that is in the bin is brought back from it and reported as
@@ -34,8 +34,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from eczema_tracker import imaging
-from eczema_tracker.jobs import CancelCheck, Cancelled, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core import imaging
+from eczema_tracker.core.jobs import (
+    CancelCheck,
+    Cancelled,
+    ProgressCallback,
+    raise_if_cancelled,
+    report,
+)
 from eczema_tracker.store import db, files
 from eczema_tracker.store.errors import StoreError
 from eczema_tracker.store.records import ImportResult, normalise_site, now_iso
@@ -115,7 +121,7 @@ def import_paths(
     """Import ``paths`` into ``store`` (see the module docstring).
 
     With ``restore_binned``, a photo found in the bin is restored (one transaction, after the
-    new photos are stored) and its first file is reported as ``restored``. On cancel, :class:`~eczema_tracker.jobs.Cancelled` is raised between files; the photos
+    new photos are stored) and its first file is reported as ``restored``. On cancel, :class:`~eczema_tracker.core.jobs.Cancelled` is raised between files; the photos
     decoded so far are stored first, and the exception's ``results`` attribute lists them.
     A failure to write into the store itself (disk full...) raises :class:`StoreError`.
     """

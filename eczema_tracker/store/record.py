@@ -1,7 +1,7 @@
 """The patient's record beside the photos: POEM check-ins, daily numbers, treatments, day marks.
 
 - A **check-in** is a POEM for the whole body on a date: seven answers 0-4 (``None``:
-  unanswered); its total and band are computed on read by :mod:`eczema_tracker.poem`. A date may
+  unanswered); its total and band are computed on read by :mod:`eczema_tracker.core.poem`. A date may
   have several check-ins (none is ever overwritten); they are listed in the order made.
 - **Daily numbers** (one row a date): peak itch over the last 24 h and sleep loss, NRS 0-10,
   each optional.
@@ -22,7 +22,7 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from eczema_tracker.poem import POEM_ITEMS, check_poem_answers
+from eczema_tracker.core.poem import POEM_ITEMS, check_poem_answers
 from eczema_tracker.store.errors import RecordInputError
 from eczema_tracker.store.record_values import (
     CHECKIN_COLUMNS,

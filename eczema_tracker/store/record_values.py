@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from eczema_tracker.poem import POEM_ITEMS, PoemScore, score_poem
+from eczema_tracker.core.poem import POEM_ITEMS, PoemScore, score_poem
 from eczema_tracker.store.errors import RecordInputError
 
 #: The kinds of treatment, as stored.

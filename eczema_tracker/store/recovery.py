@@ -29,7 +29,7 @@ import re
 import shutil
 from pathlib import Path
 
-from eczema_tracker.atomic import fsync_dir
+from eczema_tracker.core.atomic import fsync_dir
 from eczema_tracker.store.errors import StoreError, StoreLockedError
 from eczema_tracker.store.lock import WriterLock
 

@@ -25,8 +25,8 @@ from typing import Any
 
 from PIL import Image
 
-from eczema_tracker import imaging, paths
-from eczema_tracker.jobs import CancelCheck, ProgressCallback
+from eczema_tracker.core import imaging, paths
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.store import db, files
 from eczema_tracker.store.annotations import AnnotationsMixin
 from eczema_tracker.store.bin import BinMixin

@@ -12,8 +12,8 @@ from html import escape
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
+from eczema_tracker.core.severity_scale import MIN_GRADED_AREA_FRACTION
 from eczema_tracker.gui.widgets.library_view import BADGES
-from eczema_tracker.severity_scale import MIN_GRADED_AREA_FRACTION
 
 PAGES = ("how-it-works", "shortcuts", "legend")
 PAGE_TITLES = {

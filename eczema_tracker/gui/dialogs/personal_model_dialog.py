@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from eczema_tracker.core.severity_scale import CLASS_NAMES
 from eczema_tracker.gui.formatting import format_short_day
-from eczema_tracker.severity_scale import CLASS_NAMES
 
 SEVERITY_NAMES = CLASS_NAMES
 #: Below this agreement the dialog says what to do to get a better model.

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from eczema_tracker.app.settings import Settings
 from eczema_tracker.gui.dialogs.model_folder_check import FolderCheck, check_model_source
-from eczema_tracker.settings import Settings
 
 
 def cuda_available() -> bool:

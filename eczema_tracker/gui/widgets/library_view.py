@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eczema_tracker import paths
-from eczema_tracker.atomic import atomic_write_text
+from eczema_tracker.core import paths
+from eczema_tracker.core.atomic import atomic_write_text
 from eczema_tracker.gui.formatting import format_day_time
 from eczema_tracker.gui.widgets.thumbnail_loader import (  # ThumbnailLoader: re-exported
     LOADED_THUMB,

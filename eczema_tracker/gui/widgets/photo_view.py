@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from eczema_tracker.core.severity_scale import CLASS_NAMES, ShownGrade
 from eczema_tracker.gui.formatting import format_day_time
 from eczema_tracker.gui.widgets.image_overlay import ImageOverlayWidget
-from eczema_tracker.severity_scale import CLASS_NAMES, ShownGrade
 
 SEVERITY_NAMES = CLASS_NAMES
 SIDE_PANEL_MIN_WIDTH = 275

@@ -7,7 +7,7 @@ has its own axis on the right. Hovering a point shows its date and values, click
 The date axis shows a range (4 weeks, 3 months, 12 months or all; by default the last 3 months
 with photos, so a long gap does not squeeze the rest into a line); the wheel zooms it around
 the mouse, dragging pans it, a double-click goes back to the chosen range. The plotted score and
-class follow :func:`eczema_tracker.severity_scale.shown_grade` (an empty mask is not graded).
+class follow :func:`eczema_tracker.core.severity_scale.shown_grade` (an empty mask is not graded).
 The widget takes plain point objects (the store's ``TimelinePoint`` fits) and never reads the
 store itself.
 """
@@ -39,14 +39,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eczema_tracker.atomic import atomic_path
+from eczema_tracker.core.atomic import atomic_path
+from eczema_tracker.core.severity_scale import CLASS_NAMES
 from eczema_tracker.gui.widgets.timeline_points import (
     TimelinePointLike,
     describe_point,
     plotted_grade,
     to_local_naive,
 )
-from eczema_tracker.severity_scale import CLASS_NAMES
 
 #: Score range of each class band: a score is the expected class, so class k is k ± 0.5.
 CLASS_BANDS = ((-0.25, 0.5), (0.5, 1.5), (1.5, 2.5), (2.5, 3.25))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from eczema_tracker.core.severity_scale import ShownGrade, class_name, shown_grade
 from eczema_tracker.gui.formatting import format_short_day
-from eczema_tracker.severity_scale import ShownGrade, class_name, shown_grade
 
 
 class TimelinePointLike(Protocol):

@@ -1,6 +1,6 @@
 """Personal severity models (no Qt): readiness, cross-validation, training, import, re-scoring.
 
-Re-exported by :mod:`eczema_tracker.services`, the one module tying ``ml`` and ``store``.
+Re-exported by :mod:`eczema_tracker.app.services`, the one module tying ``ml`` and ``store``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core.errors import UserError
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 
 if TYPE_CHECKING:
     from eczema_tracker.store import Store
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 MIN_RATED_FOR_TRAINING = 8
 
 
-class ServiceError(Exception):
+class ServiceError(UserError):
     """A problem to show the user as it is (one or two plain sentences)."""
 
 

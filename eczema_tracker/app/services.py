@@ -2,7 +2,7 @@
 
 - analyse stored photos with the prompts of their site and record the results;
 - keep loaded pipelines cached between runs;
-- and (from :mod:`eczema_tracker.personal_severity`, re-exported here) re-score stored features,
+- and (from :mod:`eczema_tracker.app.personal_severity`, re-exported here) re-score stored features,
   train a personal severity model with cross-validation, import a severity model file.
 
 ``ml`` (torch, transformers) is imported lazily so the app's window appears fast.
@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from eczema_tracker.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
-from eczema_tracker.personal_severity import (  # noqa: F401 - re-exported: services is the one entry
+from eczema_tracker.app.personal_severity import (  # noqa: F401 - re-exported: services is the one entry
     MIN_RATED_FOR_TRAINING,
     CrossValidation,
     PersonalModelResult,
@@ -35,7 +34,8 @@ from eczema_tracker.personal_severity import (  # noqa: F401 - re-exported: serv
     train_personal_model,
     training_readiness,
 )
-from eczema_tracker.personal_severity import record_path as _record_path
+from eczema_tracker.app.personal_severity import record_path as _record_path
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 
 if TYPE_CHECKING:
     from eczema_tracker.ml.pipeline import AnalysisPipeline

@@ -10,8 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from eczema_tracker import paths
-from eczema_tracker.atomic import atomic_write_text
+from eczema_tracker.core import paths
+from eczema_tracker.core.atomic import atomic_write_text
 
 SETTINGS_VERSION = 1
 SETTINGS_FILE = "settings.json"

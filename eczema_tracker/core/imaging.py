@@ -12,7 +12,7 @@ Only regular files are read (a device, FIFO or socket is refused before it is op
 than a non-blocking look), never more than :data:`MAX_FILE_BYTES`, counted while reading. A file
 a decoder would silently patch up (a JPEG cut short with an end marker appended, a HEIC whose
 data lies past the end of the file, a header claiming far more pixels than the data can hold)
-is refused with a reason: see :mod:`eczema_tracker.image_integrity`. Callers that need only a
+is refused with a reason: see :mod:`eczema_tracker.core.image_integrity`. Callers that need only a
 reduced image (analysis, thumbnails) pass ``max_side``: JPEGs are then decoded reduced by the
 decoder itself (DCT scaling), which bounds memory by the size asked for, not the file's claim.
 """
@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from eczema_tracker import image_integrity
+from eczema_tracker.core import image_integrity
+from eczema_tracker.core.errors import UserError
 
 try:  # HEIC/HEIF from phones
     import pillow_heif
@@ -97,13 +98,18 @@ _UPRIGHT = {
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, MemoryError, RuntimeError)
 
 
-class ImageLoadError(ValueError):
+class ImageLoadError(UserError, ValueError):
     """A file that cannot be used as a photo; ``reason`` is one plain sentence."""
 
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
+
+    @property
+    def message(self) -> str:
+        """The reason alone (the path is shown beside it by whoever shows the message)."""
+        return self.reason
 
 
 @dataclass(frozen=True)
