@@ -1,0 +1,120 @@
+"""The GUI's one way to the store: writes run in the background, in order, then say what changed.
+
+In the spirit of Anki's ``CollectionOp``: a flow or dialog hands :meth:`StoreSession.write` a
+function of the store and the :class:`~eczema_tracker.app.changes.StoreChanges` it makes; the
+session runs it through the one background helper (:mod:`eczema_tracker.gui.tasks`), one write
+at a time in the order asked (20 ratings keyed quickly land in that order), and when it is done
+emits :attr:`StoreSession.changed` on the GUI thread. Views subscribe to ``changed`` and
+refresh what they show; no flow refreshes another's view. Reads that may be slow (decoding,
+bulk queries) go through :meth:`StoreSession.read`; a failed write shows its plain message and
+stores nothing more (the store's own transactions keep it whole).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.app.store_api import Store
+
+T = TypeVar("T")
+
+#: What a write reports as changed: fixed, or worked out from the write's result.
+ChangesOf = StoreChanges | Callable[[Any], StoreChanges]
+
+
+class StoreSession(QObject):
+    """Owns the GUI's access to one open :class:`Store` (replaceable after a restore)."""
+
+    #: Emitted on the GUI thread after each finished write (and on :meth:`replace_store`).
+    changed = Signal(object)  # StoreChanges
+
+    def __init__(self, store: Store, host: QWidget | None = None) -> None:
+        super().__init__(host)
+        self._store = store
+        self._host = host
+        self._queue: deque[BackgroundTask] = deque()
+        self._running: BackgroundTask | None = None
+
+    @property
+    def store(self) -> Store:
+        """The open store, for quick reads on the GUI thread (small queries, no decoding)."""
+        return self._store
+
+    def replace_store(self, store: Store) -> None:
+        """Use ``store`` from now on (after a restore); every view is told everything changed."""
+        self._store = store
+        self.changed.emit(StoreChanges.everything())
+
+    @property
+    def busy(self) -> bool:
+        """True while a write is running or waiting."""
+        return self._running is not None or bool(self._queue)
+
+    def write(
+        self,
+        op: Callable[[Store], T],
+        changes: ChangesOf,
+        *,
+        on_done: Callable[[T], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
+        error_title: str = "Could not save",
+        progress_label: str | None = None,
+    ) -> BackgroundTask:
+        """Queue ``op(store)`` to run in the background after the writes queued before it.
+
+        When it returns, :attr:`changed` is emitted with ``changes`` (or ``changes(result)``),
+        then ``on_done(result)`` runs, both on the GUI thread. On failure the plain message is
+        shown (titled ``error_title``) unless ``on_failure`` takes it.
+        """
+
+        def run(_progress: object, _cancel: object) -> T:
+            return op(self._store)
+
+        def succeeded(result: T) -> None:
+            what = changes(result) if callable(changes) else changes
+            if what:
+                self.changed.emit(what)
+            if on_done is not None:
+                on_done(result)
+
+        task = BackgroundTask(self._host, run, succeeded).titled(error_title)
+        if on_failure is not None:
+            task.failure(on_failure)
+        if progress_label:
+            task.with_progress(progress_label, cancellable=False)
+        task.finished.connect(self._next)
+        self._queue.append(task)
+        if self._running is None:
+            self._next()
+        return task
+
+    def read(
+        self,
+        op: Callable[[Store], T],
+        on_done: Callable[[T], None],
+        *,
+        on_failure: Callable[[str], None] | None = None,
+        error_title: str = "Could not read the photo store",
+    ) -> BackgroundTask:
+        """Run ``op(store)`` in the background now (reads don't wait for writes); deliver on_done."""
+
+        def run(_progress: object, _cancel: object) -> T:
+            return op(self._store)
+
+        task = BackgroundTask(self._host, run, on_done).titled(error_title)
+        if on_failure is not None:
+            task.failure(on_failure)
+        return task.run()
+
+    def _next(self) -> None:
+        self._running = None
+        if self._queue:
+            self._running = self._queue.popleft()
+            self._running.run()
