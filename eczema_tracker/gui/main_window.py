@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from eczema_tracker.app import services
+from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.core import imaging
 from eczema_tracker.gui import store_problems, window_layout
@@ -43,6 +44,7 @@ from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.personal_model_flow import PersonalModelFlow
 from eczema_tracker.gui.photo_actions import PhotoActions
 from eczema_tracker.gui.prompt_flow import PromptFlow
+from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.undo import UndoHistory
 from eczema_tracker.gui.widgets.empty_state import EmptyLibraryView
@@ -72,6 +74,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
     def __init__(self, store: Any, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self.session = StoreSession(store, self)
         self.settings = settings
         self.state = LibraryState(store)
         self.pipelines = services.PipelineCache()
@@ -141,6 +144,10 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.statusBar().addPermanentWidget(self.task_progress)
 
     def _connect(self) -> None:
+        self.session.changed.connect(self._store_changed)
+        timeline_changed = getattr(self.timeline_panel, "on_store_changed", None)
+        if timeline_changed is not None:
+            self.session.changed.connect(timeline_changed)
         self.site_filter.currentIndexChanged.connect(lambda _i: self._site_filter_changed())
         self.library.photoSelected.connect(self.show_photo)
         self.empty_view.importRequested.connect(self.import_dialog)
@@ -236,6 +243,16 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         return COMMON_SITES
 
     # -- library -------------------------------------------------------------------------------
+    def _store_changed(self, changes: StoreChanges) -> None:
+        """A write through :attr:`session` finished: refresh what it changed."""
+        if changes.photos or changes.prompts or changes.analyses or changes.ratings:
+            self._refresh_site_filter()
+            self.refresh_library()
+        if self._shown_photo is not None and (
+            changes.touches_photo(self._shown_photo) or changes.severity_models
+        ):
+            self.reshow_current()
+
     def refresh(self) -> None:
         """Reload everything shown from the store."""
         self._refresh_site_filter()

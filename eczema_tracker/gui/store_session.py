@@ -20,8 +20,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app.changes import StoreChanges
-from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.app.store_api import Store
+from eczema_tracker.gui.tasks import BackgroundTask
 
 T = TypeVar("T")
 
