@@ -27,7 +27,7 @@ class Settings:
     device: str = "auto"  # "auto", "cpu" or "cuda"
     last_site: str = "unspecified"
     allow_downloads: bool = True
-    extra: dict = field(default_factory=dict)  # keys from newer versions, kept untouched
+    extra: dict[str, object] = field(default_factory=dict)  # keys from newer versions, untouched
     #: The version of the file these settings were read from: a file a newer app wrote keeps
     #: its version when saved again, so that app still recognises its own keys in ``extra``.
     file_version: int = field(default=SETTINGS_VERSION, repr=False, compare=False)
@@ -42,7 +42,7 @@ class Settings:
             return cls()
         if not isinstance(raw, dict):
             return cls()
-        raw = _migrate(raw)
+        raw, version = _migrate(raw)
         defaults = cls()
         known = {f.name for f in fields(cls)} - {"extra", "file_version"}
         # A value of the wrong type (hand-edited or damaged file) falls back to its default.
@@ -51,12 +51,16 @@ class Settings:
             for k, v in raw.items()
             if k in known and type(v) is type(getattr(defaults, k))  # noqa: E721 (bool is not int)
         }
-        if "k" in values and not 1 <= values["k"] <= 8:
+        k = values.get("k")
+        if isinstance(k, int) and not 1 <= k <= 8:
             del values["k"]
         if "device" in values and values["device"] not in ("auto", "cpu", "cuda"):
             del values["device"]
         extra = {k: v for k, v in raw.items() if k not in known and k != "version"}
-        return cls(**values, extra=extra, file_version=raw["version"])
+        settings = cls(extra=extra, file_version=version)
+        for name, value in values.items():  # each of the type of its default (checked above)
+            setattr(settings, name, value)
+        return settings
 
     def save(self, config_dir: Path | None = None) -> Path:
         """Write the settings atomically (temp file, fsync, ``os.replace``)."""
@@ -70,10 +74,12 @@ class Settings:
         )
 
 
-def _migrate(raw: dict) -> dict:
-    """Bring an older settings dict up to :data:`SETTINGS_VERSION` (no steps yet)."""
-    version = raw.get("version", 1)
-    if type(version) is not int or version < 1:
-        version = 1
+def _migrate(raw: dict[str, object]) -> tuple[dict[str, object], int]:
+    """Bring an older settings dict up to :data:`SETTINGS_VERSION` (no steps yet).
+
+    Returns the dict and the version of the file it came from (1 when missing or invalid).
+    """
+    found = raw.get("version", 1)
+    version = found if type(found) is int and found >= 1 else 1
     # Future: `if version == 1: raw = _v1_to_v2(raw); version = 2`
-    return {**raw, "version": version}
+    return {**raw, "version": version}, version

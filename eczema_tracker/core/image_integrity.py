@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Iterator
 
 import numpy as np
 from PIL import Image
@@ -72,14 +73,20 @@ def jpeg_problem(data: bytes) -> str | None:
     return None
 
 
-def _jpeg_structure(data: bytes):
+#: (SOF marker, width, height, [(component id, h sampling, v sampling)]).
+_Frame = tuple[int, int, int, list[tuple[int, int, int]]]
+#: (component ids, Ss, Se, Ah, Al, coded bytes, restart markers, restart interval).
+_Scan = tuple[tuple[int, ...], int, int, int, int, int, int, int]
+
+
+def _jpeg_structure(data: bytes) -> tuple[_Frame | None, list[_Scan]]:
     """(frame, scans) of the first image: frame = (marker, width, height, [(id, h, v)]);
     each scan = (component ids, Ss, Se, Ah, Al, coded bytes, restart markers, interval)."""
     n = len(data)
     i = 2
-    frame = None
+    frame: _Frame | None = None
     interval = 0
-    scans: list[tuple] = []
+    scans: list[_Scan] = []
     while i < n:
         if data[i] != 0xFF:
             i += 1  # garbage between segments: libjpeg skips it too
@@ -143,7 +150,7 @@ def _jpeg_structure(data: bytes):
     return frame, scans
 
 
-def _iter_boxes(data: bytes, start: int, end: int):
+def _iter_boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int, int]]:
     """(type, payload start, box end, declared end) of the ISOBMFF boxes in data[start:end]."""
     i = start
     while i + 8 <= end:

@@ -41,7 +41,7 @@ try:  # HEIC/HEIF from phones
 
     pillow_heif.register_heif_opener()
 except ImportError:  # pragma: no cover - pillow-heif is a hard dependency
-    pillow_heif = None
+    pass
 
 #: Larger images are refused as likely decompression bombs (a 200-MP HEIC, say).
 MAX_PIXELS = 100_000_000
@@ -338,7 +338,8 @@ def exif_taken_at(exif: Image.Exif | None) -> str | None:
     if not m:
         return None
     try:
-        when = datetime(*(int(g) for g in m.groups()))
+        year, month, day, hour, minute, second = (int(g) for g in m.groups())
+        when = datetime(year, month, day, hour, minute, second)
     except ValueError:  # "0000:00:00 00:00:00" and friends
         return None
     text = when.isoformat(timespec="seconds")
