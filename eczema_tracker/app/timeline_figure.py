@@ -205,7 +205,14 @@ def _draw_severity(drawn: TimelineAxes, sites: Sequence[SiteSeries]) -> list[flo
     return numbers
 
 
-def _draw_scores(drawn, ax, points, dates, color, suffix) -> None:  # noqa: ANN001
+def _draw_scores(
+    drawn: TimelineAxes,
+    ax: Axes,
+    points: list[TimelinePointLike],
+    dates: list[float],
+    color: str,
+    suffix: str,
+) -> None:
     scored = [(d, p, float(g.score)) for d, p in zip(dates, points, strict=True)
               if (g := plotted_grade(p)) is not None and g.score is not None]  # fmt: skip
     if not scored:
@@ -225,18 +232,28 @@ def _draw_scores(drawn, ax, points, dates, color, suffix) -> None:  # noqa: ANN0
     drawn.targets += [HoverTarget(ax, d, float(y), point=p) for d, p, y in scored]
 
 
-def _draw_ratings(drawn, ax, points, dates, suffix) -> None:  # noqa: ANN001
-    rated = [(d, p) for d, p in zip(dates, points, strict=True) if p.rating is not None]
+def _draw_ratings(
+    drawn: TimelineAxes, ax: Axes, points: list[TimelinePointLike], dates: list[float], suffix: str
+) -> None:
+    rated = [(d, p, float(p.rating)) for d, p in zip(dates, points, strict=True)
+             if p.rating is not None]  # fmt: skip
     if not rated:
         return
-    ax.plot([d for d, _ in rated], [p.rating for _, p in rated], "D", mfc="none",
+    ax.plot([d for d, _, _ in rated], [r for _, _, r in rated], "D", mfc="none",
             mec=RATING_COLOR, mew=1.6, ms=marker_size(len(rated), 8), zorder=5,
             label="Your rating" + suffix, gid="rating")  # fmt: skip
-    drawn.targets += [HoverTarget(ax, d, float(p.rating), point=p) for d, p in rated]
+    drawn.targets += [HoverTarget(ax, d, r, point=p) for d, p, r in rated]
 
 
-def _draw_areas(drawn, ax, points, dates, color, suffix) -> None:  # noqa: ANN001
-    measured = [(d, p) for d, p in zip(dates, points, strict=True)
+def _draw_areas(
+    drawn: TimelineAxes,
+    ax: Axes,
+    points: list[TimelinePointLike],
+    dates: list[float],
+    color: str,
+    suffix: str,
+) -> None:
+    measured = [(d, p, 100 * p.lesion_area_fraction) for d, p in zip(dates, points, strict=True)
                 if p.lesion_area_fraction is not None]  # fmt: skip
     if not measured:
         return
@@ -246,12 +263,12 @@ def _draw_areas(drawn, ax, points, dates, color, suffix) -> None:  # noqa: ANN00
         drawn.area.tick_params(axis="y", colors=AREA_COLOR)
         drawn.area.set_ylim(0, 5.0)
     area_ax = drawn.area
-    percent = [100 * p.lesion_area_fraction for _, p in measured]
+    percent = [pc for _, _, pc in measured]
     ms = marker_size(len(measured), 5)
-    area_ax.plot([d for d, _ in measured], percent, "--", color=color, lw=1.1, alpha=0.7,
+    area_ax.plot([d for d, _, _ in measured], percent, "--", color=color, lw=1.1, alpha=0.7,
                  zorder=2)  # fmt: skip
-    fresh = [(d, pc) for (d, p), pc in zip(measured, percent, strict=True) if not p.stale]
-    stale = [(d, pc) for (d, p), pc in zip(measured, percent, strict=True) if p.stale]
+    fresh = [(d, pc) for d, p, pc in measured if not p.stale]
+    stale = [(d, pc) for d, p, pc in measured if p.stale]
     if fresh:
         area_ax.plot([d for d, _ in fresh], [pc for _, pc in fresh], "s", color=color, ms=ms,
                      zorder=3, label="Lesion area (%)" + suffix, gid="area")  # fmt: skip
@@ -261,9 +278,7 @@ def _draw_areas(drawn, ax, points, dates, color, suffix) -> None:  # noqa: ANN00
                      gid="area-stale")  # fmt: skip
     top = max(area_ax.get_ylim()[1], max(percent) * 1.15)
     area_ax.set_ylim(0, top)
-    drawn.targets += [
-        HoverTarget(area_ax, d, pc, point=p) for (d, p), pc in zip(measured, percent, strict=True)
-    ]
+    drawn.targets += [HoverTarget(area_ax, d, pc, point=p) for d, p, pc in measured]
 
 
 # -- axes, legend, hover -----------------------------------------------------------------------

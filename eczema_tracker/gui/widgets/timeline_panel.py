@@ -1,6 +1,12 @@
 """The Timeline tab: a body-site chooser over the widgets' ``TimelineView``.
 
-The matplotlib-backed view is created the first time the tab is shown, so the window opens fast.
+The view shows the chosen site's photos and the whole record (check-ins, daily numbers,
+treatment courses, flares and notes) on one date axis. The matplotlib-backed view is created
+the first time the tab is shown, so the window opens fast; the data is read with
+:func:`eczema_tracker.app.timeline_data.gather_timeline_data` (small queries, on the GUI thread).
+:meth:`TimelinePanel.on_store_changed` takes the store session's ``changed`` signal: the panel
+redraws when photos, analyses, ratings, prompts or the record changed (at once if shown, else
+the next time it is shown).
 """
 
 from __future__ import annotations
@@ -8,20 +14,25 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.timeline_data import TimelineData, gather_timeline_data
 
 
 class TimelinePanel(QWidget):
-    """Site chooser + timeline; ``photoActivated(id)`` when a point is clicked."""
+    """Site chooser + timeline; ``photoActivated(id)`` when a photo's point is clicked."""
 
     photoActivated = Signal(int)  # noqa: N815
 
     def __init__(self, store: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.store = store
-        self.view = None  # TimelineView, made on first show
+        self.store = store  # replaced by the window after a restore
+        self.view: Any = None  # TimelineView, made on first show
+        self._stale = False  # the store changed while the tab was hidden
         self.site = QComboBox()
-        self.site.setToolTip("The body site whose timeline is shown")
+        self.site.setToolTip("The body site whose photos are shown above the record")
         self.site.currentIndexChanged.connect(lambda _i: self._show_points())
         self.note = QLabel()
         self.note.setWordWrap(True)
@@ -33,12 +44,15 @@ class TimelinePanel(QWidget):
         self._layout.addLayout(top)
         self._layout.addStretch(1)
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
         self.ensure_view()
-        self._show_points()
+        if self._stale:
+            self.refresh()
+        else:
+            self._show_points()
 
-    def ensure_view(self):
+    def ensure_view(self) -> Any:
         """Create the timeline view (imports matplotlib) if not yet done; return it."""
         if self.view is None:
             from eczema_tracker.gui.widgets.timeline import TimelineView
@@ -53,8 +67,25 @@ class TimelinePanel(QWidget):
         """The site shown."""
         return self.site.currentText() or None
 
+    def on_store_changed(self, changes: StoreChanges) -> None:
+        """Redraw if what changed is shown here (photos, masks, analyses, ratings, record)."""
+        if not (
+            changes.photos
+            or changes.analyses
+            or changes.ratings
+            or changes.record
+            or changes.prompts
+            or changes.corrections
+        ):
+            return
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
     def refresh(self) -> None:
-        """Reload sites and points from the store."""
+        """Reload sites, points and the record from the store."""
+        self._stale = False
         current = self.site.currentText()
         sites = self.store.sites()
         self.site.blockSignals(True)
@@ -70,19 +101,32 @@ class TimelinePanel(QWidget):
         site = self.current_site()
         return self.store.timeline(site) if site else []
 
-    def _show_points(self) -> None:
+    def timeline_data(self) -> TimelineData:
+        """What the view shows: the site's photos and the whole record."""
         site = self.current_site()
-        points = self.points()
-        analysed = [p for p in points if p.lesion_area_fraction is not None]
-        if not site:
-            self.note.setText("Import photos to see a timeline.")
-        elif not analysed:
+        return gather_timeline_data(self.store, sites=[site] if site else [])
+
+    def _show_points(self) -> None:
+        if self.view is None or not self.isVisible():
+            return
+        data = self.timeline_data()
+        site = self.current_site()
+        analysed = [p for s in data.sites for p in s.points if p.lesion_area_fraction is not None]
+        record = []
+        if data.poem:
+            record.append(f"{len(data.poem)} check-in(s)")
+        if data.courses:
+            record.append(f"{len(data.courses)} treatment course(s)")
+        if not site and not data.has_record:
+            self.note.setText(
+                "Import photos, or record a check-in (Record ▸ Weekly check-in…), to see a timeline."
+            )
+        elif site and not analysed:
             self.note.setText(
                 "No analysed photo of this site yet: paint 2 prompt masks, then Analyse."
+                + (f" Shown: {', '.join(record)}." if record else "")
             )
         else:
-            self.note.setText(
-                f"{len(analysed)} analysed photo(s). Click a point to open its photo."
-            )
-        if self.view is not None and self.isVisible():
-            self.view.set_points(points, site or "")
+            shown = ([f"{len(analysed)} analysed photo(s)"] if site else []) + record
+            self.note.setText(f"{', '.join(shown)}. Click a photo's point to open it.")
+        self.view.set_data(data)

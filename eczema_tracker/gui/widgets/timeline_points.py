@@ -1,46 +1,14 @@
-"""What the timeline knows of a point, without Qt or matplotlib: the point protocol, local
-plotting time, the grade plotted (``severity_scale.shown_grade``) and the hover text."""
+"""What the timeline says of a photo's point: the hover text. The point protocol, local plotting
+time and the plotted grade (``severity_scale.shown_grade``) are Qt-free, in
+:mod:`eczema_tracker.app.timeline_data`; they are re-exported here."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Protocol
-
-from eczema_tracker.core.severity_scale import ShownGrade, class_name, shown_grade
+from eczema_tracker.app.timeline_data import TimelinePointLike, plotted_grade, to_local_naive
+from eczema_tracker.core.severity_scale import class_name
 from eczema_tracker.gui.formatting import format_short_day
 
-
-class TimelinePointLike(Protocol):
-    """What the timeline needs of a point; ``store.records.TimelinePoint`` matches."""
-
-    @property
-    def photo_id(self) -> int: ...
-    @property
-    def taken_at(self) -> datetime | str: ...
-    @property
-    def score(self) -> float | None: ...
-    @property
-    def severity_class(self) -> int | None: ...
-    @property
-    def lesion_area_fraction(self) -> float | None: ...
-    @property
-    def rating(self) -> int | None: ...
-    @property
-    def stale(self) -> bool: ...
-
-
-def to_local_naive(value: datetime | str) -> datetime:
-    """A datetime from an ISO string or datetime, in local time without tzinfo (for plotting)."""
-    when = value if isinstance(value, datetime) else datetime.fromisoformat(value.strip())
-    return when.astimezone().replace(tzinfo=None) if when.tzinfo is not None else when
-
-
-def plotted_grade(point: TimelinePointLike) -> ShownGrade | None:
-    """The grade shown for ``point`` (``severity_scale.shown_grade``), None when not graded."""
-    if point.score is None:
-        return None
-    grade = shown_grade(lesion_area_fraction=point.lesion_area_fraction, score=point.score)
-    return grade if grade is not None and grade.graded else None
+__all__ = ["TimelinePointLike", "describe_point", "plotted_grade", "to_local_naive"]
 
 
 def describe_point(point: TimelinePointLike) -> str:
