@@ -1,0 +1,107 @@
+"""``report``: the report for the doctor, a 1-3 page PDF of a date range.
+
+``eczema-tracker report --from DATE --to DATE [--site SITE ...] [--name TEXT] [--paper a4|letter]
+--out FILE.pdf``. The store is opened read-only (the app may have it open meanwhile). The PDF is
+written atomically: after a refusal or a failure nothing is written and an older file of that
+name is left as it was.
+
+Exit codes: 0 written; 2 bad input (a date that does not parse, a range that ends before it
+starts, an unknown body site, a missing output folder) or a store problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from eczema_tracker.cli import CliError
+from eczema_tracker.commands.common import INPUT_ERROR_CODE, open_store
+
+PAPERS = ("a4", "letter")
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add ``report``."""
+    p = subparsers.add_parser(
+        "report",
+        parents=[common],
+        help="write the report for the doctor (a PDF of a date range)",
+        description="Write a 1-3 page PDF for an appointment: POEM, itch and sleep, lesion area "
+        "and predicted severity per body site, the timeline, photos with their lesion outline, "
+        "treatments, flares and notes, from --from to --to (both included). Made on this "
+        "computer; not a diagnosis.",
+    )
+    p.add_argument(
+        "--from",
+        dest="from_day",
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="first day of the range",
+    )
+    p.add_argument(
+        "--to", dest="to_day", required=True, metavar="YYYY-MM-DD", help="last day of the range"
+    )
+    p.add_argument(
+        "--site",
+        action="append",
+        default=[],
+        metavar="SITE",
+        help="a body site to include (repeat for several; default: every site with "
+        "photos in the range)",
+    )
+    p.add_argument("--name", default="", metavar="TEXT", help="the name to print in the header")
+    p.add_argument(
+        "--paper",
+        default=None,
+        type=str.lower,
+        choices=PAPERS,
+        help="paper size (default: letter for US and Canadian locales, else a4)",
+    )
+    p.add_argument("--out", required=True, metavar="FILE.pdf", help="where to write the PDF")
+    p.set_defaults(func=run_report)
+
+
+def _out_path(text: str) -> Path:
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise CliError(f"--out {text} is a folder; give the report a file name")
+    if not path.parent.is_dir():
+        raise CliError(f"--out: the folder {path.parent} does not exist")
+    return path
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """``eczema-tracker report --from D --to D [--site S ...] [--name T] --out FILE.pdf``."""
+    from eczema_tracker.app.report_data import ReportInputError, check_request, gather_report
+    from eczema_tracker.app.report_pdf import write_report
+
+    try:
+        check_request(args.from_day, args.to_day, paper=args.paper)  # before the store opens
+    except ReportInputError as exc:
+        raise CliError(exc.message, INPUT_ERROR_CODE) from None
+    out = _out_path(args.out)
+    with open_store(args.data_dir, readonly=True) as store:
+        try:
+            request = check_request(
+                args.from_day,
+                args.to_day,
+                sites=args.site,
+                name=args.name,
+                paper=args.paper,
+                known_sites=store.sites(),
+            )
+            data = gather_report(store, request)
+            written = write_report(data, out)
+        except ReportInputError as exc:
+            raise CliError(exc.message, INPUT_ERROR_CODE) from None
+    what = (
+        "nothing recorded in the range"
+        if data.is_empty
+        else (f"{data.photo_count} photo(s), {len(data.poem.totals)} POEM check-in(s)")
+    )
+    print(
+        f"wrote {written.path} ({written.pages} page{'s' if written.pages != 1 else ''}, "
+        f"{request.paper.upper() if request.paper == 'a4' else 'Letter'}; "
+        f"{request.from_day.isoformat()} to {request.to_day.isoformat()}: {what})"
+    )
+    return 0

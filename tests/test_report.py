@@ -1,0 +1,290 @@
+"""The report for the doctor: what it gathers, the PDF it writes, and the ``report`` command."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, timedelta
+
+import pytest
+from pypdf import PdfReader
+from report_support import NAME, SITES, populate
+
+from eczema_tracker.app.report_data import (
+    PhotoPoint,
+    ReportInputError,
+    check_request,
+    default_paper,
+    gather_report,
+    strip_points,
+)
+from eczema_tracker.app.report_pdf import day_text, write_report
+from eczema_tracker.cli import CliError, common_options
+from eczema_tracker.commands import report_command
+from eczema_tracker.core.jobs import Cancelled
+from eczema_tracker.store import Store
+
+
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory):
+    """A store with two sites of four photos each and a record (see report_support)."""
+    folder = tmp_path_factory.mktemp("report")
+    with Store.open(folder / "store") as store:
+        info = populate(store, folder / "photos")
+    return folder / "store", info
+
+
+@pytest.fixture(scope="module")
+def report_pdf(populated, tmp_path_factory):
+    """The report of the whole populated range, written once: (path, range info)."""
+    data_dir, info = populated
+    out = tmp_path_factory.mktemp("out") / "report.pdf"
+    with Store.open(data_dir, readonly=True) as store:
+        request = check_request(info["from"], info["to"], name=NAME, paper="a4")
+        written = write_report(gather_report(store, request), out)
+    assert written.path == out
+    return out, info, written
+
+
+def _text(path) -> str:
+    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+
+
+def _images(page) -> int:
+    resources = page.get("/Resources") or {}
+    xobjects = resources.get("/XObject") or {}
+    return sum(1 for ref in xobjects.values() if ref.get_object().get("/Subtype") == "/Image")
+
+
+# -- the PDF --------------------------------------------------------------------------------------
+def test_report_has_two_pages_with_range_poem_sites_and_name(report_pdf):
+    path, info, written = report_pdf
+    reader = PdfReader(path)
+    assert len(reader.pages) == written.pages == 2
+    text = _text(path)
+    assert f"From {day_text(info['from'])} to {day_text(info['to'])}" in text
+    assert "POEM" in text and NAME in text
+    for site in SITES:
+        assert site in text
+    assert "not a diagnosis" in text
+    assert "Betnovate 0.1% cream" in text and "potent" in text
+    assert "worse after swimming" in text and "flare after a cold" in text  # photo and day notes
+    assert "cross-validated accuracy 75%" in text and "personal model" in text
+
+
+def test_report_embeds_the_photos_and_draws_the_timeline(report_pdf):
+    path, _, _ = report_pdf
+    first, second = PdfReader(path).pages
+    assert _images(second) == 2 * 3  # first, middle and last photo of each site
+    page_one = first.extract_text()
+    for label in ("Timeline", "Severity", "Lesion area", "Flares", "Epaderm", "Peak itch"):
+        assert label in page_one  # the timeline's axes: vector drawing, its labels are text
+    assert float(first.mediabox.width) == pytest.approx(8.27 * 72, abs=1)  # A4
+
+
+def test_gathered_summary_values(populated):
+    data_dir, info = populated
+    with Store.open(data_dir, readonly=True) as store:
+        data = gather_report(store, check_request(info["from"], info["to"]))
+    # 3+2+1+1+2+2+3 = 14 in the first four weeks, 1+1+0+0+1+1+2 = 6 after
+    assert (data.poem.first, data.poem.last, data.poem.change) == (14, 6, -8)
+    assert (data.poem.first_band, data.poem.last_band) == ("moderate", "mild")
+    first_week = data.weeks[0]
+    rows = [n for n in data.numbers if n.day - timedelta(days=n.day.weekday()) == first_week.start]
+    assert first_week.itch_mean == pytest.approx(sum(r.itch for r in rows) / len(rows))
+    assert [s.site for s in data.sites] == sorted(SITES)
+    arm = next(s for s in data.sites if s.site == "left arm")
+    assert arm.points[1].area_fraction == pytest.approx(0.08, abs=0.002)  # the correction wins
+    assert arm.points[1].mask_origin == "corrected"
+    assert (arm.first_area, arm.last_area) == pytest.approx((0.12, 0.06))
+    assert [p.photo_id for p in (s.point for s in arm.strip)] == [
+        arm.points[0].photo_id,
+        arm.points[1].photo_id,
+        arm.points[3].photo_id,
+    ]
+    for photo in arm.strip:
+        assert photo.mask is not None and photo.mask.shape == photo.image.shape[:2]
+        assert max(photo.image.shape[:2]) <= 480
+    assert [m.kind for m in data.models] == ["personal"]
+    assert len(data.courses) == 2 and data.flares == (info["from"] + timedelta(days=10),)
+
+
+def test_strip_is_first_middle_and_last():
+    points = [PhotoPoint(i, None, None, None, None, None, None) for i in range(7)]  # type: ignore[arg-type]
+    assert [p.photo_id for p in strip_points(points)] == [0, 3, 6]
+    assert [p.photo_id for p in strip_points(points[:2])] == [0, 1]
+
+
+def test_one_site_and_letter_paper(populated, tmp_path):
+    data_dir, info = populated
+    out = tmp_path / "arm.pdf"
+    with Store.open(data_dir, readonly=True) as store:
+        request = check_request(info["from"], info["to"], sites=["Left  Arm"], paper="letter")
+        write_report(gather_report(store, request), out)
+    text = _text(out)
+    assert "left arm" in text and "right knee crease" not in text
+    assert float(PdfReader(out).pages[0].mediabox.height) == pytest.approx(11 * 72, abs=1)
+
+
+def test_an_empty_range_is_one_page_saying_so(populated, tmp_path):
+    data_dir, info = populated
+    out = tmp_path / "empty.pdf"
+    start = info["from"] - timedelta(days=400)
+    with Store.open(data_dir, readonly=True) as store:
+        data = gather_report(store, check_request(start, start + timedelta(days=30)))
+        assert data.is_empty
+        written = write_report(data, out)
+    assert written.pages == 1 and len(PdfReader(out).pages) == 1
+    assert "Nothing was recorded" in _text(out)
+
+
+def test_many_notes_make_a_third_page(tmp_path):
+    with Store.open(tmp_path / "store") as store:
+        info = populate(store, tmp_path / "photos", photos_per_site=3)
+        for n in range(1, 40):
+            store.set_day_mark(info["from"] + timedelta(days=n), note=f"note {n}: " + "itchy " * 30)
+        data = gather_report(store, check_request(info["from"], info["to"]))
+    written = write_report(data, tmp_path / "notes.pdf")
+    assert written.pages == 3
+    assert "more note(s)" in _text(written.path)
+
+
+def test_a_cancelled_write_leaves_the_old_file(report_pdf, populated, tmp_path):
+    data_dir, info = populated
+    out = tmp_path / "report.pdf"
+    out.write_bytes(b"the old report")
+    with Store.open(data_dir, readonly=True) as store:
+        data = gather_report(store, check_request(info["from"], info["to"]))
+    calls = []
+
+    def cancel() -> bool:
+        calls.append(1)
+        return len(calls) > 2  # after the first page was saved
+
+    with pytest.raises(Cancelled):
+        write_report(data, out, cancel=cancel)
+    assert out.read_bytes() == b"the old report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.pdf"]
+
+
+@pytest.mark.parametrize(
+    ("name", "paper"),
+    [
+        ("en_US.UTF-8", "letter"),
+        ("fr_CA", "letter"),
+        ("en_GB.UTF-8", "a4"),
+        ("C", "a4"),
+        ("de_DE@euro", "a4"),
+        ("", "a4"),
+    ],
+)
+def test_default_paper_by_locale(name, paper):
+    assert default_paper(name) == paper
+
+
+@pytest.mark.parametrize(
+    ("from_day", "to_day", "sites", "words"),
+    [
+        ("2026-02-30", "2026-03-01", (), "not a date"),
+        ("20260101", "2026-03-01", (), "not a date"),
+        ("2026-03-02", "2026-03-01", (), "ends before it starts"),
+        ("2026-01-01", "2026-03-01", ("elbow",), "no photos have the body site 'elbow'"),
+    ],
+)
+def test_check_request_refusals(from_day, to_day, sites, words):
+    with pytest.raises(ReportInputError, match=words):
+        check_request(from_day, to_day, sites=sites, known_sites=SITES)
+
+
+# -- the command ----------------------------------------------------------------------------------
+def _run(argv: list[str]) -> int:
+    """Parse and run like ``cli.main`` does, with the report command registered."""
+    parser = argparse.ArgumentParser(parents=[common_options()])
+    report_command.register(
+        parser.add_subparsers(dest="command"), common_options(suppress_defaults=True)
+    )
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"eczema-tracker: error: {exc.message}")
+        return exc.code
+
+
+def test_command_writes_the_report(populated, tmp_path, capsys):
+    data_dir, info = populated
+    out = tmp_path / "doctor.pdf"
+    code = _run(
+        [
+            "report",
+            "--data-dir",
+            str(data_dir),
+            "--from",
+            info["from"].isoformat(),
+            "--to",
+            info["to"].isoformat(),
+            "--site",
+            "left arm",
+            "--name",
+            NAME,
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert f"wrote {out} (2 pages, A4" in capsys.readouterr().out
+    assert NAME in _text(out)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"--from": "2026-13-01"},
+        {"--to": "yesterday"},
+        {"--from": "2026-06-02", "--to": "2026-06-01"},
+        {"--site": "left foot"},
+        {"--out": "missing-folder/r.pdf"},
+        {"--out": "."},
+        {"--data-dir": "no-store-here"},
+    ],
+    ids=lambda c: " ".join(f"{k}={v}" for k, v in c.items()),
+)
+def test_command_refuses_bad_input_and_writes_nothing(
+    populated, tmp_path, monkeypatch, capsys, change
+):
+    data_dir, info = populated
+    monkeypatch.chdir(tmp_path)
+    options = {
+        "--data-dir": str(data_dir),
+        "--from": info["from"].isoformat(),
+        "--to": info["to"].isoformat(),
+        "--out": "r.pdf",
+        **change,
+    }
+    argv = ["report"] + [x for kv in options.items() for x in kv]
+    assert _run(argv) == 2
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and printed[0].startswith("eczema-tracker: error: ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_reads_a_store_open_for_writing(populated, tmp_path):
+    data_dir, info = populated
+    day = date.today().isoformat()
+    with Store.open(data_dir):  # the app has it open
+        assert (
+            _run(
+                [
+                    "report",
+                    "--data-dir",
+                    str(data_dir),
+                    "--from",
+                    day,
+                    "--to",
+                    day,
+                    "--out",
+                    str(tmp_path / "r.pdf"),
+                ]
+            )
+            == 0
+        )
+    assert (tmp_path / "r.pdf").is_file()
