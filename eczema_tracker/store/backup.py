@@ -151,18 +151,17 @@ def _export(
         snapshot = work / db.DB_NAME
         db.make_owner_only(snapshot)
         with Store.open(root, readonly=True) as store:
-            with store._lock:  # noqa: SLF001 - the backup is part of the store
-                dest = sqlite3.connect(snapshot)
-                try:
-                    store._db.backup(dest)  # noqa: SLF001
-                    dest.execute("PRAGMA journal_mode = DELETE")
-                    dest.execute("DELETE FROM pending_file")  # in-flight writes are not data
-                    dest.commit()
-                    bad = unsafe_names(dest)
-                    names = sorted(referenced_names(dest))
-                    schema = db.schema_version(dest)
-                finally:
-                    dest.close()
+            dest = sqlite3.connect(snapshot)
+            try:
+                store.copy_database_to(dest)
+                dest.execute("PRAGMA journal_mode = DELETE")
+                dest.execute("DELETE FROM pending_file")  # in-flight writes are not data
+                dest.commit()
+                bad = unsafe_names(dest)
+                names = sorted(referenced_names(dest))
+                schema = db.schema_version(dest)
+            finally:
+                dest.close()
         if bad:
             raise BackupError(
                 f"The photo store's database names a file outside the store ({bad[0]!r}); "

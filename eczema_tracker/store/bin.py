@@ -3,17 +3,22 @@
 Moving a photo to the bin only stamps ``photo.deleted_at``: its file, masks, analyses and ratings
 stay, and it disappears from :meth:`~eczema_tracker.store.Store.photos`, the timeline, the sites
 and the prompts. Binning or restoring a prompt photo changes its site's prompt set (the site's
-results become out of date). Emptying the bin removes rows and files for good.
+results become out of date). Emptying the bin removes rows and files for good
+(:meth:`BinMixin.delete_photo`, which also removes a photo straight away when asked).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from eczema_tracker.store import maintenance
+from eczema_tracker.store.base import StoreBase
 from eczema_tracker.store.records import PhotoRecord, now_iso
+from eczema_tracker.store.rows import PHOTO_COLUMNS, PHOTO_FROM, fetch_all, photo_from_row
+from eczema_tracker.store.thumbnails import thumbnail_files
 
 
-class BinMixin:
+class BinMixin(StoreBase):
     """Bin methods of the Store (see the module docstring)."""
 
     def move_to_bin(self, photo_ids: Iterable[int]) -> list[int]:
@@ -40,14 +45,13 @@ class BinMixin:
 
     def binned_photos(self) -> list[PhotoRecord]:
         """The photos in the bin, most recently deleted first."""
-        from eczema_tracker.store.repository import _PHOTO_COLUMNS, _PHOTO_FROM, _photo
-
         with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} WHERE p.deleted_at IS NOT NULL "
-                "ORDER BY p.deleted_at DESC, p.id DESC"
+            rows = fetch_all(
+                self._db,
+                f"SELECT {PHOTO_COLUMNS} {PHOTO_FROM} WHERE p.deleted_at IS NOT NULL "
+                "ORDER BY p.deleted_at DESC, p.id DESC",
             )
-            return [_photo(r) for r in rows]
+            return [photo_from_row(row) for row in rows]
 
     def empty_bin(self, photo_ids: Iterable[int] | None = None) -> int:
         """Delete for good the photos in the bin (only ``photo_ids`` if given): their rows,
@@ -57,3 +61,32 @@ class BinMixin:
         for pid in sorted(chosen):
             self.delete_photo(pid)
         return len(chosen)
+
+    def delete_photo(self, photo_id: int) -> None:
+        """Remove a photo with its analyses, ratings and prompt masks (the person asked)."""
+        with self._lock:
+            with self._write() as conn:
+                old = self._photo_row(photo_id)
+                if old.is_prompt and not old.in_bin:  # a binned prompt is no prompt already
+                    self._bump_prompt_change(old.site)
+                conn.execute("UPDATE photo SET current_analysis_id = NULL WHERE id = ?", (old.id,))
+                conn.execute("DELETE FROM photo WHERE id = ?", (old.id,))
+                names = [old.stored_name] + [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT stored_name FROM mask_file m WHERE NOT EXISTS "
+                        "(SELECT 1 FROM prompt_mask_version v WHERE v.mask_id = m.id) AND NOT "
+                        "EXISTS (SELECT 1 FROM analysis a WHERE a.mask_id = m.id "
+                        "OR a.corrected_mask_id = m.id)"
+                    )
+                ]
+                conn.executemany(
+                    "DELETE FROM mask_file WHERE stored_name = ?", [(n,) for n in names]
+                )
+                conn.executemany(
+                    "INSERT OR REPLACE INTO pending_file (stored_name, created_at) VALUES (?, ?)",
+                    [(n, now_iso()) for n in names],
+                )
+            maintenance.delete_unreferenced(self._db, self.data_dir, names)
+            for thumb in thumbnail_files(self.data_dir, old.sha256):
+                thumb.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from eczema_tracker.store.check_files import check_row_files
 from eczema_tracker.store.check_records import FILE_TABLES, FileHasher, Problem, UnusableFile
 from eczema_tracker.store.lock import LOCK_NAME
 from eczema_tracker.store.maintenance import ORPHANS
+from eczema_tracker.store.thumbnails import thumbnail_name
 
 MAX_LISTED = 10  # database messages shown one per line, then "...and N more"
 
@@ -217,7 +218,7 @@ def _thumbnail_problems(
     """Each usable photo has a whole thumbnail; no thumbnail belongs to no photo."""
     out = []
     for photo_id, (sha, _) in sorted(photo_files.items()):
-        name = f"{files.THUMBNAILS}/{sha[:2]}/{sha}.jpg"
+        name = thumbnail_name(sha)
         if name not in on_disk:
             out.append(
                 Problem(

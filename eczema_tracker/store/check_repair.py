@@ -74,7 +74,7 @@ def repair_findings(root: Path, found: Findings) -> list[str]:
 
 def _make_thumbnail(root: Path, name: str, photo_id: int, stored_name: str) -> bool:
     """Write the thumbnail ``name`` from the photo's file; False if the photo cannot be decoded."""
-    from eczema_tracker.store.repository import thumbnail_jpeg
+    from eczema_tracker.store.thumbnails import thumbnail_jpeg
 
     try:
         image = imaging.open_image(root / stored_name)

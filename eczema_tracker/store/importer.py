@@ -42,9 +42,10 @@ from eczema_tracker.core.jobs import (
     raise_if_cancelled,
     report,
 )
-from eczema_tracker.store import db, files
-from eczema_tracker.store.errors import StoreError
-from eczema_tracker.store.records import ImportResult, normalise_site, now_iso
+from eczema_tracker.store import files
+from eczema_tracker.store.base import NewPhoto
+from eczema_tracker.store.records import ImportResult, normalise_site
+from eczema_tracker.store.thumbnails import thumbnail_jpeg, write_cached_thumbnail
 
 if TYPE_CHECKING:
     from eczema_tracker.store.repository import Store
@@ -59,22 +60,18 @@ BATCH_BYTES = 64 * 1024 * 1024
 DECODE_SIDE = 512
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Prepared:
-    """A decoded photo waiting to be written (bytes in memory)."""
+    """A decoded photo waiting to be written (bytes in memory), and where it came from."""
 
-    index: int
+    index: int  # of its file among the import's results
     label: str
-    original_name: str
-    data: bytes
-    sha256: str
-    stored_name: str
-    format: str
-    width: int
-    height: int
-    taken_at: str
-    taken_at_source: str
-    thumbnail: bytes
+    photo: NewPhoto
+    thumbnail: bytes  # JPEG
+
+    @property
+    def sha256(self) -> str:
+        return self.photo.sha256
 
 
 def collect(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, str | None]]:
@@ -141,7 +138,10 @@ def import_paths(
                     results[index] = outcome
                 else:
                     batch.append(outcome)
-                    if len(batch) >= BATCH_FILES or sum(len(p.data) for p in batch) >= BATCH_BYTES:
+                    if (
+                        len(batch) >= BATCH_FILES
+                        or sum(len(p.photo.data) for p in batch) >= BATCH_BYTES
+                    ):
                         _commit_batch(store, batch, site_name, results)
                         batch = []
             report(progress, index + 1, len(todo), files.readable_name(path.name))
@@ -201,105 +201,38 @@ def prepare_file(store: Store, path: Path, index: int = 0) -> _Prepared | Import
             when = datetime.now().astimezone()
         taken_at = when.isoformat(timespec="seconds")
         taken_source = "file"
-    from eczema_tracker.store.repository import thumbnail_jpeg
-
-    return _Prepared(
-        index=index,
-        label=label,
-        original_name=files.readable_name(path.name),
-        data=data,
+    photo = NewPhoto(
         sha256=sha,
         stored_name=files.content_name(
             files.PHOTOS, sha, imaging.FORMAT_SUFFIX.get(decoded.format, ".img")
         ),
+        original_name=files.readable_name(path.name),
         format=decoded.format,
+        data=data,
         width=decoded.width,
         height=decoded.height,
         taken_at=taken_at,
         taken_at_source=taken_source,
-        thumbnail=thumbnail_jpeg(decoded.image),
     )
+    return _Prepared(index, label, photo, thumbnail_jpeg(decoded.image))
 
 
 def _commit_batch(
     store: Store, batch: list[_Prepared], site: str, results: list[ImportResult | None]
 ) -> None:
-    """Write the batch's files (pending rows first), then commit all their rows at once."""
+    """Store the batch (files first, then all rows at once) and answer each of its files.
+
+    A photo already stored, or met earlier in the batch, is a ``duplicate``; a failure to write
+    raises :class:`~eczema_tracker.store.errors.StoreError` and keeps nothing of the batch."""
     if not batch:
         return
-    with store._lock:  # noqa: SLF001 - the importer is part of the store
-        store._require_writable()  # noqa: SLF001
-        conn = store._db  # noqa: SLF001
-        new: list[_Prepared] = []
-        first_of: dict[str, _Prepared] = {}
-        for item in batch:
-            existing = store.photo_by_sha256(item.sha256)
-            if existing is not None:
-                results[item.index] = ImportResult(item.label, "duplicate", None, existing.id)
-            elif item.sha256 in first_of:
-                continue  # the same photo twice in one batch: resolved after the commit
-            else:
-                first_of[item.sha256] = item
-                new.append(item)
-        names = [item.stored_name for item in new]
-        try:
-            with db.transaction(conn):
-                conn.executemany(
-                    "INSERT OR REPLACE INTO pending_file (stored_name, created_at) VALUES (?, ?)",
-                    [(n, now_iso()) for n in names],
-                )
-            folders = set()
-            for item in new:
-                target = files.write_file_durably(store.data_dir, item.stored_name, item.data)
-                folders.add(target.parent)
-            for folder in folders:
-                files.fsync_dir(folder)
-            ids: dict[str, int] = {}
-            with db.transaction(conn):
-                for item in new:
-                    cur = conn.execute(
-                        "INSERT INTO photo (sha256, stored_name, original_name, format, "
-                        "byte_size, width, height, taken_at, taken_at_source, imported_at, site) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            item.sha256,
-                            item.stored_name,
-                            item.original_name,
-                            item.format,
-                            len(item.data),
-                            item.width,
-                            item.height,
-                            item.taken_at,
-                            item.taken_at_source,
-                            now_iso(),
-                            site,
-                        ),
-                    )
-                    ids[item.sha256] = int(cur.lastrowid)
-                conn.executemany(
-                    "DELETE FROM pending_file WHERE stored_name = ?", [(n,) for n in names]
-                )
-        except BaseException as exc:
-            for name in names:
-                store._abandon_file(name)  # noqa: SLF001
-            if isinstance(exc, OSError):
-                raise StoreError(
-                    f"Could not write into the photo store at {store.data_dir} "
-                    f"({exc.strerror or exc}); nothing of this batch was kept."
-                ) from exc
-            raise
+    stored = store.add_photos([item.photo for item in batch], site)
+    answered: set[str] = set()
     for item in batch:
-        if results[item.index] is not None:
-            continue
-        if first_of.get(item.sha256) is item:
-            results[item.index] = ImportResult(item.label, "imported", None, ids[item.sha256])
-            try:  # the thumbnail is a cache: losing it (no fsync) costs nothing
-                files.write_cache_file(
-                    store.data_dir,
-                    f"{files.THUMBNAILS}/{item.sha256[:2]}/{item.sha256}.jpg",
-                    item.thumbnail,
-                )
-            except OSError:
-                pass
+        photo_id, is_new = stored[item.sha256]
+        if is_new and item.sha256 not in answered:
+            results[item.index] = ImportResult(item.label, "imported", None, photo_id)
+            write_cached_thumbnail(store.data_dir, item.sha256, item.thumbnail)
         else:
-            results[item.index] = ImportResult(item.label, "duplicate", None, ids[item.sha256])
+            results[item.index] = ImportResult(item.label, "duplicate", None, photo_id)
+        answered.add(item.sha256)

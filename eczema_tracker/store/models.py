@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Sequence
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from eczema_tracker.store import db, files
+from eczema_tracker.store.base import StoreBase
 from eczema_tracker.store.records import SeverityModelRecord, now_iso
+from eczema_tracker.store.rows import fetch_all, last_id
 
 
-class SeverityModelsMixin:
+class SeverityModelsMixin(StoreBase):
     """Severity model methods of the Store."""
 
     def add_severity_model(
@@ -43,7 +45,7 @@ class SeverityModelsMixin:
                         (sha, name, source.name, meta_text, now_iso(), int(activate)),
                     )
                     conn.execute("DELETE FROM pending_file WHERE stored_name = ?", (name,))
-                    return int(cur.lastrowid)
+                    return last_id(cur)
             except BaseException:
                 self._abandon_file(name)
                 raise
@@ -51,11 +53,12 @@ class SeverityModelsMixin:
     def severity_models(self) -> list[SeverityModelRecord]:
         """Every stored severity model, newest first."""
         with self._lock:
-            rows = self._db.execute(
+            rows = fetch_all(
+                self._db,
                 "SELECT id, sha256, stored_name, file_name, metadata, created_at, active "
-                "FROM severity_model ORDER BY id DESC"
+                "FROM severity_model ORDER BY id DESC",
             )
-            return [self._model(r) for r in rows]
+            return [self._model_from_row(row) for row in rows]
 
     def severity_model(self, model_id: int) -> SeverityModelRecord:
         """One stored severity model; ``KeyError`` if absent."""
@@ -77,13 +80,13 @@ class SeverityModelsMixin:
             if model_id is not None:
                 conn.execute("UPDATE severity_model SET active = 1 WHERE id = ?", (model_id,))
 
-    def _model(self, r: Sequence[Any]) -> SeverityModelRecord:
+    def _model_from_row(self, row: sqlite3.Row) -> SeverityModelRecord:
         return SeverityModelRecord(
-            id=r[0],
-            sha256=r[1],
-            path=self.data_dir / r[2],
-            file_name=r[3],
-            metadata=json.loads(r[4]),
-            created_at=r[5],
-            active=bool(r[6]),
+            id=row["id"],
+            sha256=row["sha256"],
+            path=self.data_dir / row["stored_name"],
+            file_name=row["file_name"],
+            metadata=json.loads(row["metadata"]),
+            created_at=row["created_at"],
+            active=bool(row["active"]),
         )

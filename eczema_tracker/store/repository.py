@@ -15,59 +15,49 @@ open which half-written files to remove after a crash.
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
-from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
 
 from eczema_tracker.core import imaging, paths
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
-from eczema_tracker.store import db, files
-from eczema_tracker.store.annotations import AnnotationsMixin
+from eczema_tracker.store import db, thumbnails
 from eczema_tracker.store.bin import BinMixin
-from eczema_tracker.store.errors import StoreError, StoreReadOnlyError
+from eczema_tracker.store.errors import StoreError
 from eczema_tracker.store.lock import WriterLock
 from eczema_tracker.store.maintenance import quick_check
 from eczema_tracker.store.models import SeverityModelsMixin
+from eczema_tracker.store.prompts import PromptsMixin
 from eczema_tracker.store.record import RecordMixin
 from eczema_tracker.store.records import (
     ImportResult,
     PhotoRecord,
     RatingRecord,
-    StoreCheck,
     TimelinePoint,
     normalise_site,
     now_iso,
 )
 from eczema_tracker.store.recovery import finish_interrupted_swap
-
-THUMBNAIL_SIZE = 256
-#: Longest side a photo is decoded at to rebuild its thumbnail (twice the thumbnail: sharp).
-THUMBNAIL_DECODE_SIDE = 512
-_PHOTO_COLUMNS = (
-    "p.id, p.sha256, p.original_name, p.format, p.byte_size, p.width, p.height, p.taken_at, "
-    "p.taken_at_source, p.imported_at, p.site, p.note, p.stored_name, "
-    "q.photo_id IS NOT NULL, p.deleted_at"
+from eczema_tracker.store.rows import (
+    IN_LIBRARY,
+    PHOTO_COLUMNS,
+    PHOTO_FROM,
+    fetch_all,
+    fetch_one,
+    photo_from_row,
 )
-_PHOTO_FROM = "FROM photo p LEFT JOIN prompt q ON q.photo_id = p.id"
-_IN_LIBRARY = "p.deleted_at IS NULL"  # not in the bin
+from eczema_tracker.store.thumbnails import THUMBNAIL_SIZE
 
 
-class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
-    """A person's photo store in one folder. Open with :meth:`Store.open`; close when done."""
+class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
+    """A person's photo store in one folder. Open with :meth:`Store.open`; close when done.
 
-    def __init__(self, data_dir: Path, conn: sqlite3.Connection, lock: WriterLock | None) -> None:
-        self.data_dir = data_dir
-        self.readonly = lock is None
-        self._conn = conn
-        self._writer_lock = lock
-        self._lock = threading.RLock()
-        self.check: StoreCheck = StoreCheck()
+    Its parts: photos, ratings and the timeline here; masks, analyses and prompts in
+    :mod:`.masks`, :mod:`.analyses` and :mod:`.prompts`; the bin in :mod:`.bin`; severity models
+    in :mod:`.models`; the patient record in :mod:`.record`; all on :class:`.base.StoreBase`.
+    """
 
     # ----------------------------------------------------------------- open / close
     @classmethod
@@ -127,7 +117,7 @@ class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
             try:
                 self._conn.close()
             finally:
-                self._conn = None  # type: ignore[assignment]
+                self._conn = None
                 if self._writer_lock is not None:
                     self._writer_lock.release()
 
@@ -140,51 +130,6 @@ class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
     @property
     def database_path(self) -> Path:
         return self.data_dir / db.DB_NAME
-
-    # ----------------------------------------------------------------- internals
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError("The photo store is closed.")
-        return self._conn
-
-    def _require_writable(self) -> None:
-        if self.readonly:
-            raise StoreReadOnlyError(f"The photo store at {self.data_dir} is open read-only.")
-
-    @contextmanager
-    def _write(self):
-        """Hold the store lock and run one write transaction."""
-        with self._lock:
-            self._require_writable()
-            with db.transaction(self._db) as conn:
-                yield conn
-
-    def _begin_file(self, stored_name: str, data: bytes) -> None:
-        """Record the pending file (committed), then write it atomically. Hold ``_lock``."""
-        with db.transaction(self._db) as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO pending_file (stored_name, created_at) VALUES (?, ?)",
-                (stored_name, now_iso()),
-            )
-        files.atomic_write_bytes(self.data_dir, stored_name, data)
-
-    def _abandon_file(self, stored_name: str) -> None:
-        """Undo :meth:`_begin_file` after the row could not be committed (unless referenced)."""
-        from eczema_tracker.store.maintenance import is_referenced
-
-        with self._lock:
-            if not is_referenced(self._db, stored_name):
-                (self.data_dir / stored_name).unlink(missing_ok=True)
-            self._db.execute("DELETE FROM pending_file WHERE stored_name = ?", (stored_name,))
-
-    def _photo_row(self, photo_id: int) -> PhotoRecord:
-        row = self._db.execute(
-            f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} WHERE p.id = ?", (int(photo_id),)
-        ).fetchone()
-        if row is None:
-            raise KeyError(f"no photo with id {photo_id}")
-        return _photo(row)
 
     # ----------------------------------------------------------------- photos
     def import_paths(
@@ -212,19 +157,14 @@ class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
         """All photos in the library (of one body site if given), newest first by ``taken_at``.
 
         Photos in the bin are not listed (see :meth:`binned_photos`)."""
+        sql = f"SELECT {PHOTO_COLUMNS} {PHOTO_FROM} WHERE {IN_LIBRARY} "
+        args: tuple[str, ...] = ()
+        if site is not None:
+            sql += "AND p.site = ? "
+            args = (normalise_site(site),)
         with self._lock:
-            if site is None:
-                rows = self._db.execute(
-                    f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} WHERE {_IN_LIBRARY} "
-                    "ORDER BY p.taken_at DESC, p.id DESC"
-                )
-            else:
-                rows = self._db.execute(
-                    f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} WHERE p.site = ? AND {_IN_LIBRARY} "
-                    "ORDER BY p.taken_at DESC, p.id DESC",
-                    (normalise_site(site),),
-                )
-            return [_photo(r) for r in rows]
+            rows = fetch_all(self._db, sql + "ORDER BY p.taken_at DESC, p.id DESC", args)
+            return [photo_from_row(row) for row in rows]
 
     def photo(self, photo_id: int) -> PhotoRecord:
         """One photo (also when it is in the bin); ``KeyError`` if there is none with that id."""
@@ -234,10 +174,12 @@ class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
     def photo_by_sha256(self, sha256: str) -> PhotoRecord | None:
         """The photo whose original bytes have this sha256, if stored."""
         with self._lock:
-            row = self._db.execute(
-                f"SELECT {_PHOTO_COLUMNS} {_PHOTO_FROM} WHERE p.sha256 = ?", (sha256.lower(),)
-            ).fetchone()
-            return _photo(row) if row else None
+            row = fetch_one(
+                self._db,
+                f"SELECT {PHOTO_COLUMNS} {PHOTO_FROM} WHERE p.sha256 = ?",
+                (sha256.lower(),),
+            )
+            return None if row is None else photo_from_row(row)
 
     def photo_file(self, photo_id: int) -> Path:
         """Absolute path of the stored original (byte-identical to what was imported)."""
@@ -253,13 +195,7 @@ class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
     def thumbnail(self, photo_id: int, size: int = THUMBNAIL_SIZE) -> Path:
         """Path of the photo's upright JPEG thumbnail (a cache: made again when missing)."""
         record = self.photo(photo_id)
-        target = self.data_dir / _thumbnail_name(record.sha256, size)
-        if not target.exists():
-            image = imaging.open_image(
-                self.data_dir / record.stored_name, max_side=max(THUMBNAIL_DECODE_SIDE, size)
-            )
-            write_thumbnail(self.data_dir, record.sha256, image, size)
-        return target
+        return thumbnails.ensure_thumbnail(self.data_dir, record.sha256, record.stored_name, size)
 
     def sites(self) -> list[str]:
         """Body sites of the photos in the library, alphabetically."""
@@ -323,37 +259,6 @@ class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
                         self._bump_prompt_change(new_site)
             return self._photo_row(old.id)
 
-    def delete_photo(self, photo_id: int) -> None:
-        """Remove a photo with its analyses, ratings and prompt masks (the person asked)."""
-        from eczema_tracker.store.maintenance import delete_unreferenced
-
-        with self._lock:
-            with self._write() as conn:
-                old = self._photo_row(photo_id)
-                if old.is_prompt and not old.in_bin:  # a binned prompt is no prompt already
-                    self._bump_prompt_change(old.site)
-                conn.execute("UPDATE photo SET current_analysis_id = NULL WHERE id = ?", (old.id,))
-                conn.execute("DELETE FROM photo WHERE id = ?", (old.id,))
-                names = [old.stored_name] + [
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT stored_name FROM mask_file m WHERE NOT EXISTS "
-                        "(SELECT 1 FROM prompt_mask_version v WHERE v.mask_id = m.id) AND NOT "
-                        "EXISTS (SELECT 1 FROM analysis a WHERE a.mask_id = m.id "
-                        "OR a.corrected_mask_id = m.id)"
-                    )
-                ]
-                conn.executemany(
-                    "DELETE FROM mask_file WHERE stored_name = ?", [(n,) for n in names]
-                )
-                conn.executemany(
-                    "INSERT OR REPLACE INTO pending_file (stored_name, created_at) VALUES (?, ?)",
-                    [(n, now_iso()) for n in names],
-                )
-            delete_unreferenced(self._db, self.data_dir, names)
-            for thumb in (self.data_dir / files.THUMBNAILS / old.sha256[:2]).glob(f"{old.sha256}*"):
-                thumb.unlink(missing_ok=True)
-
     # ----------------------------------------------------------------- ratings
     def rate(self, photo_id: int, rating: int | None, when: str | datetime | None = None) -> None:
         """Record the person's own rating 0-3 of a photo (None clears it); history is kept."""
@@ -381,11 +286,17 @@ class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
     def rating_history(self, photo_id: int) -> list[RatingRecord]:
         """Every rating given to the photo, oldest first."""
         with self._lock:
-            rows = self._db.execute(
+            rows = fetch_all(
+                self._db,
                 "SELECT photo_id, rating, rated_at FROM rating WHERE photo_id = ? ORDER BY id",
                 (int(photo_id),),
             )
-            return [RatingRecord(*r) for r in rows]
+            return [
+                RatingRecord(
+                    photo_id=row["photo_id"], rating=row["rating"], rated_at=row["rated_at"]
+                )
+                for row in rows
+            ]
 
     # ----------------------------------------------------------------- timeline
     def timeline(self, site: str | None) -> list[TimelinePoint]:
@@ -393,13 +304,15 @@ class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
         current analysis (score, class), its rating and the area of its shown mask: the person's
         own (prompt mask, else correction) before the app's (see :meth:`shown_mask`)."""
         sql = (
-            "SELECT p.taken_at, p.id, a.score, a.severity_class, "
+            "SELECT p.taken_at AS taken_at, p.id AS photo_id, a.score AS score, "
+            "a.severity_class AS severity_class, "
             "CASE WHEN pm.id IS NOT NULL THEN pm.area_fraction "
-            "ELSE COALESCE(cm.area_fraction, a.lesion_area_fraction) END, "
-            "(SELECT r.rating FROM rating r WHERE r.photo_id = p.id ORDER BY r.id DESC LIMIT 1), "
-            "a.id, a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq, "
+            "ELSE COALESCE(cm.area_fraction, a.lesion_area_fraction) END AS lesion_area_fraction, "
+            "(SELECT r.rating FROM rating r WHERE r.photo_id = p.id ORDER BY r.id DESC LIMIT 1) "
+            "AS rating, a.id AS analysis_id, "
+            "a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq AS stale, "
             "CASE WHEN pm.id IS NOT NULL THEN 'prompt' WHEN cm.id IS NOT NULL THEN 'corrected' "
-            "WHEN a.id IS NOT NULL THEN 'analysis' END "
+            "WHEN a.id IS NOT NULL THEN 'analysis' END AS mask_origin "
             "FROM photo p LEFT JOIN analysis a ON a.id = p.current_analysis_id "
             "LEFT JOIN mask_file cm ON cm.id = a.corrected_mask_id "
             "LEFT JOIN site_prompt_change s ON s.site = p.site "
@@ -407,49 +320,28 @@ class Store(AnnotationsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
             "LEFT JOIN prompt_mask_version v ON v.photo_id = q.photo_id AND v.version = "
             "(SELECT MAX(version) FROM prompt_mask_version WHERE photo_id = q.photo_id) "
             "LEFT JOIN mask_file pm ON pm.id = v.mask_id "
-            f"WHERE {_IN_LIBRARY} "
+            f"WHERE {IN_LIBRARY} "
         )
+        args: tuple[str, ...] = ()
+        if site is not None:
+            sql += "AND p.site = ? "
+            args = (normalise_site(site),)
         with self._lock:
-            if site is None:
-                rows = self._db.execute(sql + "ORDER BY p.taken_at, p.id")
-            else:
-                rows = self._db.execute(
-                    sql + "AND p.site = ? ORDER BY p.taken_at, p.id", (normalise_site(site),)
-                )
+            rows = fetch_all(self._db, sql + "ORDER BY p.taken_at, p.id", args)
             return [
                 TimelinePoint(
-                    taken_at=r[0],
-                    photo_id=r[1],
-                    score=r[2],
-                    severity_class=r[3],
-                    lesion_area_fraction=r[4],
-                    rating=r[5],
-                    analysis_id=r[6],
-                    stale=bool(r[7]) if r[6] is not None else False,
-                    mask_origin=r[8],
+                    taken_at=row["taken_at"],
+                    photo_id=row["photo_id"],
+                    score=row["score"],
+                    severity_class=row["severity_class"],
+                    lesion_area_fraction=row["lesion_area_fraction"],
+                    rating=row["rating"],
+                    analysis_id=row["analysis_id"],
+                    stale=bool(row["stale"]) if row["analysis_id"] is not None else False,
+                    mask_origin=row["mask_origin"],
                 )
-                for r in rows
+                for row in rows
             ]
-
-
-def _photo(r: Sequence[Any]) -> PhotoRecord:
-    return PhotoRecord(
-        id=r[0],
-        sha256=r[1],
-        original_name=r[2],
-        format=r[3],
-        byte_size=r[4],
-        width=r[5],
-        height=r[6],
-        taken_at=r[7],
-        taken_at_source=r[8],
-        imported_at=r[9],
-        site=r[10],
-        note=r[11],
-        stored_name=r[12],
-        is_prompt=bool(r[13]),
-        deleted_at=r[14],
-    )
 
 
 def _validate_taken_at(value: str | datetime) -> str:
@@ -460,26 +352,3 @@ def _validate_taken_at(value: str | datetime) -> str:
     except ValueError:
         raise ValueError(f"{value!r} is not an ISO-8601 date and time") from None
     return parsed.isoformat(timespec="seconds" if not parsed.microsecond else "microseconds")
-
-
-def _thumbnail_name(sha256: str, size: int) -> str:
-    suffix = ".jpg" if size == THUMBNAIL_SIZE else f"-{size}.jpg"
-    return f"{files.THUMBNAILS}/{sha256[:2]}/{sha256}{suffix}"
-
-
-def thumbnail_jpeg(image: Image.Image, size: int = THUMBNAIL_SIZE) -> bytes:
-    """JPEG bytes of an upright thumbnail of ``image``."""
-    import io
-
-    buf = io.BytesIO()
-    imaging.thumbnail(image, size).save(buf, format="JPEG", quality=85)
-    return buf.getvalue()
-
-
-def write_thumbnail(
-    root: Path, sha256: str, image: Image.Image, size: int = THUMBNAIL_SIZE
-) -> Path:
-    """Write (atomically) the thumbnail cache file of a photo."""
-    return files.atomic_write_bytes(
-        root, _thumbnail_name(sha256, size), thumbnail_jpeg(image, size)
-    )
