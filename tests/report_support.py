@@ -70,7 +70,7 @@ def populate(
             seed += 1
             paths.append(synthetic_photo(folder / f"{site.replace(' ', '_')}_{i}.jpg", seed, size))
         results = store.import_paths(paths, site=site)
-        ids = [r.photo_id for r in results]
+        ids = [int(r.photo_id) for r in results if r.photo_id is not None]
         for i, photo_id in enumerate(ids):
             when = first + timedelta(days=int(i * 50 / max(1, photos_per_site - 1)) + s)
             store.update_photo(photo_id, taken_at=datetime(when.year, when.month, when.day, 9, 30))

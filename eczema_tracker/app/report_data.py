@@ -24,12 +24,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from eczema_tracker.app.timeline_data import TimelineData, gather_timeline_data
 from eczema_tracker.core.errors import UserError
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.core.poem import poem_band
 from eczema_tracker.core.severity_scale import shown_grade
-
-from eczema_tracker.app.timeline_data import TimelineData, gather_timeline_data
 
 if TYPE_CHECKING:
     from eczema_tracker.store import Store
