@@ -14,13 +14,20 @@ VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 STAGE = eczema-tracker-$(VERSION)
 ARCHIVE = dist/$(STAGE)-linux-$(shell uname -m).tar.gz
 
-.PHONY: run test bundle bundle-build bundle-smoke archive install uninstall clean
+.PHONY: run test check bundle bundle-build bundle-smoke archive install uninstall clean
 
 run: $(VENV)/.stamp-run
 	$(VENV)/bin/eczema-tracker-gui
 
 test: $(VENV)/.stamp-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# Lint, format, layers (import-linter) and types (mypy), without the tests (make test runs them too).
+check: $(VENV)/.stamp-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 # torch first, pinned, so pip never resolves an unpinned (multi-GB CUDA) build for the project.
 $(VENV)/.stamp-torch:
