@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
-from report_support import NAME, SITES, populate
+from pypdf import PageObject, PdfReader
 
 from eczema_tracker.app.report_data import (
     PhotoPoint,
@@ -22,6 +22,7 @@ from eczema_tracker.cli import CliError, common_options
 from eczema_tracker.commands import report_command
 from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.store import Store
+from tests.report_support import NAME, SITES, populate
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +46,11 @@ def report_pdf(populated, tmp_path_factory):
     return out, info, written
 
 
-def _text(path) -> str:
+def _text(path: Path) -> str:
     return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
 
 
-def _images(page) -> int:
+def _images(page: PageObject) -> int:
     resources = page.get("/Resources") or {}
     xobjects = resources.get("/XObject") or {}
     return sum(1 for ref in xobjects.values() if ref.get_object().get("/Subtype") == "/Image")
@@ -90,7 +91,7 @@ def test_gathered_summary_values(populated):
     assert (data.poem.first_band, data.poem.last_band) == ("moderate", "mild")
     first_week = data.weeks[0]
     rows = [n for n in data.numbers if n.day - timedelta(days=n.day.weekday()) == first_week.start]
-    assert first_week.itch_mean == pytest.approx(sum(r.itch for r in rows) / len(rows))
+    assert first_week.itch_mean == pytest.approx(sum(r.itch or 0 for r in rows) / len(rows))
     assert [s.site for s in data.sites] == sorted(SITES)
     arm = next(s for s in data.sites if s.site == "left arm")
     assert arm.points[1].area_fraction == pytest.approx(0.08, abs=0.002)  # the correction wins

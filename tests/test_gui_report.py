@@ -1,0 +1,114 @@
+"""File ▸ Report for my doctor…: the dialog's choices and checks, and a report built in the
+background from the main window (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from pypdf import PdfReader
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import QWidget
+
+from eczema_tracker.gui.dialogs.report_dialog import ReportDialog
+from eczema_tracker.gui.report_flow import ReportFlow, show_report_dialog, suggested_file_name
+from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.store import Store
+from tests.report_support import NAME, SITES, populate
+
+
+class Host(QWidget):
+    """What the flow needs of the main window: the store and a way to tell the person."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.messages: list[tuple[str, str, str]] = []
+
+    def show_message(self, kind: str, title: str, text: str) -> None:
+        self.messages.append((kind, title, text))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    store = Store.open(tmp_path / "store")
+    info = populate(store, tmp_path / "photos", photos_per_site=3)
+    host = Host(store)
+    qtbot.addWidget(host)
+    host.show()
+    yield host, info
+    for task in list(BackgroundTask._running):
+        task.cancel()
+    qtbot.waitUntil(lambda: not BackgroundTask._running, timeout=30000)
+    store.close()
+
+
+def test_dialog_defaults_to_the_last_three_months_and_every_site(qtbot):
+    today = date(2026, 12, 15)
+    dialog = ReportDialog(["left arm", "face"], today=today, paper="letter")
+    qtbot.addWidget(dialog)
+    request = dialog.request()
+    assert (request.from_day, request.to_day) == (date(2026, 9, 16), today)
+    assert request.sites == () and request.paper == "letter" and request.name == ""
+    dialog.set_last(0)
+    assert dialog.request().from_day == today - timedelta(days=27)
+
+
+def test_dialog_refuses_a_backwards_range_and_no_site(qtbot):
+    dialog = ReportDialog(["left arm", "face"], today=date(2026, 11, 30))
+    qtbot.addWidget(dialog)
+    assert dialog.ok_button.isEnabled()
+    dialog.from_edit.setDate(QDate(2026, 12, 1))
+    dialog.to_edit.setDate(QDate(2026, 11, 1))
+    assert not dialog.ok_button.isEnabled() and "after the last day" in dialog.problem_text()
+    dialog.set_range(date(2026, 10, 1), date(2026, 11, 1))
+    dialog.set_sites([])
+    assert not dialog.ok_button.isEnabled() and "body site" in dialog.problem_text()
+    dialog.site_list.item(1).setCheckState(Qt.CheckState.Checked)
+    assert dialog.ok_button.isEnabled()
+    assert dialog.request().sites == ("face",)
+
+
+def test_report_is_built_in_the_background_from_the_menu_flow(qtbot, window, tmp_path, monkeypatch):
+    win, info = window
+    target = tmp_path / "for the doctor"  # no suffix: .pdf is added
+    asked: list[str] = []
+    opened: list[object] = []
+
+    def save_path(_flow: ReportFlow, suggested: str) -> str:
+        asked.append(suggested)
+        return str(target)
+
+    monkeypatch.setattr(ReportFlow, "ask_save_path", save_path)
+    monkeypatch.setattr(ReportFlow, "ask_open", lambda self, written: True)
+    monkeypatch.setattr(ReportFlow, "open_file", lambda self, path: opened.append(path))
+    dialog = show_report_dialog(win)
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.checked_sites() == sorted(SITES)
+    dialog.set_range(info["from"], info["to"])
+    dialog.set_sites(["left arm"])
+    qtbot.keyClicks(dialog.name_edit, NAME)
+    flow = win.findChild(ReportFlow, "report-flow")
+    with qtbot.waitSignal(flow.reportWritten, timeout=30000) as written:
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    pdf = tmp_path / "for the doctor.pdf"
+    assert written.args[0].path == pdf and opened == [pdf]
+    assert asked == [suggested_file_name(dialog.request())]
+    text = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
+    assert NAME in text and "left arm" in text and "right knee crease" not in text
+    assert show_report_dialog(win) is not None
+    assert len(win.findChildren(ReportFlow)) == 1  # one flow per window
+
+
+def test_a_cancelled_report_writes_nothing(qtbot, window, tmp_path):
+    win, info = window
+    from eczema_tracker.app.report_data import check_request
+
+    flow = ReportFlow(win)
+    out = tmp_path / "out"
+    out.mkdir()
+    task = flow.build(check_request(info["from"], info["to"]), out / "r.pdf")
+    task.cancel()
+    qtbot.waitUntil(lambda: task.done, timeout=30000)
+    assert list(out.iterdir()) == []
+    assert not [m for m in win.messages if m[0] == "error"]
