@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -19,7 +19,9 @@ from eczema_tracker.core.errors import UserError
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 
 if TYPE_CHECKING:
-    from eczema_tracker.store import Store
+    from eczema_tracker.ml.dino import DinoEncoder
+    from eczema_tracker.ml.severity import SeverityModel
+    from eczema_tracker.store import AnalysisRecord, SeverityModelRecord, Store, TrainingExample
 
 #: Rated photos (with analyses) needed before a personal severity model is offered.
 MIN_RATED_FOR_TRAINING = 8
@@ -47,15 +49,15 @@ def rescore_analyses(
     model = SeverityModel.load(severity_model_path)
     wanted = str(model.metadata.get("backbone_id") or "")
     photos = store.photos()
+    listed = store.current_analyses()  # one query, no feature blobs: which ones to re-score
     count = 0
     for i, photo in enumerate(photos):
         raise_if_cancelled(cancel)
         report(progress, i, len(photos), "re-scoring")
-        current = store.current_analysis(photo.id)
-        # A stale analysis needs new prompts, not just a new score: it is left to re-analysis.
-        if current is None or current.stale or current.features is None:
+        if not _rescorable(listed.get(photo.id), wanted):
             continue
-        if wanted and current.feature_source and current.feature_source != wanted:
+        current = store.current_analysis(photo.id)  # now with its features
+        if current is None or current.features is None or not _rescorable(current, wanted):
             continue
         features = np.asarray(current.features, dtype=np.float32).reshape(-1)
         if features.shape[0] != model.feature_dim:
@@ -79,6 +81,16 @@ def rescore_analyses(
     return count
 
 
+def _rescorable(analysis: AnalysisRecord | None, backbone_id: str) -> bool:
+    """Whether a model trained on ``backbone_id`` features (any when empty) may re-score it.
+
+    A stale analysis needs new prompts, not just a new score: it is left to re-analysis."""
+    if analysis is None or analysis.stale:
+        return False
+    source = analysis.feature_source
+    return not (backbone_id and source and source != backbone_id)
+
+
 # -- personal severity model ----------------------------------------------------------------------
 @dataclass
 class TrainingReadiness:
@@ -93,7 +105,7 @@ class TrainingReadiness:
 def training_readiness(store: Store) -> TrainingReadiness:
     """At least 8 rated photos with analysis features, with at least 2 different levels."""
     rows = store.analyses_for_training()
-    levels = sorted({int(r[2]) for r in rows})
+    levels = sorted({example.rating for example in rows})
     n = len(rows)
     if n >= MIN_RATED_FOR_TRAINING and len(levels) >= 2:
         return TrainingReadiness(True, n, levels, f"{n} rated and analysed photos are ready.")
@@ -135,7 +147,15 @@ class CrossValidation:
     predictions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
 
-def cross_validation_scheme(labels: Sequence[int]) -> tuple[str, Any]:
+class Splitter(Protocol):
+    """A scikit-learn cross-validation splitter (``StratifiedKFold``, ``LeaveOneOut``)."""
+
+    def split(self, x: np.ndarray, y: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(train indices, test indices) of each fold."""
+        ...
+
+
+def cross_validation_scheme(labels: Sequence[int] | np.ndarray) -> tuple[str, Splitter]:
     """Stratified k-fold with k = min(5, smallest class count); leave-one-out when that is < 2."""
     from sklearn.model_selection import LeaveOneOut, StratifiedKFold
 
@@ -151,7 +171,7 @@ def cross_validation_scheme(labels: Sequence[int]) -> tuple[str, Any]:
 
 def cross_validate_severity(
     features: np.ndarray,
-    labels: Sequence[int],
+    labels: Sequence[int] | np.ndarray,
     *,
     backbone_source: str,
     feature_variant: str = "cls",
@@ -181,18 +201,21 @@ def cross_validate_severity(
     return CrossValidation(float((predicted == y).mean()), confusion, scheme, len(y), predicted)
 
 
-def _training_rows(store: Store) -> tuple[list[Any], str | None]:
-    """Rated analyses whose features all come from one backbone (the most common), and its id."""
+def _training_rows(store: Store) -> tuple[list[TrainingExample], str | None]:
+    """Rated analyses whose features all come from one backbone (the most common), and its id.
+
+    The backbone of a rated photo is that of its current analysis (one query for them all)."""
     rows = store.analyses_for_training()
+    current = store.current_analyses()
     counts: dict[str, int] = {}
-    for row in rows:
-        current = store.current_analysis(row[0])
-        source = getattr(current, "feature_source", None) if current is not None else None
+    for example in rows:
+        analysis = current.get(example.photo_id)
+        source = analysis.feature_source if analysis is not None else None
         if source:
             counts[source] = counts.get(source, 0) + 1
     if not counts:
         return rows, None
-    backbone_id = max(counts, key=counts.get)
+    backbone_id = max(counts, key=counts.__getitem__)
     return store.analyses_for_training(feature_source=backbone_id), backbone_id
 
 
@@ -203,7 +226,7 @@ class PersonalModelResult:
     model_id: int
     model_path: Path
     validation: CrossValidation
-    metadata: dict
+    metadata: dict[str, Any]
 
 
 def train_personal_model(
@@ -225,8 +248,8 @@ def train_personal_model(
     if not readiness.ready:
         raise ServiceError(readiness.message)
     rows, backbone_id = _training_rows(store)
-    x = np.stack([np.asarray(r[1], dtype=np.float32) for r in rows])
-    y = np.asarray([int(r[2]) for r in rows], dtype=int)
+    x = np.stack([np.asarray(example.features, dtype=np.float32) for example in rows])
+    y = np.asarray([example.rating for example in rows], dtype=int)
     epochs = epochs or personal_epochs(len(y))
     validation = cross_validate_severity(
         x,
@@ -282,7 +305,7 @@ def _store_temp_file(store: Store, *, prefix: str, suffix: str) -> Iterator[Path
 
 
 def import_severity_model(
-    store: Store, path: str | Path, *, encoder_backbone: str, encoder: Any = None
+    store: Store, path: str | Path, *, encoder_backbone: str, encoder: DinoEncoder | None = None
 ) -> int:
     """Store a severity model made by ``eczema-tracker train`` and activate it.
 
@@ -290,42 +313,55 @@ def import_severity_model(
     another backbone than the one in use: the loaded ``encoder`` when given, else the DINO
     source in the settings (``encoder_backbone``) and the features already stored.
     """
-    from eczema_tracker.ml.severity import SeverityModel, SeverityModelMismatch
+    from eczema_tracker.ml.severity import SeverityModel
 
     model = SeverityModel.load(path)
     if encoder is not None:
-        model.check_compatible(encoder)
+        model.check_compatible(encoder)  # the one rule, when the encoder is loaded
     else:
-        meta = model.metadata
-        trained_on = str(meta.get("backbone_source") or "")
-        stored = _feature_sources(store)
-        backbone_id = meta.get("backbone_id")
-        mismatch = (backbone_id and stored and backbone_id not in stored) or (
-            trained_on
-            and trained_on != encoder_backbone
-            and not (backbone_id and backbone_id in stored)
-        )
-        if mismatch:
-            raise SeverityModelMismatch(
-                f"This severity model was trained on features of '{trained_on}', but the app uses "
-                f"'{encoder_backbone}'. Choose a model trained with the same DINO model, or change "
-                "the DINO model in Settings."
-            )
+        _check_without_encoder(model, encoder_backbone, _feature_sources(store))
     return store.add_severity_model(Path(path), dict(model.metadata), activate=True)
 
 
+def _check_without_encoder(
+    model: SeverityModel, encoder_backbone: str, stored_backbone_ids: set[str]
+) -> None:
+    """Refuse a model that cannot fit, judged without loading the encoder.
+
+    ``ml`` has no such rule yet (:meth:`SeverityModel.check_compatible` needs a loaded encoder),
+    so it is kept here: a model whose backbone fingerprint none of the stored features has, or
+    one trained on another DINO source than the settings' unless the stored features show its
+    fingerprint, is refused."""
+    from eczema_tracker.ml.severity import SeverityModelMismatch
+
+    meta = model.metadata
+    trained_on = str(meta.get("backbone_source") or "")
+    backbone_id = meta.get("backbone_id")
+    stored = stored_backbone_ids
+    mismatch = (backbone_id and stored and backbone_id not in stored) or (
+        trained_on
+        and trained_on != encoder_backbone
+        and not (backbone_id and backbone_id in stored)
+    )
+    if mismatch:
+        raise SeverityModelMismatch(
+            f"This severity model was trained on features of '{trained_on}', but the app uses "
+            f"'{encoder_backbone}'. Choose a model trained with the same DINO model, or change "
+            "the DINO model in Settings."
+        )
+
+
 def _feature_sources(store: Store) -> set[str]:
-    sources = set()
-    for photo in store.photos():
-        current = store.current_analysis(photo.id)
-        if current is not None and current.feature_source:
-            sources.add(str(current.feature_source))
-    return sources
+    """The backbone ids of the library's current analyses' features (one query)."""
+    return {
+        str(analysis.feature_source)
+        for analysis in store.current_analyses().values()
+        if analysis.feature_source
+    }
 
 
-def record_path(record: Any) -> Path:
+def record_path(record: SeverityModelRecord | None) -> Path:
     """The file of a stored severity model record."""
-    value = getattr(record, "path", None)
-    if not value:
+    if record is None or not str(record.path):
         raise ServiceError("The active severity model's file is missing from the store.")
-    return Path(value)
+    return Path(record.path)

@@ -11,12 +11,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,7 +39,11 @@ from eczema_tracker.app.personal_severity import record_path as _record_path
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 
 if TYPE_CHECKING:
-    from eczema_tracker.ml.pipeline import AnalysisPipeline
+    from PIL import Image
+
+    from eczema_tracker.app.settings import Settings
+    from eczema_tracker.ml.pipeline import Analysis, AnalysisPipeline
+    from eczema_tracker.ml.seggpt import Prompt
     from eczema_tracker.ml.severity import SeverityModel
     from eczema_tracker.store import Store
 
@@ -61,19 +66,11 @@ class ModelChoice:
     severity_model_id: int | None = None
 
 
-def resolve_device(setting: str) -> str:
-    """``auto`` becomes ``cuda`` when torch sees a GPU, else ``cpu``; others pass through."""
-    if setting in ("cpu", "cuda"):
-        return setting
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except Exception:  # noqa: BLE001 - no usable torch build: the CPU is the safe answer
-        return "cpu"
+#: What identifies a site's prompt set: the site and each prompt's (photo id, version, mask sha).
+PromptSetKey = tuple[str, tuple[tuple[int, int, str], ...]]
 
 
-def model_choice(settings: Any, store: Store) -> ModelChoice:
+def model_choice(settings: Settings, store: Store) -> ModelChoice:
     """The pipeline the user's settings and the store's active severity model ask for."""
     active = store.active_severity_model()
     return ModelChoice(
@@ -82,21 +79,8 @@ def model_choice(settings: Any, store: Store) -> ModelChoice:
         k=int(settings.k),
         device=settings.device,  # "auto" is resolved when loading, off the GUI thread
         severity_model_path=str(_record_path(active)) if active is not None else None,
-        severity_model_id=_record_id(active) if active is not None else None,
+        severity_model_id=active.id if active is not None else None,
     )
-
-
-def missing_sources(choice: ModelChoice) -> list[Any]:
-    """Status of each model source that is not yet on this machine (empty: all present)."""
-    from eczema_tracker.ml.sources import source_status
-
-    statuses = [source_status(spec) for spec in (choice.seggpt, choice.dino)]
-    return [s for s in statuses if not _status_present(s)]
-
-
-def _status_present(status: Any) -> bool:
-    present = getattr(status, "present", None)
-    return bool(present() if callable(present) else present)
 
 
 class PipelineCache:
@@ -110,7 +94,7 @@ class PipelineCache:
         self._lock = threading.RLock()
         self._choice: ModelChoice | None = None
         self._pipeline: AnalysisPipeline | None = None
-        self._prompt_key: tuple | None = None
+        self._prompt_key: PromptSetKey | None = None
 
     @property
     def loaded_choice(self) -> ModelChoice | None:
@@ -147,6 +131,7 @@ class PipelineCache:
                     severity.check_compatible(self._pipeline.encoder)
                 self._pipeline.severity = severity
             else:
+                from eczema_tracker.ml.loading import resolve_device
                 from eczema_tracker.ml.pipeline import AnalysisPipeline
 
                 report(progress, 0, 0, "loading models")
@@ -164,7 +149,12 @@ class PipelineCache:
             self._choice = choice
             return self._pipeline
 
-    def set_prompts(self, pipeline: AnalysisPipeline, key: tuple, prompts_factory) -> None:
+    def set_prompts(
+        self,
+        pipeline: AnalysisPipeline,
+        key: PromptSetKey,
+        prompts_factory: Callable[[], Sequence[Prompt]],
+    ) -> None:
         """Give ``pipeline`` the prompts built by ``prompts_factory()`` unless ``key`` is current."""
         with self._lock:
             if self._prompt_key == key:
@@ -189,7 +179,7 @@ def prompt_counts(store: Store, sites: Iterable[str] | None = None) -> dict[str,
     }
 
 
-def site_prompts(store: Store, site: str) -> list[Any]:
+def site_prompts(store: Store, site: str) -> list[Prompt]:
     """The site's prompt masks as ``ml`` prompts (key = the photo id as text).
 
     Each prompt photo is decoded reduced to the analysis size and its mask (painted at the
@@ -210,7 +200,7 @@ def site_prompts(store: Store, site: str) -> list[Any]:
     return prompts
 
 
-def _prompt_set_key(store: Store, site: str) -> tuple:
+def _prompt_set_key(store: Store, site: str) -> PromptSetKey:
     return (
         site,
         tuple(sorted((r.photo_id, r.version, r.mask.sha256) for r in store.prompts(site))),
@@ -254,7 +244,7 @@ class PhotoOutcome:
 #: Called with each photo's outcome: skipped ones first, then each one as it is done.
 PhotoOutcomeCallback = Callable[[PhotoOutcome], None]
 #: A context manager factory wrapped around each store write (the CLI defers Ctrl+C there).
-WriteGuard = Callable[[], contextlib.AbstractContextManager[Any]]
+WriteGuard = Callable[[], contextlib.AbstractContextManager[object]]
 
 
 def photos_to_analyse(
@@ -314,7 +304,9 @@ def analyse_photos(
     try:
         pipeline = pipelines.get(choice, download=download, progress=progress, cancel=cancel)
     except ValueError as exc:  # SeverityModelMismatch: the active model fits other features
-        if choice.severity_model_path is None or type(exc).__name__ != "SeverityModelMismatch":
+        from eczema_tracker.ml.severity import SeverityModelMismatch
+
+        if choice.severity_model_path is None or not isinstance(exc, SeverityModelMismatch):
             raise
         choice = replace(choice, severity_model_path=None, severity_model_id=None)
         pipeline = pipelines.get(choice, download=download, progress=progress, cancel=cancel)
@@ -329,7 +321,7 @@ def analyse_photos(
         raise_if_cancelled(cancel)
         report(progress, done, total, f"preparing prompts of {site}")
         pipelines.set_prompts(
-            pipeline, _prompt_set_key(store, site), lambda s=site: site_prompts(store, s)
+            pipeline, _prompt_set_key(store, site), functools.partial(site_prompts, store, site)
         )
         for pid in by_site[site]:
             raise_if_cancelled(cancel)
@@ -354,16 +346,14 @@ def analyse_photos(
     return summary
 
 
-def _analyze(pipeline: AnalysisPipeline, image: Any, *, exclude_keys: tuple[str, ...]) -> Any:
-    try:
-        return pipeline.analyze(image, exclude_keys=exclude_keys)
-    except TypeError as exc:  # an older pipeline without exclude_keys
-        if "exclude_keys" not in str(exc):
-            raise
-        return pipeline.analyze(image)
+def _analyze(
+    pipeline: AnalysisPipeline, image: Image.Image, *, exclude_keys: tuple[str, ...]
+) -> Analysis:
+    """One photo through the pipeline, never segmented from the prompts in ``exclude_keys``."""
+    return pipeline.analyze(image, exclude_keys=exclude_keys)
 
 
-def _at_full_size(analysis: Any, size: tuple[int, int]) -> Any:
+def _at_full_size(analysis: Analysis, size: tuple[int, int]) -> Analysis:
     """``analysis`` with its mask at ``size`` (width, height: the photo's full upright size) and
     the area fraction of that mask (what is stored and shown)."""
     mask = np.asarray(analysis.mask, dtype=bool)
@@ -376,7 +366,13 @@ def _at_full_size(analysis: Any, size: tuple[int, int]) -> Any:
     return analysis
 
 
-def _record(store: Store, photo_id: int, analysis: Any, pipeline: Any, choice: ModelChoice) -> int:
+def _record(
+    store: Store,
+    photo_id: int,
+    analysis: Analysis,
+    pipeline: AnalysisPipeline,
+    choice: ModelChoice,
+) -> int:
     encoder = pipeline.encoder
     return store.record_analysis(
         photo_id,
@@ -393,8 +389,3 @@ def _record(store: Store, photo_id: int, analysis: Any, pipeline: Any, choice: M
         severity_model_id=choice.severity_model_id if analysis.probabilities is not None else None,
         prompt_photo_ids=[int(key) for key in analysis.prompt_keys if str(key).isdigit()],
     )
-
-
-def _record_id(record: Any) -> int | None:
-    value = getattr(record, "id", None)
-    return int(value) if value is not None else None
