@@ -26,7 +26,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from eczema_tracker.core import paths
 from eczema_tracker.core.jobs import ProgressCallback
@@ -37,6 +37,14 @@ from eczema_tracker.store.errors import StoreError
 
 __all__ = ["Problem", "StoreCheckResult", "UnusableFile", "check_store", "quick_check_store"]
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class _Common(TypedDict):
+    """The fields every :class:`StoreCheckResult` of one check run shares."""
+
+    data_dir: Path
+    full: bool
+    app_schema_version: int
 
 
 @dataclass(frozen=True)
@@ -162,7 +170,7 @@ def check_store(
     started = time.perf_counter()
     root = paths.data_dir(data_dir)
     latest = db.latest_version()
-    base = {"data_dir": root, "full": full, "app_schema_version": latest}
+    base: _Common = {"data_dir": root, "full": full, "app_schema_version": latest}
     hasher = FileHasher()
     try:
         version = _preflight(root, latest)
@@ -235,7 +243,7 @@ def _too_new(root: Path, version: int, latest: int) -> str:
 def _check_and_repair(
     root: Path,
     version: int,
-    base: dict[str, Any],
+    base: _Common,
     hasher: FileHasher,
     full: bool,
     progress: ProgressCallback | None,

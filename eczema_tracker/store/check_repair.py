@@ -54,20 +54,20 @@ def repair_findings(root: Path, found: Findings) -> list[str]:
         done.append(f"Put back {name} from {ORPHANS}/ (its SHA-256 matches the record).")
     by_sha = {sha: (photo_id, stored) for photo_id, (sha, stored) in found.photo_files.items()}
     for problem in found.problems:
-        name = problem.stored_name
-        if not problem.repairable or name is None or name in found.recoverable:
+        stored = problem.stored_name
+        if not problem.repairable or stored is None or stored in found.recoverable:
             continue
-        if problem.kind == "orphan" and (root / name).exists():
+        if problem.kind == "orphan" and (root / stored).exists():
             done.append(
-                f"Moved {name} to {move_to_orphans(root, name)} (no record referred to it)."
+                f"Moved {stored} to {move_to_orphans(root, stored)} (no record referred to it)."
             )
         elif problem.kind == "thumbnail":
-            photo = by_sha.get(PurePosixPath(name).name[:64])
+            photo = by_sha.get(PurePosixPath(stored).name[:64])
             if photo is None:
                 done.append(
-                    f"Moved {name} to {move_to_orphans(root, name)} (it belongs to no photo)."
+                    f"Moved {stored} to {move_to_orphans(root, stored)} (it belongs to no photo)."
                 )
-            elif _make_thumbnail(root, name, *photo):
+            elif _make_thumbnail(root, stored, *photo):
                 done.append(f"Made the thumbnail of photo {photo[0]} again.")
     return done
 

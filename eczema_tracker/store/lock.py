@@ -8,13 +8,14 @@ a consistent snapshot while the writer works.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from eczema_tracker.store.errors import StoreLockedError
 
 LOCK_NAME = ".lock"
 
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
     def _try_lock(fd: int) -> bool:

@@ -58,7 +58,7 @@ def stored_path(root: Path, name: object) -> Path | None:
 
 def unsafe_names(conn: sqlite3.Connection) -> list[str]:
     """Every stored name in the database (rows and pending writes) that is not a plain one."""
-    bad = []
+    bad: list[str] = []
     for sql in (*_REFERENCING, "SELECT stored_name FROM pending_file"):
         bad.extend(str(r[0]) for r in conn.execute(sql) if not is_plain_stored_name(r[0]))
     return bad

@@ -153,7 +153,7 @@ def _open_backup(backup: Path) -> Iterator[zipfile.ZipFile]:
                 f"{backup} is not a regular file (a device, pipe or folder); refused."
             )
         try:
-            zf = zipfile.ZipFile(_CappedReader(raw, info.st_size, str(backup)))  # type: ignore[arg-type]
+            zf = zipfile.ZipFile(_CappedReader(raw, info.st_size, str(backup)))
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise BackupError(
                 f"{backup} is not an Eczema Tracker backup (not a readable zip: {exc})."
