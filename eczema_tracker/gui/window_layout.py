@@ -1,10 +1,11 @@
 """The main window's size and pane sizes, remembered between runs (an INI file in the app's
-config folder, next to the settings; losing it costs only the layout)."""
+config folder, next to the settings; losing it costs only the layout), and where today's
+numbers row sits (a fixed row under the main toolbar)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QSplitter, QWidget
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QMainWindow, QSplitter, QToolBar, QWidget
 
 from eczema_tracker.core import paths
 
@@ -32,3 +33,15 @@ def restore(window: QWidget, splitter: QSplitter) -> None:
     state = settings.value("window/splitter")
     if state is not None:
         splitter.restoreState(state)
+
+
+def place_daily_row(window: QMainWindow, row: QWidget) -> QToolBar:
+    """Put today's numbers ``row`` in its own row under the main toolbar; returns the bar."""
+    bar = QToolBar("Today")
+    bar.setObjectName("today-numbers-bar")
+    bar.setMovable(False)
+    bar.setFloatable(False)
+    bar.addWidget(row)
+    window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+    return bar

@@ -2,7 +2,8 @@
 
 Shortcuts: Ctrl+O import, Delete delete to the bin, Ctrl+Z undo, 0-3 rate, Backspace clear the
 rating, P paint a prompt mask, E edit date/site/note, M move to another site, Ctrl+R analyse the
-selected photos, Ctrl+Shift+R analyse all not analysed, Ctrl+T timeline, F1 help.
+selected photos, Ctrl+Shift+R analyse all not analysed, Ctrl+T timeline, Ctrl+K weekly check-in,
+F1 help. The Record menu and today's numbers row come from :mod:`.record_flow`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QToolBar
+
+from eczema_tracker.gui import window_layout
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.main_window import MainWindow
@@ -38,6 +41,11 @@ def _action(w: MainWindow, text: str, slot, shortcut=None, tip: str = "") -> QAc
 def build_actions(w: MainWindow) -> dict[str, QAction]:
     """Create every action of the window, its menus and toolbar; returns them by name."""
     edits = w.photo_actions
+    record = getattr(w, "record", None)
+    if record is None:
+        from eczema_tracker.gui.record_flow import RecordFlow
+
+        record = w.record = RecordFlow(w)  # type: ignore[attr-defined]
     a = {
         "import": _action(
             w,
@@ -121,6 +129,31 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
         "timeline": _action(
             w, "&Timeline", lambda: w.tabs.setCurrentWidget(w.timeline_panel), "Ctrl+T"
         ),
+        "checkin": _action(
+            w,
+            "Weekly &check-in…",
+            record.open_checkin,
+            "Ctrl+K",
+            "Answer the 7 POEM questions about your eczema over the last week",
+        ),
+        "treatments": _action(
+            w,
+            "&Treatments…",
+            record.open_treatments,
+            tip="Your treatments and when you used them (courses)",
+        ),
+        "flare_today": _action(
+            w,
+            "Mark today as a &flare",
+            record.mark_flare_today,
+            tip="Put a flare mark on today in the timeline",
+        ),
+        "day_note": _action(
+            w,
+            "&Note for a day…",
+            lambda: record.open_day_note(),
+            tip="Write a note on a day (or mark it as a flare)",
+        ),
         "quit": _action(w, "&Quit", w.close, QKeySequence.StandardKey.Quit),
     }
     for name, (text, page) in HELP_PAGES.items():
@@ -136,6 +169,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
         ("&File", ("import", "backup", "restore", "bin", None, "settings", None, "quit")),
         ("&Edit", ("undo", None, "delete", "move", "rename_site", "edit", "clear_rating")),
         ("&Photo", ("paint", "unprompt", None, "rate_0", "rate_1", "rate_2", "rate_3")),
+        ("&Record", ("checkin", "treatments", None, "flare_today", "day_note")),
         ("&Analyse", ("analyse_selected", "analyse_pending")),
         ("&Models", ("models", "train", "import_model", "rescore")),
         ("&View", ("timeline",)),
@@ -153,6 +187,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     for name in ("import", "paint", "analyse_selected", "analyse_pending", "timeline", "undo"):
         toolbar.addAction(a[name])
     w.addToolBar(toolbar)
+    window_layout.place_daily_row(w, record.daily_row)
     w.library.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
     for name in ("analyse_selected", "rate_0", "rate_1", "rate_2", "rate_3", "clear_rating"):
         w.library.addAction(a[name])

@@ -1,0 +1,182 @@
+"""The patient's record from the main window: check-ins, today's numbers, treatments, flares and
+notes. Opens the dialogs and writes only through the window's store session
+(:class:`~eczema_tracker.gui.store_session.StoreSession`: in the background, in order, then
+``changed(StoreChanges(record=True))``, which the timeline and today's row follow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.record_api import DayEntry
+from eczema_tracker.core.poem import POEM_MAX_TOTAL
+from eczema_tracker.gui.dialogs.checkin_dialog import CheckinDialog, CheckinValues, DayValues
+from eczema_tracker.gui.dialogs.day_dialog import DayDialog
+from eczema_tracker.gui.store_session import StoreSession
+from eczema_tracker.gui.widgets.daily_numbers_row import DailyNumbersRow
+
+RECORD = StoreChanges(record=True)
+
+
+class RecordFlow:
+    """Record ▸ … of the main window ``w`` (which has ``store``, ``status`` and, from helper
+    B, ``session``; without one the flow makes its own session on ``w.store``)."""
+
+    def __init__(self, window: Any, *, today: Callable[[], date] = date.today) -> None:
+        self.w = window
+        self._today = today
+        self._own_session: StoreSession | None = None
+        self._connected: Any = None
+        self.treatments_dialog: Any = None
+        self.daily_row = DailyNumbersRow(
+            self.save_daily, today=today, open_checkin=lambda: self.open_checkin()
+        )
+        self._connect()
+        self.refresh()
+
+    # -- the session -------------------------------------------------------------------------
+    @property
+    def session(self) -> StoreSession:
+        """The window's store session (or this flow's own, following ``w.store``)."""
+        session = getattr(self.w, "session", None)
+        if session is None:
+            if self._own_session is None:
+                self._own_session = StoreSession(self.w.store, self.w)
+                panel = getattr(self.w, "timeline_panel", None)
+                if panel is not None:  # nobody else tells the timeline
+                    self._own_session.changed.connect(panel.on_store_changed)
+            elif self._own_session.store is not self.w.store:
+                self._own_session.replace_store(self.w.store)
+            session = self._own_session
+        if session is not self._connected:
+            self._connect(session)
+        return session
+
+    def _connect(self, session: Any = None) -> None:
+        session = session or getattr(self.w, "session", None)
+        if session is None or session is self._connected:
+            return
+        session.changed.connect(self._store_changed)
+        self._connected = session
+
+    def _store_changed(self, changes: StoreChanges) -> None:
+        if changes.record:
+            self.refresh()
+            if self.treatments_dialog is not None and self.treatments_dialog.pending == 0:
+                self.treatments_dialog.reload()
+
+    def refresh(self) -> None:
+        """Show today's stored numbers in the row."""
+        entry = self.w.store.day_entry(self._today())
+        daily = entry.daily
+        self.daily_row.show_values(
+            None if daily is None else daily.itch, None if daily is None else daily.sleep_loss
+        )
+
+    def day_values(self, day: date) -> DayValues:
+        """What is stored for ``day``: numbers, flare, note (for the dialogs to start from)."""
+        entry: DayEntry = self.session.store.day_entry(day)
+        daily, mark = entry.daily, entry.mark
+        return DayValues(
+            None if daily is None else daily.itch,
+            None if daily is None else daily.sleep_loss,
+            False if mark is None else mark.flare,
+            "" if mark is None else mark.note,
+        )
+
+    def _tell(self, text: str) -> None:
+        status = getattr(self.w, "status", None)
+        if status is not None:
+            status(text)
+
+    # -- check-in ----------------------------------------------------------------------------
+    def open_checkin(self) -> CheckinDialog:
+        """Record ▸ Weekly check-in…: the POEM dialog (window-modal, not blocking)."""
+        dialog = CheckinDialog(self.w, today=self._today(), day_values=self.day_values)
+        dialog.accepted.connect(lambda: self.save_checkin(dialog.values()))
+        dialog.open()
+        return dialog
+
+    def save_checkin(self, values: CheckinValues) -> None:
+        """Store a check-in and the day's numbers, flare and note, all or nothing."""
+        answers = values.answers if any(a is not None for a in values.answers) else None
+
+        def op(store: Any) -> DayEntry:
+            return store.record_day(
+                values.day,
+                answers=answers,
+                itch=values.itch,
+                sleep_loss=values.sleep_loss,
+                flare=values.flare,
+                note=values.note,
+            )
+
+        self.session.write(
+            op, RECORD, on_done=self._checkin_saved, error_title="Check-in not saved"
+        )
+
+    def _checkin_saved(self, entry: DayEntry) -> None:
+        day = f"{entry.day.day} {entry.day:%b %Y}"
+        if entry.checkin is None:
+            self._tell(f"Saved the numbers of {day}.")
+            return
+        score = entry.checkin.score
+        if score.total is None:
+            self._tell(f"Check-in of {day} saved, not scored ({score.unanswered} unanswered).")
+        else:
+            self._tell(
+                f"Check-in of {day} saved: POEM {score.total}/{POEM_MAX_TOTAL}, {score.band}."
+            )
+
+    # -- today's numbers ---------------------------------------------------------------------
+    def save_daily(self, day: date, itch: int | None, sleep_loss: int | None) -> None:
+        """Store the itch and sleep-loss numbers of ``day`` (None: clear)."""
+        self.session.write(
+            lambda store: store.set_daily(day, itch=itch, sleep_loss=sleep_loss),
+            RECORD,
+            error_title="Today's numbers not saved",
+        )
+
+    # -- treatments, flares, notes -----------------------------------------------------------
+    def open_treatments(self) -> Any:
+        """Record ▸ Treatments…: the list and courses (non-modal)."""
+        from eczema_tracker.gui.dialogs.treatments_dialog import TreatmentsDialog
+
+        if self.treatments_dialog is None:
+            self.treatments_dialog = TreatmentsDialog(self.session, self.w, today=self._today())
+        else:
+            self.treatments_dialog.session = self.session
+            self.treatments_dialog.reload()
+        self.treatments_dialog.show()
+        self.treatments_dialog.raise_()
+        self.treatments_dialog.activateWindow()
+        return self.treatments_dialog
+
+    def mark_flare_today(self) -> None:
+        """Record ▸ Mark today as a flare."""
+        day = self._today()
+        self.session.write(
+            lambda store: store.set_day_mark(day, flare=True),
+            RECORD,
+            on_done=lambda _mark: self._tell("Today is marked as a flare (see the timeline)."),
+            error_title="Flare not saved",
+        )
+
+    def open_day_note(self, day: date | None = None) -> DayDialog:
+        """Record ▸ Note for a day…: a date's flare mark and note (window-modal)."""
+        dialog = DayDialog(self.w, today=self._today(), day=day, day_values=self.day_values)
+        dialog.accepted.connect(lambda: self.save_day_mark(*dialog.values()))
+        dialog.open()
+        return dialog
+
+    def save_day_mark(self, day: date, flare: bool, note: str) -> None:
+        """Store a date's flare mark and note."""
+        self.session.write(
+            lambda store: store.record_day(day, flare=flare, note=note),
+            RECORD,
+            on_done=lambda _e: self._tell(f"Saved the flare mark and note of {day.day} {day:%b}."),
+            error_title="Note not saved",
+        )
