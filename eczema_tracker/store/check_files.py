@@ -17,6 +17,7 @@ from typing import Literal
 from eczema_tracker.core.jobs import ProgressCallback, report
 from eczema_tracker.store.check_records import FILE_TABLES, FileHasher, Problem, UnusableFile
 from eczema_tracker.store.maintenance import ORPHANS
+from eczema_tracker.store.rows import fetch_all
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
@@ -33,7 +34,7 @@ class RowFiles:
 def check_row_files(
     root: Path,
     conn: sqlite3.Connection,
-    rows: dict[str, list[tuple]],
+    rows: dict[str, list[sqlite3.Row]],
     full: bool,
     hasher: FileHasher,
     progress: ProgressCallback | None,
@@ -45,12 +46,11 @@ def check_row_files(
     done = 0
     for table, label, folder, _ in FILE_TABLES:
         for row in rows[table]:
-            row_id, sha, name = row[0], str(row[1]).lower(), row[2]
+            row_id, sha, name = row["id"], str(row["sha256"]).lower(), row["stored_name"]
             done += 1
             report(progress, done, total, str(name))
-            what = f"{label} {row_id}" + (
-                f" ({row[4] if table == 'photo' else row[3]})" if table != "mask_file" else ""
-            )
+            shown_name = _shown_name(table, row)
+            what = f"{label} {row_id}" + (f" ({shown_name})" if shown_name is not None else "")
             path = _safe_path(root, name, folder)
             if path is None:
                 state.problems.append(
@@ -90,6 +90,20 @@ def check_row_files(
     return state
 
 
+def read_file_rows(conn: sqlite3.Connection) -> dict[str, list[sqlite3.Row]]:
+    """Every row of each table with files (:data:`FILE_TABLES`), its columns by name."""
+    return {t: fetch_all(conn, f"SELECT {cols} FROM {t}") for t, _, _, cols in FILE_TABLES}
+
+
+def _shown_name(table: str, row: sqlite3.Row) -> str | None:
+    """The name the person knows the row's file by (a photo's or model's file name)."""
+    if table == "photo":
+        return str(row["original_name"])
+    if table == "severity_model":
+        return str(row["file_name"])
+    return None
+
+
 def _safe_path(root: Path, name: object, folder: str) -> Path | None:
     """``root / name`` if ``name`` is a relative name in ``folder`` resolving inside the store."""
     if not isinstance(name, str) or not name or "\\" in name or "\x00" in name:
@@ -106,7 +120,7 @@ def _safe_path(root: Path, name: object, folder: str) -> Path | None:
 
 
 def _file_verdict(
-    path: Path, table: str, row: tuple, sha: str, full: bool, hasher: FileHasher
+    path: Path, table: str, row: sqlite3.Row, sha: str, full: bool, hasher: FileHasher
 ) -> tuple[Literal["missing", "damaged"], str] | None:
     """None when the file is right; else ("missing" | "damaged", what is wrong)."""
     try:
@@ -117,14 +131,14 @@ def _file_verdict(
         return "damaged", f"cannot be read ({exc.strerror or exc})"
     if not path.is_file() or path.is_symlink():
         return "damaged", "is not a regular file"
-    expected_size = row[3] if table == "photo" else None
+    expected_size = row["byte_size"] if table == "photo" else None
     if expected_size is not None and st.st_size != expected_size:
         return "damaged", f"is {st.st_size} bytes instead of {expected_size} (cut short or changed)"
     try:
         if full and hasher(path) == sha:
             return None
         if table == "mask_file":
-            problem = _png_problem(path, st.st_size, row[3], row[4])
+            problem = _png_problem(path, st.st_size, row["width"], row["height"])
         elif table == "severity_model" and path.suffix == ".safetensors":
             problem = _safetensors_problem(path, st.st_size)
         else:

@@ -10,8 +10,8 @@ from pathlib import Path, PurePosixPath
 
 from eczema_tracker.core.jobs import ProgressCallback
 from eczema_tracker.store import db, files
-from eczema_tracker.store.check_files import check_row_files
-from eczema_tracker.store.check_records import FILE_TABLES, FileHasher, Problem, UnusableFile
+from eczema_tracker.store.check_files import check_row_files, read_file_rows
+from eczema_tracker.store.check_records import FileHasher, Problem, UnusableFile
 from eczema_tracker.store.lock import LOCK_NAME
 from eczema_tracker.store.maintenance import ORPHANS
 from eczema_tracker.store.thumbnails import thumbnail_name
@@ -49,10 +49,7 @@ def inspect_store(
         problems = database_problems(conn, full)
         conn.execute("BEGIN")  # one snapshot for every row read below
         try:
-            rows = {
-                t: conn.execute(f"SELECT {cols} FROM {t}").fetchall()
-                for t, _, _, cols in FILE_TABLES
-            }
+            rows = read_file_rows(conn)
             pending = {r[0] for r in conn.execute("SELECT stored_name FROM pending_file")}
         except sqlite3.DatabaseError as exc:
             problems.append(Problem("database", f"The rows cannot be read ({exc})."))
@@ -62,7 +59,7 @@ def inspect_store(
     finally:
         conn.close()
     problems += files_state.problems
-    referenced = {r[2] for table_rows in rows.values() for r in table_rows}
+    referenced = {r["stored_name"] for table_rows in rows.values() for r in table_rows}
     for name in sorted(on_disk - referenced - pending):
         problems.append(
             Problem(
@@ -74,7 +71,7 @@ def inspect_store(
         )
     if not someone_writes:
         problems += _leftovers(root, sorted((pending - referenced) & on_disk))
-    all_shas = {str(r[1]).lower() for r in rows["photo"]}
+    all_shas = {str(r["sha256"]).lower() for r in rows["photo"]}
     problems += _thumbnail_problems(root, files_state.photo_files, thumbs_on_disk, all_shas, full)
     counts = {
         "photos": len(rows["photo"]),
