@@ -14,11 +14,14 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eczema_tracker.core.atomic import atomic_path
 from eczema_tracker.core.poem import POEM_ITEMS
 from eczema_tracker.store.errors import BackupError
+
+if TYPE_CHECKING:
+    from eczema_tracker.store.repository import Store
 
 #: (file name, [(column, meaning)]) for every CSV, in the order written (and in the README).
 CSV_FILES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -159,7 +162,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _photo_rows(store: Any) -> Iterable[Sequence[Any]]:
+def _photo_rows(store: Store) -> Iterable[Sequence[Any]]:
     photos = sorted(store.photos() + store.binned_photos(), key=lambda p: p.id)
     for p in photos:
         yield (
@@ -168,13 +171,18 @@ def _photo_rows(store: Any) -> Iterable[Sequence[Any]]:
         )  # fmt: skip
 
 
-def _analysis_rows(store: Any) -> Iterable[Sequence[Any]]:
+def _analysis_rows(store: Store) -> Iterable[Sequence[Any]]:
     photos = sorted(store.photos() + store.binned_photos(), key=lambda p: p.id)
+    current_ids: dict[int, int | None] = {
+        pid: a.id for pid, a in store.current_analyses().items()
+    }  # one query
     for photo in photos:
-        current = store.current_analysis(photo.id)
+        if photo.in_bin:  # current_analyses() lists the library only
+            current = store.current_analysis(photo.id)
+            current_ids[photo.id] = None if current is None else current.id
         for a in store.analyses(photo.id):
             yield (
-                a.id, a.photo_id, a.created_at, a.site, current is not None and a.id == current.id,
+                a.id, a.photo_id, a.created_at, a.site, a.id == current_ids.get(photo.id),
                 a.stale, a.lesion_area_fraction,
                 None if a.corrected_mask is None else a.corrected_mask.area_fraction,
                 a.severity_class, a.score, a.probabilities, a.severity_model_id, a.k,
@@ -182,40 +190,40 @@ def _analysis_rows(store: Any) -> Iterable[Sequence[Any]]:
             )  # fmt: skip
 
 
-def _rating_rows(store: Any) -> Iterable[Sequence[Any]]:
+def _rating_rows(store: Store) -> Iterable[Sequence[Any]]:
     photos = sorted(store.photos() + store.binned_photos(), key=lambda p: p.id)
     for photo in photos:
         for r in store.rating_history(photo.id):
             yield (r.photo_id, r.rating, r.rated_at)
 
 
-def _checkin_rows(store: Any) -> Iterable[Sequence[Any]]:
+def _checkin_rows(store: Store) -> Iterable[Sequence[Any]]:
     for c in store.checkins():
         score = c.score
         yield (c.id, c.day, *c.answers, score.total, score.band, score.unanswered, c.created_at)
 
 
-def _daily_rows(store: Any) -> Iterable[Sequence[Any]]:
+def _daily_rows(store: Store) -> Iterable[Sequence[Any]]:
     for d in store.daily():
         yield (d.day, d.itch, d.sleep_loss)
 
 
-def _treatment_rows(store: Any) -> Iterable[Sequence[Any]]:
+def _treatment_rows(store: Store) -> Iterable[Sequence[Any]]:
     for t in store.treatments():
         yield (t.id, t.name, t.kind, t.potency, t.created_at)
 
 
-def _course_rows(store: Any) -> Iterable[Sequence[Any]]:
+def _course_rows(store: Store) -> Iterable[Sequence[Any]]:
     for c in store.courses():
         yield (c.id, c.treatment_id, c.treatment_name, c.start, c.end, c.times_a_day)
 
 
-def _mark_rows(store: Any) -> Iterable[Sequence[Any]]:
+def _mark_rows(store: Store) -> Iterable[Sequence[Any]]:
     for m in store.day_marks():
         yield (m.day, m.flare, m.note)
 
 
-_ROWS: dict[str, Callable[[Any], Iterable[Sequence[Any]]]] = {
+_ROWS: dict[str, Callable[[Store], Iterable[Sequence[Any]]]] = {
     "photos.csv": _photo_rows,
     "analyses.csv": _analysis_rows,
     "ratings.csv": _rating_rows,
@@ -244,7 +252,7 @@ def readme_text() -> str:
     return "\n".join(lines)
 
 
-def export_csv(store: Any, folder: Path | str) -> CsvExportSummary:
+def export_csv(store: Store, folder: Path | str) -> CsvExportSummary:
     """Write the store's records as CSV files and a README.txt into ``folder`` (created if
     needed); each file atomically. ``store`` is a Store with the record methods.
 
