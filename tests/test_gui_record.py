@@ -53,6 +53,10 @@ def _key(qtbot, key: Qt.Key) -> None:
     qtbot.keyClick(QApplication.focusWidget(), key)
 
 
+def _line(ax, gid: str):
+    return next(line for line in ax.get_lines() if line.get_gid() == gid)
+
+
 def _gids(ax) -> dict[str, int]:
     found: dict[str, int] = {}
     for artist in [*ax.get_lines(), *ax.patches]:
@@ -293,10 +297,8 @@ def test_timeline_shows_checkins_numbers_course_and_flare(qtbot, window, tmp_pat
     view = win.timeline_panel.view
     qtbot.waitUntil(lambda: view.drawn.poem is not None)
     drawn = view.drawn
-    assert list(next(ln for ln in drawn.poem.get_lines() if ln.get_gid() == "poem").get_ydata()) == [
-        9, 10, 11
-    ]  # fmt: skip
-    assert list(next(ln for ln in drawn.nrs.get_lines() if ln.get_gid() == "itch").get_ydata()) == [7]
+    assert list(_line(drawn.poem, "poem").get_ydata()) == [9, 10, 11]
+    assert list(_line(drawn.nrs, "itch").get_ydata()) == [7]
     assert _gids(drawn.events)["course"] == 1 and _gids(drawn.events)["flare"] == 1
     assert _gids(drawn.severity)["score"] == 1
     view.canvas.draw()

@@ -1,4 +1,5 @@
-"""``checkin`` and ``treatments add|list|course``: the patient's record from the command line.
+"""``checkin`` and ``treatments add|list|course|end|edit|delete``: the patient's record from the
+command line.
 
 ``checkin`` stores, for one date (default today), any of: a POEM check-in (seven answers 0-4),
 the daily itch and sleep-loss numbers (NRS 0-10), a flare mark and a note; all of it in one
@@ -104,6 +105,35 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--times-a-day", default=None, metavar="N", help="applications a day, 1-24")
     p.add_argument("--json", action="store_true", help="print the course as JSON")
     p.set_defaults(func=run_treatments_course)
+    p = actions.add_parser("end", parents=[common], help="end the ongoing course of a treatment")
+    p.add_argument("name", metavar="NAME", help="the treatment (see `treatments list`)")
+    p.add_argument(
+        "--date", default=None, metavar="YYYY-MM-DD", help="the course's last day (default today)"
+    )
+    p.add_argument("--json", action="store_true", help="print the course as JSON")
+    p.set_defaults(func=run_treatments_end)
+    p = actions.add_parser("edit", parents=[common], help="rename a treatment or change its kind")
+    p.add_argument("name", metavar="NAME", help="the treatment (see `treatments list`)")
+    p.add_argument("--name", dest="new_name", default=None, metavar="NEW", help="its new name")
+    p.add_argument(
+        "--kind", default=None, metavar="KIND", help=f"one of: {', '.join(TREATMENT_KINDS)}"
+    )
+    p.add_argument(
+        "--potency",
+        default=None,
+        metavar="P",
+        help=f"a topical corticosteroid's potency: {', '.join(POTENCIES)}",
+    )
+    p.add_argument("--json", action="store_true", help="print the treatment as JSON")
+    p.set_defaults(func=run_treatments_edit)
+    p = actions.add_parser("delete", parents=[common], help="delete a treatment from your list")
+    p.add_argument("name", metavar="NAME", help="the treatment (see `treatments list`)")
+    p.add_argument(
+        "--with-courses",
+        action="store_true",
+        help="also delete its courses from the record (without this, one with courses is kept)",
+    )
+    p.set_defaults(func=run_treatments_delete)
     treatments.set_defaults(func=lambda _args: print_help(treatments))
 
 
@@ -279,6 +309,18 @@ def run_treatments_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _find(store: Any, name: str) -> TreatmentRecord:
+    """The treatment called ``name`` (any case), else a one-line CliError naming the known ones."""
+    treatment = store.find_treatment(name)
+    if treatment is None:
+        known = ", ".join(f"'{t.name}'" for t in store.treatments()) or "none yet"
+        raise CliError(
+            f"there is no treatment '{name}' (your treatments: {known}; add one with "
+            "`eczema-tracker treatments add`)"
+        )
+    return treatment
+
+
 def run_treatments_course(args: argparse.Namespace) -> int:
     """``eczema-tracker treatments course NAME --start D [--end D] [--times-a-day N]``."""
     start = _day(args.start, "--start")
@@ -289,18 +331,71 @@ def run_treatments_course(args: argparse.Namespace) -> int:
             f"--end {end} is before --start {start}; a course cannot end before it starts"
         )
     with open_store(args.data_dir, describe=_sentence) as store:
-        treatment = store.find_treatment(args.name)
-        if treatment is None:
-            known = ", ".join(f"'{t.name}'" for t in store.treatments()) or "none yet"
-            raise CliError(
-                f"there is no treatment '{args.name}' (your treatments: {known}; add one with "
-                "`eczema-tracker treatments add`)"
-            )
+        treatment = _find(store, args.name)
         course = store.add_course(treatment.id, start, end, times)
     if args.json:
         print(json.dumps(_course_row(course)))
     else:
         print(f"recorded a course of {_treatment_text(treatment)}: {_course_text(course)}")
+    return 0
+
+
+def run_treatments_end(args: argparse.Namespace) -> int:
+    """``eczema-tracker treatments end NAME [--date D]``: the ongoing course ends on D (today)."""
+    end = _day(args.date, "--date")
+    with open_store(args.data_dir, describe=_sentence) as store:
+        treatment = _find(store, args.name)
+        ongoing = [c for c in store.courses(treatment.id) if c.end is None]
+        if not ongoing:
+            raise CliError(
+                f"'{treatment.name}' has no ongoing course to end (see `eczema-tracker "
+                "treatments list`)"
+            )
+        course = ongoing[-1]  # the one started last
+        if end < course.start.isoformat():
+            raise CliError(
+                f"--date {end} is before the course's start {course.start.isoformat()}; a course "
+                "cannot end before it starts"
+            )
+        course = store.end_course(course.id, end)
+    if args.json:
+        print(json.dumps(_course_row(course)))
+    else:
+        print(f"ended the course of {_treatment_text(treatment)}: {_course_text(course)}")
+    return 0
+
+
+def run_treatments_edit(args: argparse.Namespace) -> int:
+    """``eczema-tracker treatments edit NAME [--name NEW] [--kind KIND] [--potency P]``."""
+    if args.new_name is None and args.kind is None and args.potency is None:
+        raise CliError("nothing to change: give --name, --kind or --potency")
+    kind = UNCHANGED if args.kind is None else _kind(args.kind)
+    potency = UNCHANGED if args.potency is None else _potency(args.potency)
+    name = UNCHANGED if args.new_name is None else args.new_name
+    with open_store(args.data_dir, describe=_sentence) as store:
+        treatment = _find(store, args.name)
+        changed = store.update_treatment(treatment.id, name=name, kind=kind, potency=potency)
+        courses = store.courses(changed.id)
+    if args.json:
+        print(json.dumps(_treatment_row(changed, courses)))
+    else:
+        print(f"changed {_treatment_text(treatment)} to {_treatment_text(changed)}")
+    return 0
+
+
+def run_treatments_delete(args: argparse.Namespace) -> int:
+    """``eczema-tracker treatments delete NAME [--with-courses]``."""
+    with open_store(args.data_dir, describe=_sentence) as store:
+        treatment = _find(store, args.name)
+        n = len(store.courses(treatment.id))
+        if n and not args.with_courses:
+            raise CliError(
+                f"'{treatment.name}' has {n} course(s) in the record; add --with-courses to "
+                "delete them too"
+            )
+        deleted = store.delete_treatment(treatment.id, with_courses=args.with_courses)
+    more = f" and its {deleted} course(s)" if deleted else ""
+    print(f"deleted treatment {_treatment_text(treatment)}{more}")
     return 0
 
 

@@ -1,0 +1,117 @@
+"""``eczema-tracker treatments end|edit|delete``: what they change, and refusals (exit 2, one
+line, nothing stored)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from eczema_tracker import cli
+from eczema_tracker.store import Store
+
+TODAY = date.today()
+TOMORROW = TODAY + timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def _with_record_commands(monkeypatch):
+    modules = tuple(cli.COMMAND_MODULES)
+    if "eczema_tracker.commands.record_commands" not in modules:
+        modules += ("eczema_tracker.commands.record_commands",)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", modules)
+
+
+@pytest.fixture()
+def data_dir(tmp_path):
+    folder = tmp_path / "store"
+    with Store.open(folder) as store:
+        cream = store.add_treatment("Betnovate", "topical_corticosteroid", "potent")
+        store.add_course(cream.id, "2026-01-01", "2026-01-10")
+        store.add_course(cream.id, "2026-02-01")
+        store.add_treatment("Cetirizine", "antihistamine")
+    return folder
+
+
+def _run(capsys, data_dir, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(["--data-dir", str(data_dir), "treatments", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _state(data_dir) -> list[tuple]:
+    with Store.open(data_dir, readonly=True) as store:
+        return [
+            (t.name, t.kind, t.potency, tuple((c.start, c.end) for c in store.courses(t.id)))
+            for t in store.treatments()
+        ]
+
+
+def test_end_closes_the_ongoing_course(capsys, data_dir):
+    code, out, _ = _run(capsys, data_dir, "end", "betnovate", "--date", "2026-02-20", "--json")
+    assert code == 0
+    assert json.loads(out)["start"] == "2026-02-01" and json.loads(out)["end"] == "2026-02-20"
+    assert _state(data_dir)[0][3] == (
+        (date(2026, 1, 1), date(2026, 1, 10)),
+        (date(2026, 2, 1), date(2026, 2, 20)),
+    )
+
+
+def test_end_defaults_to_today(capsys, data_dir):
+    code, out, _ = _run(capsys, data_dir, "end", "Betnovate")
+    assert code == 0 and f"2026-02-01 to {TODAY.isoformat()}" in out
+
+
+def test_edit_renames_and_changes_the_kind(capsys, data_dir):
+    code, out, _ = _run(capsys, data_dir, "edit", "Betnovate", "--potency", "very potent")
+    assert code == 0 and "to Betnovate (topical corticosteroid, very potent)" in out
+    code, out, _ = _run(
+        capsys, data_dir, "edit", "betnovate", "--name", "Betnovate RD", "--kind", "other", "--json"
+    )
+    assert code == 0
+    row = json.loads(out)
+    assert (row["name"], row["kind"], row["potency"], len(row["courses"])) == (
+        "Betnovate RD", "other", None, 2
+    )  # fmt: skip
+
+
+def test_delete_keeps_history_unless_asked(capsys, data_dir):
+    before = _state(data_dir)
+    code, out, err = _run(capsys, data_dir, "delete", "Betnovate")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "has 2 course(s)" in err and "--with-courses" in err
+    assert _state(data_dir) == before
+    code, out, _ = _run(capsys, data_dir, "delete", "Betnovate", "--with-courses")
+    assert code == 0 and "and its 2 course(s)" in out
+    code, out, _ = _run(capsys, data_dir, "delete", "cetirizine")
+    assert code == 0 and out.strip() == "deleted treatment Cetirizine (antihistamine)"
+    assert _state(data_dir) == []
+    with Store.open(data_dir, readonly=True) as store:
+        assert store.courses() == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["end", "Nothing"], "no treatment 'Nothing' (your treatments: 'Betnovate', 'Cetirizine'"),
+        (["end", "Cetirizine"], "'Cetirizine' has no ongoing course"),
+        (["end", "Betnovate", "--date", "2026-01-31"], "cannot end before it starts"),
+        (["end", "Betnovate", "--date", TOMORROW.isoformat()], "lies in the future"),
+        (["end", "Betnovate", "--date", "20/02/2026"], "is not a date"),
+        (["edit", "Betnovate"], "nothing to change"),
+        (["edit", "Betnovate", "--name", "cetirizine"], "already a treatment called 'Cetirizine'"),
+        (["edit", "Betnovate", "--name", "  "], "needs a name"),
+        (["edit", "Cetirizine", "--potency", "mild"], "only a topical corticosteroid"),
+        (["edit", "Betnovate", "--kind", "lotion"], "--kind must be one of"),
+        (["edit", "Betnovate", "--potency", "strong"], "--potency must be one of"),
+        (["delete", "Nothing"], "no treatment 'Nothing'"),
+    ],
+)  # fmt: skip
+def test_bad_input_exits_2_in_one_line_and_stores_nothing(capsys, data_dir, argv, message):
+    before = _state(data_dir)
+    code, out, err = _run(capsys, data_dir, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("eczema-tracker: error: ") and err.count("\n") == 1
+    assert message in err
+    assert _state(data_dir) == before
