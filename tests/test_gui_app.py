@@ -100,6 +100,11 @@ def paint_prompt(qtbot, win: MainWindow, photo_id: int) -> None:
     dialog.done(0)
 
 
+def settle(qtbot, win: MainWindow) -> None:
+    """Wait until every queued write is stored and shown (writes run in the background)."""
+    qtbot.waitUntil(win.settled, timeout=30000)
+
+
 def test_empty_library_shows_first_steps(window):
     assert window.library_stack.currentWidget() is window.empty_view
     assert not window.isHidden()
@@ -372,6 +377,7 @@ def test_rating_keys_train_personal_model_and_rescore(qtbot, window, answers, ec
     for i, pid in enumerate(ids):
         window.open_photo(pid)
         qtbot.keyClick(window, str(i % 2 * 2))  # levels 0 and 2, by keyboard
+        settle(qtbot, window)
         assert window.store.rating(pid) == i % 2 * 2
         if i < 7:
             assert "Train your own severity model?" not in answers.questions

@@ -105,6 +105,11 @@ def _analyse(store, pid: int, fraction: float = 0.0, probabilities=None) -> int:
     )
 
 
+def settle(qtbot, win: MainWindow) -> None:
+    """Wait until every queued write is stored and shown (writes run in the background)."""
+    qtbot.waitUntil(win.settled, timeout=30000)
+
+
 def _show(qtbot, win: MainWindow, pid: int) -> None:
     with qtbot.waitSignal(win.photoShown, timeout=10000):
         win.open_photo(pid)
@@ -225,6 +230,7 @@ def test_delete_key_moves_photos_to_the_bin_and_the_bin_restores_them(qtbot, win
     assert set(window.library.selected_photo_ids()) == set(photos[:2])
     assert window.actions_by_name["delete"] in window.library.actions()  # the context menu
     qtbot.keyClick(window.library, Qt.Key.Key_Delete)
+    settle(qtbot, window)
     assert window.library_model.photo_ids() == photos[2:]
     assert {p.id for p in window.store.binned_photos()} == set(photos[:2])
     assert window.store.photo_file(photos[0]).is_file()
@@ -232,6 +238,7 @@ def test_delete_key_moves_photos_to_the_bin_and_the_bin_restores_them(qtbot, win
     assert dialog.count() == 2
     dialog.select_all()
     dialog.restore_selected()
+    settle(qtbot, window)
     assert sorted(window.library_model.photo_ids()) == sorted(photos)
     assert dialog.count() == 0
 
@@ -248,12 +255,14 @@ def test_deleting_a_prompt_photo_asks_first(qtbot, window, answers, photos):
     assert "prompt" in text and "1 prompt mask" in text and SITE in text
     answers.yes = True
     window.actions_by_name["delete"].trigger()
+    settle(qtbot, window)
     assert photos[0] not in window.library_model.photo_ids()
 
 
 def test_importing_a_deleted_photo_again_brings_it_back(qtbot, window, answers, photos):
     window.library.select_photo(photos[0])
     window.actions_by_name["delete"].trigger()
+    settle(qtbot, window)
     source = window.store.photo_file(photos[0])
     with qtbot.waitSignal(window.importFinished, timeout=30000):
         window.import_paths([str(source)])
@@ -265,6 +274,7 @@ def test_emptying_the_bin_deletes_the_files(qtbot, window, answers, photos):
     file = window.store.photo_file(photos[0])
     window.library.select_photo(photos[0])
     window.actions_by_name["delete"].trigger()
+    settle(qtbot, window)
     dialog = window.show_bin()
     task = dialog.empty_bin()
     with qtbot.waitSignal(task.finished, timeout=20000):
@@ -279,6 +289,7 @@ def test_edit_date_site_and_note_from_the_photo_view(qtbot, window, answers, pho
     when = datetime(2025, 3, 4, 9, 30)
     answers.edit = PhotoEdit(taken_at=when, site="Right Wrist", note="after the cream")
     window.photo_view.edit_button.click()
+    settle(qtbot, window)
     photo = window.store.photo(pid)
     assert photo.taken_datetime == when and photo.site == "right wrist"
     assert photo.note == "after the cream" and photo.taken_at_source == "user"
@@ -286,6 +297,7 @@ def test_edit_date_site_and_note_from_the_photo_view(qtbot, window, answers, pho
     assert "after the cream" in window.photo_view.note.text()
     assert "right wrist" in window.store.sites()
     window.undo()
+    settle(qtbot, window)
     assert window.store.photo(pid).site == SITE
 
 
@@ -296,17 +308,21 @@ def test_multi_select_rate_move_and_undo(qtbot, window, answers, photos):
         model.select(window.library_model.index_of(pid), model.SelectionFlag.Select)
     window.library.setFocus()
     qtbot.keyClick(window, "2")
+    settle(qtbot, window)
     assert [window.store.rating(p) for p in photos[:3]] == [2, 2, 2]
     assert window.store.rating(photos[3]) is None
     assert window.actions_by_name["undo"].text() == "&Undo rating of 3 photos"
     window.undo()
+    settle(qtbot, window)
     assert [window.store.rating(p) for p in photos[:3]] == [None, None, None]
     assert not window.actions_by_name["undo"].isEnabled()
     answers.site = "face"
     window.actions_by_name["move"].trigger()
+    settle(qtbot, window)
     assert all(window.store.photo(p).site == "face" for p in photos[:3])
     assert window.store.photo(photos[3]).site == SITE
     qtbot.keyClick(window, "z", Qt.KeyboardModifier.ControlModifier)  # Ctrl+Z
+    settle(qtbot, window)
     assert all(window.store.photo(p).site == SITE for p in photos)
 
 
@@ -324,16 +340,21 @@ def test_clear_a_rating_and_undo_a_deletion(qtbot, window, photos):
     pid = photos[0]
     _show(qtbot, window, pid)
     window.photo_view.rating_buttons[3].click()
+    settle(qtbot, window)
     assert window.store.rating(pid) == 3
     window.photo_view.clear_rating_button.click()
+    settle(qtbot, window)
     assert window.store.rating(pid) is None
     window.undo()
+    settle(qtbot, window)
     assert window.store.rating(pid) == 3
     window.library.select_photo(pid)
     window.actions_by_name["delete"].trigger()
+    settle(qtbot, window)
     assert pid not in window.library_model.photo_ids()
     assert window.shown_photo is None  # a deleted photo leaves the photo view
     window.undo()
+    settle(qtbot, window)
     assert pid in window.library_model.photo_ids()
     assert window.shown_photo == pid  # and comes back on screen with Ctrl+Z
 
@@ -351,14 +372,17 @@ def test_undo_a_mask_save(qtbot, window, photos):
     dialog.done(0)
     assert window.store.photo(pid).is_prompt
     window.undo()
+    settle(qtbot, window)
     assert not window.store.photo(pid).is_prompt
 
 
-def test_rename_a_site(window, photos):
+def test_rename_a_site(qtbot, window, photos):
     window.photo_actions.rename_site(SITE, "Left forearm")
+    settle(qtbot, window)
     assert window.store.sites() == ["left forearm"]
     assert window.site_filter.findText("left forearm") >= 0
     window.undo()
+    settle(qtbot, window)
     assert window.store.sites() == [SITE]
 
 
@@ -371,6 +395,7 @@ def test_backup_and_restore_from_the_app(qtbot, window, answers, photos, tmp_pat
     assert "Backup saved" in [t for _, t, _ in answers.messages]
     window.library.select_photo(photos[0])
     window.actions_by_name["delete"].trigger()
+    settle(qtbot, window)
     window.store.empty_bin()
     window.refresh()
     assert len(window.library_model.photo_ids()) == 3

@@ -2,23 +2,39 @@
 
 Models are checked before the first analysis: a local folder that is missing is explained; hub
 models that are not downloaded yet are described (names, sizes) and downloaded with progress
-and cancel, or the user picks local folders instead. The loaded pipeline is kept in
-``window.pipelines`` between runs.
+and cancel, or the user picks local folders instead. The loaded pipeline is kept in the
+:class:`~eczema_tracker.app.services.PipelineCache` handed in, between runs.
+
+The flow knows its collaborators only: the store session (it announces what an analysis wrote
+as ``StoreChanges(analyses=True)``; the views refresh themselves), the pipeline cache, the
+settings, a :class:`~eczema_tracker.gui.flow_host.ModelQuestions` host and two callables giving
+the selected photos and the library's site filter.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.app import services
-from eczema_tracker.core.jobs import Cancelled
+from eczema_tracker.app import model_sources, services
+from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.model_sources import SourceStatus
+from eczema_tracker.app.settings import Settings
+from eczema_tracker.core.jobs import CancelCheck, Cancelled, ProgressCallback
+from eczema_tracker.gui.flow_host import ModelQuestions
+from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 
 if TYPE_CHECKING:
-    from eczema_tracker.gui.main_window import MainWindow
+    from eczema_tracker.gui.dialogs.download_failed_dialog import (
+        DownloadFailedDialog,
+        DownloadFailure,
+    )
+    from eczema_tracker.gui.dialogs.model_folder_check import FolderCheck
 
 log = logging.getLogger(__name__)
 NOT_STARTED = "Analysis not started: the models are not on this computer yet."
@@ -29,23 +45,36 @@ class AnalysisFlow(QObject):
 
     analysisFinished = Signal(object)  # noqa: N815 - services.AnalysisRunSummary
     modelsReady = Signal()  # noqa: N815
-    rescoreFinished = Signal(int)  # noqa: N815
     downloadFailed = Signal(object)  # noqa: N815 - DownloadFailure, once its dialog is open
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        session: StoreSession,
+        pipelines: services.PipelineCache,
+        settings: Settings,
+        host: ModelQuestions,
+        *,
+        parent: QWidget | None = None,
+        selection: Callable[[], list[int]] = list,
+        site_filter: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.pipelines = pipelines
+        self.settings = settings
+        self.host = host
+        self._parent = parent  # background tasks show their progress in its status bar
+        self._selection = selection
+        self._site_filter = site_filter
         self.task: BackgroundTask | None = None
-        self.failure_dialog = None  # DownloadFailedDialog of the last failed download
+        self.failure_dialog: DownloadFailedDialog | None = None  # of the last failed download
 
     # -- entry points ------------------------------------------------------------------------
     def analyse_selected(self) -> None:
         """Analyse the photos selected in the library (or the one shown)."""
-        ids = self.window.library.selected_photo_ids()
-        if not ids and self.window.shown_photo is not None:
-            ids = [self.window.shown_photo]
+        ids = self._selection()
         if not ids:
-            self.window.show_message(
+            self.host.show_message(
                 "info", "Nothing selected", "Select one or more photos in the library first."
             )
             return
@@ -53,9 +82,9 @@ class AnalysisFlow(QObject):
 
     def analyse_pending(self) -> None:
         """Analyse every photo without a current (non-stale) analysis."""
-        ids = services.photos_to_analyse(self.window.store, self.window.current_site_filter())
+        ids = services.photos_to_analyse(self.session.store, self._site_filter())
         if not ids:
-            self.window.show_message(
+            self.host.show_message(
                 "info", "Nothing to analyse", "Every photo has an up-to-date analysis."
             )
             return
@@ -63,26 +92,25 @@ class AnalysisFlow(QObject):
 
     def analyse(self, photo_ids: list[int]) -> BackgroundTask | None:
         """Check prompts and models, then analyse ``photo_ids`` in the background."""
-        w = self.window
         if not photo_ids:
             return None
         if self.task is not None and not self.task.done:
-            w.show_message(
+            self.host.show_message(
                 "info",
                 "Analysis running",
                 "An analysis is already running; wait for it or cancel it.",
             )
             return None
-        store = w.store
+        store = self.session.store
         sites = {store.photo(pid).site for pid in photo_ids}
         counts = services.prompt_counts(store, sites)
         lacking = sorted(s for s, n in counts.items() if n < services.MIN_PROMPTS)
         if len(lacking) == len(sites):
-            w.show_message(
+            self.host.show_message(
                 "info", "Paint prompt masks first", _prompts_needed_text(lacking, counts)
             )
             return None
-        choice = services.model_choice(w.settings, store)
+        choice = services.model_choice(self.settings, store)
         return self.ensure_models(choice, lambda chosen: self._run(photo_ids, chosen))
 
     def warm_up(self) -> BackgroundTask | None:
@@ -92,68 +120,74 @@ class AnalysisFlow(QObject):
         window feels wherever it happens; right after start-up it costs the least.
         """
         if not any(
-            n >= services.MIN_PROMPTS for n in services.prompt_counts(self.window.store).values()
+            n >= services.MIN_PROMPTS for n in services.prompt_counts(self.session.store).values()
         ):
             return None
 
-        def op(_progress, _cancel):
+        def op(_progress: ProgressCallback, _cancel: CancelCheck) -> None:
             import torch  # noqa: F401
             import transformers  # noqa: F401
 
-        return BackgroundTask(self.window, op).failure(lambda _m: None).run()
+        return BackgroundTask(self._parent, op).failure(lambda _m: None).run()
 
     # -- models --------------------------------------------------------------------------------
-    def ensure_models(self, choice: services.ModelChoice, then) -> BackgroundTask | None:
+    def ensure_models(
+        self,
+        choice: services.ModelChoice,
+        then: Callable[[services.ModelChoice], BackgroundTask | None],
+    ) -> BackgroundTask | None:
         """Call ``then(choice)`` once both model sources are on this computer (may download
         first; the user may also pick other sources on the way, hence the argument)."""
-        loaded = self.window.pipelines.loaded_choice
+        loaded = self.pipelines.loaded_choice
         if loaded is not None and (loaded.dino, loaded.seggpt) == (choice.dino, choice.seggpt):
             return then(choice)
         wrong = self._wrong_folders(choice)
         if wrong:
-            self.window.show_message("error", "Model folder not usable", _wrong_folder_text(wrong))
+            self.host.show_message("error", "Model folder not usable", _wrong_folder_text(wrong))
             return None
         try:
             missing = self._missing(choice)
         except Exception as exc:  # noqa: BLE001 - e.g. a broken source string
-            self.window.show_message("error", "Models not usable", str(exc))
+            self.host.show_message("error", "Models not usable", str(exc))
             return None
         if not missing:
             return then(choice)
         local = [(role, s) for role, s in missing if s.kind != "hub"]
         if local:
-            self.window.show_message("error", "Model folder not usable", _local_problem_text(local))
+            self.host.show_message("error", "Model folder not usable", _local_problem_text(local))
             return None
-        if not self.window.settings.allow_downloads:
-            self.window.show_message(
+        if not self.settings.allow_downloads:
+            self.host.show_message(
                 "info",
                 "Models not on this computer",
                 "Model downloads are switched off in the settings. Choose local model folders in "
                 "File ▸ Settings.",
             )
             return None
-        action = self.window.ask_model_action(missing)
+        action = self.host.ask_model_action(missing)
         if action == "download":
             return self.download(
                 missing, lambda: then(choice), on_local=lambda: self.use_local_folders(then)
             )
         if action == "local":
             return self.use_local_folders(then)
-        self.window.status(NOT_STARTED)
+        self.host.status(NOT_STARTED)
         return None
 
-    def use_local_folders(self, then) -> BackgroundTask | None:
+    def use_local_folders(
+        self, then: Callable[[services.ModelChoice], BackgroundTask | None]
+    ) -> BackgroundTask | None:
         """Let the person choose model folders on this computer (Settings), then go on."""
-        if self.window.ask_settings():
-            self.window.pipelines.clear()
+        if self.host.ask_settings():
+            self.pipelines.clear()
             return self.ensure_models(
-                services.model_choice(self.window.settings, self.window.store), then
+                services.model_choice(self.settings, self.session.store), then
             )
-        self.window.status(NOT_STARTED)
+        self.host.status(NOT_STARTED)
         return None
 
     @staticmethod
-    def _wrong_folders(choice: services.ModelChoice) -> list[tuple[str, str, Any]]:
+    def _wrong_folders(choice: services.ModelChoice) -> list[tuple[str, str, FolderCheck]]:
         """(role, source, FolderCheck) of each chosen folder that does not hold its model."""
         from eczema_tracker.gui.dialogs.model_folder_check import check_model_source
 
@@ -164,13 +198,18 @@ class AnalysisFlow(QObject):
         return [(role, source, check) for role, source, check in checks if not check.ok]
 
     @staticmethod
-    def _missing(choice: services.ModelChoice) -> list[tuple[str, Any]]:
-        from eczema_tracker.ml.sources import source_status
-
+    def _missing(choice: services.ModelChoice) -> list[tuple[str, SourceStatus]]:
+        source_status = model_sources.source_status
         pairs = [("seggpt", source_status(choice.seggpt)), ("dino", source_status(choice.dino))]
         return [(role, status) for role, status in pairs if not status.present]
 
-    def download(self, missing: list[tuple[str, Any]], then, *, on_local=None) -> BackgroundTask:
+    def download(
+        self,
+        missing: list[tuple[str, SourceStatus]],
+        then: Callable[[], object],
+        *,
+        on_local: Callable[[], object] | None = None,
+    ) -> BackgroundTask:
         """Download hub models with progress and cancel, then call ``then()``.
 
         A failure is said in words in :class:`DownloadFailedDialog` (the exception goes to the
@@ -180,12 +219,10 @@ class AnalysisFlow(QObject):
 
         specs = [status.source for _, status in missing]
 
-        def op(progress, cancel):
-            from eczema_tracker.ml.sources import download_source
-
+        def op(progress: ProgressCallback, cancel: CancelCheck) -> DownloadFailure | None:
             try:
                 for spec in specs:
-                    download_source(spec, progress=progress, cancel=cancel)
+                    model_sources.download_source(spec, progress=progress, cancel=cancel)
             except Cancelled:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is told in words
@@ -193,27 +230,31 @@ class AnalysisFlow(QObject):
                 return describe_download_failure(exc)
             return None
 
-        def done(failure) -> None:
+        def done(failure: DownloadFailure | None) -> None:
             if failure is not None:
                 self._download_failed(failure, missing, then, on_local)
                 return
             self.modelsReady.emit()
             then()
 
-        task = BackgroundTask(self.window, op, done).with_progress("Downloading models")
-        task.titled("Download failed").on_cancelled(
-            lambda: self.window.status("Download cancelled.")
-        )
+        task = BackgroundTask(self._parent, op, done).with_progress("Downloading models")
+        task.titled("Download failed").on_cancelled(lambda: self.host.status("Download cancelled."))
         return task.run()
 
-    def _download_failed(self, failure, missing, then, on_local) -> None:
+    def _download_failed(
+        self,
+        failure: DownloadFailure,
+        missing: list[tuple[str, SourceStatus]],
+        then: Callable[[], object],
+        on_local: Callable[[], object] | None,
+    ) -> None:
         from eczema_tracker.gui.dialogs.download_failed_dialog import DownloadFailedDialog
 
         log.info("download failure shown: %s (%s)", failure.text, failure.technical)
-        self.window.status(failure.text)
+        self.host.status(failure.text)
         if self.failure_dialog is not None:
             self.failure_dialog.close()
-        dialog = self.failure_dialog = DownloadFailedDialog(failure, self.window)
+        dialog = self.failure_dialog = DownloadFailedDialog(failure, self._parent)
 
         def chosen(choice: str) -> None:
             if choice == "retry":
@@ -222,16 +263,16 @@ class AnalysisFlow(QObject):
                 on_local()
 
         dialog.chosen.connect(chosen)
-        dialog.rejected.connect(lambda: self.window.status(NOT_STARTED))
+        dialog.rejected.connect(lambda: self.host.status(NOT_STARTED))
         dialog.open()  # window-modal but non-blocking
         self.downloadFailed.emit(failure)
 
     def show_model_status(self) -> None:
         """Models ▸ Model status: where each model comes from and whether it is here."""
         from eczema_tracker.gui.dialogs.model_folder_check import check_model_source
-        from eczema_tracker.ml.sources import source_status
 
-        choice = services.model_choice(self.window.settings, self.window.store)
+        source_status = model_sources.source_status
+        choice = services.model_choice(self.settings, self.session.store)
         lines = []
         for role, name, spec in (
             ("seggpt", "SegGPT", choice.seggpt),
@@ -246,80 +287,67 @@ class AnalysisFlow(QObject):
                 state = check_model_source(spec, role).text or "not usable"
                 log.info("model status %s: %s", spec, status.message)
             lines.append(f"{name}: {spec} — {state}")
-        active = self.window.store.active_severity_model()
+        active = self.session.store.active_severity_model()
         lines.append(
             "Severity model: "
             + (active.file_name if active else "none (rate 8 analysed photos to train your own)")
         )
         lines.append(f"Prompt photos per comparison: {choice.k}; runs on: {choice.device}")
-        self.window.show_message("info", "Models", "\n".join(lines))
+        self.host.show_message("info", "Models", "\n".join(lines))
 
     # -- running ---------------------------------------------------------------------------------
     def _run(self, photo_ids: list[int], choice: services.ModelChoice) -> BackgroundTask:
-        w = self.window
-        store, pipelines = w.store, w.pipelines
+        store, pipelines = self.session.store, self.pipelines
 
-        def op(progress, cancel):
-            leave_a_core_for_the_window()
+        def op(progress: ProgressCallback, cancel: CancelCheck) -> services.AnalysisRunSummary:
+            model_sources.leave_a_core_for_the_window()
             return services.analyse_photos(
                 store, pipelines, choice, photo_ids, progress=progress, cancel=cancel
             )
 
-        task = BackgroundTask(w, op, self._finished).with_progress(
+        # A long job with its own worker (it must not hold up ratings queued meanwhile); what
+        # it wrote is announced like any write, so the views refresh themselves.
+        wrote = StoreChanges(analyses=True, photo_ids=frozenset(photo_ids))
+        task = BackgroundTask(self._parent, op, self._finished).with_progress(
             f"Analysing {len(photo_ids)} photo(s)"
         )
         task.titled("Analysis failed")
         task.on_cancelled(self._cancelled)
         task.failed.connect(lambda _m: self._cancelled(quiet=True))
+        task.finished.connect(lambda: self.session.notify(wrote))
         self.task = task
         return task.run()
 
     def _finished(self, summary: services.AnalysisRunSummary) -> None:
-        w = self.window
-        w.refresh()
-        w.reshow_current()
         if summary.skipped or summary.failed or summary.notes:
-            w.show_message("warning", "Analysis finished", summary.describe())
+            self.host.show_message("warning", "Analysis finished", summary.describe())
         else:
-            w.status(summary.describe())
-        if w.store.active_severity_model() is None and summary.analysed:
-            w.status(summary.describe() + " Rate photos 0–3 to get severity scores later.")
+            self.host.status(summary.describe())
+        if self.session.store.active_severity_model() is None and summary.analysed:
+            self.host.status(summary.describe() + " Rate photos 0–3 to get severity scores later.")
         self.analysisFinished.emit(summary)
-        w.personal.maybe_offer_training()
 
     def _cancelled(self, quiet: bool = False) -> None:
-        self.window.refresh()
-        self.window.reshow_current()
         if not quiet:
-            self.window.status("Analysis cancelled; the photos finished before it are kept.")
+            self.host.status("Analysis cancelled; the photos finished before it are kept.")
 
     def offer_reanalysis(self, site: str) -> BackgroundTask | None:
         """After a site's prompts changed: offer to analyse its stale results again."""
+        store = self.session.store
         stale = [
             pid
-            for pid in services.photos_to_analyse(self.window.store, site)
-            if self.window.store.current_analysis(pid) is not None
+            for pid in services.photos_to_analyse(store, site)
+            if store.current_analysis(pid) is not None
         ]
-        if not stale or len(self.window.store.prompts(site)) < services.MIN_PROMPTS:
+        if not stale or len(store.prompts(site)) < services.MIN_PROMPTS:
             return None
-        if self.window.ask_question(
+        if self.host.ask_question(
             "Analyse again?",
             f"The prompt masks of '{site}' changed, so {len(stale)} earlier result(s) are out of "
             "date. Analyse them again now?",
         ):
             return self.analyse(stale)
         return None
-
-
-def leave_a_core_for_the_window() -> None:
-    """Let torch use all cores but one, so the window stays smooth while models run."""
-    import os
-
-    import torch
-
-    wanted = max(1, (os.cpu_count() or 2) - 1)
-    if torch.get_num_threads() > wanted:
-        torch.set_num_threads(wanted)
 
 
 def _prompts_needed_text(sites: list[str], counts: dict[str, int]) -> str:
@@ -330,7 +358,7 @@ def _prompts_needed_text(sites: list[str], counts: dict[str, int]) -> str:
     )
 
 
-def _local_problem_text(problems: list[tuple[str, Any]]) -> str:
+def _local_problem_text(problems: list[tuple[str, SourceStatus]]) -> str:
     lines = []
     for role, status in problems:
         name = "SegGPT" if role == "seggpt" else "DINO"
@@ -352,7 +380,7 @@ def _local_problem_text(problems: list[tuple[str, Any]]) -> str:
     )
 
 
-def _wrong_folder_text(problems: list[tuple[str, str, Any]]) -> str:
+def _wrong_folder_text(problems: list[tuple[str, str, FolderCheck]]) -> str:
     lines = []
     for role, source, check in problems:
         name = "SegGPT" if role == "seggpt" else "DINO"

@@ -11,6 +11,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QIcon
@@ -18,6 +19,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from eczema_tracker import resources
 from eczema_tracker.core import paths
+
+if TYPE_CHECKING:
+    from eczema_tracker.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +46,14 @@ def app_icon() -> QIcon:
     return icon
 
 
-def create_main_window(data_dir: str | Path | None = None):
+def create_main_window(data_dir: str | Path | None = None) -> MainWindow:
     """Open the store and settings and build the main window (not shown yet)."""
     from eczema_tracker.app.settings import Settings
+    from eczema_tracker.app.store_api import open_store
     from eczema_tracker.gui.main_window import MainWindow
-    from eczema_tracker.store import Store
 
     application()
-    store = Store.open(paths.data_dir(data_dir))
+    store = open_store(paths.data_dir(data_dir))
     try:
         return MainWindow(store, Settings.load())
     except BaseException:

@@ -1,22 +1,49 @@
 """File ▸ Save a backup… and File ▸ Restore from a backup…: the store's own export and restore
-(:mod:`eczema_tracker.store.backup`), in the background with progress.
+(through :mod:`eczema_tracker.app.store_api`), in the background with progress.
 
 A restore replaces the whole store, so the window lets go of it first: the store is closed, the
 window is disabled while the backup is checked and put in place, and the store is opened again
-afterwards (the old one, untouched, when the restore failed).
+afterwards (the old one, untouched, when the restore failed) and handed to the store session
+(:meth:`~eczema_tracker.gui.store_session.StoreSession.replace_store`: every view is told
+everything changed).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
 
+from eczema_tracker.app.store_api import (
+    ExportSummary,
+    RestoreSummary,
+    Store,
+    export_store,
+    open_store,
+    restore_store,
+)
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
+from eczema_tracker.gui.flow_host import Messages
+from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 
-if TYPE_CHECKING:
-    from eczema_tracker.gui.main_window import MainWindow
+
+class BackupHost(Messages, Protocol):
+    """What backup and restore need of the window."""
+
+    def ask_backup_file(self) -> str | None: ...
+
+    def ask_restore_file(self) -> str | None: ...
+
+    def release_store(self) -> None:
+        """Let go of the store (a restore replaces it); wait disabled for :meth:`adopt_store`."""
+        ...
+
+    def adopt_store(self, store: Store) -> None:
+        """Use ``store`` (opened again after the restore) everywhere."""
+        ...
 
 
 class BackupFlow(QObject):
@@ -24,35 +51,37 @@ class BackupFlow(QObject):
 
     restored = Signal(object)  # noqa: N815 - RestoreSummary, after the store was opened again
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self, session: StoreSession, host: BackupHost, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.host = host
+        self._parent = parent
         self.task: BackgroundTask | None = None
 
     def _busy(self) -> bool:
         running = [t for t in BackgroundTask._running if t.show_progress and not t.done]
-        if running:
-            self.window.show_message(
+        if running or self.session.busy:
+            self.host.show_message(
                 "info",
                 "Please wait",
                 "Another job is running; wait for it to finish (or cancel it) first.",
             )
-        return bool(running)
+        return bool(running) or self.session.busy
 
     def export_dialog(self) -> BackgroundTask | None:
         """Ask where, then write a backup zip of the whole store."""
-        w = self.window
+        w = self.host
         target = w.ask_backup_file()
         if not target or self._busy():
             return None
-        from eczema_tracker.store.backup import export_store
+        data_dir = self.session.store.data_dir
 
-        data_dir = w.store.data_dir
-
-        def op(progress, cancel):
+        def op(progress: ProgressCallback, cancel: CancelCheck) -> ExportSummary:
             return export_store(data_dir, target, progress=progress, cancel=cancel)
 
-        def done(summary: Any) -> None:
+        def done(summary: ExportSummary) -> None:
             missing = (
                 f" {len(summary.missing)} file(s) were missing and are not in it."
                 if summary.missing
@@ -66,17 +95,20 @@ class BackupFlow(QObject):
             )
 
         self.task = (
-            BackgroundTask(w, op, done).with_progress("Saving a backup").titled("Backup not saved")
+            BackgroundTask(self._parent, op, done)
+            .with_progress("Saving a backup")
+            .titled("Backup not saved")
         )
         return self.task.run()
 
     def restore_dialog(self) -> BackgroundTask | None:
         """Ask for a backup zip and, after a clear question, replace the store with it."""
-        w = self.window
+        w = self.host
         source = w.ask_restore_file()
         if not source or self._busy():
             return None
-        count = len(w.store.photos()) + len(w.store.binned_photos())
+        store = self.session.store
+        count = len(store.photos()) + len(store.binned_photos())
         if count and not w.ask_question(
             "Replace the library?",
             f"Restoring replaces everything in the library now ({count} photos, with their "
@@ -84,19 +116,16 @@ class BackupFlow(QObject):
             "the library first if unsure. Replace it?",
         ):
             return None
-        from eczema_tracker.store import Store
-        from eczema_tracker.store.backup import restore_store
-
-        data_dir = w.store.data_dir
+        data_dir = store.data_dir
         w.release_store()  # the restore needs the store's writer lock
 
-        def op(progress, cancel):
+        def op(progress: ProgressCallback, cancel: CancelCheck) -> RestoreSummary:
             return restore_store(source, data_dir, force=True, progress=progress, cancel=cancel)
 
         def reopen() -> None:
-            w.adopt_store(Store.open(data_dir))
+            w.adopt_store(open_store(data_dir))
 
-        def done(summary: Any) -> None:
+        def done(summary: RestoreSummary) -> None:
             reopen()
             gap = tuple(getattr(summary, "missing", ()) or ())
             missing = (
@@ -123,7 +152,7 @@ class BackupFlow(QObject):
             w.show_message("error", "Library not restored", f"{message} The library is as it was.")
 
         self.task = (
-            BackgroundTask(w, op, done)
+            BackgroundTask(self._parent, op, done)
             .with_progress("Restoring the backup", cancellable=True)
             .failure(failed)
             .on_cancelled(reopen)

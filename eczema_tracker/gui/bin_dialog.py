@@ -1,8 +1,10 @@
-"""File ▸ Bin: the photos a person deleted, to restore or to delete for good."""
+"""File ▸ Bin: the photos a person deleted, to restore or to delete for good.
+
+The dialog lists the bin again whenever the store session reports changed photos (a deletion,
+a restore, an undo), and empties the bin as a session write.
+"""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon
@@ -15,22 +17,32 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QVBoxLayout,
+    QWidget,
 )
 
+from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.store_api import parse_iso
+from eczema_tracker.gui.flow_host import Messages
 from eczema_tracker.gui.formatting import format_day, format_day_time
+from eczema_tracker.gui.photo_actions import PhotoActions
+from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.store.records import parse_iso
-
-if TYPE_CHECKING:
-    from eczema_tracker.gui.main_window import MainWindow
 
 
 class BinDialog(QDialog):
     """Non-modal list of the photos in the bin with Restore and Empty bin."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        session: StoreSession,
+        actions: PhotoActions,
+        host: Messages,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.actions = actions
+        self.host = host
         self.setWindowTitle("Bin")
         self.resize(560, 420)
         self.explanation = QLabel(
@@ -57,12 +69,18 @@ class BinDialog(QDialog):
         layout.addWidget(self.explanation)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
+        session.changed.connect(self._store_changed)
         self.refresh()
+
+    def _store_changed(self, changes: StoreChanges) -> None:
+        if changes.photos:
+            self.refresh()
 
     def refresh(self) -> None:
         """Reload the bin from the store."""
         self.list.clear()
-        for photo in self.window.store.binned_photos():
+        store = self.session.store
+        for photo in store.binned_photos():
             try:
                 taken = format_day(photo.taken_datetime)
                 deleted = format_day_time(parse_iso(photo.deleted_at))
@@ -70,7 +88,7 @@ class BinDialog(QDialog):
                 taken = deleted = "date unknown"
             item = QListWidgetItem(f"{photo.site} — taken {taken}\ndeleted {deleted}")
             item.setData(Qt.ItemDataRole.UserRole, photo.id)
-            thumb = self.window.store.data_dir / "thumbnails" / photo.sha256[:2]
+            thumb = store.data_dir / "thumbnails" / photo.sha256[:2]
             path = thumb / f"{photo.sha256}.jpg"
             if path.is_file():
                 item.setIcon(QIcon(str(path)))
@@ -91,38 +109,41 @@ class BinDialog(QDialog):
         )
 
     def select_all(self) -> None:
+        """Select every photo listed."""
         self.list.selectAll()
 
     def selected_ids(self) -> list[int]:
+        """The photos selected in the list."""
         ids = [i.data(Qt.ItemDataRole.UserRole) for i in self.list.selectedItems()]
         return [int(i) for i in ids if i is not None]
 
-    def restore_selected(self) -> None:
-        """Bring the selected photos back to the library."""
+    def restore_selected(self) -> BackgroundTask | None:
+        """Bring the selected photos back to the library (the list follows when it is done)."""
         ids = self.selected_ids()
-        if ids:
-            self.window.photo_actions.restore(ids)
-        self.refresh()
+        return self.actions.restore(ids) if ids else None
 
     def empty_bin(self) -> BackgroundTask | None:
         """Delete everything in the bin for good (asks first), in the background."""
         n = self.count()
-        if not n or not self.window.ask_question(
+        if not n or not self.host.ask_question(
             "Empty the bin?",
             f"Delete the {n} photo{'s' if n != 1 else ''} in the bin with their masks, results "
             "and ratings for good? This cannot be undone.",
         ):
             return None
-        store = self.window.store
         self.empty_button.setEnabled(False)
 
         def done(count: int) -> None:
-            self.window.undo_history.clear()  # a step may name a photo that is gone
-            self.refresh()
-            self.window.status(f"The bin was emptied ({count} photo(s) deleted).")
+            self.actions.undo_history.clear()  # a step may name a photo that is gone
+            self.host.status(f"The bin was emptied ({count} photo(s) deleted).")
 
-        return (
-            BackgroundTask(self.window, lambda _p, _c: store.empty_bin(), done)
-            .titled("Bin not emptied")
-            .run()
+        return self.session.write(
+            lambda store: store.empty_bin(),
+            StoreChanges(photos=True),
+            on_done=done,
+            on_failure=self._not_emptied,
         )
+
+    def _not_emptied(self, message: str) -> None:
+        self.refresh()
+        self.host.show_message("error", "Bin not emptied", message)

@@ -1,19 +1,25 @@
-"""Reads what the library and the photo view show from the store (GUI thread, quick queries)."""
+"""Reads what the library and the photo view show from the store.
+
+The facts (:meth:`LibraryState.items`, :meth:`LibraryState.details` without masks) are quick
+indexed queries for the GUI thread; decoding masks (:meth:`LibraryState.load_masks`,
+:meth:`LibraryState.prompt_mask`, :meth:`LibraryState.result_mask`) is for a worker thread only.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 
 from eczema_tracker.app import services
+from eczema_tracker.app.store_api import PhotoRecord, Store, TimelinePoint
 from eczema_tracker.core.severity_scale import expected_score, shown_grade
 from eczema_tracker.gui.widgets.library_view import LibraryItem
 from eczema_tracker.gui.widgets.photo_view import PhotoDetails
 
 
-def _when(record: Any) -> datetime | None:
+def _when(record: PhotoRecord) -> datetime | None:
     try:
         return record.taken_datetime
     except (ValueError, TypeError, AttributeError):
@@ -21,10 +27,17 @@ def _when(record: Any) -> datetime | None:
 
 
 class LibraryState:
-    """Thin read model over the store for the views."""
+    """Thin read model over the store for the views.
 
-    def __init__(self, store: Any) -> None:
-        self.store = store
+    ``store_of()`` gives the store open now (the session's: a restore replaces it)."""
+
+    def __init__(self, store_of: Callable[[], Store]) -> None:
+        self._store_of = store_of
+
+    @property
+    def store(self) -> Store:
+        """The store read from."""
+        return self._store_of()
 
     def items(self, site: str | None) -> list[LibraryItem]:
         """Library rows (newest first) for one site or all (two queries, whatever the size)."""
@@ -38,7 +51,7 @@ class LibraryState:
         return self._item(photo, point)
 
     @staticmethod
-    def _item(photo: Any, point: Any) -> LibraryItem:
+    def _item(photo: PhotoRecord, point: TimelinePoint | None) -> LibraryItem:
         analysed = point is not None and point.analysis_id is not None
         return LibraryItem(
             photo_id=photo.id,
@@ -46,7 +59,7 @@ class LibraryState:
             site=photo.site,
             is_prompt=bool(photo.is_prompt),
             analysed=analysed,
-            stale=bool(analysed and point.stale),
+            stale=bool(analysed and point is not None and point.stale),
             rating=point.rating if point is not None else None,
         )
 
@@ -114,6 +127,16 @@ class LibraryState:
                 )
                 details.severity_class = details.grade.label if details.grade else None
         if load_masks:
+            self.load_masks(details)
+        return details
+
+    def details_with_masks(
+        self, photo_id: int, known: tuple[int | None, int | None] | None = None
+    ) -> PhotoDetails:
+        """:meth:`details` with the masks decoded and tinted, unless they are the ``known``
+        ones (the caller has them already): for a worker thread."""
+        details = self.details(photo_id, load_masks=False)
+        if details.mask_key() != known:
             self.load_masks(details)
         return details
 

@@ -4,23 +4,28 @@ panes; the photo gets the room; the layout is remembered).
 Every question to the user goes through a few methods (``show_message``, ``ask_question``,
 ``ask_site``, ``ask_import_files``, ``ask_model_action``, ``ask_settings``, ``ask_move_site``,
 ``ask_photo_edit``, ``ask_rename_site``, ``ask_backup_file``, ``ask_restore_file``) so tests can
-answer them without modal dialogs. Long jobs run through
-:class:`~eczema_tracker.gui.tasks.BackgroundTask`. Actions and menus: :mod:`.window_menus`;
-delete, move, edit and undo: :mod:`.photo_actions`; backup and restore: :mod:`.backup_flow`.
+answer them without modal dialogs.
+
+The store is reached through one :class:`~eczema_tracker.gui.store_session.StoreSession`
+(``window.session``): every write runs in the background, in order, and its
+:class:`~eczema_tracker.app.changes.StoreChanges` come back to :meth:`MainWindow._store_changed`,
+which refreshes only what changed (the library rows of the photos touched, the photo shown; its
+masks are decoded off the GUI thread, and a result for a photo no longer shown is dropped). The
+flows get their collaborators (the session, the pipeline cache, the settings, this window as
+their :mod:`~eczema_tracker.gui.flow_host` host); the window wires their signals to each other.
+Actions and menus: :mod:`.window_menus`; delete, move, edit and undo: :mod:`.photo_actions`;
+backup and restore: :mod:`.backup_flow`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -34,33 +39,35 @@ from PySide6.QtWidgets import (
 from eczema_tracker.app import services
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
-from eczema_tracker.core import imaging
+from eczema_tracker.app.store_api import ImportResult, Store
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui import store_problems, window_layout
 from eczema_tracker.gui.analysis_flow import AnalysisFlow
 from eczema_tracker.gui.backup_flow import BackupFlow
 from eczema_tracker.gui.dialogs.import_summary import summarise_import
-from eczema_tracker.gui.dialogs.site_dialog import SiteDialog, site_choices
 from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.personal_model_flow import PersonalModelFlow
 from eczema_tracker.gui.photo_actions import PhotoActions
 from eczema_tracker.gui.prompt_flow import PromptFlow
+from eczema_tracker.gui.shown_photo import ShownPhoto
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.undo import UndoHistory
 from eczema_tracker.gui.widgets.empty_state import EmptyLibraryView
 from eczema_tracker.gui.widgets.library_view import LibraryView, PhotoListModel, ThumbnailLoader
-from eczema_tracker.gui.widgets.photo_view import PhotoView
+from eczema_tracker.gui.widgets.photo_view import PhotoDetails, PhotoView
 from eczema_tracker.gui.widgets.task_progress import TaskProgressWidget
 from eczema_tracker.gui.widgets.timeline_panel import TimelinePanel
 from eczema_tracker.gui.window_menus import build_actions
-from eczema_tracker.gui.window_questions import EditQuestionsMixin
+from eczema_tracker.gui.window_questions import IMPORT_FILE_FILTER, EditQuestionsMixin
+
+if TYPE_CHECKING:
+    from eczema_tracker.gui.bin_dialog import BinDialog
+
+__all__ = ["ALL_SITES", "IMPORT_FILE_FILTER", "MainWindow"]
 
 log = logging.getLogger(__name__)
 ALL_SITES = "All body sites"
-#: Every suffix the importer tries (MPO and GIF included), then all files.
-IMPORT_FILE_FILTER = (
-    "Photos (" + " ".join(f"*{s}" for s in sorted(imaging.IMAGE_SUFFIXES)) + ");;All files (*)"
-)
 LIBRARY_MIN_WIDTH = 170
 
 
@@ -71,15 +78,16 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
     photoShown = Signal(int)  # noqa: N815 - the photo view shows this photo (image loaded)
     libraryRefreshed = Signal()  # noqa: N815
 
-    def __init__(self, store: Any, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.store = store
         self.session = StoreSession(store, self)
         self.settings = settings
-        self.state = LibraryState(store)
+        self.state = LibraryState(lambda: self.session.store)
         self.pipelines = services.PipelineCache()
         self.messages: list[tuple[str, str, str]] = []  # every message shown (kind, title, text)
         self._shown_photo: int | None = None
+        self._pending: StoreChanges | None = None  # changes not shown yet (writes still queued)
+        self._mask_reads = 0  # mask decodes for the photo view still running
         self.undo_history = UndoHistory()
         self.setWindowTitle("Eczema Tracker")
         self.setAcceptDrops(True)
@@ -88,18 +96,29 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         # Long jobs (analysis, training) must not starve quick ones (decoding the photo shown).
         pool = QThreadPool.globalInstance()
         pool.setMaxThreadCount(max(4, pool.maxThreadCount()))
-        # Through self.store, so a restore that reopens the store needs no new loader.
-        self.thumbnails = ThumbnailLoader(lambda pid: self.store.thumbnail(pid), self)
+        # Through the session, so a restore that reopens the store needs no new loader.
+        self.thumbnails = ThumbnailLoader(lambda pid: self.session.store.thumbnail(pid), self)
         self.library_model = PhotoListModel(self.thumbnails, self)
         self.library = LibraryView(self.library_model)
         self.photo_view = PhotoView()
+        self.shown = ShownPhoto(self.session, self.state, self.photo_view, self)
         self.timeline_panel = TimelinePanel(store)
-        self.analysis = AnalysisFlow(self)
-        self.personal = PersonalModelFlow(self)
-        self.prompts = PromptFlow(self)
-        self.photo_actions = PhotoActions(self)
-        self.backup = BackupFlow(self)
-        self._bin_dialog = None
+        self.analysis = AnalysisFlow(
+            self.session,
+            self.pipelines,
+            settings,
+            self,
+            parent=self,
+            selection=self.target_photo_ids,
+            site_filter=self.current_site_filter,
+        )
+        self.personal = PersonalModelFlow(self.session, self.pipelines, settings, self, parent=self)
+        self.prompts = PromptFlow(
+            self.session, self.undo_history, self, parent=self, shown_photo=lambda: self.shown_photo
+        )
+        self.photo_actions = PhotoActions(self.session, self.undo_history, self, self)
+        self.backup = BackupFlow(self.session, self, self)
+        self._bin_dialog: BinDialog | None = None
         self._build_layout()
         self.actions_by_name = build_actions(self)
         self.undo_history.on_change = self._label_undo
@@ -108,6 +127,11 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.refresh()
         self.restore_layout()
         self._tell_store_problems()
+
+    @property
+    def store(self) -> Store:
+        """The open store (the session's; a restore replaces it)."""
+        return self.session.store
 
     # -- layout ------------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -144,10 +168,20 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.statusBar().addPermanentWidget(self.task_progress)
 
     def _connect(self) -> None:
+        self.shown.shown.connect(self.photoShown)
         self.session.changed.connect(self._store_changed)
+        self.session.idle.connect(self._apply_changes)
         timeline_changed = getattr(self.timeline_panel, "on_store_changed", None)
         if timeline_changed is not None:
             self.session.changed.connect(timeline_changed)
+        # The flows never call each other: the window wires what one's result means to another.
+        self.photo_actions.rated.connect(self._rated)
+        self.analysis.analysisFinished.connect(
+            lambda _summary: self.personal.maybe_offer_training()
+        )
+        self.prompts.promptsChanged.connect(self.analysis.offer_reanalysis)
+        self.prompts.editorClosed.connect(self._take_keyboard_back)
+        self.personal.photoActivated.connect(self.open_photo)
         self.site_filter.currentIndexChanged.connect(lambda _i: self._site_filter_changed())
         self.library.photoSelected.connect(self.show_photo)
         self.empty_view.importRequested.connect(self.import_dialog)
@@ -158,9 +192,21 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.photo_view.unsetPromptRequested.connect(self.prompts.unset_prompt_of_current)
         self.photo_view.correctResultRequested.connect(self.prompts.correct_result_of_current)
         self.photo_view.analyseRequested.connect(
-            lambda: self.analysis.analyse([self._shown_photo] if self._shown_photo else [])
+            lambda: self.analysis.analyse([self.shown_photo] if self.shown_photo else [])
         )
         self.timeline_panel.photoActivated.connect(self.open_photo)
+
+    def _rated(self, level: int | None) -> None:
+        if level is not None:
+            self.personal.maybe_offer_training()
+
+    def _take_keyboard_back(self) -> None:
+        """The mask editor closed: the main window gets the keyboard again (keys 0-3, Delete)."""
+        self.raise_()
+        self.activateWindow()
+        (self.library if self.library.isVisible() else self.photo_view).setFocus(
+            Qt.FocusReason.ActiveWindowFocusReason
+        )
 
     # -- talking to the user (tests replace these) ---------------------------------------------
     def show_message(self, kind: str, title: str, text: str, details: str = "") -> None:
@@ -184,50 +230,6 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         answer = QMessageBox.question(self, title, text)
         return answer == QMessageBox.StandardButton.Yes
 
-    def ask_site(self, count: int) -> str | None:
-        """The body site of photos being imported (None: cancelled)."""
-        choices = site_choices(self._common_sites(), self.store.sites())
-        dialog = SiteDialog(choices, self.settings.last_site, count=count, parent=self)
-        return dialog.site() if dialog.exec() else None
-
-    def ask_import_files(self) -> list[str]:
-        """Files chosen in a file dialog."""
-        files, _ = QFileDialog.getOpenFileNames(
-            self,
-            "Import photos",
-            str(Path.home()),
-            IMPORT_FILE_FILTER,
-        )
-        return files
-
-    def ask_model_action(self, missing: list[tuple[str, Any]]) -> str | None:
-        """ "download", "local" or None for models that are not on this computer."""
-        from eczema_tracker.gui.dialogs.models_dialog import ModelsDialog
-
-        dialog = ModelsDialog(missing, self)
-        dialog.exec()
-        return dialog.choice
-
-    def ask_settings(self) -> bool:
-        """Open the settings dialog; True when the user changed something."""
-        from eczema_tracker.gui.dialogs.settings_dialog import SettingsDialog
-
-        dialog = SettingsDialog(self.settings, self)
-        if not dialog.exec():
-            return False
-        dialog.apply_to(self.settings)
-        self.save_settings()
-        return True
-
-    def save_settings(self) -> None:
-        """Write the settings; a failure is told, never fatal."""
-        try:
-            self.settings.save()
-        except OSError as exc:
-            self.show_message(
-                "warning", "Settings not saved", f"The settings could not be saved ({exc})."
-            )
-
     def show_task(self, task: BackgroundTask) -> None:
         """Show a background task's progress and Cancel button in the status bar."""
         self.task_progress.show_task(task)
@@ -236,23 +238,42 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         """A short note in the status bar."""
         self.statusBar().showMessage(text, 8000)
 
-    @staticmethod
-    def _common_sites() -> tuple[str, ...]:
-        from eczema_tracker.store.records import COMMON_SITES
-
-        return COMMON_SITES
-
-    # -- library -------------------------------------------------------------------------------
+    # -- what the store session changed ----------------------------------------------------------
     def _store_changed(self, changes: StoreChanges) -> None:
-        """A write through :attr:`session` finished: refresh what it changed."""
-        if changes.photos or changes.prompts or changes.analyses or changes.ratings:
-            self._refresh_site_filter()
-            self.refresh_library()
-        if self._shown_photo is not None and (
-            changes.touches_photo(self._shown_photo) or changes.severity_models
+        """A write finished: show what it changed, once no other write waits (20 ratings keyed
+        quickly refresh the view once the last is in, not 20 times in between)."""
+        self._pending = changes if self._pending is None else self._pending | changes
+        if self.session.queued == 0:
+            self._apply_changes()
+
+    def _apply_changes(self) -> None:
+        changes, self._pending = self._pending, None
+        if not changes:
+            return
+        if changes.photos or changes.prompts or not changes.photo_ids:
+            if changes.photos or changes.prompts or changes.analyses or changes.ratings:
+                self._refresh_site_filter()
+                self.refresh_library()
+        else:  # ratings or results of known photos: only their rows
+            for pid in changes.photo_ids:
+                if self.library_model.index_of(pid).isValid():
+                    self.library_model.update_item(self.state.item(pid))
+        if (
+            not hasattr(self.timeline_panel, "on_store_changed")
+            and (changes.photos or changes.prompts or changes.corrections or changes.analyses)
+            | changes.ratings
         ):
+            self.timeline_panel.refresh()
+        shown = self.shown_photo
+        if shown is not None and (changes.touches_photo(shown) or changes.severity_models):
             self.reshow_current()
 
+    def settled(self) -> bool:
+        """True when no write waits, every change is shown and no decode for the photo view
+        runs (tests wait for this instead of sleeping)."""
+        return not self.session.busy and self._pending is None and not self.shown.reading
+
+    # -- library -------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Reload everything shown from the store."""
         self._refresh_site_filter()
@@ -273,16 +294,27 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         text = self.site_filter.currentText()
         return None if text in ("", ALL_SITES) else text
 
+    def show_site(self, site: str) -> None:
+        """Make the library show ``site``'s photos."""
+        self.site_filter.setCurrentText(site)
+
+    def target_photo_ids(self) -> list[int]:
+        """The photos an action applies to: the library's selection, else the photo shown."""
+        ids = self.library.selected_photo_ids()
+        if not ids and self.shown_photo is not None:
+            ids = [self.shown_photo]
+        return ids
+
     def refresh_library(self) -> None:
         """Rebuild the thumbnails list and the prompt counts."""
         selected = self.library.selected_photo_ids()
         items = self.state.items(self.current_site_filter())
         self.library_model.set_items(items)
         self.library_stack.setCurrentWidget(
-            self.library if self.store.photos() else self.empty_view
+            self.library if items or self.store.photos() else self.empty_view
         )
         self.prompt_counts.setText(self.state.prompt_summary())
-        for pid in selected[:1] or ([self._shown_photo] if self._shown_photo else []):
+        for pid in selected[:1] or ([self.shown_photo] if self.shown_photo else []):
             self.library.select_photo(pid)
         self.libraryRefreshed.emit()
 
@@ -298,86 +330,32 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         """Show the chosen site's photos; a photo of another site leaves the photo view."""
         self.refresh_library()
         if (
-            self._shown_photo is not None
-            and not self.library_model.index_of(self._shown_photo).isValid()
+            self.shown_photo is not None
+            and not self.library_model.index_of(self.shown_photo).isValid()
         ):
             self.clear_photo()
 
     def clear_photo(self) -> None:
         """Show no photo (it was deleted, or the filter hides it)."""
-        self._shown_photo = None
-        self.photo_view.set_details(None)
+        self.shown.clear()
 
     def show_photo(self, photo_id: int) -> None:
         """Show a photo's facts now, and its pixels and masks once decoded off the GUI thread."""
-        shown = self.photo_view.details
-        if photo_id == self._shown_photo and shown is not None and shown.image is not None:
-            self.reshow_current()  # same photo (e.g. reselected after a refresh): keep its pixels
-            self.tabs.setCurrentWidget(self.photo_view)
-            self.photoShown.emit(photo_id)
-            return
-        self._shown_photo = photo_id
-        details = self.state.details(photo_id, load_masks=False)
-        self.photo_view.set_details(details)
+        self.shown.show(photo_id)
         self.tabs.setCurrentWidget(self.photo_view)
-        state, store = self.state, self.store
-
-        def load(_progress, _cancel):
-            from eczema_tracker.gui.widgets.image_overlay import pil_to_qimage
-
-            # PNG decoding and tinting of full-size masks: not on the GUI thread (into a copy:
-            # the shown details belong to the GUI thread)
-            loaded = state.load_masks(replace(details))
-            return photo_id, pil_to_qimage(store.load_image(photo_id)), loaded
-
-        BackgroundTask(self, load, self._image_loaded).titled("Photo not shown").run()
-
-    def _image_loaded(self, result: tuple[int, Any, Any]) -> None:
-        photo_id, image, loaded = result
-        current = self.photo_view.details
-        if photo_id == self._shown_photo and current is not None:
-            if current.mask_key() == loaded.mask_key():
-                current.take_masks_from(loaded)
-            self.photo_view.set_image(image)
-            self.photoShown.emit(photo_id)
 
     def reshow_current(self) -> None:
-        """Refresh the facts of the photo shown (after a rating, a mask or an analysis); masks
-        that changed are decoded again off the GUI thread."""
-        if self._shown_photo is None:
-            return
-        old = self.photo_view.details
-        try:
-            details = self.state.details(self._shown_photo, load_masks=False)
-        except KeyError:  # the photo was deleted for good
-            self.clear_photo()
-            return
-        if old is not None and old.photo_id == details.photo_id:
-            details.image = old.image
-            if old.mask_key() == details.mask_key():
-                details.take_masks_from(old)
-            elif details.mask_key() != (None, None):
-                self._load_masks_later(details)
-        self.photo_view.set_details(details)
-
-    def _load_masks_later(self, details: Any) -> None:
-        state = self.state
-
-        def shown(loaded: Any) -> None:
-            current = self.photo_view.details
-            if current is not None and current.photo_id == loaded.photo_id:
-                if current.mask_key() == loaded.mask_key():
-                    current.take_masks_from(loaded)
-                    self.photo_view.set_image(current.image)  # redraws the overlays
-
-        BackgroundTask(self, lambda _p, _c: state.load_masks(replace(details)), shown).titled(
-            "Mask not shown"
-        ).run()
+        """Refresh the facts of the photo shown; changed masks are decoded off the GUI thread."""
+        self.shown.refresh()
 
     @property
     def shown_photo(self) -> int | None:
         """The id of the photo in the photo view."""
-        return self._shown_photo
+        return self.shown.photo_id
+
+    def shown_details(self) -> PhotoDetails | None:
+        """What the photo view shows of it."""
+        return self.photo_view.details
 
     # -- import --------------------------------------------------------------------------------
     def import_dialog(self) -> None:
@@ -387,36 +365,40 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
             self.import_paths(files)
 
     def import_paths(self, paths: list[str]) -> BackgroundTask | None:
-        """Ask the body site, then import files and folders in the background."""
+        """Ask the body site, then import files and folders (a write, in the background)."""
         site = self.ask_site(len(paths))
         if not site:
             return None
         self.settings.last_site = site
         self.save_settings()
-        store = self.store
 
-        def op(progress, cancel):
-            return store.import_paths(paths, site, progress=progress, cancel=cancel)
+        def op(
+            store: Store, progress: ProgressCallback, cancel: CancelCheck
+        ) -> tuple[list[ImportResult], list[int]]:
+            results = store.import_paths(paths, site, progress=progress, cancel=cancel)
+            binned = {p.id for p in store.binned_photos()}
+            # Importing a deleted photo again means the person wants it back.
+            back = store.restore_from_bin(
+                {r.photo_id for r in results if r.status == "duplicate" and r.photo_id in binned}
+            )
+            return results, back
 
-        return (
-            BackgroundTask(self, op, self._imported)
-            .with_progress("Importing photos")
-            .titled("Import failed")
-            .run()
+        return self.session.write_job(
+            op,
+            StoreChanges(photos=True, prompts=True),
+            on_done=self._imported,
+            error_title="Import failed",
+            progress_label="Importing photos",
         )
 
-    def _imported(self, results: list[Any]) -> None:
+    def _imported(self, outcome: tuple[list[ImportResult], list[int]]) -> None:
+        results, back = outcome
         headline, details = summarise_import(results)
-        binned = {p.id for p in self.store.binned_photos()}
-        back = self.store.restore_from_bin(
-            {r.photo_id for r in results if r.status == "duplicate" and r.photo_id in binned}
-        )
-        if back:  # importing a deleted photo again means the person wants it back
+        if back:
             headline += (
                 f" {len(back)} of them {'was' if len(back) == 1 else 'were'} in the bin and "
                 f"{'is' if len(back) == 1 else 'are'} back in the library."
             )
-        self.refresh()
         self.show_message("info", "Import finished", headline, details)
         self.importFinished.emit(results)
 
@@ -431,12 +413,12 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
             QTimer.singleShot(0, lambda: self.import_paths(paths))  # leave the drop handler first
 
     # -- bin, help, layout, store ----------------------------------------------------------------
-    def show_bin(self):
+    def show_bin(self) -> BinDialog:
         """File ▸ Bin: the deleted photos (non-modal); returns the dialog."""
         from eczema_tracker.gui.bin_dialog import BinDialog
 
         if self._bin_dialog is None:
-            self._bin_dialog = BinDialog(self)
+            self._bin_dialog = BinDialog(self.session, self.photo_actions, self, self)
         self._bin_dialog.refresh()
         self._bin_dialog.show()
         self._bin_dialog.raise_()
@@ -470,7 +452,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         return store_problems.open_check_text(self.store)
 
     def _tell_store_problems(self) -> None:
-        self.quick_check_task = store_problems.tell_store_problems(self)
+        self.quick_check_task = store_problems.tell_store_problems(self, lambda: self.store)
 
     def release_store(self) -> None:
         """Close the store for a restore; the window waits, disabled, for :meth:`adopt_store`."""
@@ -480,19 +462,18 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.thumbnails.wait_idle(3000)
         self.store.close()
 
-    def adopt_store(self, store: Any) -> None:
+    def adopt_store(self, store: Store) -> None:
         """Use ``store`` (reopened after a restore) everywhere and show it."""
-        self.store = store
-        self.state.store = store
-        self.timeline_panel.store = store
+        if hasattr(self.timeline_panel, "store"):
+            self.timeline_panel.store = store
         self.undo_history.clear()
         self.library_model.set_items([])
         self.centralWidget().setEnabled(True)
         self.menuBar().setEnabled(True)
-        self.refresh()
+        self.session.replace_store(store)  # every view: everything changed
         self._tell_store_problems()
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_layout()
         for task in list(BackgroundTask._running):
             task.cancel()

@@ -1,24 +1,33 @@
-"""Rating photos and personalising severity: train on the person's own ratings, import, re-score."""
+"""Personalising severity: train on the person's own ratings, import a model, re-score.
+
+The flow knows its collaborators only (the store session, the pipeline cache, the settings and a
+:class:`~eczema_tracker.gui.flow_host.Messages` host). What it writes is announced on the
+session (``severity_models`` after training or an import, ``analyses`` after re-scoring), so the
+views refresh themselves; the window decides when to call :meth:`maybe_offer_training`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from eczema_tracker.app import services
-from eczema_tracker.core.severity_scale import CLASS_NAMES
+from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.settings import Settings
+from eczema_tracker.app.store_api import Store
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
+from eczema_tracker.gui.flow_host import Messages
+from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 
 if TYPE_CHECKING:
-    from eczema_tracker.gui.main_window import MainWindow
-
-SEVERITY_NAMES = CLASS_NAMES
+    from eczema_tracker.gui.dialogs.personal_model_dialog import Mistake, PersonalModelDialog
 
 
-def training_mistakes(store: Any, result: services.PersonalModelResult) -> list[Any]:
+def training_mistakes(store: Store, result: services.PersonalModelResult) -> list[Mistake]:
     """The rated photos the held-out check graded differently, with thumbnails (worker thread).
 
     The rows are read again the way training read them (same backbone's features, same order);
@@ -54,45 +63,45 @@ def training_mistakes(store: Any, result: services.PersonalModelResult) -> list[
 
 
 class PersonalModelFlow(QObject):
-    """Ratings → offer to train → background training → results → offer to re-score."""
+    """Enough ratings → offer to train → background training → results → offer to re-score."""
 
     trainingFinished = Signal(object)  # noqa: N815 - services.PersonalModelResult
     modelImported = Signal(int)  # noqa: N815
+    rescoreFinished = Signal(int)  # noqa: N815 - analyses scored
+    photoActivated = Signal(int)  # noqa: N815 - a photo picked in the results dialog
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        session: StoreSession,
+        pipelines: services.PipelineCache,
+        settings: Settings,
+        host: Messages,
+        *,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.pipelines = pipelines
+        self.settings = settings
+        self.host = host
+        self._parent = parent
         self._offered_at: int | None = None  # number of ratings when training was last offered
         self.task: BackgroundTask | None = None
-        self.result_dialog = None
-
-    # -- rating ----------------------------------------------------------------------------------
-    def rate_current(self, level: int) -> None:
-        """Rate the photo shown 0-3 (buttons or keys 0-3)."""
-        w = self.window
-        pid = w.shown_photo
-        if pid is None:
-            w.status("Select a photo to rate it.")
-            return
-        w.store.rate(pid, int(level))
-        w.status(f"Rated {level} ({SEVERITY_NAMES[level]}).")
-        w.reshow_current()
-        w.library_model.update_item(w.state.item(pid))
-        self.maybe_offer_training()
+        self.result_dialog: PersonalModelDialog | None = None
 
     def maybe_offer_training(self) -> BackgroundTask | None:
         """Offer to train once enough analysed photos are rated (again when more ratings came)."""
-        w = self.window
-        readiness = services.training_readiness(w.store)
+        store = self.session.store
+        readiness = services.training_readiness(store)
         if not readiness.ready or (
             self._offered_at is not None and readiness.n_rated < self._offered_at + 4
         ):
             return None
-        active = w.store.active_severity_model()
+        active = store.active_severity_model()
         if active is not None and int(active.metadata.get("n_train") or 0) >= readiness.n_rated:
             return None
         self._offered_at = readiness.n_rated
-        if w.ask_question(
+        if self.host.ask_question(
             "Train your own severity model?",
             f"{readiness.n_rated} analysed photos are rated. Train a severity model on your own "
             "ratings now? It runs in the background and shows how well it agrees with you.",
@@ -103,28 +112,31 @@ class PersonalModelFlow(QObject):
     # -- training --------------------------------------------------------------------------------
     def train(self) -> BackgroundTask | None:
         """Models ▸ Train personal severity model."""
-        w = self.window
-        readiness = services.training_readiness(w.store)
+        store = self.session.store
+        readiness = services.training_readiness(store)
         if not readiness.ready:
-            w.show_message("info", "Not enough ratings yet", readiness.message)
+            self.host.show_message("info", "Not enough ratings yet", readiness.message)
             return None
         if self.task is not None and not self.task.done:
             return None
-        store, dino = w.store, w.settings.dino_source
+        dino = self.settings.dino_source
 
-        def op(progress, cancel):
+        def op(
+            progress: ProgressCallback, cancel: CancelCheck
+        ) -> tuple[services.PersonalModelResult, list[Mistake]]:
             result = services.train_personal_model(
                 store, backbone_source=dino, progress=progress, cancel=cancel
             )
             return result, training_mistakes(store, result)
 
-        self.task = BackgroundTask(w, op, self._trained).with_progress(
+        # Long (features, folds): its own worker, so ratings keyed meanwhile are not held up.
+        self.task = BackgroundTask(self._parent, op, self._trained).with_progress(
             "Training your severity model"
         )
         self.task.titled("Training failed")
         return self.task.run()
 
-    def _trained(self, outcome: tuple[services.PersonalModelResult, list[Any]]) -> None:
+    def _trained(self, outcome: tuple[services.PersonalModelResult, list[Mistake]]) -> None:
         """Training done: ask about re-scoring first, then show the results (one window at a
         time: the question never opens over the results, bug 6)."""
         from eczema_tracker.gui.dialogs.personal_model_dialog import (
@@ -133,12 +145,12 @@ class PersonalModelFlow(QObject):
         )
 
         result, mistakes = outcome
-        w = self.window
+        self.session.notify(StoreChanges(severity_models=True))
         summary = validation_text(result.validation)
-        w.status("Personal severity model trained and in use. " + summary)
+        self.host.status("Personal severity model trained and in use. " + summary)
         self.offer_rescore(headline=f"Your personal severity model is ready. {summary}")
-        self.result_dialog = PersonalModelDialog(result.validation, w, mistakes=mistakes)
-        self.result_dialog.photoActivated.connect(w.open_photo)
+        self.result_dialog = PersonalModelDialog(result.validation, self._parent, mistakes=mistakes)
+        self.result_dialog.photoActivated.connect(self.photoActivated)
         self.result_dialog.open()
         self.trainingFinished.emit(result)
 
@@ -146,7 +158,7 @@ class PersonalModelFlow(QObject):
     def import_model_dialog(self) -> None:
         """Models ▸ Import severity model file."""
         path, _ = QFileDialog.getOpenFileName(
-            self.window,
+            self._parent,
             "Import a severity model",
             str(Path.home()),
             "Severity models (*.safetensors)",
@@ -155,11 +167,11 @@ class PersonalModelFlow(QObject):
             self.import_model(path)
 
     def import_model(self, path: str) -> BackgroundTask:
-        """Check a model file made by ``eczema-tracker train`` against the backbone, store it."""
-        w = self.window
-        store, pipelines, dino = w.store, w.pipelines, w.settings.dino_source
+        """Check a model file made by ``eczema-tracker train`` against the backbone, store it
+        and make it the active one (a write through the session)."""
+        pipelines, dino = self.pipelines, self.settings.dino_source
 
-        def op(_progress, _cancel):
+        def op(store: Store, _progress: ProgressCallback, _cancel: CancelCheck) -> int:
             loaded = pipelines.loaded_choice
             encoder = (
                 pipelines.get(loaded).encoder
@@ -171,24 +183,24 @@ class PersonalModelFlow(QObject):
             )
 
         def done(model_id: int) -> None:
-            w.status("Severity model imported and in use.")
-            w.reshow_current()
+            self.host.status("Severity model imported and in use.")
             self.modelImported.emit(model_id)
             self.offer_rescore()
 
-        return (
-            BackgroundTask(w, op, done)
-            .with_progress("Importing severity model")
-            .titled("Severity model refused")
-            .run()
+        return self.session.write_job(
+            op,
+            StoreChanges(severity_models=True),
+            on_done=done,
+            error_title="Severity model refused",
+            progress_label="Importing severity model",
         )
 
     def offer_rescore(self, headline: str = "") -> BackgroundTask | None:
         """Offer to score existing analyses with the active model (no re-segmenting)."""
-        w = self.window
-        if not any(w.store.current_analysis(p.id) is not None for p in w.store.photos()):
+        store = self.session.store
+        if not any(store.current_analysis(p.id) is not None for p in store.photos()):
             return None
-        if w.ask_question(
+        if self.host.ask_question(
             "Score existing analyses?",
             (headline + "\n\n" if headline else "")
             + "Score the photos analysed so far with the new severity model? Their masks "
@@ -198,28 +210,28 @@ class PersonalModelFlow(QObject):
         return None
 
     def rescore(self) -> BackgroundTask | None:
-        """Re-score every current analysis with the active severity model."""
-        w = self.window
-        active = w.store.active_severity_model()
+        """Re-score every current analysis with the active severity model (a write through the
+        session: the views hear ``StoreChanges(analyses=True)`` when it is done)."""
+        active = self.session.store.active_severity_model()
         if active is None:
-            w.show_message("info", "No severity model", "Train or import a severity model first.")
+            self.host.show_message(
+                "info", "No severity model", "Train or import a severity model first."
+            )
             return None
-        store = w.store
 
-        def op(progress, cancel):
+        def op(store: Store, progress: ProgressCallback, cancel: CancelCheck) -> int:
             return services.rescore_analyses(
                 store, active.path, active.id, progress=progress, cancel=cancel
             )
 
         def done(count: int) -> None:
-            w.refresh()
-            w.reshow_current()
-            w.status(f"{count} analysis(es) scored with the severity model.")
-            w.analysis.rescoreFinished.emit(count)
+            self.host.status(f"{count} analysis(es) scored with the severity model.")
+            self.rescoreFinished.emit(count)
 
-        return (
-            BackgroundTask(w, op, done)
-            .with_progress("Scoring analyses")
-            .titled("Scoring failed")
-            .run()
+        return self.session.write_job(
+            op,
+            StoreChanges(analyses=True),
+            on_done=done,
+            error_title="Scoring failed",
+            progress_label="Scoring analyses",
         )

@@ -1,103 +1,138 @@
 """Fixing mistakes from the main window: rate, clear a rating, delete to the bin, restore, move to
 another site, rename a site, edit date/site/note, and undo each of these (Ctrl+Z).
 
-Actions work on every photo selected in the library (or the photo shown when none is). Each
-change pushes one step on the window's :class:`~eczema_tracker.gui.undo.UndoHistory`.
+Actions work on every photo selected in the library (or the photo shown when none is). Each one
+is a :meth:`~eczema_tracker.gui.store_session.StoreSession.write`: it runs in the background, in
+the order the person asked (20 ratings keyed quickly land in that order, the last one wins), and
+the views refresh from the ``StoreChanges`` it reports. What an undo needs (the ratings or sites
+before) is read inside the write, so it is right even when several writes were queued. Each
+change pushes one step on the :class:`~eczema_tracker.gui.undo.UndoHistory`; undoing is a write
+too.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app import services
+from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.store_api import PhotoRecord, Store
 from eczema_tracker.core.severity_scale import CLASS_NAMES
+from eczema_tracker.gui.flow_host import EditHost
+from eczema_tracker.gui.store_session import StoreSession
+from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.gui.undo import UndoHistory
 
-if TYPE_CHECKING:
-    from eczema_tracker.gui.main_window import MainWindow
+T = TypeVar("T")
 
 
 def _photos(n: int) -> str:
     return f"{n} photo{'s' if n != 1 else ''}"
 
 
+def _ids(ids: list[int]) -> frozenset[int]:
+    return frozenset(ids)
+
+
 class PhotoActions(QObject):
     """The window's edit actions (see the module docstring)."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    rated = Signal(object)  # noqa: N815 - the level (int, or None when cleared), once stored
+
+    def __init__(
+        self,
+        session: StoreSession,
+        undo_history: UndoHistory,
+        host: EditHost,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.undo_history = undo_history
+        self.host = host
 
     @property
-    def store(self):
-        return self.window.store
+    def store(self) -> Store:
+        """The store open now (for quick reads on the GUI thread)."""
+        return self.session.store
 
     def target_ids(self) -> list[int]:
         """The photos an action applies to: the library's selection, else the photo shown."""
-        ids = self.window.library.selected_photo_ids()
-        if not ids and self.window.shown_photo is not None:
-            ids = [self.window.shown_photo]
-        return ids
+        return self.host.target_photo_ids()
 
-    def _after_change(self, *, refresh_all: bool = True) -> None:
-        w = self.window
-        if refresh_all:
-            w.refresh()
-        w.reshow_current()
+    def _undoable(
+        self, op: Callable[[Store], T], changes: StoreChanges, then: Callable[[T], None] | None
+    ) -> None:
+        """Queue an undo write; a refusal by the store is said in words."""
+        self.session.write(op, changes, on_done=then, on_failure=self._undo_failed)
+
+    def _undo_failed(self, message: str) -> None:
+        self.host.show_message("warning", "Nothing undone", f"This could not be undone: {message}")
 
     # -- ratings ------------------------------------------------------------------------------
-    def rate_selected(self, level: int | None) -> None:
+    def rate_selected(self, level: int | None) -> BackgroundTask | None:
         """Rate every target photo ``level`` 0-3 (None clears the rating)."""
         ids = self.target_ids()
         if not ids:
-            self.window.status("Select a photo to rate it.")
-            return
-        before = {pid: self.store.rating(pid) for pid in ids}
-        for pid in ids:
-            self.store.rate(pid, level)
-        what = "cleared" if level is None else f"{level} ({CLASS_NAMES[level]})"
-        description = f"rating of {_photos(len(ids))}"
-        self.window.undo_history.push(description, lambda: self._restore_ratings(before))
-        self.window.status(f"Rating {what} for {_photos(len(ids))}. Ctrl+Z undoes it.")
-        self._update_items(ids)
-        if level is not None:
-            self.window.personal.maybe_offer_training()
+            self.host.status("Select a photo to rate it.")
+            return None
+
+        def op(store: Store) -> dict[int, int | None]:
+            before = {pid: store.rating(pid) for pid in ids}
+            for pid in ids:
+                store.rate(pid, level)
+            return before
+
+        def done(before: dict[int, int | None]) -> None:
+            what = "cleared" if level is None else f"{level} ({CLASS_NAMES[level]})"
+            self.undo_history.push(
+                f"rating of {_photos(len(ids))}", lambda: self._restore_ratings(before)
+            )
+            self.host.status(f"Rating {what} for {_photos(len(ids))}. Ctrl+Z undoes it.")
+            self.rated.emit(level)
+
+        return self.session.write(op, StoreChanges(ratings=True, photo_ids=_ids(ids)), on_done=done)
 
     def _restore_ratings(self, before: dict[int, int | None]) -> None:
-        for pid, rating in before.items():
-            if self.store.rating(pid) != rating:
-                self.store.rate(pid, rating)
-        self._update_items(list(before))
+        def op(store: Store) -> None:
+            for pid, rating in before.items():
+                if store.rating(pid) != rating:
+                    store.rate(pid, rating)
 
-    def _update_items(self, ids: list[int]) -> None:
-        w = self.window
-        w.reshow_current()
-        for pid in ids:
-            if w.library_model.index_of(pid).isValid():
-                w.library_model.update_item(w.state.item(pid))
+        self._undoable(op, StoreChanges(ratings=True, photo_ids=_ids(list(before))), None)
 
     # -- bin ----------------------------------------------------------------------------------
-    def delete_selected(self) -> list[int]:
+    def delete_selected(self) -> BackgroundTask | None:
         """Move the target photos to the bin (asks first when prompt photos are among them)."""
         ids = self.target_ids()
         if not ids:
-            self.window.status("Select the photos to delete first.")
-            return []
+            self.host.status("Select the photos to delete first.")
+            return None
         question = self.prompt_warning(ids)
-        if question and not self.window.ask_question("Delete prompt photos?", question):
-            return []
-        moved = self.store.move_to_bin(ids)
-        self.window.undo_history.push(
-            f"deletion of {_photos(len(moved))}", lambda: self.restore(moved, record=False)
+        if question and not self.host.ask_question("Delete prompt photos?", question):
+            return None
+        if self.host.shown_photo in ids:
+            self.host.clear_photo()  # at once: it is going to the bin
+
+        def done(moved: list[int]) -> None:
+            self.undo_history.push(
+                f"deletion of {_photos(len(moved))}", lambda: self.restore(moved, record=False)
+            )
+            self.host.status(
+                f"{_photos(len(moved))} moved to the bin. Ctrl+Z or File ▸ Bin brings them back."
+            )
+
+        return self.session.write(
+            lambda store: store.move_to_bin(ids),
+            StoreChanges(photos=True, prompts=bool(question), photo_ids=_ids(ids)),
+            on_done=done,
+            error_title="Not deleted",
         )
-        if self.window.shown_photo in moved:
-            self.window.clear_photo()
-        self._after_change()
-        self.window.status(
-            f"{_photos(len(moved))} moved to the bin. Ctrl+Z or File ▸ Bin brings them back."
-        )
-        return moved
 
     def prompt_warning(self, ids: list[int]) -> str:
         """What deleting ``ids`` does to the prompts of their sites ("" when none is a prompt)."""
@@ -128,109 +163,150 @@ class PhotoActions(QObject):
             "masks back. Delete them?"
         )
 
-    def restore(self, ids: list[int], *, record: bool = True) -> list[int]:
-        """Bring photos back from the bin."""
-        restored = self.store.restore_from_bin(ids)
-        if record and restored:
-            self.window.undo_history.push(
-                f"restore of {_photos(len(restored))}", lambda: self.store.move_to_bin(restored)
-            )
-        self._after_change()
-        if restored and self.window.shown_photo is None:
-            self.window.open_photo(restored[0])  # back on screen where it was
-        self.window.status(f"{_photos(len(restored))} restored from the bin.")
-        return restored
+    def restore(self, ids: list[int], *, record: bool = True) -> BackgroundTask:
+        """Bring photos back from the bin (the one shown before comes back on screen)."""
+
+        def done(restored: list[int]) -> None:
+            if record and restored:
+                self.undo_history.push(
+                    f"restore of {_photos(len(restored))}",
+                    lambda: self._undoable(
+                        lambda store: store.move_to_bin(restored),
+                        StoreChanges(photos=True, prompts=True, photo_ids=_ids(restored)),
+                        None,
+                    ),
+                )
+            if restored and self.host.shown_photo is None:
+                self.host.open_photo(restored[0])  # back on screen where it was
+            self.host.status(f"{_photos(len(restored))} restored from the bin.")
+
+        return self.session.write(
+            lambda store: store.restore_from_bin(ids),
+            StoreChanges(photos=True, prompts=True, photo_ids=_ids(ids)),
+            on_done=done,
+            on_failure=None if record else self._undo_failed,
+            error_title="Not restored",
+        )
 
     # -- sites, dates, notes -----------------------------------------------------------------
-    def move_selected(self) -> None:
+    def move_selected(self) -> BackgroundTask | None:
         """Move the target photos to another body site (asked)."""
         ids = self.target_ids()
         if not ids:
-            self.window.status("Select the photos to move first.")
-            return
+            self.host.status("Select the photos to move first.")
+            return None
         current = self.store.photo(ids[0]).site
-        site = self.window.ask_move_site(len(ids), current)
+        site = self.host.ask_move_site(len(ids), current)
         if not site:
-            return
-        before = {pid: self.store.photo(pid).site for pid in ids}
-        for pid in ids:
-            self.store.update_photo(pid, site=site)
-        self.window.undo_history.push(
-            f"move of {_photos(len(ids))}", lambda: self._restore_sites(before)
+            return None
+
+        def op(store: Store) -> tuple[dict[int, str], str]:
+            before = {pid: store.photo(pid).site for pid in ids}
+            for pid in ids:
+                store.update_photo(pid, site=site)
+            return before, store.photo(ids[0]).site
+
+        def done(result: tuple[dict[int, str], str]) -> None:
+            before, moved_to = result
+            self.undo_history.push(
+                f"move of {_photos(len(ids))}", lambda: self._restore_sites(before)
+            )
+            self.host.status(f"{_photos(len(ids))} moved to '{moved_to}'.")
+
+        return self.session.write(
+            op, StoreChanges(photos=True, prompts=True, photo_ids=_ids(ids)), on_done=done
         )
-        self._after_change()
-        self.window.status(f"{_photos(len(ids))} moved to '{self.store.photo(ids[0]).site}'.")
 
     def _restore_sites(self, before: dict[int, str]) -> None:
-        for pid, site in before.items():
-            self.store.update_photo(pid, site=site)
-        self._after_change()
+        def op(store: Store) -> None:
+            for pid, site in before.items():
+                store.update_photo(pid, site=site)
 
-    def rename_site(self, old: str, new: str) -> int:
-        """Rename body site ``old`` to ``new`` for every photo of it."""
-        ids = [p.id for p in self.store.photos(old)]
-        ids += [p.id for p in self.store.binned_photos() if p.site == old]
-        moved = self.store.rename_site(old, new)
-        self.window.undo_history.push(
-            f"renaming of '{old}'", lambda: self._restore_sites(dict.fromkeys(ids, old))
+        self._undoable(
+            op, StoreChanges(photos=True, prompts=True, photo_ids=_ids(list(before))), None
         )
-        filtered = self.window.site_filter.currentText() == old
-        self._after_change()
-        if filtered:  # keep showing the same photos under their new name
-            self.window.site_filter.setCurrentText(self.store.photo(ids[0]).site)
-        self.window.status(f"'{old}' renamed; {_photos(moved)} moved.")
-        return moved
+
+    def rename_site(self, old: str, new: str) -> BackgroundTask:
+        """Rename body site ``old`` to ``new`` for every photo of it."""
+        filtered = self.host.current_site_filter() == old
+
+        def op(store: Store) -> tuple[list[int], int, str]:
+            ids = [p.id for p in store.photos(old)]
+            ids += [p.id for p in store.binned_photos() if p.site == old]
+            moved = store.rename_site(old, new)
+            return ids, moved, store.photo(ids[0]).site if ids else new
+
+        def done(result: tuple[list[int], int, str]) -> None:
+            ids, moved, renamed = result
+            self.undo_history.push(
+                f"renaming of '{old}'", lambda: self._restore_sites(dict.fromkeys(ids, old))
+            )
+            if filtered:  # keep showing the same photos under their new name
+                self.host.show_site(renamed)
+            self.host.status(f"'{old}' renamed; {_photos(moved)} moved.")
+
+        return self.session.write(op, StoreChanges(photos=True, prompts=True), on_done=done)
 
     def rename_site_dialog(self) -> None:
         """Photo ▸ Rename body site…: the site of the photo shown (or of the filter)."""
-        w = self.window
-        old = w.current_site_filter()
-        if old is None and w.shown_photo is not None:
-            old = self.store.photo(w.shown_photo).site
+        old = self.host.current_site_filter()
+        shown = self.host.shown_photo
+        if old is None and shown is not None:
+            old = self.store.photo(shown).site
         if old is None:
-            w.status("Choose a body site in the library filter (or show a photo) first.")
+            self.host.status("Choose a body site in the library filter (or show a photo) first.")
             return
-        new = w.ask_rename_site(old)
+        new = self.host.ask_rename_site(old)
         if new and new.strip():
             self.rename_site(old, new)
 
-    def edit_shown(self) -> None:
+    def edit_shown(self) -> BackgroundTask | None:
         """Edit the shown photo's date taken, body site and note (asked in a dialog)."""
-        w = self.window
-        if w.shown_photo is None and self.target_ids():
-            w.open_photo(self.target_ids()[0])
-        pid = w.shown_photo
-        if pid is None or w.photo_view.details is None:
-            w.status("Select a photo first.")
-            return
-        edit = w.ask_photo_edit(w.photo_view.details)
+        host = self.host
+        if host.shown_photo is None and self.target_ids():
+            host.open_photo(self.target_ids()[0])
+        pid, details = host.shown_photo, host.shown_details()
+        if pid is None or details is None:
+            host.status("Select a photo first.")
+            return None
+        edit = host.ask_photo_edit(details)
         if edit is None or (edit.taken_at, edit.site, edit.note) == (None, None, None):
-            return
-        old = self.store.photo(pid)
-        self.store.update_photo(pid, taken_at=edit.taken_at, site=edit.site, note=edit.note)
+            return None
+        changes = StoreChanges(
+            photos=True, prompts=edit.site is not None, photo_ids=frozenset({pid})
+        )
 
-        def undo() -> None:
-            self.store.update_photo(
-                pid,
-                taken_at=old.taken_at if edit.taken_at is not None else None,
-                site=old.site if edit.site is not None else None,
-                note=old.note if edit.note is not None else None,
+        def op(store: Store) -> PhotoRecord:
+            old = store.photo(pid)
+            store.update_photo(pid, taken_at=edit.taken_at, site=edit.site, note=edit.note)
+            return old
+
+        def undo_op(old: PhotoRecord) -> Callable[[Store], None]:
+            def put_back(store: Store) -> None:
+                taken: datetime | str | None = old.taken_at if edit.taken_at is not None else None
+                store.update_photo(
+                    pid,
+                    taken_at=taken,
+                    site=old.site if edit.site is not None else None,
+                    note=old.note if edit.note is not None else None,
+                )
+
+            return put_back
+
+        def done(old: PhotoRecord) -> None:
+            host.status("Photo changed. Ctrl+Z undoes it.")
+            self.undo_history.push(
+                "edit of the photo", lambda: self._undoable(undo_op(old), changes, None)
             )
-            self._after_change()
 
-        w.undo_history.push("edit of the photo", undo)
-        self._after_change()
-        w.status("Photo changed. Ctrl+Z undoes it.")
+        return self.session.write(op, changes, on_done=done)
 
     # -- undo ---------------------------------------------------------------------------------
     def undo(self) -> None:
-        """Edit ▸ Undo (Ctrl+Z)."""
+        """Edit ▸ Undo (Ctrl+Z): queue the newest step's undo (a write; a refusal is told)."""
         try:
-            done = self.window.undo_history.undo()
+            done = self.undo_history.undo()
         except (KeyError, ValueError) as exc:
-            self.window.show_message(
-                "warning", "Nothing undone", f"This could not be undone: {exc}"
-            )
-            self._after_change()
+            self._undo_failed(str(exc))
             return
-        self.window.status(f"Undone: {done}." if done else "Nothing to undo.")
+        self.host.status(f"Undone: {done}." if done else "Nothing to undo.")

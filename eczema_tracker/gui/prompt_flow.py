@@ -1,59 +1,151 @@
 """Prompt masks from the GUI: paint, correct a result, promote, stop using a photo as a prompt.
 
-Every change to a site's prompts refreshes the window and offers to re-analyse the site's
-results that became stale. Every mask save can be undone (Ctrl+Z in the main window), and the
-keyboard focus goes back to the main window when the editor closes.
+Every store access runs through the :class:`~eczema_tracker.gui.store_session.StoreSession`:
+the photo and its mask are decoded off the GUI thread before the editor opens, and a mask save
+(PNG encoding, two durable commits) is a session write, so the window never waits for it. The
+views refresh from the session's ``StoreChanges``; :attr:`PromptFlow.promptsChanged` says which
+site's prompts a person changed (the window offers to re-analyse its results). Every mask save
+can be undone (Ctrl+Z), and ``editorClosed`` asks the window to take the keyboard back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QWidget
 
+from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.store_api import PromptRecord, Store
+from eczema_tracker.gui.flow_host import Messages
+from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.gui.undo import UndoHistory
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
-    from eczema_tracker.gui.main_window import MainWindow
+
+#: Loads the mask to edit from the store (worker thread).
+MaskLoader = Callable[[Store], np.ndarray | None]
+
+
+@dataclass(frozen=True)
+class MaskSaved:
+    """What a mask save wrote, and what undoing it needs."""
+
+    photo_id: int
+    site: str
+    prompt_changed: bool  # the photo's prompt mask changed (a prompt save, or a promotion)
+    prompt_before: PromptRecord | None  # its prompt before (None: it was no prompt)
+    analysis_id: int | None = None  # the corrected analysis (a correction)
+    correction_before: int | None = None  # that analysis' corrected mask id before
+
+    def changes(self) -> StoreChanges:
+        """The session event of this save (or of its undo)."""
+        return StoreChanges(
+            prompts=self.prompt_changed,
+            photos=self.prompt_changed,  # the photo's prompt badge
+            corrections=self.analysis_id is not None,
+            photo_ids=frozenset({self.photo_id}),
+            sites=frozenset({self.site}),
+        )
+
+
+def _mask_of_prompt(store: Store, photo_id: int) -> np.ndarray | None:
+    record = store.prompt(photo_id)
+    return None if record is None else store.load_mask(record.mask)
+
+
+def _mask_shown(store: Store, photo_id: int) -> np.ndarray | None:
+    shown = store.shown_mask(photo_id)
+    return None if shown is None else store.load_mask(shown.mask)
+
+
+def _write_mask(
+    store: Store, photo_id: int, mask: np.ndarray, *, correcting: bool, promote: bool
+) -> MaskSaved:
+    """Store a painted mask (worker thread): the photo's prompt mask, or a correction of its
+    current analysis (promoted to a prompt with ``promote``)."""
+    analysis = store.current_analysis(photo_id) if correcting else None
+    site = store.photo(photo_id).site
+    before = store.prompt(photo_id)
+    if analysis is None:  # a prompt mask (or a correction of nothing: the same)
+        store.set_prompt_mask(photo_id, mask)
+        return MaskSaved(photo_id, site, True, before)
+    previous = analysis.corrected_mask.id if analysis.corrected_mask is not None else None
+    store.save_corrected_mask(analysis.id, mask)
+    if promote:
+        store.promote_to_prompt(photo_id, analysis.id)
+    return MaskSaved(photo_id, site, promote, before, analysis.id, previous)
+
+
+def _undo_mask(store: Store, saved: MaskSaved) -> MaskSaved:
+    """Put back what ``saved`` replaced (worker thread)."""
+    if saved.analysis_id is not None:
+        store.set_corrected_mask(saved.analysis_id, saved.correction_before)
+    if saved.prompt_changed:
+        _put_prompt_back(store, saved.photo_id, saved.prompt_before)
+    return saved
+
+
+def _put_prompt_back(store: Store, photo_id: int, before: PromptRecord | None) -> None:
+    if before is None:
+        store.unset_prompt(photo_id)
+    else:
+        store.set_prompt_mask_id(photo_id, before.mask.id)
 
 
 class PromptFlow(QObject):
-    """Owns the prompt-mask actions of the main window; ``editor`` is the open mask editor."""
+    """Owns the prompt-mask actions; ``editor`` is the open mask editor."""
 
     editorOpened = Signal(object)  # noqa: N815 - the MaskEditorDialog, once shown
+    editorClosed = Signal()  # noqa: N815 - the editor closed: the window takes the keyboard
     maskStored = Signal(int)  # noqa: N815 - photo id: a mask saved from the editor is stored
+    promptsChanged = Signal(str)  # noqa: N815 - a person changed this site's prompts
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        session: StoreSession,
+        undo_history: UndoHistory,
+        host: Messages,
+        *,
+        parent: QWidget | None = None,
+        shown_photo: Callable[[], int | None] = lambda: None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.undo_history = undo_history
+        self.host = host
+        self._parent = parent
+        self._shown_photo = shown_photo
         self.editor: MaskEditorDialog | None = None
         self._opening: BackgroundTask | None = None
 
     def paint_prompt_of_current(self) -> BackgroundTask | None:
         """Open the mask editor on the photo shown; saving makes it a prompt of its site."""
-        pid = self.window.shown_photo
+        pid = self._shown_photo()
         if pid is None:
-            self.window.status("Select a photo first.")
+            self.host.status("Select a photo first.")
             return None
         return self.open_mask_editor(
             pid,
-            lambda: self.window.state.prompt_mask(pid),
+            lambda store: _mask_of_prompt(store, pid),
             title="Paint prompt mask",
             save_text="Save as prompt",
         )
 
     def correct_result_of_current(self) -> BackgroundTask | None:
         """Correct the analysis mask with the painting tools (and use it as a prompt)."""
-        pid = self.window.shown_photo
+        pid = self._shown_photo()
         if pid is None:
             return None
         return self.open_mask_editor(
             pid,
-            lambda: self.window.state.result_mask(pid),
+            lambda store: _mask_shown(store, pid),
             title="Correct the result mask",
             save_text="Save correction",
             correcting=True,
@@ -62,7 +154,7 @@ class PromptFlow(QObject):
     def open_mask_editor(
         self,
         photo_id: int,
-        load_mask: Callable[[], np.ndarray | None],
+        load_mask: MaskLoader,
         *,
         title: str,
         save_text: str,
@@ -70,33 +162,32 @@ class PromptFlow(QObject):
     ) -> BackgroundTask:
         """Decode the photo and its mask off the GUI thread (a 12-MP HEIC takes a while), then
         open the editor (non-blocking) and emit ``editorOpened``. Its save callback is
-        :meth:`save_prompt_mask` (or :meth:`save_corrected_mask` when ``correcting``)."""
+        :meth:`save_in_background`."""
 
-        def load(_progress, _cancel):  # worker thread: store reads only (the store is thread-safe)
-            return self.window.store.load_image(photo_id), load_mask()
+        def load(store: Store) -> tuple[Image.Image, np.ndarray | None, str]:
+            return store.load_image(photo_id), load_mask(store), store.photo(photo_id).site
 
-        def show(result: tuple[Image.Image, np.ndarray | None]) -> None:
-            image, mask = result
-            self._show_editor(photo_id, image, mask, title, save_text, correcting)
+        def show(result: tuple[Image.Image, np.ndarray | None, str]) -> None:
+            image, mask, site = result
+            self._show_editor(photo_id, image, mask, site, title, save_text, correcting)
 
         if self._opening is not None and not self._opening.done:
             return self._opening  # a second click while the photo is still being decoded
-        self.window.status("Opening the photo for painting…")
-        self._opening = BackgroundTask(self.window, load, show).titled("Mask editor not opened")
-        return self._opening.run()
+        self.host.status("Opening the photo for painting…")
+        self._opening = self.session.read(load, show, error_title="Mask editor not opened")
+        return self._opening
 
     def _show_editor(
         self,
         photo_id: int,
         image: Image.Image,
         mask: np.ndarray | None,
+        site: str,
         title: str,
         save_text: str,
         correcting: bool,
     ) -> None:
         from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
-
-        site = self.window.store.photo(photo_id).site
 
         def save(m: np.ndarray) -> None:
             self.save_in_background(
@@ -109,136 +200,71 @@ class PromptFlow(QObject):
             save_mask=save,
             title=f"{title} — {site}",
             save_text=save_text,
-            parent=self.window,
+            parent=self._parent,
             option_text="Also use it as a prompt mask of this body site" if correcting else None,
             option_checked=True,
-            show_error=lambda _parent, message: self.window.show_message(
+            show_error=lambda _parent, message: self.host.show_message(
                 "warning", "Mask not saved", message
             ),
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.finished.connect(self._give_focus_back)
+        dialog.finished.connect(lambda _result: self.editorClosed.emit())
         self.editor = dialog
         dialog.open()
-        self.window.status("")
+        self.host.status("")
         self.editorOpened.emit(dialog)
-
-    def _give_focus_back(self, _result: int = 0) -> None:
-        """The editor closed: the main window gets the keyboard again (keys 0-3, Delete...)."""
-        w = self.window
-        w.raise_()
-        w.activateWindow()
-        (w.library if w.library.isVisible() else w.photo_view).setFocus(
-            Qt.FocusReason.ActiveWindowFocusReason
-        )
-
-    def _remember_prompt(self, photo_id: int) -> Callable[[], None]:
-        """An undo of the next prompt change of ``photo_id``: back to its current prompt mask,
-        or no prompt at all."""
-        store = self.window.store
-        before = store.prompt(photo_id)
-
-        def undo() -> None:
-            if before is None:
-                store.unset_prompt(photo_id)
-            else:
-                store.set_prompt_mask_id(photo_id, before.mask.id)
-            self.after_prompts_changed(store.photo(photo_id).site, offer=False)
-
-        return undo
-
-    def save_prompt_mask(self, photo_id: int, mask: np.ndarray) -> None:
-        """Store ``mask`` as the photo's prompt mask now (raises with a plain message if
-        empty). The editor saves through :meth:`save_in_background` instead."""
-        write, finish = self._mask_save(photo_id, mask, correcting=False, promote=True)
-        write()
-        finish()
-
-    def save_corrected_mask(self, photo_id: int, mask: np.ndarray, *, promote: bool = True) -> None:
-        """Keep a corrected result mask now (the original stays); with ``promote`` it also
-        becomes the photo's prompt mask."""
-        write, finish = self._mask_save(photo_id, mask, correcting=True, promote=promote)
-        write()
-        finish()
 
     def save_in_background(
         self, photo_id: int, mask: np.ndarray, *, correcting: bool, promote: bool
     ) -> BackgroundTask:
-        """The editor's save: checked at once (an empty mask raises), then encoded and written
-        off the GUI thread (a 12-MP mask takes about a second); ``maskStored`` when in."""
-        write, finish = self._mask_save(photo_id, mask, correcting=correcting, promote=promote)
-
-        def done(_result: object) -> None:
-            finish()
-            self.maskStored.emit(photo_id)
-
-        self.window.status("Saving the mask…")
-        return (
-            BackgroundTask(self.window, lambda _p, _c: write(), done).titled("Mask not saved").run()
-        )
-
-    def _mask_save(
-        self, photo_id: int, mask: np.ndarray, *, correcting: bool, promote: bool
-    ) -> tuple[Callable[[], None], Callable[[], None]]:
-        """``(write, finish)`` of a mask save: ``write`` touches only the store (any thread),
-        ``finish`` records the undo step and refreshes the window (GUI thread)."""
+        """The editor's save: checked at once (an empty mask raises with a plain message), then
+        encoded and written as a session write (a 12-MP mask takes about a second);
+        ``maskStored`` once it is in, and an undo step."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             raise ValueError("The mask is empty: paint over the eczema before saving.")
-        store = self.window.store
-        analysis = store.current_analysis(photo_id) if correcting else None
-        site = store.photo(photo_id).site
-        if analysis is None:  # a prompt mask (or a correction of nothing: the same)
-            undo = self._remember_prompt(photo_id)
 
-            def write() -> None:
-                store.set_prompt_mask(photo_id, mask)
+        def done(saved: MaskSaved) -> None:
+            what = "mask correction" if saved.analysis_id is not None else "prompt mask save"
+            self.undo_history.push(what, lambda: self._undo(saved))
+            self.host.status("Mask saved. Ctrl+Z undoes it.")
+            self.maskStored.emit(photo_id)
+            if saved.prompt_changed:
+                self.promptsChanged.emit(saved.site)
 
-            def finish() -> None:
-                self.window.undo_history.push("prompt mask save", undo)
-                self.after_prompts_changed(site)
+        self.host.status("Saving the mask…")
+        return self.session.write(
+            lambda store: _write_mask(
+                store, photo_id, mask, correcting=correcting, promote=promote
+            ),
+            MaskSaved.changes,
+            on_done=done,
+            error_title="Mask not saved",
+        )
 
-            return write, finish
-        undo_prompt = self._remember_prompt(photo_id) if promote else None
-        previous = analysis.corrected_mask.id if analysis.corrected_mask is not None else None
+    def _undo(self, saved: MaskSaved) -> None:
+        self.session.write(
+            lambda store: _undo_mask(store, saved),
+            saved.changes(),
+            on_failure=self._undo_failed,
+        )
 
-        def write_correction() -> None:
-            store.save_corrected_mask(analysis.id, mask)
-            if promote:
-                store.promote_to_prompt(photo_id, analysis.id)
+    def _undo_failed(self, message: str) -> None:
+        self.host.show_message("warning", "Nothing undone", f"This could not be undone: {message}")
 
-        def undo_correction() -> None:
-            store.set_corrected_mask(analysis.id, previous)
-            if undo_prompt is not None:
-                undo_prompt()
-            else:
-                self.window.refresh()
-                self.window.reshow_current()
-
-        def finish_correction() -> None:
-            self.window.undo_history.push("mask correction", undo_correction)
-            if promote:
-                self.after_prompts_changed(site)
-            else:
-                self.window.refresh()
-                self.window.reshow_current()
-
-        return write_correction, finish_correction
-
-    def unset_prompt_of_current(self) -> None:
+    def unset_prompt_of_current(self) -> BackgroundTask | None:
         """Stop using the photo shown as a prompt."""
-        pid = self.window.shown_photo
-        if pid is None or not self.window.store.photo(pid).is_prompt:
-            return
-        undo = self._remember_prompt(pid)
-        self.window.store.unset_prompt(pid)
-        self.window.undo_history.push("stop using as prompt", undo)
-        self.after_prompts_changed(self.window.store.photo(pid).site)
+        pid = self._shown_photo()
+        if pid is None or not self.session.store.photo(pid).is_prompt:
+            return None
 
-    def after_prompts_changed(self, site: str, *, offer: bool = True) -> None:
-        """Refresh and (with ``offer``) offer to re-analyse the site's results that became
-        stale."""
-        self.window.refresh()
-        self.window.reshow_current()
-        if offer:
-            self.window.analysis.offer_reanalysis(site)
+        def op(store: Store) -> MaskSaved:
+            before = store.prompt(pid)
+            store.unset_prompt(pid)
+            return MaskSaved(pid, store.photo(pid).site, True, before)
+
+        def done(saved: MaskSaved) -> None:
+            self.undo_history.push("stop using as prompt", lambda: self._undo(saved))
+            self.promptsChanged.emit(saved.site)
+
+        return self.session.write(op, MaskSaved.changes, on_done=done, error_title="Not changed")

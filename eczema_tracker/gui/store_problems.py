@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtWidgets import QMainWindow
 
+from eczema_tracker.app.store_api import Store, StoreCheck, StoreCheckResult, quick_check_store
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.store.records import StoreCheck
 
 log = logging.getLogger(__name__)
 
@@ -40,31 +41,30 @@ def describe_store_check(check: StoreCheck, data_dir: Path) -> str:
     return " ".join(parts)
 
 
-def open_check_text(store: Any) -> str:
+def open_check_text(store: Store) -> str:
     """What the check ``Store.open`` ran found, in plain words ("" when all is well)."""
     check = getattr(store, "check", None)
     return "" if check is None else describe_store_check(check, store.data_dir)
 
 
-def tell_store_problems(window: QMainWindow) -> BackgroundTask:
+def tell_store_problems(window: QMainWindow, store_of: Callable[[], Store]) -> BackgroundTask:
     """Say in the status bar what the open-time check found, then check every file's size in
     the background (:func:`~eczema_tracker.store.check.quick_check_store`: read-only, safe while
-    the app writes) and say what that finds. Returns the background check's task."""
+    the app writes) and say what that finds. ``store_of()`` is the store open now (a restore
+    replaces it). Returns the background check's task."""
     status = window.statusBar()
-    text = open_check_text(window.store)
+    text = open_check_text(store_of())
     if text:
         log.warning("store check: %s", text)
         status.showMessage(f"Library check: {text}")
         status.setToolTip(text)
-    data_dir = window.store.data_dir
+    data_dir = store_of().data_dir
 
-    def op(_progress, _cancel):
-        from eczema_tracker.store.check import quick_check_store
-
+    def op(_progress: ProgressCallback, _cancel: CancelCheck) -> StoreCheckResult:
         return quick_check_store(data_dir)
 
-    def done(result: Any) -> None:
-        if result.healthy or result.could_not_run or data_dir != window.store.data_dir:
+    def done(result: StoreCheckResult) -> None:
+        if result.healthy or result.could_not_run or data_dir != store_of().data_dir:
             return
         found = result.outstanding
         log.warning("quick store check on open: %s", result.plain_summary())

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.store_api import Store
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui.tasks import BackgroundTask
 
 T = TypeVar("T")
@@ -34,6 +35,8 @@ class StoreSession(QObject):
 
     #: Emitted on the GUI thread after each finished write (and on :meth:`replace_store`).
     changed = Signal(object)  # StoreChanges
+    #: Emitted on the GUI thread when the last queued write finished (nothing waits any more).
+    idle = Signal()
 
     def __init__(self, store: Store, host: QWidget | None = None) -> None:
         super().__init__(host)
@@ -57,6 +60,17 @@ class StoreSession(QObject):
         """True while a write is running or waiting."""
         return self._running is not None or bool(self._queue)
 
+    @property
+    def queued(self) -> int:
+        """Writes waiting behind the one running (0 while the last one delivers its result)."""
+        return len(self._queue)
+
+    def notify(self, changes: StoreChanges) -> None:
+        """Tell every view about ``changes`` a long job wrote on its own worker (an analysis,
+        a training run) rather than through :meth:`write`."""
+        if changes:
+            self.changed.emit(changes)
+
     def write(
         self,
         op: Callable[[Store], T],
@@ -70,12 +84,37 @@ class StoreSession(QObject):
         """Queue ``op(store)`` to run in the background after the writes queued before it.
 
         When it returns, :attr:`changed` is emitted with ``changes`` (or ``changes(result)``),
-        then ``on_done(result)`` runs, both on the GUI thread. On failure the plain message is
-        shown (titled ``error_title``) unless ``on_failure`` takes it.
+        then ``on_done(result)`` runs, both on the GUI thread and before the next write starts.
+        On failure the plain message is shown (titled ``error_title``) unless ``on_failure``
+        takes it; the writes queued after it still run.
         """
+        return self.write_job(
+            lambda store, _progress, _cancel: op(store),
+            changes,
+            on_done=on_done,
+            on_failure=on_failure,
+            error_title=error_title,
+            progress_label=progress_label,
+            cancellable=False,
+        )
 
-        def run(_progress: object, _cancel: object) -> T:
-            return op(self._store)
+    def write_job(
+        self,
+        op: Callable[[Store, ProgressCallback, CancelCheck], T],
+        changes: ChangesOf,
+        *,
+        on_done: Callable[[T], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
+        error_title: str = "Could not save",
+        progress_label: str | None = None,
+        cancellable: bool = True,
+    ) -> BackgroundTask:
+        """:meth:`write` for a longer write that reports progress and may be cancelled:
+        ``op(store, progress, cancel)``. A cancelled job emits ``changes`` too (what it wrote
+        before it stopped stays written)."""
+
+        def run(progress: ProgressCallback, cancel: CancelCheck) -> T:
+            return op(self._store, progress, cancel)
 
         def succeeded(result: T) -> None:
             what = changes(result) if callable(changes) else changes
@@ -84,11 +123,16 @@ class StoreSession(QObject):
             if on_done is not None:
                 on_done(result)
 
+        def cancelled() -> None:
+            if not callable(changes) and changes:
+                self.changed.emit(changes)
+
         task = BackgroundTask(self._host, run, succeeded).titled(error_title)
+        task.on_cancelled(cancelled)
         if on_failure is not None:
             task.failure(on_failure)
         if progress_label:
-            task.with_progress(progress_label, cancellable=False)
+            task.with_progress(progress_label, cancellable=cancellable)
         task.finished.connect(self._next)
         self._queue.append(task)
         if self._running is None:
@@ -103,9 +147,10 @@ class StoreSession(QObject):
         on_failure: Callable[[str], None] | None = None,
         error_title: str = "Could not read the photo store",
     ) -> BackgroundTask:
-        """Run ``op(store)`` in the background now (reads don't wait for writes); deliver on_done."""
+        """Run ``op(store)`` in the background now (reads don't wait for writes); deliver
+        ``on_done(result)`` on the GUI thread. ``op`` must not touch a widget."""
 
-        def run(_progress: object, _cancel: object) -> T:
+        def run(_progress: ProgressCallback, _cancel: CancelCheck) -> T:
             return op(self._store)
 
         task = BackgroundTask(self._host, run, on_done).titled(error_title)
@@ -114,7 +159,10 @@ class StoreSession(QObject):
         return task.run()
 
     def _next(self) -> None:
+        was_running = self._running is not None
         self._running = None
         if self._queue:
             self._running = self._queue.popleft()
             self._running.run()
+        elif was_running:
+            self.idle.emit()

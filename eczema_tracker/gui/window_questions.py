@@ -1,19 +1,81 @@
-"""The main window's questions for fixing mistakes and for backups (tests replace these
-methods on the window to answer without modal dialogs)."""
+"""The main window's questions: import, models, settings, fixing mistakes and backups (tests
+replace these methods on the window to answer without modal dialogs)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
+from eczema_tracker.app.settings import Settings
+from eczema_tracker.app.store_api import COMMON_SITES, Store
+from eczema_tracker.core import imaging
 from eczema_tracker.gui.dialogs.site_dialog import SiteDialog, site_choices
+
+if TYPE_CHECKING:
+    from eczema_tracker.app.model_sources import SourceStatus
+    from eczema_tracker.gui.photo_edit import PhotoEdit
+    from eczema_tracker.gui.widgets.photo_view import PhotoDetails
+
+#: Every suffix the importer tries (MPO and GIF included), then all files.
+IMPORT_FILE_FILTER = (
+    "Photos (" + " ".join(f"*{s}" for s in sorted(imaging.IMAGE_SUFFIXES)) + ");;All files (*)"
+)
 
 
 class EditQuestionsMixin:
-    """``ask_move_site``, ``ask_photo_edit``, ``ask_rename_site``, ``ask_backup_file`` and
-    ``ask_restore_file`` of the main window."""
+    """``ask_site``, ``ask_import_files``, ``ask_model_action``, ``ask_settings``,
+    ``ask_move_site``, ``ask_photo_edit``, ``ask_rename_site``, ``ask_backup_file`` and
+    ``ask_restore_file`` of the main window (which has ``store`` and ``settings``)."""
+
+    store: Store
+    settings: Settings
+
+    @staticmethod
+    def _common_sites() -> tuple[str, ...]:
+        return COMMON_SITES
+
+    def ask_site(self, count: int) -> str | None:
+        """The body site of photos being imported (None: cancelled)."""
+        choices = site_choices(self._common_sites(), self.store.sites())
+        dialog = SiteDialog(choices, self.settings.last_site, count=count, parent=self)
+        return dialog.site() if dialog.exec() else None
+
+    def ask_import_files(self) -> list[str]:
+        """Files chosen in a file dialog."""
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Import photos", str(Path.home()), IMPORT_FILE_FILTER
+        )
+        return files
+
+    def ask_model_action(self, missing: list[tuple[str, SourceStatus]]) -> str | None:
+        """ "download", "local" or None for models that are not on this computer."""
+        from eczema_tracker.gui.dialogs.models_dialog import ModelsDialog
+
+        dialog = ModelsDialog(missing, self)
+        dialog.exec()
+        return dialog.choice
+
+    def ask_settings(self) -> bool:
+        """Open the settings dialog; True when the user changed something."""
+        from eczema_tracker.gui.dialogs.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self)
+        if not dialog.exec():
+            return False
+        dialog.apply_to(self.settings)
+        self.save_settings()
+        return True
+
+    def save_settings(self) -> None:
+        """Write the settings; a failure is told, never fatal."""
+        try:
+            self.settings.save()
+        except OSError as exc:
+            self.show_message(
+                "warning", "Settings not saved", f"The settings could not be saved ({exc})."
+            )
 
     def ask_move_site(self, count: int, current: str | None = None) -> str | None:
         """The body site to move ``count`` photos to (None: cancelled)."""
@@ -22,7 +84,7 @@ class EditQuestionsMixin:
         dialog.setWindowTitle("Move to another body site")
         return dialog.site() if dialog.exec() else None
 
-    def ask_photo_edit(self, details: Any):
+    def ask_photo_edit(self, details: PhotoDetails) -> PhotoEdit | None:
         """Date taken, body site and note of the photo shown (a PhotoEdit; None: cancelled)."""
         from eczema_tracker.gui.photo_edit import PhotoEditDialog
 

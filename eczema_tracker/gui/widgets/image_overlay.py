@@ -3,12 +3,37 @@
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+#: The longest side the photo view draws (a 12-MP photo is shown at a sixth of its pixels:
+#: converting and smooth-scaling 12 MP on the GUI thread at every repaint costs ~100 ms).
+DISPLAY_MAX_SIDE = 2048
 
-def pil_to_qimage(image) -> QImage:
+
+def display_step(width: int, height: int, max_side: int = DISPLAY_MAX_SIDE) -> int:
+    """The integer reduction that brings ``width`` x ``height`` within ``max_side`` (1: none).
+
+    The photo and its masks are reduced by the same step, so they stay aligned."""
+    return max(1, -(-max(width, height) // max_side))
+
+
+def display_image(image: Image.Image, max_side: int = DISPLAY_MAX_SIDE) -> QImage:
+    """A photo reduced for the screen, as a QImage (worker thread: decoding and scaling)."""
+    step = display_step(image.width, image.height, max_side)
+    return pil_to_qimage(image.reduce(step) if step > 1 else image)
+
+
+def display_mask(mask: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
+    """A boolean mask reduced by the same step as its photo (every ``step``-th pixel)."""
+    m = np.asarray(mask, dtype=bool)
+    step = display_step(m.shape[1], m.shape[0], max_side)
+    return np.ascontiguousarray(m[::step, ::step]) if step > 1 else m
+
+
+def pil_to_qimage(image: Image.Image) -> QImage:
     """A PIL RGB image as a QImage that owns its pixels."""
     rgb = np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
     h, w, _ = rgb.shape
@@ -41,7 +66,9 @@ class ImageOverlayWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
+        self._image: QImage | None = None  # the image _pixmap was made from
         self._overlays: list[QPixmap] = []
+        self._overlay_sources: list[object] = []  # what _overlays were made from
         self._placeholder = ""
         self.setMinimumSize(240, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -49,10 +76,14 @@ class ImageOverlayWidget(QWidget):
     def set_image(
         self, image: QImage | None, mask: np.ndarray | None = None, color: QColor | None = None
     ) -> None:
-        """Show ``image`` with ``mask`` (same size) in ``color``; None clears the view."""
-        self._pixmap = (
-            QPixmap.fromImage(image) if image is not None and not image.isNull() else None
-        )
+        """Show ``image`` with ``mask`` (same size) in ``color``; None clears the view.
+
+        The same image again (a refresh of the facts) is not converted again."""
+        if image is not self._image:
+            self._image = image
+            self._pixmap = (
+                QPixmap.fromImage(image) if image is not None and not image.isNull() else None
+            )
         self.set_mask(mask, color)
 
     def set_mask(self, mask: np.ndarray | None, color: QColor | None = None) -> None:
@@ -65,10 +96,15 @@ class ImageOverlayWidget(QWidget):
         the one it was made with."""
         if self._pixmap is None:
             layers = []
-        self._overlays = [
-            QPixmap.fromImage(m if isinstance(m, QImage) else mask_to_overlay(m, c))
-            for m, c in layers
-        ]
+        sources = [m for m, _c in layers]
+        if len(sources) != len(self._overlay_sources) or any(
+            a is not b for a, b in zip(sources, self._overlay_sources, strict=True)
+        ):
+            self._overlay_sources = sources
+            self._overlays = [
+                QPixmap.fromImage(m if isinstance(m, QImage) else mask_to_overlay(m, c))
+                for m, c in layers
+            ]
         self.update()
 
     def set_placeholder(self, text: str) -> None:

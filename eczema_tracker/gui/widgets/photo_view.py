@@ -78,14 +78,14 @@ class PhotoDetails:
         self.prompt_overlay, self.result_overlay = other.prompt_overlay, other.result_overlay
 
     def make_overlays(self) -> None:
-        """Tint the decoded masks into overlay images (slow for 12 MP: call off the GUI
-        thread; QImage may be built on any thread)."""
-        from eczema_tracker.gui.widgets.image_overlay import mask_to_overlay
+        """Tint the decoded masks into overlay images at the size the photo is drawn (slow
+        for 12 MP: call off the GUI thread; QImage may be built on any thread)."""
+        from eczema_tracker.gui.widgets.image_overlay import display_mask, mask_to_overlay
 
         if self.prompt_mask is not None:
-            self.prompt_overlay = mask_to_overlay(self.prompt_mask, PROMPT_COLOR)
+            self.prompt_overlay = mask_to_overlay(display_mask(self.prompt_mask), PROMPT_COLOR)
         if self.result_mask is not None:
-            self.result_overlay = mask_to_overlay(self.result_mask, RESULT_COLOR)
+            self.result_overlay = mask_to_overlay(display_mask(self.result_mask), RESULT_COLOR)
 
     def mask_key(self) -> tuple[int | None, int | None]:
         """Which stored masks are drawn (same key: the decoded arrays can be kept)."""
@@ -269,10 +269,8 @@ class PhotoView(QWidget):
         if d is None or not self.show_mask.isChecked():
             self.image_view.set_mask(None)
         else:
-            layers = [
-                (d.prompt_overlay if d.prompt_overlay is not None else d.prompt_mask, PROMPT_COLOR),
-                (d.result_overlay if d.result_overlay is not None else d.result_mask, RESULT_COLOR),
-            ]
+            # Only overlays tinted off the GUI thread are drawn (never a raw full-size mask).
+            layers = [(d.prompt_overlay, PROMPT_COLOR), (d.result_overlay, RESULT_COLOR)]
             self.image_view.set_masks([(m, c) for m, c in layers if m is not None])
 
     def _show_facts(self, d: PhotoDetails) -> None:

@@ -1,0 +1,54 @@
+"""What the GUI needs to know about where the models come from (no torch at import time).
+
+The GUI asks here whether a model source is on this computer, downloads one, and reads what a
+chosen folder should hold; :mod:`eczema_tracker.ml.sources` does the work. Importing this module
+imports neither torch nor transformers (``ml.sources`` reads files and JSON only); the one helper
+that needs torch, :func:`leave_a_core_for_the_window`, imports it when called, on a worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
+from eczema_tracker.ml.sources import (
+    DINO_MODEL_TYPES,
+    PACKAGE_PREFIX,
+    SEGGPT_MODEL_TYPES,
+    SourceSpec,
+    SourceStatus,
+    parse_source,
+    source_status,
+)
+
+__all__ = [
+    "DINO_MODEL_TYPES",
+    "PACKAGE_PREFIX",
+    "SEGGPT_MODEL_TYPES",
+    "SourceSpec",
+    "SourceStatus",
+    "download_source",
+    "leave_a_core_for_the_window",
+    "parse_source",
+    "source_status",
+]
+
+
+def download_source(
+    spec: str, *, progress: ProgressCallback | None = None, cancel: CancelCheck | None = None
+) -> Path:
+    """Download the hub model ``spec`` into the cache (worker thread; progress and cancel)."""
+    from eczema_tracker.ml.sources import download_source as download
+
+    return download(spec, progress=progress, cancel=cancel)
+
+
+def leave_a_core_for_the_window() -> None:
+    """Let torch use all cores but one, so the window stays smooth while models run (imports
+    torch: call it on a worker thread)."""
+    import torch
+
+    wanted = max(1, (os.cpu_count() or 2) - 1)
+    if torch.get_num_threads() > wanted:
+        torch.set_num_threads(wanted)

@@ -1,0 +1,132 @@
+"""The photo in the photo view: its facts at once, its pixels and masks decoded off the GUI thread.
+
+The facts (site, date, rating, area, grade) are quick indexed queries, read on the GUI thread so
+the view answers a click at once. Decoding the photo (a 12-MP JPEG or HEIC), decoding its masks
+and tinting their overlays run as :meth:`~eczema_tracker.gui.store_session.StoreSession.read`
+calls; each result names the photo and the masks it is of, and one that arrives for a photo no
+longer shown (or for masks replaced meanwhile) is dropped. The photo is reduced to the size it
+is drawn at (:func:`~eczema_tracker.gui.widgets.image_overlay.display_image`) on the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeVar
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QWidget
+
+from eczema_tracker.app.store_api import Store
+from eczema_tracker.gui.library_state import LibraryState
+from eczema_tracker.gui.store_session import StoreSession
+from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.gui.widgets.image_overlay import display_image
+from eczema_tracker.gui.widgets.photo_view import PhotoDetails, PhotoView
+
+T = TypeVar("T")
+
+
+class ShownPhoto(QObject):
+    """Keeps the photo view showing one photo, fresh from the store."""
+
+    #: The photo view shows this photo with its pixels (decoded off the GUI thread).
+    shown = Signal(int)
+
+    def __init__(
+        self,
+        session: StoreSession,
+        state: LibraryState,
+        view: PhotoView,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.state = state
+        self.view = view
+        self._parent = parent
+        self.photo_id: int | None = None
+        self._request = 0  # bumped by every show/refresh: older results are dropped
+        self._reads: set[BackgroundTask] = set()
+
+    @property
+    def reading(self) -> bool:
+        """True while a decode for the view is still running."""
+        return bool(self._reads)
+
+    def clear(self) -> None:
+        """Show no photo (it was deleted, or the filter hides it)."""
+        self.photo_id = None
+        self._request += 1
+        self.view.set_details(None)
+
+    def show(self, photo_id: int) -> None:
+        """Show a photo's facts now, and its pixels and masks once decoded."""
+        current = self.view.details
+        if photo_id == self.photo_id and current is not None and current.image is not None:
+            self.refresh()  # the same photo (e.g. reselected after a refresh): keep its pixels
+            self.shown.emit(photo_id)
+            return
+        self.photo_id = photo_id
+        self._request += 1
+        details = self.state.details(photo_id, load_masks=False)
+        self.view.set_details(details)
+        state = self.state
+
+        def load(store: Store) -> tuple[QImage, PhotoDetails]:
+            # PNG decoding and tinting of full-size masks, into a copy: the shown details
+            # belong to the GUI thread.
+            loaded = state.load_masks(replace(details))
+            return display_image(store.load_image(photo_id)), loaded
+
+        def loaded(result: tuple[QImage, PhotoDetails]) -> None:
+            image, with_masks = result
+            shown = self.view.details
+            if photo_id != self.photo_id or shown is None or shown.photo_id != photo_id:
+                return  # another photo is shown now: this result is stale
+            if shown.mask_key() == with_masks.mask_key():  # else newer masks are on their way
+                shown.take_masks_from(with_masks)
+            self.view.set_image(image)
+            self.shown.emit(photo_id)
+
+        self._read(load, loaded, "Photo not shown")
+
+    def refresh(self) -> None:
+        """Read the facts of the photo shown again (after a rating, a mask, an analysis);
+        masks that changed are decoded again off the GUI thread."""
+        if self.photo_id is None:
+            return
+        old = self.view.details
+        try:
+            details = self.state.details(self.photo_id, load_masks=False)
+        except KeyError:  # the photo was deleted for good
+            self.clear()
+            return
+        if old is not None and old.photo_id == details.photo_id:
+            details.image = old.image
+            if old.mask_key() == details.mask_key():
+                details.take_masks_from(old)
+            elif details.mask_key() != (None, None):
+                self._load_masks(details)
+        self.view.set_details(details)
+
+    def _load_masks(self, details: PhotoDetails) -> None:
+        self._request += 1
+        request, state = self._request, self.state
+        wanted = replace(details)
+
+        def shown(loaded: PhotoDetails) -> None:
+            current = self.view.details
+            if request != self._request or current is None:
+                return  # a newer refresh or another photo: this result is stale
+            if current.photo_id == loaded.photo_id and current.mask_key() == loaded.mask_key():
+                current.take_masks_from(loaded)
+                self.view.set_image(current.image)  # redraws the overlays
+
+        self._read(lambda _store: state.load_masks(wanted), shown, "Mask not shown")
+
+    def _read(self, op: Callable[[Store], T], on_done: Callable[[T], None], title: str) -> None:
+        task = self.session.read(op, on_done, error_title=title)
+        self._reads.add(task)
+        task.finished.connect(lambda: self._reads.discard(task))
