@@ -33,6 +33,7 @@ from eczema_tracker.app.report_page import MARGIN, MUTED, Column, ReportPage, fi
 from eczema_tracker.core.atomic import atomic_path
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.core.poem import POEM_ATTRIBUTION, POEM_MAX_TOTAL
+from eczema_tracker.core.severity_scale import NO_ECZEMA_FOUND
 
 TITLE = "Eczema record for the doctor"
 DISCLAIMER = (
@@ -40,8 +41,8 @@ DISCLAIMER = (
     "severities are computed from the patient's photos and may be wrong."
 )
 MASK_COLOR = "#00e5ff"
-#: Week columns per block of the weekly table, and blocks at most (then months are shown).
-WEEKS_PER_BLOCK = 13
+#: Week columns per block of the weekly table (3 months fit one), and blocks at most.
+WEEKS_PER_BLOCK = 14
 MAX_WEEK_BLOCKS = 2
 MAX_SITE_STRIPS = 8
 LEGEND_COLUMNS = 4
@@ -140,7 +141,10 @@ def _site_rows(sites: Sequence[SiteReport]) -> list[list[str]]:
 
 
 def _week_blocks(weeks: Sequence[WeekNumbers]) -> list[Sequence[WeekNumbers]]:
-    return [weeks[i : i + WEEKS_PER_BLOCK] for i in range(0, len(weeks), WEEKS_PER_BLOCK)]
+    """The weeks in blocks of at most :data:`WEEKS_PER_BLOCK`, as even as possible."""
+    blocks = -(-len(weeks) // WEEKS_PER_BLOCK)
+    size = -(-len(weeks) // max(1, blocks))
+    return [weeks[i : i + size] for i in range(0, len(weeks), size)]
 
 
 def _mean_text(value: float | None, days: int) -> str:
@@ -160,7 +164,7 @@ def _numbers_table(page: ReportPage, data: ReportData) -> None:
         weight="bold",
     )
     for block in shown:
-        label_width = 0.95
+        label_width = 0.8
         width = (page.content_width - label_width) / WEEKS_PER_BLOCK
         columns = [Column("", label_width)] + [
             Column(short_day(w.start), width, "right") for w in block
@@ -169,7 +173,7 @@ def _numbers_table(page: ReportPage, data: ReportData) -> None:
             ["itch"] + [_mean_text(w.itch_mean, w.itch_days) for w in block],
             ["sleep loss"] + [_mean_text(w.sleep_mean, w.sleep_days) for w in block],
         ]
-        page.table(columns, rows, size=7.5)
+        page.table(columns, rows, size=7)
         page.space(0.03)
     if len(blocks) > MAX_WEEK_BLOCKS:
         rest = [w for b in blocks[MAX_WEEK_BLOCKS:] for w in b]
@@ -281,6 +285,8 @@ def _photo_caption(photo: StripPhoto) -> str:
     parts.append("no mask" if point.area_fraction is None else f"area {_pct(point.area_fraction)}")
     if point.score is not None:
         parts.append(f"severity {point.score:.1f}")
+    elif point.grade == NO_ECZEMA_FOUND:
+        parts.append("no eczema found")
     return " \u00b7 ".join(parts)
 
 
