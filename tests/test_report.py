@@ -289,3 +289,17 @@ def test_the_command_reads_a_store_open_for_writing(populated, tmp_path):
             == 0
         )
     assert (tmp_path / "r.pdf").is_file()
+
+
+def test_a_long_range_shows_itch_and_sleep_per_month(tmp_path):
+    last = date.today()
+    first = last - timedelta(days=400)
+    with Store.open(tmp_path / "store") as store:
+        for n in range(0, 401, 3):
+            store.set_daily(first + timedelta(days=n), itch=n % 11, sleep_loss=(n // 3) % 11)
+        data = gather_report(store, check_request(first, last))
+    assert len(data.months) in (14, 15) and len(data.weeks) > 28
+    written = write_report(data, tmp_path / "year.pdf")
+    text = _text(written.path)
+    assert "average per month" in text and f"{last:%b %y}" in text
+    assert 1 <= written.pages <= 3

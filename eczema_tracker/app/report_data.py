@@ -89,8 +89,9 @@ class PoemSummary:
 
 
 @dataclass(frozen=True)
-class WeekNumbers:
-    """Daily itch and sleep-loss numbers (NRS 0-10) of one week (Monday ``start``), averaged."""
+class PeriodNumbers:
+    """Daily itch and sleep-loss numbers (NRS 0-10) of one week (from Monday ``start``) or one
+    month (from the 1st), averaged over the days that have one."""
 
     start: date
     itch_mean: float | None
@@ -222,7 +223,8 @@ class ReportData:
     request: ReportRequest
     generated: datetime
     poem: PoemSummary
-    weeks: tuple[WeekNumbers, ...]
+    weeks: tuple[PeriodNumbers, ...]
+    months: tuple[PeriodNumbers, ...]
     numbers: tuple[DayNumbers, ...]
     sites: tuple[SiteReport, ...]
     models: tuple[ModelInfo, ...]
@@ -339,17 +341,13 @@ def _poem(store: Store, request: ReportRequest) -> tuple[PoemSummary, tuple[date
     return summary, tuple(c.day for c in checkins)
 
 
-def weekly_numbers(numbers: Sequence[DayNumbers]) -> tuple[WeekNumbers, ...]:
-    """Itch and sleep-loss averages per week (weeks start on Monday), oldest first."""
-    weeks: dict[date, list[DayNumbers]] = {}
-    for row in numbers:
-        weeks.setdefault(row.day - timedelta(days=row.day.weekday()), []).append(row)
+def _averaged(groups: dict[date, list[DayNumbers]]) -> tuple[PeriodNumbers, ...]:
     out = []
-    for start in sorted(weeks):
-        itch = [r.itch for r in weeks[start] if r.itch is not None]
-        sleep = [r.sleep_loss for r in weeks[start] if r.sleep_loss is not None]
+    for start in sorted(groups):
+        itch = [r.itch for r in groups[start] if r.itch is not None]
+        sleep = [r.sleep_loss for r in groups[start] if r.sleep_loss is not None]
         out.append(
-            WeekNumbers(
+            PeriodNumbers(
                 start,
                 float(np.mean(itch)) if itch else None,
                 len(itch),
@@ -358,6 +356,22 @@ def weekly_numbers(numbers: Sequence[DayNumbers]) -> tuple[WeekNumbers, ...]:
             )
         )
     return tuple(out)
+
+
+def weekly_numbers(numbers: Sequence[DayNumbers]) -> tuple[PeriodNumbers, ...]:
+    """Itch and sleep-loss averages per week (weeks start on Monday), oldest first."""
+    weeks: dict[date, list[DayNumbers]] = {}
+    for row in numbers:
+        weeks.setdefault(row.day - timedelta(days=row.day.weekday()), []).append(row)
+    return _averaged(weeks)
+
+
+def monthly_numbers(numbers: Sequence[DayNumbers]) -> tuple[PeriodNumbers, ...]:
+    """Itch and sleep-loss averages per calendar month, oldest first (for long ranges)."""
+    months: dict[date, list[DayNumbers]] = {}
+    for row in numbers:
+        months.setdefault(row.day.replace(day=1), []).append(row)
+    return _averaged(months)
 
 
 def _site_points(store: Store, request: ReportRequest, site: str) -> list[PhotoPoint]:
@@ -499,6 +513,7 @@ def gather_report(
         generated=now or datetime.now(),
         poem=poem,
         weeks=weekly_numbers(numbers),
+        months=monthly_numbers(numbers),
         numbers=numbers,
         sites=tuple(sites),
         models=models,

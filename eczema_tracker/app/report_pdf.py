@@ -23,11 +23,11 @@ import matplotlib
 
 from eczema_tracker.app.report_data import (
     PAPER_SIZES,
+    PeriodNumbers,
     ReportData,
     ReportInputError,
     SiteReport,
     StripPhoto,
-    WeekNumbers,
 )
 from eczema_tracker.app.report_page import MARGIN, MUTED, Column, ReportPage, fit
 from eczema_tracker.core.atomic import atomic_path
@@ -41,9 +41,10 @@ DISCLAIMER = (
     "severities are computed from the patient's photos and may be wrong."
 )
 MASK_COLOR = "#00e5ff"
-#: Week columns per block of the weekly table (3 months fit one), and blocks at most.
-WEEKS_PER_BLOCK = 14
-MAX_WEEK_BLOCKS = 2
+#: Columns (weeks or months) per row block of the itch/sleep table (3 months of weeks fit
+#: one), and row blocks at most; longer ranges are shown per month.
+PERIODS_PER_BLOCK = 14
+MAX_BLOCKS = 2
 MAX_SITE_STRIPS = 8
 LEGEND_COLUMNS = 4
 
@@ -140,54 +141,53 @@ def _site_rows(sites: Sequence[SiteReport]) -> list[list[str]]:
     return rows
 
 
-def _week_blocks(weeks: Sequence[WeekNumbers]) -> list[Sequence[WeekNumbers]]:
-    """The weeks in blocks of at most :data:`WEEKS_PER_BLOCK`, as even as possible."""
-    blocks = -(-len(weeks) // WEEKS_PER_BLOCK)
-    size = -(-len(weeks) // max(1, blocks))
-    return [weeks[i : i + size] for i in range(0, len(weeks), size)]
+def _blocks(periods: Sequence[PeriodNumbers]) -> list[Sequence[PeriodNumbers]]:
+    """The periods in blocks of at most :data:`PERIODS_PER_BLOCK`, as even as possible."""
+    blocks = -(-len(periods) // PERIODS_PER_BLOCK)
+    size = -(-len(periods) // max(1, blocks))
+    return [periods[i : i + size] for i in range(0, len(periods), size)]
 
 
-def _mean_text(value: float | None, days: int) -> str:
+def _mean_text(value: float | None) -> str:
     return "\u2013" if value is None else f"{value:.1f}"
 
 
 def _numbers_table(page: ReportPage, data: ReportData) -> None:
-    weeks = data.weeks
-    if not weeks:
+    """Itch and sleep-loss averages per week (per month when the range is long); at most
+    :data:`MAX_BLOCKS` rows of columns, the most recent."""
+    if not data.weeks:
         page.line("Itch and sleep loss (NRS 0\u201310): none recorded in this range.", size=8.5)
         return
-    blocks = _week_blocks(weeks)
-    shown = blocks[:MAX_WEEK_BLOCKS]
+    weekly = len(data.weeks) <= PERIODS_PER_BLOCK * MAX_BLOCKS
+    periods = data.weeks if weekly else data.months
+    label = "week (starting)" if weekly else "month"
     page.line(
-        "Itch (peak over 24 h) and sleep loss, NRS 0\u201310: average per week (week starting)",
+        f"Itch (peak over 24 h) and sleep loss, NRS 0\u201310: average per {label}",
         size=8.5,
         weight="bold",
     )
-    for block in shown:
+    blocks = _blocks(periods)
+    for block in blocks[-MAX_BLOCKS:]:
         label_width = 0.8
-        width = (page.content_width - label_width) / WEEKS_PER_BLOCK
+        width = (page.content_width - label_width) / PERIODS_PER_BLOCK
         columns = [Column("", label_width)] + [
-            Column(short_day(w.start), width, "right") for w in block
+            Column(short_day(p.start) if weekly else f"{p.start:%b %y}", width, "right")
+            for p in block
         ]
         rows = [
-            ["itch"] + [_mean_text(w.itch_mean, w.itch_days) for w in block],
-            ["sleep loss"] + [_mean_text(w.sleep_mean, w.sleep_days) for w in block],
+            ["itch"] + [_mean_text(p.itch_mean) for p in block],
+            ["sleep loss"] + [_mean_text(p.sleep_mean) for p in block],
         ]
         page.table(columns, rows, size=7)
         page.space(0.03)
-    if len(blocks) > MAX_WEEK_BLOCKS:
-        rest = [w for b in blocks[MAX_WEEK_BLOCKS:] for w in b]
-        itch = [w.itch_mean for w in rest if w.itch_mean is not None]
-        sleep = [w.sleep_mean for w in rest if w.sleep_mean is not None]
+    hidden = sum(len(b) for b in blocks[:-MAX_BLOCKS])
+    if hidden:
         page.line(
-            f"{len(rest)} later weeks: itch {sum(itch) / len(itch):.1f}"
-            if itch
-            else f"{len(rest)} later weeks: no itch numbers",
+            f"{hidden} earlier {'weeks' if weekly else 'months'} are not in the table; the "
+            "timeline shows them.",
             size=7.5,
             color=MUTED,
         )
-        if sleep:
-            page.line(f"sleep loss {sum(sleep) / len(sleep):.1f} (mean of weekly means)", size=7.5)
 
 
 def _summary(page: ReportPage, data: ReportData) -> None:
