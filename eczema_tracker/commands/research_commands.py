@@ -107,14 +107,16 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     _add_model_options(evaluate)
     from eczema_tracker.research.baselines import DEFAULT_RESNET, DEFAULT_VIT
-    from eczema_tracker.research.evaluate import ALL_METHODS
+    from eczema_tracker.research.evaluate import ALL_METHODS, DEFAULT_METHODS
 
     evaluate.add_argument("--out", required=True, metavar="DIR", help="folder for the results")
     evaluate.add_argument(
         "--methods",
-        default=",".join(ALL_METHODS),
+        default=",".join(DEFAULT_METHODS),
         metavar="LIST",
-        help=f"comma-separated subset of {','.join(ALL_METHODS)} (default all)",
+        help=f"comma-separated subset of {','.join(ALL_METHODS)} (default: the paper's "
+        f"{','.join(DEFAULT_METHODS)}; 'seg' adds segmentation quality, IoU/Dice with K and "
+        "nearest-vs-random ablations, several SegGPT passes per masked image)",
     )
     evaluate.add_argument(
         "--splits",
@@ -232,6 +234,26 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_extras(results: dict) -> None:
+    """One line each for the segmentation quality and the familiarity set-aside."""
+    segmentation = results.get("segmentation")
+    if segmentation:
+        main = segmentation["settings"][segmentation["main"]]["validation"]
+        if main["iou_mean"] is not None:
+            print(
+                f"segmentation ({segmentation['main']}, validation): IoU "
+                f"{main['iou_mean']:.3f} ± {main['iou_std']:.3f}, Dice "
+                f"{main['dice_mean']:.3f} ± {main['dice_std']:.3f}"
+            )
+    aside = results.get("familiarity_set_aside")
+    if aside and aside["f1_kept"]["mean"] is not None:
+        print(
+            f"dino-seg with the {aside['fraction_set_aside']:.0%} least familiar set aside: "
+            f"weighted F1 {aside['f1_all']['mean']:.3f} -> {aside['f1_kept']['mean']:.3f} "
+            f"(at random: {aside['f1_kept_random']['mean']:.3f})"
+        )
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     """``eczema-tracker evaluate``."""
     from eczema_tracker.research.evaluate import (
@@ -285,6 +307,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(
             f"dino-seg on {float(fraction):.0%} of training: {value['mean']:.3f} ± {value['std']:.3f}"
         )
+    _print_extras(results)
     print(
         "work computed (not cached): "
         + json.dumps({k: v for k, v in results["work"].items() if k != "cache_hits"})

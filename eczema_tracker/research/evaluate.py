@@ -8,7 +8,13 @@ Methods:
 - ``resnet18`` / ``vit-b``: ImageNet classifiers with the head fine-tuned (:mod:`.baselines`);
 - ``fractions``: ``dino-seg`` trained on 20/40/60/80/100 % of each training fold, validation
   fold fixed (Fig. 2). The prompt pool stays the whole training fold's masked images: the
-  fractions limit the severity labels the MLP learns from, not SegGPT's few-shot prompts.
+  fractions limit the severity labels the MLP learns from, not SegGPT's few-shot prompts;
+- ``seg`` (not in the default set: several SegGPT passes per masked image and split):
+  segmentation quality, IoU and Dice against the painted masks, with the K and
+  nearest-vs-random ablations (:mod:`.seg_eval`).
+
+With ``dino-seg``, results also say how its weighted F1 changes when the least familiar 10 %
+of each validation fold is set aside (:mod:`.familiarity_eval`).
 """
 
 from __future__ import annotations
@@ -33,15 +39,28 @@ from eczema_tracker.research.baselines import (
 )
 from eczema_tracker.research.cache import ResearchCache
 from eczema_tracker.research.dataset import CLASS_NAMES, DatasetError, ResearchDataset
+from eczema_tracker.research.familiarity_eval import SetAsideScores
 from eczema_tracker.research.features import FeatureBuilder, ModelSettings, WorkCounts
+from eczema_tracker.research.seg_eval import ABLATION_K, PER_IMAGE_CSV, run_segmentation_evaluation
+from eczema_tracker.research.seg_report import SEGMENTATION_PLOT
 
-ALL_METHODS = ("dino-seg", "dino-full", "resnet18", "vit-b", "fractions")
-SEGMENTING_METHODS = frozenset({"dino-seg", "fractions"})
+#: What ``evaluate`` runs unless told: the paper's experiments.
+DEFAULT_METHODS = ("dino-seg", "dino-full", "resnet18", "vit-b", "fractions")
+ALL_METHODS = (*DEFAULT_METHODS, "seg")
+SEGMENTING_METHODS = frozenset({"dino-seg", "fractions", "seg"})
+#: Methods scored by weighted F1 (the others report their own sections).
+F1_METHODS = frozenset({"dino-seg", "dino-full", "resnet18", "vit-b"})
 MLP_EPOCHS = 50
 #: Makes a progress callback for a named stage (the CLI gives tqdm bars, tests give None).
 ProgressFactory = Callable[[str], ProgressCallback | None]
 #: The files :func:`eczema_tracker.research.report.write_report` writes into the results folder.
-RESULT_FILES = ("results.json", "results.md", "fraction_curve.png")
+RESULT_FILES = (
+    "results.json",
+    "results.md",
+    "fraction_curve.png",
+    SEGMENTATION_PLOT,
+    PER_IMAGE_CSV,
+)
 
 
 class OutputPathError(UserError, ValueError):
@@ -87,7 +106,7 @@ class EvaluationConfig:
     """What to run and how; serialised into ``results.json`` as ``config``."""
 
     models: ModelSettings
-    methods: tuple[str, ...] = ALL_METHODS
+    methods: tuple[str, ...] = DEFAULT_METHODS
     n_splits: int = 5
     seed: int = 0
     epochs: int = MLP_EPOCHS
@@ -95,6 +114,7 @@ class EvaluationConfig:
     vit: str = DEFAULT_VIT
     validation_fraction: float = protocol.VALIDATION_FRACTION
     fractions: tuple[float, ...] = protocol.TRAINING_FRACTIONS
+    seg_ks: tuple[int, ...] = ABLATION_K
     title: str = "Eczema severity: re-run of the paper's experiments"
     note: str = ""
     class_names: tuple[str, ...] = CLASS_NAMES  # display names in the report only
@@ -104,6 +124,7 @@ class EvaluationConfig:
         data["models"] = asdict(self.models)
         data["methods"] = list(self.methods)
         data["fractions"] = list(self.fractions)
+        data["seg_ks"] = list(self.seg_ks) if "seg" in self.methods else None
         data["class_names"] = list(self.class_names)
         if not SEGMENTING_METHODS & set(self.methods):
             data["models"]["seggpt"] = None  # not used by this run
@@ -122,6 +143,11 @@ class EvaluationConfig:
             "[CLS] Euclidean distance, never the image itself",
             "fraction_prompt_pool": "the whole training fold's masked images",
             "fraction_subsets": "class-balanced, nested, seeded by seed+split",
+            "seg": "every masked image per split: validation fold (prompts from the training "
+            "fold) and training fold (leave-one-out); K in seg_ks and --k, nearest and seeded "
+            "random prompts; IoU/Dice against the painted mask",
+            "familiarity_set_aside": "dino-seg: the 10 % least familiar validation images "
+            "(nearest-prompt distance to the training fold's masked images) set aside",
         }
         return data
 
@@ -223,8 +249,11 @@ def run_evaluation(
         for name, source in (("resnet18", config.resnet), ("vit-b", config.vit))
         if name in methods
     }
-    scores = {m: _MethodScores() for m in methods if m != "fractions"}
-    fraction_scores = {f: [] for f in config.fractions} if "fractions" in methods else {}
+    scores = {m: _MethodScores() for m in methods if m in F1_METHODS}
+    set_aside = SetAsideScores()
+    fraction_scores: dict[float, list[float]] = (
+        {f: [] for f in config.fractions} if "fractions" in methods else {}
+    )
     everything = list(range(len(dataset)))
     x_full = (
         features.image_features(
@@ -256,7 +285,7 @@ def run_evaluation(
                 cancel=cancel,
             )
             scores["dino-full"].add(y_val, pred)
-        if SEGMENTING_METHODS & set(methods):
+        if {"dino-seg", "fractions"} & set(methods):  # features of segmented regions
             pool = [i for i in train if has_mask[i]]
             x_seg, _ = features.segmented_features(
                 everything,
@@ -275,6 +304,14 @@ def run_evaluation(
                     cancel=cancel,
                 )
                 scores["dino-seg"].add(y_val, pred)
+                pool_features = features.retrieval_features(pool, cancel=cancel)
+                set_aside.add(
+                    y_val,
+                    pred,
+                    features.retrieval_features(val, cancel=cancel),
+                    pool_features,
+                    seed=seed,
+                )
             for fraction in fraction_scores:
                 subset = protocol.training_subset(train, labels, fraction, seed=seed)
                 pred = _fit_predict_mlp(
@@ -299,13 +336,30 @@ def run_evaluation(
                 cancel=cancel,
             )
             scores[name].add(y_val, pred)
+    segmentation = None
+    if "seg" in methods:
+        segmentation = run_segmentation_evaluation(
+            features,
+            splits,
+            seed=config.seed,
+            main_k=config.models.k,
+            ks=config.seg_ks,
+            progress=bar("seg: SegGPT on the masked images"),
+            cancel=cancel,
+        )
     fractions_json = {}
     for fraction, values in fraction_scores.items():
         mean, std = protocol.mean_std(values)
         fractions_json[f"{fraction:.1f}"] = {"mean": mean, "std": std, "per_split": values}
+    extra: dict[str, Any] = {}
+    if segmentation is not None:
+        extra["segmentation"] = segmentation
+    if "dino-seg" in methods:
+        extra["familiarity_set_aside"] = set_aside.to_json()
     return {
         "methods": {name: s.to_json() for name, s in scores.items()},
         "fractions": fractions_json,
+        **extra,
         "splits": [
             split.to_json() | {"validation_files": [dataset.items[i].key for i in split.validation]}
             for split in splits

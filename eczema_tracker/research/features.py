@@ -246,7 +246,7 @@ class FeatureBuilder:
         for done, i in enumerate(indices):
             raise_if_cancelled(cancel)
             report(progress, done, len(indices), "segmenting and DINO region features")
-            mask = self._mask(i, pool, pool_id, query[i])
+            mask, _ = self._mask(i, pool, pool_id, query[i])
             key = cache_key(
                 self._dino_key(), "region", self.dataset.items[i].sha256, mask_digest(mask)
             )
@@ -262,9 +262,60 @@ class FeatureBuilder:
         report(progress, len(indices), len(indices), "segmenting and DINO region features")
         return np.stack(rows).astype(np.float32), masks
 
+    def retrieved_mask(self, index: int, pool: Sequence[int]) -> tuple[np.ndarray, list[str]]:
+        """``index`` segmented as dino-seg does it: K nearest of ``pool`` (never itself).
+
+        Returns the mask and the prompt keys used; shares dino-seg's cache entries.
+        """
+        pool = tuple(sorted(pool))
+        pool_id = cache_key([self._prompt_id(i) for i in pool])
+        query = self.retrieval_features([index])[0]
+        return self._mask(index, pool, pool_id, query)
+
+    def mask_with_prompts(
+        self, index: int, pool: Sequence[int], chosen: Sequence[int]
+    ) -> tuple[np.ndarray, list[str]]:
+        """``index`` segmented with exactly the prompts ``chosen`` (dataset indices in ``pool``).
+
+        The segmenter's pool stays ``pool``; every other prompt (and the image itself) is
+        excluded and K set to ``len(chosen)`` for this call. Cached by the *set* of prompts.
+        Returns the mask and the prompt keys in the order the segmenter used them.
+        """
+        pool = tuple(sorted(pool))
+        chosen = sorted(set(chosen))
+        item = self.dataset.items[index]
+        if index in chosen or not chosen or not set(chosen) <= set(pool):
+            raise ValueError(f"{item.key}: prompts must be other images of the pool")
+        mask_key = cache_key(
+            self._seggpt_key(), "chosen", item.sha256, [self._prompt_id(j) for j in chosen]
+        )
+        mask = self.cache.get_mask("masks", mask_key)
+        keys = self.cache.get_json("chosen_prompts", mask_key)
+        if mask is not None and keys is not None:
+            self.counts.hit("masks")
+            return mask, list(keys)
+        segmenter = self._segmenter_for(pool)
+        wanted = {self.dataset.items[j].key for j in chosen}
+        excluded = [item.key] + [self.dataset.items[j].key for j in pool if j not in chosen]
+        k = segmenter.k
+        segmenter.k = len(chosen)  # hook wanted in ml: segment(image, prompt_indices=...)
+        try:
+            segmentation = segmenter.segment(self.dataset.load_image(index), exclude_keys=excluded)
+        finally:
+            segmenter.k = k
+        if set(segmentation.prompt_keys) != wanted:
+            raise RuntimeError(
+                f"{item.key}: segmenter used prompts {segmentation.prompt_keys}, wanted {wanted}"
+            )
+        mask = np.asarray(segmentation.mask, dtype=bool)
+        self.cache.put_mask("masks", mask_key, mask)
+        self.cache.put_json("chosen_prompts", mask_key, list(segmentation.prompt_keys))
+        self.counts.segmentations += 1
+        return mask, list(segmentation.prompt_keys)
+
     def _mask(
         self, index: int, pool: tuple[int, ...], pool_id: str, query_feature: np.ndarray
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, list[str]]:
         item = self.dataset.items[index]
         retrieval_key = cache_key(
             self._dino_key(), "retrieval", self.settings.k, item.sha256, item.key, pool_id
@@ -298,4 +349,4 @@ class FeatureBuilder:
             self.counts.segmentations += 1
         else:
             self.counts.hit("masks")
-        return mask
+        return mask, list(chosen)

@@ -105,7 +105,9 @@ def training_subset(
 
 
 def confusion_matrix(
-    y_true: Sequence[int], y_pred: Sequence[int], n_classes: int = NUM_CLASSES
+    y_true: Sequence[int] | np.ndarray,
+    y_pred: Sequence[int] | np.ndarray,
+    n_classes: int = NUM_CLASSES,
 ) -> np.ndarray:
     """(n_classes, n_classes) counts; row = true class, column = predicted class."""
     matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
@@ -122,7 +124,9 @@ def per_class_f1(matrix: np.ndarray) -> np.ndarray:
 
 
 def weighted_f1(
-    y_true: Sequence[int], y_pred: Sequence[int], n_classes: int = NUM_CLASSES
+    y_true: Sequence[int] | np.ndarray,
+    y_pred: Sequence[int] | np.ndarray,
+    n_classes: int = NUM_CLASSES,
 ) -> float:
     """Per-class F1 averaged with weights = each class's share of ``y_true`` (sklearn's "weighted")."""
     matrix = confusion_matrix(y_true, y_pred, n_classes)

@@ -2,7 +2,9 @@
 
 ``results.md`` lays out Table I (method comparison) and Table II (effect of segmentation) as
 in the paper, the Fig. 2 numbers, then per method the per-split F1, per-class F1 and the
-confusion matrix pooled over the validation folds. Every file is written atomically.
+confusion matrix pooled over the validation folds. With ``seg``: the segmentation table, a box
+plot (``segmentation_iou.png``) and the per-image CSV (:mod:`.seg_report`); with dino-seg, the
+familiarity set-aside. Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ from typing import Any
 
 from eczema_tracker.core.atomic import atomic_write_bytes, atomic_write_text
 from eczema_tracker.research.dataset import CLASS_NAMES
+from eczema_tracker.research.seg_report import (
+    SEGMENTATION_PLOT,
+    segmentation_markdown,
+    set_aside_markdown,
+    write_segmentation_files,
+)
 
 #: Row titles, in the paper's words.
 METHOD_TITLES = {
@@ -92,6 +100,10 @@ def render_markdown(results: dict[str, Any]) -> str:
                 for f, v in results["fractions"].items()
             ],
         )
+    if results.get("segmentation"):
+        lines += segmentation_markdown(results["segmentation"], SEGMENTATION_PLOT)
+    if results.get("familiarity_set_aside"):
+        lines += set_aside_markdown(results["familiarity_set_aside"])
     for name, result in methods.items():
         lines += [f"## {METHOD_TITLES.get(name, name)} - details", ""]
         lines += _table(
@@ -152,6 +164,8 @@ def write_report(results: dict[str, Any], out_dir: str | Path) -> list[Path]:
             png, fraction_curve_png(results["fractions"], results["config"]["title"])
         )
         written.append(png)
+    if results.get("segmentation"):
+        written += write_segmentation_files(results["segmentation"], out, SEGMENTATION_PLOT)
     json_path, md_path = out / "results.json", out / "results.md"
     atomic_write_text(json_path, json.dumps(results, indent=2, allow_nan=False) + "\n")
     atomic_write_text(md_path, render_markdown(results))
