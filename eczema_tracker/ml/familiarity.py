@@ -373,7 +373,9 @@ def seggpt_segment_fn(segmenter: Any) -> Segmenter:
     """
     from eczema_tracker.ml.seggpt import Prompt
 
-    def segment(image: Any, prompt_images: Sequence[Any], prompt_masks: Sequence[np.ndarray]):
+    def segment(
+        image: Any, prompt_images: Sequence[Any], prompt_masks: Sequence[np.ndarray]
+    ) -> np.ndarray:
         segmenter.set_prompts(
             [
                 Prompt(im, m, key=f"p{j}")
