@@ -112,3 +112,25 @@ def test_a_cancelled_report_writes_nothing(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: task.done, timeout=30000)
     assert list(out.iterdir()) == []
     assert not [m for m in win.messages if m[0] == "error"]
+
+
+def test_the_main_window_makes_a_report(qtbot, tmp_path, monkeypatch):
+    from tests.widgets_dialogs_support import open_window
+
+    win, _scripted = open_window(qtbot)
+    try:
+        info = populate(win.store, tmp_path / "photos", photos_per_site=2)
+        monkeypatch.setattr(ReportFlow, "ask_save_path", lambda _f, _s: str(tmp_path / "r.pdf"))
+        monkeypatch.setattr(ReportFlow, "ask_open", lambda _f, _w: False)
+        dialog = show_report_dialog(win)
+        assert dialog is not None and dialog.parent() is win
+        dialog.set_range(info["from"], info["to"])
+        flow = win.findChild(ReportFlow, "report-flow")
+        with qtbot.waitSignal(flow.reportWritten, timeout=30000):
+            dialog.accept()
+        assert "POEM" in PdfReader(tmp_path / "r.pdf").pages[0].extract_text()
+    finally:
+        for task in list(BackgroundTask._running):
+            task.cancel()
+        qtbot.waitUntil(lambda: not BackgroundTask._running, timeout=30000)
+        win.store.close()
