@@ -150,3 +150,24 @@ def test_setting_aside_the_least_familiar_removes_the_errors_it_points_at():
     assert result["f1_kept"] == 1.0 > result["f1_kept_random_mean"]
     assert result["f1_kept"] > result["f1_all"]
     assert result["error_rate_kept"] == 0.0
+
+
+def test_each_mask_is_scored_against_its_own_painted_mask(setup, tmp_path, monkeypatch):
+    """A segmenter that returns the truth gives IoU 1 everywhere (nothing misaligned)."""
+    from eczema_tracker.ml.seggpt import SegGptSegmenter
+    from eczema_tracker.research.dataset import load_dataset
+
+    dataset = load_dataset(setup["dataset"])
+    truth = {dataset.load_image(i).tobytes(): dataset.load_mask(i) for i in dataset.masked_indices}
+    real = SegGptSegmenter.segment
+
+    def perfect(self, image, *, exclude_keys=()):
+        result = real(self, image, exclude_keys=exclude_keys)
+        result.mask = truth[image.tobytes()]
+        return result
+
+    monkeypatch.setattr(SegGptSegmenter, "segment", perfect)
+    out = tmp_path / "perfect"
+    assert main(_args(setup, out, "seg", "--splits", "1")) == 0
+    rows = json.loads((out / "results.json").read_text())["segmentation"]["per_image"]
+    assert len(rows) == 10 * 6 and all(r["iou"] == 1.0 and r["dice"] == 1.0 for r in rows)
