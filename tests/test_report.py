@@ -303,3 +303,31 @@ def test_a_long_range_shows_itch_and_sleep_per_month(tmp_path):
     text = _text(written.path)
     assert "average per month" in text and f"{last:%b %y}" in text
     assert 1 <= written.pages <= 3
+
+
+def test_an_unreadable_photo_is_a_gap_not_a_failure(tmp_path):
+    with Store.open(tmp_path / "store") as store:
+        info = populate(store, tmp_path / "photos", photos_per_site=2)
+        first = min(store.photos("left arm"), key=lambda p: p.taken_at)
+        store.photo_file(first.id).write_bytes(b"")  # emptied behind the store's back
+        data = gather_report(store, check_request(info["from"], info["to"]))
+    arm = next(s for s in data.sites if s.site == "left arm")
+    assert arm.strip[0].image is None and "could not be read" in arm.strip[0].problem
+    written = write_report(data, tmp_path / "r.pdf")
+    assert "could not be read" in _text(written.path)
+    assert _images(PdfReader(written.path).pages[1]) == 3  # the other three photos
+
+
+def test_scores_of_a_model_the_store_does_not_know_are_said_so(tmp_path):
+    with Store.open(tmp_path / "store") as store:
+        info = populate(store, tmp_path / "photos", photos_per_site=2)
+        photo = store.photos("left arm")[0]
+        analysis = store.current_analysis(photo.id)
+        assert analysis is not None
+        store.record_analysis(photo.id, mask=store.load_mask(analysis.mask),
+                              lesion_area_fraction=analysis.lesion_area_fraction, features=None,
+                              feature_source=None, probabilities=None, score=1.0,
+                              model_sources={}, k=1)  # fmt: skip
+        data = gather_report(store, check_request(info["from"], info["to"]))
+    text = _text(write_report(data, tmp_path / "r.pdf").path)
+    assert "personal model" in text and "no record of" in text

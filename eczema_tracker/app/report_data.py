@@ -125,11 +125,16 @@ class PhotoPoint:
 
 @dataclass(frozen=True, eq=False)
 class StripPhoto:
-    """A photo of a site's strip, decoded reduced, with its mask at the same size."""
+    """A photo of a site's strip, decoded reduced, with its mask at the same size.
+
+    ``image`` is ``None`` when the photo's file could not be read (``problem`` says why): the
+    report shows the gap instead of failing.
+    """
 
     point: PhotoPoint
-    image: np.ndarray  # height x width x 3, uint8, upright
+    image: np.ndarray | None  # height x width x 3, uint8, upright
     mask: np.ndarray | None  # height x width, bool; None when the photo has no mask
+    problem: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -417,18 +422,29 @@ def strip_points(points: Sequence[PhotoPoint]) -> list[PhotoPoint]:
 def load_strip_photo(
     store: Store, point: PhotoPoint, max_side: int = STRIP_DECODE_SIDE
 ) -> StripPhoto:
-    """Decode the photo reduced, and its shown mask (the person's own first) at that size."""
+    """Decode the photo reduced, and its shown mask (the person's own first) at that size.
+
+    A photo or mask file that cannot be read gives a strip photo without it (and the reason).
+    """
     from eczema_tracker.core import imaging
 
-    image = imaging.decode_photo(store.photo_file(point.photo_id), max_side=max_side).image
+    try:
+        image = imaging.decode_photo(store.photo_file(point.photo_id), max_side=max_side).image
+    except (imaging.ImageLoadError, OSError) as exc:
+        reason = exc.reason if isinstance(exc, imaging.ImageLoadError) else str(exc)
+        return StripPhoto(point, None, None, f"the photo could not be read ({reason})")
     mask = None
     shown = store.shown_mask(point.photo_id)
     if shown is not None:
-        full = store.load_mask(shown.mask)
-        small = Image.fromarray(full.astype(np.uint8) * np.uint8(255), mode="L").resize(
-            image.size, Image.Resampling.BILINEAR
-        )
-        mask = np.asarray(small) >= 128
+        try:
+            full = store.load_mask(shown.mask)
+        except (imaging.ImageLoadError, OSError):
+            full = None  # the photo without its outline beats no report
+        if full is not None:
+            small = Image.fromarray(full.astype(np.uint8) * np.uint8(255), mode="L").resize(
+                image.size, Image.Resampling.BILINEAR
+            )
+            mask = np.asarray(small) >= 128
     return StripPhoto(point, np.asarray(image, dtype=np.uint8), mask)
 
 

@@ -29,11 +29,11 @@ from eczema_tracker.app.report_data import (
     SiteReport,
     StripPhoto,
 )
-from eczema_tracker.app.report_page import MARGIN, MUTED, Column, ReportPage, fit
+from eczema_tracker.app.report_page import MARGIN, MUTED, Column, ReportPage, fit, wrap
 from eczema_tracker.core.atomic import atomic_path
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.core.poem import POEM_ATTRIBUTION, POEM_MAX_TOTAL
-from eczema_tracker.core.severity_scale import NO_ECZEMA_FOUND
+from eczema_tracker.core.severity_scale import NO_ECZEMA_FOUND, band_of_score, class_name
 
 TITLE = "Eczema record for the doctor"
 DISCLAIMER = (
@@ -111,6 +111,11 @@ def _poem_rows(data: ReportData) -> list[list[str]]:
     ]
 
 
+def _grade(score: float | None) -> str:
+    """``moderate (2.1)``."""
+    return "\u2013" if score is None else f"{class_name(band_of_score(score))} ({score:.1f})"
+
+
 def _site_rows(sites: Sequence[SiteReport]) -> list[list[str]]:
     rows = []
     for site in sites:
@@ -122,9 +127,9 @@ def _site_rows(sites: Sequence[SiteReport]) -> list[list[str]]:
         if graded:
             a, b = graded[0], graded[-1]
             severity = (
-                f"{a.score:.1f} \u2192 {b.score:.1f} of 3"
+                f"{_grade(a.score)} \u2192 {_grade(b.score)}"
                 if len(graded) > 1
-                else f"{b.score:.1f} of 3"
+                else _grade(b.score)
             )
         else:
             severity = "not predicted"
@@ -214,12 +219,12 @@ def _summary(page: ReportPage, data: ReportData) -> None:
         )
         page.table(
             [
-                Column("Body site", 1.6),
-                Column("Photos", 0.6, "right"),
-                Column("Area first", 0.95, "right"),
-                Column("Area last", 0.95, "right"),
-                Column("Change", 0.95, "right"),
-                Column("Predicted severity (0\u20133)", 2.05, "right"),
+                Column("Body site", 1.45),
+                Column("Photos", 0.55, "right"),
+                Column("Area first", 0.9, "right"),
+                Column("Area last", 0.9, "right"),
+                Column("Change", 0.82, "right"),
+                Column("Predicted severity (0\u20133)", 2.45, "right"),
             ],
             _site_rows(data.sites),
         )
@@ -233,10 +238,18 @@ def _model_sentence(data: ReportData) -> str:
         "Areas are of the mask shown for each photo: the patient's own painted or corrected "
         "mask where there is one, else the app's segmentation."
     )
-    if not data.models:
+    graded = [p for s in data.sites for p in s.graded]
+    if not graded:
         return f"{masks} No severity model scored these photos."
-    described = "; ".join(m.describe() for m in data.models)
-    return f"{masks} Severity (0 none, 1 mild, 2 moderate, 3 severe) predicted by: {described}."
+    described = [m.describe() for m in data.models]
+    known = {m.model_id for m in data.models}
+    if any(p.severity_model_id not in known for p in graded):
+        described.append("a model the store has no record of (removed, or from an older version)")
+    return (
+        f"{masks} Severity (0 none, 1 mild, 2 moderate, 3 severe) predicted by: "
+        + "; ".join(described)
+        + "."
+    )
 
 
 def _timeline(page: ReportPage, data: ReportData) -> None:
@@ -295,7 +308,15 @@ def _photo_page(page: ReportPage, sites: Sequence[SiteReport]) -> None:
     shown = [s for s in sites if s.strip][:MAX_SITE_STRIPS]
     gap = 0.12
     photo_width = (page.content_width - 2 * gap) / 3
-    tallest = max(p.image.shape[0] / p.image.shape[1] for s in shown for p in s.strip)
+    tallest = max(
+        (
+            p.image.shape[0] / p.image.shape[1]
+            for s in shown
+            for p in s.strip
+            if p.image is not None
+        ),
+        default=0.75,
+    )
     box = min(photo_width * tallest, (page.remaining - 0.3) / max(1, len(shown)) - 0.57)
     for site in shown:
         page.line(
@@ -308,6 +329,14 @@ def _photo_page(page: ReportPage, sites: Sequence[SiteReport]) -> None:
         page.space(0.15)  # the captions sit above the photos
         for i, photo in enumerate(site.strip):
             ax = page.axes(MARGIN + i * (photo_width + gap), page.y, photo_width, box)
+            if photo.image is None:
+                ax.text(0.5, 0.5, "\n".join(wrap(photo.problem, photo_width - 0.2, 7)),
+                        ha="center", va="center", fontsize=7, color=MUTED,
+                        transform=ax.transAxes)  # fmt: skip
+                ax.set_axis_off()
+                ax.set_title(fit(_photo_caption(photo), photo_width, 7.5), fontsize=7.5, pad=2,
+                             loc="left")  # fmt: skip
+                continue
             ax.imshow(photo.image, interpolation="bilinear")
             if photo.mask is not None and photo.mask.any():
                 ax.contour(photo.mask, levels=[0.5], colors=MASK_COLOR, linewidths=1.0)
