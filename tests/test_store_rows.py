@@ -106,6 +106,8 @@ def test_the_thumbnail_has_one_home(store):
     assert made_by_import.is_file()
     before = made_by_import.stat().st_mtime_ns
     assert store.thumbnail(photo.id) == made_by_import  # found, not made again
+    assert store.cached_thumbnail(photo) == made_by_import
+    assert store.cached_thumbnail(photo, size=400) is None  # not made by a quick look
     assert made_by_import.stat().st_mtime_ns == before
     big = store.thumbnail(photo.id, size=400)
     assert big == store.data_dir / thumbnails.thumbnail_name(photo.sha256, 400) and big.is_file()

@@ -197,6 +197,12 @@ class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
         record = self.photo(photo_id)
         return thumbnails.ensure_thumbnail(self.data_dir, record.sha256, record.stored_name, size)
 
+    def cached_thumbnail(self, photo: PhotoRecord, size: int = THUMBNAIL_SIZE) -> Path | None:
+        """The photo's thumbnail file when it is already made, else None: never decodes the
+        photo, so it is quick enough for the GUI thread (:meth:`thumbnail` makes a missing one)."""
+        path = self.data_dir / thumbnails.thumbnail_name(photo.sha256, size)
+        return path if path.is_file() else None
+
     def sites(self) -> list[str]:
         """Body sites of the photos in the library, alphabetically."""
         with self._lock:
