@@ -45,7 +45,11 @@ from eczema_tracker.core.jobs import (
 from eczema_tracker.store import files
 from eczema_tracker.store.base import NewPhoto
 from eczema_tracker.store.records import ImportResult, normalise_site
-from eczema_tracker.store.thumbnails import thumbnail_jpeg, write_cached_thumbnail
+from eczema_tracker.store.thumbnails import (
+    THUMBNAIL_DECODE_SIDE,
+    thumbnail_jpeg,
+    write_cached_thumbnail,
+)
 
 if TYPE_CHECKING:
     from eczema_tracker.store.repository import Store
@@ -57,7 +61,7 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 BATCH_FILES = 32
 BATCH_BYTES = 64 * 1024 * 1024
 #: Longer side the import decodes photos to (for the 256-px thumbnail); sizes stored are full.
-DECODE_SIDE = 512
+DECODE_SIDE = THUMBNAIL_DECODE_SIDE
 
 
 @dataclass(frozen=True)
