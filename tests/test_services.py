@@ -71,6 +71,8 @@ def test_analyse_records_results_and_skips_sites_without_prompts(store, tiny_cho
     assert sorted(services.photos_to_analyse(store, "left arm")) == sorted(ids)
     assert services.photos_to_analyse(store, "left arm", include_stale=False) == []
     assert services.photos_to_analyse(store, include_stale=False) == [face]
+    assert sorted(services.stale_photos(store, "left arm")) == sorted(ids)
+    assert services.stale_photos(store, "face") == []  # never analysed is not stale
 
 
 def test_pipeline_cache_loads_once_and_swaps_only_the_severity_model(tiny_choice, tmp_path):

@@ -260,6 +260,15 @@ def photos_to_analyse(
     ]
 
 
+def stale_photos(store: Store, site: str | None = None) -> list[int]:
+    """Photos whose current analysis is stale (their site's prompts changed since), newest
+    first; one query for every analysis, no feature blobs read."""
+    current = store.current_analyses(site)
+    return [
+        photo.id for photo in store.photos(site) if photo.id in current and current[photo.id].stale
+    ]
+
+
 def analyse_photos(
     store: Store,
     pipelines: PipelineCache,
