@@ -389,3 +389,27 @@ def test_panel_follows_store_changes_only_when_they_matter(qtbot, window):
     with qtbot.waitSignal(session.changed):
         session.write(lambda s: s.add_checkin(TODAY, [1] * 7), StoreChanges(record=True))
     assert panel.view.drawn.poem is not None
+
+
+def test_hovering_a_course_shows_it_and_the_panels_stay_put(qtbot):
+    from PySide6.QtCore import QPoint
+
+    view = TimelineView()
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_data(_record_data(3))
+    view.set_range("all")
+    view.canvas.draw()
+    before = view.drawn.events.get_position().bounds
+    bar = next(t for t in view.drawn.targets if t.x_end is not None)
+    ratio = view.canvas.device_pixel_ratio
+    for fraction in (0.3, 0.6):  # along the bar: the box shown must not move the panels
+        x, y = bar.axes.transData.transform((bar.x + fraction * (bar.x_end - bar.x), bar.y))
+        pos = QPoint(round(x / ratio), round((view.figure.bbox.height - y) / ratio))
+        qtbot.mouseMove(view.canvas, pos)
+        qtbot.waitUntil(lambda: "Cream (emollient)" in view.hover_text())
+        view.canvas.draw()
+        assert view.drawn.events.get_position().bounds == pytest.approx(before, abs=1e-3)
+    assert "ongoing" in view.status_label.text()

@@ -293,14 +293,19 @@ def _format_dates(drawn: TimelineAxes) -> None:
 
 def _legend(figure: FigureBase, drawn: TimelineAxes) -> None:
     handles, labels = [], []
-    for ax in [*drawn.panels, drawn.area]:
+    for ax in (drawn.severity, drawn.area, drawn.poem, drawn.nrs, drawn.events):
         if ax is not None:
             more_handles, more_labels = ax.get_legend_handles_labels()
             handles += more_handles
             labels += more_labels
     if not handles:
         return
-    kwargs = {"ncols": min(len(handles), 6), "fontsize": 8, "frameon": False}
+    # one row while it fits (8 short labels); else two rows, filled in reading order
+    ncols = len(handles) if len(handles) <= 8 else -(-len(handles) // 2)
+    if ncols < len(handles):  # matplotlib fills columns first: interleave the two rows
+        order = [i for col in range(ncols) for i in (col, col + ncols) if i < len(handles)]
+        handles, labels = [handles[i] for i in order], [labels[i] for i in order]
+    kwargs = {"ncols": ncols, "fontsize": 8, "frameon": False}
     try:
         figure.legend(handles, labels, loc="outside lower center", **kwargs)
     except (ValueError, TypeError, AttributeError):  # a SubFigure or no constrained layout

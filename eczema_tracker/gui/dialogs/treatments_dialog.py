@@ -183,6 +183,7 @@ class TreatmentsDialog(QDialog):
         self.resize(860, 520)
         self._kind_changed()
         self.reload()
+        self.name.setFocus()  # a first treatment is typed at once
 
     def _date_edit(self, tip: str) -> QDateEdit:
         edit = QDateEdit(to_qdate(self._today))
@@ -221,6 +222,9 @@ class TreatmentsDialog(QDialog):
         self.list.clear()
         for treatment in self._treatments:
             self.list.addItem(QListWidgetItem(treatment_text(treatment)))
+        if not self._treatments:
+            self.list.addItem(QListWidgetItem("No treatments yet: type a name below, then Add."))
+            self.list.item(0).setFlags(Qt.ItemFlag.NoItemFlags)
         self.list.blockSignals(False)
         if keep:
             self.select_treatment(keep)

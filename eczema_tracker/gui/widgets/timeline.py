@@ -286,6 +286,8 @@ class TimelineView(QWidget):
                 annotation_clip=False,
                 bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.5", "alpha": 0.95},
             )  # fmt: skip
+            # the box must not take part in the layout: showing it would move every panel
+            self._annotation.set_in_layout(False)
             self.status_label.setText(HOVER_HINT)
         self.canvas.draw_idle()
 
