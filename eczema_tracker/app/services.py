@@ -296,7 +296,7 @@ def analyse_photos(
     by_site: OrderedDict[str, list[int]] = OrderedDict()
     for pid in photo_ids:
         by_site.setdefault(store.photo(pid).site, []).append(pid)
-    counts = {site: len(store.prompts(site)) for site in by_site}
+    counts = prompt_counts(store, by_site)
     runnable = [s for s in by_site if counts[s] >= MIN_PROMPTS]
     for site in by_site:
         if site not in runnable:
