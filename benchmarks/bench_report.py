@@ -95,7 +95,7 @@ def build_store(
                 )
             made += n
         for week in range(checkins):
-            answers = [int(v) for v in rng.integers(0, 5, 7)]
+            answers: list[int | None] = [int(v) for v in rng.integers(0, 5, 7)]
             store.record_day(first + timedelta(days=7 * week), answers=answers)
         for day in range(0, span, 1):
             store.set_daily(first + timedelta(days=day), itch=int(rng.integers(0, 11)),

@@ -109,7 +109,8 @@ def build_demo(data_dir: Path) -> tuple[date, date]:
         for week in range(13):
             day = first + timedelta(days=7 * week)
             level = 3 if week < 3 else (2 if week < 7 else 1)
-            answers = [int(min(4, max(0, level + rng.integers(-1, 2)))) for _ in range(7)]
+            steps = rng.integers(-1, 2, 7)
+            answers: list[int | None] = [int(np.clip(level + v, 0, 4)) for v in steps]
             store.record_day(day, answers=answers)
         for n in range(90):
             itch = int(np.clip(8 - n / 12 + rng.normal(0, 1.2), 0, 10))

@@ -94,6 +94,9 @@ def populate(
             analysis = store.current_analysis(ids[1])
             assert analysis is not None
             store.save_corrected_mask(analysis.id, ellipse_mask(photo.width, photo.height, 0.08))
+        else:  # the first photo of the second site is a prompt: its painted mask is shown
+            photo = store.photo(ids[0])
+            store.set_prompt_mask(ids[0], ellipse_mask(photo.width, photo.height, 0.05))
     for week in range(8):
         day = first + timedelta(days=7 * week)
         store.record_day(day, answers=[3, 2, 1, 1, 2, 2, 3] if week < 4 else [1, 1, 0, 0, 1, 1, 2])

@@ -126,6 +126,7 @@ def test_the_main_window_makes_a_report(qtbot, tmp_path, monkeypatch):
         assert dialog is not None and dialog.parent() is win
         dialog.set_range(info["from"], info["to"])
         flow = win.findChild(ReportFlow, "report-flow")
+        assert flow is not None
         with qtbot.waitSignal(flow.reportWritten, timeout=30000):
             dialog.accept()
         assert "POEM" in PdfReader(tmp_path / "r.pdf").pages[0].extract_text()

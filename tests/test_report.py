@@ -17,7 +17,7 @@ from eczema_tracker.app.report_data import (
     gather_report,
     strip_points,
 )
-from eczema_tracker.app.report_pdf import day_text, write_report
+from eczema_tracker.app.report_pdf import day_text, model_sentence, write_report
 from eczema_tracker.cli import CliError, common_options
 from eczema_tracker.commands import report_command
 from eczema_tracker.core.jobs import Cancelled
@@ -103,8 +103,14 @@ def test_gathered_summary_values(populated):
         arm.points[3].photo_id,
     ]
     for photo in arm.strip:
-        assert photo.mask is not None and photo.mask.shape == photo.image.shape[:2]
+        assert photo.image is not None and photo.mask is not None
+        assert photo.mask.shape == photo.image.shape[:2]
         assert max(photo.image.shape[:2]) <= 480
+    knee = next(s for s in data.sites if s.site == "right knee crease")
+    assert knee.points[0].mask_origin == "prompt"  # the painted prompt mask wins
+    assert knee.first_area == pytest.approx(0.05, abs=0.002)
+    mask = knee.strip[0].mask
+    assert mask is not None and mask.mean() == pytest.approx(0.05, abs=0.01)
     assert [m.kind for m in data.models] == ["personal"]
     assert len(data.courses) == 2 and data.flares == (info["from"] + timedelta(days=10),)
 
@@ -329,5 +335,5 @@ def test_scores_of_a_model_the_store_does_not_know_are_said_so(tmp_path):
                               feature_source=None, probabilities=None, score=1.0,
                               model_sources={}, k=1)  # fmt: skip
         data = gather_report(store, check_request(info["from"], info["to"]))
-    text = _text(write_report(data, tmp_path / "r.pdf").path)
-    assert "personal model" in text and "no record of" in text
+    sentence = model_sentence(data)  # the line under the site table
+    assert "personal model" in sentence and "no record of" in sentence

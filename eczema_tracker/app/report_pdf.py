@@ -228,12 +228,14 @@ def _summary(page: ReportPage, data: ReportData) -> None:
             ],
             _site_rows(data.sites),
         )
-        page.paragraph(_model_sentence(data), size=7.5, color=MUTED)
+        page.paragraph(model_sentence(data), size=7.5, color=MUTED)
     else:
         page.line("Photos: none taken in this range.", size=8.5)
 
 
-def _model_sentence(data: ReportData) -> str:
+def model_sentence(data: ReportData) -> str:
+    """The line under the site table: whose masks the areas are of, and which severity model(s)
+    predicted the severities (personal or imported, with the cross-validated accuracy)."""
     masks = (
         "Areas are of the mask shown for each photo: the patient's own painted or corrected "
         "mask where there is one, else the app's segmentation."
