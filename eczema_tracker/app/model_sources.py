@@ -28,6 +28,7 @@ __all__ = [
     "SEGGPT_MODEL_TYPES",
     "SourceSpec",
     "SourceStatus",
+    "cuda_available",
     "download_source",
     "leave_a_core_for_the_window",
     "parse_source",
@@ -52,3 +53,13 @@ def leave_a_core_for_the_window() -> None:
     wanted = max(1, (os.cpu_count() or 2) - 1)
     if torch.get_num_threads() > wanted:
         torch.set_num_threads(wanted)
+
+
+def cuda_available() -> bool:
+    """True when torch sees a CUDA GPU (imports torch when first asked; no torch: False)."""
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - no usable torch: no GPU choice
+        return False

@@ -130,22 +130,12 @@ class LibraryState:
             self.load_masks(details)
         return details
 
-    def details_with_masks(
-        self, photo_id: int, known: tuple[int | None, int | None] | None = None
-    ) -> PhotoDetails:
-        """:meth:`details` with the masks decoded and tinted, unless they are the ``known``
-        ones (the caller has them already): for a worker thread."""
-        details = self.details(photo_id, load_masks=False)
-        if details.mask_key() != known:
-            self.load_masks(details)
-        return details
-
-    def load_masks(self, details: PhotoDetails) -> PhotoDetails:
-        """Decode the masks ``details`` names and tint their overlays (for a worker thread:
-        store reads and QImage only)."""
+    def load_masks(self, details: PhotoDetails, max_side: int | None = None) -> PhotoDetails:
+        """Decode the masks ``details`` names and tint their overlays, reduced to ``max_side``
+        like the photo drawn (for a worker thread: store reads and QImage only)."""
         if details.prompt_mask_id is not None:
             details.prompt_mask = self.store.load_mask(self.store.mask(details.prompt_mask_id))
         if details.result_mask_id is not None:
             details.result_mask = self.store.load_mask(self.store.mask(details.result_mask_id))
-        details.make_overlays()
+        details.make_overlays(max_side)
         return details

@@ -22,10 +22,12 @@ from eczema_tracker.app.store_api import Store
 from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.gui.widgets.image_overlay import display_image
+from eczema_tracker.gui.widgets.image_overlay import DISPLAY_MAX_SIDE, display_image
 from eczema_tracker.gui.widgets.photo_view import PhotoDetails, PhotoView
 
 T = TypeVar("T")
+#: Never decode for the view below this (a window enlarged later still looks sharp enough).
+MIN_DISPLAY_SIDE = 1024
 
 
 class ShownPhoto(QObject):
@@ -72,13 +74,13 @@ class ShownPhoto(QObject):
         self._request += 1
         details = self.state.details(photo_id, load_masks=False)
         self.view.set_details(details)
-        state = self.state
+        state, side = self.state, self._display_side()
 
         def load(store: Store) -> tuple[QImage, PhotoDetails]:
             # PNG decoding and tinting of full-size masks, into a copy: the shown details
             # belong to the GUI thread.
-            loaded = state.load_masks(replace(details))
-            return display_image(store.load_image(photo_id)), loaded
+            loaded = state.load_masks(replace(details), side)
+            return display_image(store.load_image(photo_id), side), loaded
 
         def loaded(result: tuple[QImage, PhotoDetails]) -> None:
             image, with_masks = result
@@ -113,7 +115,7 @@ class ShownPhoto(QObject):
 
     def _load_masks(self, details: PhotoDetails) -> None:
         self._request += 1
-        request, state = self._request, self.state
+        request, state, side = self._request, self.state, self._display_side()
         wanted = replace(details)
 
         def shown(loaded: PhotoDetails) -> None:
@@ -124,7 +126,15 @@ class ShownPhoto(QObject):
                 current.take_masks_from(loaded)
                 self.view.set_image(current.image)  # redraws the overlays
 
-        self._read(lambda _store: state.load_masks(wanted), shown, "Mask not shown")
+        self._read(lambda _store: state.load_masks(wanted, side), shown, "Mask not shown")
+
+    def _display_side(self) -> int:
+        """The longest side worth decoding for the view now (its size in device pixels, within
+        :data:`DISPLAY_MAX_SIDE`): painting a larger photo scaled down costs the GUI thread
+        time at every repaint."""
+        area = self.view.image_view
+        pixels = max(area.width(), area.height()) * area.devicePixelRatioF()
+        return int(min(DISPLAY_MAX_SIDE, max(MIN_DISPLAY_SIDE, pixels)))
 
     def _read(self, op: Callable[[Store], T], on_done: Callable[[T], None], title: str) -> None:
         task = self.session.read(op, on_done, error_title=title)

@@ -19,18 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from eczema_tracker.app.model_sources import cuda_available
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.gui.dialogs.model_folder_check import FolderCheck, check_model_source
-
-
-def cuda_available() -> bool:
-    """True when torch sees a CUDA GPU (torch is imported only here, when asked)."""
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available())
-    except Exception:  # noqa: BLE001 - no usable torch: no GPU choice
-        return False
 
 
 class SourceEdit(QWidget):

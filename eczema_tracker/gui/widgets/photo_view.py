@@ -77,15 +77,25 @@ class PhotoDetails:
         self.prompt_mask, self.result_mask = other.prompt_mask, other.result_mask
         self.prompt_overlay, self.result_overlay = other.prompt_overlay, other.result_overlay
 
-    def make_overlays(self) -> None:
-        """Tint the decoded masks into overlay images at the size the photo is drawn (slow
-        for 12 MP: call off the GUI thread; QImage may be built on any thread)."""
-        from eczema_tracker.gui.widgets.image_overlay import display_mask, mask_to_overlay
+    def make_overlays(self, max_side: int | None = None) -> None:
+        """Tint the decoded masks into overlay images reduced like the photo drawn (longest
+        side at most ``max_side``; slow for 12 MP: call off the GUI thread; QImage may be
+        built on any thread)."""
+        from eczema_tracker.gui.widgets.image_overlay import (
+            DISPLAY_MAX_SIDE,
+            display_mask,
+            mask_to_overlay,
+        )
 
+        side = max_side or DISPLAY_MAX_SIDE
         if self.prompt_mask is not None:
-            self.prompt_overlay = mask_to_overlay(display_mask(self.prompt_mask), PROMPT_COLOR)
+            self.prompt_overlay = mask_to_overlay(
+                display_mask(self.prompt_mask, side), PROMPT_COLOR
+            )
         if self.result_mask is not None:
-            self.result_overlay = mask_to_overlay(display_mask(self.result_mask), RESULT_COLOR)
+            self.result_overlay = mask_to_overlay(
+                display_mask(self.result_mask, side), RESULT_COLOR
+            )
 
     def mask_key(self) -> tuple[int | None, int | None]:
         """Which stored masks are drawn (same key: the decoded arrays can be kept)."""
