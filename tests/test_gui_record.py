@@ -413,3 +413,5 @@ def test_hovering_a_course_shows_it_and_the_panels_stay_put(qtbot):
         view.canvas.draw()
         assert view.drawn.events.get_position().bounds == pytest.approx(before, abs=1e-3)
     assert "ongoing" in view.status_label.text()
+    box = view._annotation  # drawn over all panels (a figure artist), not under later axes
+    assert box.get_visible() and box in view.figure.artists and box.axes is None

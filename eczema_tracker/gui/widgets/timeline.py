@@ -280,12 +280,14 @@ class TimelineView(QWidget):
         if self.drawn.extent is None:
             self.status_label.setText("")
         else:
-            self._annotation = self.score_axes.annotate(
+            # on the figure, not an axes: drawn over every panel, whichever it points into
+            self._annotation = Annotation(
                 "", xy=(0, 0), xycoords="figure pixels", xytext=(12, 12),
                 textcoords="offset points", fontsize=9, zorder=10, visible=False,
                 annotation_clip=False,
                 bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.5", "alpha": 0.95},
             )  # fmt: skip
+            self.figure.add_artist(self._annotation)
             # the box must not take part in the layout: showing it would move every panel
             self._annotation.set_in_layout(False)
             self.status_label.setText(HOVER_HINT)
@@ -316,7 +318,7 @@ class TimelineView(QWidget):
         if target is self._hovered:
             return
         self._hovered = target
-        self._show_annotation(target)
+        self._show_annotation(target, event.x)
         self.canvas.setCursor(
             Qt.CursorShape.PointingHandCursor
             if target is not None and target.point is not None
@@ -357,7 +359,7 @@ class TimelineView(QWidget):
         self._hovered = None
         self._show_annotation(None)
 
-    def _show_annotation(self, target: HoverTarget | None) -> None:
+    def _show_annotation(self, target: HoverTarget | None, mouse_x: float | None = None) -> None:
         annotation = self._annotation
         if target is None:
             if self.drawn.extent is not None:
@@ -371,6 +373,9 @@ class TimelineView(QWidget):
         if annotation is None:
             return
         x, y = target.axes.transData.transform((target.x, target.y))
+        if target.x_end is not None and mouse_x is not None:  # a bar: point where the mouse is
+            right = target.axes.transData.transform((target.x_end, target.y))[0]
+            x = min(max(float(mouse_x), x), right)
         annotation.xy = (x, y)
         # Keep the box inside the figure: open it towards the side with more room.
         width, height = self.figure.bbox.width, self.figure.bbox.height
