@@ -17,7 +17,8 @@ from eczema_tracker.app.report_data import (
     gather_report,
     strip_points,
 )
-from eczema_tracker.app.report_pdf import day_text, model_sentence, write_report
+from eczema_tracker.app.report_pdf import day_text, write_report
+from eczema_tracker.app.report_summary import model_sentence
 from eczema_tracker.cli import CliError, common_options
 from eczema_tracker.commands import report_command
 from eczema_tracker.core.jobs import Cancelled

@@ -1,11 +1,12 @@
 """The report for the doctor as a PDF: 1-3 pages a clinician reads in a minute.
 
-Page 1: the header (name, range, when it was made, "not a diagnosis"), the summary tables (POEM
-first/last/change/band, itch and sleep averages per week, per body site the lesion area and the
-predicted severity with the model that predicted it) and the timeline figure. Page 2 (when the
-range has photos): per body site its first, middle and last photo with the outline of the mask
-shown, the date and the area. Page 3: treatments used in the range, flares and notes. An empty
-range gives one page saying so.
+Page 1: the header (name, range, when it was made, "not a diagnosis"), the summary tables
+(:mod:`.report_summary`: POEM first/last/change/band, itch and sleep averages per week, per body
+site the lesion area and the predicted severity with the model that predicted it) and the
+timeline figure (:mod:`.timeline_figure`, as in the app). Page 2 (when the range has photos):
+per body site its first, middle and last photo with the outline of the mask shown, the date and
+the area. Then treatments used in the range, flares and notes: under the photos when they fit,
+else on page 3. An empty range gives one page saying so.
 
 Drawn with matplotlib's PDF backend (:class:`~matplotlib.backends.backend_pdf.PdfPages`, plain
 figures sized to the paper, TrueType text so it can be searched and copied) and written
@@ -16,24 +17,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import matplotlib
 
 from eczema_tracker.app.report_data import (
     PAPER_SIZES,
-    PeriodNumbers,
     ReportData,
     ReportInputError,
     SiteReport,
     StripPhoto,
 )
 from eczema_tracker.app.report_page import MARGIN, MUTED, Column, ReportPage, fit, wrap
+from eczema_tracker.app.report_summary import day_text, pct, summary
 from eczema_tracker.core.atomic import atomic_path
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
-from eczema_tracker.core.poem import POEM_ATTRIBUTION, POEM_MAX_TOTAL
-from eczema_tracker.core.severity_scale import NO_ECZEMA_FOUND, band_of_score, class_name
+from eczema_tracker.core.poem import POEM_ATTRIBUTION
+from eczema_tracker.core.severity_scale import NO_ECZEMA_FOUND
 
 TITLE = "Eczema record for the doctor"
 DISCLAIMER = (
@@ -41,10 +41,6 @@ DISCLAIMER = (
     "severities are computed from the patient's photos and may be wrong."
 )
 MASK_COLOR = "#00e5ff"
-#: Columns (weeks or months) per row block of the itch/sleep table (3 months of weeks fit
-#: one), and row blocks at most; longer ranges are shown per month.
-PERIODS_PER_BLOCK = 14
-MAX_BLOCKS = 2
 MAX_SITE_STRIPS = 8
 LEGEND_COLUMNS = 4
 
@@ -55,25 +51,6 @@ class ReportFile:
 
     path: Path
     pages: int
-
-
-def day_text(day: date) -> str:
-    """``3 Sep 2026``."""
-    return f"{day.day} {day:%b %Y}"
-
-
-def short_day(day: date) -> str:
-    """``3 Sep``."""
-    return f"{day.day} {day:%b}"
-
-
-def _signed(value: float, digits: int = 0, unit: str = "") -> str:
-    text = f"{value:+.{digits}f}".replace("-", "\u2212")
-    return f"{text}{unit}"
-
-
-def _pct(fraction: float | None) -> str:
-    return "\u2013" if fraction is None else f"{100 * fraction:.1f}%"
 
 
 # -- page 1 ---------------------------------------------------------------------------------------
@@ -90,168 +67,6 @@ def _header(page: ReportPage, data: ReportData) -> None:
     )
     page.paragraph(DISCLAIMER, size=8, color=MUTED)
     page.space(0.04)
-
-
-def _poem_rows(data: ReportData) -> list[list[str]]:
-    poem = data.poem
-    if not poem.totals:
-        extra = (
-            f" ({poem.unscored} not scored: too many questions unanswered)" if poem.unscored else ""
-        )
-        return [["POEM (0\u201328)", "no scored check-in in this range" + extra, "", "", "", ""]]
-    return [
-        [
-            f"POEM (0\u2013{POEM_MAX_TOTAL})",
-            f"{poem.first} ({short_day(poem.days[0])})",
-            f"{poem.last} ({short_day(poem.days[-1])})",
-            _signed(poem.change or 0),
-            f"{poem.first_band} \u2192 {poem.last_band}",
-            str(len(poem.totals)) + (f" (+{poem.unscored} not scored)" if poem.unscored else ""),
-        ]
-    ]
-
-
-def _grade(score: float | None) -> str:
-    """``moderate (2.1)``."""
-    return "\u2013" if score is None else f"{class_name(band_of_score(score))} ({score:.1f})"
-
-
-def _site_rows(sites: Sequence[SiteReport]) -> list[list[str]]:
-    rows = []
-    for site in sites:
-        if not site.points:
-            rows.append([site.site, "0", "no photos in this range", "", "", ""])
-            continue
-        first_area, last_area, change = site.first_area, site.last_area, site.area_change
-        graded = site.graded
-        if graded:
-            a, b = graded[0], graded[-1]
-            severity = (
-                f"{_grade(a.score)} \u2192 {_grade(b.score)}"
-                if len(graded) > 1
-                else _grade(b.score)
-            )
-        else:
-            severity = "not predicted"
-        rows.append(
-            [
-                site.site,
-                str(len(site.points)),
-                _pct(first_area),
-                _pct(last_area),
-                "\u2013" if change is None else _signed(100 * change, 1, " pts"),
-                severity,
-            ]
-        )
-    return rows
-
-
-def _blocks(periods: Sequence[PeriodNumbers]) -> list[Sequence[PeriodNumbers]]:
-    """The periods in blocks of at most :data:`PERIODS_PER_BLOCK`, as even as possible."""
-    blocks = -(-len(periods) // PERIODS_PER_BLOCK)
-    size = -(-len(periods) // max(1, blocks))
-    return [periods[i : i + size] for i in range(0, len(periods), size)]
-
-
-def _mean_text(value: float | None) -> str:
-    return "\u2013" if value is None else f"{value:.1f}"
-
-
-def _numbers_table(page: ReportPage, data: ReportData) -> None:
-    """Itch and sleep-loss averages per week (per month when the range is long); at most
-    :data:`MAX_BLOCKS` rows of columns, the most recent."""
-    if not data.weeks:
-        page.line("Itch and sleep loss (NRS 0\u201310): none recorded in this range.", size=8.5)
-        return
-    weekly = len(data.weeks) <= PERIODS_PER_BLOCK * MAX_BLOCKS
-    periods = data.weeks if weekly else data.months
-    label = "week (starting)" if weekly else "month"
-    page.line(
-        f"Itch (peak over 24 h) and sleep loss, NRS 0\u201310: average per {label}",
-        size=8.5,
-        weight="bold",
-    )
-    blocks = _blocks(periods)
-    for block in blocks[-MAX_BLOCKS:]:
-        label_width = 0.8
-        width = (page.content_width - label_width) / PERIODS_PER_BLOCK
-        columns = [Column("", label_width)] + [
-            Column(short_day(p.start) if weekly else f"{p.start:%b %y}", width, "right")
-            for p in block
-        ]
-        rows = [
-            ["itch"] + [_mean_text(p.itch_mean) for p in block],
-            ["sleep loss"] + [_mean_text(p.sleep_mean) for p in block],
-        ]
-        page.table(columns, rows, size=7)
-        page.space(0.03)
-    hidden = sum(len(b) for b in blocks[:-MAX_BLOCKS])
-    if hidden:
-        page.line(
-            f"{hidden} earlier {'weeks' if weekly else 'months'} are not in the table; the "
-            "timeline shows them.",
-            size=7.5,
-            color=MUTED,
-        )
-
-
-def _summary(page: ReportPage, data: ReportData) -> None:
-    page.heading("Summary")
-    page.table(
-        [
-            Column("Measure", 1.25),
-            Column("First", 1.05),
-            Column("Last", 1.05),
-            Column("Change", 0.8, "right"),
-            Column("Band (first \u2192 last)", 2.0),
-            Column("Check-ins", 0.95, "right"),
-        ],
-        _poem_rows(data),
-    )
-    page.space(0.08)
-    _numbers_table(page, data)
-    page.space(0.08)
-    if data.sites:
-        page.line(
-            "Lesion area (share of the photo) and predicted severity, first \u2192 last photo",
-            size=8.5,
-            weight="bold",
-        )
-        page.table(
-            [
-                Column("Body site", 1.45),
-                Column("Photos", 0.55, "right"),
-                Column("Area first", 0.9, "right"),
-                Column("Area last", 0.9, "right"),
-                Column("Change", 0.82, "right"),
-                Column("Predicted severity (0\u20133)", 2.45, "right"),
-            ],
-            _site_rows(data.sites),
-        )
-        page.paragraph(model_sentence(data), size=7.5, color=MUTED)
-    else:
-        page.line("Photos: none taken in this range.", size=8.5)
-
-
-def model_sentence(data: ReportData) -> str:
-    """The line under the site table: whose masks the areas are of, and which severity model(s)
-    predicted the severities (personal or imported, with the cross-validated accuracy)."""
-    masks = (
-        "Areas are of the mask shown for each photo: the patient's own painted or corrected "
-        "mask where there is one, else the app's segmentation."
-    )
-    graded = [p for s in data.sites for p in s.graded]
-    if not graded:
-        return f"{masks} No severity model scored these photos."
-    described = [m.describe() for m in data.models]
-    known = {m.model_id for m in data.models}
-    if any(p.severity_model_id not in known for p in graded):
-        described.append("a model the store has no record of (removed, or from an older version)")
-    return (
-        f"{masks} Severity (0 none, 1 mild, 2 moderate, 3 severe) predicted by: "
-        + "; ".join(described)
-        + "."
-    )
 
 
 def _timeline(page: ReportPage, data: ReportData) -> None:
@@ -297,7 +112,7 @@ def _timeline(page: ReportPage, data: ReportData) -> None:
 def _photo_caption(photo: StripPhoto) -> str:
     point = photo.point
     parts = [day_text(point.taken.date())]
-    parts.append("no mask" if point.area_fraction is None else f"area {_pct(point.area_fraction)}")
+    parts.append("no mask" if point.area_fraction is None else f"area {pct(point.area_fraction)}")
     if point.score is not None:
         parts.append(f"severity {point.score:.1f}")
     elif point.grade == NO_ECZEMA_FOUND:
@@ -443,7 +258,7 @@ def build_pages(data: ReportData) -> list[ReportPage]:
     if data.is_empty:
         _empty_page(first, data)
         return [first]
-    _summary(first, data)
+    summary(first, data)
     _timeline(first, data)
     pages = [first]
     if any(s.strip for s in data.sites):
