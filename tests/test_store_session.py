@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.changes import _FLAGS, StoreChanges
 from eczema_tracker.gui.photo_actions import PhotoActions
 from eczema_tracker.gui.prompt_flow import PromptFlow
 from eczema_tracker.gui.store_session import StoreSession
@@ -79,7 +79,11 @@ def test_changes_combine_and_narrow():
     assert not StoreChanges(record=True).touches_photo(1)
     assert not StoreChanges() and StoreChanges(record=True)
     everything = StoreChanges.everything()
-    assert everything.photos and everything.record and everything.severity_models
+    assert all(getattr(everything, name) for name in _FLAGS)  # every kind, none forgotten
+    combined = StoreChanges()
+    for name in _FLAGS:
+        combined = combined | StoreChanges(**{name: True})
+    assert combined == everything
 
 
 def test_writes_run_off_the_gui_thread_in_order_and_say_what_changed(qtbot, session):

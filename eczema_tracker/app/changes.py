@@ -28,14 +28,20 @@ class StoreChanges:
     sites: frozenset[str] = frozenset()
 
     def __or__(self, other: StoreChanges) -> StoreChanges:
-        values = {}
-        for f in fields(self):
-            a, b = getattr(self, f.name), getattr(other, f.name)
-            values[f.name] = a | b
-        return StoreChanges(**values)
+        return StoreChanges(
+            photos=self.photos or other.photos,
+            prompts=self.prompts or other.prompts,
+            corrections=self.corrections or other.corrections,
+            analyses=self.analyses or other.analyses,
+            ratings=self.ratings or other.ratings,
+            severity_models=self.severity_models or other.severity_models,
+            record=self.record or other.record,
+            photo_ids=self.photo_ids | other.photo_ids,
+            sites=self.sites | other.sites,
+        )
 
     def __bool__(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self))
+        return any(getattr(self, name) for name in _FLAGS)
 
     def touches_photo(self, photo_id: int) -> bool:
         """True if the photo ``photo_id``'s data (masks, analysis, rating, details) may have changed."""
@@ -46,4 +52,16 @@ class StoreChanges:
     @classmethod
     def everything(cls) -> StoreChanges:
         """All kinds (the store was replaced, e.g. by a restore)."""
-        return cls(**{f.name: True for f in fields(cls) if f.type in ("bool", bool)})
+        return cls(
+            photos=True,
+            prompts=True,
+            corrections=True,
+            analyses=True,
+            ratings=True,
+            severity_models=True,
+            record=True,
+        )
+
+
+#: The kinds of change (the boolean fields); ``photo_ids`` and ``sites`` only narrow them.
+_FLAGS: tuple[str, ...] = tuple(f.name for f in fields(StoreChanges) if f.type in ("bool", bool))

@@ -334,11 +334,7 @@ class AnalysisFlow(QObject):
     def offer_reanalysis(self, site: str) -> BackgroundTask | None:
         """After a site's prompts changed: offer to analyse its stale results again."""
         store = self.session.store
-        stale = [
-            pid
-            for pid in services.photos_to_analyse(store, site)
-            if store.current_analysis(pid) is not None
-        ]
+        stale = services.stale_photos(store, site)  # one query, however many photos
         if not stale or len(store.prompts(site)) < services.MIN_PROMPTS:
             return None
         if self.host.ask_question(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from eczema_tracker.app.store_api import ImportResult
 
 
 def plain_reason(reason: str | None) -> str:
@@ -23,7 +24,7 @@ def plain_reason(reason: str | None) -> str:
     return reason
 
 
-def summarise_import(results: Sequence[Any]) -> tuple[str, str]:
+def summarise_import(results: Sequence[ImportResult]) -> tuple[str, str]:
     """(headline, details) for a list of ``ImportResult``; details list every file not imported."""
     imported = [r for r in results if r.status == "imported"]
     duplicates = [r for r in results if r.status == "duplicate"]

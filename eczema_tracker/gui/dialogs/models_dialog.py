@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from eczema_tracker.app.model_sources import SourceStatus
 
 #: Download sizes of the default checkpoints (safetensors + json), for the explanation.
 KNOWN_DOWNLOAD_SIZES: dict[str, int] = {
@@ -27,7 +28,7 @@ def human_size(n_bytes: int | None) -> str:
     return f"{n_bytes / 1e6:.0f} MB"
 
 
-def describe_missing(missing: Sequence[tuple[str, Any]]) -> str:
+def describe_missing(missing: Sequence[tuple[str, SourceStatus]]) -> str:
     """One line per missing model: role, source and download size."""
     lines = []
     for role, status in missing:
@@ -39,7 +40,9 @@ def describe_missing(missing: Sequence[tuple[str, Any]]) -> str:
 class ModelsDialog(QDialog):
     """Explains the download; ``choice`` is "download", "local" or None (cancelled)."""
 
-    def __init__(self, missing: Sequence[tuple[str, Any]], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, missing: Sequence[tuple[str, SourceStatus]], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models needed for analysis")
         self.choice: str | None = None

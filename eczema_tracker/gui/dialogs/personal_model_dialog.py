@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -32,6 +32,9 @@ from PySide6.QtWidgets import (
 
 from eczema_tracker.core.severity_scale import CLASS_NAMES
 from eczema_tracker.gui.formatting import format_short_day
+
+if TYPE_CHECKING:
+    from eczema_tracker.app.personal_severity import CrossValidation
 
 SEVERITY_NAMES = CLASS_NAMES
 #: Below this agreement the dialog says what to do to get a better model.
@@ -56,7 +59,7 @@ class Mistake:
         return f"you: {SEVERITY_NAMES[self.rating]} · model: {SEVERITY_NAMES[self.predicted]}"
 
 
-def validation_text(validation: Any) -> str:
+def validation_text(validation: CrossValidation) -> str:
     """One paragraph: how often the model agreed, how it was checked, on how many photos."""
     agreed = int(round(validation.accuracy * validation.n_samples))
     return (
@@ -66,7 +69,7 @@ def validation_text(validation: Any) -> str:
     )
 
 
-def advice_text(validation: Any) -> str:
+def advice_text(validation: CrossValidation) -> str:
     """What to do next: '' when the model agrees well, else rate more photos at more levels."""
     if validation.accuracy >= POOR_AGREEMENT:
         return ""
@@ -104,7 +107,7 @@ class PersonalModelDialog(QDialog):
 
     def __init__(
         self,
-        validation: Any,
+        validation: CrossValidation,
         parent: QWidget | None = None,
         *,
         mistakes: Sequence[Mistake] = (),
@@ -173,7 +176,7 @@ class PersonalModelDialog(QDialog):
             for i in range(self.mistakes.count())
         ]
 
-    def _fill_mistakes(self, mistakes: Sequence[Mistake], validation: Any) -> None:
+    def _fill_mistakes(self, mistakes: Sequence[Mistake], validation: CrossValidation) -> None:
         wrong = validation.n_samples - int(round(validation.accuracy * validation.n_samples))
         if not mistakes:
             self.mistakes.setVisible(False)
