@@ -132,26 +132,29 @@ def test_saving_a_prompt_mask_of_a_12mp_photo_never_blocks_the_window(qtbot, win
         )
 
     def attempt(n: int) -> GapProbe:
-        mask = np.zeros((3000, 4000), dtype=bool)
-        mask[800 + 50 * n : 2200, 1000:3100] = True  # another mask each time
-        mask[1200:1300, :] = True  # an outline that is not a plain rectangle
-        saved.append(mask)
-        writes: list[BackgroundTask] = []
+        # The person's way: the editor opens on the 12-MP photo, a stroke is painted, Save.
+        with qtbot.waitSignal(window.prompts.editorOpened, timeout=30000) as opened:
+            window.prompts.paint_prompt_of_current()
+        dialog = opened.args[0]
+        w, h = dialog.painter.image_size()
+        dialog.painter.paint_stroke([(w * 0.2, h * (0.3 + 0.1 * n)), (w * 0.8, h * 0.6)])
+        stored: list[int] = []
+        window.prompts.maskStored.connect(stored.append)
 
         def save() -> None:
-            writes.append(
-                window.prompts.save_in_background(pid, mask, correcting=False, promote=True)
-            )
+            assert dialog.save()
+            saved.append(dialog.painter.mask())
 
-        probe = _probe_while(
-            qtbot, save, lambda: bool(writes) and writes[0].done and stored_and_drawn()
-        )
+        probe = _probe_while(qtbot, save, lambda: bool(stored) and stored_and_drawn())
+        window.prompts.maskStored.disconnect(stored.append)
+        dialog.done(0)
         assert len(probe.gaps) >= 5, "the save was too short to measure"
         return probe
 
     probe = _least_stalled("12-MP prompt mask save", attempt)
     assert window.photo_view.image_view.has_overlay()
     assert np.array_equal(window.store.load_mask(window.store.prompt(pid).mask), saved[-1])
+    assert saved[-1].shape == (3000, 4000) and saved[-1].any()
     assert probe.worst_ms < MAX_GAP_S * 1000
 
 
