@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app.changes import StoreChanges
@@ -25,6 +25,7 @@ from eczema_tracker.gui.flow_host import Messages
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.undo import UndoHistory
+from eczema_tracker.gui.widgets.mask_painter import painting_qimage
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
@@ -164,10 +165,12 @@ class PromptFlow(QObject):
         open the editor (non-blocking) and emit ``editorOpened``. Its save callback is
         :meth:`save_in_background`."""
 
-        def load(store: Store) -> tuple[Image.Image, np.ndarray | None, str]:
-            return store.load_image(photo_id), load_mask(store), store.photo(photo_id).site
+        def load(store: Store) -> tuple[QImage, np.ndarray | None, str]:
+            # Decoding and converting a 12-MP photo: here, not on the GUI thread.
+            image = painting_qimage(store.load_image(photo_id))
+            return image, load_mask(store), store.photo(photo_id).site
 
-        def show(result: tuple[Image.Image, np.ndarray | None, str]) -> None:
+        def show(result: tuple[QImage, np.ndarray | None, str]) -> None:
             image, mask, site = result
             self._show_editor(photo_id, image, mask, site, title, save_text, correcting)
 
@@ -180,7 +183,7 @@ class PromptFlow(QObject):
     def _show_editor(
         self,
         photo_id: int,
-        image: Image.Image,
+        image: QImage,
         mask: np.ndarray | None,
         site: str,
         title: str,

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -71,7 +71,7 @@ class MaskEditorDialog(QDialog):
 
     def __init__(
         self,
-        image: Image.Image | np.ndarray,
+        image: Image.Image | np.ndarray | QImage,
         mask: np.ndarray | None = None,
         *,
         save_mask: Callable[[np.ndarray], None],
