@@ -26,13 +26,14 @@ from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.widgets.timeline import TimelineView
 
 TODAY = date.today()
+WAIT_MS = 15000  # background writes on a machine shared with other work
 
 
 @pytest.fixture
 def window(qtbot):
     win, scripted = open_window(qtbot)
     yield win, scripted
-    qtbot.waitUntil(lambda: not win.session.busy, timeout=10000)
+    qtbot.waitUntil(lambda: not win.session.busy, timeout=WAIT_MS)
     win.store.close()
 
 
@@ -46,7 +47,7 @@ def _focused(qtbot, dialog) -> None:
     """Wait until the dialog has the keyboard (as it has for a person once it opens)."""
     qtbot.waitExposed(dialog)
     dialog.activateWindow()
-    qtbot.waitUntil(lambda: dialog.isActiveWindow())
+    qtbot.waitUntil(lambda: dialog.isActiveWindow(), timeout=WAIT_MS)
 
 
 def _key(qtbot, key: Qt.Key) -> None:
@@ -80,14 +81,14 @@ def test_checkin_filled_with_keys_only_is_saved_and_scored(qtbot, window):
     _type(qtbot, "2")
     _key(qtbot, Qt.Key.Key_Return)  # Enter saves
     assert not dialog.isVisible()
-    qtbot.waitUntil(lambda: len(win.store.checkins()) == 1)
+    qtbot.waitUntil(lambda: len(win.store.checkins()) == 1, timeout=WAIT_MS)
     checkin = win.store.checkins()[0]
     assert checkin.day == TODAY and checkin.answers == (1, 2, 0, 3, 4, 1, 2)
     assert (checkin.total, checkin.band) == (13, "moderate")
-    qtbot.waitUntil(lambda: win.store.day_entry(TODAY).daily is not None)
+    qtbot.waitUntil(lambda: win.store.day_entry(TODAY).daily is not None, timeout=WAIT_MS)
     daily = win.store.day_entry(TODAY).daily
     assert (daily.itch, daily.sleep_loss) == (5, 2)
-    qtbot.waitUntil(lambda: win.record.daily_row.values() == (5, 2))  # the row follows
+    qtbot.waitUntil(lambda: win.record.daily_row.values() == (5, 2), timeout=WAIT_MS)  # the row
 
 
 def test_checkin_shows_the_instrument_and_its_attribution(qtbot):
@@ -122,7 +123,7 @@ def test_missing_answer_rule_is_shown_and_applied(qtbot, window):
     assert "Not scored: 2 of 7 questions are unanswered" in dialog.score_text()
     assert dialog.save_button.isEnabled()
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: len(win.store.checkins()) == 1)
+    qtbot.waitUntil(lambda: len(win.store.checkins()) == 1, timeout=WAIT_MS)
     stored = win.store.checkins()[0]
     assert stored.total is None and stored.answers == (4, 4, 4, None, 4, None, 4)
 
@@ -141,7 +142,7 @@ def test_checkin_on_an_earlier_date_with_flare_and_note(qtbot, window):
     dialog.rows[0].take_focus()
     _type(qtbot, "0000000")
     _key(qtbot, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: win.store.day_entry(earlier).mark is not None)
+    qtbot.waitUntil(lambda: win.store.day_entry(earlier).mark is not None, timeout=WAIT_MS)
     mark = win.store.day_entry(earlier).mark
     assert mark.flare and mark.note == "after the beach"
     assert win.store.checkins()[0].total == 0 and win.store.checkins()[0].band == (
@@ -166,7 +167,7 @@ def test_treatment_and_course_added_through_the_dialog(qtbot, window):
     assert dialog.potency.isEnabled()
     dialog.potency.setCurrentIndex(dialog.potency.findData("mild"))
     qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: len(dialog.treatments()) == 1)
+    qtbot.waitUntil(lambda: len(dialog.treatments()) == 1, timeout=WAIT_MS)
     treatment = win.store.treatments()[0]
     assert (treatment.name, treatment.kind, treatment.potency) == (
         "Hydrocortisone 1% cream", "topical_corticosteroid", "mild"
@@ -176,7 +177,7 @@ def test_treatment_and_course_added_through_the_dialog(qtbot, window):
     dialog.start.setDate(QDate(start.year, start.month, start.day))
     dialog.times.setValue(2)
     qtbot.mouseClick(dialog.add_course_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=WAIT_MS)
     course = win.store.courses(treatment.id)[0]
     assert (course.start, course.end, course.times_a_day) == (start, None, 2)
     assert dialog.table.item(0, 1).text() == "ongoing"
@@ -198,7 +199,7 @@ def test_treatment_and_course_added_through_the_dialog(qtbot, window):
     end = start + timedelta(days=5)
     dialog.end.setDate(QDate(end.year, end.month, end.day))
     qtbot.mouseClick(dialog.end_course_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: win.store.courses(treatment.id)[0].end == end)
+    qtbot.waitUntil(lambda: win.store.courses(treatment.id)[0].end == end, timeout=WAIT_MS)
 
     # delete asks, and says the courses go with it
     scripted.yes = False
@@ -208,7 +209,7 @@ def test_treatment_and_course_added_through_the_dialog(qtbot, window):
     assert len(win.store.treatments()) == 1
     scripted.yes = True
     qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not win.store.treatments())
+    qtbot.waitUntil(lambda: not win.store.treatments(), timeout=WAIT_MS)
     assert win.store.courses() == [] and dialog.treatments() == []
 
 
@@ -221,7 +222,7 @@ def test_treatment_form_refusals(qtbot, window):
     assert not dialog.potency.isEnabled()
     qtbot.keyClicks(dialog.name, "Aqueous cream")
     qtbot.keyClick(dialog.name, Qt.Key.Key_Return)  # Enter in the name adds
-    qtbot.waitUntil(lambda: len(dialog.treatments()) == 1)
+    qtbot.waitUntil(lambda: len(dialog.treatments()) == 1, timeout=WAIT_MS)
     assert win.store.treatments()[0].potency is None
     dialog.list.setCurrentRow(-1)
     dialog.name.setText("aqueous CREAM")
@@ -242,8 +243,8 @@ def test_daily_row_saves_todays_numbers_without_rating_a_photo(qtbot, window, tm
     row.itch.selectAll()
     qtbot.keyClicks(row.itch, "3")  # "3" is also the rate-3 shortcut: the field gets it
     row.sleep.setValue(6)
-    qtbot.waitUntil(lambda: win.store.day_entry(TODAY).daily is not None, timeout=5000)
-    qtbot.waitUntil(lambda: not row.pending() and not win.session.busy)
+    qtbot.waitUntil(lambda: win.store.day_entry(TODAY).daily is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not row.pending() and not win.session.busy, timeout=WAIT_MS)
     daily = win.store.day_entry(TODAY).daily
     assert (daily.itch, daily.sleep_loss) == (3, 6)
     assert win.store.photo(ids[0]) is not None
@@ -253,13 +254,13 @@ def test_daily_row_saves_todays_numbers_without_rating_a_photo(qtbot, window, tm
 def test_flare_today_and_a_note_for_a_day(qtbot, window):
     win, _ = window
     win.actions_by_name["flare_today"].trigger()
-    qtbot.waitUntil(lambda: win.store.day_entry(TODAY).mark is not None)
+    qtbot.waitUntil(lambda: win.store.day_entry(TODAY).mark is not None, timeout=WAIT_MS)
     assert win.store.day_entry(TODAY).mark.flare
     day = TODAY - timedelta(days=1)
     dialog = win.record.open_day_note(day)
     qtbot.keyClicks(dialog.note, "tried the new soap")
     dialog.accept()
-    qtbot.waitUntil(lambda: win.store.day_entry(day).mark is not None)
+    qtbot.waitUntil(lambda: win.store.day_entry(day).mark is not None, timeout=WAIT_MS)
     mark = win.store.day_entry(day).mark
     assert (mark.flare, mark.note) == (False, "tried the new soap")
     again = win.record.open_day_note(day)  # starts from what is stored
@@ -295,7 +296,7 @@ def test_timeline_shows_checkins_numbers_course_and_flare(qtbot, window, tmp_pat
     win.refresh()
     win.tabs.setCurrentWidget(win.timeline_panel)
     view = win.timeline_panel.view
-    qtbot.waitUntil(lambda: view.drawn.poem is not None)
+    qtbot.waitUntil(lambda: view.drawn.poem is not None, timeout=WAIT_MS)
     drawn = view.drawn
     assert list(_line(drawn.poem, "poem").get_ydata()) == [9, 10, 11]
     assert list(_line(drawn.nrs, "itch").get_ydata()) == [7]
@@ -309,7 +310,7 @@ def test_timeline_shows_checkins_numbers_course_and_flare(qtbot, window, tmp_pat
     win.session.write(
         lambda s: s.add_checkin(TODAY, [4] * 7), StoreChanges(record=True)
     )  # fmt: skip
-    qtbot.waitUntil(lambda: len(view.drawn.poem.get_lines()[0].get_xdata()) == 4)
+    qtbot.waitUntil(lambda: len(view.drawn.poem.get_lines()[0].get_xdata()) == 4, timeout=WAIT_MS)
 
 
 def describe(view: TimelineView, x: float, y: float) -> str:
@@ -380,7 +381,7 @@ def test_panel_follows_store_changes_only_when_they_matter(qtbot, window):
     win, _ = window
     panel = win.timeline_panel
     win.tabs.setCurrentWidget(panel)
-    qtbot.waitUntil(lambda: panel.view is not None)
+    qtbot.waitUntil(lambda: panel.view is not None, timeout=WAIT_MS)
     drawn = panel.view.drawn
     panel.on_store_changed(StoreChanges(severity_models=True))
     assert panel.view.drawn is drawn  # nothing shown changed: not redrawn
@@ -409,7 +410,7 @@ def test_hovering_a_course_shows_it_and_the_panels_stay_put(qtbot):
         x, y = bar.axes.transData.transform((bar.x + fraction * (bar.x_end - bar.x), bar.y))
         pos = QPoint(round(x / ratio), round((view.figure.bbox.height - y) / ratio))
         qtbot.mouseMove(view.canvas, pos)
-        qtbot.waitUntil(lambda: "Cream (emollient)" in view.hover_text())
+        qtbot.waitUntil(lambda: "Cream (emollient)" in view.hover_text(), timeout=WAIT_MS)
         view.canvas.draw()
         assert view.drawn.events.get_position().bounds == pytest.approx(before, abs=1e-3)
     assert "ongoing" in view.status_label.text()

@@ -109,8 +109,8 @@ class QuestionRow(QFrame):
     """One POEM question and its five answers (radio buttons)."""
 
     changed = Signal()
-    #: a key asked to move: +1 next question, -1 previous
-    move = Signal(int)
+    #: a key asked to go on: +1 next question, -1 previous
+    stepRequested = Signal(int)  # noqa: N815
 
     def __init__(self, number: int, question: str, answers: tuple[str, ...]) -> None:
         super().__init__()
@@ -130,12 +130,16 @@ class QuestionRow(QFrame):
             self.buttons.append(button)
             row.addWidget(button)
         row.addStretch(1)
-        self.group.idToggled.connect(lambda _id, on: on and self.changed.emit())
+        self.group.idToggled.connect(self._toggled)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(label)
         layout.addLayout(row)
         label.setBuddy(self.buttons[0])
+
+    def _toggled(self, _id: int, checked: bool) -> None:
+        if checked:
+            self.changed.emit()
 
     def answer(self) -> int | None:
         """The answer 0-4, None when unanswered."""
@@ -169,16 +173,16 @@ class QuestionRow(QFrame):
             Qt.KeyboardModifier.KeypadModifier
         ):
             self.set_answer(key - Qt.Key.Key_0)
-            self.move.emit(1)
+            self.stepRequested.emit(1)
             return True
         if key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete):
             self.set_answer(None)
             return True
         if key in (Qt.Key.Key_Down, Qt.Key.Key_Tab):
-            self.move.emit(1)
+            self.stepRequested.emit(1)
             return True
         if key in (Qt.Key.Key_Up, Qt.Key.Key_Backtab):
-            self.move.emit(-1)
+            self.stepRequested.emit(-1)
             return True
         return False
 
@@ -226,7 +230,7 @@ class CheckinDialog(QDialog):
             answers = POEM_NIGHT_ANSWERS if "nights" in question else POEM_ANSWERS
             row = QuestionRow(number, question, answers)
             row.changed.connect(self._update_score)
-            row.move.connect(lambda step, i=number - 1: self._move(i, step))
+            row.stepRequested.connect(lambda step, i=number - 1: self._move(i, step))
             self.rows.append(row)
             questions_layout.addWidget(row)
         scroll = QScrollArea()

@@ -30,7 +30,7 @@ class DailyNumbersRow(QWidget):
         parent: QWidget | None = None,
         *,
         today: Callable[[], date] = date.today,
-        open_checkin: Callable[[], None] | None = None,
+        open_checkin: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(parent)
         self._save = save
