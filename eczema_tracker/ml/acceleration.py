@@ -191,6 +191,30 @@ def tune_malloc() -> bool:
     return ok
 
 
+def weights_dtype(path: AccelerationPath) -> torch.dtype:
+    """The dtype a model's weights are stored in on ``path`` (what the loader should deliver)."""
+    return path.torch_dtype if path.cast_weights else torch.float32
+
+
+def load_weights(model_class, folder: Path, *, source: str, path: AccelerationPath, **kwargs):
+    """``(model, LoadReport)``: the checkpoint in ``folder`` loaded for ``path``.
+
+    The reference path loads with plain ``from_pretrained`` (it is what the fast path is
+    compared with); the fast path memory-maps the checkpoint or its converted copy in the
+    user's cache (:mod:`.converted_cache`), so bf16 weights are converted once, not per start.
+    """
+    import time
+
+    from .converted_cache import LoadReport, load_model
+    from .loading import load_pretrained
+
+    if path.is_reference:
+        start = time.perf_counter()
+        model = load_pretrained(model_class, folder, source=source, **kwargs)
+        return model, LoadReport("transformers", time.perf_counter() - start, reason="reference")
+    return load_model(model_class, folder, source=source, dtype=weights_dtype(path), **kwargs)
+
+
 def _cast_floats(value, dtype: torch.dtype):
     if isinstance(value, torch.Tensor) and value.is_floating_point() and value.dtype != dtype:
         return value.to(dtype)

@@ -24,7 +24,6 @@ from eczema_tracker.ml import acceleration
 from eczema_tracker.ml.loading import (
     IMAGENET_MEAN,
     IMAGENET_STD,
-    load_pretrained,
     read_preprocessor_config,
     resolve_device,
 )
@@ -72,10 +71,12 @@ class DinoEncoder:
         config_model_type = _model_type(self.folder)
         if config_model_type in {"vit", "deit"}:
             extra["add_pooling_layer"] = False  # we read [CLS] tokens; no pooler weights needed
-        model = load_pretrained(AutoModel, self.folder, source=source, **extra)
+        self.path = acceleration.choose_path(self.device, fast=fast)
+        model, self.load_report = acceleration.load_weights(
+            AutoModel, self.folder, source=source, path=self.path, **extra
+        )
         self.config = model.config
         self.model_type: str = self.config.model_type
-        self.path = acceleration.choose_path(self.device, fast=fast)
         self.model = acceleration.prepare_dino(model, self.path)
 
         processor = read_preprocessor_config(self.folder)

@@ -30,7 +30,7 @@ from PIL import Image
 
 from eczema_tracker.ml import acceleration
 from eczema_tracker.ml.dino import DinoEncoder
-from eczema_tracker.ml.loading import load_pretrained, quiet_transformers, resolve_device
+from eczema_tracker.ml.loading import quiet_transformers, resolve_device
 from eczema_tracker.ml.seggpt_shared_query import query_prediction
 from eczema_tracker.ml.sources import DEFAULT_SEGGPT, resolve_source
 
@@ -88,8 +88,10 @@ class SegGptSegmenter:
         self.folder = resolve_source(
             source, download=download, role="seggpt", progress=progress, cancel=cancel
         )
-        model = load_pretrained(SegGptForImageSegmentation, self.folder, source=source)
         self.path = acceleration.choose_path(self.device, fast=fast)
+        model, self.load_report = acceleration.load_weights(
+            SegGptForImageSegmentation, self.folder, source=source, path=self.path
+        )
         self.model = acceleration.prepare_seggpt(model, self.path)
         with quiet_transformers():
             if (self.folder / "preprocessor_config.json").is_file():
