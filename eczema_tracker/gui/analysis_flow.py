@@ -67,6 +67,7 @@ class AnalysisFlow(QObject):
         self._selection = selection
         self._site_filter = site_filter
         self.task: BackgroundTask | None = None
+        self._wrote = StoreChanges()  # what the running analysis writes
         self.failure_dialog: DownloadFailedDialog | None = None  # of the last failed download
 
     # -- entry points ------------------------------------------------------------------------
@@ -307,18 +308,23 @@ class AnalysisFlow(QObject):
 
         # A long job with its own worker (it must not hold up ratings queued meanwhile); what
         # it wrote is announced like any write, so the views refresh themselves.
-        wrote = StoreChanges(analyses=True, photo_ids=frozenset(photo_ids))
+        self._wrote = StoreChanges(analyses=True, photo_ids=frozenset(photo_ids))
         task = BackgroundTask(self._parent, op, self._finished).with_progress(
             f"Analysing {len(photo_ids)} photo(s)"
         )
         task.titled("Analysis failed")
         task.on_cancelled(self._cancelled)
         task.failed.connect(lambda _m: self._cancelled(quiet=True))
-        task.finished.connect(lambda: self.session.notify(wrote))
         self.task = task
         return task.run()
 
+    def _announce(self) -> None:
+        """Tell the views what the run wrote (also when it stopped early: the photos finished
+        before are kept), before anyone hears that it finished."""
+        self.session.notify(self._wrote)
+
     def _finished(self, summary: services.AnalysisRunSummary) -> None:
+        self._announce()
         if summary.skipped or summary.failed or summary.notes:
             self.host.show_message("warning", "Analysis finished", summary.describe())
         else:
@@ -328,6 +334,7 @@ class AnalysisFlow(QObject):
         self.analysisFinished.emit(summary)
 
     def _cancelled(self, quiet: bool = False) -> None:
+        self._announce()
         if not quiet:
             self.host.status("Analysis cancelled; the photos finished before it are kept.")
 
