@@ -284,8 +284,14 @@ def prepare_dino(model: nn.Module, path: AccelerationPath) -> nn.Module:
 
 @contextlib.contextmanager
 def inference_context(path: AccelerationPath) -> Iterator[None]:
-    """``torch.inference_mode`` plus autocast when the path uses it."""
-    with torch.inference_mode():
+    """``torch.inference_mode`` plus autocast when the path uses it.
+
+    Holds :func:`.threads.steady_threads`, so no other task changes torch's thread count while
+    the model runs.
+    """
+    from .threads import steady_threads
+
+    with steady_threads(), torch.inference_mode():
         if path.autocast:
             with torch.autocast(device_type=path.device, dtype=path.torch_dtype):
                 yield

@@ -133,6 +133,11 @@ class DinoEncoder:
         ]
         return self._encode(arrays, variant=self.variant)
 
+    def warm_up(self) -> None:
+        """One forward on a synthetic image at the model's input size (first-call set-up)."""
+        blank = np.zeros((self.input_size, self.input_size, 3), dtype=np.float32)
+        self._encode([blank], variant=self.variant)
+
     # --- internals -------------------------------------------------------------------------
 
     def _to_input(self, image: Image.Image) -> np.ndarray:

@@ -12,6 +12,7 @@ to the photo's full upright size (nearest neighbour), as every caller stores and
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.seggpt import Prompt, SegGptSegmenter, lesion_area_fraction
 from eczema_tracker.ml.severity import SeverityModel
 from eczema_tracker.ml.sources import DEFAULT_DINO, DEFAULT_SEGGPT
+from eczema_tracker.ml.threads import steady_threads
 
 #: Longest side (pixels) photos and prompt photos are decoded at for analysis. SegGPT works at
 #: 448x448 and DINO at 224x224; 1024 leaves a lesion's crop (DINO's region input, a box around
@@ -82,6 +84,26 @@ class AnalysisPipeline:
         self.encoder = encoder
         self.segmenter = segmenter
         self.severity = severity
+        # One analysis (or warm-up) at a time: two would only share the same cores.
+        self._run_lock = threading.RLock()
+        self.warmed_up = False
+
+    def warm_up(self, *, full: bool = True) -> dict[str, float]:
+        """Run the models once on a synthetic photo so the first real analysis is not slower.
+
+        Call it off the GUI thread right after loading (or after :meth:`set_prompts`, so the
+        pass uses the pool's K). ``full=False`` only reads the weights in and runs DINO (cheap);
+        the default also runs one SegGPT pass at its real shape, which takes one analysis' time.
+        An :meth:`analyze` asked for meanwhile waits for it. Returns seconds per part.
+        """
+        with self._run_lock, steady_threads():
+            start = time.perf_counter()
+            self.encoder.warm_up()
+            dino = time.perf_counter()
+            self.segmenter.warm_up(full=full)
+            end = time.perf_counter()
+        self.warmed_up = True
+        return {"dino": dino - start, "seggpt": end - dino, "total": end - start}
 
     @classmethod
     def from_sources(
@@ -127,7 +149,8 @@ class AnalysisPipeline:
 
     def set_prompts(self, prompts: Sequence[Prompt]) -> None:
         """Set the prompt pool (photos with lesion masks) used for every analysis."""
-        self.segmenter.set_prompts(prompts)
+        with self._run_lock:
+            self.segmenter.set_prompts(prompts)
 
     def analyze(
         self,
@@ -137,6 +160,7 @@ class AnalysisPipeline:
         mask_size: tuple[int, int] | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
+        query_features: np.ndarray | None = None,
     ) -> Analysis:
         """Segment the lesion, describe it with DINO features and grade it (if a model is set).
 
@@ -144,7 +168,12 @@ class AnalysisPipeline:
         photo's full upright size. An image is analysed as given; ``mask_size`` (width, height)
         asks for the mask (and area fraction) at that size instead of the image's.
         ``progress`` hears of each stage (0..3 of 3); ``cancel`` is checked between stages.
+        ``query_features``: the image's ``encoder.retrieval_features`` if already computed.
         """
+        with self._run_lock, steady_threads():
+            return self._analyze(image, exclude_keys, mask_size, progress, cancel, query_features)
+
+    def _analyze(self, image, exclude_keys, mask_size, progress, cancel, query_features):
         start = time.perf_counter()
         if isinstance(image, (str, os.PathLike, Path)):
             from eczema_tracker.core.imaging import decode_photo
@@ -156,7 +185,9 @@ class AnalysisPipeline:
         loaded = time.perf_counter()
         raise_if_cancelled(cancel)
         report(progress, 0, 3, "segmenting the lesion (SegGPT)")
-        segmentation = self.segmenter.segment(image, exclude_keys=exclude_keys)
+        segmentation = self.segmenter.segment(
+            image, exclude_keys=exclude_keys, query_features=query_features
+        )
         segmented = time.perf_counter()
         raise_if_cancelled(cancel)
         report(progress, 1, 3, "describing the lesion (DINO)")

@@ -159,13 +159,25 @@ class SegGptSegmenter:
         order = np.argsort(distances, kind="stable")[: self.k]
         return [candidates[i] for i in order]
 
-    def segment(self, image: Image.Image, *, exclude_keys: Sequence[str] = ()) -> Segmentation:
-        """The lesion mask of ``image`` at its own resolution, from its K nearest prompts."""
+    def segment(
+        self,
+        image: Image.Image,
+        *,
+        exclude_keys: Sequence[str] = (),
+        query_features: np.ndarray | None = None,
+    ) -> Segmentation:
+        """The lesion mask of ``image`` at its own resolution, from its K nearest prompts.
+
+        ``query_features``: the image's ``encoder.retrieval_features`` when already computed
+        (e.g. by a prefetch thread); the result is the same either way.
+        """
         import torch
 
         start = time.perf_counter()
         image = image if image.mode == "RGB" else image.convert("RGB")
-        chosen = self.nearest_prompts(image, exclude_keys=exclude_keys)
+        chosen = self.nearest_prompts(
+            image, exclude_keys=exclude_keys, query_features=query_features
+        )
         retrieved = time.perf_counter()
         with quiet_transformers():
             query = self.processor.preprocess(images=[image], return_tensors="pt")["pixel_values"]
@@ -215,6 +227,39 @@ class SegGptSegmenter:
                 return self.model(**inputs).pred_masks[:1].float()
             query_half = query_prediction(self.model, **inputs)  # 1 x 3 x h x w
         return torch.cat([torch.zeros_like(query_half), query_half], dim=2)
+
+    def warm_up(self, *, full: bool = True) -> None:
+        """Run once on a synthetic query so the first real segmentation runs at steady speed.
+
+        Always reads every weight page (memory-mapped weights fault in on first use);
+        ``full`` also runs one forward at the real shape (K = the pool's K, or ``k`` zeros
+        prompts before a pool is set): kernels are set up and the allocator's heap grows to its
+        working size. SegGPT refuses other input sizes, so there is no smaller full pass.
+        """
+        import torch
+
+        total = torch.zeros((), dtype=torch.float64)
+        for tensor in list(self.model.parameters()) + list(self.model.buffers()):
+            flat = tensor.detach().reshape(-1)
+            step = max(1, 4096 // max(1, tensor.element_size()))  # one element per page
+            if flat.numel() and flat.device.type == "cpu":
+                total += flat[::step].double().sum()
+        if not full:
+            return
+        size = self.processor.size
+        height, width = int(size["height"]), int(size["width"])
+        dtype = next(self.model.parameters()).dtype
+        if self._prompt_pixels is not None:
+            k = min(self.k, len(self._keys))
+            prompt_pixels = self._prompt_pixels[:k]
+            prompt_masks = self._prompt_masks[:k]
+        else:
+            k = self.k
+            prompt_pixels = torch.zeros(k, 3, height, width, dtype=dtype, device=self.device)
+            prompt_masks = torch.zeros_like(prompt_pixels)
+        query = torch.zeros(1, 3, height, width, dtype=dtype, device=self.device)
+        pred = self.predict_masks(query.expand(k, -1, -1, -1), prompt_pixels, prompt_masks)
+        self._postprocess(pred, 64, 64)
 
     def _postprocess(self, pred_masks, height: int, width: int) -> np.ndarray:
         """Binary (H, W) mask from one predicted (1 x 3 x 2h x w) mask image."""

@@ -24,6 +24,7 @@ from eczema_tracker.core.atomic import atomic_path
 from eczema_tracker.core.errors import UserError
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.core.severity_scale import CLASS_NAMES
+from eczema_tracker.ml.threads import torch_threads
 
 FORMAT_NAME = "eczema-tracker-severity-mlp"
 FORMAT_VERSION = 1
@@ -119,7 +120,6 @@ class SeverityModel:
         cancel: CancelCheck | None = None,
     ) -> SeverityModel:
         """Train from scratch on (N, d) features and (N,) labels in 0..3; returns self."""
-        import torch
 
         x = self._as_features(features)
         y = np.asarray(labels).reshape(-1)
@@ -130,15 +130,13 @@ class SeverityModel:
         if not np.all(np.isin(y, np.arange(len(CLASS_NAMES)))):
             raise ValueError("labels must be integers 0 (none) .. 3 (severe)")
         y = y.astype(np.int64)
-        threads = torch.get_num_threads()
         # The network is tiny: thread hand-offs cost more than they save (10x slower on 2 cores).
-        torch.set_num_threads(1)
-        try:
+        # torch's thread count is process-wide: torch_threads changes it only while no model
+        # runs (an analysis in another thread waits, and is never slowed mid-run).
+        with torch_threads(1):
             self._train(
                 x, y, epochs=epochs, batch_size=batch_size, lr=lr, progress=progress, cancel=cancel
             )
-        finally:
-            torch.set_num_threads(threads)
         counts = np.bincount(y, minlength=len(CLASS_NAMES))
         self.metadata.update(
             n_train=int(len(y)),
