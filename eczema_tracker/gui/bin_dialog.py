@@ -41,7 +41,7 @@ class BinDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.session = session
-        self.actions = actions
+        self.photo_actions = actions
         self.host = host
         self.setWindowTitle("Bin")
         self.resize(560, 420)
@@ -83,6 +83,8 @@ class BinDialog(QDialog):
         for photo in store.binned_photos():
             try:
                 taken = format_day(photo.taken_datetime)
+                if photo.deleted_at is None:
+                    raise ValueError("no deletion time")
                 deleted = format_day_time(parse_iso(photo.deleted_at))
             except (TypeError, ValueError):
                 taken = deleted = "date unknown"
@@ -120,7 +122,7 @@ class BinDialog(QDialog):
     def restore_selected(self) -> BackgroundTask | None:
         """Bring the selected photos back to the library (the list follows when it is done)."""
         ids = self.selected_ids()
-        return self.actions.restore(ids) if ids else None
+        return self.photo_actions.restore(ids) if ids else None
 
     def empty_bin(self) -> BackgroundTask | None:
         """Delete everything in the bin for good (asks first), in the background."""
@@ -134,7 +136,7 @@ class BinDialog(QDialog):
         self.empty_button.setEnabled(False)
 
         def done(count: int) -> None:
-            self.actions.undo_history.clear()  # a step may name a photo that is gone
+            self.photo_actions.undo_history.clear()  # a step may name a photo that is gone
             self.host.status(f"The bin was emptied ({count} photo(s) deleted).")
 
         return self.session.write(

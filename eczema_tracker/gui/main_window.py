@@ -457,7 +457,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
     def release_store(self) -> None:
         """Close the store for a restore; the window waits, disabled, for :meth:`adopt_store`."""
         self.clear_photo()
-        self.centralWidget().setEnabled(False)
+        self.splitter.setEnabled(False)  # the central widget
         self.menuBar().setEnabled(False)
         self.thumbnails.wait_idle(3000)
         self.store.close()
@@ -468,7 +468,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
             self.timeline_panel.store = store
         self.undo_history.clear()
         self.library_model.set_items([])
-        self.centralWidget().setEnabled(True)
+        self.splitter.setEnabled(True)
         self.menuBar().setEnabled(True)
         self.session.replace_store(store)  # every view: everything changed
         self._tell_store_problems()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
@@ -25,9 +25,6 @@ from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui.tasks import BackgroundTask
 
 T = TypeVar("T")
-
-#: What a write reports as changed: fixed, or worked out from the write's result.
-ChangesOf = StoreChanges | Callable[[Any], StoreChanges]
 
 
 class StoreSession(QObject):
@@ -74,7 +71,7 @@ class StoreSession(QObject):
     def write(
         self,
         op: Callable[[Store], T],
-        changes: ChangesOf,
+        changes: StoreChanges | Callable[[T], StoreChanges],
         *,
         on_done: Callable[[T], None] | None = None,
         on_failure: Callable[[str], None] | None = None,
@@ -83,7 +80,8 @@ class StoreSession(QObject):
     ) -> BackgroundTask:
         """Queue ``op(store)`` to run in the background after the writes queued before it.
 
-        When it returns, :attr:`changed` is emitted with ``changes`` (or ``changes(result)``),
+        When it returns, :attr:`changed` is emitted with ``changes`` (fixed, or worked out from
+        the result: ``changes(result)``),
         then ``on_done(result)`` runs, both on the GUI thread and before the next write starts.
         On failure the plain message is shown (titled ``error_title``) unless ``on_failure``
         takes it; the writes queued after it still run.
@@ -101,7 +99,7 @@ class StoreSession(QObject):
     def write_job(
         self,
         op: Callable[[Store, ProgressCallback, CancelCheck], T],
-        changes: ChangesOf,
+        changes: StoreChanges | Callable[[T], StoreChanges],
         *,
         on_done: Callable[[T], None] | None = None,
         on_failure: Callable[[str], None] | None = None,

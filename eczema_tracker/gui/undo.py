@@ -17,7 +17,7 @@ class UndoStep:
     """One change: ``description`` ("rating of 3 photos") and how to take it back."""
 
     description: str
-    undo: Callable[[], None]
+    undo: Callable[[], object]  # what it returns (e.g. the write it queued) is not used
 
 
 class UndoHistory:
@@ -34,7 +34,7 @@ class UndoHistory:
         if self.on_change is not None:
             self.on_change()
 
-    def push(self, description: str, undo: Callable[[], None]) -> None:
+    def push(self, description: str, undo: Callable[[], object]) -> None:
         """Remember a change that was just made."""
         self._steps.append(UndoStep(description, undo))
         del self._steps[: -self._max]

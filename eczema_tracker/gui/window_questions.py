@@ -24,13 +24,25 @@ IMPORT_FILE_FILTER = (
 )
 
 
-class EditQuestionsMixin:
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMainWindow as _Window
+else:
+    _Window = object
+
+
+class EditQuestionsMixin(_Window):
     """``ask_site``, ``ask_import_files``, ``ask_model_action``, ``ask_settings``,
     ``ask_move_site``, ``ask_photo_edit``, ``ask_rename_site``, ``ask_backup_file`` and
     ``ask_restore_file`` of the main window (which has ``store`` and ``settings``)."""
 
-    store: Store
     settings: Settings
+
+    if TYPE_CHECKING:  # the window's
+
+        @property
+        def store(self) -> Store: ...
+
+        def show_message(self, kind: str, title: str, text: str, details: str = "") -> None: ...
 
     @staticmethod
     def _common_sites() -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 #: The longest side the photo view draws (a 12-MP photo is shown at a sixth of its pixels:
@@ -73,7 +73,7 @@ class ImageOverlayWidget(QWidget):
         self._pixmap: QPixmap | None = None
         self._image: QImage | None = None  # the image _pixmap was made from
         self._overlays: list[QPixmap] = []
-        self._overlay_sources: list[object] = []  # what _overlays were made from
+        self._overlay_sources: list[np.ndarray | QImage] = []  # what _overlays were made from
         self._placeholder = ""
         self.setMinimumSize(240, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -136,7 +136,7 @@ class ImageOverlayWidget(QWidget):
             size.height(),
         )
 
-    def paintEvent(self, _event) -> None:  # noqa: N802
+    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#2b2b2b"))
         if self._pixmap is None:
