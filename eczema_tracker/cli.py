@@ -24,7 +24,8 @@ COMMAND_MODULES = (
     "eczema_tracker.commands.research_commands",  # train, evaluate
     "eczema_tracker.commands.prompt_commands",  # prompts set|clear|list, analyse-store
     "eczema_tracker.commands.check_command",  # check [--repair]
-    "eczema_tracker.commands.record_commands",  # checkin, treatments add|list|course
+    "eczema_tracker.commands.record_commands",  # checkin, treatments add|list|course|end|edit|delete
+    "eczema_tracker.commands.report_command",  # report (the PDF for the doctor)
 )
 
 

@@ -33,6 +33,10 @@ COMMAND_ARGS: dict[tuple[str, ...], list[str]] = {
     ("treatments", "add"): ["cream", "--kind", "emollient"],
     ("treatments", "list"): [],
     ("treatments", "course"): ["cream", "--start", "2026-01-01"],
+    ("treatments", "end"): ["cream"],
+    ("treatments", "edit"): ["cream", "--kind", "emollient"],
+    ("treatments", "delete"): ["cream"],
+    ("report",): ["--from", "2026-01-01", "--to", "2026-02-01", "--out", "r.pdf"],
 }
 
 

@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QToolBar
 
 from eczema_tracker.gui import window_layout
+from eczema_tracker.gui.report_flow import show_report_dialog
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.main_window import MainWindow
@@ -121,6 +122,12 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
             "Ctrl+Shift+R",
             "Analyse every photo without a current result",
         ),
+        "report": _action(
+            w,
+            "Report for my &doctor…",
+            lambda: show_report_dialog(w),
+            tip="A PDF of a date range to take to an appointment",
+        ),
         "settings": _action(w, "&Settings…", w.ask_settings, QKeySequence.StandardKey.Preferences),
         "models": _action(w, "Model &status…", w.analysis.show_model_status),
         "train": _action(w, "&Train personal severity model…", w.personal.train),
@@ -166,7 +173,10 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     w.undo_history_action = a["undo"]
     menu = w.menuBar()
     for title, names in (
-        ("&File", ("import", "backup", "restore", "bin", None, "settings", None, "quit")),
+        (
+            "&File",
+            ("import", "backup", "restore", "bin", None, "report", None, "settings", None, "quit"),
+        ),
         ("&Edit", ("undo", None, "delete", "move", "rename_site", "edit", "clear_rating")),
         ("&Photo", ("paint", "unprompt", None, "rate_0", "rate_1", "rate_2", "rate_3")),
         ("&Record", ("checkin", "treatments", None, "flare_today", "day_note")),
