@@ -114,6 +114,15 @@ def test_writes_run_off_the_gui_thread_in_order_and_say_what_changed(qtbot, sess
     assert not session.busy
 
 
+def test_writes_queued_when_the_window_closes_still_land(qtbot, session, photo_ids):
+    pid = photo_ids[0]
+    for level in (0, 1, 2, 3, 1):
+        session.write(lambda s, lv=level: s.rate(pid, lv), StoreChanges(ratings=True))
+    assert session.busy
+    assert session.finish(timeout_ms=10000)  # what the window's close does
+    assert [r.rating for r in session.store.rating_history(pid)] == [0, 1, 2, 3, 1]
+
+
 def test_a_failed_write_is_told_and_the_next_still_runs(qtbot, session):
     failures: list[str] = []
     done: list[str] = []

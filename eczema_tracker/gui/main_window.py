@@ -475,6 +475,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_layout()
+        self.session.finish()  # writes asked for land before the store closes
         for task in list(BackgroundTask._running):
             task.cancel()
         self.thumbnails.wait_idle(3000)

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app.changes import StoreChanges
@@ -155,6 +155,21 @@ class StoreSession(QObject):
         if on_failure is not None:
             task.failure(on_failure)
         return task.run()
+
+    def finish(self, timeout_ms: int = 10_000) -> bool:
+        """Before the window closes: let the queued writes land (a rating keyed just before
+        closing is kept) while long jobs that can stop (an import, a re-scoring) are
+        cancelled. Runs the event loop until done or ``timeout_ms``; True when nothing is
+        left."""
+        for task in [*self._queue, *([self._running] if self._running else [])]:
+            if task.show_progress and task.cancellable:
+                task.cancel()
+        self._queue = deque(t for t in self._queue if not t.is_cancel_requested())
+        clock = QElapsedTimer()
+        clock.start()
+        while self.busy and clock.elapsed() < timeout_ms:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        return not self.busy
 
     def _next(self) -> None:
         was_running = self._running is not None
