@@ -10,10 +10,13 @@ import pytest
 from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app.changes import _FLAGS, StoreChanges
+from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.photo_actions import PhotoActions
 from eczema_tracker.gui.prompt_flow import PromptFlow
+from eczema_tracker.gui.shown_photo import ShownPhoto
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.undo import UndoHistory
+from eczema_tracker.gui.widgets.photo_view import PhotoView
 from eczema_tracker.store import Store
 
 SITE = "left arm"
@@ -197,3 +200,26 @@ def test_prompt_flow_without_a_window_saves_in_the_background_and_undoes(
     history.undo()
     qtbot.waitUntil(lambda: not session.busy, timeout=10000)
     assert not store.photo(pid).is_prompt
+
+
+def test_the_photo_view_drops_what_arrives_for_a_photo_no_longer_shown(
+    qtbot, session, parent, store, photo_ids
+):
+    first, second = photo_ids
+    mask = np.zeros((store.photo(first).height, store.photo(first).width), dtype=bool)
+    mask[:10] = True
+    store.set_prompt_mask(first, mask)  # the first photo has a mask to decode too
+    view = PhotoView()
+    qtbot.addWidget(view)
+    shown = ShownPhoto(session, LibraryState(lambda: session.store), view, parent)
+    emitted: list[int] = []
+    shown.shown.connect(emitted.append)
+    shown.show(first)
+    shown.show(second)  # before the first photo's pixels and mask arrived
+    qtbot.waitUntil(lambda: not shown.reading, timeout=10000)
+    assert emitted == [second]  # the first photo's late result was dropped
+    assert view.details.photo_id == second and view.details.image is not None
+    assert view.details.prompt_overlay is None  # not the first photo's mask
+    shown.show(first)
+    qtbot.waitUntil(lambda: not shown.reading, timeout=10000)
+    assert emitted == [second, first] and view.details.prompt_overlay is not None
