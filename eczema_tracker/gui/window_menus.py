@@ -15,7 +15,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QToolBar
 
 from eczema_tracker.gui import window_layout
-from eczema_tracker.gui.report_flow import show_report_dialog
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.main_window import MainWindow
@@ -25,6 +24,13 @@ HELP_PAGES = {
     "help_shortcuts": ("&Keyboard shortcuts", "shortcuts"),
     "help_legend": ("&Badge legend", "legend"),
 }
+
+
+def _show_report_dialog(w: MainWindow) -> None:
+    # Imported on first use: the report pulls in matplotlib, which the window's start-up avoids.
+    from eczema_tracker.gui.report_flow import show_report_dialog
+
+    show_report_dialog(w)
 
 
 def _action(w: MainWindow, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -125,7 +131,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
         "report": _action(
             w,
             "Report for my &doctor…",
-            lambda: show_report_dialog(w),
+            lambda: _show_report_dialog(w),
             tip="A PDF of a date range to take to an appointment",
         ),
         "settings": _action(w, "&Settings…", w.ask_settings, QKeySequence.StandardKey.Preferences),
