@@ -209,13 +209,18 @@ class _FixedPipeline:
 
     severity = object()
 
+    class encoder:  # noqa: N801 - the CLI's prefetch asks for retrieval features
+        @staticmethod
+        def retrieval_features(images):
+            return np.zeros((len(images), 4), dtype=np.float32)
+
     def __init__(self, results) -> None:
         self.results = list(results)
 
     def set_prompts(self, prompts) -> None:
         self.prompts = prompts
 
-    def analyze(self, image, mask_size=None):
+    def analyze(self, image, mask_size=None, query_features=None):
         from eczema_tracker.ml.pipeline import Analysis
 
         fraction, probabilities = self.results.pop(0)

@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import queue
 import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.model_commands import MODEL_ERROR_CODE, add_source_options
 from eczema_tracker.core.atomic import atomic_path
+
+if TYPE_CHECKING:
+    from eczema_tracker.core.imaging import ImageLoadError
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 INPUT_ERROR_CODE = 2
 DEFAULT_MASK_DIR = "eczema-masks"
@@ -107,6 +118,59 @@ def _load_inputs(args: argparse.Namespace):
     return prompts
 
 
+@dataclass
+class PreparedPhoto:
+    """A photo decoded for analysis, with its DINO retrieval features (from the prefetch)."""
+
+    image: Any
+    mask_size: tuple[int, int]
+    features: Any
+
+
+def prefetched(
+    items: Sequence[T], prepare: Callable[[T], R]
+) -> Iterator[tuple[T, R | ImageLoadError]]:
+    """``(item, prepare(item))`` in order, preparing the next item while the caller works on
+    the current one (a one-slot prefetch thread).
+
+    An ``ImageLoadError`` of ``prepare`` is yielded in its item's place (the caller decides);
+    any other error is raised at that item. Leaving the loop early stops the thread.
+    """
+    from eczema_tracker.core.imaging import ImageLoadError
+
+    slot: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def work() -> None:
+        for item in items:
+            try:
+                result: Any = ("ok", prepare(item))
+            except ImageLoadError as exc:
+                result = ("ok", exc)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                result = ("error", exc)
+            while not stop.is_set():
+                try:
+                    slot.put(result, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if stop.is_set() or result[0] == "error":
+                return
+
+    worker = threading.Thread(target=work, name="analyze-prefetch", daemon=True)
+    worker.start()
+    try:
+        for item in items:
+            kind, value = slot.get()
+            if kind == "error":
+                raise value
+            yield item, value
+    finally:
+        stop.set()
+        worker.join()
+
+
 def _mask_path(out_dir: Path, photo: str, used: set[Path]) -> Path:
     stem = Path(photo).stem or "photo"
     candidate, n = out_dir / f"{stem}.mask.png", 1
@@ -156,16 +220,25 @@ def run_analyze(args: argparse.Namespace) -> int:
             "with 'eczema-tracker train' or in the app)",
             file=sys.stderr,
         )
+    from eczema_tracker.ml.threads import use_analysis_threads
+
+    use_analysis_threads()
     pipeline.set_prompts(prompts)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     used: set[Path] = set()
-    for photo_path in args.photos:
-        try:
-            decoded = decode_photo(photo_path, max_side=ANALYSIS_MAX_SIDE)
-        except ImageLoadError as exc:  # changed since the check above
-            raise CliError(str(exc), INPUT_ERROR_CODE) from exc
-        analysis = pipeline.analyze(decoded.image, mask_size=(decoded.width, decoded.height))
+
+    def prepare(photo_path: str) -> PreparedPhoto:
+        decoded = decode_photo(photo_path, max_side=ANALYSIS_MAX_SIDE)
+        features = pipeline.encoder.retrieval_features([decoded.image])[0]
+        return PreparedPhoto(decoded.image, (decoded.width, decoded.height), features)
+
+    for photo_path, prepared in prefetched(args.photos, prepare):
+        if isinstance(prepared, ImageLoadError):  # changed since the check above
+            raise CliError(str(prepared), INPUT_ERROR_CODE) from prepared
+        analysis = pipeline.analyze(
+            prepared.image, mask_size=prepared.mask_size, query_features=prepared.features
+        )
         mask_file = _mask_path(out_dir, photo_path, used)
         _write_mask(analysis.mask, mask_file)
         grade = shown_grade(
