@@ -30,6 +30,7 @@ __all__ = [
     "SourceStatus",
     "cuda_available",
     "download_source",
+    "import_model_libraries",
     "leave_a_core_for_the_window",
     "parse_source",
     "source_status",
@@ -43,6 +44,13 @@ def download_source(
     from eczema_tracker.ml.sources import download_source as download
 
     return download(spec, progress=progress, cancel=cancel)
+
+
+def import_model_libraries() -> None:
+    """Import torch and transformers now (on a worker thread, when an analysis is likely
+    soon): importing torch holds Python's GIL for about half a second in one piece."""
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
 
 
 def leave_a_core_for_the_window() -> None:

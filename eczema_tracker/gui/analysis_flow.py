@@ -126,8 +126,7 @@ class AnalysisFlow(QObject):
             return None
 
         def op(_progress: ProgressCallback, _cancel: CancelCheck) -> None:
-            import torch  # noqa: F401
-            import transformers  # noqa: F401
+            model_sources.import_model_libraries()
 
         return BackgroundTask(self._parent, op).failure(lambda _m: None).run()
 
