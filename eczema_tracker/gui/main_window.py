@@ -258,12 +258,9 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
             for pid in changes.photo_ids:
                 if self.library_model.index_of(pid).isValid():
                     self.library_model.update_item(self.state.item(pid))
-        if (
-            not hasattr(self.timeline_panel, "on_store_changed")
-            and (changes.photos or changes.prompts or changes.corrections or changes.analyses)
-            | changes.ratings
-        ):
-            self.timeline_panel.refresh()
+        plotted = changes.photos or changes.prompts or changes.corrections or changes.analyses
+        if (plotted or changes.ratings) and not hasattr(self.timeline_panel, "on_store_changed"):
+            self.timeline_panel.refresh()  # a panel that does not listen to the session itself
         shown = self.shown_photo
         if shown is not None and (changes.touches_photo(shown) or changes.severity_models):
             self.reshow_current()
