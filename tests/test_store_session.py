@@ -223,3 +223,28 @@ def test_the_photo_view_drops_what_arrives_for_a_photo_no_longer_shown(
     shown.show(first)
     qtbot.waitUntil(lambda: not shown.reading, timeout=10000)
     assert emitted == [second, first] and view.details.prompt_overlay is not None
+
+
+def test_a_photo_asked_for_while_a_write_holds_the_store_is_read_off_the_gui_thread(
+    qtbot, session, parent, store, photo_ids
+):
+    second = photo_ids[1]
+    view = PhotoView()
+    qtbot.addWidget(view)
+    shown = ShownPhoto(session, LibraryState(lambda: session.store), view, parent)
+    holding, release = threading.Event(), threading.Event()
+
+    def slow_write(s: Store) -> None:
+        with s._lock:  # what encoding a 12-MP mask does to every reader (about 150 ms)
+            holding.set()
+            release.wait(10)
+
+    session.write(slow_write, StoreChanges())
+    assert holding.wait(5)
+    shown.show(second)  # a synchronous read would wait here until the write let go
+    assert view.details is None and session.busy  # so it did not read: the write still holds
+    release.set()
+    with qtbot.waitSignal(shown.shown, timeout=10000) as blocker:
+        pass
+    assert blocker.args == [second] and view.details.photo_id == second
+    assert shown.photo_id == second

@@ -1,7 +1,8 @@
 """The photo in the photo view: its facts at once, its pixels and masks decoded off the GUI thread.
 
 The facts (site, date, rating, area, grade) are quick indexed queries, read on the GUI thread so
-the view answers a click at once. Decoding the photo (a 12-MP JPEG or HEIC), decoding its masks
+the view answers a click at once (on a worker too while a write runs: the write may hold the
+store). Decoding the photo (a 12-MP JPEG or HEIC), decoding its masks
 and tinting their overlays run as :meth:`~eczema_tracker.gui.store_session.StoreSession.read`
 calls; each result names the photo and the masks it is of, and one that arrives for a photo no
 longer shown (or for masks replaced meanwhile) is dropped. The photo is reduced to the size it
@@ -72,7 +73,20 @@ class ShownPhoto(QObject):
             return
         self.photo_id = photo_id
         self._request += 1
-        details = self.state.details(photo_id, load_masks=False)
+        if self.session.busy:
+            # A write may hold the store a while (a 12-MP mask is encoded under its lock): the
+            # facts are read on a worker too, and shown unless another photo was asked for.
+            self._read(
+                lambda _store: self.state.details(photo_id, load_masks=False),
+                lambda details: self._show_facts(details) if photo_id == self.photo_id else None,
+                "Photo not shown",
+            )
+        else:
+            self._show_facts(self.state.details(photo_id, load_masks=False))
+
+    def _show_facts(self, details: PhotoDetails) -> None:
+        """Show ``details`` (no pixels yet) and decode its photo and masks off the GUI thread."""
+        photo_id = details.photo_id
         self.view.set_details(details)
         state, side = self.state, self._display_side()
 
