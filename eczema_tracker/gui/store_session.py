@@ -6,8 +6,11 @@ session runs it through the one background helper (:mod:`eczema_tracker.gui.task
 at a time in the order asked (20 ratings keyed quickly land in that order), and when it is done
 emits :attr:`StoreSession.changed` on the GUI thread. Views subscribe to ``changed`` and
 refresh what they show; no flow refreshes another's view. Reads that may be slow (decoding,
-bulk queries) go through :meth:`StoreSession.read`; a failed write shows its plain message and
-stores nothing more (the store's own transactions keep it whole).
+bulk queries) go through :meth:`StoreSession.read`. A failed write shows its plain message (the
+store's own transactions keep the store whole) and the writes queued after it still run. Long
+jobs with their own worker (an analysis, training) announce what they wrote with
+:meth:`StoreSession.notify`; :meth:`StoreSession.finish` lets queued writes land before the
+window closes.
 """
 
 from __future__ import annotations
