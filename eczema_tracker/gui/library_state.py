@@ -1,16 +1,14 @@
 """Reads what the library and the photo view show from the store.
 
 The facts (:meth:`LibraryState.items`, :meth:`LibraryState.details` without masks) are quick
-indexed queries for the GUI thread; decoding masks (:meth:`LibraryState.load_masks`,
-:meth:`LibraryState.prompt_mask`, :meth:`LibraryState.result_mask`) is for a worker thread only.
+indexed queries for the GUI thread; decoding masks (:meth:`LibraryState.load_masks`) is for a
+worker thread only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-
-import numpy as np
 
 from eczema_tracker.app import services
 from eczema_tracker.app.store_api import PhotoRecord, Store, TimelinePoint
@@ -77,16 +75,6 @@ class LibraryState:
             need = "" if n >= services.MIN_PROMPTS else f" — paint {services.MIN_PROMPTS - n} more"
             parts.append(f"<b>{site}</b>: {n} prompt mask{'s' if n != 1 else ''}{need}")
         return "Prompt masks per body site:<br>" + "<br>".join(parts)
-
-    def prompt_mask(self, photo_id: int) -> np.ndarray | None:
-        """The photo's current prompt mask, if it is a prompt (decodes a PNG: worker thread)."""
-        record = self.store.prompt(photo_id)
-        return None if record is None else self.store.load_mask(record.mask)
-
-    def result_mask(self, photo_id: int) -> np.ndarray | None:
-        """The mask to correct: the photo's shown mask (the person's correction when saved)."""
-        shown = self.store.shown_mask(photo_id)
-        return None if shown is None else self.store.load_mask(shown.mask)
 
     def details(self, photo_id: int, *, load_masks: bool = True) -> PhotoDetails:
         """Everything the photo view shows, without the decoded image (and without the mask
