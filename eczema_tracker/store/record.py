@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any
 
 from eczema_tracker.core.poem import POEM_ITEMS, check_poem_answers
+from eczema_tracker.store.base import StoreBase
 from eczema_tracker.store.errors import RecordInputError
 from eczema_tracker.store.record_values import (
     CHECKIN_COLUMNS,
@@ -54,6 +55,7 @@ from eczema_tracker.store.record_values import (
     treatment_from_row,
 )
 from eczema_tracker.store.records import now_iso
+from eczema_tracker.store.rows import last_id
 
 __all__ = [
     "POTENCIES",
@@ -73,7 +75,7 @@ __all__ = [
 ]
 
 
-class RecordMixin:
+class RecordMixin(StoreBase):
     """Record methods of the Store (see the module docstring)."""
 
     # ------------------------------------------------------------------ check-ins
@@ -194,7 +196,7 @@ class RecordMixin:
                     f"VALUES (?, {', '.join('?' * len(POEM_ITEMS))}, ?)",
                     (key, *items, stamp),
                 )
-                checkin = CheckinRecord(int(cur.lastrowid), when, items, stamp)
+                checkin = CheckinRecord(last_id(cur), when, items, stamp)
             daily = self._upsert_daily(conn, key, itch, sleep_loss, stamp)
             mark = self._upsert_mark(conn, key, flare, note, stamp)
         return DayEntry(when, checkin, daily, mark)
@@ -285,7 +287,7 @@ class RecordMixin:
                 "INSERT INTO treatment (name, kind, potency, created_at) VALUES (?, ?, ?, ?)",
                 (text, kind, potency, stamp),
             )
-            return TreatmentRecord(int(cur.lastrowid), text, kind, potency, stamp)
+            return TreatmentRecord(last_id(cur), text, kind, potency, stamp)
 
     def treatments(self) -> list[TreatmentRecord]:
         """The treatments, by name."""
@@ -401,7 +403,7 @@ class RecordMixin:
                     ),
                 )
             return CourseRecord(
-                int(cur.lastrowid), treatment.id, treatment.name, first, last, times_a_day, stamp
+                last_id(cur), treatment.id, treatment.name, first, last, times_a_day, stamp
             )
 
     def course(self, course_id: int) -> CourseRecord:
