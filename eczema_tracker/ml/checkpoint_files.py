@@ -33,15 +33,21 @@ def weight_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.safetensors"))
 
 
-def read_safetensors_header(file: Path) -> dict[str, Any]:
-    """Parse the JSON header of a safetensors file and check the data section is complete."""
+def read_header_block(
+    file: Path, max_header_bytes: int = 100_000_000
+) -> tuple[dict[str, Any], int, int]:
+    """The JSON header of a safetensors ``file``, its length and the file's size.
+
+    Checks only the framing (8-byte length within the file and ``max_header_bytes``, a JSON
+    object); ValueError otherwise. Callers check the entries as strictly as they need.
+    """
     size = file.stat().st_size
     with open(file, "rb") as fh:
         raw = fh.read(8)
         if len(raw) < 8:
             raise ValueError("file too short for a safetensors header")
         (header_len,) = struct.unpack("<Q", raw)
-        if header_len <= 0 or header_len > min(size - 8, 100_000_000):
+        if header_len < 2 or header_len > min(size - 8, max_header_bytes):
             raise ValueError("invalid header length")
         try:
             header = json.loads(fh.read(header_len))
@@ -49,6 +55,12 @@ def read_safetensors_header(file: Path) -> dict[str, Any]:
             raise ValueError("unreadable header") from exc
     if not isinstance(header, dict):
         raise ValueError("unreadable header")
+    return header, header_len, size
+
+
+def read_safetensors_header(file: Path) -> dict[str, Any]:
+    """Parse the JSON header of a safetensors file and check the data section is complete."""
+    header, header_len, size = read_header_block(file)
     end = max(
         (int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0
     )

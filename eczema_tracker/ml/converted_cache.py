@@ -34,7 +34,12 @@ from typing import Any
 
 from eczema_tracker.core import paths
 from eczema_tracker.core.atomic import atomic_path
-from eczema_tracker.ml.checkpoint_files import read_config, weight_files, weights_fingerprint
+from eczema_tracker.ml.checkpoint_files import (
+    read_config,
+    read_header_block,
+    weight_files,
+    weights_fingerprint,
+)
 from eczema_tracker.ml.loading import load_pretrained, quiet_transformers
 
 log = logging.getLogger(__name__)
@@ -115,20 +120,7 @@ def validate_header(file: Path) -> dict[str, Any]:
     the spans tile the data section with no gap or overlap and end exactly at the end of the
     file (so a truncated or padded file fails). ``__metadata__`` must map strings to strings.
     """
-    size = file.stat().st_size
-    with open(file, "rb") as fh:
-        raw = fh.read(8)
-        if len(raw) < 8:
-            raise ValueError("file too short for a safetensors header")
-        (header_len,) = struct.unpack("<Q", raw)
-        if header_len < 2 or header_len > min(size - 8, MAX_HEADER_BYTES):
-            raise ValueError("invalid header length")
-        try:
-            header = json.loads(fh.read(header_len))
-        except ValueError as exc:
-            raise ValueError("unreadable header") from exc
-    if not isinstance(header, dict):
-        raise ValueError("unreadable header")
+    header, header_len, size = read_header_block(file, MAX_HEADER_BYTES)
     metadata = header.get("__metadata__", {})
     if not isinstance(metadata, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
