@@ -55,6 +55,8 @@ class FastSegGptAttention(SegGptAttention):
     """``SegGptAttention`` with a fused relative-position attention (see module docstring)."""
 
     kernel: str = "matmul"
+    #: eager kernel: attend one canvas at a time (lower peak memory; same arithmetic)
+    per_canvas: bool = True
 
     def relative_position_terms(
         self, query: torch.Tensor, height: int, width: int
@@ -106,6 +108,22 @@ class FastSegGptAttention(SegGptAttention):
         return F.scaled_dot_product_attention(query, key, value, attn_mask=bias, scale=self.scale)
 
     def _attend_eager(self, query, key, value, height: int, width: int) -> torch.Tensor:
+        # One canvas at a time: the same arithmetic as transformers, but the score matrices
+        # (heads x tokens x tokens, ~160 MB each in fp32 at 896x448) exist for one canvas only,
+        # not for all 2K at once, which bounds the peak memory (and the heap malloc keeps).
+        batch, heads, tokens, head_dim = query.shape
+        if not self.per_canvas:
+            return self._attend_eager_batch(query, key, value, height, width)
+        return torch.cat(
+            [
+                self._attend_eager_batch(
+                    query[i : i + 1], key[i : i + 1], value[i : i + 1], height, width
+                )
+                for i in range(batch)
+            ]
+        )
+
+    def _attend_eager_batch(self, query, key, value, height: int, width: int) -> torch.Tensor:
         batch, heads, tokens, head_dim = query.shape
         query, key, value = (
             t.reshape(batch * heads, tokens, head_dim) for t in (query, key, value)
@@ -116,6 +134,7 @@ class FastSegGptAttention(SegGptAttention):
                 scores, query, self.rel_pos_h, self.rel_pos_w, (height, width), (height, width)
             )
         weights = torch.softmax(scores, dtype=torch.float32, dim=-1).to(query.dtype)
+        del scores
         return (weights @ value).reshape(batch, heads, tokens, head_dim)
 
     def _attend_matmul(self, query, key, value, height: int, width: int) -> torch.Tensor:
