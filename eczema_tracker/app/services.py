@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from eczema_tracker.app.settings import Settings
+    from eczema_tracker.ml.familiarity import Familiarity
     from eczema_tracker.ml.pipeline import Analysis, AnalysisPipeline
     from eczema_tracker.ml.seggpt import Prompt
     from eczema_tracker.ml.severity import SeverityModel
@@ -88,10 +89,14 @@ class PipelineCache:
 
     Only the severity model changed? The loaded encoder and segmenter are kept and only the
     small MLP is swapped. Prompts are set again only when a site's prompt set changed.
+    :attr:`pool_lock` is held while a pipeline's prompt pool is set and used (an analysis, a
+    prompt-agreement check), so one never segments with the other's prompts.
     """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        #: held while the prompt pool is set and segmented with (see the class docstring)
+        self.pool_lock = threading.RLock()
         self._choice: ModelChoice | None = None
         self._pipeline: AnalysisPipeline | None = None
         self._prompt_key: PromptSetKey | None = None
@@ -100,6 +105,11 @@ class PipelineCache:
     def loaded_choice(self) -> ModelChoice | None:
         """The choice whose pipeline is loaded, if any."""
         return self._choice
+
+    def forget_prompts(self) -> None:
+        """Forget which prompts the pipeline has (someone else set its pool)."""
+        with self._lock:
+            self._prompt_key = None
 
     def clear(self) -> None:
         """Forget the loaded pipeline (e.g. after the model sources changed)."""
@@ -323,30 +333,48 @@ def analyse_photos(
             "No severity was scored: the active severity model was trained with another DINO "
             "model than the one in Settings. Train a new one from your ratings (Models menu)."
         )
+    from eczema_tracker.app import trust
     from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE
 
     done = 0
+    source = trust.feature_source_of(pipeline.encoder)
     for site in runnable:
         raise_if_cancelled(cancel)
         report(progress, done, total, f"preparing prompts of {site}")
-        pipelines.set_prompts(
-            pipeline, _prompt_set_key(store, site), functools.partial(site_prompts, store, site)
-        )
+        key = _prompt_set_key(store, site)
+        prompts = functools.partial(site_prompts, store, site)
+        with trust.held(pipelines.pool_lock, cancel):
+            pipelines.set_prompts(pipeline, key, prompts)
+            with guard():  # kept once per prompt photo: later runs read them back
+                space = trust.prompt_space(store, site, pipeline.encoder, cancel=cancel)
         for pid in by_site[site]:
             raise_if_cancelled(cancel)
             report(progress, done, total, f"photo {done + 1} of {total}")
             try:
                 photo = store.photo(pid)
                 image = store.load_image(pid, max_side=ANALYSIS_MAX_SIDE)
-                analysis = _analyze(pipeline, image, exclude_keys=(str(pid),))
+                kept = store.kept_retrieval_features([pid], source).get(pid)
+                # the query's [CLS] is computed here (or read back) and handed to the pipeline,
+                # so retrieval and familiarity share one DINO pass
+                query = (
+                    kept if kept is not None else pipeline.encoder.retrieval_features([image])[0]
+                )
+                with trust.held(pipelines.pool_lock, cancel):
+                    pipelines.set_prompts(pipeline, key, prompts)  # no-op unless someone swapped
+                    analysis = _analyze(
+                        pipeline, image, exclude_keys=(str(pid),), query_features=query
+                    )
                 analysis = _at_full_size(analysis, (photo.width, photo.height))
             except (ValueError, OSError) as exc:
                 summary.failed[pid] = str(getattr(exc, "reason", exc))
                 tell(PhotoOutcome(pid, "failed", summary.failed[pid]))
             else:
                 raise_if_cancelled(cancel)  # never record a result after the user said stop
+                judged = None if space is None else space[0].judge(query)
                 with guard():
-                    analysis_id = _record(store, pid, analysis, pipeline, choice)
+                    if kept is None:
+                        store.keep_retrieval_features({pid: query}, source)
+                    analysis_id = _record(store, pid, analysis, pipeline, choice, judged)
                 summary.analysed.append(pid)
                 summary.analysis_ids[pid] = analysis_id
                 tell(PhotoOutcome(pid, "analysed", analysis_id=analysis_id))
@@ -356,10 +384,15 @@ def analyse_photos(
 
 
 def _analyze(
-    pipeline: AnalysisPipeline, image: Image.Image, *, exclude_keys: tuple[str, ...]
+    pipeline: AnalysisPipeline,
+    image: Image.Image,
+    *,
+    exclude_keys: tuple[str, ...],
+    query_features: np.ndarray | None = None,
 ) -> Analysis:
-    """One photo through the pipeline, never segmented from the prompts in ``exclude_keys``."""
-    return pipeline.analyze(image, exclude_keys=exclude_keys)
+    """One photo through the pipeline, never segmented from the prompts in ``exclude_keys``;
+    ``query_features``: its retrieval [CLS] when already computed."""
+    return pipeline.analyze(image, exclude_keys=exclude_keys, query_features=query_features)
 
 
 def _at_full_size(analysis: Analysis, size: tuple[int, int]) -> Analysis:
@@ -381,6 +414,7 @@ def _record(
     analysis: Analysis,
     pipeline: AnalysisPipeline,
     choice: ModelChoice,
+    familiarity: Familiarity | None = None,
 ) -> int:
     encoder = pipeline.encoder
     return store.record_analysis(
@@ -397,4 +431,9 @@ def _record(
         k=choice.k,
         severity_model_id=choice.severity_model_id if analysis.probabilities is not None else None,
         prompt_photo_ids=[int(key) for key in analysis.prompt_keys if str(key).isdigit()],
+        nearest_prompt_distance=None
+        if familiarity is None
+        else familiarity.nearest_prompt_distance,
+        prompt_distance_scale=None if familiarity is None else familiarity.prompt_distance_scale,
+        familiar=None if familiarity is None else familiarity.familiar,
     )

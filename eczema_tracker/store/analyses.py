@@ -48,14 +48,33 @@ _ANALYSIS_FROM = (
 )
 
 
-def _analysis_select(*, with_features: bool = True) -> str:
+#: The schema-4 familiarity columns (NULL on a database still at an older schema, which only the
+#: migration tests hold open: the app migrates every store it opens).
+_FAMILIARITY_COLUMNS = (
+    "a.nearest_prompt_distance AS nearest_prompt_distance, "
+    "a.prompt_distance_scale AS prompt_distance_scale, a.familiar AS familiar"
+)
+_NO_FAMILIARITY = "NULL AS nearest_prompt_distance, NULL AS prompt_distance_scale, NULL AS familiar"
+
+
+def _analysis_select(*, with_features: bool = True, familiarity: bool = True) -> str:
     """``SELECT ... FROM`` of analyses; without features their blob is not read (NULL)."""
     features = "a.features" if with_features else "NULL"
-    return f"SELECT {_ANALYSIS_COLUMNS}, {features} AS features {_ANALYSIS_FROM}"
+    extra = _FAMILIARITY_COLUMNS if familiarity else _NO_FAMILIARITY
+    return f"SELECT {_ANALYSIS_COLUMNS}, {extra}, {features} AS features {_ANALYSIS_FROM}"
 
 
 class AnalysesMixin(MasksMixin):
     """Analysis and correction methods of the Store (see the module docstring)."""
+
+    def _has_familiarity(self) -> bool:
+        """Whether the database has the schema-4 familiarity columns (asked once)."""
+        known = self.__dict__.get("_familiarity_columns")
+        if known is None:
+            with self._lock:
+                names = {row[1] for row in self._db.execute("PRAGMA table_info(analysis)")}
+            known = self.__dict__["_familiarity_columns"] = "familiar" in names
+        return bool(known)
 
     # ----------------------------------------------------------------- writes
     def record_analysis(
@@ -73,11 +92,16 @@ class AnalysesMixin(MasksMixin):
         severity_model_id: int | None = None,
         severity_class: int | None = None,
         prompt_photo_ids: Sequence[int] = (),
+        nearest_prompt_distance: float | None = None,
+        prompt_distance_scale: float | None = None,
+        familiar: bool | None = None,
     ) -> int:
         """Store a new analysis of a photo (it becomes the current one); return its id.
 
         ``features`` is any numeric array (float32 expected), stored with dtype and shape;
         ``severity_class`` defaults to the argmax of ``probabilities`` when those are given.
+        ``nearest_prompt_distance``, ``prompt_distance_scale`` and ``familiar`` are the photo's
+        familiarity (``ml.familiarity.Familiarity``; None: not measured / one prompt / undecided).
         A correction the person saved on the photo's previous current analysis carries over to
         the new one: their mask stays the photo's mask until they change it.
         """
@@ -90,6 +114,9 @@ class AnalysesMixin(MasksMixin):
         feat = encode_features(features)
         sources = json.dumps(dict(model_sources), sort_keys=True, default=str)
         prompt_ids = json.dumps([int(i) for i in prompt_photo_ids])
+        distance = _optional_float(nearest_prompt_distance, "nearest_prompt_distance", 0.0)
+        scale = _optional_float(prompt_distance_scale, "prompt_distance_scale", None)
+        verdict = None if familiar is None else int(bool(familiar))
         with self._lock:
             self._require_writable()
             photo = self._photo_row(photo_id)
@@ -101,30 +128,38 @@ class AnalysesMixin(MasksMixin):
                     "ON a.id = p.current_analysis_id WHERE p.id = ?",
                     (photo.id,),
                 ).fetchone()
+                columns = [
+                    "photo_id", "created_at", "site", "prompt_seq", "mask_id",
+                    "corrected_mask_id", "lesion_area_fraction", "probabilities", "score",
+                    "severity_class", "features", "features_dtype", "features_shape",
+                    "feature_source", "model_sources", "k", "prompt_photo_ids",
+                    "severity_model_id",
+                ]  # fmt: skip
+                values = [
+                    photo.id,
+                    now_iso(),
+                    photo.site,
+                    seq.fetchone()[0],
+                    mask_id,
+                    None if kept is None else kept[0],
+                    frac,
+                    None if probs is None else json.dumps(probs),
+                    None if score is None else float(score),
+                    None if severity_class is None else int(severity_class),
+                    *feat,
+                    feature_source,
+                    sources,
+                    int(k),
+                    prompt_ids,
+                    severity_model_id,
+                ]
+                if (distance, scale, verdict) != (None, None, None):  # schema 4 columns
+                    columns += ["nearest_prompt_distance", "prompt_distance_scale", "familiar"]
+                    values += [distance, scale, verdict]
                 cur = conn.execute(
-                    "INSERT INTO analysis (photo_id, created_at, site, prompt_seq, mask_id, "
-                    "corrected_mask_id, lesion_area_fraction, probabilities, score, "
-                    "severity_class, features, features_dtype, features_shape, feature_source, "
-                    "model_sources, k, prompt_photo_ids, severity_model_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        photo.id,
-                        now_iso(),
-                        photo.site,
-                        seq.fetchone()[0],
-                        mask_id,
-                        None if kept is None else kept[0],
-                        frac,
-                        None if probs is None else json.dumps(probs),
-                        None if score is None else float(score),
-                        None if severity_class is None else int(severity_class),
-                        *feat,
-                        feature_source,
-                        sources,
-                        int(k),
-                        prompt_ids,
-                        severity_model_id,
-                    ),
+                    f"INSERT INTO analysis ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' * len(values))})",
+                    values,
                 )
                 analysis_id = last_id(cur)
                 conn.execute(
@@ -160,11 +195,74 @@ class AnalysesMixin(MasksMixin):
                 "UPDATE analysis SET corrected_mask_id = ? WHERE id = ?", (mask_id, analysis.id)
             )
 
+    def keep_retrieval_features(
+        self, features_by_photo: Mapping[int, np.ndarray], feature_source: str
+    ) -> None:
+        """Keep each photo's whole-image retrieval features of backbone ``feature_source``
+        (replacing any kept before); photos no longer in the store are left out."""
+        rows = []
+        for photo_id, features in features_by_photo.items():
+            blob, dtype, shape = encode_features(features)
+            rows.append((int(photo_id), str(feature_source), blob, dtype, shape, now_iso()))
+        if not rows:
+            return
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO retrieval_features (photo_id, feature_source, features, "
+                "features_dtype, features_shape, created_at) "
+                "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM photo WHERE id = ?)",
+                [(*row, row[0]) for row in rows],
+            )
+
     # ----------------------------------------------------------------- reads
+    def kept_retrieval_features(
+        self, photo_ids: Sequence[int], feature_source: str
+    ) -> dict[int, np.ndarray]:
+        """The kept retrieval features of those of ``photo_ids`` that have some for
+        ``feature_source``: photo id -> (D,) array (see :meth:`keep_retrieval_features`)."""
+        wanted = sorted({int(i) for i in photo_ids})
+        out: dict[int, np.ndarray] = {}
+        with self._lock:
+            for start in range(0, len(wanted), 500):  # keep under SQLite's variable limit
+                chunk = wanted[start : start + 500]
+                rows = fetch_all(
+                    self._db,
+                    "SELECT photo_id, features, features_dtype, features_shape "
+                    "FROM retrieval_features WHERE feature_source = ? "
+                    f"AND photo_id IN ({', '.join('?' * len(chunk))})",
+                    (str(feature_source), *chunk),
+                )
+                for row in rows:
+                    arr = decode_features(
+                        row["features"], row["features_dtype"], row["features_shape"]
+                    )
+                    if arr is not None:
+                        out[row["photo_id"]] = arr
+        return out
+
+    def retrieval_feature_sources(self, photo_ids: Sequence[int]) -> list[str]:
+        """The backbones (``feature_source``) with kept retrieval features of any of
+        ``photo_ids``, the most recently kept first."""
+        wanted = sorted({int(i) for i in photo_ids})[:500]
+        if not wanted:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT feature_source FROM retrieval_features "
+                f"WHERE photo_id IN ({', '.join('?' * len(wanted))}) "
+                "GROUP BY feature_source ORDER BY MAX(created_at) DESC, feature_source",
+                wanted,
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
     def analysis(self, analysis_id: int) -> AnalysisRecord:
         """One analysis; ``KeyError`` if absent."""
         with self._lock:
-            row = fetch_one(self._db, f"{_analysis_select()} WHERE a.id = ?", (int(analysis_id),))
+            row = fetch_one(
+                self._db,
+                f"{_analysis_select(familiarity=self._has_familiarity())} WHERE a.id = ?",
+                (int(analysis_id),),
+            )
             if row is None:
                 raise KeyError(f"no analysis with id {analysis_id}")
             return self._analysis_from_row(row)
@@ -174,7 +272,7 @@ class AnalysesMixin(MasksMixin):
         with self._lock:
             row = fetch_one(
                 self._db,
-                f"{_analysis_select()} "
+                f"{_analysis_select(familiarity=self._has_familiarity())} "
                 "WHERE a.id = (SELECT current_analysis_id FROM photo WHERE id = ?)",
                 (int(photo_id),),
             )
@@ -190,7 +288,7 @@ class AnalysesMixin(MasksMixin):
         each. Features are large, so unless ``with_features`` their ``features`` is None.
         """
         sql = (
-            f"{_analysis_select(with_features=with_features)} "
+            f"{_analysis_select(with_features=with_features, familiarity=self._has_familiarity())} "
             "WHERE a.id = p.current_analysis_id AND p.deleted_at IS NULL"
         )
         args: tuple[str, ...] = ()
@@ -206,7 +304,7 @@ class AnalysesMixin(MasksMixin):
         with self._lock:
             rows = fetch_all(
                 self._db,
-                f"{_analysis_select()} WHERE a.photo_id = ? ORDER BY a.id",
+                f"{_analysis_select(familiarity=self._has_familiarity())} WHERE a.photo_id = ? ORDER BY a.id",
                 (int(photo_id),),
             )
             return [self._analysis_from_row(row) for row in rows]
@@ -267,7 +365,23 @@ class AnalysesMixin(MasksMixin):
             prompt_photo_ids=tuple(json.loads(row["prompt_photo_ids"])),
             severity_model_id=row["severity_model_id"],
             stale=bool(row["stale"]),
+            nearest_prompt_distance=row["nearest_prompt_distance"],
+            prompt_distance_scale=row["prompt_distance_scale"],
+            familiar=None if row["familiar"] is None else bool(row["familiar"]),
         )
+
+
+def _optional_float(value: float | None, name: str, low: float | None) -> float | None:
+    """``value`` as a finite float (None stays None); ``low``: its least allowed value (None:
+    it must be positive)."""
+    if value is None:
+        return None
+    number = float(value)
+    if not np.isfinite(number) or (number <= 0 if low is None else number < low):
+        raise ValueError(
+            f"{name} must be a finite {'positive' if low is None else 'non-negative'} number, got {value}"
+        )
+    return number
 
 
 def encode_features(features: np.ndarray | None) -> tuple[bytes | None, str | None, str | None]:

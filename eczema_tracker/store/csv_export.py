@@ -62,6 +62,18 @@ CSV_FILES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("k", "how many prompts were used"),
             ("prompt_photo_ids", "the prompt photos used (JSON list of photo ids)"),
             ("model_sources", "the models used (JSON object)"),
+            (
+                "nearest_prompt_distance",
+                "how far the photo was from its nearest example photo (empty: not measured)",
+            ),
+            (
+                "prompt_distance_scale",
+                "the example photos' own spread it was compared with (empty: one example)",
+            ),
+            (
+                "familiar",
+                "1 like the example photos, 0 unlike them (check the mask), empty: undecided",
+            ),
         ),
     ),
     (
@@ -186,7 +198,8 @@ def _analysis_rows(store: Store) -> Iterable[Sequence[Any]]:
                 a.stale, a.lesion_area_fraction,
                 None if a.corrected_mask is None else a.corrected_mask.area_fraction,
                 a.severity_class, a.score, a.probabilities, a.severity_model_id, a.k,
-                a.prompt_photo_ids, a.model_sources,
+                a.prompt_photo_ids, a.model_sources, a.nearest_prompt_distance,
+                a.prompt_distance_scale, a.familiar,
             )  # fmt: skip
 
 

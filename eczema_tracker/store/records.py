@@ -154,6 +154,12 @@ class AnalysisRecord:
     prompt_photo_ids: tuple[int, ...]
     severity_model_id: int | None
     stale: bool
+    #: How far the photo was from its nearest prompt (retrieval [CLS]; None: not measured, e.g.
+    #: an analysis made before schema 4), the prompts' own spread it was compared with (None:
+    #: one prompt) and the verdict (True like the examples, False unlike, None undecided).
+    nearest_prompt_distance: float | None = None
+    prompt_distance_scale: float | None = None
+    familiar: bool | None = None
 
     @property
     def effective_mask(self) -> MaskRecord:
@@ -198,6 +204,9 @@ class TimelinePoint:
     #: whose mask ``lesion_area_fraction`` is the area of: "prompt" (the person's prompt mask),
     #: "corrected" (their correction of a result), "analysis" (the app's) or None (no mask)
     mask_origin: str | None = None
+    #: the current analysis' verdict: False when the photo looked unlike the site's example
+    #: photos (the timeline draws it hollow), True like them, None undecided or not analysed
+    familiar: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,240 @@
+"""Issue 14 in the app: familiarity recorded with each analysis, prompt agreement, next to paint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from eczema_tracker.app import services, trust
+from eczema_tracker.core.jobs import Cancelled
+from eczema_tracker.ml.familiarity import PromptSpace
+from eczema_tracker.store import Store, db
+from eczema_tracker.store.csv_export import export_csv
+from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
+
+
+@pytest.fixture(scope="module")
+def tiny_choice(tmp_path_factory) -> services.ModelChoice:
+    base = tmp_path_factory.mktemp("tiny-models")
+    dino, seggpt = make_tiny_dino(base / "dino"), make_tiny_seggpt(base / "seggpt")
+    return services.ModelChoice(dino=str(dino), seggpt=str(seggpt), k=2, device="cpu")
+
+
+@pytest.fixture
+def store(eczema_photo_paths):
+    with Store.open() as s:
+        s.import_paths(eczema_photo_paths[:4], "left arm")
+        yield s
+
+
+def box(h: int, w: int, rows=(4, 2), cols=(4, 2)) -> np.ndarray:
+    """A box from h/rows[0] to h/rows[1] (likewise across)."""
+    mask = np.zeros((h, w), dtype=bool)
+    mask[h // rows[0] : h // rows[1], w // cols[0] : w // cols[1]] = True
+    return mask
+
+
+def test_a_prompt_photo_analysed_is_familiar_at_distance_0_and_it_is_kept(store, tiny_choice):
+    ids = [p.id for p in store.photos("left arm")]
+    for pid in ids[:3]:
+        photo = store.photo(pid)
+        store.set_prompt_mask(pid, box(photo.height, photo.width))
+    summary = services.analyse_photos(store, services.PipelineCache(), tiny_choice, ids)
+    assert sorted(summary.analysed) == sorted(ids)
+    for pid in ids[:3]:
+        a = store.current_analysis(pid)
+        assert a.nearest_prompt_distance == 0.0 and a.familiar is True
+        assert a.prompt_distance_scale is not None and a.prompt_distance_scale > 0
+    other = store.current_analysis(ids[3])
+    assert other.nearest_prompt_distance is not None and other.nearest_prompt_distance > 0
+    sources = store.retrieval_feature_sources(ids)
+    kept = store.kept_retrieval_features(ids, sources[0])
+    assert sorted(kept) == sorted(ids)  # every analysed photo's [CLS] is kept
+    space = PromptSpace(np.stack([kept[i] for i in ids[:3]]))
+    judged = space.judge(kept[ids[3]])
+    assert other.nearest_prompt_distance == pytest.approx(judged.nearest_prompt_distance)
+    assert other.familiar == judged.familiar
+
+
+def test_noise_is_not_familiar(tmp_path, eczema_photo_paths, tiny_choice):
+    """Noise is far beyond the examples' spread (tiny random DINO: the verdict the measure
+    gives on the kept features, and a ratio well beyond that of any real photo)."""
+    rng = np.random.default_rng(0)
+    noise = tmp_path / "noise.png"
+    Image.fromarray(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)).save(noise)
+    with Store.open(tmp_path / "s") as store:
+        store.import_paths(eczema_photo_paths[:3], "left arm")
+        store.import_paths([noise], "left arm")
+        photos = store.photos("left arm")
+        prompts = [p for p in photos if p.original_name != "noise.png"]
+        for p in prompts:
+            store.set_prompt_mask(p.id, box(p.height, p.width))
+        noisy = next(p for p in photos if p.original_name == "noise.png")
+        services.analyse_photos(store, services.PipelineCache(), tiny_choice, [noisy.id])
+        a = store.current_analysis(noisy.id)
+        assert a.prompt_distance_scale is not None
+        ratio = a.nearest_prompt_distance / a.prompt_distance_scale
+        assert a.familiar is (ratio <= 4.0)
+        assert a.familiar is False, f"noise at {ratio:.2f} scales"
+
+
+class FakeSegmenter:
+    """Predicts each prompt's mask as the box every good example shows."""
+
+    def __init__(self) -> None:
+        self.sizes: list[tuple[int, int]] = []
+        self.calls: list[tuple[int, tuple[int, ...]]] = []
+
+    def prepare(self, prompts):
+        self.sizes = [p.image.size for p in prompts]
+        return None
+
+    def segment(self, index, others):
+        self.calls.append((index, tuple(others)))
+        w, h = self.sizes[index]
+        return box(h, w)
+
+
+def test_prompt_agreement_finds_the_deliberately_wrong_example(store):
+    ids = [p.id for p in store.photos("left arm")]
+    for pid in ids[:3]:
+        photo = store.photo(pid)
+        store.set_prompt_mask(pid, box(photo.height, photo.width))
+    wrong = store.photo(ids[3])
+    store.set_prompt_mask(wrong.id, box(wrong.height, wrong.width, rows=(2, 1), cols=(3, 1)))
+    fake = FakeSegmenter()
+    progress = []
+    result = trust.prompt_agreement(
+        store, "left arm", fake, k=2, progress=lambda d, t, m: progress.append((d, t))
+    )
+    assert result.weakest_photo_id == wrong.id
+    assert result.agreement.ious[result.photo_ids.index(wrong.id)] < 0.2
+    assert 0.0 <= result.mean_iou < 1.0 and result.k_used == 2
+    assert all(i not in others and len(others) == 2 for i, others in fake.calls)
+    assert progress[-1] == (4, 4)
+    text = result.describe()
+    assert text.startswith("Your examples agree: ") and "% overlap on average" in text
+    assert result.to_json()["weakest_photo_id"] == wrong.id
+
+
+def test_prompt_agreement_with_two_prompts_uses_k_1_and_says_so(store):
+    ids = [p.id for p in store.photos("left arm")][:2]
+    for pid in ids:
+        photo = store.photo(pid)
+        store.set_prompt_mask(pid, box(photo.height, photo.width))
+    result = trust.prompt_agreement(store, "left arm", FakeSegmenter(), k=2)
+    assert result.k_used == 1 and "K=1" in result.note and result.mean_iou == 1.0
+    assert "checked with 1 other" in result.describe()
+    one = trust.prompt_agreement(store, "face", FakeSegmenter())
+    assert one.agreement is None and "at least 2" in one.describe()
+
+
+def test_prompt_agreement_is_cancellable(store):
+    for p in store.photos("left arm")[:3]:
+        store.set_prompt_mask(p.id, box(p.height, p.width))
+    with pytest.raises(Cancelled):
+        trust.prompt_agreement(store, "left arm", FakeSegmenter(), cancel=lambda: True)
+
+
+def test_prompt_agreement_with_the_real_seggpt_class(store, tiny_choice):
+    for p in store.photos("left arm")[:3]:
+        store.set_prompt_mask(p.id, box(p.height, p.width))
+    cache = services.PipelineCache()
+    result = trust.seggpt_agreement(store, "left arm", cache, tiny_choice)
+    assert len(result.agreement.ious) == 3 and all(0 <= v <= 1 for v in result.agreement.ious)
+    assert cache.pool_lock.acquire(blocking=False)  # released again
+    cache.pool_lock.release()
+
+
+def test_next_to_paint_is_the_photo_farthest_from_its_nearest_prompt(store):
+    ids = [p.id for p in store.photos("left arm")]
+    for pid in ids[:2]:
+        photo = store.photo(pid)
+        store.set_prompt_mask(pid, box(photo.height, photo.width))
+    features = {
+        ids[0]: np.array([1.0, 0.0, 0.0]),
+        ids[1]: np.array([0.9, 0.1, 0.0]),
+        ids[2]: np.array([0.8, 0.3, 0.0]),  # near the prompts
+        ids[3]: np.array([0.0, 0.0, 1.0]),  # unlike them: paint this one
+    }
+    store.keep_retrieval_features(features, "tiny@1024")
+    pick = trust.next_to_paint(store, "left arm")
+    assert pick is not None and pick.photo_id == ids[3] and pick.candidates == 2
+    assert pick.distance == pytest.approx(1.0)
+    assert trust.next_to_paint(store, "nowhere") is None
+
+
+def test_familiarity_is_kept_exported_and_survives_the_schema_3_migration(
+    tmp_path, eczema_photo_paths, monkeypatch
+):
+    bundled = db.bundled_migrations()
+    folder = tmp_path / "store"
+    with monkeypatch.context() as patch:
+        patch.setattr(db, "bundled_migrations", lambda: bundled[:3])
+        with Store.open(folder) as old:
+            old.import_paths(eczema_photo_paths[:2], "left arm")
+            photo = old.photos()[0]
+            old_id = old.record_analysis(
+                photo.id,
+                mask=box(photo.height, photo.width),
+                lesion_area_fraction=0.1,
+                features=np.arange(3, dtype=np.float32),
+                feature_source="dino:test",
+                probabilities=None,
+                score=None,
+                model_sources={"dino": "test"},
+                k=2,
+            )
+            old.add_checkin("2026-01-05", [1] * 7)
+            before = old.analysis(old_id)
+            assert db.schema_version(old._db) == 3
+    with Store.open(folder) as store:
+        assert db.schema_version(store._db) == 4 == db.latest_version()
+        kept = store.analysis(old_id)
+        assert kept == before or (kept.id, kept.mask, kept.k) == (before.id, before.mask, before.k)
+        assert (kept.nearest_prompt_distance, kept.prompt_distance_scale, kept.familiar) == (
+            None,
+            None,
+            None,
+        )
+        assert store.checkins()[0].total == 7
+        new_id = store.record_analysis(
+            photo.id,
+            mask=box(photo.height, photo.width),
+            lesion_area_fraction=0.1,
+            features=None,
+            feature_source=None,
+            probabilities=None,
+            score=None,
+            model_sources={},
+            k=2,
+            nearest_prompt_distance=0.5,
+            prompt_distance_scale=0.1,
+            familiar=False,
+        )
+        new = store.analysis(new_id)
+        assert (new.nearest_prompt_distance, new.prompt_distance_scale, new.familiar) == (
+            0.5,
+            0.1,
+            False,
+        )
+        with pytest.raises(ValueError):
+            store.record_analysis(
+                photo.id,
+                mask=box(photo.height, photo.width),
+                lesion_area_fraction=0.1,
+                features=None,
+                feature_source=None,
+                probabilities=None,
+                score=None,
+                model_sources={},
+                k=2,
+                nearest_prompt_distance=-1.0,
+            )
+        assert db.check_own_schema(store._db, folder) == 4
+        out = tmp_path / "csv"
+        export_csv(store, out)
+        text = (out / "analyses.csv").read_text()
+        assert "nearest_prompt_distance,prompt_distance_scale,familiar" in text.splitlines()[0]
+        assert text.splitlines()[-1].endswith("0.5,0.1,0")
