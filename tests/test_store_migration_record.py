@@ -96,7 +96,8 @@ def test_opening_a_schema_2_store_migrates_it_and_keeps_everything(schema_2_stor
     with Store.open(folder, readonly=True) as store:
         assert _equal(_snapshot(store), before)
         assert store.checkins()[0].total == 7
-        assert db.check_own_schema(store._db, folder) == db.latest_version()  # exactly what migrations create
+        # exactly what the migrations create
+        assert db.check_own_schema(store._db, folder) == db.latest_version()
 
 
 def test_a_readonly_open_of_a_schema_2_store_asks_for_an_upgrade(schema_2_store):
