@@ -142,8 +142,12 @@ def _op_analyse(killer: _Killer, folder: str, dino: str, seggpt: str, nonce: str
     # write one, as real results do; everything else is the real analysis and recording.
     original = services._analyze
 
-    def distinct_mask(pipeline: Any, image: Any, *, exclude_keys: tuple[str, ...]) -> Any:
-        analysis = original(pipeline, image, exclude_keys=exclude_keys)
+    def distinct_mask(
+        pipeline: Any, image: Any, *, exclude_keys: tuple[str, ...], query_features: Any = None
+    ) -> Any:
+        analysis = original(
+            pipeline, image, exclude_keys=exclude_keys, query_features=query_features
+        )
         mask = analysis.mask.copy()
         rng = random.Random(f"{nonce}-{exclude_keys}")
         top, left = rng.randrange(mask.shape[0] // 2), rng.randrange(mask.shape[1] // 2)

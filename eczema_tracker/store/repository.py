@@ -318,8 +318,9 @@ class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
             "AS rating, a.id AS analysis_id, "
             "a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq AS stale, "
             "CASE WHEN pm.id IS NOT NULL THEN 'prompt' WHEN cm.id IS NOT NULL THEN 'corrected' "
-            "WHEN a.id IS NOT NULL THEN 'analysis' END AS mask_origin "
-            "FROM photo p LEFT JOIN analysis a ON a.id = p.current_analysis_id "
+            "WHEN a.id IS NOT NULL THEN 'analysis' END AS mask_origin, "
+            + ("a.familiar AS familiar " if self._has_familiarity() else "NULL AS familiar ")
+            + "FROM photo p LEFT JOIN analysis a ON a.id = p.current_analysis_id "
             "LEFT JOIN mask_file cm ON cm.id = a.corrected_mask_id "
             "LEFT JOIN site_prompt_change s ON s.site = p.site "
             "LEFT JOIN prompt q ON q.photo_id = p.id "
@@ -345,6 +346,7 @@ class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
                     analysis_id=row["analysis_id"],
                     stale=bool(row["stale"]) if row["analysis_id"] is not None else False,
                     mask_origin=row["mask_origin"],
+                    familiar=None if row["familiar"] is None else bool(row["familiar"]),
                 )
                 for row in rows
             ]
