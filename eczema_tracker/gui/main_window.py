@@ -52,12 +52,14 @@ from eczema_tracker.gui.prompt_flow import PromptFlow
 from eczema_tracker.gui.shown_photo import ShownPhoto
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.gui.trust_flow import TrustFlow
 from eczema_tracker.gui.undo import UndoHistory
 from eczema_tracker.gui.widgets.empty_state import EmptyLibraryView
 from eczema_tracker.gui.widgets.library_view import LibraryView, PhotoListModel, ThumbnailLoader
 from eczema_tracker.gui.widgets.photo_view import PhotoDetails, PhotoView
 from eczema_tracker.gui.widgets.task_progress import TaskProgressWidget
 from eczema_tracker.gui.widgets.timeline_panel import TimelinePanel
+from eczema_tracker.gui.widgets.trust_summary import TrustSummary
 from eczema_tracker.gui.window_menus import build_actions
 from eczema_tracker.gui.window_questions import IMPORT_FILE_FILTER, EditQuestionsMixin
 
@@ -116,6 +118,14 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.prompts = PromptFlow(
             self.session, self.undo_history, self, parent=self, shown_photo=lambda: self.shown_photo
         )
+        self.trust = TrustFlow(  # the prompt panel's agreement and next photo to paint
+            self.session,
+            self.pipelines,
+            settings,
+            parent=self,
+            open_photo=self.open_photo,
+            paint=self.prompts.paint_prompt_of_current,
+        )
         self.photo_actions = PhotoActions(self.session, self.undo_history, self, self)
         self.backup = BackupFlow(self.session, self, self)
         self._bin_dialog: BinDialog | None = None
@@ -140,6 +150,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.site_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.prompt_counts = QLabel()
         self.prompt_counts.setWordWrap(True)
+        self.trust_summary = TrustSummary()  # per site: do the examples agree, what to paint
         self.empty_view = EmptyLibraryView()
         self.library_stack = QStackedWidget()
         self.library_stack.addWidget(self.empty_view)
@@ -149,6 +160,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         left_layout.setContentsMargins(4, 4, 4, 4)
         left_layout.addWidget(self.site_filter)
         left_layout.addWidget(self.prompt_counts)
+        left_layout.addWidget(self.trust_summary)
         left_layout.addWidget(self.library_stack, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.photo_view, "Photo")
@@ -181,6 +193,8 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         )
         self.prompts.promptsChanged.connect(self.analysis.offer_reanalysis)
         self.prompts.editorClosed.connect(self._take_keyboard_back)
+        self.trust.updated.connect(self.trust_summary.show_sites)
+        self.trust_summary.paintRequested.connect(self.trust.paint_next)
         self.personal.photoActivated.connect(self.open_photo)
         self.site_filter.currentIndexChanged.connect(lambda _i: self._site_filter_changed())
         self.library.photoSelected.connect(self.show_photo)

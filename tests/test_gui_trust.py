@@ -1,0 +1,258 @@
+"""The prompt panel's trust summary (issue 14): do a site's examples agree, what to paint next.
+
+pytest-qt, offscreen; the agreement is checked with a fake segmenter where the answer must be
+known (the deliberately wrong example), and with tiny random SegGPT/DINO folders where the
+real path is exercised.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from eczema_tracker.app import services, trust
+from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.settings import Settings
+from eczema_tracker.core.jobs import Cancelled
+from eczema_tracker.gui.main_window import MainWindow
+from eczema_tracker.gui.store_session import StoreSession
+from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.gui.trust_flow import TrustFlow
+from eczema_tracker.gui.widgets.trust_summary import MODELS_MISSING, TrustSummary
+from eczema_tracker.store import Store
+from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
+
+SITE = "left arm"
+
+
+@pytest.fixture(scope="module")
+def tiny_settings(tmp_path_factory) -> Settings:
+    base = tmp_path_factory.mktemp("tiny-models")
+    dino, seggpt = make_tiny_dino(base / "dino"), make_tiny_seggpt(base / "seggpt")
+    return Settings(dino_source=str(dino), seggpt_source=str(seggpt), device="cpu", k=2)
+
+
+@pytest.fixture
+def store(eczema_photo_paths):
+    with Store.open() as s:
+        s.import_paths(eczema_photo_paths[:5], SITE)
+        for day, photo in enumerate(sorted(s.photos(SITE), key=lambda p: p.id), start=1):
+            s.update_photo(photo.id, taken_at=f"2026-03-{day:02d}T10:00:00")
+        yield s
+
+
+def ids_of(store: Store) -> list[int]:
+    return sorted(p.id for p in store.photos(SITE))
+
+
+def box(store: Store, photo_id: int, rows=(4, 2), cols=(4, 2)) -> np.ndarray:
+    photo = store.photo(photo_id)
+    h, w = photo.height, photo.width
+    mask = np.zeros((h, w), dtype=bool)
+    mask[h // rows[0] : h // rows[1], w // cols[0] : w // cols[1]] = True
+    return mask
+
+
+class FakeSegmenter:
+    """Predicts every prompt's mask as the box the good examples show."""
+
+    def __init__(self) -> None:
+        self.sizes: list[tuple[int, int]] = []
+
+    def prepare(self, prompts):
+        self.sizes = [p.image.size for p in prompts]
+        return None
+
+    def segment(self, index, others):
+        w, h = self.sizes[index]
+        mask = np.zeros((h, w), dtype=bool)
+        mask[h // 4 : h // 2, w // 4 : w // 2] = True
+        return mask
+
+
+class FakeAgreement:
+    """:func:`trust.seggpt_agreement`'s shape with :class:`FakeSegmenter`; records its calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, store, site, pipelines, choice, *, progress=None, cancel=None):
+        self.calls.append(site)
+        return trust.prompt_agreement(
+            store, site, FakeSegmenter(), k=choice.k, progress=progress, cancel=cancel
+        )
+
+
+@pytest.fixture
+def flow_for(qtbot):
+    """Builds a TrustFlow with its summary on a plain widget; its tasks end with the test."""
+    hosts = []
+
+    def build(store: Store, settings: Settings, agreement=None):
+        host = QWidget()
+        qtbot.addWidget(host)
+        hosts.append(host)
+        session = StoreSession(store, host)
+        summary = TrustSummary(host)
+        kwargs = {} if agreement is None else {"agreement": agreement}
+        flow = TrustFlow(session, services.PipelineCache(), settings, parent=host, **kwargs)
+        flow.updated.connect(summary.show_sites)
+        return flow, summary, session
+
+    yield build
+    for task in list(BackgroundTask._running):
+        task.cancel()
+    qtbot.waitUntil(lambda: not BackgroundTask._running, timeout=20000)
+
+
+def test_the_deliberately_wrong_example_comes_out_weakest_in_the_summary(
+    qtbot, store, tiny_settings, flow_for
+):
+    ids = ids_of(store)
+    for pid in ids[:3]:
+        store.set_prompt_mask(pid, box(store, pid))
+    wrong = ids[3]  # taken on 4 March
+    store.set_prompt_mask(wrong, box(store, wrong, rows=(2, 1), cols=(3, 1)))
+    fake = FakeAgreement()
+    flow, summary, _session = flow_for(store, tiny_settings, fake)
+    qtbot.waitUntil(lambda: not flow.busy, timeout=20000)
+    state = flow.state(SITE)
+    assert fake.calls == [SITE]
+    assert state.agreement.weakest_photo_id == wrong and not state.models_missing
+    text = summary.site_text(SITE)
+    assert "Your examples agree: " in text and "% overlap on average" in text
+    assert "the weakest is the photo of 4 March 2026" in text
+    assert summary.isVisibleTo(summary.parentWidget())
+
+
+def test_a_prompt_change_checks_the_site_again_with_the_real_tiny_seggpt(
+    qtbot, store, tiny_settings, flow_for
+):
+    ids = ids_of(store)
+    for pid in ids[:2]:
+        store.set_prompt_mask(pid, box(store, pid))
+    flow, summary, session = flow_for(store, tiny_settings)
+    qtbot.waitUntil(lambda: not flow.busy, timeout=30000)
+    first = flow.state(SITE).agreement
+    assert first is not None and first.k_used == 1 and len(first.photo_ids) == 2
+    assert "checked with 1 other" in summary.site_text(SITE)  # describe()'s K=1 note
+    assert "Analyse this site's photos to see which one to paint next" in summary.site_text(SITE)
+
+    seen: list[bool] = []
+    flow.updated.connect(lambda states: seen.append(states[0].checking))
+    session.write(
+        lambda s: s.set_prompt_mask(ids[2], box(s, ids[2])),
+        StoreChanges(prompts=True, photos=True, sites=frozenset({SITE})),
+    )
+    qtbot.waitUntil(lambda: True in seen, timeout=10000)  # "checking your examples…"
+    qtbot.waitUntil(lambda: not flow.busy, timeout=30000)
+    again = flow.state(SITE).agreement
+    assert set(again.photo_ids) == set(ids[:3])
+    assert again.k_used == 2 and all(0.0 <= v <= 1.0 for v in again.agreement.ious)
+    assert "checked with 1 other" not in summary.site_text(SITE)
+
+
+def test_a_newer_change_cancels_and_supersedes_the_running_check(
+    qtbot, store, tiny_settings, flow_for
+):
+    ids = ids_of(store)
+    for pid in ids[:2]:
+        store.set_prompt_mask(pid, box(store, pid))
+    started = threading.Event()
+    outcomes: list[str] = []
+    fake = FakeAgreement()
+
+    def slow_then_fake(store_, site, pipelines, choice, *, progress=None, cancel=None):
+        if not outcomes:  # the first check waits until it is cancelled
+            outcomes.append("first")
+            started.set()
+            for _ in range(400):
+                if cancel():
+                    outcomes.append("cancelled")
+                    raise Cancelled("superseded")
+                threading.Event().wait(0.025)
+            outcomes.append("not cancelled")
+        return fake(store_, site, pipelines, choice, progress=progress, cancel=cancel)
+
+    flow, summary, session = flow_for(store, tiny_settings, slow_then_fake)
+    qtbot.waitUntil(started.is_set, timeout=10000)
+    assert flow.state(SITE).checking and "Checking your examples…" in summary.site_text(SITE)
+    session.write(
+        lambda s: s.set_prompt_mask(ids[2], box(s, ids[2])),
+        StoreChanges(prompts=True, photos=True, sites=frozenset({SITE})),
+    )
+    qtbot.waitUntil(lambda: not flow.busy, timeout=20000)
+    assert outcomes == ["first", "cancelled"]
+    assert fake.calls == [SITE]
+    assert set(flow.state(SITE).agreement.photo_ids) == set(ids[:3])  # the newest prompts
+
+
+def test_missing_models_are_never_downloaded_and_the_summary_says_why(
+    qtbot, store, flow_for, monkeypatch
+):
+    import eczema_tracker.app.model_sources as model_sources
+    import eczema_tracker.ml.sources as sources
+
+    downloads = []
+    monkeypatch.setattr(sources, "download_source", lambda *a, **k: downloads.append(a))
+    monkeypatch.setattr(model_sources, "download_source", lambda *a, **k: downloads.append(a))
+    ids = ids_of(store)
+    for pid in ids[:2]:
+        store.set_prompt_mask(pid, box(store, pid))
+    fake = FakeAgreement()
+    flow, summary, _session = flow_for(store, Settings(), fake)  # hub models, not cached
+    qtbot.waitUntil(lambda: not flow.busy, timeout=20000)
+    state = flow.state(SITE)
+    assert state.models_missing and fake.calls == [] and downloads == []
+    assert flow.pipelines.loaded_choice is None
+    assert summary.site_text(SITE).splitlines()[0] == f"{SITE}: {MODELS_MISSING}"
+
+
+def test_a_site_with_one_example_says_how_many_are_needed(qtbot, store, tiny_settings, flow_for):
+    ids = ids_of(store)
+    store.set_prompt_mask(ids[0], box(store, ids[0]))
+    fake = FakeAgreement()
+    flow, summary, _session = flow_for(store, tiny_settings, fake)
+    qtbot.waitUntil(lambda: not flow.busy, timeout=20000)
+    assert fake.calls == []  # nothing to check with one example
+    assert "paint at least 2 to check how well they agree" in summary.site_text(SITE)
+    assert summary.paint_button(SITE).isHidden()  # no features kept: no suggestion yet
+
+
+def test_paint_next_opens_the_painter_on_the_farthest_photo(qtbot, store):
+    ids = ids_of(store)
+    for pid in ids[:2]:
+        store.set_prompt_mask(pid, box(store, pid))
+    features = {
+        ids[0]: [1.0, 0.0, 0.0],
+        ids[1]: [0.9, 0.1, 0.0],
+        ids[2]: [0.8, 0.3, 0.0],
+        ids[3]: [0.0, 0.1, 1.0],  # least like the examples (4 March)
+        ids[4]: [0.7, 0.0, 0.3],
+    }
+    store.keep_retrieval_features(
+        {k: np.asarray(v, dtype=np.float32) for k, v in features.items()}, "tiny@1024"
+    )
+    win = MainWindow(store, Settings())  # models not here: only the suggestion is made
+    win.show_message = lambda *a, **k: None
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: not win.trust.busy, timeout=20000)
+    assert win.trust.state(SITE).next_photo.photo_id == ids[3]
+    assert "Paint next: photo of 4 March 2026" in win.trust_summary.site_text(SITE)
+    button = win.trust_summary.paint_button(SITE)
+    assert button.isVisible()
+    with qtbot.waitSignal(win.prompts.editorOpened, timeout=20000) as opened:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert win.shown_photo == ids[3]
+    dialog = opened.args[0]
+    assert SITE in dialog.windowTitle() and "Paint prompt mask" in dialog.windowTitle()
+    dialog.done(0)
+    for task in list(BackgroundTask._running):
+        task.cancel()
+    qtbot.waitUntil(lambda: not BackgroundTask._running, timeout=20000)
+    win.thumbnails.wait_idle()
