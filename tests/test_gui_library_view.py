@@ -72,9 +72,9 @@ def test_badges_are_explained_in_tooltips_and_a_legend(library):
     assert "Prompt photo" in tip and "Out of date" in tip and "Your rating: 0" in tip
     assert "Not analysed yet" in model.index_of(2).data(Qt.ItemDataRole.ToolTipRole)
     legend = library.footer.legend.text()
-    for word in ("prompt", "analysed", "out of date", "rating"):
+    for word in ("prompt", "analysed", "out of date", "unlike your examples", "rating"):
         assert word in legend
-    assert library.footer.isVisible() and len(BADGES) == 4
+    assert library.footer.isVisible() and len(BADGES) == 5
 
 
 def test_thumbnail_size_follows_ctrl_wheel_and_the_slider_and_is_remembered(qtbot, library):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from eczema_tracker.app.familiarity_text import is_unfamiliar
 from eczema_tracker.app.report_request import (
     LETTER_COUNTRIES,
     PAPER_SIZES,
@@ -119,6 +120,14 @@ class PhotoPoint:
     severity_model_id: int | None
     mask_origin: str | None  #: "prompt", "corrected", "analysis" or None
     note: str = ""
+    #: the current analysis' verdict: False when the photo looked unlike the site's example
+    #: photos, True like them, None not judged
+    familiar: bool | None = None
+
+    @property
+    def unfamiliar(self) -> bool:
+        """Whether the report marks it "unlike the example photos" (``familiarity_text``)."""
+        return is_unfamiliar(self.familiar, self.mask_origin)
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,6 +178,11 @@ class SiteReport:
     @property
     def graded(self) -> tuple[PhotoPoint, ...]:
         return tuple(p for p in self.points if p.score is not None)
+
+    @property
+    def unfamiliar(self) -> tuple[PhotoPoint, ...]:
+        """Its photos whose result looks unlike the site's example photos."""
+        return tuple(p for p in self.points if p.unfamiliar)
 
 
 @dataclass(frozen=True)
@@ -334,6 +348,7 @@ def _site_points(store: Store, request: ReportRequest, site: str) -> list[PhotoP
                 severity_model_id=None if analysis is None else analysis.severity_model_id,
                 mask_origin=point.mask_origin,
                 note=(notes.get(point.photo_id) or "").strip(),
+                familiar=None if analysis is None else analysis.familiar,
             )
         )
     points.sort(key=lambda p: (p.taken, p.photo_id))

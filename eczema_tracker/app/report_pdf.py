@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+from matplotlib.lines import Line2D
 
+from eczema_tracker.app.familiarity_text import (
+    UNFAMILIAR_COLOR,
+    UNFAMILIAR_FOOTNOTE,
+    UNFAMILIAR_MARK,
+    sentence,
+)
 from eczema_tracker.app.report_data import (
     PAPER_SIZES,
     ReportData,
@@ -112,6 +119,8 @@ def _timeline(page: ReportPage, data: ReportData) -> None:
 def _photo_caption(photo: StripPhoto) -> str:
     point = photo.point
     parts = [day_text(point.taken.date())]
+    if point.unfamiliar:
+        parts[0] = f"{UNFAMILIAR_MARK} {parts[0]}"
     parts.append("no mask" if point.area_fraction is None else f"area {pct(point.area_fraction)}")
     if point.score is not None:
         parts.append(f"severity {point.score:.1f}")
@@ -157,11 +166,16 @@ def _photo_page(page: ReportPage, sites: Sequence[SiteReport]) -> None:
             ax.imshow(photo.image, interpolation="bilinear")
             if photo.mask is not None and photo.mask.any():
                 ax.contour(photo.mask, levels=[0.5], colors=MASK_COLOR, linewidths=1.0)
+            if photo.point.unfamiliar:  # a ring in the corner, explained by the footnote
+                ax.add_artist(Line2D([0.93], [0.9], transform=ax.transAxes, marker="o", ms=11,
+                                     mfc="white", mec=UNFAMILIAR_COLOR, mew=2.2, ls=""))  # fmt: skip
             ax.set_axis_off()
             ax.set_title(
                 fit(_photo_caption(photo), photo_width, 7.5), fontsize=7.5, pad=2, loc="left"
             )
         page.space(box + 0.12)
+    if any(p.point.unfamiliar for s in shown for p in s.strip):
+        page.line(sentence(UNFAMILIAR_FOOTNOTE), size=8, color=MUTED)
     hidden = [s for s in sites if s.strip][MAX_SITE_STRIPS:]
     if hidden:
         page.line(

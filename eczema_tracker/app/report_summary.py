@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from eczema_tracker.app.familiarity_text import UNFAMILIAR_FOOTNOTE, UNFAMILIAR_MARK
 from eczema_tracker.app.report_data import PeriodNumbers, ReportData, SiteReport
 from eczema_tracker.app.report_page import MUTED, Column, ReportPage
 from eczema_tracker.core.poem import POEM_MAX_TOTAL
@@ -81,10 +82,11 @@ def _site_rows(sites: Sequence[SiteReport]) -> list[list[str]]:
             )
         else:
             severity = "not predicted"
+        unlike = len(site.unfamiliar)
         rows.append(
             [
                 site.site,
-                str(len(site.points)),
+                f"{len(site.points)}" + (f" ({unlike} {UNFAMILIAR_MARK})" if unlike else ""),
                 pct(first_area),
                 pct(last_area),
                 "\u2013" if change is None else _signed(100 * change, 1, " pts"),
@@ -178,6 +180,9 @@ def summary(page: ReportPage, data: ReportData) -> None:
             _site_rows(data.sites),
         )
         page.paragraph(model_sentence(data), size=7.5, color=MUTED)
+        footnote = unfamiliar_footnote(data)
+        if footnote:
+            page.paragraph(footnote, size=7.5, color=MUTED)
     else:
         page.line("Photos: none taken in this range.", size=8.5)
 
@@ -200,4 +205,17 @@ def model_sentence(data: ReportData) -> str:
         f"{masks} Severity (0 none, 1 mild, 2 moderate, 3 severe) predicted by: "
         + "; ".join(described)
         + "."
+    )
+
+
+def unfamiliar_footnote(data: ReportData) -> str:
+    """The footnote explaining the mark of photos unlike the example photos, with how many
+    there are ('' when none is marked)."""
+    marked = sum(len(s.unfamiliar) for s in data.sites)
+    if not marked:
+        return ""
+    total = data.photo_count
+    return (
+        f"{UNFAMILIAR_FOOTNOTE}: {marked} of {total} photo{'s' if total != 1 else ''} in this "
+        "range (counted in the Photos column, marked on the photos, hollow on the timeline)."
     )

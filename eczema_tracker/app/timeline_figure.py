@@ -3,7 +3,9 @@
 One date axis, stacked panels (each only when it has something to show):
 
 - **severity**: each site's predicted score (0-3, shaded class bands), the person's ratings on
-  the same scale, and lesion area (% of the photo) on a twin axis on the right;
+  the same scale, and lesion area (% of the photo) on a twin axis on the right; a result
+  unlike the site's example photos (:mod:`.familiarity_text`) is hollow, in full colour (an
+  out-of-date one hollow and faded);
 - **POEM**: check-in totals 0-28 over the published bands (0-2 clear or almost clear, 3-7 mild,
   8-16 moderate, 17-24 severe, 25-28 very severe); a check-in that is not scored is a grey x;
 - **itch and sleep**: the daily numbers, NRS 0-10;
@@ -18,8 +20,8 @@ Use::
                           date_range=(date(2026, 9, 1), date(2026, 11, 30)))
     figure.savefig("timeline.pdf")
 
-Artists carry a ``gid`` naming their layer ("score", "score-stale", "rating", "area",
-"area-stale", "poem", "poem-unscored", "itch", "sleep", "course", "course-open", "flare",
+Artists carry a ``gid`` naming their layer ("score", "score-stale", "score-unfamiliar",
+"rating", "area", "area-stale", "area-unfamiliar", "poem", "poem-unscored", "itch", "sleep", "course", "course-open", "flare",
 "flare-line", "note"), and :class:`TimelineAxes.targets` lists what a mouse can hover, with
 its text (photo points carry the point instead: the GUI describes them and opens the photo).
 The data types live in :mod:`.timeline_data`, the shared pieces in :mod:`.timeline_axes`, the
@@ -35,6 +37,7 @@ import matplotlib.dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import FigureBase
 
+from eczema_tracker.app.familiarity_text import UNFAMILIAR_LABEL, point_is_unfamiliar
 from eczema_tracker.app.timeline_axes import (
     AREA_COLOR,
     BAND_ALPHA,
@@ -220,11 +223,16 @@ def _draw_scores(
     ms = marker_size(len(scored), 6)
     ax.plot([d for d, _, _ in scored], [y for _, _, y in scored], "-", color=color,
             lw=1.4 if len(scored) <= 200 else 0.9, alpha=0.7, zorder=3)  # fmt: skip
-    fresh = [(d, y) for d, p, y in scored if not p.stale]
+    fresh = [(d, y) for d, p, y in scored if not p.stale and not point_is_unfamiliar(p)]
+    unlike = [(d, y) for d, p, y in scored if not p.stale and point_is_unfamiliar(p)]
     stale = [(d, y) for d, p, y in scored if p.stale]
     if fresh:
         ax.plot([d for d, _ in fresh], [y for _, y in fresh], "o", color=color, ms=ms,
                 zorder=4, label="Predicted score" + suffix, gid="score")  # fmt: skip
+    if unlike:  # hollow, in full colour: the result may be wrong (stale is hollow and faded)
+        ax.plot([d for d, _ in unlike], [y for _, y in unlike], "o", mfc="white", mec=color,
+                mew=1.8, ms=ms, zorder=4, label=f"Predicted ({UNFAMILIAR_LABEL})" + suffix,
+                gid="score-unfamiliar")  # fmt: skip
     if stale:
         ax.plot([d for d, _ in stale], [y for _, y in stale], "o", mfc="white", mec=color,
                 alpha=0.55, ms=ms, zorder=4, label="Predicted (out of date)" + suffix,
@@ -267,11 +275,16 @@ def _draw_areas(
     ms = marker_size(len(measured), 5)
     area_ax.plot([d for d, _, _ in measured], percent, "--", color=color, lw=1.1, alpha=0.7,
                  zorder=2)  # fmt: skip
-    fresh = [(d, pc) for d, p, pc in measured if not p.stale]
+    fresh = [(d, pc) for d, p, pc in measured if not p.stale and not point_is_unfamiliar(p)]
+    unlike = [(d, pc) for d, p, pc in measured if not p.stale and point_is_unfamiliar(p)]
     stale = [(d, pc) for d, p, pc in measured if p.stale]
     if fresh:
         area_ax.plot([d for d, _ in fresh], [pc for _, pc in fresh], "s", color=color, ms=ms,
                      zorder=3, label="Lesion area (%)" + suffix, gid="area")  # fmt: skip
+    if unlike:
+        area_ax.plot([d for d, _ in unlike], [pc for _, pc in unlike], "s", mfc="white",
+                     mec=color, mew=1.8, ms=ms, zorder=3,
+                     label=f"Area ({UNFAMILIAR_LABEL})" + suffix, gid="area-unfamiliar")  # fmt: skip
     if stale:
         area_ax.plot([d for d, _ in stale], [pc for _, pc in stale], "s", mfc="white", mec=color,
                      alpha=0.55, ms=ms, zorder=3, label="Area (out of date)" + suffix,

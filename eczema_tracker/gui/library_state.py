@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from eczema_tracker.app import services
+from eczema_tracker.app.familiarity_text import is_unfamiliar, point_is_unfamiliar
 from eczema_tracker.app.store_api import PhotoRecord, Store, TimelinePoint
 from eczema_tracker.core.severity_scale import expected_score, shown_grade
 from eczema_tracker.gui.widgets.library_view import LibraryItem
@@ -22,6 +23,13 @@ def _when(record: PhotoRecord) -> datetime | None:
         return record.taken_datetime
     except (ValueError, TypeError, AttributeError):
         return None
+
+
+def _distance_ratio(distance: float | None, scale: float | None) -> float | None:
+    """How far a photo is from its nearest example, in units of the examples' own spread."""
+    if distance is None or scale is None or scale <= 0:
+        return None
+    return float(distance) / float(scale)
 
 
 class LibraryState:
@@ -59,6 +67,7 @@ class LibraryState:
             analysed=analysed,
             stale=bool(analysed and point is not None and point.stale),
             rating=point.rating if point is not None else None,
+            unfamiliar=bool(analysed and point_is_unfamiliar(point)),
         )
 
     def prompt_counts(self) -> dict[str, int]:
@@ -103,6 +112,10 @@ class LibraryState:
                 details.result_corrected = shown.origin == "corrected"
         if analysis is not None:
             details.stale = bool(analysis.stale)
+            details.unfamiliar = is_unfamiliar(analysis.familiar, details.mask_origin)
+            details.prompt_distance_ratio = _distance_ratio(
+                analysis.nearest_prompt_distance, analysis.prompt_distance_scale
+            )
             if analysis.probabilities is not None:
                 details.probabilities = list(analysis.probabilities)
                 details.score = (

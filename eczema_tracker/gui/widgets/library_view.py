@@ -3,7 +3,8 @@
 ``PhotoListModel`` is a plain list model whose rows are month headers and photos; a header is
 a narrow tile inline in the grid (not a whole row), so many days fit on screen. Thumbnails are
 loaded lazily, off the GUI thread, the first time a row is painted (``ThumbnailLoader``).
-Badges (prompt, analysed, out of date, rating) are explained in tooltips and in a legend under
+Badges (prompt, analysed, out of date, unlike your examples, rating; drawn by
+:mod:`.result_badges`) are explained in tooltips and in a legend under
 the grid, next to a thumbnail-size slider (Ctrl+wheel does the same; the size is remembered).
 """
 
@@ -42,6 +43,11 @@ from PySide6.QtWidgets import (
 from eczema_tracker.core import paths
 from eczema_tracker.core.atomic import atomic_write_text
 from eczema_tracker.gui.formatting import format_day_time
+from eczema_tracker.gui.widgets.result_badges import (  # BADGES, legend_html: re-exported
+    BADGES,
+    draw_badges,
+    legend_html,
+)
 from eczema_tracker.gui.widgets.thumbnail_loader import (  # ThumbnailLoader: re-exported
     LOADED_THUMB,
     ThumbnailLoader,  # noqa: F401
@@ -52,13 +58,6 @@ log = logging.getLogger(__name__)
 #: Default thumbnail edge in pixels, and the range the slider and Ctrl+wheel allow.
 THUMB_SIZE = 96
 MIN_THUMB, MAX_THUMB, THUMB_STEP = 64, 256, 16
-#: Badge letter, colour and meaning (the legend and the Help page read this).
-BADGES: dict[str, tuple[str, str, str]] = {
-    "prompt": ("P", "#2a7de1", "prompt photo: you painted its mask, it teaches the app this site"),
-    "analysed": ("A", "#2e9d4f", "analysed: it has an up-to-date result"),
-    "stale": ("A", "#d08a00", "out of date: the site's prompt masks changed since its analysis"),
-    "rating": ("0–3", "#8e24aa", "your own rating (0 none, 1 mild, 2 moderate, 3 severe)"),
-}
 HEADER_WIDTH = 58
 PhotoIdRole = Qt.ItemDataRole.UserRole + 1
 IsHeaderRole = Qt.ItemDataRole.UserRole + 2
@@ -76,6 +75,8 @@ class LibraryItem:
     analysed: bool = False
     stale: bool = False
     rating: int | None = None
+    #: its result looks unlike the site's example photos (``app.familiarity_text``)
+    unfamiliar: bool = False
 
 
 @dataclass
@@ -101,6 +102,8 @@ def badges_of(item: LibraryItem) -> list[str]:
     keys = ["prompt"] if item.is_prompt else []
     if item.analysed:
         keys.append("stale" if item.stale else "analysed")
+        if item.unfamiliar:
+            keys.append("unfamiliar")
     return keys
 
 
@@ -265,7 +268,7 @@ class _LibraryDelegate(QStyledItemDelegate):
         target.moveCenter(thumb.center())
         painter.drawPixmap(target, pixmap)
         item: LibraryItem = index.data(BadgeRole)
-        self._draw_badges(painter, thumb, item)
+        draw_badges(painter, thumb, badges_of(item), item.rating)
         text_rect = QRect(rect.left() + 2, thumb.bottom() + 3, rect.width() - 4, 18)
         selected = option.state & QStyle.StateFlag.State_Selected
         painter.setPen(
@@ -302,36 +305,6 @@ class _LibraryDelegate(QStyledItemDelegate):
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
             f"{month[:3]}\n{year}",
         )
-
-    @staticmethod
-    def _draw_badges(painter: QPainter, thumb: QRect, item: LibraryItem) -> None:
-        d = max(14, min(20, thumb.width() // 7))
-        x = thumb.right() - d - 2
-        for key in reversed(badges_of(item)):
-            letter, color, _ = BADGES[key]
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(color))
-            painter.drawEllipse(x, thumb.top() + 3, d, d)
-            painter.setPen(QColor("white"))
-            painter.drawText(QRect(x, thumb.top() + 3, d, d), Qt.AlignmentFlag.AlignCenter, letter)
-            x -= d + 3
-        if item.rating is not None:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(BADGES["rating"][1]))
-            box = QRect(thumb.left() + 3, thumb.bottom() - d - 2, d, d)
-            painter.drawRoundedRect(box, 3, 3)
-            painter.setPen(QColor("white"))
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, str(item.rating))
-
-
-def legend_html() -> str:
-    """The badges as small coloured letters with their meaning (short, for under the grid)."""
-    short = {"prompt": "prompt", "analysed": "analysed", "stale": "out of date", "rating": "rating"}
-    return " ".join(
-        f"<span style='background:{color}; color:white'>&nbsp;<b>{letter if key != 'rating' else '2'}"
-        f"</b>&nbsp;</span>&nbsp;{short[key]}&nbsp;"
-        for key, (letter, color, _) in BADGES.items()
-    )
 
 
 def _layout_file() -> Path:

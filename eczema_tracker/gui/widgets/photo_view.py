@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from eczema_tracker.app.familiarity_text import UNFAMILIAR_NOTE, distance_text, sentence
 from eczema_tracker.core.severity_scale import CLASS_NAMES, ShownGrade
 from eczema_tracker.gui.formatting import format_day_time
 from eczema_tracker.gui.widgets.image_overlay import ImageOverlayWidget
+from eczema_tracker.gui.widgets.result_badges import UNFAMILIAR_COLOR
 
 SEVERITY_NAMES = CLASS_NAMES
 SIDE_PANEL_MIN_WIDTH = 275
@@ -68,6 +70,10 @@ class PhotoDetails:
     has_severity_model: bool = False
     site_prompt_count: int = 0
     note: str = ""
+    #: the result looks unlike the site's example photos (``app.familiarity_text``)
+    unfamiliar: bool = False
+    #: nearest-example distance / the examples' spread (None: not measured)
+    prompt_distance_ratio: float | None = None
 
     prompt_overlay: QImage | None = None  # the masks drawn as tinted images (made off-thread)
     result_overlay: QImage | None = None
@@ -147,6 +153,15 @@ class PhotoView(QWidget):
         self.probability_box = QWidget()
         self.probability_box.setLayout(probs)
         facts.addRow("", self.probability_box)
+        self.unfamiliar_note = QLabel(sentence(UNFAMILIAR_NOTE))
+        self.unfamiliar_note.setWordWrap(True)
+        self.unfamiliar_note.setObjectName("unfamiliarNote")
+        self.unfamiliar_note.setAccessibleName("Unlike your examples")
+        self.unfamiliar_note.setMargin(6)
+        self.unfamiliar_note.setStyleSheet(
+            f"QLabel#unfamiliarNote {{ border: 2px solid {UNFAMILIAR_COLOR}; border-radius: 4px;"
+            f" color: {UNFAMILIAR_COLOR}; }}"
+        )
 
         rating_box = QGroupBox("Your rating (keys 0–3)")
         rating_layout = QGridLayout(rating_box)
@@ -190,6 +205,7 @@ class PhotoView(QWidget):
         side.addWidget(self.edit_button)
         side.addWidget(self.show_mask)
         side.addLayout(facts)
+        side.addWidget(self.unfamiliar_note)
         side.addWidget(rating_box)
         for button in (
             self.paint_button,
@@ -248,6 +264,7 @@ class PhotoView(QWidget):
             self.unset_button.hide()
             self.correct_button.hide()
             self.hint.hide()
+            self.unfamiliar_note.hide()
             self._set_rating(None)
             return
         self.title.setText(f"<b>{details.site}</b><br>{format_day_time(details.taken_at)}")
@@ -265,6 +282,8 @@ class PhotoView(QWidget):
         self.correct_button.setVisible(details.analysed and not details.is_prompt)
         self.hint.setText(self._hint(details))
         self.hint.setVisible(bool(self.hint.text()))
+        self.unfamiliar_note.setVisible(details.unfamiliar)
+        self.unfamiliar_note.setToolTip(distance_text(details.prompt_distance_ratio))
 
     def set_image(self, image: QImage | None) -> None:
         """The decoded photo arrived (loaded off the GUI thread)."""

@@ -4,6 +4,7 @@ time and the plotted grade (``severity_scale.shown_grade``) are Qt-free, in
 
 from __future__ import annotations
 
+from eczema_tracker.app.familiarity_text import UNFAMILIAR_NOTE, point_is_unfamiliar, sentence
 from eczema_tracker.app.timeline_data import TimelinePointLike, plotted_grade, to_local_naive
 from eczema_tracker.core.severity_scale import class_name
 from eczema_tracker.gui.formatting import format_short_day
@@ -28,4 +29,6 @@ def describe_point(point: TimelinePointLike) -> str:
         lines.append("Not analysed yet")
     if point.stale:
         lines.append("Out of date: this site's prompts changed since the analysis")
+    if point_is_unfamiliar(point):
+        lines.append(sentence(UNFAMILIAR_NOTE))
     return "\n".join(lines)
