@@ -8,7 +8,6 @@ that needs torch, :func:`leave_a_core_for_the_window`, imports it when called, o
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
@@ -53,14 +52,17 @@ def import_model_libraries() -> None:
     import transformers  # noqa: F401
 
 
-def leave_a_core_for_the_window() -> None:
-    """Let torch use all cores but one, so the window stays smooth while models run (imports
-    torch: call it on a worker thread)."""
-    import torch
+def leave_a_core_for_the_window(cancel: CancelCheck | None = None) -> int:
+    """Let analysis use all physical cores but one, so the window stays smooth while models run
+    (imports torch: call it on the worker thread that runs the models). Returns the count.
 
-    wanted = max(1, (os.cpu_count() or 2) - 1)
-    if torch.get_num_threads() > wanted:
-        torch.set_num_threads(wanted)
+    The count goes through :func:`eczema_tracker.ml.threads.use_analysis_threads`: it is only
+    changed while no model runs (waiting for a running one, cancellably), so no other task's
+    analysis has its thread count changed under it.
+    """
+    from eczema_tracker.ml.threads import analysis_thread_count, use_analysis_threads
+
+    return use_analysis_threads(max(1, analysis_thread_count() - 1), cancel=cancel)
 
 
 def cuda_available() -> bool:

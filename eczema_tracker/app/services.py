@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -217,6 +219,96 @@ def _prompt_set_key(store: Store, site: str) -> PromptSetKey:
     )
 
 
+# -- loading and warm-up ------------------------------------------------------------------------
+#: ``warm_up_pipeline``'s pass by default (full: one SegGPT pass at the real shape; else only
+#: the weights paged in and DINO run). Chosen with ``benchmarks/bench_warm_up.py``.
+WARM_UP_FULL = True
+#: Whether ``analyse_photos`` runs ``warm_up(full=False)`` before the first photo of a pipeline
+#: nobody warmed up (the CLI's, or the app's when it did not preload). ``bench_warm_up.py``.
+WARM_UP_BEFORE_A_RUN = False
+#: Memory that must be available before the app loads the models at start-up unasked: the fp32
+#: pipeline peaks at ~3.5 GB RSS here (SegGPT-L 1.5 GB of weights plus a layer's attention), so
+#: twice that leaves the person's other programs room; below it the models load when asked.
+PRELOAD_MIN_AVAILABLE_BYTES = 8 * 2**30
+_SEVERITY_MISMATCH_NOTE = (
+    "No severity was scored: the active severity model was trained with another DINO model "
+    "than the one in Settings. Train a new one from your ratings (Models menu)."
+)
+
+
+def _load_pipeline(
+    pipelines: PipelineCache,
+    choice: ModelChoice,
+    *,
+    download: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> tuple[AnalysisPipeline, str | None]:
+    """``pipelines.get(choice)``; when the active severity model fits another DINO, the
+    pipeline without it and the note saying so (else None)."""
+    try:
+        return pipelines.get(choice, download=download, progress=progress, cancel=cancel), None
+    except ValueError as exc:  # SeverityModelMismatch: the active model fits other features
+        from eczema_tracker.ml.severity import SeverityModelMismatch
+
+        if choice.severity_model_path is None or not isinstance(exc, SeverityModelMismatch):
+            raise
+    plain = replace(choice, severity_model_path=None, severity_model_id=None)
+    pipeline = pipelines.get(plain, download=download, progress=progress, cancel=cancel)
+    return pipeline, _SEVERITY_MISMATCH_NOTE
+
+
+def available_memory_bytes() -> int | None:
+    """Memory available to a new allocation without swapping, or None where unknown.
+
+    Linux: ``MemAvailable`` of /proc/meminfo (free plus reclaimable page cache); elsewhere the
+    free pages from ``sysconf`` where it has them (a lower bound).
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def preload_allowed(available: int | None = None) -> bool:
+    """True when the machine has memory to spare for models nobody asked for yet
+    (:data:`PRELOAD_MIN_AVAILABLE_BYTES`; unknown memory: no)."""
+    available = available_memory_bytes() if available is None else available
+    return available is not None and available >= PRELOAD_MIN_AVAILABLE_BYTES
+
+
+def warm_up_pipeline(
+    pipelines: PipelineCache,
+    choice: ModelChoice,
+    *,
+    full: bool = WARM_UP_FULL,
+    cancel: CancelCheck | None = None,
+) -> dict[str, float]:
+    """Load the pipeline of ``choice`` (never downloading) and warm it up, so the person's first
+    analysis runs at steady speed; returns seconds per part (``load``, and the warm-up's).
+
+    Holds :attr:`PipelineCache.pool_lock` throughout: an analysis asked for meanwhile waits for
+    it (cancellably, see :func:`analyse_photos`). ``cancel`` stops it between layers.
+    """
+    from eczema_tracker.app import trust
+
+    with trust.held(pipelines.pool_lock, cancel):
+        start = time.perf_counter()
+        pipeline, _note = _load_pipeline(pipelines, choice, cancel=cancel)
+        timings = {"load": time.perf_counter() - start}
+        raise_if_cancelled(cancel)
+        if not pipeline.warmed_up:
+            timings.update(pipeline.warm_up(full=full, cancel=cancel))
+        return timings
+
+
 # -- analysis -------------------------------------------------------------------------------------
 @dataclass
 class AnalysisRunSummary:
@@ -320,20 +412,21 @@ def analyse_photos(
     if not runnable:
         return summary
     total = sum(len(by_site[s]) for s in runnable)
-    try:
-        pipeline = pipelines.get(choice, download=download, progress=progress, cancel=cancel)
-    except ValueError as exc:  # SeverityModelMismatch: the active model fits other features
-        from eczema_tracker.ml.severity import SeverityModelMismatch
-
-        if choice.severity_model_path is None or not isinstance(exc, SeverityModelMismatch):
-            raise
-        choice = replace(choice, severity_model_path=None, severity_model_id=None)
-        pipeline = pipelines.get(choice, download=download, progress=progress, cancel=cancel)
-        summary.notes.append(
-            "No severity was scored: the active severity model was trained with another DINO "
-            "model than the one in Settings. Train a new one from your ratings (Models menu)."
-        )
     from eczema_tracker.app import trust
+
+    # A start-up warm-up (warm_up_pipeline) holds the pool lock while it loads and runs the
+    # models: wait for it here, cancellably, rather than inside the model's own lock.
+    report(progress, 0, total, "getting the models ready")
+    with trust.held(pipelines.pool_lock, cancel):
+        pipeline, note = _load_pipeline(
+            pipelines, choice, download=download, progress=progress, cancel=cancel
+        )
+        if note is not None:
+            choice = replace(choice, severity_model_path=None, severity_model_id=None)
+            summary.notes.append(note)
+        if WARM_UP_BEFORE_A_RUN and not pipeline.warmed_up:
+            raise_if_cancelled(cancel)
+            pipeline.warm_up(full=False)
     from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE
 
     done = 0

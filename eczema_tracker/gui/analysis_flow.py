@@ -67,6 +67,7 @@ class AnalysisFlow(QObject):
         self._selection = selection
         self._site_filter = site_filter
         self.task: BackgroundTask | None = None
+        self.warm_up_task: BackgroundTask | None = None  # the start-up warm-up, once run
         self._wrote = StoreChanges()  # what the running analysis writes
         self.failure_dialog: DownloadFailedDialog | None = None  # of the last failed download
 
@@ -115,20 +116,57 @@ class AnalysisFlow(QObject):
         return self.ensure_models(choice, lambda chosen: self._run(photo_ids, chosen))
 
     def warm_up(self) -> BackgroundTask | None:
-        """Import torch/transformers in the background when an analysis is likely soon.
+        """Get ready in the background for an analysis that is likely soon (a site has enough
+        prompt masks): import torch/transformers and, when both models are on this computer
+        and the machine has memory to spare, load them and run one warm-up pass
+        (:func:`services.warm_up_pipeline`), so the first Analyse runs at steady speed.
 
-        Importing torch holds Python's GIL for about half a second in one piece, which the
-        window feels wherever it happens; right after start-up it costs the least.
+        Never downloads and never asks anything. Importing torch holds Python's GIL for about
+        half a second in one piece, which the window feels wherever it happens; right after
+        start-up it costs the least. An analysis asked for meanwhile waits for the warm-up
+        (and can be cancelled while it waits); closing the window cancels the warm-up.
         """
-        if not any(
-            n >= services.MIN_PROMPTS for n in services.prompt_counts(self.session.store).values()
-        ):
+        store = self.session.store
+        if not any(n >= services.MIN_PROMPTS for n in services.prompt_counts(store).values()):
             return None
+        choice = services.model_choice(self.settings, store)
+        pipelines = self.pipelines
 
-        def op(_progress: ProgressCallback, _cancel: CancelCheck) -> None:
+        def op(_progress: ProgressCallback, cancel: CancelCheck) -> dict[str, float] | None:
             model_sources.import_model_libraries()
+            if cancel() or not self._models_on_this_computer(choice):
+                return None
+            if not services.preload_allowed():
+                log.info(
+                    "models not loaded at start-up: less than %d GB of memory available",
+                    services.PRELOAD_MIN_AVAILABLE_BYTES // 2**30,
+                )
+                return None
+            model_sources.leave_a_core_for_the_window(cancel)  # as the analyses run
+            timings = services.warm_up_pipeline(pipelines, choice, cancel=cancel)
+            log.info(
+                "models loaded and warmed up at start-up: %s",
+                ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()),
+            )
+            return timings
 
-        return BackgroundTask(self._parent, op).failure(lambda _m: None).run()
+        def failed(message: str) -> None:
+            log.info("start-up warm-up failed (the analysis loads the models itself): %s", message)
+
+        self.warm_up_task = BackgroundTask(self._parent, op).failure(failed).run()
+        return self.warm_up_task
+
+    def _models_on_this_computer(self, choice: services.ModelChoice) -> bool:
+        """The readiness check :meth:`ensure_models` makes, without asking or downloading:
+        True when both chosen models can be loaded from this computer now."""
+        loaded = self.pipelines.loaded_choice
+        if loaded is not None and (loaded.dino, loaded.seggpt) == (choice.dino, choice.seggpt):
+            return True
+        try:
+            return not self._wrong_folders(choice) and not self._missing(choice)
+        except Exception:  # noqa: BLE001 - e.g. a broken source string: the analysis says it
+            log.info("models not checked for the warm-up", exc_info=True)
+            return False
 
     # -- models --------------------------------------------------------------------------------
     def ensure_models(
@@ -300,7 +338,7 @@ class AnalysisFlow(QObject):
         store, pipelines = self.session.store, self.pipelines
 
         def op(progress: ProgressCallback, cancel: CancelCheck) -> services.AnalysisRunSummary:
-            model_sources.leave_a_core_for_the_window()
+            model_sources.leave_a_core_for_the_window(cancel)
             return services.analyse_photos(
                 store, pipelines, choice, photo_ids, progress=progress, cancel=cancel
             )

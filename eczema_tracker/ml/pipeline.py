@@ -88,19 +88,22 @@ class AnalysisPipeline:
         self._run_lock = threading.RLock()
         self.warmed_up = False
 
-    def warm_up(self, *, full: bool = True) -> dict[str, float]:
+    def warm_up(self, *, full: bool = True, cancel: CancelCheck | None = None) -> dict[str, float]:
         """Run the models once on a synthetic photo so the first real analysis is not slower.
 
         Call it off the GUI thread right after loading (or after :meth:`set_prompts`, so the
         pass uses the pool's K). ``full=False`` only reads the weights in and runs DINO (cheap);
         the default also runs one SegGPT pass at its real shape, which takes one analysis' time.
-        An :meth:`analyze` asked for meanwhile waits for it. Returns seconds per part.
+        An :meth:`analyze` asked for meanwhile waits for it. ``cancel`` is checked between
+        SegGPT's layers (raises ``Cancelled``; the pipeline is then left as it was, usable).
+        Returns seconds per part.
         """
         with self._run_lock, steady_threads():
             start = time.perf_counter()
             self.encoder.warm_up()
             dino = time.perf_counter()
-            self.segmenter.warm_up(full=full)
+            raise_if_cancelled(cancel)
+            self.segmenter.warm_up(full=full, cancel=cancel)
             end = time.perf_counter()
         self.warmed_up = True
         return {"dino": dino - start, "seggpt": end - dino, "total": end - start}

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from eczema_tracker.core.jobs import CancelCheck, raise_if_cancelled
 from eczema_tracker.ml import acceleration
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.loading import quiet_transformers, resolve_device
@@ -228,18 +229,21 @@ class SegGptSegmenter:
             query_half = query_prediction(self.model, **inputs)  # 1 x 3 x h x w
         return torch.cat([torch.zeros_like(query_half), query_half], dim=2)
 
-    def warm_up(self, *, full: bool = True) -> None:
+    def warm_up(self, *, full: bool = True, cancel: CancelCheck | None = None) -> None:
         """Run once on a synthetic query so the first real segmentation runs at steady speed.
 
         Always reads every weight page (memory-mapped weights fault in on first use);
         ``full`` also runs one forward at the real shape (K = the pool's K, or ``k`` zeros
         prompts before a pool is set): kernels are set up and the allocator's heap grows to its
         working size. SegGPT refuses other input sizes, so there is no smaller full pass.
+        ``cancel`` is checked before each layer's MLP (raises ``Cancelled``), so closing the app
+        does not wait for a whole pass.
         """
         import torch
 
         total = torch.zeros((), dtype=torch.float64)
         for tensor in list(self.model.parameters()) + list(self.model.buffers()):
+            raise_if_cancelled(cancel)
             flat = tensor.detach().reshape(-1)
             step = max(1, 4096 // max(1, tensor.element_size()))  # one element per page
             if flat.numel() and flat.device.type == "cpu":
@@ -258,7 +262,18 @@ class SegGptSegmenter:
             prompt_pixels = torch.zeros(k, 3, height, width, dtype=dtype, device=self.device)
             prompt_masks = torch.zeros_like(prompt_pixels)
         query = torch.zeros(1, 3, height, width, dtype=dtype, device=self.device)
-        pred = self.predict_masks(query.expand(k, -1, -1, -1), prompt_pixels, prompt_masks)
+        hooks = []
+        if cancel is not None:
+            layers = getattr(getattr(self.model, "model", None), "encoder", None)
+            for layer in getattr(layers, "layers", []):
+                hooks.append(
+                    layer.mlp.register_forward_pre_hook(lambda *_: raise_if_cancelled(cancel))
+                )
+        try:
+            pred = self.predict_masks(query.expand(k, -1, -1, -1), prompt_pixels, prompt_masks)
+        finally:
+            for hook in hooks:
+                hook.remove()
         self._postprocess(pred, 64, 64)
 
     def _postprocess(self, pred_masks, height: int, width: int) -> np.ndarray:

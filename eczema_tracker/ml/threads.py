@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
+from eczema_tracker.core.jobs import CancelCheck, raise_if_cancelled
+
 
 @lru_cache(maxsize=1)
 def physical_cores() -> int:
@@ -83,11 +85,15 @@ class _SharedExclusiveLock:
         return bool(getattr(self._local, "depth", 0))
 
     @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
+    def exclusive(self, cancel: CancelCheck | None = None) -> Iterator[None]:
         me = threading.get_ident()
         with self._cond:
             while self._exclusive is not None or self._shared:
-                self._cond.wait()
+                if cancel is None:
+                    self._cond.wait()
+                else:  # waiting for a model run (seconds): stop when asked to
+                    self._cond.wait(0.1)
+                    raise_if_cancelled(cancel)
             self._exclusive = me
         try:
             yield
@@ -127,15 +133,19 @@ def torch_threads(count: int) -> Iterator[None]:
                 torch.set_num_threads(previous)
 
 
-def use_analysis_threads(count: int | None = None) -> int:
+def use_analysis_threads(count: int | None = None, *, cancel: CancelCheck | None = None) -> int:
     """Set torch's thread count for analysis (default :func:`analysis_thread_count`) when no
-    model runs; returns the count now in use."""
+    model runs; returns the count now in use.
+
+    Already at ``count``: returns at once, without waiting for running models. Otherwise it
+    waits for them, checking ``cancel`` (raises ``Cancelled``) while it waits.
+    """
     import torch
 
     wanted = max(1, count or analysis_thread_count())
-    if _LOCK.held_here():
+    if _LOCK.held_here() or torch.get_num_threads() == wanted:
         return torch.get_num_threads()
-    with _LOCK.exclusive():
+    with _LOCK.exclusive(cancel):
         if torch.get_num_threads() != wanted:
             torch.set_num_threads(wanted)
         return torch.get_num_threads()
