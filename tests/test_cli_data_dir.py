@@ -27,6 +27,7 @@ COMMAND_ARGS: dict[tuple[str, ...], list[str]] = {
     ("prompts", "set"): ["1", "mask.png"],
     ("prompts", "clear"): ["1"],
     ("prompts", "list"): [],
+    ("prompts", "check"): [],
     ("analyse-store",): [],
     ("check",): [],
     ("checkin",): ["--itch", "3"],

@@ -3,7 +3,15 @@
 Every input is checked before any model loads, so a bad photo or mask fails in a second with
 one line. Severity follows :mod:`eczema_tracker.core.severity_scale`: ``severity_class`` is the band
 the expected ``score`` falls in (never contradicting it), ``shown`` is what the app shows, and a
-lesion mask below the graded minimum is "no eczema found" (``shown_class`` null). Exit codes: 2 bad input (photo, mask, prompts), 3 model problem (missing, corrupt,
+lesion mask below the graded minimum is "no eczema found" (``shown_class`` null).
+
+Each photo is also judged against the prompts (:class:`eczema_tracker.ml.familiarity.PromptSpace`,
+on the retrieval [CLS] its prompt retrieval uses): ``nearest_prompt_distance``, the prompts' own
+spread it is read against (``prompt_distance_scale``) and ``familiar`` (true, false, or null when
+it cannot be judged, e.g. one prompt); a prompt photo itself is familiar at distance 0. An
+unfamiliar photo gets a second line in the plain output.
+
+Exit codes: 2 bad input (photo, mask, prompts), 3 model problem (missing, corrupt,
 incompatible severity model).
 """
 
@@ -20,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from eczema_tracker.cli import CliError
+from eczema_tracker.commands.common import UNFAMILIAR_TEXT
 from eczema_tracker.commands.model_commands import MODEL_ERROR_CODE, add_source_options
 from eczema_tracker.core.atomic import atomic_path
 
@@ -220,10 +229,17 @@ def run_analyze(args: argparse.Namespace) -> int:
             "with 'eczema-tracker train' or in the app)",
             file=sys.stderr,
         )
+    from eczema_tracker.ml.familiarity import PromptSpace
     from eczema_tracker.ml.threads import use_analysis_threads
 
     use_analysis_threads()
     pipeline.set_prompts(prompts)
+    # The prompts' retrieval [CLS] once more (SegGptSegmenter keeps its copy private), one
+    # photo a batch like each query's, so a prompt photo analysed comes out at distance 0
+    # exactly; each query is judged with the [CLS] its retrieval uses (one DINO pass a photo).
+    space = PromptSpace(
+        np.stack([pipeline.encoder.retrieval_features([p.image])[0] for p in prompts])
+    )
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     used: set[Path] = set()
@@ -247,6 +263,7 @@ def run_analyze(args: argparse.Namespace) -> int:
             probabilities=analysis.probabilities,
         )
         band = None if analysis.score is None else band_of_score(analysis.score)
+        familiarity = space.judge(prepared.features)
         if args.json:
             record = {
                 "file": str(photo_path),
@@ -266,6 +283,7 @@ def run_analyze(args: argparse.Namespace) -> int:
                 "mask": str(mask_file),
                 "timings": {k: round(v, 4) for k, v in analysis.timings.items()},
                 "prompt_keys": analysis.prompt_keys,
+                **familiarity.to_json(),  # nearest_prompt_distance, prompt_distance_scale, familiar
             }
             print(json.dumps(record), flush=True)
         else:
@@ -280,4 +298,6 @@ def run_analyze(args: argparse.Namespace) -> int:
                 f"{severity}; mask {mask_file} ({analysis.timings['total']:.1f} s)",
                 flush=True,
             )
+            if familiarity.familiar is False:  # None (not judged) is not marked
+                print(f"  {photo_path}: {UNFAMILIAR_TEXT}", flush=True)
     return 0

@@ -1,29 +1,40 @@
-"""``prompts set|clear|list`` and ``analyse-store``: prompt masks and analyses for scripts.
+"""``prompts set|clear|list|check`` and ``analyse-store``: prompt masks and analyses for scripts.
+
+``prompts check`` tells, per site, how well the examples agree (each segmented with the others by
+the app's SegGPT, :func:`eczema_tracker.app.trust.seggpt_agreement`) and which unannotated photo
+to paint next (:func:`eczema_tracker.app.trust.next_to_paint`).
 
 ``analyse-store`` runs the app's own analysis service (:func:`eczema_tracker.app.services.analyse_photos`)
 with the app's settings (overridable here) and the store's active severity model, so what it
-records is exactly what the app records. Ctrl+C stops cleanly: a result being written is
-finished first, every finished photo stays recorded, and the exit code is 130.
+records is exactly what the app records; each result row carries its familiarity
+(``nearest_prompt_distance``, ``prompt_distance_scale``, ``familiar``). Ctrl+C stops cleanly:
+a result being written is finished first, every finished photo stays recorded, and the exit
+code is 130.
 
-Exit codes: 0 done; 1 some photos were skipped (too few prompt masks) or failed; 2 bad input or
-a store problem; 3 a model problem; 130 interrupted.
+Exit codes: 0 done; 1 some photos were skipped (too few prompt masks) or failed (analyse-store);
+2 bad input or a store problem; 3 a model problem; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eczema_tracker.cli import CliError
-from eczema_tracker.commands.common import INPUT_ERROR_CODE, open_store, print_help
+from eczema_tracker.commands.common import (
+    INPUT_ERROR_CODE,
+    INTERRUPTED_CODE,
+    UNFAMILIAR_TEXT,
+    CtrlC,
+    ProgressBar,
+    open_store,
+    print_help,
+)
 from eczema_tracker.commands.model_commands import MODEL_ERROR_CODE, add_source_options
 from eczema_tracker.core.severity_scale import shown_grade
 from eczema_tracker.store import Store, normalise_site
@@ -31,10 +42,9 @@ from eczema_tracker.store import Store, normalise_site
 if TYPE_CHECKING:
     import numpy as np
 
-    from eczema_tracker.app.services import PhotoOutcome
+    from eczema_tracker.app.services import ModelChoice, PhotoOutcome
+    from eczema_tracker.app.trust import PhotoToPaint, SiteAgreement
     from eczema_tracker.store import PhotoRecord
-
-INTERRUPTED_CODE = 130
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -69,6 +79,21 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--site", default=None, help="only this body site")
     p.add_argument("--json", action="store_true", help="print one JSON object per prompt")
     p.set_defaults(func=run_prompts_list)
+    p = actions.add_parser(
+        "check",
+        parents=[common],
+        help="how well each site's examples agree, and which photo to paint next",
+        description="Segment each prompt photo of a site with the other prompts (SegGPT, as "
+        "the app does; K=1 when the site has only 2) and compare with the mask painted on it: "
+        "the mean overlap (IoU) and the weakest example. Also suggests the site's unannotated "
+        "photo least like its examples (DINO retrieval features), the most useful one to paint "
+        "next. Model sources, K and the device default to the app's settings; nothing is "
+        "downloaded. Ctrl+C stops after the current photo (exit code 130).",
+    )
+    p.add_argument("--site", default=None, help="only this body site (default: every site)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per site")
+    _add_model_options(p)
+    p.set_defaults(func=run_prompts_check)
     prompts.set_defaults(func=lambda _args: print_help(prompts))
 
     p = subparsers.add_parser(
@@ -89,6 +114,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "--stale", action="store_true", help="also photos whose analysis is out of date"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object per photo")
+    _add_model_options(p)
+    p.set_defaults(func=run_analyse_store)
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """--dino/--seggpt/--k/--device, each defaulting to the app's settings (None here)."""
     add_source_options(p)
     for action in p._actions:  # None: the app's settings decide (default: the paper's models)
         if action.dest in ("dino", "seggpt"):
@@ -102,7 +133,24 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument(
         "--device", choices=("cpu", "cuda", "auto"), default=None, help="(default: settings)"
     )
-    p.set_defaults(func=run_analyse_store)
+
+
+def _model_choice(args: argparse.Namespace, store: Store) -> ModelChoice:
+    """The app's model choice (settings and the active severity model), with this command's
+    --dino/--seggpt/--k/--device instead where given."""
+    from eczema_tracker.app import services
+    from eczema_tracker.app.settings import Settings
+
+    if args.k is not None and args.k < 1:
+        raise CliError(f"--k must be at least 1 (got {args.k})", INPUT_ERROR_CODE)
+    overrides = {
+        "dino_source": args.dino,
+        "seggpt_source": args.seggpt,
+        "k": args.k,
+        "device": args.device,
+    }
+    settings = replace(Settings.load(), **{k: v for k, v in overrides.items() if v is not None})
+    return services.model_choice(settings, store)
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -231,86 +279,95 @@ def run_prompts_list(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- analyse-store --------------------------------------------------------------------------------
-class _CtrlC:
-    """Ctrl+C stops at once, except during a store write, which is finished first.
+def _known_site(store: Store, name: str) -> str:
+    """``name`` normalised; CliError unless some photo has that body site."""
+    site = normalise_site(name)
+    if site not in store.sites():
+        known = ", ".join(f"'{s}'" for s in store.sites()) or "none yet"
+        raise CliError(
+            f"no photo has the body site '{site}' (sites in the store: {known})",
+            INPUT_ERROR_CODE,
+        )
+    return site
 
-    Inside :meth:`writing` the signal only sets :attr:`stop`; the analysis loop then sees
-    ``cancel()`` true before the next photo and raises ``Cancelled``.
-    """
 
-    def __init__(self) -> None:
-        self.stop = False
-        self._writes = 0
-        self._previous: Any = None
-        self._installed = False
+# -- prompts check --------------------------------------------------------------------------------
+def run_prompts_check(args: argparse.Namespace) -> int:
+    """``eczema-tracker prompts check [--site S] [--json] [models...]``: per site, how well its
+    examples agree (the app's SegGPT) and the photo to paint next."""
+    from eczema_tracker.app import services, trust
+    from eczema_tracker.core.jobs import Cancelled
 
-    def cancel(self) -> bool:
-        return self.stop
-
-    @contextmanager
-    def writing(self) -> Iterator[None]:
-        self._writes += 1
+    with open_store(args.data_dir) as store:
+        sites = [_known_site(store, args.site)] if args.site is not None else store.sites()
+        if not sites:
+            print("eczema-tracker: no photos in the store yet", file=sys.stderr)
+            return 0
+        # severity plays no part: the active severity model is neither loaded nor checked
+        choice = replace(
+            _model_choice(args, store), severity_model_path=None, severity_model_id=None
+        )
+        pipelines = services.PipelineCache()
+        bar = ProgressBar(counted=("checking",))
         try:
-            yield
-        finally:
-            self._writes -= 1
-
-    def _handle(self, _signum: int, _frame: Any) -> None:
-        self.stop = True
-        if not self._writes:
-            raise KeyboardInterrupt
-
-    def __enter__(self) -> _CtrlC:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
-
-
-class _ProgressBar:
-    """A tqdm bar in photos on stderr (shown only when stderr is a terminal)."""
-
-    def __init__(self) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=0, unit="photo", file=sys.stderr, disable=None, leave=False)
-
-    def __call__(self, done: int, total: int, message: str) -> None:
-        if message.startswith(("photo", "preparing")):
-            self.bar.total = total
-            self.bar.n = done
-        self.bar.set_postfix_str(message[-40:], refresh=False)
-        self.bar.refresh()
-
-    def print(self, line: str) -> None:
-        """Print a line to stdout without breaking the bar."""
-        if self.bar.disable:
-            print(line, flush=True)
-        else:
-            self.bar.write(line, file=sys.stdout)
-            sys.stdout.flush()
-
-    def close(self) -> None:
-        self.bar.close()
+            # The only writes are retrieval features kept for later: Ctrl+C never cuts one
+            # short, it stops the check at the next photo (Cancelled).
+            with CtrlC() as ctrl_c, ctrl_c.writing():
+                for site in sites:
+                    agreement = trust.seggpt_agreement(
+                        store, site, pipelines, choice, progress=bar, cancel=ctrl_c.cancel
+                    )
+                    encoder = pipelines.get(choice, progress=bar, cancel=ctrl_c.cancel).encoder
+                    pick = trust.next_to_paint(store, site, encoder=encoder, cancel=ctrl_c.cancel)
+                    row = agreement.to_json()
+                    row["paint_next"] = None if pick is None else pick.to_json()
+                    bar.print(json.dumps(row) if args.json else _check_text(agreement, pick))
+        except (KeyboardInterrupt, Cancelled):
+            bar.close()
+            print("eczema-tracker: interrupted", file=sys.stderr)
+            return INTERRUPTED_CODE
+        except Exception as exc:
+            bar.close()
+            _raise_model_problem(exc)
+            raise
+        bar.close()
+    return 0
 
 
+def _check_text(agreement: SiteAgreement, pick: PhotoToPaint | None) -> str:
+    """E.g. "back of knee: your examples agree: 78 % overlap on average; weakest: photo of
+    12 March 2026 (id 4, 41 %). Paint next: photo 9 (3 April 2026)"."""
+    result = agreement.agreement
+    if result is None:
+        text = f"{agreement.site}: {agreement.note}."
+    else:
+        text = (
+            f"{agreement.site}: your examples agree: {100 * result.mean:.0f} % overlap on "
+            f"average; weakest: photo of {_day(agreement.weakest_taken_at)} "
+            f"(id {agreement.weakest_photo_id}, {100 * min(result.ious):.0f} %)."
+        )
+        if result.k_used < 2:
+            text += f" ({result.note[0].upper()}{result.note[1:]}.)"
+    if pick is None:
+        return f"{text} Nothing to paint next: every photo of the site is an example."
+    first = "" if pick.distance is not None else ", the most typical photo, as a first example"
+    return f"{text} Paint next: photo {pick.photo_id} ({_day(pick.taken_at)}){first}"
+
+
+def _day(taken_at: str | None) -> str:
+    """'12 March 2026' of an ISO date-time (the text itself when it is not one)."""
+    try:
+        when = datetime.fromisoformat((taken_at or "").strip())
+    except ValueError:
+        return taken_at or "an unknown day"
+    return f"{when.day} {when:%B %Y}"
+
+
+# -- analyse-store --------------------------------------------------------------------------------
 def _selected_photos(store: Store, args: argparse.Namespace) -> list[int]:
     from eczema_tracker.app.services import photos_to_analyse
 
-    site = None
-    if args.site is not None:
-        site = normalise_site(args.site)
-        if site not in store.sites():
-            known = ", ".join(f"'{s}'" for s in store.sites()) or "none yet"
-            raise CliError(
-                f"no photo has the body site '{site}' (sites in the store: {known})",
-                INPUT_ERROR_CODE,
-            )
+    site = None if args.site is None else _known_site(store, args.site)
     if args.all:
         return [photo.id for photo in store.photos(site)]
     return photos_to_analyse(store, site, include_stale=args.stale)
@@ -341,6 +398,9 @@ def _outcome_row(store: Store, outcome: PhotoOutcome) -> dict[str, Any]:
             severity_model_id=analysis.severity_model_id,
             prompt_photo_ids=list(analysis.prompt_photo_ids),
             mask=str(analysis.mask.path),
+            nearest_prompt_distance=analysis.nearest_prompt_distance,
+            prompt_distance_scale=analysis.prompt_distance_scale,
+            familiar=analysis.familiar,
         )
     return row
 
@@ -350,33 +410,25 @@ def _outcome_text(row: dict[str, Any]) -> str:
     if row["status"] != "analysed":
         return f"{where}: {row['status']}: {row['reason']}"
     grade = row["grade"] or "severity not graded (no active severity model)"
-    return f"{where}: lesion {100 * row['lesion_area_fraction']:.1f}% of the photo, {grade}"
+    text = f"{where}: lesion {100 * row['lesion_area_fraction']:.1f}% of the photo, {grade}"
+    if row["familiar"] is False:  # None (not judged) is not marked
+        text += f"\n  photo {row['photo_id']}: {UNFAMILIAR_TEXT}"
+    return text
 
 
 def run_analyse_store(args: argparse.Namespace) -> int:
     """``eczema-tracker analyse-store [--site S] [--all | --stale] [--json] [models...]``."""
     from eczema_tracker.app import services
-    from eczema_tracker.app.settings import Settings
     from eczema_tracker.core.jobs import Cancelled
 
-    if args.k is not None and args.k < 1:
-        raise CliError(f"--k must be at least 1 (got {args.k})", INPUT_ERROR_CODE)
-    settings = Settings.load()
-    overrides = {
-        "dino_source": args.dino,
-        "seggpt_source": args.seggpt,
-        "k": args.k,
-        "device": args.device,
-    }
-    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     counts = {"analysed": 0, "skipped": 0, "failed": 0}
     with open_store(args.data_dir) as store:
+        choice = _model_choice(args, store)
         photo_ids = _selected_photos(store, args)
         if not photo_ids:
             print("eczema-tracker: nothing to analyse (see --stale and --all)", file=sys.stderr)
             return 0
-        choice = services.model_choice(settings, store)
-        bar = _ProgressBar()
+        bar = ProgressBar()
 
         def on_photo(outcome: PhotoOutcome) -> None:
             counts[outcome.status] += 1
@@ -384,7 +436,7 @@ def run_analyse_store(args: argparse.Namespace) -> int:
             bar.print(json.dumps(row) if args.json else _outcome_text(row))
 
         try:
-            with _CtrlC() as ctrl_c:
+            with CtrlC() as ctrl_c:
                 summary = services.analyse_photos(
                     store,
                     services.PipelineCache(),
