@@ -9,6 +9,12 @@ OpenMP, leave it with a thread count it never asked for). So:
 * every model forward holds :func:`steady_threads` (shared: several may run at once);
 * a thread count is only changed inside :func:`torch_threads` (exclusive: it waits for the
   running forwards to finish, and new ones wait for it).
+
+How far a change reaches (torch 2.13, OpenMP build; checked on the 2-core AMD EPYC): a thread
+keeps the count it had at its first torch op, or set itself since; ``set_num_threads`` also
+sets the default every thread takes at its first op, and MKL's count, which are process-wide.
+So set the count on the thread that runs the model (as :func:`use_analysis_threads` does when
+called there).
 """
 
 from __future__ import annotations
