@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.common import (
@@ -38,6 +39,8 @@ from eczema_tracker.commands.common import (
 from eczema_tracker.commands.model_commands import MODEL_ERROR_CODE, add_source_options
 from eczema_tracker.core.severity_scale import shown_grade
 from eczema_tracker.store import Store, normalise_site
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import numpy as np
@@ -296,7 +299,6 @@ def run_prompts_check(args: argparse.Namespace) -> int:
     """``eczema-tracker prompts check [--site S] [--json] [models...]``: per site, how well its
     examples agree (the app's SegGPT) and the photo to paint next."""
     from eczema_tracker.app import services, trust
-    from eczema_tracker.core.jobs import Cancelled
 
     with open_store(args.data_dir) as store:
         sites = [_known_site(store, args.site)] if args.site is not None else store.sites()
@@ -308,11 +310,11 @@ def run_prompts_check(args: argparse.Namespace) -> int:
             _model_choice(args, store), severity_model_path=None, severity_model_id=None
         )
         pipelines = services.PipelineCache()
-        bar = ProgressBar(counted=("checking",))
-        try:
+
+        def check(ctrl_c: CtrlC, bar: ProgressBar) -> None:
             # The only writes are retrieval features kept for later: Ctrl+C never cuts one
             # short, it stops the check at the next photo (Cancelled).
-            with CtrlC() as ctrl_c, ctrl_c.writing():
+            with ctrl_c.writing():
                 for site in sites:
                     agreement = trust.seggpt_agreement(
                         store, site, pipelines, choice, progress=bar, cancel=ctrl_c.cancel
@@ -322,16 +324,9 @@ def run_prompts_check(args: argparse.Namespace) -> int:
                     row = agreement.to_json()
                     row["paint_next"] = None if pick is None else pick.to_json()
                     bar.print(json.dumps(row) if args.json else _check_text(agreement, pick))
-        except (KeyboardInterrupt, Cancelled):
-            bar.close()
-            print("eczema-tracker: interrupted", file=sys.stderr)
-            return INTERRUPTED_CODE
-        except Exception as exc:
-            bar.close()
-            _raise_model_problem(exc)
-            raise
-        bar.close()
-    return 0
+
+        finished, _ = _stoppable(check, stopped=lambda: "interrupted", counted=("checking",))
+    return 0 if finished else INTERRUPTED_CODE
 
 
 def _check_text(agreement: SiteAgreement, pick: PhotoToPaint | None) -> str:
@@ -419,7 +414,6 @@ def _outcome_text(row: dict[str, Any]) -> str:
 def run_analyse_store(args: argparse.Namespace) -> int:
     """``eczema-tracker analyse-store [--site S] [--all | --stale] [--json] [models...]``."""
     from eczema_tracker.app import services
-    from eczema_tracker.core.jobs import Cancelled
 
     counts = {"analysed": 0, "skipped": 0, "failed": 0}
     with open_store(args.data_dir) as store:
@@ -428,38 +422,32 @@ def run_analyse_store(args: argparse.Namespace) -> int:
         if not photo_ids:
             print("eczema-tracker: nothing to analyse (see --stale and --all)", file=sys.stderr)
             return 0
-        bar = ProgressBar()
 
-        def on_photo(outcome: PhotoOutcome) -> None:
-            counts[outcome.status] += 1
-            row = _outcome_row(store, outcome)
-            bar.print(json.dumps(row) if args.json else _outcome_text(row))
+        def analyse(ctrl_c: CtrlC, bar: ProgressBar) -> services.AnalysisRunSummary:
+            def on_photo(outcome: PhotoOutcome) -> None:
+                counts[outcome.status] += 1
+                row = _outcome_row(store, outcome)
+                bar.print(json.dumps(row) if args.json else _outcome_text(row))
 
-        try:
-            with CtrlC() as ctrl_c:
-                summary = services.analyse_photos(
-                    store,
-                    services.PipelineCache(),
-                    choice,
-                    photo_ids,
-                    progress=bar,
-                    cancel=ctrl_c.cancel,
-                    on_photo=on_photo,
-                    write_guard=ctrl_c.writing,
-                )
-        except (KeyboardInterrupt, Cancelled):
-            bar.close()
-            print(
-                f"eczema-tracker: interrupted; {counts['analysed']} photo(s) analysed and "
-                "recorded before the stop",
-                file=sys.stderr,
+            return services.analyse_photos(
+                store,
+                services.PipelineCache(),
+                choice,
+                photo_ids,
+                progress=bar,
+                cancel=ctrl_c.cancel,
+                on_photo=on_photo,
+                write_guard=ctrl_c.writing,
             )
-            return INTERRUPTED_CODE
-        except Exception as exc:
-            bar.close()
-            _raise_model_problem(exc)
-            raise
-        bar.close()
+
+        finished, summary = _stoppable(
+            analyse,
+            stopped=lambda: (
+                f"interrupted; {counts['analysed']} photo(s) analysed and recorded before the stop"
+            ),
+        )
+    if not finished or summary is None:
+        return INTERRUPTED_CODE
     for note in summary.notes:
         print(f"eczema-tracker: note: {note}", file=sys.stderr)
     print(
@@ -467,6 +455,33 @@ def run_analyse_store(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1 if counts["skipped"] or counts["failed"] else 0
+
+
+def _stoppable(
+    work: Callable[[CtrlC, ProgressBar], T],
+    *,
+    stopped: Callable[[], str],
+    counted: tuple[str, ...] = ("photo", "preparing"),
+) -> tuple[bool, T | None]:
+    """``(True, work(ctrl_c, bar))`` with Ctrl+C handled (:class:`CtrlC`) and a progress bar;
+    ``(False, None)`` when stopped by Ctrl+C or a cancel, after printing ``stopped()`` on
+    stderr. A model loading problem becomes a one-line CLI error (exit code 3)."""
+    from eczema_tracker.core.jobs import Cancelled
+
+    bar = ProgressBar(counted)
+    try:
+        with CtrlC() as ctrl_c:
+            result = work(ctrl_c, bar)
+    except (KeyboardInterrupt, Cancelled):
+        bar.close()
+        print(f"eczema-tracker: {stopped()}", file=sys.stderr)
+        return False, None
+    except Exception as exc:
+        bar.close()
+        _raise_model_problem(exc)
+        raise
+    bar.close()
+    return True, result
 
 
 def _raise_model_problem(exc: Exception) -> None:
