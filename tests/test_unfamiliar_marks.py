@@ -15,8 +15,10 @@ from PySide6.QtGui import QColor, QImage
 
 from eczema_tracker.app.familiarity_text import (
     UNFAMILIAR_COLOR,
+    UNFAMILIAR_EXPLAINED,
     UNFAMILIAR_FOOTNOTE,
     UNFAMILIAR_LABEL,
+    UNFAMILIAR_MARK,
     UNFAMILIAR_NOTE,
     is_unfamiliar,
     sentence,
@@ -222,10 +224,11 @@ def test_report_flags_an_unfamiliar_photo_with_a_footnote(populated, tmp_path):
     (site,) = [s for s in data.sites if s.site == "left arm"]
     assert [p.photo_id for p in site.unfamiliar] == [newest]
     assert any(p.point.unfamiliar for p in site.strip)
-    footnote = UNFAMILIAR_FOOTNOTE.removeprefix("\u25cb").strip()
-    assert footnote in text or sentence(footnote).rstrip(".") in text
+    assert UNFAMILIAR_FOOTNOTE == f"{UNFAMILIAR_MARK} {UNFAMILIAR_EXPLAINED}"
+    assert text.count(UNFAMILIAR_EXPLAINED) == 2  # under the site table and under the photos
     assert "1 of 6 photos in this range" in text  # the summary's count
-    assert unfamiliar_footnote(data).startswith(UNFAMILIAR_FOOTNOTE)
+    assert f"3 (1 {UNFAMILIAR_MARK})" in text  # left arm's Photos column
+    assert unfamiliar_footnote(data).startswith(UNFAMILIAR_EXPLAINED)
 
 
 def test_report_without_unfamiliar_photos_has_no_footnote(populated, tmp_path):

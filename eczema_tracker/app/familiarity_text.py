@@ -23,8 +23,9 @@ UNFAMILIAR_LABEL = "unlike your examples"
 UNFAMILIAR_MARK = "\u25cb"
 #: The colour of the mark (the library's badge, the photo view's note, the report's ring).
 UNFAMILIAR_COLOR = "#c62828"
-#: The report's footnote explaining the mark (a doctor reads it).
-UNFAMILIAR_FOOTNOTE = f"{UNFAMILIAR_MARK} looks unlike the example photos; the mask may be wrong"
+#: The report's footnote explaining the mark (a doctor reads it), after the mark.
+UNFAMILIAR_EXPLAINED = "looks unlike the example photos; the mask may be wrong"
+UNFAMILIAR_FOOTNOTE = f"{UNFAMILIAR_MARK} {UNFAMILIAR_EXPLAINED}"
 
 
 def is_unfamiliar(familiar: bool | None, mask_origin: str | None = None) -> bool:

@@ -137,6 +137,23 @@ class ReportPage:
             self.line(text_line, size=size, color=color, x=x)
         return len(lines)
 
+    def footnote(
+        self, mark: str, text: str, *, mark_color: str, size: float = 7.5, color: str = MUTED
+    ) -> int:
+        """A footnote at the cursor: ``mark`` in ``mark_color`` (bold), then ``text`` wrapped
+        with a hanging indent; returns the number of lines drawn."""
+        indent = 1.6 * size / 72
+        self.figure.text(
+            self.fx(MARGIN),
+            self.fy(self.y),
+            mark,
+            fontsize=size,
+            fontweight="bold",
+            color=mark_color,
+            va="top",
+        )
+        return self.paragraph(text, size=size, color=color, x=indent)
+
     def heading(self, text: str) -> None:
         """A section heading with a rule under it."""
         self.space(0.06)

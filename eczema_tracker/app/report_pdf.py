@@ -24,9 +24,8 @@ from matplotlib.lines import Line2D
 
 from eczema_tracker.app.familiarity_text import (
     UNFAMILIAR_COLOR,
-    UNFAMILIAR_FOOTNOTE,
+    UNFAMILIAR_EXPLAINED,
     UNFAMILIAR_MARK,
-    sentence,
 )
 from eczema_tracker.app.report_data import (
     PAPER_SIZES,
@@ -119,8 +118,6 @@ def _timeline(page: ReportPage, data: ReportData) -> None:
 def _photo_caption(photo: StripPhoto) -> str:
     point = photo.point
     parts = [day_text(point.taken.date())]
-    if point.unfamiliar:
-        parts[0] = f"{UNFAMILIAR_MARK} {parts[0]}"
     parts.append("no mask" if point.area_fraction is None else f"area {pct(point.area_fraction)}")
     if point.score is not None:
         parts.append(f"severity {point.score:.1f}")
@@ -166,7 +163,7 @@ def _photo_page(page: ReportPage, sites: Sequence[SiteReport]) -> None:
             ax.imshow(photo.image, interpolation="bilinear")
             if photo.mask is not None and photo.mask.any():
                 ax.contour(photo.mask, levels=[0.5], colors=MASK_COLOR, linewidths=1.0)
-            if photo.point.unfamiliar:  # a ring in the corner, explained by the footnote
+            if photo.point.unfamiliar:  # the footnote's mark, in the corner
                 ax.add_artist(Line2D([0.93], [0.9], transform=ax.transAxes, marker="o", ms=11,
                                      mfc="white", mec=UNFAMILIAR_COLOR, mew=2.2, ls=""))  # fmt: skip
             ax.set_axis_off()
@@ -175,7 +172,8 @@ def _photo_page(page: ReportPage, sites: Sequence[SiteReport]) -> None:
             )
         page.space(box + 0.12)
     if any(p.point.unfamiliar for s in shown for p in s.strip):
-        page.line(sentence(UNFAMILIAR_FOOTNOTE), size=8, color=MUTED)
+        page.footnote(UNFAMILIAR_MARK, UNFAMILIAR_EXPLAINED + ".", mark_color=UNFAMILIAR_COLOR,
+                      size=8)  # fmt: skip
     hidden = [s for s in sites if s.strip][MAX_SITE_STRIPS:]
     if hidden:
         page.line(

@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from eczema_tracker.app.familiarity_text import UNFAMILIAR_FOOTNOTE, UNFAMILIAR_MARK
+from eczema_tracker.app.familiarity_text import (
+    UNFAMILIAR_COLOR,
+    UNFAMILIAR_EXPLAINED,
+    UNFAMILIAR_MARK,
+)
 from eczema_tracker.app.report_data import PeriodNumbers, ReportData, SiteReport
 from eczema_tracker.app.report_page import MUTED, Column, ReportPage
 from eczema_tracker.core.poem import POEM_MAX_TOTAL
@@ -43,11 +47,9 @@ def pct(fraction: float | None) -> str:
 
 def _poem_rows(data: ReportData) -> list[list[str]]:
     poem = data.poem
-    if not poem.totals:
-        extra = (
-            f" ({poem.unscored} not scored: too many questions unanswered)" if poem.unscored else ""
-        )
-        return [["POEM (0\u201328)", "no scored check-in in this range" + extra, "", "", "", ""]]
+    if not poem.totals:  # the words where there is room for them: the band column
+        count = f"0 (+{poem.unscored} not scored)" if poem.unscored else "0"
+        return [["POEM (0\u201328)", "\u2013", "\u2013", "", "no scored check-in", count]]
     return [
         [
             f"POEM (0\u2013{POEM_MAX_TOTAL})",
@@ -171,18 +173,18 @@ def summary(page: ReportPage, data: ReportData) -> None:
         page.table(
             [
                 Column("Body site", 1.45),
-                Column("Photos", 0.55, "right"),
+                Column("Photos", 0.8, "right"),
                 Column("Area first", 0.9, "right"),
                 Column("Area last", 0.9, "right"),
                 Column("Change", 0.82, "right"),
-                Column("Predicted severity (0\u20133)", 2.45, "right"),
+                Column("Predicted severity (0\u20133)", 2.2, "right"),
             ],
             _site_rows(data.sites),
         )
         page.paragraph(model_sentence(data), size=7.5, color=MUTED)
         footnote = unfamiliar_footnote(data)
         if footnote:
-            page.paragraph(footnote, size=7.5, color=MUTED)
+            page.footnote(UNFAMILIAR_MARK, footnote, mark_color=UNFAMILIAR_COLOR)
     else:
         page.line("Photos: none taken in this range.", size=8.5)
 
@@ -209,13 +211,14 @@ def model_sentence(data: ReportData) -> str:
 
 
 def unfamiliar_footnote(data: ReportData) -> str:
-    """The footnote explaining the mark of photos unlike the example photos, with how many
-    there are ('' when none is marked)."""
+    """The footnote (after its mark, :data:`UNFAMILIAR_MARK`) explaining the mark of photos
+    unlike the example photos, with how many there are ('' when none is marked)."""
     marked = sum(len(s.unfamiliar) for s in data.sites)
     if not marked:
         return ""
     total = data.photo_count
     return (
-        f"{UNFAMILIAR_FOOTNOTE}: {marked} of {total} photo{'s' if total != 1 else ''} in this "
-        "range (counted in the Photos column, marked on the photos, hollow on the timeline)."
+        f"{UNFAMILIAR_EXPLAINED}: {marked} of {total} photo{'s' if total != 1 else ''} in this "
+        f"range ({UNFAMILIAR_MARK} in the Photos column and on the photos, hollow markers on "
+        "the timeline)."
     )

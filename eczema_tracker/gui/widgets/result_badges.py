@@ -8,7 +8,7 @@ coloured outline and a "?", hollow like its marker on the timeline.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from eczema_tracker.app.familiarity_text import (  # UNFAMILIAR_COLOR: re-exported
@@ -66,12 +66,13 @@ def draw_badge(painter: QPainter, box: QRect, key: str) -> None:
     letter, color, _ = BADGES[key]
     painter.save()  # the ring's bold letter must not leak into the caption drawn next
     if key in RING_BADGES:
-        width = max(2.0, box.width() / 7)
+        width = max(1.6, box.width() / 9)
         painter.setPen(QPen(QColor(color), width))
         painter.setBrush(QColor("white"))
-        inset = round(width / 2)
-        painter.drawEllipse(box.adjusted(inset, inset, -inset, -inset))
-        font = painter.font()
+        inset = width / 2
+        painter.drawEllipse(QRectF(box).adjusted(inset, inset, -inset, -inset))
+        font = painter.font()  # smaller than the discs' letters: it must fit inside the ring
+        font.setPixelSize(max(8, round(box.height() * 0.62)))
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(QColor(color))
