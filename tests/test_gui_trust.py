@@ -92,13 +92,15 @@ def flow_for(qtbot):
     """Builds a TrustFlow with its summary on a plain widget; its tasks end with the test."""
     hosts = []
 
-    def build(store: Store, settings: Settings, agreement=None):
+    def build(store: Store, settings: Settings, agreement=None, yield_to=None):
         host = QWidget()
         qtbot.addWidget(host)
         hosts.append(host)
         session = StoreSession(store, host)
         summary = TrustSummary(host)
         kwargs = {} if agreement is None else {"agreement": agreement}
+        if yield_to is not None:
+            kwargs["yield_to"] = yield_to
         flow = TrustFlow(session, services.PipelineCache(), settings, parent=host, **kwargs)
         flow.updated.connect(summary.show_sites)
         return flow, summary, session
@@ -189,6 +191,37 @@ def test_a_newer_change_cancels_and_supersedes_the_running_check(
     assert outcomes == ["first", "cancelled"]
     assert fake.calls == [SITE]
     assert set(flow.state(SITE).agreement.photo_ids) == set(ids[:3])  # the newest prompts
+
+
+def test_a_check_gives_way_to_an_analysis_and_runs_after_it(qtbot, store, tiny_settings, flow_for):
+    ids = ids_of(store)
+    for pid in ids[:3]:
+        store.set_prompt_mask(pid, box(store, pid))
+    analysing = threading.Event()
+    started = threading.Event()
+    stopped = []
+    fake = FakeAgreement()
+
+    def waits_for_cancel(store_, site, pipelines, choice, *, progress=None, cancel=None):
+        if not started.is_set():
+            started.set()
+            for _ in range(400):
+                if cancel():
+                    stopped.append(site)
+                    raise Cancelled("an analysis goes first")
+                threading.Event().wait(0.025)
+        return fake(store_, site, pipelines, choice, progress=progress, cancel=cancel)
+
+    flow, summary, session = flow_for(store, tiny_settings, waits_for_cancel, analysing.is_set)
+    qtbot.waitUntil(started.is_set, timeout=10000)
+    analysing.set()  # an analysis starts: the check stops and waits
+    qtbot.waitUntil(lambda: stopped == [SITE] and flow._check is None, timeout=10000)
+    assert flow.busy and flow.state(SITE).checking and fake.calls == []
+    analysing.clear()
+    session.notify(StoreChanges(analyses=True, photo_ids=frozenset(ids)))  # its results
+    qtbot.waitUntil(lambda: not flow.busy, timeout=20000)
+    assert fake.calls == [SITE] and flow.state(SITE).agreement.mean_iou == 1.0
+    assert "Your examples agree: 100 % overlap" in summary.site_text(SITE)
 
 
 def test_missing_models_are_never_downloaded_and_the_summary_says_why(

@@ -125,6 +125,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
             parent=self,
             open_photo=self.open_photo,
             paint=self.prompts.paint_prompt_of_current,
+            yield_to=lambda: self.analysis.task is not None and not self.analysis.task.done,
         )
         self.photo_actions = PhotoActions(self.session, self.undo_history, self, self)
         self.backup = BackupFlow(self.session, self, self)

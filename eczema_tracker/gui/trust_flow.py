@@ -13,8 +13,10 @@ prompt sets, the next photo to paint). A site whose prompt set differs from the 
 checked is queued for an agreement check; checks run one site at a time on one background
 task (they share the window's :class:`~eczema_tracker.app.services.PipelineCache` and its
 prompt pool with analyses), and a newer change of the site being checked cancels that check
-and queues it again. The check uses the models only when they are on this computer already:
-it never downloads and never asks anything (the summary says it waits for the models).
+and queues it again. An analysis goes first: while ``yield_to()`` says one runs, no check
+starts and a running one stops at its next safe point (it is checked again when the analysis
+announces its results). The check uses the models only when they are on this computer
+already: it never downloads and never asks anything (the summary says it waits for them).
 Every change is announced as ``updated(list[SiteTrust])``, for
 :class:`~eczema_tracker.gui.widgets.trust_summary.TrustSummary`.
 """
@@ -159,6 +161,7 @@ class TrustFlow(QObject):
         open_photo: Callable[[int], object] = lambda _pid: None,
         paint: Callable[[], object] = lambda: None,
         agreement: AgreementCheck = trust.seggpt_agreement,
+        yield_to: Callable[[], bool] = lambda: False,
     ) -> None:
         super().__init__(parent)
         self.session = session
@@ -168,6 +171,7 @@ class TrustFlow(QObject):
         self._open_photo = open_photo
         self._paint = paint
         self._agreement = agreement
+        self._yield_to = yield_to  # True while an analysis runs: it goes first
         self._sites: list[str] = []  # the store's sites, in its order
         self._states: dict[str, SiteTrust] = {}
         self._wanted: dict[str, PromptSetKey] = {}  # each site's prompt set as last read
@@ -300,8 +304,8 @@ class TrustFlow(QObject):
             self._check = None  # its result, if any, is dropped
 
     def _start_next(self) -> None:
-        if self._check is not None or not self._queue:
-            return
+        if self._check is not None or not self._queue or self._yield_to():
+            return  # after a running analysis: its results' announcement reads the sites again
         site = self._queue.pop(0)
         store, pipelines, settings, check = (
             self.session.store,
@@ -309,15 +313,19 @@ class TrustFlow(QObject):
             self.settings,
             self._agreement,
         )
+        yield_to = self._yield_to
 
         def op(progress: ProgressCallback, cancel: CancelCheck) -> _Checked:
+            def stop() -> bool:  # cancelled, or an analysis wants the models' prompt pool
+                return cancel() or yield_to()
+
             key = prompt_set_key(store, site)
             choice = services.model_choice(settings, store)
             if not models_on_this_computer(pipelines, choice):
                 return _Checked(key, None, None)
-            raise_if_cancelled(cancel)
+            raise_if_cancelled(stop)
             model_sources.leave_a_core_for_the_window()
-            agreement = check(store, site, pipelines, choice, progress=progress, cancel=cancel)
+            agreement = check(store, site, pipelines, choice, progress=progress, cancel=stop)
             # The check keeps the prompts' features: the photo to paint next may be known now.
             return _Checked(key, agreement, trust.next_to_paint(store, site))
 
@@ -325,6 +333,7 @@ class TrustFlow(QObject):
         task.succeeded.connect(lambda result: self._checked_site(task, site, result))
         task.progressed.connect(lambda _d, _t, text: self._progressed(task, site, text))
         task.failure(lambda message: self._check_failed(task, site, message))
+        task.on_cancelled(lambda: self._check_yielded(task, site))
         task.finished.connect(lambda: self._check_finished(task))
         self._check = (site, task)
         task.run()
@@ -366,6 +375,14 @@ class TrustFlow(QObject):
             self._states[site], checking=False, progress="", problem=message, agreement=None
         )
         self._emit()
+
+    def _check_yielded(self, task: BackgroundTask, site: str) -> None:
+        """A check stopped for an analysis (a superseded one is no longer current): it is
+        checked again after the analysis."""
+        if self._current(task, site) and site not in self._queue:
+            self._queue.insert(0, site)
+            self._states[site] = replace(self._states[site], checking=True, progress="")
+            self._emit()
 
     def _check_finished(self, task: BackgroundTask) -> None:
         if self._check is not None and self._check[1] is task:
