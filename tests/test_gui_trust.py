@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from eczema_tracker.app import services, trust
 from eczema_tracker.app.changes import StoreChanges
@@ -129,6 +129,11 @@ def test_the_deliberately_wrong_example_comes_out_weakest_in_the_summary(
     assert "Your examples agree: " in text and "% overlap on average" in text
     assert "the weakest is the photo of 4 March 2026" in text
     assert summary.isVisibleTo(summary.parentWidget())
+    label = next(w for w in summary.findChildren(QLabel) if "Show it</a>" in w.text())
+    link = label.text().split('href="')[1].split('"')[0]
+    with qtbot.waitSignal(summary.photoRequested) as shown:
+        label.linkActivated.emit(link)  # what clicking "Show it" does
+    assert shown.args == [wrong]
 
 
 def test_a_prompt_change_checks_the_site_again_with_the_real_tiny_seggpt(

@@ -196,6 +196,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.prompts.editorClosed.connect(self._take_keyboard_back)
         self.trust.updated.connect(self.trust_summary.show_sites)
         self.trust_summary.paintRequested.connect(self.trust.paint_next)
+        self.trust_summary.photoRequested.connect(self.open_photo)
         self.personal.photoActivated.connect(self.open_photo)
         self.site_filter.currentIndexChanged.connect(lambda _i: self._site_filter_changed())
         self.library.photoSelected.connect(self.show_photo)

@@ -4,8 +4,9 @@ Shows the :class:`~eczema_tracker.gui.trust_flow.SiteTrust` list the
 :class:`~eczema_tracker.gui.trust_flow.TrustFlow` announces, one block per site: the examples'
 agreement in one sentence (the wording of
 :meth:`~eczema_tracker.app.trust.SiteAgreement.describe`), "Checking your examples…" while the
-check runs, and "Paint next: photo of 3 April 2026" with a button that opens that photo in
-the painter (``paintRequested(photo_id)``).
+check runs (the weakest example is a link: ``photoRequested(photo_id)``), and "Paint next:
+photo of 3 April 2026" with a button that opens that photo in the painter
+(``paintRequested(photo_id)``).
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ class _SiteBlock(QWidget):
         self.agreement = QLabel()
         self.agreement.setWordWrap(True)
         self.agreement.setTextFormat(Qt.TextFormat.RichText)
+        self.agreement.linkActivated.connect(
+            lambda link: summary.photoRequested.emit(int(link.removeprefix("photo:")))
+        )
         self.next_label = QLabel()
         self.next_label.setWordWrap(True)
         self.button = QPushButton("Paint it…")
@@ -93,7 +97,12 @@ class _SiteBlock(QWidget):
 
     def show_state(self, state: SiteTrust) -> None:
         said = agreement_text(state)
-        self.agreement.setText(f"<b>{_escape(state.site)}</b>: {_escape(said)}" if said else "")
+        html = f"<b>{_escape(state.site)}</b>: {_escape(said)}" if said else ""
+        checked = state.agreement
+        if html and checked is not None and checked.weakest_photo_id is not None:
+            if said == checked.describe():  # the check's result is what is shown
+                html += f' <a href="photo:{checked.weakest_photo_id}">Show it</a>'
+        self.agreement.setText(html)
         self.agreement.setVisible(bool(said))
         self.agreement.setToolTip(state.agreement.note if state.agreement is not None else "")
         pick = state.next_photo
@@ -119,6 +128,7 @@ class TrustSummary(QWidget):
     """Per site: how well the examples agree, and a one-click "paint this next"."""
 
     paintRequested = Signal(int)  # noqa: N815 - the photo to show and paint
+    photoRequested = Signal(int)  # noqa: N815 - the photo to show (the weakest example)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
