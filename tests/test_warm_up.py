@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -54,6 +55,17 @@ def test_warm_up_pipeline_loads_warms_once_and_changes_no_result(store, tiny_cho
     second = store.current_analysis(ids[2])
     assert second.id != first.id
     assert np.array_equal(store.load_mask(second.mask), store.load_mask(first.mask))
+
+
+def test_the_full_pass_is_kept_for_half_precision_paths(tiny_choice):
+    cache = services.PipelineCache()
+    pipeline = cache.get(tiny_choice)
+    assert pipeline.segmenter.path.dtype == "float32"  # this CPU without native bf16, or tiny
+    assert not services.full_warm_up_pays(pipeline)
+    timings = services.warm_up_pipeline(cache, tiny_choice)  # the light warm-up
+    assert pipeline.warmed_up and {"load", "seggpt"} <= set(timings)
+    pipeline.segmenter.path = replace(pipeline.segmenter.path, dtype="bfloat16")
+    assert services.full_warm_up_pays(pipeline)
 
 
 def test_a_cancelled_warm_up_stops_between_layers_and_leaves_the_pipeline_usable(tiny_choice):

@@ -220,15 +220,9 @@ def _prompt_set_key(store: Store, site: str) -> PromptSetKey:
 
 
 # -- loading and warm-up ------------------------------------------------------------------------
-#: ``warm_up_pipeline``'s pass by default (full: one SegGPT pass at the real shape; else only
-#: the weights paged in and DINO run). Chosen with ``benchmarks/bench_warm_up.py``.
-WARM_UP_FULL = True
-#: Whether ``analyse_photos`` runs ``warm_up(full=False)`` before the first photo of a pipeline
-#: nobody warmed up (the CLI's, or the app's when it did not preload). ``bench_warm_up.py``.
-WARM_UP_BEFORE_A_RUN = False
-#: Memory that must be available before the app loads the models at start-up unasked: the fp32
-#: pipeline peaks at ~3.5 GB RSS here (SegGPT-L 1.5 GB of weights plus a layer's attention), so
-#: twice that leaves the person's other programs room; below it the models load when asked.
+#: Memory that must be available before the app loads the models at start-up unasked. The
+#: fp32 pipeline then holds 3.0-3.7 GB peak RSS (measured, ``bench_warm_up.py``); 8 GB leaves
+#: the person's other programs more than 4 GB. Below it the models load when asked, as before.
 PRELOAD_MIN_AVAILABLE_BYTES = 8 * 2**30
 _SEVERITY_MISMATCH_NOTE = (
     "No severity was scored: the active severity model was trained with another DINO model "
@@ -284,15 +278,29 @@ def preload_allowed(available: int | None = None) -> bool:
     return available is not None and available >= PRELOAD_MIN_AVAILABLE_BYTES
 
 
+def full_warm_up_pays(pipeline: AnalysisPipeline) -> bool:
+    """Whether a whole SegGPT pass is worth running ahead of the first analysis.
+
+    On the float32 CPU path the first analysis already runs at steady speed without one
+    (2-core AMD EPYC, AVX2: first/steady 0.70-1.05 with no warm-up; the full pass burns ~51 CPU
+    seconds and 0.6 GB more peak RSS; ``benchmarks/bench_warm_up.py``), so the light warm-up
+    (weights read in from disk, DINO run once) does. Half-precision paths (bf16 on AMX or
+    AVX512-BF16, CUDA) set up their kernels on the first pass (4.2 s vs 3.0 s steady on AMX),
+    and a pass costs one analysis there: they get the full one.
+    """
+    return pipeline.segmenter.path.dtype != "float32"
+
+
 def warm_up_pipeline(
     pipelines: PipelineCache,
     choice: ModelChoice,
     *,
-    full: bool = WARM_UP_FULL,
+    full: bool | None = None,
     cancel: CancelCheck | None = None,
 ) -> dict[str, float]:
     """Load the pipeline of ``choice`` (never downloading) and warm it up, so the person's first
     analysis runs at steady speed; returns seconds per part (``load``, and the warm-up's).
+    ``full``: the warm-up's kind (default: :func:`full_warm_up_pays`).
 
     Holds :attr:`PipelineCache.pool_lock` throughout: an analysis asked for meanwhile waits for
     it (cancellably, see :func:`analyse_photos`). ``cancel`` stops it between layers.
@@ -305,6 +313,7 @@ def warm_up_pipeline(
         timings = {"load": time.perf_counter() - start}
         raise_if_cancelled(cancel)
         if not pipeline.warmed_up:
+            full = full_warm_up_pays(pipeline) if full is None else full
             timings.update(pipeline.warm_up(full=full, cancel=cancel))
         return timings
 
@@ -424,9 +433,6 @@ def analyse_photos(
         if note is not None:
             choice = replace(choice, severity_model_path=None, severity_model_id=None)
             summary.notes.append(note)
-        if WARM_UP_BEFORE_A_RUN and not pipeline.warmed_up:
-            raise_if_cancelled(cancel)
-            pipeline.warm_up(full=False)
     from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE
 
     done = 0
