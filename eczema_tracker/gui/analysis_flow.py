@@ -118,8 +118,9 @@ class AnalysisFlow(QObject):
     def warm_up(self) -> BackgroundTask | None:
         """Get ready in the background for an analysis that is likely soon (a site has enough
         prompt masks): import torch/transformers and, when both models are on this computer
-        and the machine has memory to spare, load them and run one warm-up pass
-        (:func:`services.warm_up_pipeline`), so the first Analyse runs at steady speed.
+        and the machine has memory to spare, load them and warm them up
+        (:func:`services.warm_up_pipeline`: the weights read in, DINO run once, and a whole
+        SegGPT pass where that pays), so the first Analyse runs at steady speed.
 
         Never downloads and never asks anything. Importing torch holds Python's GIL for about
         half a second in one piece, which the window feels wherever it happens; right after
