@@ -132,7 +132,7 @@ def legend_html() -> str:
         + "</table><p>Hover a thumbnail for its date, site and state. Photos are grouped by "
         "month, newest first; the month's name starts each group.</p>"
         "<h3>Timeline</h3><p>Blue dots: the severity score of each analysed photo (open circles: "
-        "out of date). Purple diamonds: your own ratings. Green squares and the dashed line: "
+        "out of date; bold open circles: unlike your example photos, check the mask). Purple diamonds: your own ratings. Green squares and the dashed line: "
         "the eczema area, on the right-hand scale. The coloured bands are the four levels.</p>"
     )
 
