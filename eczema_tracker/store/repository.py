@@ -24,6 +24,7 @@ from PIL import Image
 from eczema_tracker.core import imaging, paths
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.store import db, thumbnails
+from eczema_tracker.store.agreements import AgreementsMixin
 from eczema_tracker.store.bin import BinMixin
 from eczema_tracker.store.errors import StoreError
 from eczema_tracker.store.lock import WriterLock
@@ -51,7 +52,7 @@ from eczema_tracker.store.rows import (
 from eczema_tracker.store.thumbnails import THUMBNAIL_SIZE
 
 
-class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin):
+class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin, AgreementsMixin):
     """A person's photo store in one folder. Open with :meth:`Store.open`; close when done.
 
     Its parts: photos, ratings and the timeline here; masks, analyses and prompts in
