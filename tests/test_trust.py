@@ -145,6 +145,8 @@ def test_prompt_agreement_with_the_real_seggpt_class(store, tiny_choice):
     assert len(result.agreement.ious) == 3 and all(0 <= v <= 1 for v in result.agreement.ious)
     assert cache.pool_lock.acquire(blocking=False)  # released again
     cache.pool_lock.release()
+    kept = trust.seggpt_agreement(store, "left arm", NoModels(), tiny_choice)  # no model loaded
+    assert kept.agreement == result.agreement and kept.computed_at
 
 
 def test_next_to_paint_is_the_photo_farthest_from_its_nearest_prompt(store):
@@ -238,3 +240,204 @@ def test_familiarity_is_kept_exported_and_survives_the_schema_3_migration(
         text = (out / "analyses.csv").read_text()
         assert "nearest_prompt_distance,prompt_distance_scale,familiar" in text.splitlines()[0]
         assert text.splitlines()[-1].endswith("0.5,0.1,0")
+
+
+# -- kept agreement results ----------------------------------------------------------------------
+class CountingSegGpt:
+    """Stands in for :class:`trust.SegGptPromptSegmenter` (FakeSegmenter's masks): counts the
+    checks that open it and the photos it segments."""
+
+    opened: list[str] = []
+    segmented: list[int] = []
+
+    def __init__(self, store, pipelines, choice, **_kwargs) -> None:
+        self._fake = FakeSegmenter()
+
+    def __enter__(self):
+        CountingSegGpt.opened.append("open")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def prepare(self, prompts):
+        return self._fake.prepare(prompts)
+
+    def segment(self, index, others):
+        CountingSegGpt.segmented.append(index)
+        return self._fake.segment(index, others)
+
+
+class NoModels(services.PipelineCache):
+    """A PipelineCache that fails the test if a model is asked for."""
+
+    def get(self, *args, **kwargs):
+        raise AssertionError("no model may be loaded for a kept result")
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    CountingSegGpt.opened, CountingSegGpt.segmented = [], []
+    monkeypatch.setattr(trust, "SegGptPromptSegmenter", CountingSegGpt)
+    return CountingSegGpt
+
+
+CHOICE = services.ModelChoice(dino="dino-a", seggpt="seggpt-a", k=2)
+
+
+def paint_three(store) -> list[int]:
+    ids = [p.id for p in store.photos("left arm")]
+    for pid in ids[:3]:
+        photo = store.photo(pid)
+        store.set_prompt_mask(pid, box(photo.height, photo.width))
+    return ids
+
+
+def test_a_kept_agreement_is_reused_without_segmenting_or_loading_a_model(store, counting):
+    paint_three(store)
+    assert trust.kept_agreement(store, "left arm", CHOICE) is None
+    first = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
+    assert counting.opened == ["open"] and len(counting.segmented) == 3
+    assert first.computed_at is None and first.mean_iou == 1.0
+    again = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
+    assert counting.opened == ["open"] and len(counting.segmented) == 3  # nothing new
+    assert again.photo_ids == first.photo_ids and again.agreement == first.agreement
+    assert again.describe() == first.describe() and again.computed_at
+    cheap = trust.kept_agreement(store, "left arm", CHOICE)
+    assert cheap is not None and cheap.agreement == first.agreement
+    fresh = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE, reuse=False)
+    assert len(counting.segmented) == 6 and fresh.agreement == first.agreement
+
+
+def test_a_new_mask_version_or_another_prompt_invalidates_the_kept_result(store, counting):
+    ids = paint_three(store)
+    trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
+    before = trust.prompt_set_key(store, "left arm")
+    photo = store.photo(ids[1])
+    store.set_prompt_mask(ids[1], box(photo.height, photo.width, rows=(2, 1), cols=(3, 1)))
+    assert trust.prompt_set_key(store, "left arm") != before
+    assert trust.kept_agreement(store, "left arm", CHOICE) is None
+    changed = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
+    assert len(counting.opened) == 2 and changed.weakest_photo_id == ids[1]
+    assert changed.agreement.ious[changed.photo_ids.index(ids[1])] < 0.2
+    store.unset_prompt(ids[2])  # a removed prompt changes the set too
+    assert trust.kept_agreement(store, "left arm", CHOICE) is None
+    assert trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE).k_used == 1
+    assert len(counting.opened) == 3
+
+
+def test_another_model_or_k_invalidates_the_kept_result(store, counting):
+    paint_three(store)
+    trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
+    for other in (
+        services.ModelChoice(dino="dino-a", seggpt="seggpt-b", k=2),
+        services.ModelChoice(dino="dino-b", seggpt="seggpt-a", k=2),
+        services.ModelChoice(dino="dino-a", seggpt="seggpt-a", k=1),
+    ):
+        assert trust.model_key(other) != trust.model_key(CHOICE)
+        assert trust.kept_agreement(store, "left arm", other) is None
+    same = services.ModelChoice(dino="dino-a", seggpt="seggpt-a", k=2, device="cuda")
+    assert trust.kept_agreement(store, "left arm", same) is not None  # the device plays no part
+    trust.seggpt_agreement(store, "left arm", NoModels(), replace_k(CHOICE, 1))
+    assert len(counting.opened) == 2
+    assert trust.kept_agreement(store, "left arm", CHOICE) is not None  # both are kept
+
+
+def replace_k(choice: services.ModelChoice, k: int) -> services.ModelChoice:
+    from dataclasses import replace
+
+    return replace(choice, k=k)
+
+
+def test_a_corrupt_kept_row_is_ignored_and_checked_again(store, counting):
+    paint_three(store)
+    trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
+    with store._write() as conn:
+        conn.execute('UPDATE prompt_agreement SET result = \'{"photo_ids": [1, 2], "ious": \'')
+    assert trust.kept_agreement(store, "left arm", CHOICE) is None
+    again = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
+    assert len(counting.opened) == 2 and again.mean_iou == 1.0
+    assert trust.kept_agreement(store, "left arm", CHOICE) is not None  # kept again, whole
+    # a well-formed row of other photos under this key (copied by hand) is not believed
+    key, models = trust.prompt_set_key(store, "left arm"), trust.model_key(CHOICE)
+    store.keep_prompt_agreement(
+        "left arm", key, models, photo_ids=[901, 902, 903], ious=[1, 1, 1],
+        used=[[1, 2], [0, 2], [0, 1]], k_used=2,
+    )  # fmt: skip
+    assert trust.kept_agreement(store, "left arm", CHOICE) is None
+
+
+def test_a_result_of_prompts_that_changed_while_it_ran_is_not_kept(store, monkeypatch):
+    ids = paint_three(store)
+
+    class ChangesMidway(CountingSegGpt):
+        def segment(self, index, others):
+            if index == 0:  # the person saves another mask while the check runs
+                photo = store.photo(ids[0])
+                store.set_prompt_mask(ids[0], box(photo.height, photo.width, rows=(3, 1)))
+            return super().segment(index, others)
+
+    monkeypatch.setattr(trust, "SegGptPromptSegmenter", ChangesMidway)
+    trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
+    assert store.forget_prompt_agreements() == 0  # nothing was kept, under either key
+
+
+def test_the_kept_order_follows_the_prompts_current_order(store, counting):
+    ids = paint_three(store)
+    wrong = store.photo(ids[0])
+    store.set_prompt_mask(wrong.id, box(wrong.height, wrong.width, rows=(2, 1), cols=(3, 1)))
+    first = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
+    store.update_photo(wrong.id, taken_at="1999-01-01T10:00:00")  # now the oldest prompt
+    kept = trust.kept_agreement(store, "left arm", CHOICE)
+    assert kept.photo_ids[0] == wrong.id and kept.photo_ids != first.photo_ids
+    assert kept.weakest_photo_id == wrong.id and kept.weakest_taken_at.startswith("1999")
+    assert sorted(kept.agreement.ious) == sorted(first.agreement.ious)
+    for i, used in enumerate(kept.agreement.used):
+        old = first.photo_ids.index(kept.photo_ids[i])
+        assert [kept.photo_ids[j] for j in used] == [
+            first.photo_ids[j] for j in first.agreement.used[old]
+        ]
+
+
+def test_the_agreement_side_is_the_analysis_size():
+    from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE
+
+    assert trust.AGREEMENT_SIDE == ANALYSIS_MAX_SIDE
+
+
+# -- retrieval features in batches ---------------------------------------------------------------
+class CountingEncoder:
+    """Records the size of every batch; features from each image's mean colour."""
+
+    backbone_id = "counting"
+
+    def __init__(self, cancel_after: int | None = None) -> None:
+        self.batches: list[int] = []
+        self.cancel_after = cancel_after
+
+    def retrieval_features(self, images):
+        self.batches.append(len(images))
+        return np.stack([np.asarray(im, dtype=np.float32).mean(axis=(0, 1)) for im in images])
+
+    def cancel(self) -> bool:
+        return self.cancel_after is not None and len(self.batches) >= self.cancel_after
+
+
+def test_photo_features_go_through_the_encoder_in_batches_and_stop_between_them(
+    tmp_path, eczema_photo_paths, monkeypatch
+):
+    monkeypatch.setattr(trust, "FEATURE_BATCH", 3)
+    with Store.open(tmp_path / "s") as s:
+        s.import_paths(eczema_photo_paths[:8], "left arm")
+        ids = sorted(p.id for p in s.photos())
+        stopping = CountingEncoder(cancel_after=2)
+        with pytest.raises(Cancelled):
+            trust.photo_features(s, ids, stopping, cancel=stopping.cancel)
+        assert stopping.batches == [3, 3]
+        source = trust.feature_source_of(stopping)
+        assert len(s.kept_retrieval_features(ids, source)) == 6  # each batch kept as it came
+        encoder = CountingEncoder()
+        features = trust.photo_features(s, ids, encoder)
+        assert encoder.batches == [2] and features.shape == (8, 3)  # only the 2 left
+        again = CountingEncoder()
+        assert np.array_equal(trust.photo_features(s, ids, again), features) and not again.batches

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from eczema_tracker.store.base import StoreBase
 from eczema_tracker.store.records import normalise_site, now_iso
@@ -110,7 +110,7 @@ class AgreementsMixin(StoreBase):
             result = json.loads(text) if isinstance(text, str) else None
         except (ValueError, RecursionError):
             return None
-        if _problem(result) or not isinstance(computed_at, str):
+        if not isinstance(result, dict) or _problem(result) or not isinstance(computed_at, str):
             return None
         return KeptAgreement(
             site=name,
@@ -136,7 +136,7 @@ class AgreementsMixin(StoreBase):
             return int(cursor.rowcount)
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
