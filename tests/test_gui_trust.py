@@ -92,7 +92,7 @@ def flow_for(qtbot):
     """Builds a TrustFlow with its summary on a plain widget; its tasks end with the test."""
     hosts = []
 
-    def build(store: Store, settings: Settings, agreement=None, yield_to=None):
+    def build(store: Store, settings: Settings, agreement=None, yield_to=None, pipelines=None):
         host = QWidget()
         qtbot.addWidget(host)
         hosts.append(host)
@@ -101,7 +101,8 @@ def flow_for(qtbot):
         kwargs = {} if agreement is None else {"agreement": agreement}
         if yield_to is not None:
             kwargs["yield_to"] = yield_to
-        flow = TrustFlow(session, services.PipelineCache(), settings, parent=host, **kwargs)
+        cache = services.PipelineCache() if pipelines is None else pipelines
+        flow = TrustFlow(session, cache, settings, parent=host, **kwargs)
         flow.updated.connect(summary.show_sites)
         return flow, summary, session
 
@@ -161,6 +162,104 @@ def test_a_prompt_change_checks_the_site_again_with_the_real_tiny_seggpt(
     assert set(again.photo_ids) == set(ids[:3])
     assert again.k_used == 2 and all(0.0 <= v <= 1.0 for v in again.agreement.ious)
     assert "checked with 1 other" not in summary.site_text(SITE)
+
+    # the next start: the kept result is shown, no model is loaded, nothing is checked again
+    spy = SpyCache()
+    later, later_summary, _ = flow_for(store, tiny_settings, pipelines=spy)
+    qtbot.waitUntil(lambda: not later.busy, timeout=10000)
+    assert spy.asked == [] and spy.loaded_choice is None
+    assert later.state(SITE).agreement.agreement == again.agreement
+    assert later_summary.site_text(SITE) == summary.site_text(SITE)
+
+
+class SpyCache(services.PipelineCache):
+    """A PipelineCache that records every model asked for (and loads none)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[object] = []
+
+    def get(self, choice, *args, **kwargs):
+        self.asked.append(choice)
+        raise AssertionError("no model may be loaded")
+
+
+def keep_for(store: Store, settings: Settings, ious=(0.9, 0.6, 0.3)) -> None:
+    """Keep an agreement result of the site's current prompts (as an earlier run did)."""
+    choice = services.model_choice(settings, store)
+    ids = [r.photo_id for r in store.prompts(SITE)]
+    n = len(ids)
+    store.keep_prompt_agreement(
+        SITE,
+        trust.prompt_set_key(store, SITE),
+        trust.model_key(choice),
+        photo_ids=ids,
+        ious=list(ious)[:n],
+        used=[[j for j in range(n) if j != i][:2] for i in range(n)],
+        k_used=min(2, n - 1),
+        note="kept earlier",
+    )
+
+
+def test_a_kept_result_shows_at_start_up_without_models_or_checking(
+    qtbot, store, tiny_settings, flow_for, monkeypatch
+):
+    import eczema_tracker.gui.trust_flow as trust_flow
+
+    ids = ids_of(store)
+    for pid in ids[:3]:
+        store.set_prompt_mask(pid, box(store, pid))
+    keep_for(store, tiny_settings)
+    looked = []
+    monkeypatch.setattr(trust_flow, "models_on_this_computer", lambda *a: looked.append(a) or True)
+    fake, spy = FakeAgreement(), SpyCache()
+    seen: list[list] = []
+    flow, summary, session = flow_for(store, tiny_settings, fake, pipelines=spy)
+    flow.updated.connect(lambda states: seen.append([s.checking for s in states]))
+    qtbot.waitUntil(lambda: not flow.busy, timeout=10000)
+    assert fake.calls == [] and spy.asked == [] and looked == []  # no check, no model look
+    assert seen and not any(True in states for states in seen)  # never "checking…"
+    state = flow.state(SITE)
+    assert state.agreement.mean_iou == pytest.approx(0.6) and state.agreement.computed_at
+    assert state.agreement.weakest_photo_id == ids[2] and not state.checking
+    text = summary.site_text(SITE)
+    assert "Your examples agree: 60 % overlap on average" in text
+    assert "the weakest is the photo of 3 March 2026" in text and "Checking" not in text
+    tip = next(w for w in summary.findChildren(QLabel) if "Show it</a>" in w.text()).toolTip()
+    assert tip.startswith("Kept earlier.\nChecked on ") and "when your examples" in tip
+
+    # another example: nothing kept for that set, so it is checked (once)
+    session.write(
+        lambda s: s.set_prompt_mask(ids[3], box(s, ids[3])),
+        StoreChanges(prompts=True, photos=True, sites=frozenset({SITE})),
+    )
+    qtbot.waitUntil(lambda: fake.calls == [SITE] and not flow.busy, timeout=20000)
+    assert (
+        flow.state(SITE).agreement.mean_iou == 1.0
+        and len(flow.state(SITE).agreement.photo_ids) == 4
+    )
+    # ... and taking it away again brings back the set whose result is kept: no check
+    session.write(
+        lambda s: s.unset_prompt(ids[3]),
+        StoreChanges(prompts=True, photos=True, sites=frozenset({SITE})),
+    )
+    qtbot.waitUntil(lambda: flow.state(SITE).prompt_count == 3 and not flow.busy, timeout=20000)
+    assert fake.calls == [SITE] and flow.state(SITE).agreement.mean_iou == pytest.approx(0.6)
+    assert spy.asked == []
+
+
+def test_a_corrupt_kept_result_is_checked_again(qtbot, store, tiny_settings, flow_for):
+    ids = ids_of(store)
+    for pid in ids[:3]:
+        store.set_prompt_mask(pid, box(store, pid))
+    keep_for(store, tiny_settings)
+    with store._write() as conn:
+        conn.execute("UPDATE prompt_agreement SET result = 'not json'")
+    fake = FakeAgreement()
+    flow, summary, _session = flow_for(store, tiny_settings, fake)
+    qtbot.waitUntil(lambda: not flow.busy, timeout=20000)
+    assert fake.calls == [SITE] and flow.state(SITE).agreement.mean_iou == 1.0
+    assert "Your examples agree: 100 % overlap" in summary.site_text(SITE)
 
 
 def test_a_newer_change_cancels_and_supersedes_the_running_check(

@@ -9,8 +9,11 @@ next (the one least like the examples, from the features the store keeps:
 It listens to the :class:`~eczema_tracker.gui.store_session.StoreSession`: a change of prompts,
 photos or analyses (``changes.sites`` narrows which sites; none named means all) and the
 opening or replacing of the store start one background read of the sites concerned (counts,
-prompt sets, the next photo to paint). A site whose prompt set differs from the one last
-checked is queued for an agreement check; checks run one site at a time on one background
+prompt sets, the next photo to paint, and the agreement the store keeps for each site's current
+prompts and models: :func:`eczema_tracker.app.trust.kept_agreement`). A kept agreement is shown
+as it is: no model is loaded and nothing is checked again at start-up. Only a site whose prompt
+set (or model choice) has no kept result and differs from the one last checked is queued for an
+agreement check (which keeps its result); checks run one site at a time on one background
 task (they share the window's :class:`~eczema_tracker.app.services.PipelineCache` and its
 prompt pool with analyses), and a newer change of the site being checked cancels that check
 and queues it again. An analysis goes first: while ``yield_to()`` says one runs, no check
@@ -44,8 +47,9 @@ log = logging.getLogger(__name__)
 #: Changes that come quickly one after another (a few strokes saved, an undo) are read once.
 SETTLE_MS = 300
 
-#: What identifies a site's prompt set: each prompt's (photo id, mask version, mask sha).
-PromptSetKey = tuple[tuple[int, int, str], ...]
+#: What a site's check is of: its prompt set and the models (``trust.prompt_set_key``,
+#: ``trust.model_key``).
+CheckKey = tuple[str, str]
 
 
 class AgreementCheck(Protocol):
@@ -87,9 +91,11 @@ class _SiteFacts:
     """One site as read from the store (worker thread)."""
 
     site: str
-    key: PromptSetKey
+    key: CheckKey
+    prompt_count: int
     unannotated: int
     unchecked: trust.SiteAgreement | None  # with fewer than 2 prompts: what is needed
+    kept: trust.SiteAgreement | None  # the agreement kept for ``key``, if any
     next_photo: trust.PhotoToPaint | None
 
 
@@ -97,14 +103,15 @@ class _SiteFacts:
 class _Checked:
     """What an agreement check found (None: the models are not on this computer)."""
 
-    key: PromptSetKey
+    key: CheckKey
     agreement: trust.SiteAgreement | None
     next_photo: trust.PhotoToPaint | None
 
 
-def prompt_set_key(store: Store, site: str) -> PromptSetKey:
-    """Identifies ``site``'s current prompt set (a changed mask or another prompt changes it)."""
-    return tuple(sorted((r.photo_id, r.version, r.mask.sha256) for r in store.prompts(site)))
+def check_key(store: Store, site: str, choice: services.ModelChoice) -> CheckKey:
+    """What a check of ``site`` with ``choice`` is of (a changed mask, another prompt or other
+    models change it)."""
+    return trust.prompt_set_key(store, site), trust.model_key(choice)
 
 
 def models_on_this_computer(
@@ -122,24 +129,33 @@ def models_on_this_computer(
         return False
 
 
-def _read_sites(store: Store, sites: frozenset[str] | None) -> tuple[list[str], list[_SiteFacts]]:
-    """Every site of the store, and the facts of ``sites`` among them (None: all)."""
+def _read_sites(
+    store: Store, sites: frozenset[str] | None, settings: Settings
+) -> tuple[list[str], list[_SiteFacts]]:
+    """Every site of the store, and the facts of ``sites`` among them (None: all); reads the
+    store only (no model is loaded)."""
     every = store.sites()
     facts = []
+    choice = services.model_choice(settings, store)
     for site in every if sites is None else [s for s in every if s in sites]:
         records = store.prompts(site)
         photos = store.photos(site)
-        unchecked = None
+        key = check_key(store, site, choice)
+        unchecked = kept = None
         if len(records) < trust.MIN_PROMPTS_TO_CHECK:
             ids = tuple(r.photo_id for r in records)
             taken = tuple(store.photo(pid).taken_at for pid in ids)
             unchecked = trust.SiteAgreement(site, ids, taken, None)
+        else:
+            kept = trust.kept_agreement(store, site, choice, prompts_key=key[0])
         facts.append(
             _SiteFacts(
                 site,
-                prompt_set_key(store, site),
+                key,
+                len(records),
                 sum(1 for p in photos if not p.is_prompt),
                 unchecked,
+                kept,
                 trust.next_to_paint(store, site),
             )
         )
@@ -174,15 +190,15 @@ class TrustFlow(QObject):
         self._yield_to = yield_to  # True while an analysis runs: it goes first
         self._sites: list[str] = []  # the store's sites, in its order
         self._states: dict[str, SiteTrust] = {}
-        self._wanted: dict[str, PromptSetKey] = {}  # each site's prompt set as last read
-        self._checked: dict[str, PromptSetKey] = {}  # the prompt set each state's check is of
+        self._wanted: dict[str, CheckKey] = {}  # each site's prompt set and models as last read
+        self._checked: dict[str, CheckKey] = {}  # what each state's check is of
         self._queue: list[str] = []  # sites waiting for an agreement check, oldest first
         self._check: tuple[str, BackgroundTask] | None = None  # the site being checked
         self._dirty: frozenset[str] | None = frozenset()  # sites to read again (None: all)
         self._reading: BackgroundTask | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(SETTLE_MS)
+        self._timer.setInterval(0)  # start-up: read at once (kept agreements show at once)
         self._timer.timeout.connect(self._read)
         session.changed.connect(self._store_changed)
         self.refresh()  # start-up: every site
@@ -231,12 +247,14 @@ class TrustFlow(QObject):
             self.refresh(changes.sites or None)
 
     def _read(self) -> None:
+        self._timer.setInterval(SETTLE_MS)  # after start-up, changes settle first
         if self._reading is not None:
             self._timer.start()  # one read at a time: this one after it
             return
         sites, self._dirty = self._dirty, frozenset()
+        settings = self.settings
         self._reading = task = self.session.read(
-            lambda store: _read_sites(store, sites),
+            lambda store: _read_sites(store, sites, settings),
             self._sites_read,
             on_failure=lambda message: log.warning("trust summary not read: %s", message),
         )
@@ -268,19 +286,20 @@ class TrustFlow(QObject):
         old = self._states.get(site, SiteTrust(site))
         state = replace(
             old,
-            prompt_count=len(fact.key),
+            prompt_count=fact.prompt_count,
             unannotated=fact.unannotated,
             next_photo=fact.next_photo,
         )
         self._wanted[site] = fact.key
-        if fact.unchecked is not None:  # too few prompts: nothing to check
+        known = fact.unchecked or fact.kept  # too few prompts, or checked before: shown as is
+        if known is not None:
             self._queue = [s for s in self._queue if s != site]
             if self._check is not None and self._check[0] == site:
                 self._cancel_check()
             self._checked[site] = fact.key
             state = replace(
                 state,
-                agreement=fact.unchecked,
+                agreement=known,
                 checking=False,
                 progress="",
                 problem="",
@@ -319,8 +338,11 @@ class TrustFlow(QObject):
             def stop() -> bool:  # cancelled, or an analysis wants the models' prompt pool
                 return cancel() or yield_to()
 
-            key = prompt_set_key(store, site)
             choice = services.model_choice(settings, store)
+            key = check_key(store, site, choice)
+            kept = trust.kept_agreement(store, site, choice, prompts_key=key[0])
+            if kept is not None:  # kept since the sites were read (e.g. by `prompts check`)
+                return _Checked(key, kept, None)
             if not models_on_this_computer(pipelines, choice):
                 return _Checked(key, None, None)
             raise_if_cancelled(stop)
@@ -370,7 +392,9 @@ class TrustFlow(QObject):
         log.warning("agreement check of %s failed: %s", site, message)
         if not self._current(task, site):
             return
-        self._checked[site] = self._wanted.get(site, ())  # tried again when the prompts change
+        wanted = self._wanted.get(site)
+        if wanted is not None:
+            self._checked[site] = wanted  # tried again when the prompts (or models) change
         self._states[site] = replace(
             self._states[site], checking=False, progress="", problem=message, agreement=None
         )

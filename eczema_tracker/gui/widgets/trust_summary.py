@@ -4,7 +4,8 @@ Shows the :class:`~eczema_tracker.gui.trust_flow.SiteTrust` list the
 :class:`~eczema_tracker.gui.trust_flow.TrustFlow` announces, one block per site: the examples'
 agreement in one sentence (the wording of
 :meth:`~eczema_tracker.app.trust.SiteAgreement.describe`), "Checking your examples…" while the
-check runs (the weakest example is a link: ``photoRequested(photo_id)``), and "Paint next:
+check runs (the weakest example is a link: ``photoRequested(photo_id)``; the tooltip says when
+a result kept from an earlier check was made), and "Paint next:
 photo of 3 April 2026" with a button that opens that photo in the painter
 (``paintRequested(photo_id)``).
 """
@@ -56,6 +57,19 @@ def agreement_text(state: SiteTrust) -> str:
     return ""
 
 
+def agreement_tip(state: SiteTrust) -> str:
+    """The agreement's tooltip: how it was checked, and when for a result kept from before."""
+    checked = state.agreement
+    if checked is None:
+        return ""
+    if checked.computed_at is None or checked.agreement is None:
+        return checked.note
+    return (
+        f"{checked.note[0].upper()}{checked.note[1:]}.\nChecked on {_day(checked.computed_at)}; "
+        "checked again when your examples or the models change."
+    )
+
+
 def next_text(state: SiteTrust) -> str:
     """ "Paint next: photo of 3 April 2026", the hint to analyse first, or ""."""
     if state.next_photo is not None:
@@ -104,7 +118,7 @@ class _SiteBlock(QWidget):
                 html += f' <a href="photo:{checked.weakest_photo_id}">Show it</a>'
         self.agreement.setText(html)
         self.agreement.setVisible(bool(said))
-        self.agreement.setToolTip(state.agreement.note if state.agreement is not None else "")
+        self.agreement.setToolTip(agreement_tip(state))
         pick = state.next_photo
         self.photo_id = pick.photo_id if pick is not None else None
         text = next_text(state)
