@@ -303,3 +303,27 @@ def test_prompts_check_stops_on_ctrl_c_at_the_next_photo(store_dir, tiny_args, c
     assert main(argv) == 130
     assert "interrupted" in capsys.readouterr().err
     assert len(calls) == 1 and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_prompts_check_reuses_a_kept_result_and_recheck_runs_it_again(
+    store_dir, tiny_args, capsys, monkeypatch
+):
+    calls = []
+
+    def counting_union(self, *args):
+        calls.append(1)
+        return _painting_the_prompts_union(self, *args)
+
+    monkeypatch.setattr(SegGptSegmenter, "predict_masks", counting_union)
+    argv = ["prompts", "check", "--data-dir", str(store_dir), *tiny_args, "--site", "knee"]
+    assert main([*argv, "--json"]) == 0
+    first = _json_lines(capsys.readouterr().out)[0]
+    checked = len(calls)
+    assert checked == 4 and first["computed_at"] is None  # one SegGPT run per example
+    assert main([*argv, "--json"]) == 0
+    again = _json_lines(capsys.readouterr().out)[0]
+    assert len(calls) == checked  # kept: nothing segmented
+    assert again["computed_at"] and again["per_prompt"] == first["per_prompt"]
+    assert main([*argv, "--json", "--recheck"]) == 0
+    assert len(calls) == 2 * checked
+    assert _json_lines(capsys.readouterr().out)[0]["computed_at"] is None

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from eczema_tracker.app import services, trust
+from eczema_tracker.app import services, trust, trust_kept
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.core.jobs import Cancelled
@@ -191,8 +191,8 @@ def keep_for(store: Store, settings: Settings, ious=(0.9, 0.6, 0.3)) -> None:
     n = len(ids)
     store.keep_prompt_agreement(
         SITE,
-        trust.prompt_set_key(store, SITE),
-        trust.model_key(choice),
+        trust_kept.prompt_set_key(store, SITE),
+        trust_kept.model_key(choice),
         photo_ids=ids,
         ious=list(ious)[:n],
         used=[[j for j in range(n) if j != i][:2] for i in range(n)],

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eczema_tracker.app import services, trust
+from eczema_tracker.app import services, trust, trust_kept
 from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml.familiarity import PromptSpace
 from eczema_tracker.store import Store, db
@@ -295,7 +295,7 @@ def paint_three(store) -> list[int]:
 
 def test_a_kept_agreement_is_reused_without_segmenting_or_loading_a_model(store, counting):
     paint_three(store)
-    assert trust.kept_agreement(store, "left arm", CHOICE) is None
+    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is None
     first = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
     assert counting.opened == ["open"] and len(counting.segmented) == 3
     assert first.computed_at is None and first.mean_iou == 1.0
@@ -303,7 +303,7 @@ def test_a_kept_agreement_is_reused_without_segmenting_or_loading_a_model(store,
     assert counting.opened == ["open"] and len(counting.segmented) == 3  # nothing new
     assert again.photo_ids == first.photo_ids and again.agreement == first.agreement
     assert again.describe() == first.describe() and again.computed_at
-    cheap = trust.kept_agreement(store, "left arm", CHOICE)
+    cheap = trust_kept.kept_agreement(store, "left arm", CHOICE)
     assert cheap is not None and cheap.agreement == first.agreement
     fresh = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE, reuse=False)
     assert len(counting.segmented) == 6 and fresh.agreement == first.agreement
@@ -312,16 +312,16 @@ def test_a_kept_agreement_is_reused_without_segmenting_or_loading_a_model(store,
 def test_a_new_mask_version_or_another_prompt_invalidates_the_kept_result(store, counting):
     ids = paint_three(store)
     trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
-    before = trust.prompt_set_key(store, "left arm")
+    before = trust_kept.prompt_set_key(store, "left arm")
     photo = store.photo(ids[1])
     store.set_prompt_mask(ids[1], box(photo.height, photo.width, rows=(2, 1), cols=(3, 1)))
-    assert trust.prompt_set_key(store, "left arm") != before
-    assert trust.kept_agreement(store, "left arm", CHOICE) is None
+    assert trust_kept.prompt_set_key(store, "left arm") != before
+    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is None
     changed = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
     assert len(counting.opened) == 2 and changed.weakest_photo_id == ids[1]
     assert changed.agreement.ious[changed.photo_ids.index(ids[1])] < 0.2
     store.unset_prompt(ids[2])  # a removed prompt changes the set too
-    assert trust.kept_agreement(store, "left arm", CHOICE) is None
+    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is None
     assert trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE).k_used == 1
     assert len(counting.opened) == 3
 
@@ -334,13 +334,15 @@ def test_another_model_or_k_invalidates_the_kept_result(store, counting):
         services.ModelChoice(dino="dino-b", seggpt="seggpt-a", k=2),
         services.ModelChoice(dino="dino-a", seggpt="seggpt-a", k=1),
     ):
-        assert trust.model_key(other) != trust.model_key(CHOICE)
-        assert trust.kept_agreement(store, "left arm", other) is None
+        assert trust_kept.model_key(other) != trust_kept.model_key(CHOICE)
+        assert trust_kept.kept_agreement(store, "left arm", other) is None
     same = services.ModelChoice(dino="dino-a", seggpt="seggpt-a", k=2, device="cuda")
-    assert trust.kept_agreement(store, "left arm", same) is not None  # the device plays no part
+    assert (
+        trust_kept.kept_agreement(store, "left arm", same) is not None
+    )  # the device plays no part
     trust.seggpt_agreement(store, "left arm", NoModels(), replace_k(CHOICE, 1))
     assert len(counting.opened) == 2
-    assert trust.kept_agreement(store, "left arm", CHOICE) is not None  # both are kept
+    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is not None  # both are kept
 
 
 def replace_k(choice: services.ModelChoice, k: int) -> services.ModelChoice:
@@ -354,17 +356,17 @@ def test_a_corrupt_kept_row_is_ignored_and_checked_again(store, counting):
     trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
     with store._write() as conn:
         conn.execute('UPDATE prompt_agreement SET result = \'{"photo_ids": [1, 2], "ious": \'')
-    assert trust.kept_agreement(store, "left arm", CHOICE) is None
+    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is None
     again = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
     assert len(counting.opened) == 2 and again.mean_iou == 1.0
-    assert trust.kept_agreement(store, "left arm", CHOICE) is not None  # kept again, whole
+    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is not None  # kept again, whole
     # a well-formed row of other photos under this key (copied by hand) is not believed
-    key, models = trust.prompt_set_key(store, "left arm"), trust.model_key(CHOICE)
+    key, models = trust_kept.prompt_set_key(store, "left arm"), trust_kept.model_key(CHOICE)
     store.keep_prompt_agreement(
         "left arm", key, models, photo_ids=[901, 902, 903], ious=[1, 1, 1],
         used=[[1, 2], [0, 2], [0, 1]], k_used=2,
     )  # fmt: skip
-    assert trust.kept_agreement(store, "left arm", CHOICE) is None
+    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is None
 
 
 def test_a_result_of_prompts_that_changed_while_it_ran_is_not_kept(store, monkeypatch):
@@ -388,7 +390,7 @@ def test_the_kept_order_follows_the_prompts_current_order(store, counting):
     store.set_prompt_mask(wrong.id, box(wrong.height, wrong.width, rows=(2, 1), cols=(3, 1)))
     first = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
     store.update_photo(wrong.id, taken_at="1999-01-01T10:00:00")  # now the oldest prompt
-    kept = trust.kept_agreement(store, "left arm", CHOICE)
+    kept = trust_kept.kept_agreement(store, "left arm", CHOICE)
     assert kept.photo_ids[0] == wrong.id and kept.photo_ids != first.photo_ids
     assert kept.weakest_photo_id == wrong.id and kept.weakest_taken_at.startswith("1999")
     assert sorted(kept.agreement.ious) == sorted(first.agreement.ious)
@@ -402,7 +404,7 @@ def test_the_kept_order_follows_the_prompts_current_order(store, counting):
 def test_the_agreement_side_is_the_analysis_size():
     from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE
 
-    assert trust.AGREEMENT_SIDE == ANALYSIS_MAX_SIDE
+    assert trust_kept.AGREEMENT_SIDE == ANALYSIS_MAX_SIDE
 
 
 # -- retrieval features in batches ---------------------------------------------------------------

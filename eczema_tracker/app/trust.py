@@ -6,8 +6,8 @@
 - :func:`prompt_agreement`: each prompt photo of a site segmented with the others, compared with
   the mask the person painted (IoU); the mean and the weakest example.
   :func:`seggpt_agreement` does it with the app's SegGPT and keeps the result in the store
-  under the site's :func:`prompt_set_key` and the :func:`model_key` of the models; while both
-  stay the same it is read back (:func:`kept_agreement`, no model loaded) instead.
+  (:mod:`eczema_tracker.app.trust_kept`); while the site's prompts and the models stay the
+  same it is read back from there instead, with no model loaded.
 - :func:`next_to_paint`: the unannotated photo of a site least like its prompts (greedy
   k-center), the most useful one to paint as a new example.
 
@@ -17,10 +17,7 @@ reached through :class:`~eczema_tracker.app.services.PipelineCache` and imported
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,7 +28,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
-from eczema_tracker.store.errors import StoreError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -49,12 +45,6 @@ MIN_PROMPTS_TO_CHECK = 2
 #: Photos decoded and sent to DINO at once by :func:`photo_features` (memory stays bounded;
 #: a cancel is seen between batches).
 FEATURE_BATCH = 8
-#: The photo size the agreement check decodes at: ``ml.pipeline.ANALYSIS_MAX_SIDE`` (a test
-#: keeps them equal; repeated here so building a model key imports no torch).
-AGREEMENT_SIDE = 1024
-#: Bumped when the check itself changes (what it measures, how it picks the others): every kept
-#: result of an older check is then checked again.
-AGREEMENT_METHOD = 1
 
 
 # -- retrieval features -----------------------------------------------------------------------
@@ -206,6 +196,7 @@ class SiteAgreement:
             "weakest_taken_at": self.weakest_taken_at,
             "k_used": self.k_used,
             "note": self.note,
+            "computed_at": self.computed_at,
             "per_prompt": [],
         }
         if self.agreement is not None:
@@ -373,6 +364,13 @@ def seggpt_agreement(
     returned as it is (:func:`kept_agreement`: no model is loaded, nothing segmented); a result
     computed here is kept (a writable store, and the prompts unchanged while it ran).
     """
+    from eczema_tracker.app.trust_kept import (
+        keep_agreement,
+        kept_agreement,
+        model_key,
+        prompt_set_key,
+    )
+
     if len(store.prompts(site)) < MIN_PROMPTS_TO_CHECK:
         return prompt_agreement(store, site, _NoSegmenter(), k=choice.k)
     prompts_key = prompt_set_key(store, site)
@@ -388,93 +386,6 @@ def seggpt_agreement(
         )
     keep_agreement(store, result, prompts_key, model_key(choice))
     return result
-
-
-# -- kept agreement results ----------------------------------------------------------------------
-def prompt_set_key(store: Store, site: str) -> str:
-    """Names ``site``'s current prompt set: each prompt's photo (id and bytes) and its current
-    mask (version and bytes). Another prompt, a repainted mask or a removed prompt changes it;
-    the order of the prompts does not."""
-    parts = sorted(
-        (r.photo_id, store.photo(r.photo_id).sha256, r.version, r.mask.sha256)
-        for r in store.prompts(site)
-    )
-    return "prompts-v1:" + _digest(parts)
-
-
-def model_key(choice: ModelChoice) -> str:
-    """Names what an agreement check of ``choice`` computes with: the SegGPT and DINO sources
-    (DINO picks the nearest others), K, the size photos are decoded at and the check's own
-    version. The device, precision and severity model play no part."""
-    parts = {
-        "seggpt": str(choice.seggpt),
-        "dino": str(choice.dino),
-        "k": int(choice.k),
-        "side": AGREEMENT_SIDE,
-        "method": AGREEMENT_METHOD,
-    }
-    return "models-v1:" + _digest(parts)
-
-
-def _digest(value: object) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def kept_agreement(
-    store: Store, site: str, choice: ModelChoice, *, prompts_key: str | None = None
-) -> SiteAgreement | None:
-    """The agreement kept for ``site``'s current prompts and ``choice``'s models, or None (none
-    kept, or what is kept does not fit them). Reads the store only: quick, and no model is
-    loaded. ``prompts_key``: :func:`prompt_set_key` when the caller has it already."""
-    from eczema_tracker.ml.familiarity import PromptAgreement
-
-    key = prompt_set_key(store, site) if prompts_key is None else prompts_key
-    kept = store.kept_prompt_agreement(site, key, model_key(choice))
-    if kept is None:
-        return None
-    ids = tuple(r.photo_id for r in store.prompts(site))
-    if sorted(ids) != sorted(kept.photo_ids) or kept.k_used != min(choice.k, len(ids) - 1):
-        return None  # not of these prompts or this K (a row under the wrong key): check again
-    where = {pid: i for i, pid in enumerate(kept.photo_ids)}
-    order = [where[pid] for pid in ids]  # the prompts' current order (by when taken)
-    position = {old: new for new, old in enumerate(order)}
-    agreement = PromptAgreement(
-        ious=tuple(kept.ious[i] for i in order),
-        keys=tuple(str(pid) for pid in ids),
-        used=tuple(tuple(position[j] for j in kept.used[i]) for i in order),
-        k_used=kept.k_used,
-        note=kept.note,
-    )
-    taken = tuple(store.photo(pid).taken_at for pid in ids)
-    return SiteAgreement(site, ids, taken, agreement, computed_at=kept.computed_at)
-
-
-def keep_agreement(store: Store, result: SiteAgreement, prompts_key: str, models: str) -> bool:
-    """Keep ``result`` (of the prompt set ``prompts_key``, the models ``models``) when it can
-    be: a checked result, a writable store, and the site's prompts still those it was computed
-    with. A store that cannot take it is logged, never raised: the result stands. True if kept.
-    """
-    agreement = result.agreement
-    if agreement is None or store.readonly:
-        return False
-    try:
-        if prompt_set_key(store, result.site) != prompts_key:
-            return False  # the prompts changed while it ran: it is of neither set
-        store.keep_prompt_agreement(
-            result.site,
-            prompts_key,
-            models,
-            photo_ids=result.photo_ids,
-            ious=agreement.ious,
-            used=agreement.used,
-            k_used=agreement.k_used,
-            note=agreement.note,
-        )
-    except (StoreError, sqlite3.Error, OSError, ValueError) as exc:
-        log.warning("prompt agreement of %s not kept: %s", result.site, exc)
-        return False
-    return True
 
 
 class _NoSegmenter:

@@ -91,10 +91,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "the mean overlap (IoU) and the weakest example. Also suggests the site's unannotated "
         "photo least like its examples (DINO retrieval features), the most useful one to paint "
         "next. Model sources, K and the device default to the app's settings; nothing is "
-        "downloaded. Ctrl+C stops after the current photo (exit code 130).",
+        "downloaded. A result kept from an earlier check of the same examples and models is "
+        "reused (--recheck runs it again). Ctrl+C stops after the current photo (exit 130).",
     )
     p.add_argument("--site", default=None, help="only this body site (default: every site)")
     p.add_argument("--json", action="store_true", help="print one JSON object per site")
+    p.add_argument("--recheck", action="store_true", help="check again even when a result is kept")
     _add_model_options(p)
     p.set_defaults(func=run_prompts_check)
     prompts.set_defaults(func=lambda _args: print_help(prompts))
@@ -317,7 +319,13 @@ def run_prompts_check(args: argparse.Namespace) -> int:
             with ctrl_c.writing():
                 for site in sites:
                     agreement = trust.seggpt_agreement(
-                        store, site, pipelines, choice, progress=bar, cancel=ctrl_c.cancel
+                        store,
+                        site,
+                        pipelines,
+                        choice,
+                        progress=bar,
+                        cancel=ctrl_c.cancel,
+                        reuse=not args.recheck,
                     )
                     encoder = pipelines.get(choice, progress=bar, cancel=ctrl_c.cancel).encoder
                     pick = trust.next_to_paint(store, site, encoder=encoder, cancel=ctrl_c.cancel)

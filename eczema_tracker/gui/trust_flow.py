@@ -10,7 +10,7 @@ It listens to the :class:`~eczema_tracker.gui.store_session.StoreSession`: a cha
 photos or analyses (``changes.sites`` narrows which sites; none named means all) and the
 opening or replacing of the store start one background read of the sites concerned (counts,
 prompt sets, the next photo to paint, and the agreement the store keeps for each site's current
-prompts and models: :func:`eczema_tracker.app.trust.kept_agreement`). A kept agreement is shown
+prompts and models: :func:`eczema_tracker.app.trust_kept.kept_agreement`). A kept agreement is shown
 as it is: no model is loaded and nothing is checked again at start-up. Only a site whose prompt
 set (or model choice) has no kept result and differs from the one last checked is queued for an
 agreement check (which keeps its result); checks run one site at a time on one background
@@ -34,7 +34,7 @@ from typing import Protocol
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.app import model_sources, services, trust
+from eczema_tracker.app import model_sources, services, trust, trust_kept
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.app.store_api import Store
@@ -47,8 +47,8 @@ log = logging.getLogger(__name__)
 #: Changes that come quickly one after another (a few strokes saved, an undo) are read once.
 SETTLE_MS = 300
 
-#: What a site's check is of: its prompt set and the models (``trust.prompt_set_key``,
-#: ``trust.model_key``).
+#: What a site's check is of: its prompt set and the models (``trust_kept.prompt_set_key``,
+#: ``trust_kept.model_key``).
 CheckKey = tuple[str, str]
 
 
@@ -111,7 +111,7 @@ class _Checked:
 def check_key(store: Store, site: str, choice: services.ModelChoice) -> CheckKey:
     """What a check of ``site`` with ``choice`` is of (a changed mask, another prompt or other
     models change it)."""
-    return trust.prompt_set_key(store, site), trust.model_key(choice)
+    return trust_kept.prompt_set_key(store, site), trust_kept.model_key(choice)
 
 
 def models_on_this_computer(
@@ -147,7 +147,7 @@ def _read_sites(
             taken = tuple(store.photo(pid).taken_at for pid in ids)
             unchecked = trust.SiteAgreement(site, ids, taken, None)
         else:
-            kept = trust.kept_agreement(store, site, choice, prompts_key=key[0])
+            kept = trust_kept.kept_agreement(store, site, choice, prompts_key=key[0])
         facts.append(
             _SiteFacts(
                 site,
@@ -340,7 +340,7 @@ class TrustFlow(QObject):
 
             choice = services.model_choice(settings, store)
             key = check_key(store, site, choice)
-            kept = trust.kept_agreement(store, site, choice, prompts_key=key[0])
+            kept = trust_kept.kept_agreement(store, site, choice, prompts_key=key[0])
             if kept is not None:  # kept since the sites were read (e.g. by `prompts check`)
                 return _Checked(key, kept, None)
             if not models_on_this_computer(pipelines, choice):

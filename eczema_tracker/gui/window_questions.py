@@ -78,6 +78,7 @@ class EditQuestionsMixin(_Window):
             return False
         dialog.apply_to(self.settings)
         self.save_settings()
+        self.trust.refresh()  # other models or K: the kept agreements may not fit any more
         return True
 
     def save_settings(self) -> None:
