@@ -267,11 +267,11 @@ def test_prompts_check_human_lines(store_dir, tiny_args, union_seggpt, capsys):
         store.unset_prompt(4)
     assert main(["prompts", "check", *d, "--site", "knee"]) == 0
     line = capsys.readouterr().out.strip()
-    assert "(Only 2 examples: each was checked with K=1 other example(s), not K=2.)" in line
+    assert "(Only 2 examples: each was checked with the other example (K=1), not K=2.)" in line
     assert "your examples agree: 100 % overlap" in line
 
     assert main(["prompts", "check", *d, "--site", "face"]) == 0
-    assert capsys.readouterr().out.startswith("face: 1 example(s): paint at least 2 to check")
+    assert capsys.readouterr().out.startswith("face: 1 example so far: paint at least 2 to check")
 
 
 def test_prompts_check_exit_codes_and_one_line_errors(store_dir, tiny_args, tmp_path, capsys):

@@ -166,9 +166,11 @@ class SiteAgreement:
     @property
     def note(self) -> str:
         if self.agreement is None:
+            n = len(self.photo_ids)
+            examples = "no examples" if n == 0 else "1 example" if n == 1 else f"{n} examples"
             return (
-                f"{len(self.photo_ids)} example(s): paint at least {MIN_PROMPTS_TO_CHECK} to "
-                "check how well they agree"
+                f"{examples} so far: paint at least {MIN_PROMPTS_TO_CHECK} to check how well "
+                "they agree"
             )
         return self.agreement.note
 

@@ -357,10 +357,11 @@ def prompt_agreement(
         predicted = segment(images[i], [images[j] for j in chosen], [masks[j] for j in chosen])
         ious.append(mask_iou(predicted, masks[i]))
         used.append(chosen)
+    others_text = "the other example" if k_used == 1 else f"the {k_used} other examples"
     note = (
-        f"each example was segmented with the {k_used} other example(s) nearest to it"
+        f"each example was segmented with {others_text} nearest to it"
         if k_used == k
-        else f"only {n} examples: each was checked with K={k_used} other example(s), not K={k}"
+        else f"only {n} examples: each was checked with {others_text} (K={k_used}), not K={k}"
     )
     return PromptAgreement(tuple(ious), names, tuple(used), k_used, note)
 
