@@ -209,8 +209,9 @@ def test_treatment_and_course_added_through_the_dialog(qtbot, window):
     assert len(win.store.treatments()) == 1
     scripted.yes = True
     qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not win.store.treatments(), timeout=WAIT_MS)
-    assert win.store.courses() == [] and dialog.treatments() == []
+    # the dialog's list follows once the session tells it the write landed
+    qtbot.waitUntil(lambda: not win.store.treatments() and not dialog.treatments(), timeout=WAIT_MS)
+    assert win.store.courses() == []
 
 
 def test_treatment_form_refusals(qtbot, window):
