@@ -13,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,6 +36,13 @@ from eczema_tracker.app.personal_severity import (  # noqa: F401 - re-exported: 
     training_readiness,
 )
 from eczema_tracker.app.personal_severity import record_path as _record_path
+from eczema_tracker.app.warm_up import (  # noqa: F401 - re-exported: services is the one entry
+    PRELOAD_MIN_AVAILABLE_BYTES,
+    available_memory_bytes,
+    full_warm_up_pays,
+    preload_allowed,
+    warm_up_pipeline,
+)
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 
 if TYPE_CHECKING:
@@ -219,11 +224,7 @@ def _prompt_set_key(store: Store, site: str) -> PromptSetKey:
     )
 
 
-# -- loading and warm-up ------------------------------------------------------------------------
-#: Memory that must be available before the app loads the models at start-up unasked. The
-#: fp32 pipeline then holds 3.0-3.7 GB peak RSS (measured, ``bench_warm_up.py``); 8 GB leaves
-#: the person's other programs more than 4 GB. Below it the models load when asked, as before.
-PRELOAD_MIN_AVAILABLE_BYTES = 8 * 2**30
+# -- loading (warm-up: app/warm_up.py) ------------------------------------------------------------------------
 _SEVERITY_MISMATCH_NOTE = (
     "No severity was scored: the active severity model was trained with another DINO model "
     "than the one in Settings. Train a new one from your ratings (Models menu)."
@@ -250,72 +251,6 @@ def _load_pipeline(
     plain = replace(choice, severity_model_path=None, severity_model_id=None)
     pipeline = pipelines.get(plain, download=download, progress=progress, cancel=cancel)
     return pipeline, _SEVERITY_MISMATCH_NOTE
-
-
-def available_memory_bytes() -> int | None:
-    """Memory available to a new allocation without swapping, or None where unknown.
-
-    Linux: ``MemAvailable`` of /proc/meminfo (free plus reclaimable page cache); elsewhere the
-    free pages from ``sysconf`` where it has them (a lower bound).
-    """
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def preload_allowed(available: int | None = None) -> bool:
-    """True when the machine has memory to spare for models nobody asked for yet
-    (:data:`PRELOAD_MIN_AVAILABLE_BYTES`; unknown memory: no)."""
-    available = available_memory_bytes() if available is None else available
-    return available is not None and available >= PRELOAD_MIN_AVAILABLE_BYTES
-
-
-def full_warm_up_pays(pipeline: AnalysisPipeline) -> bool:
-    """Whether a whole SegGPT pass is worth running ahead of the first analysis.
-
-    On the float32 CPU path the first analysis already runs at steady speed without one
-    (2-core AMD EPYC, AVX2: first/steady 0.70-1.05 with no warm-up; the full pass burns ~51 CPU
-    seconds and 0.6 GB more peak RSS; ``benchmarks/bench_warm_up.py``), so the light warm-up
-    (weights read in from disk, DINO run once) does. Half-precision paths (bf16 on AMX or
-    AVX512-BF16, CUDA) set up their kernels on the first pass (4.2 s vs 3.0 s steady on AMX),
-    and a pass costs one analysis there: they get the full one.
-    """
-    return pipeline.segmenter.path.dtype != "float32"
-
-
-def warm_up_pipeline(
-    pipelines: PipelineCache,
-    choice: ModelChoice,
-    *,
-    full: bool | None = None,
-    cancel: CancelCheck | None = None,
-) -> dict[str, float]:
-    """Load the pipeline of ``choice`` (never downloading) and warm it up, so the person's first
-    analysis runs at steady speed; returns seconds per part (``load``, and the warm-up's).
-    ``full``: the warm-up's kind (default: :func:`full_warm_up_pays`).
-
-    Holds :attr:`PipelineCache.pool_lock` throughout: an analysis asked for meanwhile waits for
-    it (cancellably, see :func:`analyse_photos`). ``cancel`` stops it between layers.
-    """
-    from eczema_tracker.app import trust
-
-    with trust.held(pipelines.pool_lock, cancel):
-        start = time.perf_counter()
-        pipeline, _note = _load_pipeline(pipelines, choice, cancel=cancel)
-        timings = {"load": time.perf_counter() - start}
-        raise_if_cancelled(cancel)
-        if not pipeline.warmed_up:
-            full = full_warm_up_pays(pipeline) if full is None else full
-            timings.update(pipeline.warm_up(full=full, cancel=cancel))
-        return timings
 
 
 # -- analysis -------------------------------------------------------------------------------------
