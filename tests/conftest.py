@@ -42,3 +42,11 @@ def odd_images_dir() -> Path:
     if not ODD_IMAGES.is_dir():
         pytest.skip(f"shared odd images not found at {ODD_IMAGES}")
     return ODD_IMAGES
+
+
+@pytest.fixture(scope="session")
+def tiny_choice(tmp_path_factory: pytest.TempPathFactory):
+    """The app's model choice of tiny random DINO and SegGPT folders (K=2, CPU)."""
+    from tests.ml_support import tiny_model_choice
+
+    return tiny_model_choice(tmp_path_factory)

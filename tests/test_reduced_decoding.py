@@ -19,16 +19,8 @@ from eczema_tracker.cli import main
 from eczema_tracker.core import imaging
 from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, AnalysisPipeline, resize_mask
 from eczema_tracker.store import Store
-from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
 
 LARGE = (6000, 4000)
-
-
-@pytest.fixture(scope="module")
-def tiny_choice(tmp_path_factory) -> services.ModelChoice:
-    base = tmp_path_factory.mktemp("tiny-models")
-    dino, seggpt = make_tiny_dino(base / "dino"), make_tiny_seggpt(base / "seggpt")
-    return services.ModelChoice(dino=str(dino), seggpt=str(seggpt), k=2, device="cpu")
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,6 @@ from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml.familiarity import PromptSpace
 from eczema_tracker.store import Store, db
 from eczema_tracker.store.csv_export import export_csv
-from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
-
-
-@pytest.fixture(scope="module")
-def tiny_choice(tmp_path_factory) -> services.ModelChoice:
-    base = tmp_path_factory.mktemp("tiny-models")
-    dino, seggpt = make_tiny_dino(base / "dino"), make_tiny_seggpt(base / "seggpt")
-    return services.ModelChoice(dino=str(dino), seggpt=str(seggpt), k=2, device="cpu")
 
 
 @pytest.fixture
