@@ -22,7 +22,8 @@ COMMAND_MODULES = (
     "eczema_tracker.commands.model_commands",  # models status|download
     "eczema_tracker.commands.analyze_command",  # analyze
     "eczema_tracker.commands.research_commands",  # train, evaluate
-    "eczema_tracker.commands.prompt_commands",  # prompts set|clear|list, analyse-store
+    "eczema_tracker.commands.prompt_commands",  # prompts set|clear|list|check
+    "eczema_tracker.commands.analyse_store_command",  # analyse-store
     "eczema_tracker.commands.check_command",  # check [--repair]
     "eczema_tracker.commands.record_commands",  # checkin, treatments add|list|course|end|edit|delete
     "eczema_tracker.commands.report_command",  # report (the PDF for the doctor)

@@ -1,18 +1,13 @@
-"""``prompts set|clear|list|check`` and ``analyse-store``: prompt masks and analyses for scripts.
+"""``prompts set|clear|list|check``: prompt masks for scripts, and whether they agree.
 
 ``prompts check`` tells, per site, how well the examples agree (each segmented with the others by
 the app's SegGPT, :func:`eczema_tracker.app.trust.seggpt_agreement`) and which unannotated photo
 to paint next (:func:`eczema_tracker.app.trust.next_to_paint`).
 
-``analyse-store`` runs the app's own analysis service (:func:`eczema_tracker.app.services.analyse_photos`)
-with the app's settings (overridable here) and the store's active severity model, so what it
-records is exactly what the app records; each result row carries its familiarity
-(``nearest_prompt_distance``, ``prompt_distance_scale``, ``familiar``). Ctrl+C stops cleanly:
-a result being written is finished first, every finished photo stays recorded, and the exit
-code is 130.
+The model options, the model choice and the Ctrl+C-aware runner (:func:`stoppable`) are shared
+with ``analyse-store`` (:mod:`eczema_tracker.commands.analyse_store_command`).
 
-Exit codes: 0 done; 1 some photos were skipped (too few prompt masks) or failed (analyse-store);
-2 bad input or a store problem; 3 a model problem; 130 interrupted.
+Exit codes: 0 done; 2 bad input or a store problem; 3 a model problem; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -30,14 +25,12 @@ from eczema_tracker.cli import CliError
 from eczema_tracker.commands.common import (
     INPUT_ERROR_CODE,
     INTERRUPTED_CODE,
-    UNFAMILIAR_TEXT,
     CtrlC,
     ProgressBar,
     open_store,
     print_help,
 )
 from eczema_tracker.commands.model_commands import MODEL_ERROR_CODE, add_source_options
-from eczema_tracker.core.severity_scale import shown_grade
 from eczema_tracker.store import Store, normalise_site
 
 T = TypeVar("T")
@@ -45,13 +38,13 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     import numpy as np
 
-    from eczema_tracker.app.services import ModelChoice, PhotoOutcome
+    from eczema_tracker.app.services import ModelChoice
     from eczema_tracker.app.trust import PhotoToPaint, SiteAgreement
     from eczema_tracker.store import PhotoRecord
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add ``prompts set|clear|list`` and ``analyse-store``."""
+    """Add ``prompts set|clear|list|check``."""
     prompts = subparsers.add_parser(
         "prompts",
         parents=[common],
@@ -97,33 +90,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--site", default=None, help="only this body site (default: every site)")
     p.add_argument("--json", action="store_true", help="print one JSON object per site")
     p.add_argument("--recheck", action="store_true", help="check again even when a result is kept")
-    _add_model_options(p)
+    add_model_options(p)
     p.set_defaults(func=run_prompts_check)
     prompts.set_defaults(func=lambda _args: print_help(prompts))
 
-    p = subparsers.add_parser(
-        "analyse-store",
-        parents=[common],
-        help="analyse the store's photos with their site's prompts and record the results",
-        description="Segment the store's photos with the prompt masks of their body site and "
-        "grade them with the active severity model, recording each result as the app does. "
-        "By default only photos never analysed; --stale adds those whose site's prompts "
-        "changed since; --all analyses every photo again. Model sources, K and the device "
-        "default to the app's settings (File > Settings). Ctrl+C stops after the result being "
-        "written; finished photos stay recorded (exit code 130).",
-    )
-    p.add_argument("--site", default=None, help="only photos of this body site")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--all", action="store_true", help="every photo, analysed or not")
-    which.add_argument(
-        "--stale", action="store_true", help="also photos whose analysis is out of date"
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object per photo")
-    _add_model_options(p)
-    p.set_defaults(func=run_analyse_store)
 
-
-def _add_model_options(p: argparse.ArgumentParser) -> None:
+def add_model_options(p: argparse.ArgumentParser) -> None:
     """--dino/--seggpt/--k/--device, each defaulting to the app's settings (None here)."""
     add_source_options(p)
     for action in p._actions:  # None: the app's settings decide (default: the paper's models)
@@ -140,7 +112,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _model_choice(args: argparse.Namespace, store: Store) -> ModelChoice:
+def model_choice_from_args(args: argparse.Namespace, store: Store) -> ModelChoice:
     """The app's model choice (settings and the active severity model), with this command's
     --dino/--seggpt/--k/--device instead where given."""
     from eczema_tracker.app import services
@@ -284,7 +256,7 @@ def run_prompts_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _known_site(store: Store, name: str) -> str:
+def known_site(store: Store, name: str) -> str:
     """``name`` normalised; CliError unless some photo has that body site."""
     site = normalise_site(name)
     if site not in store.sites():
@@ -303,13 +275,13 @@ def run_prompts_check(args: argparse.Namespace) -> int:
     from eczema_tracker.app import services, trust
 
     with open_store(args.data_dir) as store:
-        sites = [_known_site(store, args.site)] if args.site is not None else store.sites()
+        sites = [known_site(store, args.site)] if args.site is not None else store.sites()
         if not sites:
             print("eczema-tracker: no photos in the store yet", file=sys.stderr)
             return 0
         # severity plays no part: the active severity model is neither loaded nor checked
         choice = replace(
-            _model_choice(args, store), severity_model_path=None, severity_model_id=None
+            model_choice_from_args(args, store), severity_model_path=None, severity_model_id=None
         )
         pipelines = services.PipelineCache()
 
@@ -333,7 +305,7 @@ def run_prompts_check(args: argparse.Namespace) -> int:
                     row["paint_next"] = None if pick is None else pick.to_json()
                     bar.print(json.dumps(row) if args.json else _check_text(agreement, pick))
 
-        finished, _ = _stoppable(check, stopped=lambda: "interrupted", counted=("checking",))
+        finished, _ = stoppable(check, stopped=lambda: "interrupted", counted=("checking",))
     return 0 if finished else INTERRUPTED_CODE
 
 
@@ -366,106 +338,7 @@ def _day(taken_at: str | None) -> str:
     return f"{when.day} {when:%B %Y}"
 
 
-# -- analyse-store --------------------------------------------------------------------------------
-def _selected_photos(store: Store, args: argparse.Namespace) -> list[int]:
-    from eczema_tracker.app.services import photos_to_analyse
-
-    site = None if args.site is None else _known_site(store, args.site)
-    if args.all:
-        return [photo.id for photo in store.photos(site)]
-    return photos_to_analyse(store, site, include_stale=args.stale)
-
-
-def _outcome_row(store: Store, outcome: PhotoOutcome) -> dict[str, Any]:
-    photo = store.photo(outcome.photo_id)
-    row: dict[str, Any] = {
-        "photo_id": photo.id,
-        "site": photo.site,
-        "status": outcome.status,
-        "reason": outcome.reason,
-    }
-    if outcome.analysis_id is not None:
-        analysis = store.analysis(outcome.analysis_id)
-        grade = shown_grade(
-            lesion_area_fraction=analysis.lesion_area_fraction,
-            score=analysis.score,
-            probabilities=analysis.probabilities,
-        )
-        row.update(
-            analysis_id=analysis.id,
-            lesion_area_fraction=analysis.lesion_area_fraction,
-            severity_class=analysis.severity_class,
-            score=analysis.score,
-            probabilities=None if analysis.probabilities is None else list(analysis.probabilities),
-            grade=None if grade is None else grade.text,
-            severity_model_id=analysis.severity_model_id,
-            prompt_photo_ids=list(analysis.prompt_photo_ids),
-            mask=str(analysis.mask.path),
-            nearest_prompt_distance=analysis.nearest_prompt_distance,
-            prompt_distance_scale=analysis.prompt_distance_scale,
-            familiar=analysis.familiar,
-        )
-    return row
-
-
-def _outcome_text(row: dict[str, Any]) -> str:
-    where = f"photo {row['photo_id']} ({row['site']})"
-    if row["status"] != "analysed":
-        return f"{where}: {row['status']}: {row['reason']}"
-    grade = row["grade"] or "severity not graded (no active severity model)"
-    text = f"{where}: lesion {100 * row['lesion_area_fraction']:.1f}% of the photo, {grade}"
-    if row["familiar"] is False:  # None (not judged) is not marked
-        text += f"\n  photo {row['photo_id']}: {UNFAMILIAR_TEXT}"
-    return text
-
-
-def run_analyse_store(args: argparse.Namespace) -> int:
-    """``eczema-tracker analyse-store [--site S] [--all | --stale] [--json] [models...]``."""
-    from eczema_tracker.app import services
-
-    counts = {"analysed": 0, "skipped": 0, "failed": 0}
-    with open_store(args.data_dir) as store:
-        choice = _model_choice(args, store)
-        photo_ids = _selected_photos(store, args)
-        if not photo_ids:
-            print("eczema-tracker: nothing to analyse (see --stale and --all)", file=sys.stderr)
-            return 0
-
-        def analyse(ctrl_c: CtrlC, bar: ProgressBar) -> services.AnalysisRunSummary:
-            def on_photo(outcome: PhotoOutcome) -> None:
-                counts[outcome.status] += 1
-                row = _outcome_row(store, outcome)
-                bar.print(json.dumps(row) if args.json else _outcome_text(row))
-
-            return services.analyse_photos(
-                store,
-                services.PipelineCache(),
-                choice,
-                photo_ids,
-                progress=bar,
-                cancel=ctrl_c.cancel,
-                on_photo=on_photo,
-                write_guard=ctrl_c.writing,
-            )
-
-        finished, summary = _stoppable(
-            analyse,
-            stopped=lambda: (
-                f"interrupted; {counts['analysed']} photo(s) analysed and recorded before the stop"
-            ),
-        )
-    if not finished or summary is None:
-        return INTERRUPTED_CODE
-    for note in summary.notes:
-        print(f"eczema-tracker: note: {note}", file=sys.stderr)
-    print(
-        f"{counts['analysed']} analysed, {counts['skipped']} skipped, {counts['failed']} failed",
-        file=sys.stderr,
-    )
-    return 1 if counts["skipped"] or counts["failed"] else 0
-
-
-def _stoppable(
+def stoppable(
     work: Callable[[CtrlC, ProgressBar], T],
     *,
     stopped: Callable[[], str],
