@@ -43,7 +43,7 @@ from eczema_tracker.app.warm_up import (  # noqa: F401 - re-exported: services i
     preload_allowed,
     warm_up_pipeline,
 )
-from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, held, raise_if_cancelled, report
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -361,7 +361,7 @@ def analyse_photos(
     # A start-up warm-up (warm_up_pipeline) holds the pool lock while it loads and runs the
     # models: wait for it here, cancellably, rather than inside the model's own lock.
     report(progress, 0, total, "getting the models ready")
-    with trust.held(pipelines.pool_lock, cancel):
+    with held(pipelines.pool_lock, cancel):
         pipeline, note = _load_pipeline(
             pipelines, choice, download=download, progress=progress, cancel=cancel
         )
@@ -377,7 +377,7 @@ def analyse_photos(
         report(progress, done, total, f"preparing prompts of {site}")
         key = _prompt_set_key(store, site)
         prompts = functools.partial(site_prompts, store, site)
-        with trust.held(pipelines.pool_lock, cancel):
+        with held(pipelines.pool_lock, cancel):
             pipelines.set_prompts(pipeline, key, prompts)
             with guard():  # kept once per prompt photo: later runs read them back
                 space = trust.prompt_space(store, site, pipeline.encoder, cancel=cancel)
@@ -393,7 +393,7 @@ def analyse_photos(
                 query = (
                     kept if kept is not None else pipeline.encoder.retrieval_features([image])[0]
                 )
-                with trust.held(pipelines.pool_lock, cancel):
+                with held(pipelines.pool_lock, cancel):
                     pipelines.set_prompts(pipeline, key, prompts)  # no-op unless someone swapped
                     analysis = _analyze(
                         pipeline, image, exclude_keys=(str(pid),), query_features=query

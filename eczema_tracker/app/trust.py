@@ -18,16 +18,20 @@ reached through :class:`~eczema_tracker.app.services.PipelineCache` and imported
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core.jobs import (
+    CancelCheck,
+    ProgressCallback,
+    acquire,
+    raise_if_cancelled,
+    report,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -302,7 +306,7 @@ class SegGptPromptSegmenter:
         self._pipeline = pipelines.get(
             self._choice, download=self._download, progress=self._progress, cancel=self._cancel
         )
-        _acquire(pipelines.pool_lock, self._cancel)
+        acquire(pipelines.pool_lock, self._cancel)
         self._held = pipelines.pool_lock.release
         return self
 
@@ -341,12 +345,6 @@ class SegGptPromptSegmenter:
         if set(result.prompt_keys) != wanted:
             raise RuntimeError(f"segmented with {result.prompt_keys}, expected {sorted(wanted)}")
         return np.asarray(result.mask, dtype=bool)
-
-
-def _acquire(lock: Any, cancel: CancelCheck | None) -> None:
-    """Take ``lock``, checking ``cancel`` every tenth of a second while another holds it."""
-    while not lock.acquire(timeout=0.1):
-        raise_if_cancelled(cancel)
 
 
 def seggpt_agreement(
@@ -469,13 +467,3 @@ def next_to_paint(
         return None
     chosen = candidates[pick.index]
     return PhotoToPaint(site, chosen.id, chosen.taken_at, pick.distance, len(candidates))
-
-
-@contextmanager
-def held(lock: threading.RLock, cancel: CancelCheck | None = None) -> Iterator[None]:
-    """Hold ``lock`` (waiting cancellably), e.g. a :class:`PipelineCache` pool lock."""
-    _acquire(lock, cancel)
-    try:
-        yield
-    finally:
-        lock.release()

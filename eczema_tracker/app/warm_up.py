@@ -11,7 +11,7 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from eczema_tracker.core.jobs import CancelCheck, raise_if_cancelled
+from eczema_tracker.core.jobs import CancelCheck, held, raise_if_cancelled
 
 if TYPE_CHECKING:
     from eczema_tracker.app.services import ModelChoice, PipelineCache
@@ -76,10 +76,9 @@ def warm_up_pipeline(
     Holds :attr:`PipelineCache.pool_lock` throughout: an analysis asked for meanwhile waits for
     it (cancellably, see :func:`analyse_photos`). ``cancel`` stops it between layers.
     """
-    from eczema_tracker.app import trust
     from eczema_tracker.app.services import _load_pipeline
 
-    with trust.held(pipelines.pool_lock, cancel):
+    with held(pipelines.pool_lock, cancel):
         start = time.perf_counter()
         pipeline, _note = _load_pipeline(pipelines, choice, cancel=cancel)
         timings = {"load": time.perf_counter() - start}

@@ -12,7 +12,9 @@ The GUI's one background-task helper passes both; the CLI passes a tqdm-backed p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 ProgressCallback = Callable[[int, int, str], None]
 CancelCheck = Callable[[], bool]
@@ -32,3 +34,21 @@ def report(progress: ProgressCallback | None, done: int, total: int, message: st
     """Call ``progress`` if one was given."""
     if progress is not None:
         progress(done, total, message)
+
+
+def acquire(lock: threading.Lock | threading.RLock, cancel: CancelCheck | None = None) -> None:
+    """Take ``lock``, checking ``cancel`` every tenth of a second while another holds it."""
+    while not lock.acquire(timeout=0.1):
+        raise_if_cancelled(cancel)
+
+
+@contextmanager
+def held(
+    lock: threading.Lock | threading.RLock, cancel: CancelCheck | None = None
+) -> Iterator[None]:
+    """Hold ``lock`` for the block, waiting for it cancellably (:func:`acquire`)."""
+    acquire(lock, cancel)
+    try:
+        yield
+    finally:
+        lock.release()
