@@ -416,7 +416,7 @@ def test_import_severity_model_refuses_other_backbone(qtbot, window, answers, tm
     assert window.store.active_severity_model() is None
 
 
-def test_launch_to_visible_window_time(tmp_path):
+def test_the_window_shows_before_any_model_library_is_imported(tmp_path):
     script = (
         "import time; t0 = time.perf_counter()\n"
         "from PySide6.QtCore import QTimer\n"
@@ -443,8 +443,9 @@ def test_launch_to_visible_window_time(tmp_path):
     print(
         f"\nlaunch to visible window: {float(seconds):.2f} s in-process, {total:.2f} s with interpreter start"
     )
+    # What keeps the launch quick on any machine: the window shows before torch, transformers or
+    # matplotlib are imported. The time itself is a benchmark's (benchmarks/bench_analyze.py).
     assert visible == "True" and heavy.strip() == "[]"
-    assert total < 15
 
 
 def _blob_mask(photo) -> np.ndarray:
