@@ -1,7 +1,9 @@
 # Two commands from a fresh clone (only Python >= 3.10 needed):
 #   make run    sets up .venv/ inside the checkout and opens the app
 #   make test   sets up .venv/ and runs the test suite
-# Set-up runs again only when pyproject.toml changed (stamp files in .venv/).
+# Set-up runs again only when pyproject.toml or constraints.txt changed (stamp files in .venv/).
+# Every package is installed at the version constraints.txt names (the lock), so a new upstream
+# release cannot change the app or CI overnight; `make lock` updates it deliberately (README).
 # Another torch build: `make run TORCH="torch==2.13.0" TORCH_PIP_ARGS="--index-url URL"`.
 
 PYTHON ?= python3
@@ -9,12 +11,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
+LOCK := constraints.txt
+LOCK_VENV := .venv-lock
 
 VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 STAGE = eczema-tracker-$(VERSION)
 ARCHIVE = dist/$(STAGE)-linux-$(shell uname -m).tar.gz
 
-.PHONY: run test check bundle bundle-build bundle-smoke archive install uninstall clean
+.PHONY: run test check lock bundle bundle-build bundle-smoke archive install uninstall clean
 
 run: $(VENV)/.stamp-run
 	$(VENV)/bin/eczema-tracker-gui
@@ -35,12 +39,12 @@ $(VENV)/.stamp-torch:
 	$(PY) -m pip install -q "$(TORCH)" $(TORCH_PIP_ARGS)
 	touch $@
 
-$(VENV)/.stamp-run: pyproject.toml $(VENV)/.stamp-torch
-	$(PY) -m pip install -q -e .
+$(VENV)/.stamp-run: pyproject.toml $(LOCK) $(VENV)/.stamp-torch
+	$(PY) -m pip install -q -c $(LOCK) -e .
 	touch $@
 
-$(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-torch
-	$(PY) -m pip install -q -e ".[test]"
+$(VENV)/.stamp-test: pyproject.toml $(LOCK) $(VENV)/.stamp-torch
+	$(PY) -m pip install -q -c $(LOCK) -e ".[test]"
 	touch $@
 
 # One-folder desktop build (PyInstaller), its smoke test, and the Linux archive.
@@ -70,9 +74,26 @@ install:
 uninstall:
 	sh packaging/install.sh --uninstall
 
-$(VENV)/.stamp-bundle: pyproject.toml $(VENV)/.stamp-torch
-	$(PY) -m pip install -q -e ".[test,bundle]"
+$(VENV)/.stamp-bundle: pyproject.toml $(LOCK) $(VENV)/.stamp-torch
+	$(PY) -m pip install -q -c $(LOCK) -e ".[test,bundle]"
 	touch $@
 
+# Update the lock on purpose: resolve the newest releases that pyproject.toml allows in a throw-away
+# venv (torch pinned as above, and left out of the lock so another torch build can be chosen),
+# write them to constraints.txt, then check them with `make clean test bundle` before committing.
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install -q "$(TORCH)" $(TORCH_PIP_ARGS)
+	$(LOCK_VENV)/bin/python -m pip install -q -e ".[test,bundle]"
+	{ echo "# The lock: every package the app, its tests and the desktop build install, at the"; \
+	  echo "# version checked with them (make test, make bundle and its smoke test). The Makefile"; \
+	  echo "# installs with pip's -c $(LOCK). Update it only with 'make lock' (see README)."; \
+	  echo "# torch is pinned in the Makefile (TORCH) and left out here."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable \
+	    | grep -viE '^(torch|nvidia-[a-z0-9-]*|triton)==' | LC_ALL=C sort -f; } > $(LOCK)
+	rm -rf $(LOCK_VENV)
+	@echo "wrote $(LOCK); now run: make clean test bundle"
+
 clean:
-	rm -rf $(VENV) build dist
+	rm -rf $(VENV) $(LOCK_VENV) build dist
