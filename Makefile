@@ -36,15 +36,18 @@ check: $(VENV)/.stamp-test
 # torch first, pinned, so pip never resolves an unpinned (multi-GB CUDA) build for the project.
 $(VENV)/.stamp-torch:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q "$(TORCH)" $(TORCH_PIP_ARGS)
+	$(PY) tools/install_torch.py "$(TORCH)" $(TORCH_PIP_ARGS)
 	touch $@
 
 $(VENV)/.stamp-run: pyproject.toml $(LOCK) $(VENV)/.stamp-torch
-	$(PY) -m pip install -q -c $(LOCK) -e .
+	@echo "Installing Eczema Tracker and its packages (Qt, transformers, matplotlib, ...) into $(VENV)/:"
+	@echo "about 700 MB on disk besides torch. The models (about 1.9 GB) are downloaded later, from the app."
+	$(PY) -m pip install --progress-bar on -c $(LOCK) -e .
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml $(LOCK) $(VENV)/.stamp-torch
-	$(PY) -m pip install -q -c $(LOCK) -e ".[test]"
+	@echo "Installing Eczema Tracker with its test tools into $(VENV)/: about 1.3 GB on disk besides torch."
+	$(PY) -m pip install --progress-bar on -c $(LOCK) -e ".[test]"
 	touch $@
 
 # One-folder desktop build (PyInstaller), its smoke test, and the Linux archive.
@@ -75,7 +78,8 @@ uninstall:
 	sh packaging/install.sh --uninstall
 
 $(VENV)/.stamp-bundle: pyproject.toml $(LOCK) $(VENV)/.stamp-torch
-	$(PY) -m pip install -q -c $(LOCK) -e ".[test,bundle]"
+	@echo "Installing Eczema Tracker with its test tools and PyInstaller into $(VENV)/."
+	$(PY) -m pip install --progress-bar on -c $(LOCK) -e ".[test,bundle]"
 	touch $@
 
 # Update the lock on purpose: resolve the newest releases that pyproject.toml allows in a throw-away
@@ -84,7 +88,7 @@ $(VENV)/.stamp-bundle: pyproject.toml $(LOCK) $(VENV)/.stamp-torch
 lock:
 	rm -rf $(LOCK_VENV)
 	$(PYTHON) -m venv $(LOCK_VENV)
-	$(LOCK_VENV)/bin/python -m pip install -q "$(TORCH)" $(TORCH_PIP_ARGS)
+	$(LOCK_VENV)/bin/python tools/install_torch.py "$(TORCH)" $(TORCH_PIP_ARGS)
 	$(LOCK_VENV)/bin/python -m pip install -q -e ".[test,bundle]"
 	{ echo "# The lock: every package the app, its tests and the desktop build install, at the"; \
 	  echo "# version checked with them (make test, make bundle and its smoke test). The Makefile"; \

@@ -174,3 +174,48 @@ def test_smoke_hook_closes_the_app_cleanly(tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "window shown" in done.stderr and "Traceback" not in done.stderr
+
+
+# -- tools/install_torch.py: the torch build make run/test install --------------------------------
+def _install_torch_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "install_torch", Path(__file__).resolve().parents[1] / "tools" / "install_torch.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_linux_without_an_nvidia_gpu_takes_the_cpu_index_when_it_answers(monkeypatch):
+    tool = _install_torch_tool()
+    monkeypatch.setattr(tool.sys, "platform", "linux")
+    monkeypatch.setattr(tool, "has_nvidia_gpu", lambda: False)
+    monkeypatch.setattr(tool, "index_answers", lambda url: True)
+    args, how = tool.pip_arguments("torch==2.13.0", [])
+    assert args == ["torch==2.13.0", "--index-url", tool.CPU_INDEX] and "CPU build" in how
+
+
+def test_the_default_index_when_the_cpu_index_is_unreachable_and_says_so(monkeypatch):
+    tool = _install_torch_tool()
+    monkeypatch.setattr(tool.sys, "platform", "linux")
+    monkeypatch.setattr(tool, "has_nvidia_gpu", lambda: False)
+    monkeypatch.setattr(tool, "index_answers", lambda url: False)
+    args, how = tool.pip_arguments("torch==2.13.0", [])
+    assert args == ["torch==2.13.0"] and "could not be reached" in how
+
+
+def test_a_gpu_machine_or_given_pip_arguments_keep_their_choice(monkeypatch):
+    tool = _install_torch_tool()
+    monkeypatch.setattr(tool.sys, "platform", "linux")
+    monkeypatch.setattr(tool, "has_nvidia_gpu", lambda: True)
+    monkeypatch.setattr(tool, "index_answers", lambda url: pytest.fail("no probe needed"))
+    assert tool.pip_arguments("torch==2.13.0", [])[0] == ["torch==2.13.0"]
+    given = ["--index-url", "https://example.invalid/whl/cu126"]
+    assert tool.pip_arguments("torch==2.13.0", given)[0] == ["torch==2.13.0", *given]
+
+
+def test_an_unreachable_index_is_answered_quickly():
+    tool = _install_torch_tool()
+    assert tool.index_answers("http://127.0.0.1:9", timeout=2.0) is False  # nothing listens there
