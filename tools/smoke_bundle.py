@@ -12,7 +12,8 @@ program then, with no Python of its own besides the bundle's and no network:
    and writes their masks;
 3. opens its main window offscreen on a fresh store, keeps it open a few seconds, and exits
    with code 0 through its own close path (the bundle's smoke runtime hook closes the window
-   when ECZEMA_TRACKER_SMOKE_QUIT_AFTER is set).
+   when ECZEMA_TRACKER_SMOKE_QUIT_AFTER is set);
+4. on Linux, carries ``libxcb-cursor.so.0`` (Qt's xcb plugin needs it; many desktops lack it).
 
 Prints one line per check and ``smoke: N passed, 0 failed``; exits 1 on the first failure.
 """
@@ -131,6 +132,19 @@ def check_window(program: Path, base: Path) -> str:
     return f"{shown.split(': ', 1)[-1]}; closed cleanly after {took:.1f} s in all"
 
 
+def check_xcb_libraries(program: Path, base: Path) -> str:
+    """The build carries libxcb-cursor.so.0, so it opens on X11 desktops that lack it."""
+    if not sys.platform.startswith("linux"):
+        return "not Linux: no xcb plugin"
+    carried = sorted(program.parent.rglob("libxcb-cursor.so.0*"))
+    if not carried:
+        raise SmokeFailure(
+            "xcb: the build does not carry libxcb-cursor.so.0 (install libxcb-cursor0 on the "
+            "build machine so PyInstaller collects it)"
+        )
+    return f"carries {carried[0].relative_to(program.parent)}"
+
+
 def main(argv: list[str]) -> int:
     program = Path(argv[1]) if len(argv) > 1 else DEFAULT_PROGRAM
     if not program.is_file():
@@ -142,6 +156,7 @@ def main(argv: list[str]) -> int:
             ("version", check_version),
             ("analyze", check_analyze),
             ("window", check_window),
+            ("xcb", check_xcb_libraries),
         ):
             base = Path(tmp) / name
             base.mkdir()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from eczema_tracker import resources
 from eczema_tracker.core import paths
+from eczema_tracker.gui import platform_check
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.main_window import MainWindow
@@ -65,6 +66,10 @@ def main(data_dir: str | None = None) -> int:
     """Run the app until its window is closed; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
+    problem = platform_check.xcb_problem()
+    if problem is not None:  # Qt would abort (exit 134) without a word the person can act on
+        print(f"eczema-tracker: error: {problem}", file=sys.stderr)
+        return 2
     app = application()
     try:
         window = create_main_window(data_dir)
