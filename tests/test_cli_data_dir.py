@@ -31,6 +31,8 @@ COMMAND_ARGS: dict[tuple[str, ...], list[str]] = {
     ("analyse-store",): [],
     ("check",): [],
     ("checkin",): ["--itch", "3"],
+    ("checkin", "list"): [],
+    ("checkin", "delete"): ["--date", "2026-01-01", "--poem"],
     ("treatments", "add"): ["cream", "--kind", "emollient"],
     ("treatments", "list"): [],
     ("treatments", "course"): ["cream", "--start", "2026-01-01"],
@@ -43,8 +45,10 @@ COMMAND_ARGS: dict[tuple[str, ...], list[str]] = {
 
 def _leaf_commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not subs:
+    own = [a for a in parser._actions if a.option_strings and a.dest not in ("help", "data_dir")]
+    if not subs or (prefix and own):  # a command of its own (`checkin --itch 3`) with actions
         yield prefix
+    if not subs:
         return
     for name, child in subs[0].choices.items():
         yield from _leaf_commands(child, (*prefix, name))

@@ -247,3 +247,125 @@ def test_export_csv_from_the_command_line(capsys, data_dir, tmp_path):
     assert "2026-03-02" in (out / "daily_numbers.csv").read_text(encoding="utf-8")
     with pytest.raises(SystemExit):  # --out and --csv are one or the other
         cli.main(["export", "--csv", str(out), "--out", str(tmp_path / "b.zip")])
+
+
+# -- one POEM a day; list and delete (issue 21, item 2) --------------------------------------------
+POEM_18 = "4,3,3,3,2,2,1"
+
+
+def test_a_second_poem_for_a_day_is_refused_without_replace(capsys, data_dir):
+    """Before: a corrected `checkin --date D --poem ...` added a second row (18 and 0 on one day)."""
+    _run(capsys, data_dir, "checkin", "--date", "2026-03-02", "--poem", POEM_18)
+    counts = _counts(data_dir)
+    code, out, err = _run(
+        capsys,
+        data_dir,
+        "checkin",
+        "--date",
+        "2026-03-02",
+        "--poem",
+        "0,0,0,0,0,0,0",
+        "--itch",
+        "4",
+    )
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert "2026-03-02 has a POEM check-in already (POEM 18/28 (severe))" in err
+    assert "add --replace to replace it" in err
+    assert _counts(data_dir) == counts  # nothing stored, not even the itch number
+    code, out, err = _run(
+        capsys, data_dir, "checkin", "--date", "2026-03-02", "--poem", "0,0,0,0,0,0,0", "--replace"
+    )
+    assert code == 0 and out.strip() == "2026-03-02: POEM 0/28 (clear or almost clear)"
+    assert "replaced the POEM of 2026-03-02 (POEM 18/28 (severe), answers 4,3,3,3,2,2,1)" in err
+    with Store.open(data_dir, readonly=True) as store:
+        assert [c.total for c in store.checkins(every_row=True)] == [0]
+
+
+def test_checkin_list_shows_a_day_a_line_and_json_lines(capsys, data_dir):
+    _run(capsys, data_dir, "checkin", "--date", "2026-03-02", "--poem", POEM_18, "--itch", "6")
+    _run(capsys, data_dir, "checkin", "--date", "2026-03-01", "--flare", "--note", "new soap")
+    _run(capsys, data_dir, "checkin", "--date", "2026-03-09", "--sleep", "3")
+    code, out, _ = _run(capsys, data_dir, "checkin", "list")
+    assert code == 0 and out.splitlines() == [
+        "2026-03-01: flare; note: new soap",
+        "2026-03-02: POEM 18/28 (severe); itch 6/10",
+        "2026-03-09: sleep loss 3/10",
+    ]
+    code, out, _ = _run(
+        capsys, data_dir, "checkin", "list", "--from", "2026-03-02", "--to", "2026-03-08", "--json"
+    )
+    assert code == 0 and [json.loads(line) for line in out.splitlines()] == [
+        {
+            "date": "2026-03-02",
+            "poem_total": 18,
+            "poem_band": "severe",
+            "poem_answers": [4, 3, 3, 3, 2, 2, 1],
+            "older_poems": [],
+            "itch": 6,
+            "sleep": None,
+            "flare": False,
+            "note": "",
+        }
+    ]
+    code, out, err = _run(
+        capsys, data_dir, "checkin", "list", "--from", "2026-03-09", "--to", "2026-03-01"
+    )
+    assert code == 2 and "--to 2026-03-01 is before --from 2026-03-09" in err
+
+
+def test_checkin_list_shows_an_old_stores_second_poem_of_a_day(capsys, data_dir):
+    with Store.open(data_dir) as store:
+        store.add_checkin("2026-03-02", [4, 3, 3, 3, 2, 2, 1])
+        with store._write() as conn:  # as a store from before one a day was the rule
+            conn.execute(
+                "INSERT INTO checkin (day, itchy, sleep_disturbed, bleeding, weeping, cracked, "
+                "flaking, dry, created_at) VALUES ('2026-03-02', 0, 0, 0, 0, 0, 0, 0, "
+                "'2026-03-02T20:00:00')"
+            )
+    code, out, _ = _run(capsys, data_dir, "checkin", "list")
+    lines = out.splitlines()
+    assert lines[0] == "2026-03-02: POEM 0/28 (clear or almost clear)"
+    assert lines[1].startswith("    also an older POEM 18/28 (severe) of this day, not counted")
+    code, out, _ = _run(capsys, data_dir, "checkin", "list", "--json")
+    row = json.loads(out)
+    assert row["poem_total"] == 0 and [p["poem_total"] for p in row["older_poems"]] == [18]
+
+
+def test_checkin_delete_removes_the_parts_named_and_says_how_to_record_them_again(capsys, data_dir):
+    _run(capsys, data_dir, "checkin", "--date", "2026-03-02", "--poem", POEM_18, "--itch", "6",
+         "--sleep", "2", "--flare", "--note", "bad week")  # fmt: skip
+    code, out, err = _run(capsys, data_dir, "checkin", "delete", "--date", "2026-03-02", "--poem")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "deleted from 2026-03-02: POEM 18/28 (severe)",
+        "to record it again: eczema-tracker checkin --date 2026-03-02 --poem 4,3,3,3,2,2,1",
+    ]
+    code, out, _ = _run(
+        capsys, data_dir, "checkin", "delete", "--date", "2026-03-02", "--numbers", "--note"
+    )
+    assert code == 0 and out.splitlines()[0] == (
+        "deleted from 2026-03-02: itch 6/10; sleep loss 2/10; note: bad week"
+    )
+    assert "--itch 6 --sleep 2 --note 'bad week'" in out
+    with Store.open(data_dir, readonly=True) as store:
+        day = store.recorded_day("2026-03-02")
+        assert (day.checkins, day.daily, day.flare, day.note) == ((), None, True, "")
+    code, out, err = _run(capsys, data_dir, "checkin", "delete", "--date", "2026-03-02", "--poem")
+    assert code == 2 and "2026-03-02 has none of that recorded; nothing was deleted" in err
+
+
+def test_checkin_delete_of_a_whole_day_says_what_it_removes_and_needs_yes(capsys, data_dir):
+    _run(capsys, data_dir, "checkin", "--date", "2026-03-02", "--poem", POEM_18, "--flare")
+    counts = _counts(data_dir)
+    code, out, err = _run(capsys, data_dir, "checkin", "delete", "--date", "2026-03-02")
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert "would delete everything recorded on 2026-03-02 (POEM 18/28 (severe); flare)" in err
+    assert "add --yes" in err
+    assert _counts(data_dir) == counts
+    code, out, _ = _run(capsys, data_dir, "checkin", "delete", "--date", "2026-03-02", "--yes")
+    assert (
+        code == 0 and out.splitlines()[0] == "deleted from 2026-03-02: POEM 18/28 (severe); flare"
+    )
+    assert _counts(data_dir) == (0, 0, 0, 0, 0)
+    code, _, err = _run(capsys, data_dir, "checkin", "delete", "--date", "2026-03-02", "--yes")
+    assert code == 2 and "2026-03-02 has nothing recorded; nothing was deleted" in err

@@ -275,7 +275,8 @@ def test_record_menu(window):
     record = menus["&Record"]
     texts = [a.text() for a in record.actions() if not a.isSeparator()]
     assert texts == [
-        "Weekly &check-in…", "&Treatments…", "Mark today as a &flare", "&Note for a day…"
+        "Weekly &check-in…", "&Days recorded…", "&Treatments…", "Mark today as a &flare",
+        "&Note for a day…",
     ]  # fmt: skip
     assert win.actions_by_name["checkin"].shortcut().toString() == "Ctrl+K"
 

@@ -338,3 +338,22 @@ def test_scores_of_a_model_the_store_does_not_know_are_said_so(tmp_path):
         data = gather_report(store, check_request(info["from"], info["to"]))
     sentence = model_sentence(data)  # the line under the site table
     assert "personal model" in sentence and "no record of" in sentence
+
+
+def test_a_date_with_two_old_checkins_counts_once_and_the_report_says_so(tmp_path):
+    """Issue 21 item 2: an old store's second POEM of a date ("First 18 … Check-ins 4")."""
+    from eczema_tracker.app.report_summary import _poem_rows
+
+    start = date(2026, 3, 2)
+    with Store.open(tmp_path / "store") as store:
+        store.add_checkin(start, [4, 3, 3, 3, 2, 2, 1])  # 18, then corrected to 0 the old way:
+        with store._write() as conn:
+            conn.execute(
+                "INSERT INTO checkin (day, itchy, sleep_disturbed, bleeding, weeping, cracked, "
+                "flaking, dry, created_at) VALUES (?, 0, 0, 0, 0, 0, 0, 0, 'old')",
+                (start.isoformat(),),
+            )
+        store.add_checkin(start + timedelta(days=7), [1] * 7)
+        data = gather_report(store, check_request(start, start + timedelta(days=14)))
+    assert (data.poem.totals, data.poem.not_counted) == ((0, 7), 1)
+    assert _poem_rows(data)[0][5] == "2 (1 older of the same date not counted)"

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from eczema_tracker.store import Store, StoreError, StoreReadOnlyError
-from eczema_tracker.store.errors import RecordInputError
+from eczema_tracker.store.errors import CheckinExistsError, RecordInputError
 
 TODAY = date.today()
 YESTERDAY = TODAY - timedelta(days=1)
@@ -29,22 +29,121 @@ def _row_counts(store) -> dict[str, int]:
     return {t: store._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
 
-def test_checkins_are_scored_on_read_kept_per_date_and_filtered_by_range(store):
+def test_checkins_are_scored_on_read_and_filtered_by_range(store):
     first = store.add_checkin("2026-01-05", [4, 3, 1, 0, 2, 3, 3])
     second = store.add_checkin(date(2026, 1, 12), (0, 1, None, 0, 0, 1, 1))
-    third = store.add_checkin("2026-01-12", [None, None, 0, 0, 0, 0, 0])
+    third = store.add_checkin("2026-01-19", [None, None, 0, 0, 0, 0, 0])
     assert (first.total, first.band) == (16, "moderate")
     assert (second.total, second.band, second.score.unanswered) == (3, "mild", 1)
     assert (third.total, third.band, third.score.scored) == (None, None, False)
-    assert [c.id for c in store.checkins()] == [first.id, second.id, third.id]
     assert store.checkins() == [first, second, third]  # what was handed back is what is read
-    assert [c.id for c in store.checkins("2026-01-06", "2026-01-12")] == [second.id, third.id]
+    assert store.checkins("2026-01-06", "2026-01-19") == [second, third]
     assert store.checkins(to_day="2026-01-05") == [first]
-    assert store.day_entry("2026-01-12").checkin == third  # the newest of the date
     store.delete_checkin(second.id)
-    assert store.checkins("2026-01-12", "2026-01-12") == [third]
+    assert store.checkins() == [first, third]
     with pytest.raises(RecordInputError, match="no check-in"):
         store.delete_checkin(second.id)
+
+
+def test_a_second_checkin_of_a_date_is_refused_unless_it_replaces_the_first(store):
+    """Issue 21 item 2: a second POEM for a date was stored beside the first (18 and 0 on one
+    date, both in the timeline and the report)."""
+    first = store.add_checkin("2026-01-12", [4, 3, 3, 3, 2, 2, 1])
+    counts = _row_counts(store)
+    with pytest.raises(CheckinExistsError, match="12 Jan 2026 has a POEM check-in already") as e:
+        store.record_day("2026-01-12", answers=[0] * 7, itch=3, note="typo")
+    assert e.value.existing == first and isinstance(e.value, RecordInputError)
+    assert _row_counts(store) == counts  # nothing at all was stored (nor the itch, nor the note)
+    replaced = store.add_checkin("2026-01-12", [0] * 7, replace=True)
+    assert (replaced.id, replaced.total, replaced.created_at) == (first.id, 0, first.created_at)
+    assert store.checkins(every_row=True) == [replaced]
+    assert store.day_entry("2026-01-12").checkin == replaced
+
+
+def test_record_day_can_remove_the_dates_checkin_and_keep_the_rest(store):
+    store.record_day("2026-02-02", answers=[1] * 7, itch=4, note="kept")
+    entry = store.record_day("2026-02-02", remove_checkin=True)
+    assert entry.checkin is None and store.checkins() == []
+    assert store.day_entry("2026-02-02").daily.itch == 4  # the rest of the day stays
+    with pytest.raises(RecordInputError, match="given and removed"):
+        store.record_day("2026-02-02", answers=[1] * 7, remove_checkin=True)
+
+
+def _old_duplicate(store, day: str, answers: list[int]) -> None:
+    """A second check-in of a date, as a store from before one a day was the rule holds."""
+    with store._write() as conn:
+        conn.execute(
+            "INSERT INTO checkin (day, itchy, sleep_disturbed, bleeding, weeping, cracked, "
+            "flaking, dry, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'old')",
+            (day, *answers),
+        )
+
+
+def test_an_old_stores_duplicates_are_kept_and_the_newest_of_a_date_counts(store):
+    older = store.add_checkin("2026-01-12", [4, 3, 3, 3, 2, 2, 1])  # 18
+    _old_duplicate(store, "2026-01-12", [0] * 7)
+    store.add_checkin("2026-01-19", [1] * 7)
+    assert [c.total for c in store.checkins()] == [0, 7]  # one a date: the newest
+    assert [c.total for c in store.checkins(every_row=True)] == [18, 0, 7]  # nothing lost
+    day = store.recorded_day("2026-01-12")
+    assert [c.total for c in day.checkins] == [18, 0] and day.older_checkins == (older,)
+    assert day.checkin.total == 0
+    with pytest.raises(CheckinExistsError):  # a third is refused too
+        store.add_checkin("2026-01-12", [2] * 7)
+    store.delete_checkin(older.id)  # the person deletes the one they don't want
+    assert [c.total for c in store.recorded_day("2026-01-12").checkins] == [0]
+
+
+def test_recorded_days_list_every_date_with_anything_recorded(store):
+    store.record_day("2026-03-02", answers=[4, 3, 3, 3, 2, 2, 1], itch=6, sleep_loss=2)
+    store.set_day_mark("2026-03-01", flare=True, note="new soap")
+    store.set_daily("2026-03-05", itch=1)
+    days = store.recorded_days()
+    assert [d.day.day for d in days] == [1, 2, 5]
+    assert (days[0].flare, days[0].note, days[0].checkin, days[0].daily) == (
+        True, "new soap", None, None
+    )  # fmt: skip
+    assert (days[1].checkin.total, days[1].itch, days[1].sleep_loss, days[1].flare) == (
+        18, 6, 2, False
+    )  # fmt: skip
+    assert [d.day.day for d in store.recorded_days("2026-03-02", "2026-03-04")] == [2]
+    assert store.recorded_day("2026-03-03").is_empty
+
+
+def test_remove_from_day_deletes_the_parts_named_and_put_back_day_undoes_it(store):
+    store.record_day("2026-03-02", answers=[2] * 7, itch=6, sleep_loss=2, flare=True, note="n")
+    _old_duplicate(store, "2026-03-02", [1] * 7)
+    full = store.recorded_day("2026-03-02")
+    before = store.remove_from_day("2026-03-02", flare=True)
+    assert before == full
+    after = store.recorded_day("2026-03-02")
+    assert (after.flare, after.note, len(after.checkins), after.itch) == (False, "n", 2, 6)
+    store.remove_from_day("2026-03-02", poem=True, note=True)
+    after = store.recorded_day("2026-03-02")
+    assert (after.checkins, after.mark, after.itch) == ((), None, 6)
+    with pytest.raises(RecordInputError, match="Nothing of that is recorded"):
+        store.remove_from_day("2026-03-02", poem=True, flare=True)
+    with pytest.raises(RecordInputError, match="Say what to delete"):
+        store.remove_from_day("2026-03-02")
+    store.remove_from_day("2026-03-02", numbers=True)
+    assert store.recorded_day("2026-03-02").is_empty and store.recorded_days() == []
+    store.put_back_day(full)  # undo: exactly as it was, ids and times included
+    assert store.recorded_day("2026-03-02") == full
+
+
+def test_put_back_day_undoes_an_edit_and_never_overwrites_another_dates_checkin(store):
+    before = store.recorded_day("2026-04-01")  # nothing yet
+    store.record_day("2026-04-01", answers=[3] * 7, itch=2)
+    store.put_back_day(before)  # undo of the first check-in of the day
+    assert store.recorded_day("2026-04-01").is_empty
+    first = store.add_checkin("2026-04-02", [1] * 7)
+    before = store.remove_from_day("2026-04-02", poem=True)
+    other = store.add_checkin("2026-04-03", [2] * 7)  # SQLite gives the freed id out again
+    assert other.id == first.id
+    store.put_back_day(before)
+    assert store.checkins("2026-04-03", "2026-04-03") == [other]  # untouched
+    back = store.recorded_day("2026-04-02").checkin
+    assert (back.answers, back.created_at) == (first.answers, first.created_at)
 
 
 def test_daily_numbers_merge_per_date_and_clear(store):

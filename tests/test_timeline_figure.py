@@ -205,3 +205,19 @@ def test_gather_reads_a_store(tmp_path):
     assert data.marks == (DayMarkPoint(START, True, "hot day"),)
     assert data.end == date.today()
     assert np.isfinite(draw_timeline(Figure(), data).extent).all()
+
+
+def test_gather_draws_the_newest_checkin_of_a_date_once(tmp_path):
+    """An old store may hold two POEMs of a date (issue 21 item 2): the timeline draws one."""
+    from eczema_tracker.store import Store
+
+    with Store.open(tmp_path / "store") as store:
+        store.add_checkin(START, [4, 3, 3, 3, 2, 2, 1])
+        with store._write() as conn:  # the correction, stored beside it the old way
+            conn.execute(
+                "INSERT INTO checkin (day, itchy, sleep_disturbed, bleeding, weeping, cracked, "
+                "flaking, dry, created_at) VALUES (?, 0, 0, 0, 0, 0, 0, 0, 'old')",
+                (START.isoformat(),),
+            )
+        data = gather_timeline_data(store, sites=[])
+    assert [(p.day, p.total) for p in data.poem] == [(START, 0)]

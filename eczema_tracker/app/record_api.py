@@ -19,6 +19,7 @@ from eczema_tracker.store.record_values import (
     DailyRecord,
     DayEntry,
     DayMarkRecord,
+    RecordedDay,
     TreatmentRecord,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "DayEntry",
     "DayMarkRecord",
     "RecordInputError",
+    "RecordedDay",
     "TreatmentRecord",
     "potency_label",
 ]

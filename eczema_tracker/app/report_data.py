@@ -65,6 +65,9 @@ class PoemSummary:
     days: tuple[date, ...]
     totals: tuple[int, ...]
     unscored: int  #: check-ins in the range with too many questions unanswered to score
+    #: check-ins not counted: older ones of a date that has several (stores from before one a
+    #: day was the rule); the newest of each date is the one counted
+    not_counted: int = 0
 
     @property
     def first(self) -> int | None:
@@ -278,12 +281,14 @@ def local_naive(value: datetime | str) -> datetime:
 
 
 def _poem(store: Store, request: ReportRequest) -> tuple[PoemSummary, tuple[date, ...]]:
-    checkins = store.checkins(request.from_day, request.to_day)
+    checkins = store.checkins(request.from_day, request.to_day)  # the newest of each date
+    every_row = store.checkins(request.from_day, request.to_day, every_row=True)
     scored = [(c.day, int(c.total)) for c in checkins if c.total is not None]
     summary = PoemSummary(
         tuple(d for d, _ in scored),
         tuple(t for _, t in scored),
         len(checkins) - len(scored),
+        len(every_row) - len(checkins),
     )
     return summary, tuple(c.day for c in checkins)
 

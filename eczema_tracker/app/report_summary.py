@@ -47,8 +47,10 @@ def pct(fraction: float | None) -> str:
 
 def _poem_rows(data: ReportData) -> list[list[str]]:
     poem = data.poem
+    # a date with several check-ins (an old store) counts its newest; the report says so
+    older = f" ({poem.not_counted} older of the same date not counted)" if poem.not_counted else ""
     if not poem.totals:  # the words where there is room for them: the band column
-        count = f"0 (+{poem.unscored} not scored)" if poem.unscored else "0"
+        count = (f"0 (+{poem.unscored} not scored)" if poem.unscored else "0") + older
         return [["POEM (0\u201328)", "\u2013", "\u2013", "", "no scored check-in", count]]
     return [
         [
@@ -57,7 +59,9 @@ def _poem_rows(data: ReportData) -> list[list[str]]:
             f"{poem.last} ({short_day(poem.days[-1])})",
             _signed(poem.change or 0),
             f"{poem.first_band} \u2192 {poem.last_band}",
-            str(len(poem.totals)) + (f" (+{poem.unscored} not scored)" if poem.unscored else ""),
+            str(len(poem.totals))
+            + (f" (+{poem.unscored} not scored)" if poem.unscored else "")
+            + older,
         ]
     ]
 

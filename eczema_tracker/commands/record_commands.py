@@ -1,10 +1,13 @@
-"""``checkin`` and ``treatments add|list|course|end|edit|delete``: the patient's record from the
-command line.
+"""``checkin [list|delete]`` and ``treatments add|list|course|end|edit|delete``: the patient's
+record from the command line.
 
 ``checkin`` stores, for one date (default today), any of: a POEM check-in (seven answers 0-4),
 the daily itch and sleep-loss numbers (NRS 0-10), a flare mark and a note; all of it in one
-transaction, after every value was checked. Bad input ends in one line and exit code 2, and
-nothing is stored.
+transaction, after every value was checked. A date has one POEM: a second is refused unless
+``--replace`` is given. ``checkin list`` shows what is recorded, a date a line (``--json``: one
+JSON object per line); ``checkin delete --date D`` deletes the parts named (``--poem``,
+``--numbers``, ``--flare``, ``--note``), or with none of them the whole date, once ``--yes``
+confirms it. Bad input ends in one line and exit code 2, and nothing is stored.
 
 Exit codes: 0 done; 2 bad input or a store problem.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from typing import Any
 
@@ -24,11 +28,13 @@ from eczema_tracker.store.record import (
     POTENCIES,
     TREATMENT_KINDS,
     UNCHANGED,
+    CheckinRecord,
     CourseRecord,
     TreatmentRecord,
     parse_day,
     today,
 )
+from eczema_tracker.store.record_days import RecordedDay
 
 #: Other words accepted for --kind (after lower-casing and turning '-' and ' ' into '_').
 KIND_ALIASES = {
@@ -47,10 +53,13 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p = subparsers.add_parser(
         "checkin",
         parents=[common],
-        help="record a POEM check-in, today's itch and sleep numbers, a flare or a note",
+        help="record a POEM check-in, today's itch and sleep numbers, a flare or a note; "
+        "list or delete what is recorded",
         description="Store, for one date (default today), any of: a POEM check-in, the itch "
         "and sleep-loss numbers, a flare mark and a note. Everything given is checked first "
-        "and stored together, or nothing is. POEM: "
+        "and stored together, or nothing is. A day has one POEM: a second is refused unless "
+        "--replace is given. `checkin list` shows what is recorded; `checkin delete` deletes it. "
+        "POEM: "
         + " ".join(f"({i}) {q}" for i, q in enumerate(POEM_QUESTIONS, start=1))
         + " Answers: 0 no days, 1 1-2 days, 2 3-4 days, 3 5-6 days, 4 every day. "
         + POEM_ATTRIBUTION,
@@ -72,8 +81,15 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         help="mark the day as a flare (--no-flare removes the mark)",
     )
     p.add_argument("--note", default=None, metavar="TEXT", help="the day's note ('' clears it)")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the day's POEM check-in (without this, a day that has one keeps it and "
+        "nothing is stored)",
+    )
     p.add_argument("--json", action="store_true", help="print the day as one JSON object")
     p.set_defaults(func=run_checkin)
+    _register_checkin_actions(p, common)
 
     treatments = subparsers.add_parser(
         "treatments",
@@ -135,6 +151,47 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     p.set_defaults(func=run_treatments_delete)
     treatments.set_defaults(func=lambda _args: print_help(treatments))
+
+
+def _register_checkin_actions(
+    checkin: argparse.ArgumentParser, common: argparse.ArgumentParser
+) -> None:
+    """``checkin list`` and ``checkin delete`` (``checkin`` alone records, as before)."""
+    actions = checkin.add_subparsers(
+        dest="checkin_command", metavar="[ACTION]", title="to see or correct what is recorded"
+    )
+    p = actions.add_parser(
+        "list",
+        parents=[common],
+        help="list what is recorded, a day a line",
+        description="List every day with something recorded (POEM, itch and sleep-loss "
+        "numbers, flare, note), oldest first. --json prints one JSON object per line (JSON "
+        "Lines), a day each: date, poem_total (null: no POEM, or not scored), poem_band, "
+        "poem_answers (null: no POEM), older_poems (older check-ins of the same day, from "
+        "before one a day was the rule; not counted), itch, sleep, flare, note.",
+    )
+    p.add_argument("--from", dest="from_day", default=None, metavar="YYYY-MM-DD")
+    p.add_argument("--to", dest="to_day", default=None, metavar="YYYY-MM-DD")
+    p.add_argument("--json", action="store_true", help="one JSON object per line, a day each")
+    p.set_defaults(func=run_checkin_list)
+    p = actions.add_parser(
+        "delete",
+        parents=[common],
+        help="delete what is recorded on a day (or parts of it)",
+        description="Delete the parts of a day named (--poem, --numbers, --flare, --note). "
+        "With none of them, the whole day: it prints what that would delete, and deletes it "
+        "only when --yes is given too. What was deleted is printed, with the command that "
+        "records it again.",
+    )
+    p.add_argument("--date", dest="delete_day", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--poem", dest="delete_poem", action="store_true", help="the POEM check-in")
+    p.add_argument(
+        "--numbers", action="store_true", help="the itch and sleep-loss numbers of the day"
+    )
+    p.add_argument("--flare", dest="delete_flare", action="store_true", help="the flare mark")
+    p.add_argument("--note", dest="delete_note", action="store_true", help="the note")
+    p.add_argument("--yes", action="store_true", help="delete the whole day (no part named)")
+    p.set_defaults(func=run_checkin_delete)
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -207,10 +264,20 @@ def run_checkin(args: argparse.Namespace) -> int:
     given = (answers, itch, sleep, args.flare, args.note)
     if all(value is None for value in given):
         raise CliError("nothing to record: give --poem, --itch, --sleep, --flare or --note")
+    replaced: CheckinRecord | None = None
     with open_store(args.data_dir, describe=_sentence) as store:
+        if answers is not None:
+            replaced = store.day_entry(day).checkin
+            if replaced is not None and not args.replace:
+                raise CliError(
+                    f"{day} has a POEM check-in already ({_poem_text(replaced)}) and nothing was "
+                    "stored; add --replace to replace it (see `eczema-tracker checkin list`)",
+                    INPUT_ERROR_CODE,
+                )
         store.record_day(
             day,
             answers=answers,
+            replace_checkin=args.replace,
             itch=UNCHANGED if itch is None else itch,
             sleep_loss=UNCHANGED if sleep is None else sleep,
             flare=UNCHANGED if args.flare is None else args.flare,
@@ -227,6 +294,12 @@ def run_checkin(args: argparse.Namespace) -> int:
     }
     if answers is not None and score_poem(answers).unanswered:
         print(f"eczema-tracker: note: {score_poem(answers).explanation}", file=sys.stderr)
+    if replaced is not None:
+        print(
+            f"eczema-tracker: note: replaced the POEM of {day} ({_poem_text(replaced)}, "
+            f"answers {_answers_text(replaced.answers)})",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(row))
         return 0
@@ -242,6 +315,146 @@ def run_checkin(args: argparse.Namespace) -> int:
     if entry.mark is not None and entry.mark.note:
         parts.append(f"note: {entry.mark.note}")
     print(f"{day}: " + ("; ".join(parts) or "nothing recorded"))
+    return 0
+
+
+def _poem_text(checkin: CheckinRecord) -> str:
+    """``POEM 18/28 (moderate)`` or ``POEM not scored``."""
+    score = checkin.score
+    return f"POEM {score.total}/28 ({score.band})" if score.scored else "POEM not scored"
+
+
+def _answers_text(answers: tuple[int | None, ...]) -> str:
+    """``4,3,-,0,2,3,3``: as ``--poem`` takes them."""
+    return ",".join("-" if a is None else str(a) for a in answers)
+
+
+def _day_json(day: RecordedDay) -> dict[str, Any]:
+    checkin = day.checkin
+    return {
+        "date": day.day.isoformat(),
+        "poem_total": None if checkin is None else checkin.total,
+        "poem_band": None if checkin is None else checkin.band,
+        "poem_answers": None if checkin is None else list(checkin.answers),
+        "older_poems": [
+            {"poem_total": c.total, "poem_answers": list(c.answers), "created_at": c.created_at}
+            for c in day.older_checkins
+        ],
+        "itch": day.itch,
+        "sleep": day.sleep_loss,
+        "flare": day.flare,
+        "note": day.note,
+    }
+
+
+def _day_parts(
+    day: RecordedDay,
+    *,
+    poem: bool = True,
+    numbers: bool = True,
+    flare: bool = True,
+    note: bool = True,
+) -> list[str]:
+    """What is recorded on the day (of the parts asked), in words."""
+    parts = []
+    if poem:
+        parts += [_poem_text(c) for c in reversed(day.checkins)]
+    if numbers and day.itch is not None:
+        parts.append(f"itch {day.itch}/10")
+    if numbers and day.sleep_loss is not None:
+        parts.append(f"sleep loss {day.sleep_loss}/10")
+    if flare and day.flare:
+        parts.append("flare")
+    if note and day.note:
+        parts.append(f"note: {day.note}")
+    return parts
+
+
+def run_checkin_list(args: argparse.Namespace) -> int:
+    """``eczema-tracker checkin list [--from D] [--to D] [--json]``."""
+    low = None if args.from_day is None else _day(args.from_day, "--from")
+    high = None if args.to_day is None else _day(args.to_day, "--to")
+    if low is not None and high is not None and high < low:
+        raise CliError(f"--to {high} is before --from {low}")
+    with open_store(args.data_dir, readonly=True, describe=_sentence) as store:
+        days = store.recorded_days(low, high)
+    for day in days:
+        if args.json:
+            print(json.dumps(_day_json(day)))
+            continue
+        line = f"{day.day.isoformat()}: " + "; ".join(_day_parts(day, poem=False) or ["-"])
+        if day.checkin is not None:
+            line = f"{day.day.isoformat()}: " + "; ".join(
+                [_poem_text(day.checkin), *_day_parts(day, poem=False)]
+            )
+        print(line)
+        for older in reversed(day.older_checkins):
+            print(
+                f"    also an older {_poem_text(older)} of this day, not counted (made "
+                f"{older.created_at[:16].replace('T', ' ')}; `checkin delete --date "
+                f"{day.day.isoformat()} --poem` deletes the day's POEMs)"
+            )
+    if not days and not args.json:
+        print(
+            "nothing recorded in that range" if low or high else "nothing recorded yet",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _again_command(day: RecordedDay, *, poem: bool, numbers: bool, flare: bool, note: bool) -> str:
+    """The ``checkin`` command that records the deleted parts again."""
+    words = [f"eczema-tracker checkin --date {day.day.isoformat()}"]
+    if poem and day.checkin is not None:
+        words.append(f"--poem {_answers_text(day.checkin.answers)}")
+    if numbers and day.itch is not None:
+        words.append(f"--itch {day.itch}")
+    if numbers and day.sleep_loss is not None:
+        words.append(f"--sleep {day.sleep_loss}")
+    if flare and day.flare:
+        words.append("--flare")
+    if note and day.note:
+        words.append("--note " + shlex.quote(day.note))
+    return " ".join(words)
+
+
+def run_checkin_delete(args: argparse.Namespace) -> int:
+    """``eczema-tracker checkin delete --date D [--poem] [--numbers] [--flare] [--note] [--yes]``."""
+    day = _day(args.delete_day, "--date")
+    named = {
+        "poem": args.delete_poem,
+        "numbers": args.numbers,
+        "flare": args.delete_flare,
+        "note": args.delete_note,
+    }
+    whole_day = not any(named.values())
+    parts = dict.fromkeys(named, True) if whole_day else named
+    with open_store(args.data_dir, describe=_sentence) as store:
+        current = store.recorded_day(day)
+        there = _day_parts(current, **parts)
+        if not there:
+            what = "nothing recorded" if whole_day else "none of that recorded"
+            raise CliError(f"{day} has {what}; nothing was deleted")
+        if whole_day and not args.yes:
+            raise CliError(
+                f"this would delete everything recorded on {day} ({'; '.join(there)}); add --yes "
+                "to delete it, or name the parts to delete (--poem, --numbers, --flare, --note)"
+            )
+        before = store.remove_from_day(day, **parts)
+    print(f"deleted from {day}: " + "; ".join(_day_parts(before, **parts)))
+    missing = [
+        name
+        for name, on in named.items()
+        if on and not _day_parts(before, **{k: k == name for k in named})
+    ]
+    if missing:
+        words = {"poem": "POEM", "numbers": "numbers", "flare": "flare mark", "note": "note"}
+        print(
+            f"eczema-tracker: note: {day} had no {', no '.join(words[m] for m in missing)} to "
+            "delete",
+            file=sys.stderr,
+        )
+    print(f"to record it again: {_again_command(before, **parts)}")
     return 0
 
 

@@ -149,6 +149,12 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
             "Ctrl+K",
             "Answer the 7 POEM questions about your eczema over the last week",
         ),
+        "record_days": _action(
+            w,
+            "&Days recorded…",
+            record.open_record_days,
+            tip="Every day you recorded: change or delete a check-in, numbers, flare or note",
+        ),
         "treatments": _action(
             w,
             "&Treatments…",
@@ -185,7 +191,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
         ),
         ("&Edit", ("undo", None, "delete", "move", "rename_site", "edit", "clear_rating")),
         ("&Photo", ("paint", "unprompt", None, "rate_0", "rate_1", "rate_2", "rate_3")),
-        ("&Record", ("checkin", "treatments", None, "flare_today", "day_note")),
+        ("&Record", ("checkin", "record_days", "treatments", None, "flare_today", "day_note")),
         ("&Analyse", ("analyse_selected", "analyse_pending")),
         ("&Models", ("models", "train", "import_model", "rescore")),
         ("&View", ("timeline",)),

@@ -1,8 +1,11 @@
 """The patient's record beside the photos: POEM check-ins, daily numbers, treatments, day marks.
 
 - A **check-in** is a POEM for the whole body on a date: seven answers 0-4 (``None``:
-  unanswered); its total and band are computed on read by :mod:`eczema_tracker.core.poem`. A date may
-  have several check-ins (none is ever overwritten); they are listed in the order made.
+  unanswered); its total and band are computed on read by :mod:`eczema_tracker.core.poem`. A date
+  has one check-in: a second is refused (:class:`CheckinExistsError`) unless it replaces the
+  first. Stores from before that rule may hold several for a date; they are kept (nobody's entry
+  is deleted behind their back), :meth:`RecordMixin.checkins` gives the newest of each date
+  (``every_row=True``: all), and the person deletes the ones they don't want.
 - **Daily numbers** (one row a date): peak itch over the last 24 h and sleep loss, NRS 0-10,
   each optional.
 - **Treatments** (unique names, case-insensitively) of a kind in :data:`TREATMENT_KINDS`; a
@@ -24,7 +27,7 @@ from typing import Any
 
 from eczema_tracker.core.poem import POEM_ITEMS, check_poem_answers
 from eczema_tracker.store.base import StoreBase
-from eczema_tracker.store.errors import RecordInputError
+from eczema_tracker.store.errors import CheckinExistsError, RecordInputError
 from eczema_tracker.store.record_values import (
     CHECKIN_COLUMNS,
     COURSE_SELECT,
@@ -62,6 +65,7 @@ __all__ = [
     "TREATMENT_KINDS",
     "TREATMENT_KIND_LABELS",
     "UNCHANGED",
+    "CheckinExistsError",
     "CheckinRecord",
     "CourseRecord",
     "DailyRecord",
@@ -80,19 +84,38 @@ class RecordMixin(StoreBase):
 
     # ------------------------------------------------------------------ check-ins
     def add_checkin(
-        self, day: date | str, answers: list[int | None] | tuple[int | None, ...]
+        self,
+        day: date | str,
+        answers: list[int | None] | tuple[int | None, ...],
+        *,
+        replace: bool = False,
     ) -> CheckinRecord:
-        """Store a POEM check-in (seven answers 0-4, ``None`` unanswered) on ``day``."""
-        return self.record_day(day, answers=answers).checkin  # type: ignore[return-value]
+        """Store the POEM check-in (seven answers 0-4, ``None`` unanswered) of ``day``.
+
+        A date that has one already: :class:`CheckinExistsError`, unless ``replace`` (then its
+        answers become these; it keeps its id).
+        """
+        entry = self.record_day(day, answers=answers, replace_checkin=replace)
+        return entry.checkin  # type: ignore[return-value]
 
     def checkins(
-        self, from_day: date | str | None = None, to_day: date | str | None = None
+        self,
+        from_day: date | str | None = None,
+        to_day: date | str | None = None,
+        *,
+        every_row: bool = False,
     ) -> list[CheckinRecord]:
-        """The check-ins from ``from_day`` to ``to_day`` (inclusive; open ends: all), oldest first."""
+        """The check-ins from ``from_day`` to ``to_day`` (inclusive; open ends: all), oldest first.
+
+        One a date: the newest, for a date that has several from before one a day was the rule
+        (``every_row=True``: all of them, in the order made, e.g. for an export).
+        """
         low, high = check_range(from_day, to_day)
+        newest_only = "" if every_row else "AND id IN (SELECT max(id) FROM checkin GROUP BY day) "
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {CHECKIN_COLUMNS} FROM checkin WHERE day BETWEEN ? AND ? ORDER BY day, id",
+                f"SELECT {CHECKIN_COLUMNS} FROM checkin WHERE day BETWEEN ? AND ? "
+                f"{newest_only}ORDER BY day, id",
                 (low, high),
             ).fetchall()
         return [checkin_from_row(r) for r in rows]
@@ -164,15 +187,23 @@ class RecordMixin(StoreBase):
         day: date | str,
         *,
         answers: list[int | None] | tuple[int | None, ...] | None = None,
+        replace_checkin: bool = False,
+        remove_checkin: bool = False,
         itch: int | None | Unchanged = UNCHANGED,
         sleep_loss: int | None | Unchanged = UNCHANGED,
         flare: bool | Unchanged = UNCHANGED,
         note: str | Unchanged = UNCHANGED,
     ) -> DayEntry:
-        """In one transaction: a new check-in (if ``answers``), the date's numbers and mark.
+        """In one transaction: the date's check-in (if ``answers``), numbers and mark.
 
-        Everything is checked before anything is written; bad input stores nothing.
+        A date has one check-in: ``answers`` for a date that has one already raise
+        :class:`CheckinExistsError` unless ``replace_checkin`` (then the newest check-in of the
+        date takes these answers and keeps its id). ``remove_checkin`` (without ``answers``)
+        deletes the date's newest check-in. Everything is checked before anything is written;
+        bad input stores nothing.
         """
+        if remove_checkin and answers is not None:
+            raise RecordInputError("A check-in cannot be given and removed at once.")
         when = parse_day(day)
         items = None
         if answers is not None:
@@ -189,17 +220,44 @@ class RecordMixin(StoreBase):
         key = when.isoformat()
         stamp = now_iso()
         with self._write() as conn:
-            checkin = None
+            old = conn.execute(
+                f"SELECT {CHECKIN_COLUMNS} FROM checkin WHERE day = ? ORDER BY id DESC LIMIT 1",
+                (key,),
+            ).fetchone()
+            newest = None if old is None else checkin_from_row(old)
+            checkin = None  # the check-in written, if any
             if items is not None:
-                cur = conn.execute(
-                    f"INSERT INTO checkin (day, {', '.join(POEM_ITEMS)}, created_at) "
-                    f"VALUES (?, {', '.join('?' * len(POEM_ITEMS))}, ?)",
-                    (key, *items, stamp),
-                )
-                checkin = CheckinRecord(last_id(cur), when, items, stamp)
+                checkin = self._put_checkin(conn, when, items, newest, replace_checkin, stamp)
+            elif remove_checkin and newest is not None:
+                conn.execute("DELETE FROM checkin WHERE id = ?", (newest.id,))
             daily = self._upsert_daily(conn, key, itch, sleep_loss, stamp)
             mark = self._upsert_mark(conn, key, flare, note, stamp)
         return DayEntry(when, checkin, daily, mark)
+
+    @staticmethod
+    def _put_checkin(
+        conn: sqlite3.Connection,
+        when: date,
+        items: tuple[int | None, ...],
+        old: CheckinRecord | None,
+        replace: bool,
+        stamp: str,
+    ) -> CheckinRecord:
+        """Insert the date's check-in, or give ``old`` (the date's newest) these answers."""
+        if old is None:
+            cur = conn.execute(
+                f"INSERT INTO checkin (day, {', '.join(POEM_ITEMS)}, created_at) "
+                f"VALUES (?, {', '.join('?' * len(POEM_ITEMS))}, ?)",
+                (when.isoformat(), *items, stamp),
+            )
+            return CheckinRecord(last_id(cur), when, items, stamp)
+        if not replace:
+            raise CheckinExistsError(old)
+        conn.execute(
+            f"UPDATE checkin SET {', '.join(f'{name} = ?' for name in POEM_ITEMS)} WHERE id = ?",
+            (*items, old.id),
+        )
+        return CheckinRecord(old.id, when, items, old.created_at)
 
     def day_entry(self, day: date | str) -> DayEntry:
         """The date's newest check-in, daily numbers and day mark (each ``None`` if absent)."""

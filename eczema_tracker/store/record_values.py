@@ -127,12 +127,55 @@ class DayMarkRecord:
 
 @dataclass(frozen=True, slots=True)
 class DayEntry:
-    """What :meth:`RecordMixin.record_day` stored: the new check-in and the date's numbers and mark."""
+    """What :meth:`RecordMixin.record_day` stored: the check-in it wrote (``None``: none written)
+    and the date's numbers and mark (:meth:`RecordMixin.day_entry`: the date's check-in)."""
 
     day: date
     checkin: CheckinRecord | None
     daily: DailyRecord | None
     mark: DayMarkRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedDay:
+    """Everything recorded on one date: its check-ins (oldest first; more than one only in a
+    store from before one a day was the rule), its daily numbers and its mark."""
+
+    day: date
+    checkins: tuple[CheckinRecord, ...]
+    daily: DailyRecord | None
+    mark: DayMarkRecord | None
+
+    @property
+    def checkin(self) -> CheckinRecord | None:
+        """The date's check-in (the newest, where there are several)."""
+        return self.checkins[-1] if self.checkins else None
+
+    @property
+    def older_checkins(self) -> tuple[CheckinRecord, ...]:
+        """Check-ins of the date made before :attr:`checkin` (not counted anywhere)."""
+        return self.checkins[:-1]
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing is recorded on the date."""
+        return not self.checkins and self.daily is None and self.mark is None
+
+    @property
+    def itch(self) -> int | None:
+        return None if self.daily is None else self.daily.itch
+
+    @property
+    def sleep_loss(self) -> int | None:
+        return None if self.daily is None else self.daily.sleep_loss
+
+    @property
+    def flare(self) -> bool:
+        return self.mark is not None and self.mark.flare
+
+    @property
+    def note(self) -> str:
+        return "" if self.mark is None else self.mark.note
 
 
 # -- input checks (each raises RecordInputError with one sentence) ----------------------------------

@@ -32,6 +32,7 @@ from eczema_tracker.store.maintenance import quick_check
 from eczema_tracker.store.models import SeverityModelsMixin
 from eczema_tracker.store.prompts import PromptsMixin
 from eczema_tracker.store.record import RecordMixin
+from eczema_tracker.store.record_days import RecordDaysMixin
 from eczema_tracker.store.records import (
     ImportResult,
     PhotoRecord,
@@ -52,7 +53,9 @@ from eczema_tracker.store.rows import (
 from eczema_tracker.store.thumbnails import THUMBNAIL_SIZE
 
 
-class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin, AgreementsMixin):
+class Store(
+    PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin, RecordDaysMixin, AgreementsMixin
+):
     """A person's photo store in one folder. Open with :meth:`Store.open`; close when done.
 
     Its parts: photos, ratings and the timeline here; masks, analyses and prompts in

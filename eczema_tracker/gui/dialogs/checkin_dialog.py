@@ -6,7 +6,9 @@ Made to be filled from the keyboard in a few seconds: the first question has the
 number); Tab / Shift+Tab and Up / Down move between questions, Left / Right between answers,
 Backspace clears an answer, Enter saves. The total and band are shown as answers come in,
 with POEM's rule for missing answers (one unanswered counts 0; two or more: not scored).
-The dialog only collects :class:`CheckinValues`; the caller stores them.
+A date has one check-in: a date that has one opens with its answers, ready to change (saving
+replaces them; clearing every answer removes it). The dialog only collects
+:class:`CheckinValues`; the caller stores them.
 """
 
 from __future__ import annotations
@@ -69,16 +71,19 @@ class CheckinValues:
     sleep_loss: int | None
     flare: bool
     note: str
+    #: the date had a check-in, and every answer was cleared: remove it
+    remove_checkin: bool = False
 
 
 @dataclass(frozen=True)
 class DayValues:
-    """What is stored for a date already (to start from): numbers, flare, note."""
+    """What is stored for a date already (to start from): POEM answers, numbers, flare, note."""
 
     itch: int | None = None
     sleep_loss: int | None = None
     flare: bool = False
     note: str = ""
+    answers: tuple[int | None, ...] | None = None  # None: the date has no check-in
 
 
 def to_qdate(day: date) -> QDate:
@@ -195,6 +200,7 @@ class CheckinDialog(QDialog):
         parent: QWidget | None = None,
         *,
         today: date | None = None,
+        day: date | None = None,
         day_values: Callable[[date], DayValues] | None = None,
     ) -> None:
         super().__init__(parent)
@@ -202,7 +208,7 @@ class CheckinDialog(QDialog):
         self._today = today or date.today()
         self._day_values = day_values
         self._loaded = DayValues()
-        self.date_edit = QDateEdit(to_qdate(self._today))
+        self.date_edit = QDateEdit(to_qdate(day or self._today))
         self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("d MMM yyyy")
         self.date_edit.setMaximumDate(to_qdate(self._today))
@@ -310,6 +316,7 @@ class CheckinDialog(QDialog):
             spin_value(self.sleep),
             self.flare.isChecked(),
             self.note.text().strip(),
+            self._loaded.answers is not None and all(a is None for a in self.answers()),
         )
 
     def score_text(self) -> str:
@@ -344,14 +351,23 @@ class CheckinDialog(QDialog):
             if unanswered == 1:
                 text += " (one unanswered question is counted as 0, by POEM's rule)"
             color = BAND_TEXT_COLORS.get(score.band or "", "#000")
+        if self._loaded.answers is not None:
+            if unanswered == len(answers):
+                text = "Every answer is cleared: saving removes this day's check-in."
+                color = "#b71c1c"
+            else:
+                text += " · saving changes this day's check-in"
         self.score_label.setText(text)
         self.score_label.setStyleSheet(f"color: {color};")
-        self.save_button.setEnabled(unanswered < len(answers) or self._day_changed())
+        self.save_button.setEnabled(
+            (unanswered < len(answers) and answers != self._loaded.answers) or self._day_changed()
+        )
 
     def _day_changed(self) -> bool:
-        """Whether anything but the questions was filled (then saving without POEM is fine)."""
+        """Whether the numbers, flare or note differ from what is stored, or the stored
+        check-in's answers were all cleared (then saving without a POEM is fine)."""
         v = self.values()
-        return (v.itch, v.sleep_loss, v.flare, v.note) != (
+        return v.remove_checkin or (v.itch, v.sleep_loss, v.flare, v.note) != (
             self._loaded.itch,
             self._loaded.sleep_loss,
             self._loaded.flare,
@@ -360,7 +376,13 @@ class CheckinDialog(QDialog):
 
     def _load_day(self) -> None:
         loaded = self._day_values(self.day()) if self._day_values else DayValues()
+        typed = self.answers() != (self._loaded.answers or (None,) * len(self.rows))
         self._loaded = loaded
+        if loaded.answers is not None:  # the date's check-in, ready to change
+            self.set_answers(loaded.answers)
+        elif not typed:  # what another date showed goes; what the person typed stays
+            self.set_answers((None,) * len(self.rows))
+        self._update_score()
         self.itch.setValue(-1 if loaded.itch is None else loaded.itch)
         self.sleep.setValue(-1 if loaded.sleep_loss is None else loaded.sleep_loss)
         self.flare.setChecked(loaded.flare)
