@@ -16,10 +16,11 @@ import threading
 from datetime import date
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
-from widgets_dialogs_support import fill_store, open_window
+from widgets_dialogs_support import fill_store, make_photos, open_window
 
+from eczema_tracker.gui.dialogs.site_dialog import SiteDialog
 from eczema_tracker.gui.tasks import BackgroundTask
 
 TODAY = date.today()
@@ -178,3 +179,52 @@ def test_typing_the_stored_number_again_writes_nothing(qtbot, window):
     _press(qtbot, Qt.Key.Key_Return)
     _assert_diary_untouched(qtbot, win)
     assert not win.undo_history.can_undo() and "→" not in row.state.text()
+
+
+# -- 5. the body site is the person's choice ---------------------------------------------------
+def test_enter_alone_does_not_file_an_import_under_the_last_site(qtbot, window, tmp_path):
+    win, _, _ = window
+    del win.ask_site  # the real question the import asks, answered with keys
+    win.store.import_paths(make_photos(tmp_path / "elbow", 1, seed=9), "left elbow crease")
+    win.settings.last_site = "left elbow crease"
+    seen: list[tuple[str, bool]] = []
+
+    def answer() -> None:
+        qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), SiteDialog))
+        dialog = QApplication.activeModalWidget()
+        _activate(qtbot, dialog)
+        seen.append((dialog.site(), dialog.isVisible()))
+        _press(qtbot, Qt.Key.Key_Return)  # Enter alone: nothing chosen, nothing filed
+        seen.append((dialog.site(), dialog.isVisible()))
+        if not dialog.isVisible():
+            return  # it took the pre-filled site: the bug
+        for key in "KNEES":
+            _press(qtbot, getattr(Qt.Key, f"Key_{key}"))
+        _press(qtbot, Qt.Key.Key_Return)
+
+    def give_up() -> None:  # never leave a modal dialog open if the test went wrong
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, SiteDialog):
+            dialog.reject()
+
+    QTimer.singleShot(0, answer)
+    QTimer.singleShot(10000, give_up)
+    assert win.ask_site(1) == "knees"
+    assert seen == [("", True), ("", True)]
+
+
+def test_down_picks_the_last_site_and_moving_starts_from_the_current_one_selected(qtbot):
+    dialog = SiteDialog(["left arm", "knees"], count=2, last_used="left elbow crease")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _activate(qtbot, dialog)
+    assert dialog.site() == "" and "Last time: left elbow crease" in dialog.label.text()
+    _press(qtbot, Qt.Key.Key_Down)
+    assert dialog.site() == "left elbow crease"
+    move = SiteDialog(["left arm", "knees"], "left arm")
+    qtbot.addWidget(move)
+    move.show()
+    _activate(qtbot, move)
+    assert move.combo.lineEdit().selectedText() == "left arm"
+    _press(qtbot, Qt.Key.Key_H)  # typing replaces the pre-filled site
+    assert move.site() == "h"
