@@ -15,10 +15,11 @@ from __future__ import annotations
 import threading
 from datetime import date
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
-from widgets_dialogs_support import fill_store, make_photos, open_window
+from widgets_dialogs_support import fill_store, make_photos, open_window, record_analysis
 
 from eczema_tracker.gui.dialogs.site_dialog import SiteDialog
 from eczema_tracker.gui.tasks import BackgroundTask
@@ -228,3 +229,46 @@ def test_down_picks_the_last_site_and_moving_starts_from_the_current_one_selecte
     assert move.combo.lineEdit().selectedText() == "left arm"
     _press(qtbot, Qt.Key.Key_H)  # typing replaces the pre-filled site
     assert move.site() == "h"
+
+
+# -- 6. a correction is not a prompt unless asked; Escape closes the painter -------------------
+def test_a_correction_is_no_prompt_unless_ticked_and_escape_closes_the_painter(qtbot, window):
+    win, scripted, ids = window
+    for pid in ids[1:]:
+        win.store.set_prompt_mask(pid, np.ones((96, 128), dtype=bool))
+    record_analysis(win.store, ids[0])
+    record_analysis(win.store, ids[1])
+    win.refresh()
+    win.open_photo(ids[0])
+    scripted.yes = False
+    asked_over_the_painter: list[bool] = []
+    scripted.on_question = lambda title, text: asked_over_the_painter.append(
+        win.prompts.editor is not None and win.prompts.editor.isVisible()
+    )
+
+    def correct(tick: bool):
+        with qtbot.waitSignal(win.prompts.editorOpened, timeout=WAIT_MS) as opened:
+            win.prompts.correct_result_of_current()
+        dialog = opened.args[0]
+        _activate(qtbot, dialog)
+        assert not dialog.option_box.isChecked()  # off unless the person ticks it
+        assert "out of date" in dialog.option_note.text() and dialog.option_note.isVisible()
+        if tick:
+            qtbot.mouseClick(dialog.option_box, Qt.MouseButton.LeftButton)
+            dialog.painter.setFocus()
+        w, h = dialog.painter.image_size()
+        dialog.painter.paint_stroke([(w * 0.2, h * 0.2), (w * 0.6, h * 0.5)])
+        with qtbot.waitSignal(win.prompts.maskStored, timeout=WAIT_MS):
+            _press(qtbot, Qt.Key.Key_S, CTRL)
+        _settle(qtbot, win)
+        _press(qtbot, Qt.Key.Key_Escape)  # closes the painter after a save
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
+
+    correct(tick=False)
+    analysis = win.store.current_analysis(ids[0])
+    assert analysis.corrected_mask is not None and not win.store.photo(ids[0]).is_prompt
+    assert not win.store.current_analysis(ids[1]).stale  # the site's results are still current
+    assert asked_over_the_painter == []
+    correct(tick=True)  # asked for: a prompt now, and the re-analysis question comes after
+    assert win.store.photo(ids[0]).is_prompt
+    assert asked_over_the_painter == [False]
