@@ -214,7 +214,8 @@ def test_correct_a_result_and_promote_it_to_a_prompt(qtbot, window, eczema_photo
     with qtbot.waitSignal(window.prompts.editorOpened, timeout=30000) as opened:
         window.prompts.correct_result_of_current()
     dialog = opened.args[0]
-    assert dialog.option_checked()  # "also use it as a prompt" is offered and on
+    assert not dialog.option_checked()  # "also use it as a prompt" is offered, off
+    dialog.option_box.setChecked(True)
     w, h = dialog.painter.image_size()
     dialog.painter.paint_stroke([(w * 0.2, h * 0.2), (w * 0.7, h * 0.6)])
     with qtbot.waitSignal(window.prompts.maskStored, timeout=30000):  # written off the GUI thread

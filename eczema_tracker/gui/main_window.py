@@ -45,6 +45,7 @@ from eczema_tracker.gui import store_problems, window_layout
 from eczema_tracker.gui.analysis_flow import AnalysisFlow
 from eczema_tracker.gui.backup_flow import BackupFlow
 from eczema_tracker.gui.dialogs.import_summary import summarise_import
+from eczema_tracker.gui.keyboard_home import KeyboardHome
 from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.personal_model_flow import PersonalModelFlow
 from eczema_tracker.gui.photo_actions import PhotoActions
@@ -132,6 +133,11 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self._bin_dialog: BinDialog | None = None
         self._build_layout()
         self.actions_by_name = build_actions(self)
+        # Focus Qt hands on by itself goes to the library, never into today's numbers.
+        self.keyboard_home = KeyboardHome(self, self._keyboard_home_widget)
+        daily_row = self.record.daily_row  # made by build_actions
+        self.keyboard_home.guard_entries(daily_row.boxes())
+        daily_row.finished.connect(self.keyboard_home.go_home)
         self.undo_history.on_change = self._label_undo
         self._label_undo()
         self._connect()
@@ -216,13 +222,16 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         if level is not None:
             self.personal.maybe_offer_training()
 
+    def _keyboard_home_widget(self) -> QWidget | None:
+        """Where the keyboard goes when nobody chose (keys 0-3, Delete): the library."""
+        return self.library if self.library.isVisible() else None
+
     def _take_keyboard_back(self) -> None:
         """The mask editor closed: the main window gets the keyboard again (keys 0-3, Delete)."""
         self.raise_()
         self.activateWindow()
-        (self.library if self.library.isVisible() else self.photo_view).setFocus(
-            Qt.FocusReason.ActiveWindowFocusReason
-        )
+        if not self.keyboard_home.go_home():
+            self.photo_view.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
     # -- talking to the user (tests replace these) ---------------------------------------------
     def show_message(self, kind: str, title: str, text: str, details: str = "") -> None:
@@ -485,6 +494,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.menuBar().setEnabled(True)
         self.session.replace_store(store)  # every view: everything changed
         self._tell_store_problems()
+        self.keyboard_home.go_home()  # where the keyboard is once the "restored" message closes
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_layout()

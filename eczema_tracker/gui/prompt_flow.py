@@ -106,7 +106,8 @@ class PromptFlow(QObject):
     editorOpened = Signal(object)  # noqa: N815 - the MaskEditorDialog, once shown
     editorClosed = Signal()  # noqa: N815 - the editor closed: the window takes the keyboard
     maskStored = Signal(int)  # noqa: N815 - photo id: a mask saved from the editor is stored
-    promptsChanged = Signal(str)  # noqa: N815 - a person changed this site's prompts
+    promptsChanged = Signal(str)  # noqa: N815 - a person changed this site's prompts (told
+    # once the mask editor closed: the re-analysis question must not come over the painter)
 
     def __init__(
         self,
@@ -124,6 +125,8 @@ class PromptFlow(QObject):
         self._parent = parent
         self._shown_photo = shown_photo
         self.editor: MaskEditorDialog | None = None
+        self._editor_open = False
+        self._sites_changed: list[str] = []  # prompts changed while the editor is open
         self._opening: BackgroundTask | None = None
 
     def paint_prompt_of_current(self) -> BackgroundTask | None:
@@ -205,17 +208,38 @@ class PromptFlow(QObject):
             save_text=save_text,
             parent=self._parent,
             option_text="Also use it as a prompt mask of this body site" if correcting else None,
-            option_checked=True,
+            option_checked=False,  # a fix of one photo must not quietly change its whole site
+            option_note=(
+                f"Ticked, the corrected mask also becomes a prompt mask of '{site}': the app "
+                f"learns where the eczema is from it, and every analysis of '{site}' is out of "
+                "date until it is analysed again."
+            ),
             show_error=lambda _parent, message: self.host.show_message(
                 "warning", "Mask not saved", message
             ),
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.finished.connect(lambda _result: self.editorClosed.emit())
+        dialog.finished.connect(lambda _result: self._editor_finished())
         self.editor = dialog
+        self._editor_open = True
         dialog.open()
         self.host.status("")
         self.editorOpened.emit(dialog)
+
+    def _editor_finished(self) -> None:
+        self._editor_open = False
+        self.editorClosed.emit()
+        sites, self._sites_changed = self._sites_changed, []
+        for site in sites:
+            self.promptsChanged.emit(site)
+
+    def _prompts_changed(self, site: str) -> None:
+        """Say that ``site``'s prompts changed; while the editor is open, once it closes (the
+        question it may bring must not come over the painter and take its Escape)."""
+        if not self._editor_open:
+            self.promptsChanged.emit(site)
+        elif site not in self._sites_changed:
+            self._sites_changed.append(site)
 
     def save_in_background(
         self, photo_id: int, mask: np.ndarray, *, correcting: bool, promote: bool
@@ -233,7 +257,7 @@ class PromptFlow(QObject):
             self.host.status("Mask saved. Ctrl+Z undoes it.")
             self.maskStored.emit(photo_id)
             if saved.prompt_changed:
-                self.promptsChanged.emit(saved.site)
+                self._prompts_changed(saved.site)
 
         self.host.status("Saving the mask…")
         return self.session.write(
@@ -268,6 +292,6 @@ class PromptFlow(QObject):
 
         def done(saved: MaskSaved) -> None:
             self.undo_history.push("stop using as prompt", lambda: self._undo(saved))
-            self.promptsChanged.emit(saved.site)
+            self._prompts_changed(saved.site)
 
         return self.session.write(op, MaskSaved.changes, on_done=done, error_title="Not changed")

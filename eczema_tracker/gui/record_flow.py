@@ -22,9 +22,18 @@ from eczema_tracker.gui.dialogs.checkin_dialog import CheckinDialog, CheckinValu
 from eczema_tracker.gui.dialogs.day_dialog import DayDialog
 from eczema_tracker.gui.dialogs.record_days_dialog import DayRow, RecordDaysDialog, poem_text
 from eczema_tracker.gui.store_session import StoreSession
-from eczema_tracker.gui.widgets.daily_numbers_row import DailyNumbersRow
+from eczema_tracker.gui.widgets.daily_numbers_row import (
+    DailyNumbers,
+    DailyNumbersRow,
+    daily_change_text,
+)
 
 RECORD = StoreChanges(record=True)
+
+
+def _daily_numbers(store: Any, day: date) -> DailyNumbers:
+    daily = store.day_entry(day).daily
+    return (None, None) if daily is None else (daily.itch, daily.sleep_loss)
 
 
 class RecordFlow:
@@ -219,11 +228,39 @@ class RecordFlow:
 
     # -- today's numbers ---------------------------------------------------------------------
     def save_daily(self, day: date, itch: int | None, sleep_loss: int | None) -> None:
-        """Store the itch and sleep-loss numbers of ``day`` (None: clear)."""
+        """Store the itch and sleep-loss numbers of ``day`` (None: clear): one undo step
+        (Ctrl+Z), and the row and the status bar say what changed."""
+        after: DailyNumbers = (itch, sleep_loss)
+
+        def op(store: Any) -> DailyNumbers:
+            before = _daily_numbers(store, day)  # read in the write: right after queued writes
+            if before != after:
+                store.set_daily(day, itch=itch, sleep_loss=sleep_loss)
+            return before
+
+        def done(before: DailyNumbers) -> None:
+            what = daily_change_text(before, after)
+            self.daily_row.show_saved(what)
+            if not what:
+                return
+            when = "Today's" if day == self._today() else f"{day.day} {day:%b}:"
+            history = getattr(self.w, "undo_history", None)
+            if history is not None:
+                history.push(
+                    f"{what} ({day.day} {day:%b})",
+                    lambda: self._put_daily_back(day, before, what),
+                )
+            self._tell(f"{when} {what} — Ctrl+Z undoes it.")
+
+        self.session.write(op, RECORD, on_done=done, error_title="Today's numbers not saved")
+
+    def _put_daily_back(self, day: date, numbers: DailyNumbers, what: str) -> None:
+        itch, sleep_loss = numbers
         self.session.write(
             lambda store: store.set_daily(day, itch=itch, sleep_loss=sleep_loss),
             RECORD,
-            error_title="Today's numbers not saved",
+            on_done=lambda _daily: self.daily_row.show_saved(what, undone=True),
+            error_title="Nothing undone",
         )
 
     # -- treatments, flares, notes -----------------------------------------------------------

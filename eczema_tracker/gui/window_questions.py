@@ -50,8 +50,11 @@ class EditQuestionsMixin(_Window):
 
     def ask_site(self, count: int) -> str | None:
         """The body site of photos being imported (None: cancelled)."""
-        choices = site_choices(self._common_sites(), self.store.sites())
-        dialog = SiteDialog(choices, self.settings.last_site, count=count, parent=self)
+        sites = self.store.sites()
+        last = self.settings.last_site if self.settings.last_site in sites else ""
+        dialog = SiteDialog(
+            site_choices(self._common_sites(), sites), count=count, last_used=last, parent=self
+        )
         return dialog.site() if dialog.exec() else None
 
     def ask_import_files(self) -> list[str]:

@@ -80,6 +80,7 @@ class MaskEditorDialog(QDialog):
         hint: str | None = None,
         option_text: str | None = None,
         option_checked: bool = False,
+        option_note: str | None = None,
         ask_unsaved: AskUnsaved = ask_unsaved_with_message_box,
         show_error: ShowError = show_error_with_message_box,
         parent: QWidget | None = None,
@@ -88,7 +89,8 @@ class MaskEditorDialog(QDialog):
 
         ``save_text`` labels the save button (e.g. "Use as prompt" when correcting a result
         mask); ``option_text`` adds a checkbox whose state :meth:`option_checked` reports,
-        e.g. "Use as prompt for this body site", so ``save_mask`` can act on it.
+        e.g. "Use as prompt for this body site", so ``save_mask`` can act on it, and
+        ``option_note`` a line under it saying what ticking it does.
         """
         super().__init__(parent)
         self._save_mask = save_mask
@@ -112,6 +114,12 @@ class MaskEditorDialog(QDialog):
         self.option_box = QCheckBox(option_text or "")
         self.option_box.setChecked(option_checked)
         self.option_box.setVisible(option_text is not None)
+        self.option_note = QLabel(option_note or "")
+        self.option_note.setWordWrap(True)
+        self.option_note.setStyleSheet("color: #555;")
+        self.option_note.setVisible(option_text is not None and bool(option_note))
+        if option_note:
+            self.option_box.setToolTip(option_note)
 
         self.save_button = QPushButton(save_text)
         self.save_button.setToolTip(f"{save_text} (Ctrl+S)")
@@ -134,6 +142,7 @@ class MaskEditorDialog(QDialog):
         layout.addWidget(self.hint_label)
         layout.addWidget(self.painter, 1)
         layout.addLayout(bottom)
+        layout.addWidget(self.option_note)
 
         self.painter.maskChanged.connect(self._show_coverage)
         self.painter.modifiedChanged.connect(self._show_modified)
