@@ -408,7 +408,8 @@ def run_treatments_delete(args: argparse.Namespace) -> int:
 
 # -- export --csv ---------------------------------------------------------------------------------
 def run_export_csv(args: argparse.Namespace) -> int:
-    """``eczema-tracker export --csv DIR``: every record kind as a CSV file, and a README.txt.
+    """``eczema-tracker export --csv DIR``: every record kind as a CSV file, and a README.txt,
+    in a new folder ``DIR/eczema-record-YYYY-MM-DD`` (see ``store.csv_export``).
 
     For ``store_commands``' ``export`` (reads ``args.csv`` and ``args.data_dir``); the store is
     opened read-only, so the app may have it open at the same time.

@@ -66,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "--csv",
         metavar="DIR",
         help="write every record (photos, analyses, ratings, check-ins, daily numbers, "
-        "treatments, courses, flares and notes) as CSV files and a README.txt into DIR",
+        "treatments, courses, flares and notes) as CSV files and a README.txt into a new "
+        "folder DIR/eczema-record-YYYY-MM-DD (nothing in DIR is overwritten)",
     )
     p.set_defaults(func=run_export)
 
