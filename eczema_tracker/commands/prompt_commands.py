@@ -127,7 +127,10 @@ def model_choice_from_args(args: argparse.Namespace, store: Store) -> ModelChoic
         "k": args.k,
         "device": args.device,
     }
-    settings = replace(Settings.load(), **{k: v for k, v in overrides.items() if v is not None})
+    loaded = Settings.load()
+    if loaded.load_problem:
+        print(f"eczema-tracker: warning: {loaded.load_problem}", file=sys.stderr)
+    settings = replace(loaded, **{k: v for k, v in overrides.items() if v is not None})
     return services.model_choice(settings, store)
 
 
