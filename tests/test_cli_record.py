@@ -221,9 +221,11 @@ def test_export_csv_runner_writes_the_files_and_refuses_a_file_in_the_way(
     _run(capsys, data_dir, "checkin", "--date", "2026-03-02", "--poem", "1,1,1,1,1,1,1")
     out = tmp_path / "csv"
     assert run_export_csv(argparse.Namespace(data_dir=str(data_dir), csv=str(out))) == 0
-    assert "checkins.csv 1" in capsys.readouterr().out
-    assert (out / "checkins.csv").read_text(encoding="utf-8").count("\n") == 2
-    assert (out / "README.txt").is_file()
+    printed = capsys.readouterr().out
+    folder = out / f"eczema-record-{TODAY.isoformat()}"
+    assert "checkins.csv 1" in printed and str(folder) in printed
+    assert (folder / "checkins.csv").read_text(encoding="utf-8").count("\n") == 2
+    assert (folder / "README.txt").is_file()
     (tmp_path / "file").write_text("x")
     with pytest.raises(cli.CliError, match="is a file, not a folder"):
         run_export_csv(argparse.Namespace(data_dir=str(data_dir), csv=str(tmp_path / "file")))
@@ -242,9 +244,21 @@ def test_no_flare_removes_the_mark_and_an_empty_note_clears_it(capsys, data_dir)
 def test_export_csv_from_the_command_line(capsys, data_dir, tmp_path):
     _run(capsys, data_dir, "checkin", "--date", "2026-03-02", "--itch", "4")
     out = tmp_path / "csv"
+    out.mkdir()
+    (out / "README.txt").write_text("the person's own")
     assert cli.main(["export", "--csv", str(out), "--data-dir", str(data_dir)]) == 0
-    assert {p.name for p in out.iterdir()} >= {"checkins.csv", "daily_numbers.csv", "README.txt"}
-    assert "2026-03-02" in (out / "daily_numbers.csv").read_text(encoding="utf-8")
+    assert (out / "README.txt").read_text() == "the person's own"
+    (folder,) = out.glob("eczema-record-*")
+    assert str(folder) in capsys.readouterr().out
+    assert {p.name for p in folder.iterdir()} >= {
+        "checkins.csv",
+        "daily_numbers.csv",
+        "README.txt",
+    }
+    assert "2026-03-02" in (folder / "daily_numbers.csv").read_text(encoding="utf-8")
+    code = cli.main(["export", "--csv", str(data_dir), "--data-dir", str(data_dir)])
+    assert code == 2 and "inside the photo store" in capsys.readouterr().err
+    assert not list(data_dir.glob("*eczema-record*"))
     with pytest.raises(SystemExit):  # --out and --csv are one or the other
         cli.main(["export", "--csv", str(out), "--out", str(tmp_path / "b.zip")])
 

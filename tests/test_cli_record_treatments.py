@@ -115,3 +115,28 @@ def test_bad_input_exits_2_in_one_line_and_stores_nothing(capsys, data_dir, argv
     assert err.startswith("eczema-tracker: error: ") and err.count("\n") == 1
     assert message in err
     assert _state(data_dir) == before
+
+
+def test_treatments_add_help_shows_the_percent_example(capsys):
+    """Issue 22 item 10: a bare '%' in a help text made ``--help`` crash."""
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["treatments", "add", "--help"])
+    assert stop.value.code == 0
+    assert "Hydrocortisone 1% cream" in capsys.readouterr().out
+
+
+def test_terminal_escapes_in_names_and_notes_are_shown_escaped(capsys, tmp_path):
+    """Issue 22 item 13: control characters a person typed never reach the terminal raw."""
+    folder = tmp_path / "store"
+    hostile = "Cream\x1b]0;pwned\x07\x1b[2J"
+    with Store.open(folder) as store:
+        store.add_treatment(hostile, "emollient")
+    code, out, _ = _run(capsys, folder, "list")
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out
+    assert "Cream\\x1b]0;pwned\\x07\\x1b[2J (emollient" in out
+    code, out, err = _run(capsys, folder, "delete", "No\x1b[31mSuch")
+    assert code == 2 and "\x1b" not in err and "No\\x1b[31mSuch" in err
+    code = cli.main(["--data-dir", str(folder), "checkin", "--note", "line 1\nline 2\x1b[2J"])
+    out = capsys.readouterr().out
+    assert code == 0 and "\x1b" not in out and "note: line 1\\nline 2\\x1b[2J" in out

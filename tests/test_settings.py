@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 
-from eczema_tracker.app.settings import SETTINGS_FILE, SETTINGS_VERSION, Settings
+import pytest
+
+from eczema_tracker.app.settings import (
+    MAX_SETTINGS_BYTES,
+    SETTINGS_FILE,
+    SETTINGS_VERSION,
+    Settings,
+)
 
 
 def test_missing_file_gives_defaults(tmp_path):
@@ -42,3 +50,65 @@ def test_damaged_values_fall_back_to_defaults(tmp_path):
     assert Settings.load(tmp_path) == Settings()
     (tmp_path / SETTINGS_FILE).write_bytes(b"\xff\xfe garbage")
     assert Settings.load(tmp_path) == Settings()
+
+
+def _set_aside(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(SETTINGS_FILE + ".broken-"))
+
+
+def test_deeply_nested_file_is_set_aside_once_and_defaults_are_used(tmp_path):
+    """Issue 22 item 9: ``json.loads`` of deep nesting raised RecursionError at every start."""
+    (tmp_path / SETTINGS_FILE).write_text("[" * 200_000 + "]" * 200_000)
+    settings = Settings.load(tmp_path)
+    assert settings == Settings()
+    assert "set aside" in settings.load_problem and "default settings" in settings.load_problem
+    (aside,) = _set_aside(tmp_path)
+    assert aside in settings.load_problem
+    assert (tmp_path / aside).read_text().startswith("[[[")  # nothing lost
+    assert not (tmp_path / SETTINGS_FILE).exists()
+    again = Settings.load(tmp_path)  # told once: the next start finds no file
+    assert again == Settings() and again.load_problem == ""
+    settings.save(tmp_path)
+    assert "load_problem" not in json.loads((tmp_path / SETTINGS_FILE).read_text())
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_link_to_dev_zero_and_a_fifo_are_refused_without_reading(tmp_path):
+    link = tmp_path / "zero"
+    link.mkdir()
+    (link / SETTINGS_FILE).symlink_to("/dev/zero")
+    settings = Settings.load(link)
+    assert settings == Settings() and "not a regular file" in settings.load_problem
+    assert _set_aside(link) and not os.path.lexists(link / SETTINGS_FILE)
+    fifo = tmp_path / "fifo"
+    fifo.mkdir()
+    os.mkfifo(fifo / SETTINGS_FILE)  # opening it for reading would block forever
+    settings = Settings.load(fifo)
+    assert settings == Settings() and "FIFO" in settings.load_problem
+
+
+def test_an_oversized_file_is_refused(tmp_path):
+    (tmp_path / SETTINGS_FILE).write_text('{"k": 3}' + " " * (MAX_SETTINGS_BYTES + 1))
+    settings = Settings.load(tmp_path)
+    assert settings == Settings() and "too large" in settings.load_problem
+    assert _set_aside(tmp_path)
+
+
+def test_the_cli_warns_once_on_stderr(tmp_path, monkeypatch, capsys):
+    import argparse
+
+    from eczema_tracker.app import services
+    from eczema_tracker.commands.prompt_commands import model_choice_from_args
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / SETTINGS_FILE).write_text("{" * 100_000)
+    monkeypatch.setenv("ECZEMA_TRACKER_CONFIG_DIR", str(config))
+    monkeypatch.setattr(services, "model_choice", lambda settings, _store: settings)
+    args = argparse.Namespace(k=3, dino=None, seggpt=None, device=None)
+    assert model_choice_from_args(args, None).k == 3
+    err = capsys.readouterr().err
+    assert err.startswith("eczema-tracker: warning: ") and err.count("\n") == 1
+    assert "set aside" in err
+    model_choice_from_args(args, None)
+    assert capsys.readouterr().err == ""

@@ -183,7 +183,7 @@ def test_csv_marks_the_current_analysis_also_in_the_bin(store, tmp_path):
     new = _analyse(store, ids[0])
     binned = _analyse(store, ids[1])
     store.move_to_bin([ids[1]])
-    export_csv(store, tmp_path / "csv")
-    with open(tmp_path / "csv" / "analyses.csv", newline="", encoding="utf-8") as fh:
+    folder = export_csv(store, tmp_path / "csv").folder
+    with open(folder / "analyses.csv", newline="", encoding="utf-8") as fh:
         current = {int(row["analysis_id"]): row["current"] for row in csv.DictReader(fh)}
     assert current == {old: "0", new: "1", binned: "1"}

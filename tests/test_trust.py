@@ -228,8 +228,7 @@ def test_familiarity_is_kept_exported_and_survives_the_schema_3_migration(
             )
         assert db.check_own_schema(store._db, folder) == db.latest_version()
         out = tmp_path / "csv"
-        export_csv(store, out)
-        text = (out / "analyses.csv").read_text()
+        text = (export_csv(store, out).folder / "analyses.csv").read_text()
         assert "nearest_prompt_distance,prompt_distance_scale,familiar" in text.splitlines()[0]
         assert text.splitlines()[-1].endswith("0.5,0.1,0")
 

@@ -2,19 +2,33 @@
 
 A settings file from an older version is migrated step by step; one from a newer version
 is read for the keys this version knows and never overwritten with less.
+
+A settings file that cannot be read as settings (not a regular file, over
+:data:`MAX_SETTINGS_BYTES`, not JSON, nested too deeply for the parser, not an object) is set
+aside as ``settings.json.broken-<time>`` (nothing is deleted), the defaults are used, and
+:attr:`Settings.load_problem` says so in one sentence for the shells to show once (the next
+start finds no file). A value of the wrong type only falls back to its own default.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from eczema_tracker.core import paths
 from eczema_tracker.core.atomic import atomic_write_text
+from eczema_tracker.core.imaging import ImageLoadError, read_regular_file
+
+log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 1
 SETTINGS_FILE = "settings.json"
+#: Larger settings files are refused unread (the real one is well under 1 KiB).
+MAX_SETTINGS_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -31,17 +45,29 @@ class Settings:
     #: The version of the file these settings were read from: a file a newer app wrote keeps
     #: its version when saved again, so that app still recognises its own keys in ``extra``.
     file_version: int = field(default=SETTINGS_VERSION, repr=False, compare=False)
+    #: Set by :meth:`load` when the file was broken and set aside: one sentence to show the
+    #: person (the CLI on stderr, the app at start); "" otherwise. Never saved.
+    load_problem: str = field(default="", repr=False, compare=False)
 
     @classmethod
     def load(cls, config_dir: Path | None = None) -> Settings:
-        """Read the settings file; a missing or unreadable one gives the defaults."""
+        """Read the settings file; a missing one gives the defaults, a broken one is set
+        aside and gives the defaults with :attr:`load_problem` set (see the module doc)."""
         path = (config_dir or paths.config_dir()) / SETTINGS_FILE
+        if not os.path.lexists(path):
+            return cls()
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cls()
-        if not isinstance(raw, dict):
-            return cls()
+            data, _info = read_regular_file(path, max_bytes=MAX_SETTINGS_BYTES)
+            raw = json.loads(data.decode("utf-8"))
+            if not isinstance(raw, dict):
+                raise ValueError("not a JSON object")
+        except ImageLoadError as exc:
+            reason = "it is a folder" if path.is_dir() else exc.reason
+            return cls(load_problem=_set_aside(path, reason))
+        except RecursionError:
+            return cls(load_problem=_set_aside(path, "nested too deeply"))
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError too
+            return cls(load_problem=_set_aside(path, f"not valid settings: {exc}"))
         raw, version = _migrate(raw)
         defaults = cls()
         known = {f.name for f in fields(cls)} - {"extra", "file_version"}
@@ -68,10 +94,35 @@ class Settings:
         data = asdict(self)
         extra = data.pop("extra")
         version = max(SETTINGS_VERSION, data.pop("file_version"))
+        data.pop("load_problem")
         payload = {**extra, **data, "version": version}
         return atomic_write_text(
             folder / SETTINGS_FILE, json.dumps(payload, indent=2, sort_keys=True)
         )
+
+
+def _set_aside(path: Path, reason: str) -> str:
+    """Rename the broken settings file aside; the sentence that tells the person."""
+    reason = reason.splitlines()[0][:200]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{SETTINGS_FILE}.broken-{stamp}")
+    number = 1
+    while os.path.lexists(aside):
+        number += 1
+        aside = path.with_name(f"{SETTINGS_FILE}.broken-{stamp}-{number}")
+    try:
+        os.rename(path, aside)
+    except OSError as exc:
+        log.warning("could not set %s aside: %s", path, exc)
+        return (
+            f"The settings file {path} could not be read ({reason}) and could not be set aside "
+            f"({exc.strerror or exc}); the default settings are used."
+        )
+    log.warning("settings file %s set aside as %s: %s", path, aside, reason)
+    return (
+        f"The settings file {path} could not be read ({reason}); it was set aside as "
+        f"{aside.name} and the default settings are used."
+    )
 
 
 def _migrate(raw: dict[str, object]) -> tuple[dict[str, object], int]:

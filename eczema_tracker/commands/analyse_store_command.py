@@ -22,6 +22,7 @@ from eczema_tracker.commands.common import (
     UNFAMILIAR_TEXT,
     CtrlC,
     ProgressBar,
+    escape_control_characters,
     open_store,
 )
 from eczema_tracker.commands.prompt_commands import (
@@ -104,9 +105,9 @@ def _outcome_row(store: Store, outcome: PhotoOutcome) -> dict[str, Any]:
 
 
 def _outcome_text(row: dict[str, Any]) -> str:
-    where = f"photo {row['photo_id']} ({row['site']})"
+    where = f"photo {row['photo_id']} ({escape_control_characters(row['site'])})"
     if row["status"] != "analysed":
-        return f"{where}: {row['status']}: {row['reason']}"
+        return f"{where}: {row['status']}: {escape_control_characters(str(row['reason']))}"
     grade = row["grade"] or "severity not graded (no active severity model)"
     text = f"{where}: lesion {100 * row['lesion_area_fraction']:.1f}% of the photo, {grade}"
     if row["familiar"] is False:  # None (not judged) is not marked

@@ -9,6 +9,7 @@ import argparse
 import signal
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,6 +25,26 @@ INTERRUPTED_CODE = 130
 UNFAMILIAR_TEXT = (
     "this photo looks unlike your example photos — check the mask, or paint this one as an example"
 )
+
+
+def escape_control_characters(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``, ``\\n``, ``\\u202e``).
+
+    For every line the CLI prints with text a person entered or a file name (notes, treatment
+    names, sites, photo names): a note holding a terminal escape sequence would otherwise
+    retitle, clear or recolour the terminal, and a newline would make one entry look like two.
+    Format characters (Unicode category Cf: bidi overrides, zero-width joiners) are escaped too,
+    so a name cannot reorder the line it is printed on. Other text is kept as it is.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() or char == " " else _escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    if unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp"):
+        return char  # e.g. a non-breaking or other space: harmless, keep it readable
+    return repr(char)[1:-1] if ord(char) < 0x80 else f"\\u{ord(char):04x}"
 
 
 def print_help(parser: argparse.ArgumentParser) -> int:

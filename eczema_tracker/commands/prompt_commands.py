@@ -27,6 +27,7 @@ from eczema_tracker.commands.common import (
     INTERRUPTED_CODE,
     CtrlC,
     ProgressBar,
+    escape_control_characters,
     open_store,
     print_help,
 )
@@ -126,7 +127,10 @@ def model_choice_from_args(args: argparse.Namespace, store: Store) -> ModelChoic
         "k": args.k,
         "device": args.device,
     }
-    settings = replace(Settings.load(), **{k: v for k, v in overrides.items() if v is not None})
+    loaded = Settings.load()
+    if loaded.load_problem:
+        print(f"eczema-tracker: warning: {loaded.load_problem}", file=sys.stderr)
+    settings = replace(loaded, **{k: v for k, v in overrides.items() if v is not None})
     return services.model_choice(settings, store)
 
 
@@ -191,7 +195,7 @@ def run_prompts_set(args: argparse.Namespace) -> int:
         assert prompt is not None
         counts = _site_count_text(store, photo.site)
     print(
-        f"photo {photo.id} is a prompt of '{photo.site}' (mask version {prompt.version}, "
+        f"photo {photo.id} is a prompt of '{escape_control_characters(photo.site)}' (mask version {prompt.version}, "
         f"lesion {100 * prompt.mask.area_fraction:.1f}% of the photo); {counts}"
     )
     return 0
@@ -207,7 +211,7 @@ def run_prompts_clear(args: argparse.Namespace) -> int:
         store.unset_prompt(photo.id)
         counts = _site_count_text(store, photo.site)
     print(
-        f"photo {photo.id} is no longer a prompt of '{photo.site}' (its mask versions are "
+        f"photo {photo.id} is no longer a prompt of '{escape_control_characters(photo.site)}' (its mask versions are "
         f"kept); {counts}"
     )
     return 0
@@ -244,15 +248,18 @@ def run_prompts_list(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(row))
         else:
-            print(
+            line = (
                 f"{row['photo_id']:>6} {row['site'][:20]:<20} v{row['version']:<3} "
                 f"lesion {100 * row['lesion_area_fraction']:5.1f}%  "
                 f"updated {row['updated_at'][:19]}  {row['original_name']}"
             )
+            print(escape_control_characters(line))
     if not args.json:
         for site, n in counts.items():
             state = "ready" if n >= MIN_PROMPTS else f"paint {MIN_PROMPTS - n} more"
-            print(f"{site}: {n} prompt mask(s) ({state})", file=sys.stderr)
+            print(
+                f"{escape_control_characters(site)}: {n} prompt mask(s) ({state})", file=sys.stderr
+            )
     return 0
 
 

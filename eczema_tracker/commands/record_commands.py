@@ -21,7 +21,12 @@ import sys
 from typing import Any
 
 from eczema_tracker.cli import CliError
-from eczema_tracker.commands.common import INPUT_ERROR_CODE, open_store, print_help
+from eczema_tracker.commands.common import (
+    INPUT_ERROR_CODE,
+    escape_control_characters,
+    open_store,
+    print_help,
+)
 from eczema_tracker.core.poem import POEM_ATTRIBUTION, POEM_MAX_ANSWER, POEM_QUESTIONS, score_poem
 from eczema_tracker.store import StoreError
 from eczema_tracker.store.record import (
@@ -99,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     actions = treatments.add_subparsers(dest="treatments_command", metavar="ACTION")
     p = actions.add_parser("add", parents=[common], help="add a treatment to your list")
-    p.add_argument("name", metavar="NAME", help="e.g. 'Hydrocortisone 1% cream'")
+    p.add_argument("name", metavar="NAME", help="e.g. 'Hydrocortisone 1%% cream'")
     p.add_argument(
         "--kind", required=True, metavar="KIND", help=f"one of: {', '.join(TREATMENT_KINDS)}"
     )
@@ -313,7 +318,7 @@ def run_checkin(args: argparse.Namespace) -> int:
     if entry.mark is not None and entry.mark.flare:
         parts.append("flare")
     if entry.mark is not None and entry.mark.note:
-        parts.append(f"note: {entry.mark.note}")
+        parts.append(f"note: {escape_control_characters(entry.mark.note)}")
     print(f"{day}: " + ("; ".join(parts) or "nothing recorded"))
     return 0
 
@@ -481,7 +486,7 @@ def _treatment_row(treatment: TreatmentRecord, courses: list[CourseRecord]) -> d
 
 def _treatment_text(treatment: TreatmentRecord) -> str:
     potency = "" if treatment.potency is None else f", {treatment.potency.replace('_', ' ')}"
-    return f"{treatment.name} ({treatment.kind_label}{potency})"
+    return f"{escape_control_characters(treatment.name)} ({treatment.kind_label}{potency})"
 
 
 def _course_text(course: CourseRecord) -> str:
@@ -528,8 +533,10 @@ def _find(store: Any, name: str) -> TreatmentRecord:
     if treatment is None:
         known = ", ".join(f"'{t.name}'" for t in store.treatments()) or "none yet"
         raise CliError(
-            f"there is no treatment '{name}' (your treatments: {known}; add one with "
-            "`eczema-tracker treatments add`)"
+            escape_control_characters(
+                f"there is no treatment '{name}' (your treatments: {known}; add one with "
+                "`eczema-tracker treatments add`)"
+            )
         )
     return treatment
 
@@ -561,8 +568,8 @@ def run_treatments_end(args: argparse.Namespace) -> int:
         ongoing = [c for c in store.courses(treatment.id) if c.end is None]
         if not ongoing:
             raise CliError(
-                f"'{treatment.name}' has no ongoing course to end (see `eczema-tracker "
-                "treatments list`)"
+                escape_control_characters(f"'{treatment.name}' has no ongoing course to end ")
+                + "(see `eczema-tracker treatments list`)"
             )
         course = ongoing[-1]  # the one started last
         if end < course.start.isoformat():
@@ -603,8 +610,8 @@ def run_treatments_delete(args: argparse.Namespace) -> int:
         n = len(store.courses(treatment.id))
         if n and not args.with_courses:
             raise CliError(
-                f"'{treatment.name}' has {n} course(s) in the record; add --with-courses to "
-                "delete them too"
+                escape_control_characters(f"'{treatment.name}' has {n} course(s) in the record; ")
+                + "add --with-courses to delete them too"
             )
         deleted = store.delete_treatment(treatment.id, with_courses=args.with_courses)
     more = f" and its {deleted} course(s)" if deleted else ""
@@ -614,7 +621,8 @@ def run_treatments_delete(args: argparse.Namespace) -> int:
 
 # -- export --csv ---------------------------------------------------------------------------------
 def run_export_csv(args: argparse.Namespace) -> int:
-    """``eczema-tracker export --csv DIR``: every record kind as a CSV file, and a README.txt.
+    """``eczema-tracker export --csv DIR``: every record kind as a CSV file, and a README.txt,
+    in a new folder ``DIR/eczema-record-YYYY-MM-DD`` (see ``store.csv_export``).
 
     For ``store_commands``' ``export`` (reads ``args.csv`` and ``args.data_dir``); the store is
     opened read-only, so the app may have it open at the same time.

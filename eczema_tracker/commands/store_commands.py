@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from eczema_tracker.cli import CliError
+from eczema_tracker.commands.common import escape_control_characters
 from eczema_tracker.core.jobs import ProgressCallback
 from eczema_tracker.store import COMMON_SITES, Store, StoreError
 from eczema_tracker.store.records import normalise_site
@@ -65,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "--csv",
         metavar="DIR",
         help="write every record (photos, analyses, ratings, check-ins, daily numbers, "
-        "treatments, courses, flares and notes) as CSV files and a README.txt into DIR",
+        "treatments, courses, flares and notes) as CSV files and a README.txt into a new "
+        "folder DIR/eczema-record-YYYY-MM-DD (nothing in DIR is overwritten)",
     )
     p.set_defaults(func=run_export)
 
@@ -127,12 +129,16 @@ def _progress_bar(enabled: bool, unit: str) -> tuple[ProgressCallback | None, Ca
 
 
 def _say(line: str, *, file=None) -> None:
-    """Print one line; characters the terminal's encoding lacks are written as escapes.
+    """Print one line; control characters and characters the terminal's encoding lacks are
+    written as escapes.
 
-    Names are already readable text (see ``store.files.readable_name``); this keeps a line
-    from failing under a narrow encoding (``PYTHONIOENCODING=ascii``, say) all the same.
+    Names are already readable text (see ``store.files.readable_name``) but may hold control
+    characters (a terminal escape in a file name or site), shown escaped
+    (:func:`~eczema_tracker.commands.common.escape_control_characters`); the encoding fallback
+    keeps a line from failing under a narrow encoding (``PYTHONIOENCODING=ascii``, say).
     """
     stream = file or sys.stdout
+    line = escape_control_characters(line)
     try:
         print(line, file=stream)
     except UnicodeEncodeError:

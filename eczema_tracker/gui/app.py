@@ -62,6 +62,13 @@ def create_main_window(data_dir: str | Path | None = None) -> MainWindow:
         raise
 
 
+def tell_settings_problem(window: MainWindow) -> None:
+    """Say once, over the window, that a broken settings file was set aside (if it was)."""
+    problem = window.settings.load_problem
+    if problem:
+        window.show_message("warning", "Settings file set aside", problem)
+
+
 def main(data_dir: str | None = None) -> int:
     """Run the app until its window is closed; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -79,6 +86,7 @@ def main(data_dir: str | None = None) -> int:
         return 1
     window.show()
     log.info("window shown %.2f s after start", time.perf_counter() - started)
+    tell_settings_problem(window)
     QTimer.singleShot(1500, window.analysis.warm_up)
     try:
         return int(app.exec())

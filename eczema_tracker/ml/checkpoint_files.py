@@ -11,21 +11,45 @@ from pathlib import Path
 from typing import Any
 
 from eczema_tracker.core.errors import UserError
+from eczema_tracker.core.imaging import ImageLoadError, read_regular_file
 
 
 class ModelSourceError(UserError):
     """A model source that cannot be used; the message names it and says what to do."""
 
 
+#: Larger ``config.json`` / ``preprocessor_config.json`` files are refused unread (real ones
+#: are a few KiB).
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+def read_json_file(file: Path) -> Any:
+    """The JSON in a checkpoint's small ``file``; ModelSourceError (one sentence) otherwise.
+
+    Read through :func:`~eczema_tracker.core.imaging.read_regular_file`: a regular file only
+    (a FIFO or a link to a device is refused without blocking), at most
+    :data:`MAX_CONFIG_BYTES`; JSON nested too deeply for the parser is refused too.
+    """
+    try:
+        data, _info = read_regular_file(file, max_bytes=MAX_CONFIG_BYTES)
+        return json.loads(data.decode("utf-8"))
+    except ImageLoadError as exc:
+        raise ModelSourceError(f"{file} {exc.reason}") from exc
+    except RecursionError as exc:
+        raise ModelSourceError(f"{file} is not valid JSON (nested too deeply)") from exc
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError too
+        raise ModelSourceError(f"{file} is not valid JSON ({exc})") from exc
+
+
 def read_config(folder: Path) -> dict[str, Any]:
     """``config.json`` of a checkpoint folder as a dict (clear error when absent or broken)."""
     config_file = folder / "config.json"
-    try:
-        return json.loads(config_file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ModelSourceError(f"{folder} has no config.json") from exc
-    except (OSError, ValueError) as exc:
-        raise ModelSourceError(f"{config_file} is not valid JSON ({exc})") from exc
+    if not config_file.exists() and not config_file.is_symlink():
+        raise ModelSourceError(f"{folder} has no config.json")
+    config = read_json_file(config_file)
+    if not isinstance(config, dict):
+        raise ModelSourceError(f"{config_file} is not valid JSON (not an object)")
+    return config
 
 
 def weight_files(folder: Path) -> list[Path]:

@@ -9,9 +9,12 @@ bfloat16 it also converted 1.4 GB of float32 SegGPT weights on every start. Here
 * Otherwise (another dtype, or names transformers renames while loading) the model is loaded
   once by transformers, converted, and its state dict written to the user's cache
   (``models_dir()/converted``), one tensor at a time, atomically; later starts memory-map that
-  copy. The cache file is keyed by the source revision, the weights fingerprint
-  (:func:`~eczema_tracker.ml.checkpoint_files.weights_fingerprint`), the config, the model class
-  and the dtype, so new weights never meet an old copy.
+  copy. The cache file is keyed by the source revision, the full SHA-256 of every weight file
+  (:func:`weights_content_hash`), the config, the model class and the dtype, so new weights
+  never meet an old copy, even a retrained layer of the same shape dropped into the same
+  folder (issue 22). Each file is hashed once: its hash is remembered in
+  ``converted/hashes.json`` by (size, mtime_ns, ctime_ns, inode, device), so a later start
+  only reads the files' ``stat``.
 
 Safety: only safetensors are read (never pickle). Every header is checked before a byte of
 data is used: known dtypes, sizes that agree with shapes, spans that tile the data exactly to
@@ -25,6 +28,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import shutil
 import struct
 import time
@@ -34,18 +38,20 @@ from typing import Any
 
 from eczema_tracker.core import paths
 from eczema_tracker.core.atomic import atomic_path
+from eczema_tracker.core.imaging import ImageLoadError, read_regular_file
 from eczema_tracker.ml.checkpoint_files import (
+    MAX_CONFIG_BYTES,
+    ModelSourceError,
     read_config,
     read_header_block,
     weight_files,
-    weights_fingerprint,
 )
 from eczema_tracker.ml.loading import load_pretrained, quiet_transformers
 
 log = logging.getLogger(__name__)
 
 #: Written into every cache file; a file of another format is rebuilt.
-FORMAT = "eczema-tracker-converted-weights/1"
+FORMAT = "eczema-tracker-converted-weights/2"
 #: Largest header accepted (the JSON table of tensors; SegGPT's is ~40 KB).
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 #: Room left free on the disk beyond a cache file before one is written.
@@ -193,13 +199,82 @@ def source_revision(folder: Path) -> str:
     return folder.name if folder.parent.name == "snapshots" else "local"
 
 
+#: The remembered full hashes of weight files (see :func:`weights_content_hash`).
+HASHES_NAME = "hashes.json"
+#: A hashes file larger than this is ignored (each entry is ~250 bytes).
+MAX_HASHES_BYTES = 4 * 1024 * 1024
+
+
+def _identity(info: os.stat_result) -> list[int]:
+    """What says a file is unchanged since it was hashed (a rewrite changes ctime at least)."""
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
+
+
+def _remembered_hashes(file: Path) -> dict[str, Any]:
+    try:
+        data, _info = read_regular_file(file, max_bytes=MAX_HASHES_BYTES)
+        remembered = json.loads(data.decode("utf-8"))
+    except (ImageLoadError, ValueError, RecursionError):  # absent, damaged: hash again
+        return {}
+    return remembered if isinstance(remembered, dict) else {}
+
+
+def file_sha256(file: Path) -> str:
+    """SHA-256 of the whole ``file``, streamed."""
+    with open(file, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def weights_content_hash(folder: Path) -> str:
+    """Hash of the full content of every weight file of ``folder`` (names and SHA-256s).
+
+    A file's SHA-256 is computed once and remembered in ``converted_dir()/hashes.json`` with
+    its identity (size, mtime_ns, ctime_ns, inode, device); while that identity holds, a later
+    call only reads its ``stat``. The remembered list is a cache: when it cannot be written,
+    the hashes are simply computed again next time.
+    """
+    store = converted_dir() / HASHES_NAME
+    remembered = _remembered_hashes(store)
+    digest = hashlib.sha256()
+    changed = False
+    for file in weight_files(Path(folder)):
+        key = str(file.resolve())
+        identity = _identity(file.stat())
+        entry = remembered.get(key)
+        if (
+            isinstance(entry, dict)
+            and entry.get("identity") == identity
+            and isinstance(entry.get("sha256"), str)
+        ):
+            sha = entry["sha256"]
+        else:
+            sha = file_sha256(file)
+            if _identity(file.stat()) != identity:  # changed while being read
+                raise OSError(f"{file} changed while it was read")
+            remembered[key] = {"identity": identity, "sha256": sha}
+            changed = True
+        digest.update(f"{file.name}:{sha}\n".encode())
+    if changed:
+        remembered = {k: v for k, v in remembered.items() if os.path.exists(k)}  # files gone
+        try:
+            paths.ensure_private_dir(store.parent)
+            with atomic_path(store, sync=False) as tmp:
+                tmp.write_text(json.dumps(remembered, indent=1, sort_keys=True), encoding="utf-8")
+        except OSError as exc:  # read-only cache: hash again next start
+            log.warning("could not remember the weights' hashes in %s: %s", store, exc)
+    return digest.hexdigest()
+
+
 def cache_key(folder: Path, model_class: Any, dtype: Any) -> str:
-    """Hex key of a converted copy: revision, weights fingerprint, config, class and dtype."""
-    config = (Path(folder) / "config.json").read_bytes()
+    """Hex key of a converted copy: revision, full weights hash, config, class and dtype."""
+    try:
+        config, _info = read_regular_file(Path(folder) / "config.json", max_bytes=MAX_CONFIG_BYTES)
+    except ImageLoadError as exc:
+        raise ValueError(exc.message) from exc
     parts = {
         "format": FORMAT,
         "revision": source_revision(folder),
-        "fingerprint": weights_fingerprint(Path(folder)),
+        "weights_sha256": weights_content_hash(Path(folder)),
         "config": hashlib.sha256(config).hexdigest(),
         "class": getattr(model_class, "__name__", str(model_class)),
         "dtype": _dtype_code(dtype),
@@ -349,7 +424,7 @@ def load_model(
     try:
         target = cache_file(folder, model_class, dtype)
         metadata = {"format": FORMAT, "key": target.stem.rsplit("-", 1)[-1]}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ModelSourceError) as exc:
         target, metadata = None, {}
         why = f"{why}; no cache key ({exc})"
     if target is not None and target.is_file():

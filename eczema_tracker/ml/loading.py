@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from eczema_tracker.ml.checkpoint_files import read_json_file
 from eczema_tracker.ml.sources import ModelSourceError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -70,9 +70,9 @@ def load_pretrained(model_class: Any, folder: Path, *, source: str, **kwargs: An
 def read_preprocessor_config(folder: Path) -> dict[str, Any]:
     """``preprocessor_config.json`` as a dict, or {} when the checkpoint ships none."""
     file = folder / "preprocessor_config.json"
-    if not file.is_file():
+    if not file.exists() and not file.is_symlink():
         return {}
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelSourceError(f"{file} is not valid JSON ({exc})") from exc
+    config = read_json_file(file)
+    if not isinstance(config, dict):
+        raise ModelSourceError(f"{file} is not valid JSON (not an object)")
+    return config

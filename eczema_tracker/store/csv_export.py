@@ -2,23 +2,42 @@
 
 One CSV per kind of record (photos, analyses, ratings, check-ins, daily numbers, treatments,
 courses, day marks), each with a header row, UTF-8, ISO dates and times, and a README.txt
-saying what every column means. Each file is written atomically (:mod:`eczema_tracker.core.atomic`):
-a file in ``folder`` either keeps its old content or has all of the new one. Photos in the bin
-are included (column ``deleted_at``); no image or mask file is copied (see the backup zip).
+saying what every column means. Photos in the bin are included (column ``deleted_at``); no
+image or mask file is copied (see the backup zip).
+
+Nothing of the person's is overwritten, and a set is whole or absent (issue 22): the files go
+into a new folder ``DIR/eczema-record-YYYY-MM-DD`` (``-2``, ``-3``... when that name is taken;
+never merged into an existing folder), built under a hidden temporary name in DIR and renamed
+only once every file is written and flushed. An export killed half way leaves only that
+temporary folder, which the next export into DIR removes (only folders of this module's naming
+whose writer is gone: each holds a lock while it is written). A DIR inside the photo store is
+refused.
+
+Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return, after any leading spaces or line breaks) get a leading ``'`` (the
+OWASP advice against CSV injection); README.txt says so.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import json
+import os
+import re
+import shutil
+import tempfile
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eczema_tracker.core.atomic import atomic_path
+from eczema_tracker.core.atomic import fsync_dir, fsync_file
 from eczema_tracker.core.poem import POEM_ITEMS
-from eczema_tracker.store.errors import BackupError
+from eczema_tracker.store.errors import BackupError, StoreLockedError
+from eczema_tracker.store.lock import LOCK_NAME, WriterLock
 
 if TYPE_CHECKING:
     from eczema_tracker.store.repository import Store
@@ -152,6 +171,17 @@ CSV_FILES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ),
 )
 README_NAME = "README.txt"
+#: The exported folder's name: this prefix, the day (YYYY-MM-DD), then ``-2``, ``-3``... if taken.
+FOLDER_PREFIX = "eczema-record-"
+#: A folder being written: ``.eczema-record-<random>.partial`` (hidden; see the module doc).
+PARTIAL_PREFIX = ".eczema-record-"
+PARTIAL_SUFFIX = ".partial"
+#: A temporary folder without its lock file is left alone this long (its writer may be
+#: between creating it and locking it).
+UNLOCKED_GRACE_SECONDS = 60.0
+#: First characters that make a spreadsheet read a cell as a formula (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_LEADING_BLANKS = re.compile(r"[ \n\r\t]*")
 
 
 @dataclass(frozen=True)
@@ -160,6 +190,19 @@ class CsvExportSummary:
 
     folder: Path
     rows: dict[str, int]
+
+
+def neutralise_formula(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet would read it as a formula.
+
+    A cell is a formula risk when it starts with one of :data:`FORMULA_STARTS`, also after
+    leading spaces or line breaks (some spreadsheets trim those); ``'=1+2`` shows as the text
+    ``=1+2`` in Excel and LibreOffice. Nothing else changes.
+    """
+    rest = text[_LEADING_BLANKS.match(text).end() :]  # type: ignore[union-attr]
+    if text.startswith(FORMULA_STARTS) or rest.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
 
 
 def _cell(value: Any) -> Any:
@@ -171,6 +214,8 @@ def _cell(value: Any) -> Any:
         return json.dumps(list(value) if isinstance(value, tuple) else value, sort_keys=True)
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, str):
+        return neutralise_formula(value)
     return value
 
 
@@ -254,6 +299,9 @@ def readme_text() -> str:
         "Eczema Tracker: the record exported as CSV (UTF-8, comma-separated, one header row).",
         "Dates are YYYY-MM-DD; times are ISO-8601. An empty cell means no value.",
         "Photos in the bin are included (photos.csv, column deleted_at).",
+        "Text that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a",
+        "carriage return, also after leading spaces) starts with an added ' so that it is shown",
+        "as text: remove that first ' to get the text as it was entered.",
         "POEM: Patient-Oriented Eczema Measure, (c) The University of Nottingham.",
         "",
     ]
@@ -265,34 +313,128 @@ def readme_text() -> str:
     return "\n".join(lines)
 
 
-def export_csv(store: Store, folder: Path | str) -> CsvExportSummary:
-    """Write the store's records as CSV files and a README.txt into ``folder`` (created if
-    needed); each file atomically. ``store`` is a Store with the record methods.
+def export_csv(store: Store, folder: Path | str, *, day: date | None = None) -> CsvExportSummary:
+    """Write the store's records as CSV files and a README.txt into a new folder in ``folder``.
 
-    Raises :class:`~eczema_tracker.store.errors.BackupError` (one sentence) when the folder
-    cannot be written; files already replaced keep their new, complete content.
+    The new folder is ``folder/eczema-record-<day>`` (``day``: today), or that name with
+    ``-2``, ``-3``... when taken; it appears whole, by one rename, once everything is written
+    (see the module docstring). ``folder`` is created if needed. ``store`` is a Store with the
+    record methods.
+
+    Raises :class:`~eczema_tracker.store.errors.BackupError` (one sentence) when ``folder`` is
+    a file or inside the photo store, or cannot be written; then no new folder is left behind.
     """
-    target = Path(folder)
-    if target.exists() and not target.is_dir():
-        raise BackupError(f"{target} is a file, not a folder; nothing was written.")
+    parent = Path(folder)
+    if parent.exists() and not parent.is_dir():
+        raise BackupError(f"{parent} is a file, not a folder; nothing was written.")
+    _refuse_inside_store(parent, Path(store.data_dir))
     rows: dict[str, int] = {}
     try:
-        target.mkdir(parents=True, exist_ok=True)
-        for name, columns in CSV_FILES:
-            count = 0
-            with atomic_path(target / name) as tmp:
-                with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                    writer = csv.writer(fh)
-                    writer.writerow([column for column, _ in columns])
-                    for row in _ROWS[name](store):
-                        assert len(row) == len(columns), name  # the table above is the schema
-                        writer.writerow([_cell(value) for value in row])
-                        count += 1
-            rows[name] = count
-        with atomic_path(target / README_NAME) as tmp:
-            tmp.write_text(readme_text(), encoding="utf-8")
+        parent.mkdir(parents=True, exist_ok=True)
+        sweep_partial_exports(parent)
+        work = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, suffix=PARTIAL_SUFFIX, dir=parent))
     except OSError as exc:
-        raise BackupError(
-            f"Could not write the CSV files into {target} ({exc.strerror or exc})."
-        ) from exc
+        raise BackupError(f"Could not write the CSV files into {parent} ({_reason(exc)}).") from exc
+    lock = WriterLock(work)
+    try:
+        lock.acquire()
+        for name, columns in CSV_FILES:
+            rows[name] = _write_csv(work / name, columns, _ROWS[name](store))
+        (work / README_NAME).write_text(readme_text(), encoding="utf-8")
+        fsync_file(work / README_NAME)
+        lock.release()
+        (work / LOCK_NAME).unlink()
+        fsync_dir(work)
+        target = _rename_into_place(work, parent, day or date.today())
+    except BaseException as exc:
+        lock.release()
+        shutil.rmtree(work, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise BackupError(
+                f"Could not write the CSV files into {parent} ({_reason(exc)}); nothing was kept."
+            ) from exc
+        raise
     return CsvExportSummary(target, rows)
+
+
+def sweep_partial_exports(parent: Path) -> list[Path]:
+    """Remove the temporary folders that killed exports left in ``parent``; returns them.
+
+    Only folders named ``.eczema-record-*.partial`` (never a link) whose lock no live export
+    holds; one with no lock file at all only after :data:`UNLOCKED_GRACE_SECONDS`.
+    """
+    removed = []
+    for entry in parent.iterdir():
+        if not (entry.name.startswith(PARTIAL_PREFIX) and entry.name.endswith(PARTIAL_SUFFIX)):
+            continue
+        if entry.is_symlink() or not entry.is_dir():
+            continue
+        if not (entry / LOCK_NAME).exists():
+            try:
+                if time.time() - entry.stat().st_mtime < UNLOCKED_GRACE_SECONDS:
+                    continue
+            except OSError:
+                continue
+        lock = WriterLock(entry)
+        try:
+            lock.acquire()
+        except StoreLockedError:
+            continue  # another export is writing it
+        except OSError:
+            continue
+        lock.release()
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+def _write_csv(
+    file: Path, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]
+) -> int:
+    count = 0
+    with open(file, "x", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([column for column, _ in columns])
+        for row in rows:
+            assert len(row) == len(columns), file.name  # the table above is the schema
+            writer.writerow([_cell(value) for value in row])
+            count += 1
+        fh.flush()
+        os.fsync(fh.fileno())
+    return count
+
+
+def _rename_into_place(work: Path, parent: Path, day: date) -> Path:
+    """Rename ``work`` to the first free ``eczema-record-<day>[-N]`` in ``parent``."""
+    base = f"{FOLDER_PREFIX}{day.isoformat()}"
+    for number in range(1, 10_000):
+        target = parent / (base if number == 1 else f"{base}-{number}")
+        if os.path.lexists(target):
+            continue
+        try:
+            # POSIX rename replaces an empty folder made since the check (nothing is lost);
+            # a folder with anything in it is never merged into (ENOTEMPTY/EEXIST).
+            os.rename(work, target)
+        except (FileExistsError, IsADirectoryError):
+            continue
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                continue
+            raise
+        fsync_dir(parent)
+        return target
+    raise BackupError(f"{parent} holds too many exports named {base}; nothing was kept.")
+
+
+def _refuse_inside_store(parent: Path, data_dir: Path) -> None:
+    """BackupError when ``parent`` is the photo store's folder or inside it."""
+    where, store = parent.resolve(), data_dir.resolve()
+    if where == store or store in where.parents:
+        raise BackupError(
+            f"{parent} is inside the photo store ({store}); choose a folder outside it. "
+            "Nothing was written."
+        )
+
+
+def _reason(exc: OSError) -> str:
+    return str(exc.strerror or exc)
