@@ -140,3 +140,20 @@ def test_terminal_escapes_in_names_and_notes_are_shown_escaped(capsys, tmp_path)
     code = cli.main(["--data-dir", str(folder), "checkin", "--note", "line 1\nline 2\x1b[2J"])
     out = capsys.readouterr().out
     assert code == 0 and "\x1b" not in out and "note: line 1\\nline 2\\x1b[2J" in out
+
+
+def test_checkin_list_and_delete_show_a_notes_control_characters_escaped(capsys, tmp_path):
+    folder = tmp_path / "store"
+    note = "tea\x1b]0;pwned\x07\x1b[2J"
+    assert (
+        cli.main(["--data-dir", str(folder), "checkin", "--date", "2026-12-01", "--note", note])
+        == 0
+    )
+    capsys.readouterr()
+    assert cli.main(["--data-dir", str(folder), "checkin", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "tea\\x1b]0;pwned\\x07" in out
+    args = ["--data-dir", str(folder), "checkin", "delete", "--date", "2026-12-01", "--note"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and out.count("tea\\x1b]0;pwned") == 2

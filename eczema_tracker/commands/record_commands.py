@@ -371,7 +371,7 @@ def _day_parts(
     if flare and day.flare:
         parts.append("flare")
     if note and day.note:
-        parts.append(f"note: {day.note}")
+        parts.append(f"note: {escape_control_characters(day.note)}")
     return parts
 
 
@@ -420,7 +420,7 @@ def _again_command(day: RecordedDay, *, poem: bool, numbers: bool, flare: bool, 
         words.append("--flare")
     if note and day.note:
         words.append("--note " + shlex.quote(day.note))
-    return " ".join(words)
+    return escape_control_characters(" ".join(words))
 
 
 def run_checkin_delete(args: argparse.Namespace) -> int:
