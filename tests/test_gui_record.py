@@ -455,7 +455,10 @@ def test_a_course_form_starts_fresh_and_an_overlap_is_refused_by_name(qtbot, win
     cream = win.store.add_treatment("Betnovate", "topical_corticosteroid", "potent")
     dialog = win.record.open_treatments()
     _focused(qtbot, dialog)
-    dialog.select_treatment("Betnovate")
+    dialog.select_treatment("Betnovate")  # fills the form with it, to change it
+    dialog.name.setFocus()
+    qtbot.keyClick(dialog.name, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Delete)  # the person empties the name
     start, end = TODAY - timedelta(days=20), TODAY - timedelta(days=10)
     dialog.start.setDate(QDate(start.year, start.month, start.day))
     dialog.ended.setFocus()
@@ -469,6 +472,8 @@ def test_a_course_form_starts_fresh_and_an_overlap_is_refused_by_name(qtbot, win
     assert dialog.start.date() == QDate(TODAY.year, TODAY.month, TODAY.day)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 2, timeout=WAIT_MS)  # today, ongoing
+    # adding courses did not put Betnovate back into the treatment form
+    assert dialog.name.text() == ""
     # a second ongoing course of the same treatment is refused, naming the one there
     inside = TODAY - timedelta(days=15)
     dialog.start.setDate(QDate(inside.year, inside.month, inside.day))

@@ -230,7 +230,12 @@ class TreatmentsDialog(QDialog):
             self.list.item(0).setFlags(Qt.ItemFlag.NoItemFlags)
         self.list.blockSignals(False)
         if keep:
+            # Quietly: reading again after a write must not put the selected treatment back
+            # into the form (a course added would refill it, and the next treatment typed
+            # over the name would take this one's kind and potency).
+            self.list.blockSignals(True)
             self.select_treatment(keep)
+            self.list.blockSignals(False)
         self._selected(fill=select is not None or current is None)
 
     def _selected(self, fill: bool = True) -> None:
