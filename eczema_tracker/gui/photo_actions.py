@@ -335,9 +335,9 @@ class PhotoActions(QObject):
             return op
 
         def done(before: list[PhotoRecord]) -> None:
-            self.host.status(f"{_photos(len(ids))} dated {day:%d %b %Y}. Ctrl+Z undoes it.")
+            self.host.status(f"{_photos(len(ids))} dated {day.day} {day:%b %Y}. Ctrl+Z undoes it.")
             self.undo_history.push(
-                "the date set", lambda: self._undoable(put_back(before), changes, None)
+                "setting one date", lambda: self._undoable(put_back(before), changes, None)
             )
 
         return self.session.write(op, changes, on_done=done)
