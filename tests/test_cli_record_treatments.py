@@ -157,3 +157,38 @@ def test_checkin_list_and_delete_show_a_notes_control_characters_escaped(capsys,
     assert cli.main(args) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and out.count("tea\\x1b]0;pwned") == 2
+
+
+def _add_second_ongoing_course(data_dir) -> None:
+    """What a store from before overlapping courses were refused may hold."""
+    with Store.open(data_dir) as store, store._write() as conn:
+        treatment = store.find_treatment("Betnovate")
+        conn.execute(
+            "INSERT INTO course (treatment_id, start_day, created_at) VALUES (?, ?, ?)",
+            (treatment.id, "2026-02-10", "2026-02-10T00:00:00"),
+        )
+
+
+def test_a_course_overlapping_another_is_refused_naming_it(capsys, data_dir):
+    before = _state(data_dir)
+    code, out, err = _run(capsys, data_dir, "course", "Betnovate", "--start", "2026-02-15")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "already has a course from 2026-02-01, ongoing, which overlaps" in err
+    assert _state(data_dir) == before
+
+
+def test_end_with_several_ongoing_courses_asks_which_and_changes_nothing(capsys, data_dir):
+    _add_second_ongoing_course(data_dir)
+    before = _state(data_dir)
+    code, out, err = _run(capsys, data_dir, "end", "Betnovate", "--date", "2026-02-20")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "has 2 ongoing courses (started 2026-02-01, 2026-02-10)" in err and "--start" in err
+    assert _state(data_dir) == before
+    code, out, _ = _run(
+        capsys, data_dir, "end", "Betnovate", "--start", "2026-02-01", "--date", "2026-02-09"
+    )
+    assert code == 0 and "2026-02-01 to 2026-02-09" in out
+    code, out, err = _run(capsys, data_dir, "end", "Betnovate", "--start", "2026-01-01")
+    assert code == 2 and "no ongoing course that started on 2026-01-01" in err
+    code, out, _ = _run(capsys, data_dir, "end", "Betnovate", "--date", "2026-02-20")
+    assert code == 0 and "2026-02-10 to 2026-02-20" in out  # the one left ongoing

@@ -19,7 +19,7 @@ def test_import_json_and_exit_codes(tmp_path, capsys, eczema_photo_paths, odd_im
     assert main(["import", "--data-dir", str(store), "--site", "Face", "--json", *good]) == 0
     rows = _json_lines(capsys.readouterr().out)
     assert [r["status"] for r in rows] == ["imported", "imported"]
-    assert set(rows[0]) == {"path", "status", "reason", "photo_id"}
+    assert set(rows[0]) == {"path", "status", "reason", "photo_id", "date_guessed"}
     assert rows[0]["path"] == good[0] and rows[0]["reason"] is None
 
     broken = str(odd_images_dir / "pillow__broken.png")
@@ -132,3 +132,19 @@ def test_photos_and_import_show_control_characters_escaped(tmp_path, capsys, ecz
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "elbow\\x1b]0;x\\x07" in out and "IMG\\x1b[2J.jpg" in out
+
+
+def test_import_and_photos_mark_a_date_guessed_from_the_file(tmp_path, capsys):
+    from PIL import Image
+
+    path = tmp_path / "copied.png"  # no camera date: the file's time is all there is
+    Image.new("RGB", (16, 16), (200, 120, 110)).save(path)
+    store = str(tmp_path / "store")
+    assert main(["import", "--data-dir", store, str(path)]) == 0
+    assert "date from the file, not the camera" in capsys.readouterr().out
+    assert main(["photos", "--data-dir", store, "--json"]) == 0
+    (row,) = _json_lines(capsys.readouterr().out)
+    assert row["date_guessed"] is True
+    assert main(["photos", "--data-dir", store]) == 0
+    out, err = capsys.readouterr()
+    assert "~ copied.png" in out and "~: date from the file, not the camera" in err

@@ -37,8 +37,8 @@ class Answers:
         self.messages: list[tuple[str, str, str]] = []
 
     def install(self, window: MainWindow) -> None:
-        window.show_message = lambda kind, title, text, details="": self.messages.append(
-            (kind, title, text)
+        window.show_message = lambda kind, title, text, details="", action=None: (
+            self.messages.append((kind, title, text))
         )
         window.ask_site = lambda count: self.site
         window.ask_question = lambda title, text: (self.questions.append(title), self.yes)[1]
@@ -453,3 +453,83 @@ def _blob_mask(photo) -> np.ndarray:
     mask = np.zeros((photo.height, photo.width), dtype=bool)
     mask[photo.height // 3 : photo.height // 2, photo.width // 3 : photo.width // 2] = True
     return mask
+
+
+def test_guessed_dates_are_marked_and_set_in_one_step_from_the_import_summary(
+    qtbot, window, answers, tmp_path
+):
+    """Issue 21: copied photos carry the copy day; the app says so and lets one day be set."""
+    import os
+    from datetime import date
+
+    from PIL import Image
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from eczema_tracker.gui.dialogs.set_date_dialog import SetDateDialog
+    from eczema_tracker.gui.widgets.library_view import photo_tooltip
+
+    paths = []
+    for i in range(2):  # two files without a camera date, "copied" on the same day
+        path = tmp_path / f"copied_{i}.png"
+        Image.new("RGB", (32, 32), (200, 120 + i, 110)).save(path)
+        os.utime(path, (1_700_000_000 + i * 60, 1_700_000_000 + i * 60))
+        paths.append(path)
+    window.show_message = MainWindow.show_message.__get__(window)  # the real box, with buttons
+    import_photos(qtbot, window, paths)
+    box = next(b for b in window.findChildren(QMessageBox) if b.isVisible())
+    assert "2 dates were guessed from the files" in box.text()
+    ids = window.library_model.photo_ids()
+    assert len(ids) == 2
+    item = window.state.item(ids[0])
+    assert item.date_guessed and "date from the file, not the camera" in photo_tooltip(item)
+    with qtbot.waitSignal(window.photoShown, timeout=10000):
+        window.open_photo(ids[0])
+    assert "date from the file, not the camera" in window.photo_view.title.text()
+
+    # the person picks "Set one date for them…" by its key, then types the day
+    box.activateWindow()
+    qtbot.waitUntil(box.isActiveWindow, timeout=10000)
+    qtbot.keyClick(box, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), SetDateDialog))
+    dialog = QApplication.activeModalWidget()
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.day_edit, timeout=10000)
+    today = date.today()
+    qtbot.keyClick(dialog.day_edit, Qt.Key.Key_Up)  # tomorrow: refused, still today
+    assert dialog.day() == today
+    qtbot.keyClick(dialog.day_edit, Qt.Key.Key_Tab)  # to the month
+    qtbot.keyClick(dialog.day_edit, Qt.Key.Key_Tab)  # to the year
+    qtbot.keyClick(dialog.day_edit, Qt.Key.Key_Down)  # a year ago
+    try:
+        chosen = today.replace(year=today.year - 1)
+    except ValueError:  # 29 February
+        chosen = today.replace(year=today.year - 1, day=28)
+    assert dialog.day() == chosen
+    qtbot.keyClick(dialog.day_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: all(not window.store.photo(i).date_guessed for i in ids), timeout=10000)
+    dated = [window.store.photo(i).taken_datetime for i in ids]
+    assert {d.date() for d in dated} == {chosen}
+    assert dated[0] != dated[1]  # each keeps its time of day, so their order stays
+    settle(qtbot, window)
+    assert not window.state.item(ids[0]).date_guessed
+    assert "date from the file" not in window.photo_view.title.text()
+    window.undo()  # Ctrl+Z: the guessed dates are back, marked as guessed
+    qtbot.waitUntil(lambda: all(window.store.photo(i).date_guessed for i in ids), timeout=10000)
+
+
+def test_a_future_day_cannot_be_set_for_guessed_dates(qtbot):
+    from datetime import date
+
+    from PySide6.QtCore import QDate
+
+    from eczema_tracker.gui.dialogs.set_date_dialog import SetDateDialog
+
+    dialog = SetDateDialog(3, today=date(2026, 3, 12))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: dialog.day_edit.hasFocus(), timeout=10000)
+    qtbot.keyClick(dialog.day_edit, Qt.Key.Key_Up)  # the day after today: refused
+    assert dialog.day() == date(2026, 3, 12)
+    dialog.day_edit.setDate(QDate(2027, 1, 1))
+    assert dialog.day() == date(2026, 3, 12)

@@ -37,7 +37,7 @@ class Answers:
         self.file: str | None = None
 
     def install(self, win: MainWindow) -> None:
-        win.show_message = lambda kind, title, text, details="": self.messages.append(
+        win.show_message = lambda kind, title, text, details="", action=None: self.messages.append(
             (kind, title, text)
         )
         win.ask_site = lambda count: self.site

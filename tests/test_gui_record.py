@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import matplotlib.dates as mdates
 import pytest
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QPoint, Qt
 from PySide6.QtWidgets import QApplication
 from widgets_dialogs_support import fill_store, open_window, record_analysis
 
@@ -418,3 +418,117 @@ def test_hovering_a_course_shows_it_and_the_panels_stay_put(qtbot):
     assert "ongoing" in view.status_label.text()
     box = view._annotation  # drawn over all panels (a figure artist), not under later axes
     assert box.get_visible() and box in view.figure.artists and box.axes is None
+
+
+# -- issue 21: the form starts empty, one course at a time, no future days ------------------
+def test_next_treatment_inherits_nothing_from_the_one_added(qtbot, window):
+    win, _ = window
+    dialog = win.record.open_treatments()
+    _focused(qtbot, dialog)
+    assert QApplication.focusWidget() is dialog.name
+    _type(qtbot, "Betnovate")
+    _key(qtbot, Qt.Key.Key_Tab)  # to the kind
+    assert QApplication.focusWidget() is dialog.kind
+    assert not dialog.potency.isVisibleTo(dialog)  # an emollient has no potency to show
+    _key(qtbot, Qt.Key.Key_Down)  # topical corticosteroid
+    assert dialog.potency.isVisibleTo(dialog)
+    _key(qtbot, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is dialog.potency
+    _key(qtbot, Qt.Key.Key_Down)
+    _key(qtbot, Qt.Key.Key_Down)  # potent
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: len(dialog.treatments()) == 1, timeout=WAIT_MS)
+    steroid = win.store.treatments()[0]
+    assert (steroid.kind, steroid.potency) == ("topical_corticosteroid", "potent")
+    # the form is empty again, the name has the keyboard, and no potency is offered
+    assert dialog.name.text() == "" and QApplication.focusWidget() is dialog.name
+    assert dialog.kind.currentData() == "emollient" and not dialog.potency.isVisibleTo(dialog)
+    _type(qtbot, "Aqueous cream")
+    _key(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(dialog.treatments()) == 2, timeout=WAIT_MS)
+    cream = win.store.find_treatment("Aqueous cream")
+    assert (cream.kind, cream.potency) == ("emollient", None)
+    assert "(emollient)" in dialog.list.item(0).text()
+
+
+def test_a_course_form_starts_fresh_and_an_overlap_is_refused_by_name(qtbot, window):
+    win, _ = window
+    cream = win.store.add_treatment("Betnovate", "topical_corticosteroid", "potent")
+    dialog = win.record.open_treatments()
+    _focused(qtbot, dialog)
+    dialog.select_treatment("Betnovate")  # fills the form with it, to change it
+    dialog.name.setFocus()
+    qtbot.keyClick(dialog.name, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Delete)  # the person empties the name
+    start, end = TODAY - timedelta(days=20), TODAY - timedelta(days=10)
+    dialog.start.setDate(QDate(start.year, start.month, start.day))
+    dialog.ended.setFocus()
+    _key(qtbot, Qt.Key.Key_Space)  # "Ended on" ticked
+    dialog.end.setDate(QDate(end.year, end.month, end.day))
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=WAIT_MS)
+    assert win.store.courses(cream.id)[0].end == end
+    # the next course does not inherit that end: it starts today, ongoing
+    assert not dialog.ended.isChecked() and not dialog.end.isEnabled()
+    assert dialog.start.date() == QDate(TODAY.year, TODAY.month, TODAY.day)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 2, timeout=WAIT_MS)  # today, ongoing
+    # adding courses did not put Betnovate back into the treatment form
+    assert dialog.name.text() == ""
+    # a second ongoing course of the same treatment is refused, naming the one there
+    inside = TODAY - timedelta(days=15)
+    dialog.start.setDate(QDate(inside.year, inside.month, inside.day))
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: "already has a course" in dialog.message.text(), timeout=WAIT_MS)
+    assert f"from {start.isoformat()} to {end.isoformat()}" in dialog.message.text()
+    assert len(win.store.courses(cream.id)) == 2
+
+
+def _darkest_in_cell(view, day: int) -> int:
+    """The darkest grey level drawn in the calendar cell of ``day`` (the first one shown)."""
+    model = view.model()
+    image = view.viewport().grab().toImage()
+    for row in range(model.rowCount()):
+        for column in range(model.columnCount()):
+            index = model.index(row, column)
+            if str(index.data()) == str(day) and index.data(Qt.ItemDataRole.ForegroundRole):
+                rect = view.visualRect(index)
+                return min(
+                    image.pixelColor(x, y).lightness()
+                    for x in range(rect.left(), rect.right())
+                    for y in range(rect.top(), rect.bottom())
+                )
+    raise AssertionError(f"no cell for day {day}")
+
+
+@pytest.mark.parametrize("which", ["checkin", "treatment"])
+def test_calendars_grey_out_future_days(qtbot, window, which):
+    from PySide6.QtWidgets import QTableView
+
+    win, _ = window
+    today = date(2026, 3, 12)  # a Thursday: the 10th is before it, the 20th after
+    if which == "checkin":
+        dialog = CheckinDialog(win, today=today)
+        edit = dialog.date_edit
+    else:
+        from eczema_tracker.gui.dialogs.treatments_dialog import TreatmentsDialog
+
+        dialog = TreatmentsDialog(win.session, win, today=today)
+        win.store.add_treatment("Betnovate", "topical_corticosteroid", "potent")
+        dialog.reload(select="Betnovate")
+        edit = dialog.start
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _focused(qtbot, dialog)
+    edit.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is edit, timeout=WAIT_MS)
+    # Qt opens a date edit's calendar only from its arrow (no key does), so: a click there
+    qtbot.mouseClick(
+        edit, Qt.MouseButton.LeftButton, pos=QPoint(edit.width() - 6, edit.height() // 2)
+    )
+    calendar = edit.calendarWidget()
+    qtbot.waitUntil(calendar.isVisible, timeout=WAIT_MS)
+    view = calendar.findChild(QTableView)
+    assert _darkest_in_cell(view, 10) < 80  # a day that may be picked: dark text
+    assert _darkest_in_cell(view, 20) > 120  # a future day: greyed out
+    _key(qtbot, Qt.Key.Key_Escape)

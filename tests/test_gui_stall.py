@@ -64,7 +64,7 @@ class GapProbe:
 def window(qtbot):
     store = Store.open()
     win = MainWindow(store, Settings(device="cpu", k=2))
-    win.show_message = lambda kind, title, text, details="": None
+    win.show_message = lambda kind, title, text, details="", action=None: None
     win.ask_site = lambda count: SITE
     win.ask_question = lambda title, text: False
 

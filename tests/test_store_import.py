@@ -157,6 +157,22 @@ def test_taken_at_falls_back_to_file_time(tmp_path):
         photo = store.photo(result.photo_id)
         assert photo.taken_at_source == "file"
         assert photo.taken_datetime.timestamp() == 1_600_000_000
+        # the guess is said: by the import's result and by the photo, until the person dates it
+        assert result.date_guessed and result.to_json()["date_guessed"] is True
+        assert photo.date_guessed
+        dated = store.update_photo(photo.id, taken_at="2020-09-01T10:00:00")
+        assert not dated.date_guessed and dated.taken_at_source == "user"
+        # an undo puts the date back as it was: guessed again
+        back = store.update_photo(photo.id, taken_at=photo.taken_at, taken_at_source="file")
+        assert back.date_guessed and back.taken_at == photo.taken_at
+        with pytest.raises(ValueError, match="not one of exif, file, user"):
+            store.update_photo(photo.id, taken_at=photo.taken_at, taken_at_source="guess")
+
+
+def test_a_camera_date_is_not_marked_guessed(odd_import):
+    store, by_name = odd_import
+    assert not by_name["pillow_heif__pug.heic"].date_guessed
+    assert not store.photo(by_name["pillow_heif__pug.heic"].photo_id).date_guessed
 
 
 def test_progress_and_cancel(tmp_path, eczema_photo_paths):

@@ -349,3 +349,50 @@ def test_records_survive_reopening_and_a_readonly_store_refuses_writes(tmp_path)
         with pytest.raises(StoreReadOnlyError):
             store.add_checkin("2026-05-02", [0] * 7)
         assert issubclass(RecordInputError, StoreError)
+
+
+def test_overlapping_courses_of_one_treatment_are_refused_naming_the_existing_one(store):
+    cream = store.add_treatment("Betnovate", "topical_corticosteroid", "potent")
+    pill = store.add_treatment("Cetirizine", "antihistamine")
+    january = store.add_course(cream.id, "2026-01-01", "2026-01-10")
+    going = store.add_course(cream.id, "2026-02-01")
+    store.add_course(pill.id, "2026-01-05")  # another treatment's course may run alongside
+    before = _row_counts(store)
+    for start, end, named in (
+        ("2026-02-10", None, "from 2026-02-01, ongoing"),  # a second ongoing course
+        ("2026-01-10", "2026-01-12", "from 2026-01-01 to 2026-01-10"),  # shares its last day
+        ("2025-12-01", "2026-03-01", "from 2026-01-01 to 2026-01-10"),  # around both
+    ):
+        with pytest.raises(RecordInputError, match=f"already has a course {named}, which overl"):
+            store.add_course(cream.id, start, end)
+    # running a course longer into another is refused; ending it earlier is not
+    with pytest.raises(RecordInputError, match="course from 2026-02-01, ongoing"):
+        store.end_course(january.id, "2026-02-05")
+    assert _row_counts(store) == before and store.course(january.id) == january
+    between = store.add_course(cream.id, "2026-01-11", "2026-01-31")  # the gap between them
+    assert store.end_course(going.id, "2026-02-20").end == date(2026, 2, 20)
+    with pytest.raises(RecordInputError, match="course from 2026-01-11 to 2026-01-31"):
+        store.end_course(january.id, "2026-01-11")
+    assert [c.id for c in store.courses(cream.id)] == [january.id, between.id, going.id]
+
+
+def test_overlaps_stored_before_the_rule_are_kept_and_can_be_ended(store):
+    cream = store.add_treatment("Betnovate", "topical_corticosteroid", "potent")
+    first = store.add_course(cream.id, "2026-01-01")
+    with store._write() as conn:  # an old store: a second ongoing course of the same treatment
+        conn.execute(
+            "INSERT INTO course (treatment_id, start_day, created_at) VALUES (?, ?, ?)",
+            (cream.id, "2026-02-01", "2026-02-01T00:00:00"),
+        )
+    assert len(store.courses(cream.id)) == 2  # nothing is deleted
+    assert store.end_course(first.id, "2026-01-31").end == date(2026, 1, 31)  # ending is fine
+
+
+def test_a_potency_on_another_kind_is_refused_with_an_article_that_fits(store):
+    with pytest.raises(RecordInputError, match="has a potency, not an emollient\\.$"):
+        store.add_treatment("Cream", "emollient", "potent")
+    with pytest.raises(RecordInputError, match="not an antihistamine\\.$"):
+        store.add_treatment("Pill", "antihistamine", "mild")
+    with pytest.raises(RecordInputError, match="not a systemic / biologic\\.$"):
+        store.add_treatment("Jab", "systemic_biologic", "mild")
+    assert store.treatments() == []

@@ -83,8 +83,8 @@ class ScriptedWindow:
         self.model_action: str | None = None
         self.questions: list[tuple[str, str]] = []
         self.messages: list[tuple[str, str, str]] = []
-        window.show_message = lambda kind, title, text, details="": self.messages.append(
-            (kind, title, text)
+        window.show_message = lambda kind, title, text, details="", action=None: (
+            self.messages.append((kind, title, text))
         )
         window.ask_site = lambda count: SITE
         window.ask_question = self._ask

@@ -131,6 +131,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument(
         "--date", default=None, metavar="YYYY-MM-DD", help="the course's last day (default today)"
     )
+    p.add_argument(
+        "--start",
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the start of the ongoing course to end (needed only when it has several)",
+    )
     p.add_argument("--json", action="store_true", help="print the course as JSON")
     p.set_defaults(func=run_treatments_end)
     p = actions.add_parser("edit", parents=[common], help="rename a treatment or change its kind")
@@ -561,17 +567,32 @@ def run_treatments_course(args: argparse.Namespace) -> int:
 
 
 def run_treatments_end(args: argparse.Namespace) -> int:
-    """``eczema-tracker treatments end NAME [--date D]``: the ongoing course ends on D (today)."""
+    """``eczema-tracker treatments end NAME [--date D] [--start S]``: the ongoing course ends
+    on D (today). A store from before overlapping courses were refused may hold several ongoing
+    courses of one treatment: then ``--start`` says which, and without it nothing is changed."""
     end = _day(args.date, "--date")
+    start = None if args.start is None else _day(args.start, "--start")
     with open_store(args.data_dir, describe=_sentence) as store:
         treatment = _find(store, args.name)
         ongoing = [c for c in store.courses(treatment.id) if c.end is None]
+        if start is not None:
+            ongoing = [c for c in ongoing if c.start.isoformat() == start]
         if not ongoing:
+            started = "" if start is None else f" that started on {start}"
             raise CliError(
-                escape_control_characters(f"'{treatment.name}' has no ongoing course to end ")
+                escape_control_characters(
+                    f"'{treatment.name}' has no ongoing course{started} to end "
+                )
                 + "(see `eczema-tracker treatments list`)"
             )
-        course = ongoing[-1]  # the one started last
+        if len(ongoing) > 1:
+            starts = ", ".join(c.start.isoformat() for c in ongoing)
+            raise CliError(
+                f"'{treatment.name}' has {len(ongoing)} ongoing courses (started {starts}); say "
+                "which one to end with --start YYYY-MM-DD",
+                INPUT_ERROR_CODE,
+            )
+        course = ongoing[0]
         if end < course.start.isoformat():
             raise CliError(
                 f"--date {end} is before the course's start {course.start.isoformat()}; a course "

@@ -167,7 +167,8 @@ def run_import(args: argparse.Namespace) -> int:
         elif r.status == "restored":
             _say(f"restored   {r.path} (photo {r.photo_id}): restored from the bin")
         else:
-            _say(f"{r.status:<10} {r.path} (photo {r.photo_id})")
+            guessed = ", date from the file, not the camera" if r.date_guessed else ""
+            _say(f"{r.status:<10} {r.path} (photo {r.photo_id}{guessed})")
     if not args.json:
         restored = f"{counts['restored']} restored from the bin, " if counts["restored"] else ""
         print(
@@ -197,6 +198,7 @@ def run_photos(args: argparse.Namespace) -> int:
         row: dict[str, Any] = {
             "photo_id": photo.id,
             "taken_at": photo.taken_at,
+            "date_guessed": photo.date_guessed,
             "site": photo.site,
             "width": photo.width,
             "height": photo.height,
@@ -214,6 +216,7 @@ def run_photos(args: argparse.Namespace) -> int:
             score = "-" if row["score"] is None else f"{row['score']:.2f}"
             rating = "-" if row["rating"] is None else str(row["rating"])
             flags = ("P" if photo.is_prompt else " ") + ("*" if row["stale"] else " ")
+            flags += "~" if photo.date_guessed else " "
             deleted = f" deleted {photo.deleted_at[:19]}" if in_bin and photo.deleted_at else ""
             _say(
                 f"{photo.id:>6} {photo.taken_at[:19]:<19} {photo.site[:20]:<20} "
@@ -228,7 +231,11 @@ def run_photos(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         else:
-            print(f"{len(photos)} photo(s)  (P: prompt, *: analysis out of date)", file=sys.stderr)
+            print(
+                f"{len(photos)} photo(s)  (P: prompt, *: analysis out of date, ~: date from the "
+                "file, not the camera)",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+#: What a guessed date is called wherever a photo's date is shown (library, photo view).
+GUESSED_DATE_NOTE = "date from the file, not the camera"
+#: The mark before a guessed date where there is room for one character only.
+GUESSED_DATE_MARK = "≈"
+
 
 def format_day(when: datetime | None) -> str:
     """``Wednesday 2 December 2026``; ``date unknown`` for None."""

@@ -68,6 +68,7 @@ class LibraryState:
             stale=bool(analysed and point is not None and point.stale),
             rating=point.rating if point is not None else None,
             unfamiliar=bool(analysed and point_is_unfamiliar(point)),
+            date_guessed=photo.date_guessed,
         )
 
     def prompt_counts(self) -> dict[str, int]:
@@ -95,6 +96,7 @@ class LibraryState:
             photo_id=photo_id,
             site=photo.site,
             taken_at=_when(photo),
+            date_guessed=photo.date_guessed,
             is_prompt=bool(photo.is_prompt),
             rating=self.store.rating(photo_id),
             has_severity_model=self.store.active_severity_model() is not None,

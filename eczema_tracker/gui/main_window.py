@@ -20,6 +20,7 @@ backup and restore: :mod:`.backup_flow`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
@@ -44,7 +45,7 @@ from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui import store_problems, window_layout
 from eczema_tracker.gui.analysis_flow import AnalysisFlow
 from eczema_tracker.gui.backup_flow import BackupFlow
-from eczema_tracker.gui.dialogs.import_summary import summarise_import
+from eczema_tracker.gui.dialogs.import_summary import guessed_date_ids, summarise_import
 from eczema_tracker.gui.keyboard_home import KeyboardHome
 from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.personal_model_flow import PersonalModelFlow
@@ -234,8 +235,16 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
             self.photo_view.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
     # -- talking to the user (tests replace these) ---------------------------------------------
-    def show_message(self, kind: str, title: str, text: str, details: str = "") -> None:
-        """Tell the user something: kind is "info", "warning" or "error"."""
+    def show_message(
+        self,
+        kind: str,
+        title: str,
+        text: str,
+        details: str = "",
+        action: tuple[str, Callable[[], object]] | None = None,
+    ) -> None:
+        """Tell the user something: kind is "info", "warning" or "error"; ``action`` adds a
+        button (its text, and what it does once the box is closed by it)."""
         self.messages.append((kind, title, text))
         log.info("%s: %s: %s", kind, title, text)
         box = QMessageBox(self)
@@ -248,6 +257,10 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         box.setText(text)
         if details:
             box.setDetailedText(details)
+        if action is not None:
+            box.setStandardButtons(QMessageBox.StandardButton.Ok)
+            button = box.addButton(action[0], QMessageBox.ButtonRole.ActionRole)
+            button.clicked.connect(action[1])
         box.open()  # window-modal but non-blocking: background tasks keep running
 
     def ask_question(self, title: str, text: str) -> bool:
@@ -421,7 +434,11 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
                 f" {len(back)} of them {'was' if len(back) == 1 else 'were'} in the bin and "
                 f"{'is' if len(back) == 1 else 'are'} back in the library."
             )
-        self.show_message("info", "Import finished", headline, details)
+        guessed = guessed_date_ids(results)
+        offer = ("&Set one date for them…", lambda: self.photo_actions.ask_one_date(guessed))
+        self.show_message(
+            "info", "Import finished", headline, details, action=offer if guessed else None
+        )
         self.importFinished.emit(results)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802

@@ -13,16 +13,17 @@ too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app import services
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.store_api import PhotoRecord, Store
 from eczema_tracker.core.severity_scale import CLASS_NAMES
+from eczema_tracker.gui.dialogs.set_date_dialog import SetDateDialog
 from eczema_tracker.gui.flow_host import EditHost
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
@@ -287,6 +288,7 @@ class PhotoActions(QObject):
                 store.update_photo(
                     pid,
                     taken_at=taken,
+                    taken_at_source=old.taken_at_source,
                     site=old.site if edit.site is not None else None,
                     note=old.note if edit.note is not None else None,
                 )
@@ -297,6 +299,45 @@ class PhotoActions(QObject):
             host.status("Photo changed. Ctrl+Z undoes it.")
             self.undo_history.push(
                 "edit of the photo", lambda: self._undoable(undo_op(old), changes, None)
+            )
+
+        return self.session.write(op, changes, on_done=done)
+
+    def ask_one_date(self, ids: list[int]) -> SetDateDialog:
+        """Ask one day for ``ids`` (photos whose dates were guessed) and set it when saved."""
+        dialog = SetDateDialog(
+            len(ids), self.parent() if isinstance(self.parent(), QWidget) else None
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.set_one_date(ids, dialog.day()))
+        dialog.open()
+        return dialog
+
+    def set_one_date(self, ids: list[int], day: date) -> BackgroundTask:
+        """Give the photos ``ids`` the date ``day``, each keeping its time of day (so they stay
+        in the order their files had); the dates are then the person's, no longer guessed."""
+        changes = StoreChanges(photos=True, photo_ids=_ids(ids))
+
+        def op(store: Store) -> list[PhotoRecord]:
+            before = [store.photo(pid) for pid in ids]
+            for old in before:
+                when = old.taken_datetime.replace(year=day.year, month=day.month, day=day.day)
+                store.update_photo(old.id, taken_at=when)
+            return before
+
+        def put_back(before: list[PhotoRecord]) -> Callable[[Store], None]:
+            def op(store: Store) -> None:
+                for old in before:
+                    store.update_photo(
+                        old.id, taken_at=old.taken_at, taken_at_source=old.taken_at_source
+                    )
+
+            return op
+
+        def done(before: list[PhotoRecord]) -> None:
+            self.host.status(f"{_photos(len(ids))} dated {day.day} {day:%b %Y}. Ctrl+Z undoes it.")
+            self.undo_history.push(
+                "setting one date", lambda: self._undoable(put_back(before), changes, None)
             )
 
         return self.session.write(op, changes, on_done=done)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from PySide6.QtCore import QDateTime
 from PySide6.QtWidgets import (
@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QWidget,
 )
+
+from eczema_tracker.gui.widgets.past_dates import limit_to_today
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,12 @@ class PhotoEditDialog(QDialog):
         self.setWindowTitle("Edit photo")
         self._original = (taken_at, site, note)
         self.when = QDateTimeEdit()
-        self.when.setCalendarPopup(True)
         self.when.setDisplayFormat("d MMMM yyyy, HH:mm")
+        self.when.setToolTip("When the photo was taken")
+        # A camera clock set wrong may have dated the photo later: keep that date as it is
+        # (the edit must not change it unasked), but offer no later day than that.
+        last = max(date.today(), taken_at.date()) if taken_at else date.today()
+        limit_to_today(self.when, last)
         self.when.setDateTime(QDateTime(taken_at) if taken_at else QDateTime.currentDateTime())
         self.site = QComboBox()
         self.site.setEditable(True)

@@ -235,7 +235,8 @@ def _commit_batch(
     for item in batch:
         photo_id, is_new = stored[item.sha256]
         if is_new and item.sha256 not in answered:
-            results[item.index] = ImportResult(item.label, "imported", None, photo_id)
+            guessed = item.photo.taken_at_source == "file"
+            results[item.index] = ImportResult(item.label, "imported", None, photo_id, guessed)
             write_cached_thumbnail(store.data_dir, item.sha256, item.thumbnail)
         else:
             results[item.index] = ImportResult(item.label, "duplicate", None, photo_id)

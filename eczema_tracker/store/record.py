@@ -51,6 +51,7 @@ from eczema_tracker.store.record_values import (
     check_whole_number,
     checkin_from_row,
     course_from_row,
+    course_span_text,
     daily_from_row,
     mark_from_row,
     parse_day,
@@ -447,6 +448,7 @@ class RecordMixin(StoreBase):
                 )
             if times_a_day is not None:
                 check_whole_number(times_a_day, "times a day", 1, MAX_TIMES_A_DAY)
+            self._refuse_overlap(treatment.id, treatment.name, first, last, None)
             stamp = now_iso()
             with self._write() as conn:
                 cur = conn.execute(
@@ -463,6 +465,20 @@ class RecordMixin(StoreBase):
             return CourseRecord(
                 last_id(cur), treatment.id, treatment.name, first, last, times_a_day, stamp
             )
+
+    def _refuse_overlap(
+        self, treatment_id: int, name: str, first: date, last: date | None, own_id: int | None
+    ) -> None:
+        """Refuse a course of a treatment from ``first`` to ``last`` (``None``: ongoing) that
+        shares a day with another of its courses: naming it (``end`` must know which one)."""
+        for other in self.courses(treatment_id, first, last):
+            if other.id != own_id:
+                mine = CourseRecord(0, treatment_id, name, first, last, None, "")
+                raise RecordInputError(
+                    f"'{name}' already has a course {course_span_text(other)}, which overlaps "
+                    f"this one ({course_span_text(mine).removeprefix('from ')}); end or change "
+                    "that course first."
+                )
 
     def course(self, course_id: int) -> CourseRecord:
         """One course by id (``RecordInputError`` when there is none)."""
@@ -482,6 +498,11 @@ class RecordMixin(StoreBase):
                     f"A course cannot end ({last.isoformat()}) before it starts "
                     f"({old.start.isoformat()})."
                 )
+            # Ending a course earlier never makes it overlap another; running it longer (or
+            # making it ongoing again) must not. Overlaps stored before this rule are kept.
+            longer = old.end is not None and (last is None or last > old.end)
+            if longer:
+                self._refuse_overlap(old.treatment_id, old.treatment_name, old.start, last, old.id)
             with self._write() as conn:
                 conn.execute(
                     "UPDATE course SET end_day = ? WHERE id = ?",

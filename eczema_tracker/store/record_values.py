@@ -237,6 +237,17 @@ def check_treatment_name(value: str) -> str:
     return text
 
 
+def with_article(words: str) -> str:
+    """``an emollient``, ``a topical corticosteroid``: the words after "a" or "an"."""
+    return ("an " if words[:1].lower() in "aeiou" else "a ") + words
+
+
+def course_span_text(course: CourseRecord) -> str:
+    """``from 2026-01-03 to 2026-01-20`` or ``from 2026-01-03, ongoing``."""
+    start = course.start.isoformat()
+    return f"from {start}, ongoing" if course.end is None else f"from {start} to {course.end}"
+
+
 def check_kind_and_potency(kind: str, potency: str | None) -> tuple[str, str | None]:
     """A known kind, and a potency only for a topical corticosteroid."""
     if kind not in TREATMENT_KINDS:
@@ -246,7 +257,8 @@ def check_kind_and_potency(kind: str, potency: str | None) -> tuple[str, str | N
     if potency is not None:
         if kind != "topical_corticosteroid":
             raise RecordInputError(
-                f"Only a topical corticosteroid has a potency, not a {TREATMENT_KIND_LABELS[kind]}."
+                "Only a topical corticosteroid has a potency, not "
+                f"{with_article(TREATMENT_KIND_LABELS[kind])}."
             )
         if potency not in POTENCIES:
             raise RecordInputError(

@@ -10,6 +10,9 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 ImportStatus = Literal["imported", "duplicate", "restored", "refused"]
+#: Where a photo's ``taken_at`` came from: the camera (EXIF), the file's modification time
+#: (a guess), or the person.
+TAKEN_AT_SOURCES: tuple[str, ...] = ("exif", "file", "user")
 
 #: Suggestions for the free-text body site (any other text is fine too).
 COMMON_SITES: tuple[str, ...] = (
@@ -65,6 +68,8 @@ class ImportResult:
     status: ImportStatus
     reason: str | None = None  # one line, only when refused
     photo_id: int | None = None  # the new or the existing photo; None when refused
+    #: imported with a date guessed from the file's modification time (no camera date in it)
+    date_guessed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +77,7 @@ class ImportResult:
             "status": self.status,
             "reason": self.reason,
             "photo_id": self.photo_id,
+            "date_guessed": self.date_guessed,
         }
 
 
@@ -102,6 +108,12 @@ class PhotoRecord:
     @property
     def taken_datetime(self) -> datetime:
         return parse_iso(self.taken_at)
+
+    @property
+    def date_guessed(self) -> bool:
+        """Whether ``taken_at`` is the file's modification time, not a camera (or the
+        person's) date: copied files often all carry the day they were copied."""
+        return self.taken_at_source == "file"
 
 
 @dataclass(frozen=True, slots=True)

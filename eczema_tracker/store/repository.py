@@ -34,6 +34,7 @@ from eczema_tracker.store.prompts import PromptsMixin
 from eczema_tracker.store.record import RecordMixin
 from eczema_tracker.store.record_days import RecordDaysMixin
 from eczema_tracker.store.records import (
+    TAKEN_AT_SOURCES,
     ImportResult,
     PhotoRecord,
     RatingRecord,
@@ -245,18 +246,23 @@ class Store(
         taken_at: str | datetime | None = None,
         site: str | None = None,
         note: str | None = None,
+        taken_at_source: str = "user",
     ) -> PhotoRecord:
         """Change when a photo was taken, its body site or its note; returns the new record.
 
+        A date given is the person's (``taken_at_source`` 'user': no longer guessed); undo
+        passes the source the date had before ('exif', 'file' or 'user').
         Moving a prompt photo to another site counts as a prompt change of both sites.
         """
+        if taken_at_source not in TAKEN_AT_SOURCES:
+            raise ValueError(f"{taken_at_source!r} is not one of {', '.join(TAKEN_AT_SOURCES)}")
         with self._write() as conn:
             old = self._photo_row(photo_id)
             if taken_at is not None:
                 text = _validate_taken_at(taken_at)
                 conn.execute(
-                    "UPDATE photo SET taken_at = ?, taken_at_source = 'user' WHERE id = ?",
-                    (text, old.id),
+                    "UPDATE photo SET taken_at = ?, taken_at_source = ? WHERE id = ?",
+                    (text, taken_at_source, old.id),
                 )
             if note is not None:
                 conn.execute("UPDATE photo SET note = ? WHERE id = ?", (str(note), old.id))

@@ -45,6 +45,7 @@ from eczema_tracker.core.poem import (
     POEM_QUESTIONS,
     score_poem,
 )
+from eczema_tracker.gui.widgets.past_dates import limit_to_today
 
 #: Colours of the five POEM bands (as text), mildest first.
 BAND_TEXT_COLORS = {
@@ -209,10 +210,9 @@ class CheckinDialog(QDialog):
         self._day_values = day_values
         self._loaded = DayValues()
         self.date_edit = QDateEdit(to_qdate(day or self._today))
-        self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("d MMM yyyy")
-        self.date_edit.setMaximumDate(to_qdate(self._today))
-        self.date_edit.setToolTip("The day of the check-in (not in the future)")
+        self.date_edit.setToolTip("The day of the check-in")
+        limit_to_today(self.date_edit, self._today)
         self.date_edit.dateChanged.connect(lambda _d: self._load_day())
         top = QHBoxLayout()
         top.addWidget(QLabel("Check-in for"))

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from eczema_tracker.gui.dialogs.checkin_dialog import DayValues, from_qdate, to_qdate
+from eczema_tracker.gui.widgets.past_dates import limit_to_today
 
 
 class DayDialog(QDialog):
@@ -39,9 +40,8 @@ class DayDialog(QDialog):
         self._today = today or date.today()
         self._day_values = day_values
         self.date_edit = QDateEdit(to_qdate(day or self._today))
-        self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("d MMM yyyy")
-        self.date_edit.setMaximumDate(to_qdate(self._today))
+        limit_to_today(self.date_edit, self._today)
         self.flare = QCheckBox("This day was a &flare")
         self.note = QPlainTextEdit()
         self.note.setPlaceholderText("What happened, what you tried, what you noticed…")

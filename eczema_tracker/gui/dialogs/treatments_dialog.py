@@ -1,10 +1,13 @@
 """Treatments: the person's short list of treatments and the courses of each.
 
 Left: the list, and a form to add a treatment or change the one selected (name; kind;
-a potency for a topical corticosteroid) or delete it (asked first; its courses go with it).
+a potency, shown only for a topical corticosteroid) or delete it (asked first; its courses go
+with it). After Add the form is empty again, so the next treatment inherits nothing.
 Right: the selected treatment's courses (start, end or "ongoing", times a day), a form to add
 one, set or clear the end of the selected course, or delete it. A course cannot end before it
-starts: the dialog says so and stores nothing. Every write goes through the store session
+starts, nor overlap another course of the same treatment (the store's rule, with a message
+naming that course): the dialog says so and stores nothing. No date is in the future: the
+calendars grey those days out. Every write goes through the store session
 (in the background, in order); the lists are read again when it is done.
 """
 
@@ -49,6 +52,7 @@ from eczema_tracker.app.record_api import (
     potency_label,
 )
 from eczema_tracker.gui.dialogs.checkin_dialog import from_qdate, to_qdate
+from eczema_tracker.gui.widgets.past_dates import limit_to_today
 
 RECORD = StoreChanges(record=True)
 TCS = "topical_corticosteroid"
@@ -112,7 +116,7 @@ class TreatmentsDialog(QDialog):
         self.add_button.clicked.connect(self.add_treatment)
         self.save_button.clicked.connect(self.save_treatment)
         self.delete_button.clicked.connect(self.delete_treatment)
-        form = QFormLayout()
+        form = self.treatment_form = QFormLayout()
         form.addRow("&Name:", self.name)
         form.addRow("&Kind:", self.kind)
         form.addRow("&Potency:", self.potency)
@@ -187,10 +191,9 @@ class TreatmentsDialog(QDialog):
 
     def _date_edit(self, tip: str) -> QDateEdit:
         edit = QDateEdit(to_qdate(self._today))
-        edit.setCalendarPopup(True)
         edit.setDisplayFormat("d MMM yyyy")
-        edit.setMaximumDate(to_qdate(self._today))
         edit.setToolTip(tip)
+        limit_to_today(edit, self._today)
         return edit
 
     # -- reading -----------------------------------------------------------------------------
@@ -227,7 +230,12 @@ class TreatmentsDialog(QDialog):
             self.list.item(0).setFlags(Qt.ItemFlag.NoItemFlags)
         self.list.blockSignals(False)
         if keep:
+            # Quietly: reading again after a write must not put the selected treatment back
+            # into the form (a course added would refill it, and the next treatment typed
+            # over the name would take this one's kind and potency).
+            self.list.blockSignals(True)
             self.select_treatment(keep)
+            self.list.blockSignals(False)
         self._selected(fill=select is not None or current is None)
 
     def _selected(self, fill: bool = True) -> None:
@@ -244,8 +252,7 @@ class TreatmentsDialog(QDialog):
             if fill:
                 self.name.setText(treatment.name)
                 self.kind.setCurrentIndex(max(0, self.kind.findData(treatment.kind)))
-                if treatment.potency:
-                    self.potency.setCurrentIndex(max(0, self.potency.findData(treatment.potency)))
+                self.potency.setCurrentIndex(max(0, self.potency.findData(treatment.potency)))
         self.table.setRowCount(len(self._courses))
         for row, course in enumerate(self._courses):
             end = "ongoing" if course.end is None else _day(course.end)
@@ -260,8 +267,24 @@ class TreatmentsDialog(QDialog):
         self.delete_course_button.setEnabled(course is not None)
 
     def _kind_changed(self) -> None:
+        # Only a topical corticosteroid has a potency: the row is not there for other kinds.
         is_tcs = self.kind.currentData() == TCS
         self.potency.setEnabled(is_tcs)
+        self.treatment_form.setRowVisible(self.potency, is_tcs)
+
+    def clear_treatment_form(self) -> None:
+        """An empty form for the next treatment: no name, the first kind, no potency."""
+        self.name.clear()
+        self.kind.setCurrentIndex(0)
+        self.potency.setCurrentIndex(0)
+        self.name.setFocus()
+
+    def clear_course_form(self) -> None:
+        """A fresh course form: starting today, ongoing, times a day not given."""
+        self.start.setDate(to_qdate(self._today))
+        self.end.setDate(to_qdate(self._today))
+        self.ended.setChecked(False)
+        self.times.setValue(0)
 
     # -- writing -----------------------------------------------------------------------------
     def say(self, text: str, *, error: bool = False) -> None:
@@ -305,6 +328,9 @@ class TreatmentsDialog(QDialog):
 
         def done(treatment: TreatmentRecord) -> None:
             self.reload(select=treatment.name)
+            # The next treatment starts from an empty form, never from this one's kind and
+            # potency (an emollient was once saved as a potent corticosteroid that way).
+            self.clear_treatment_form()
             self.say(f"Added {treatment_text(treatment)}. Now add a course on the right.")
 
         self._write(lambda store: store.add_treatment(name, kind, potency), done)
@@ -371,6 +397,7 @@ class TreatmentsDialog(QDialog):
 
         def done(course: CourseRecord) -> None:
             self.reload()
+            self.clear_course_form()  # the next course does not inherit this one's end
             until = "ongoing" if course.end is None else f"to {_day(course.end)}"
             self.say(f"Added a course of {treatment.name} from {_day(course.start)}, {until}.")
 

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from eczema_tracker.core import paths
 from eczema_tracker.core.atomic import atomic_write_text
-from eczema_tracker.gui.formatting import format_day_time
+from eczema_tracker.gui.formatting import GUESSED_DATE_MARK, GUESSED_DATE_NOTE, format_day_time
 from eczema_tracker.gui.widgets.result_badges import (  # BADGES, legend_html: re-exported
     BADGES,
     draw_badges,
@@ -77,6 +77,8 @@ class LibraryItem:
     rating: int | None = None
     #: its result looks unlike the site's example photos (``app.familiarity_text``)
     unfamiliar: bool = False
+    #: its date is the file's modification time, not a camera date
+    date_guessed: bool = False
 
 
 @dataclass
@@ -109,7 +111,10 @@ def badges_of(item: LibraryItem) -> list[str]:
 
 def photo_tooltip(item: LibraryItem) -> str:
     """Date, site and every badge in words."""
-    lines = [format_day_time(item.taken_at), item.site]
+    when = format_day_time(item.taken_at)
+    if item.date_guessed:
+        when = f"{GUESSED_DATE_MARK} {when} ({GUESSED_DATE_NOTE})"
+    lines = [when, item.site]
     lines += [BADGES[key][2][:1].upper() + BADGES[key][2][1:] for key in badges_of(item)]
     if not item.analysed:
         lines.append("Not analysed yet")
@@ -275,6 +280,8 @@ class _LibraryDelegate(QStyledItemDelegate):
             option.palette.highlightedText().color() if selected else option.palette.text().color()
         )
         day = f"{item.taken_at:%a} {item.taken_at.day}" if item.taken_at else "no date"
+        if item.date_guessed:
+            day = f"{GUESSED_DATE_MARK} {day}"
         label = day if self._view.single_site else f"{day} · {item.site}"
         elided = option.fontMetrics.elidedText(
             label, Qt.TextElideMode.ElideRight, text_rect.width()
@@ -334,7 +341,7 @@ class LibraryFooter(QWidget):
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
-        self.legend = QLabel(legend_html())
+        self.legend = QLabel(f"{legend_html()} {GUESSED_DATE_MARK}&nbsp;{GUESSED_DATE_NOTE}")
         self.legend.setWordWrap(True)
         small = self.legend.font()
         small.setPointSizeF(max(7.0, small.pointSizeF() - 1.5))

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from eczema_tracker.app.familiarity_text import UNFAMILIAR_NOTE, distance_text, sentence
 from eczema_tracker.core.severity_scale import CLASS_NAMES, ShownGrade
-from eczema_tracker.gui.formatting import format_day_time
+from eczema_tracker.gui.formatting import GUESSED_DATE_NOTE, format_day_time
 from eczema_tracker.gui.widgets.image_overlay import ImageOverlayWidget
 from eczema_tracker.gui.widgets.result_badges import UNFAMILIAR_COLOR
 
@@ -51,6 +51,8 @@ class PhotoDetails:
     photo_id: int
     site: str
     taken_at: datetime | None = None
+    #: ``taken_at`` is the file's modification time, not a camera date
+    date_guessed: bool = False
     image: QImage | None = None
     is_prompt: bool = False
     prompt_mask: np.ndarray | None = None
@@ -267,7 +269,16 @@ class PhotoView(QWidget):
             self.unfamiliar_note.hide()
             self._set_rating(None)
             return
-        self.title.setText(f"<b>{details.site}</b><br>{format_day_time(details.taken_at)}")
+        when = format_day_time(details.taken_at)
+        if details.date_guessed:
+            when += f" <span style='color:#8a6d00'>({GUESSED_DATE_NOTE})</span>"
+        self.title.setText(f"<b>{details.site}</b><br>{when}")
+        self.title.setToolTip(
+            "This photo has no camera date: its date is the file's, which copying can change. "
+            "Photo ▸ Edit date, site and note sets the right one."
+            if details.date_guessed
+            else ""
+        )
         self.note.setText(f"Note: {details.note}" if details.note else "")
         self.note.setVisible(bool(details.note))
         self.image_view.set_image(details.image)
