@@ -113,3 +113,17 @@ def test_restore_warns_of_each_file_missing_from_the_backup(tmp_path, capsys, ec
     captured = capsys.readouterr()
     assert "warning" not in captured.err and "in the bin" not in captured.out
     assert captured.out.startswith("restored 1 photo(s) (1 file(s)) into ")
+
+
+def test_export_replaces_an_existing_file_only_with_force(tmp_path, capsys, eczema_photo_paths):
+    store = tmp_path / "store"
+    assert main(["import", "--data-dir", str(store), str(eczema_photo_paths[0])]) == 0
+    backup = tmp_path / "b.zip"
+    backup.write_bytes(b"someone's file")
+    capsys.readouterr()
+    assert main(["export", "--data-dir", str(store), "--out", str(backup)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("eczema-tracker: error:") and "--force" in err and "\n" not in err
+    assert backup.read_bytes() == b"someone's file"
+    assert main(["export", "--data-dir", str(store), "--out", str(backup), "--force"]) == 0
+    assert backup.read_bytes()[:2] == b"PK"
