@@ -231,6 +231,14 @@ def test_characters_of_any_script_print_or_are_named(tmp_path):
     assert "itchy" in text
     assert "\u6e7f\u75b9" in text or "[cjk unified ideograph-6e7f]" in text
     assert "\U0001f600" in text or "[grinning face]" in text
+    lines_after = "long note " * 80 + "LAST-WORDS"
+    with Store.open(tmp_path / "store2") as store:
+        info = populate(store, tmp_path / "photos2", photos_per_site=2)
+        store.set_day_mark(info["from"] + timedelta(days=6), note="\u6e7f\u75b9 " + lines_after)
+        store.set_day_mark(info["from"] + timedelta(days=4), note="the next note")
+        data = gather_report(store, check_request(info["from"], info["to"]))
+    text = _text(write_report(data, tmp_path / "r2.pdf").path)  # a fallback font, then lines
+    assert "LAST-WORDS" in text and "the next note" in text and "\x00" not in text
     document = ReportDocument((8.27, 11.69))
     assert document.printable("a \U0010fffd b") == "a [U+10FFFD] b"  # in no font at all
     assert document.printable("caf\u00e9 \u2013 \u25cb") == "caf\u00e9 \u2013 \u25cb"

@@ -10,6 +10,7 @@ Unicode name in brackets (``[grinning face]``), so the doctor still reads what w
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from pathlib import Path
 from fpdf import FPDF, FontFace
 
 MARGIN = 0.6  # inches, every side
-INK = "#222222"
+INK = "#000000"  # black: fpdf2 2.8.9 loses the font of later lines after a fallback glyph
+# in coloured text, so text that needs a fallback font is always drawn black (see text_line)
 MUTED = "#666666"
 RULE = "#bbbbbb"
 HEADER_FILL = "#eef2f7"
@@ -95,6 +97,7 @@ class ReportDocument(FPDF):
         for style, path in _dejavu_files().items():
             self.add_font(FONT, style, str(path))
         self._covered: set[int] = _font_characters(self, FONT)
+        self._own: frozenset[int] = frozenset(self._covered)  # DejaVu Sans' own characters
         self._fallbacks_loaded = False
         #: characters printed by name because no font has them (for the caller to tell)
         self.unprintable: set[str] = set()
@@ -131,14 +134,38 @@ class ReportDocument(FPDF):
             text = text.replace(char, f"[{name}]")
         return text
 
+    def _break_long_words(self, text: str, width: float) -> str:
+        """``text`` with every word wider than ``width`` inches cut into lines that fit.
+
+        fpdf2 breaks such a word itself, but (2.8.9) drops the rest of the text when a fallback
+        font was used earlier in the same paragraph; cutting it here avoids that.
+        """
+        words = re.split(r"(\s+)", text)
+        if all(self.get_string_width(w) <= width for w in words if not w.isspace()):
+            return text
+        out = []
+        for word in words:
+            if word.isspace() or self.get_string_width(word) <= width:
+                out.append(word)
+                continue
+            piece = ""
+            for char in word:
+                if piece and self.get_string_width(piece + char) > width:
+                    out.append(piece + "\n")
+                    piece = ""
+                piece += char
+            out.append(piece)
+        return "".join(out)
+
     # -- page furniture -----------------------------------------------------------------------
     def footer(self) -> None:
         """Every page: the footer text and ``page N of M``."""
         self.set_y(-0.45)
         self.set_font(FONT, "", 7)
-        self.set_text_color(MUTED)
-        text = f"{self.footer_text}   \u00b7   page {self.page_no()} of {{nb}}"
-        self.cell(0, 0.15, self.printable(text.strip(" \u00b7")))
+        text = self.printable(f"{self.footer_text}   \u00b7   page {self.page_no()} of {{nb}}")
+        own = all(ord(c) in self._own or c in _IGNORABLE for c in text)
+        self.set_text_color(MUTED if own else INK)  # see text_line
+        self.cell(0, 0.15, text.strip(" \u00b7"))
         self.set_text_color(INK)
 
     @property
@@ -171,12 +198,15 @@ class ReportDocument(FPDF):
     ) -> None:
         """``text`` at the cursor, wrapped to the page (``indent`` inches in from the margin)."""
         self.set_font(FONT, "B" if bold else "", size)
+        shown = self.printable(text)
+        if any(ord(c) not in self._own and c not in _IGNORABLE for c in shown):
+            color = INK  # a fallback font in coloured text loses the lines after it (fpdf2 2.8.9)
         self.set_text_color(color)
         self.set_x(self.l_margin + indent)
         self.multi_cell(
             self.epw - indent,
             size * gap / 72,
-            self.printable(text),
+            self._break_long_words(shown, self.epw - indent - 0.05),
             align="L",
             new_x="LMARGIN",
             new_y="NEXT",

@@ -207,9 +207,7 @@ def _photos(doc: ReportDocument, sites: Sequence[SiteReport]) -> None:
             y = top + caption
             if photo.image is None:
                 doc.set_xy(x, y + box / 3)
-                doc.set_text_color(MUTED)
                 doc.multi_cell(photo_width, 7 * 1.25 / 72, doc.printable(photo.problem), align="C")
-                doc.set_text_color("#222222")
                 continue
             aspect = photo.image.shape[0] / photo.image.shape[1]
             w = min(photo_width, box / aspect)
