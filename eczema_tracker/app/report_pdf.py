@@ -57,6 +57,11 @@ DISCLAIMER = (
 )
 MASK_COLOR = (0, 229, 255)  # the outline drawn on the photos
 LEGEND_COLUMNS = 4
+#: Lines and marker sets of the timeline with more points than this are placed as an image
+#: (at :data:`RASTER_DPI`) inside the otherwise vector figure: a 10,000-check-in record would
+#: otherwise take fpdf2 tens of seconds to place, point by point.
+DENSE_POINTS = 500
+RASTER_DPI = 200
 #: The most items of each kind printed (the most recent); a line tells how many more there are.
 MAX_COURSES = 150
 MAX_FLARES = 400
@@ -92,6 +97,18 @@ def _header(doc: ReportDocument, data: ReportData) -> None:
     doc.space(0.04)
 
 
+def _point_count(artist: object) -> int:
+    """How many points a line or a collection (markers, bars) of the timeline draws."""
+    from matplotlib.collections import Collection
+    from matplotlib.lines import Line2D
+
+    if isinstance(artist, Line2D):
+        return len(artist.get_xdata())
+    if isinstance(artist, Collection):
+        return max(len(artist.get_offsets()), len(artist.get_paths()))
+    return 0
+
+
 def timeline_svg(data: ReportData, width: float, height: float) -> bytes:
     """The timeline figure (drawn by :mod:`eczema_tracker.app.timeline_figure`, as in the app)
     as SVG of ``width`` x ``height`` inches, its text kept as text."""
@@ -124,8 +141,12 @@ def timeline_svg(data: ReportData, width: float, height: float) -> bytes:
         # Room on the left for the labels, on the right for the area axis, below for the legend.
         bottom = (0.4 + 0.13 * rows) / height
         figure.subplots_adjust(left=0.14, right=0.9, top=0.97, bottom=bottom, hspace=0.12)
+        for ax in figure.axes:  # thousands of markers: an image inside the SVG (fast to place)
+            for artist in [*ax.lines, *ax.collections]:
+                if _point_count(artist) > DENSE_POINTS:
+                    artist.set_rasterized(True)
         out = io.BytesIO()
-        figure.savefig(out, format="svg")
+        figure.savefig(out, format="svg", dpi=RASTER_DPI)
     # fpdf2 draws no <metadata> (and logs a warning for it): the PDF has its own
     return re.sub(rb"<metadata>.*?</metadata>", b"", out.getvalue(), count=1, flags=re.DOTALL)
 
