@@ -103,9 +103,9 @@ def _point_count(artist: object) -> int:
     from matplotlib.lines import Line2D
 
     if isinstance(artist, Line2D):
-        return len(artist.get_xdata())
+        return int(np.size(artist.get_xdata()))
     if isinstance(artist, Collection):
-        return max(len(artist.get_offsets()), len(artist.get_paths()))
+        return max(int(np.shape(artist.get_offsets())[0]), len(artist.get_paths()))
     return 0
 
 
