@@ -111,27 +111,51 @@ def build_store(
     return first, today
 
 
+def _peak_rss_mb() -> float:
+    """The process's peak resident set so far, in MB (Linux and macOS)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1e6 if sys.platform == "darwin" else 1e3), 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--checkins", type=int, default=30)
     parser.add_argument("--width", type=int, default=2000)
     parser.add_argument("--height", type=int, default=1500)
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="build the store in DIR once and reuse it on later runs (to compare two versions "
+        "of the report on the same store)",
+    )
     args = parser.parse_args(argv)
     from eczema_tracker.app.report_data import check_request, gather_report
     from eczema_tracker.app.report_pdf import write_report
     from eczema_tracker.store import Store
 
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
-        folder = Path(tmp)
+        folder = Path(args.keep) if args.keep else Path(tmp)
         started = time.perf_counter()
-        first, last = build_store(folder, args.photos, args.checkins, (args.width, args.height))
+        range_file = folder / "range.json"
+        if range_file.is_file():
+            kept = json.loads(range_file.read_text())
+            first, last = date.fromisoformat(kept[0]), date.fromisoformat(kept[1])
+        else:
+            size = (args.width, args.height)
+            first, last = build_store(folder, args.photos, args.checkins, size)
+            range_file.write_text(json.dumps([first.isoformat(), last.isoformat()]))
         built = time.perf_counter() - started
         with Store.open(folder / "store", readonly=True) as store:
+            rss_before = _peak_rss_mb()
             t0 = time.perf_counter()
             data = gather_report(store, check_request(first, last))
             t1 = time.perf_counter()
-            written = write_report(data, folder / "report.pdf")
+            out = folder / "report.pdf"
+            out.unlink(missing_ok=True)
+            written = write_report(data, out)
             t2 = time.perf_counter()
         result = {
             "photos": data.photo_count,
@@ -143,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
             "write_seconds": round(t2 - t1, 3),
             "seconds": round(t2 - t0, 3),
             "store_build_seconds": round(built, 1),
+            # the process's peak resident memory (a kept store: the report's own peak)
+            "peak_rss_mb_before_report": rss_before,
+            "peak_rss_mb": _peak_rss_mb(),
         }
     print(json.dumps(result))
     return 0

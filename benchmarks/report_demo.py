@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         first, last = build_demo(Path(tmp) / "store")
         with Store.open(Path(tmp) / "store", readonly=True) as store:
             request = check_request(first, last, name="Sam Patient", paper="a4")
-            written = write_report(gather_report(store, request), args.out)
+            written = write_report(gather_report(store, request), args.out, overwrite=True)
     print(f"wrote {written.path} ({written.pages} pages)")
     if args.png:
         png = Path(args.png)

@@ -8,10 +8,13 @@ command takes ``--data-dir``) and sets ``func`` to a callable ``(args) -> int`` 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from eczema_tracker import __version__
 from eczema_tracker.core.errors import UserError
@@ -81,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args) or 0)
+        with _termination_as_exit():
+            return int(args.func(args) or 0)
     except CliError as exc:
         print(f"eczema-tracker: error: {exc.message}", file=sys.stderr)
         return exc.code
@@ -94,6 +98,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `eczema-tracker photos | head`: the reader left early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+@contextlib.contextmanager
+def _termination_as_exit() -> Iterator[None]:
+    """SIGTERM and SIGHUP end a command through ``SystemExit`` (128 + the signal), so that its
+    ``finally`` blocks run: a report or backup being written removes its temp file."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    before = {sig: signal.getsignal(sig) for sig in wanted}
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig, handler in before.items():
+        if handler is signal.SIG_DFL:
+            signal.signal(sig, leave)
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            if handler is signal.SIG_DFL:
+                signal.signal(sig, handler)
 
 
 def _run_app(parser: argparse.ArgumentParser, data_dir: str | None) -> int:

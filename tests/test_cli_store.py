@@ -148,3 +148,17 @@ def test_import_and_photos_mark_a_date_guessed_from_the_file(tmp_path, capsys):
     assert main(["photos", "--data-dir", store]) == 0
     out, err = capsys.readouterr()
     assert "~ copied.png" in out and "~: date from the file, not the camera" in err
+
+
+def test_export_replaces_an_existing_file_only_with_force(tmp_path, capsys, eczema_photo_paths):
+    store = tmp_path / "store"
+    assert main(["import", "--data-dir", str(store), str(eczema_photo_paths[0])]) == 0
+    backup = tmp_path / "b.zip"
+    backup.write_bytes(b"someone's file")
+    capsys.readouterr()
+    assert main(["export", "--data-dir", str(store), "--out", str(backup)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("eczema-tracker: error:") and "--force" in err and "\n" not in err
+    assert backup.read_bytes() == b"someone's file"
+    assert main(["export", "--data-dir", str(store), "--out", str(backup), "--force"]) == 0
+    assert backup.read_bytes()[:2] == b"PK"

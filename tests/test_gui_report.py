@@ -4,6 +4,7 @@ background from the main window (pytest-qt, offscreen)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -135,3 +136,54 @@ def test_the_main_window_makes_a_report(qtbot, tmp_path, monkeypatch):
             task.cancel()
         qtbot.waitUntil(lambda: not BackgroundTask._running, timeout=30000)
         win.store.close()
+
+
+def _accept_dialog(qtbot, win, info) -> None:
+    dialog = show_report_dialog(win)
+    assert dialog is not None
+    dialog.set_range(info["from"], info["to"])
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+
+
+def test_a_target_inside_the_store_is_refused_in_plain_words(qtbot, window, monkeypatch):
+    win, info = window
+    database = win.store.data_dir / "store.sqlite3"
+    before = database.read_bytes()
+    monkeypatch.setattr(ReportFlow, "ask_save_path", lambda _f, _s: str(database))
+    _accept_dialog(qtbot, win, info)
+    qtbot.waitUntil(lambda: bool(win.messages), timeout=10000)
+    kind, title, text = win.messages[-1]
+    assert kind == "warning" and "inside the photo store" in text and "\n" not in text
+    assert not BackgroundTask._running
+    assert database.read_bytes() == before
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_a_name_the_dialog_did_not_ask_about_is_replaced_only_after_a_question(
+    qtbot, window, tmp_path, monkeypatch, replace
+):
+    win, info = window
+    existing = tmp_path / "for the doctor.pdf"
+    existing.write_bytes(b"the old report")
+    asked: list[Path] = []
+
+    def ask_replace(_flow: ReportFlow, path: Path) -> bool:
+        asked.append(path)
+        return replace
+
+    monkeypatch.setattr(
+        ReportFlow, "ask_save_path", lambda _f, _s: str(tmp_path / "for the doctor")
+    )
+    monkeypatch.setattr(ReportFlow, "ask_replace", ask_replace)
+    monkeypatch.setattr(ReportFlow, "ask_open", lambda _f, _w: False)
+    flow = ReportFlow(win)
+    flow.setObjectName("report-flow")
+    if replace:
+        with qtbot.waitSignal(flow.reportWritten, timeout=30000):
+            _accept_dialog(qtbot, win, info)
+        assert existing.read_bytes()[:5] == b"%PDF-"
+    else:
+        _accept_dialog(qtbot, win, info)
+        qtbot.waitUntil(lambda: bool(asked), timeout=10000)
+        assert existing.read_bytes() == b"the old report" and not BackgroundTask._running
+    assert asked == [existing]

@@ -9,7 +9,9 @@ import matplotlib.dates as mdates
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QMessageBox
 
+from eczema_tracker.core.output_files import OutputFileError
 from eczema_tracker.gui.widgets.timeline import TimelineView, describe_point, to_local_naive
 
 
@@ -241,3 +243,23 @@ def test_export_says_where_it_saved(qtbot, tmp_path):
     qtbot.mouseClick(view.export_button, Qt.MouseButton.LeftButton)
     assert str(tmp_path / "year.png") in view.status_label.text()
     assert view.last_export == tmp_path / "year.png"
+
+
+def test_export_follows_the_rules_of_every_output(qtbot, tmp_path, monkeypatch):
+    store_root = tmp_path / "store"
+    store_root.mkdir()
+    view = TimelineView(ask_export_path=lambda _p, _s: str(store_root / "chart.png"))
+    qtbot.addWidget(view)
+    view.store_root = store_root
+    view.set_points(_points(), "hands")
+    warned: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text: warned.append(text))
+    qtbot.mouseClick(view.export_button, Qt.MouseButton.LeftButton)
+    assert len(warned) == 1 and "inside the photo store" in warned[0]
+    assert list(store_root.iterdir()) == []
+    old = tmp_path / "old.png"
+    old.write_bytes(b"someone's picture")
+    with pytest.raises(OutputFileError, match="already exists"):
+        view.export(old)
+    assert old.read_bytes() == b"someone's picture"
+    assert view.export(old, overwrite=True).read_bytes()[:4] == b"\x89PNG"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PageObject, PdfReader
 
+from eczema_tracker.app import report_pdf as report_layout
 from eczema_tracker.app.report_data import (
     PhotoPoint,
     ReportInputError,
@@ -17,8 +18,9 @@ from eczema_tracker.app.report_data import (
     gather_report,
     strip_points,
 )
+from eczema_tracker.app.report_document import ReportDocument
 from eczema_tracker.app.report_pdf import day_text, write_report
-from eczema_tracker.app.report_summary import model_sentence
+from eczema_tracker.app.report_summary import model_sentence, week_heading
 from eczema_tracker.cli import CliError, common_options
 from eczema_tracker.commands import report_command
 from eczema_tracker.core.jobs import Cancelled
@@ -145,15 +147,101 @@ def test_an_empty_range_is_one_page_saying_so(populated, tmp_path):
     assert "Nothing was recorded" in _text(out)
 
 
-def test_many_notes_make_a_third_page(tmp_path):
+def _year_long_record(store: Store, folder: Path) -> dict:
+    """A year of weekly notes and flares and 50 treatment courses (issue 22: the old layout
+    printed 2 pages and no note at all)."""
+    info = populate(store, folder, photos_per_site=3)
+    first = date.today() - timedelta(days=364)
+    for week in range(52):
+        day = first + timedelta(days=7 * week)
+        store.set_day_mark(day, flare=True, note=f"week {week:02d} note: " + "itchy " * 25)
+    cream = store.add_treatment("Hydrocortisone 1% cream", "topical_corticosteroid", "mild")
+    for n in range(50):
+        start = first + timedelta(days=7 * n)
+        store.add_course(cream.id, start, start + timedelta(days=3), times_a_day=n % 3 + 1)
+    return {**info, "from": first, "to": date.today()}
+
+
+def test_a_year_long_record_prints_every_note_course_and_flare(tmp_path):
     with Store.open(tmp_path / "store") as store:
-        info = populate(store, tmp_path / "photos", photos_per_site=3)
-        for n in range(1, 40):
-            store.set_day_mark(info["from"] + timedelta(days=n), note=f"note {n}: " + "itchy " * 30)
+        info = _year_long_record(store, tmp_path / "photos")
         data = gather_report(store, check_request(info["from"], info["to"]))
-    written = write_report(data, tmp_path / "notes.pdf")
-    assert written.pages == 3
-    assert "more note(s)" in _text(written.path)
+    assert len(data.notes) >= 52 and len(data.courses) >= 50 and len(data.flares) >= 52
+    written = write_report(data, tmp_path / "year.pdf")
+    text = _text(written.path)
+    assert written.left_out == 0 and written.pages == len(PdfReader(written.path).pages) > 3
+    for week in range(52):
+        assert f"week {week:02d} note:" in text, week
+    for flare in data.flares:
+        assert day_text(flare) in text
+    assert f"{len(data.flares)} day(s) marked as a flare" in text
+    for course in data.courses:
+        end = "ongoing" if course.end is None else day_text(course.end)
+        assert f"{day_text(course.start)} \u2013 {end}" in text, course
+    assert text.index("week 51 note") < text.index("week 00 note")  # the most recent first
+
+
+def test_past_the_cap_the_most_recent_are_kept_and_the_rest_counted(tmp_path, monkeypatch):
+    monkeypatch.setattr(report_layout, "MAX_NOTES", 10)
+    monkeypatch.setattr(report_layout, "MAX_COURSES", 5)
+    with Store.open(tmp_path / "store") as store:
+        info = _year_long_record(store, tmp_path / "photos")
+        data = gather_report(store, check_request(info["from"], info["to"]))
+    written = write_report(data, tmp_path / "year.pdf")
+    text = _text(written.path)
+    notes, courses = len(data.notes), len(data.courses)
+    assert f"and {notes - 10} more notes (all are in the CSV export)" in text
+    assert f"and {courses - 5} more treatment courses (all are in the CSV export)" in text
+    assert written.left_out == notes - 10 + courses - 5
+    assert "week 51 note" in text and "week 00 note" not in text
+
+
+def test_a_long_unbroken_note_is_wrapped_whole(tmp_path):
+    with Store.open(tmp_path / "store") as store:
+        info = populate(store, tmp_path / "photos", photos_per_site=2)
+        store.set_day_mark(info["from"] + timedelta(days=5), note="x" * 900 + "THE-END")
+        data = gather_report(store, check_request(info["from"], info["to"]))
+    written = write_report(data, tmp_path / "r.pdf")
+    text = _text(written.path)
+    assert "THE-END" in text and text.count("x") >= 900
+
+
+def test_week_columns_say_the_year(tmp_path):
+    with Store.open(tmp_path / "store") as store:
+        last = date.today()
+        first = last - timedelta(days=7 * 20)
+        for n in range(0, 140, 2):
+            store.set_daily(first + timedelta(days=n), itch=n % 11, sleep_loss=1)
+        data = gather_report(store, check_request(first, last))
+    written = write_report(data, tmp_path / "r.pdf")
+    text = _text(written.path)
+    table = text[text.index("average per week") : text.index("Photos: none")]
+    for week in data.weeks:
+        assert str(week.start.year) in table
+    assert week_heading(date(2025, 12, 29)) == "29 Dec\n2025"
+
+
+def test_characters_of_any_script_print_or_are_named(tmp_path):
+    with Store.open(tmp_path / "store") as store:
+        info = populate(store, tmp_path / "photos", photos_per_site=2)
+        store.set_day_mark(info["from"] + timedelta(days=5), note="\u6e7f\u75b9 itchy \U0001f600")
+        data = gather_report(store, check_request(info["from"], info["to"]))
+    written = write_report(data, tmp_path / "r.pdf")
+    text = _text(written.path)
+    assert "itchy" in text
+    assert "\u6e7f\u75b9" in text or "[cjk unified ideograph-6e7f]" in text
+    assert "\U0001f600" in text or "[grinning face]" in text
+    lines_after = "long note " * 80 + "LAST-WORDS"
+    with Store.open(tmp_path / "store2") as store:
+        info = populate(store, tmp_path / "photos2", photos_per_site=2)
+        store.set_day_mark(info["from"] + timedelta(days=6), note="\u6e7f\u75b9 " + lines_after)
+        store.set_day_mark(info["from"] + timedelta(days=4), note="the next note")
+        data = gather_report(store, check_request(info["from"], info["to"]))
+    text = _text(write_report(data, tmp_path / "r2.pdf").path)  # a fallback font, then lines
+    assert "LAST-WORDS" in text and "the next note" in text and "\x00" not in text
+    document = ReportDocument((8.27, 11.69))
+    assert document.printable("a \U0010fffd b") == "a [U+10FFFD] b"  # in no font at all
+    assert document.printable("caf\u00e9 \u2013 \u25cb") == "caf\u00e9 \u2013 \u25cb"
 
 
 def test_a_cancelled_write_leaves_the_old_file(report_pdf, populated, tmp_path):
@@ -169,7 +257,7 @@ def test_a_cancelled_write_leaves_the_old_file(report_pdf, populated, tmp_path):
         return len(calls) > 2  # after the first page was saved
 
     with pytest.raises(Cancelled):
-        write_report(data, out, cancel=cancel)
+        write_report(data, out, overwrite=True, cancel=cancel)
     assert out.read_bytes() == b"the old report"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.pdf"]
 
@@ -357,3 +445,50 @@ def test_a_date_with_two_old_checkins_counts_once_and_the_report_says_so(tmp_pat
         data = gather_report(store, check_request(start, start + timedelta(days=14)))
     assert (data.poem.totals, data.poem.not_counted) == ((0, 7), 1)
     assert _poem_rows(data)[0][5] == "2 (1 older of the same date not counted)"
+
+
+def _report_argv(data_dir: Path, info: dict, out: str, *more: str) -> list[str]:
+    return ["report", "--data-dir", str(data_dir), "--from", info["from"].isoformat(),
+            "--to", info["to"].isoformat(), "--out", out, *more]  # fmt: skip
+
+
+def test_command_never_writes_into_the_store_or_over_a_file_unasked(populated, tmp_path, capsys):
+    data_dir, info = populated
+    database = data_dir / "store.sqlite3"
+    before = database.read_bytes()
+    elsewhere = tmp_path / "elsewhere.pdf"
+    elsewhere.write_bytes(b"someone's file")
+    link = tmp_path / "link.pdf"
+    link.symlink_to(elsewhere)
+    existing = tmp_path / "old.pdf"
+    existing.write_bytes(b"the old report")
+    cases = [
+        (str(database), "inside the photo store"),
+        (str(data_dir / "r.pdf"), "inside the photo store"),
+        ("/dev/null", "not a regular file"),
+        (str(link), "symbolic link"),
+        (str(existing), "--force"),
+    ]
+    for out, words in cases:
+        for force in ((), ("--force",)) if words != "--force" else ((),):
+            assert _run(_report_argv(data_dir, info, out, *force)) == 2, out
+            printed = capsys.readouterr().out.strip().splitlines()
+            assert len(printed) == 1 and words in printed[0], printed
+    assert database.read_bytes() == before
+    assert Path("/dev/null").is_char_device() and link.is_symlink()
+    assert elsewhere.read_bytes() == b"someone's file"
+    assert existing.read_bytes() == b"the old report"
+    assert _run(_report_argv(data_dir, info, str(existing), "--force")) == 0
+    assert existing.read_bytes()[:5] == b"%PDF-"
+    assert sorted(p.name for p in data_dir.iterdir() if p.suffix == ".pdf") == []
+
+
+def test_a_write_failure_is_one_line(populated, tmp_path, capsys):
+    if not Path("/proc/self").is_dir():
+        pytest.skip("no /proc here")
+    data_dir, info = populated
+    from eczema_tracker.cli import main
+
+    assert main(_report_argv(data_dir, info, "/proc/r.pdf")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("eczema-tracker: error: Could not write /proc/r.pdf") and "\n" not in err

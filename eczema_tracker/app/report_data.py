@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -254,6 +255,8 @@ class ReportData:
     checkin_days: tuple[date, ...] = field(default=())
     #: what the timeline figure draws (``app.timeline_figure``), for the same range and sites
     timeline: TimelineData = field(default_factory=TimelineData)
+    #: the folder of the store it was read from (a report is never written inside it)
+    store_root: Path | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -486,4 +489,5 @@ def gather_report(
         notes=tuple(notes),
         checkin_days=checkin_days,
         timeline=timeline,
+        store_root=Path(store.data_dir),
     )

@@ -1,26 +1,36 @@
-"""The report for the doctor as a PDF: 1-3 pages a clinician reads in a minute.
+"""The report for the doctor as a PDF a clinician reads in a few minutes.
 
 Page 1: the header (name, range, when it was made, "not a diagnosis"), the summary tables
-(:mod:`.report_summary`: POEM first/last/change/band, itch and sleep averages per week, per body
-site the lesion area and the predicted severity with the model that predicted it) and the
-timeline figure (:mod:`.timeline_figure`, as in the app). Page 2 (when the range has photos):
-per body site its first, middle and last photo with the outline of the mask shown, the date and
-the area. Then treatments used in the range, flares and notes: under the photos when they fit,
-else on page 3. An empty range gives one page saying so.
+(:mod:`.report_summary`: POEM first/last/change/band, itch and sleep averages per week with the
+year, per body site the lesion area and the predicted severity with the model that predicted
+it) and the timeline figure (:mod:`.timeline_figure`, as in the app). Then (when the range has
+photos) per body site its first, middle and last photo with the outline of the mask shown, the
+date and the area. Then every treatment course, flare and note of the range, most recent first,
+on as many pages as they take; past :data:`MAX_COURSES` courses, :data:`MAX_FLARES` flares or
+:data:`MAX_NOTES` notes (or :data:`MAX_NOTE_CHARS` characters of one note) a line says how many
+were left out and that the CSV export has all of them: nothing is dropped without a word. An
+empty range gives one page saying so.
 
-Drawn with matplotlib's PDF backend (:class:`~matplotlib.backends.backend_pdf.PdfPages`, plain
-figures sized to the paper, TrueType text so it can be searched and copied) and written
-atomically: the target is the whole report or is left as it was.
+Laid out by fpdf2 (:mod:`.report_document`: it wraps text, splits tables across pages with the
+heading row repeated and breaks pages by itself; chosen over reportlab's platypus for its
+per-glyph font fallback, so Chinese or emoji in a note print in a system font instead of boxes,
+and its smaller footprint: pure Python on fontTools, Pillow and defusedxml). The timeline stays
+a matplotlib figure, placed as SVG (vector, its labels real text). Written through
+:func:`eczema_tracker.core.output_files.writing_output`: the target follows the rules of every
+output and is the whole report or is left as it was, and no temp copy of it outlives the write.
 """
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
-from matplotlib.lines import Line2D
+import numpy as np
+from PIL import Image
 
 from eczema_tracker.app.familiarity_text import (
     UNFAMILIAR_COLOR,
@@ -30,14 +40,13 @@ from eczema_tracker.app.familiarity_text import (
 from eczema_tracker.app.report_data import (
     PAPER_SIZES,
     ReportData,
-    ReportInputError,
     SiteReport,
     StripPhoto,
 )
-from eczema_tracker.app.report_page import MARGIN, MUTED, Column, ReportPage, fit, wrap
+from eczema_tracker.app.report_document import FONT, MUTED, Column, ReportDocument
 from eczema_tracker.app.report_summary import day_text, pct, summary
-from eczema_tracker.core.atomic import atomic_path
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core.output_files import check_output_target, writing_output
 from eczema_tracker.core.poem import POEM_ATTRIBUTION
 from eczema_tracker.core.severity_scale import NO_ECZEMA_FOUND
 
@@ -46,75 +55,112 @@ DISCLAIMER = (
     "Made on the patient's own computer with Eczema Tracker; not a diagnosis. Lesion areas and "
     "severities are computed from the patient's photos and may be wrong."
 )
-MASK_COLOR = "#00e5ff"
-MAX_SITE_STRIPS = 8
+MASK_COLOR = (0, 229, 255)  # the outline drawn on the photos
 LEGEND_COLUMNS = 4
+#: Lines and marker sets of the timeline with more points than this are placed as an image
+#: (at :data:`RASTER_DPI`) inside the otherwise vector figure: a 10,000-check-in record would
+#: otherwise take fpdf2 tens of seconds to place, point by point.
+DENSE_POINTS = 500
+RASTER_DPI = 200
+#: The most items of each kind printed (the most recent); a line tells how many more there are.
+MAX_COURSES = 150
+MAX_FLARES = 400
+MAX_NOTES = 150
+#: The most characters of one note printed; a longer note says how much is left out.
+MAX_NOTE_CHARS = 2000
+MORE_IN_CSV = "(all are in the CSV export)"
 
 
 @dataclass(frozen=True)
 class ReportFile:
-    """A written report: where, and how many pages."""
+    """A written report: where, how many pages, and how many items it left out (each said on
+    the page with a line pointing to the CSV export)."""
 
     path: Path
     pages: int
+    left_out: int = 0
 
 
 # -- page 1 ---------------------------------------------------------------------------------------
-def _header(page: ReportPage, data: ReportData) -> None:
+def _header(doc: ReportDocument, data: ReportData) -> None:
     request = data.request
-    page.line(TITLE, size=16, weight="bold", gap=1.3)
+    doc.text_line(TITLE, size=16, bold=True, gap=1.3)
     if request.name:
-        page.line(f"Patient: {request.name}", size=11, gap=1.4)
+        doc.text_line(f"Patient: {request.name}", size=11, gap=1.4)
     days = (request.to_day - request.from_day).days + 1
-    page.line(
+    doc.text_line(
         f"From {day_text(request.from_day)} to {day_text(request.to_day)} ({days} days)"
         f"   \u00b7   generated {day_text(data.generated.date())} {data.generated:%H:%M}",
         size=9.5,
     )
-    page.paragraph(DISCLAIMER, size=8, color=MUTED)
-    page.space(0.04)
+    doc.paragraph(DISCLAIMER, size=8, color=MUTED)
+    doc.space(0.04)
 
 
-def _timeline(page: ReportPage, data: ReportData) -> None:
+def _point_count(artist: object) -> int:
+    """How many points a line or a collection (markers, bars) of the timeline draws."""
+    from matplotlib.collections import Collection
+    from matplotlib.lines import Line2D
+
+    if isinstance(artist, Line2D):
+        return int(np.size(artist.get_xdata()))
+    if isinstance(artist, Collection):
+        return max(int(np.shape(artist.get_offsets())[0]), len(artist.get_paths()))
+    return 0
+
+
+def timeline_svg(data: ReportData, width: float, height: float) -> bytes:
     """The timeline figure (drawn by :mod:`eczema_tracker.app.timeline_figure`, as in the app)
-    in the rest of page 1, on a subfigure placed at the cursor."""
+    as SVG of ``width`` x ``height`` inches, its text kept as text."""
+    from matplotlib.figure import Figure
+
     from eczema_tracker.app.timeline_figure import draw_timeline
 
-    page.heading("Timeline")
-    height = max(2.2, page.remaining - 0.1)
-    below = page.height - page.y - height
-    grid = page.figure.add_gridspec(
-        3,
-        3,
-        width_ratios=(MARGIN, page.content_width, MARGIN),
-        height_ratios=(page.y, height, max(below, 1e-3)),
-        wspace=0,
-        hspace=0,
-    )
-    sub = page.figure.add_subfigure(grid[1, 1])
-    request = data.request
-    drawn = draw_timeline(
-        sub, data.timeline, date_range=(request.from_day, request.to_day), title="", legend=False
-    )
-    handles, labels = [], []
-    for ax in [*drawn.panels, drawn.area]:
-        if ax is not None:
-            ax.tick_params(labelsize=7)
-            ax.yaxis.label.set_fontsize(7.5)
-            more_handles, more_labels = ax.get_legend_handles_labels()
-            handles += more_handles
-            labels += more_labels
-    rows = -(-len(handles) // LEGEND_COLUMNS)
-    if handles:  # the app's legend is one wide row; the page is narrower: four columns
-        sub.legend(handles, labels, loc="lower center", ncols=LEGEND_COLUMNS, fontsize=6.5,
-                   frameon=False, borderaxespad=0.1)  # fmt: skip
-    # Room on the left for the labels, on the right for the area axis, below for the legend.
-    bottom = (0.4 + 0.13 * rows) / height
-    sub.subplots_adjust(left=0.14, right=0.9, top=0.97, bottom=bottom, hspace=0.12)
-    page.space(height)
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.family": FONT}):
+        figure = Figure(figsize=(width, height))
+        request = data.request
+        drawn = draw_timeline(
+            figure,
+            data.timeline,
+            date_range=(request.from_day, request.to_day),
+            title="",
+            legend=False,
+        )
+        handles, labels = [], []
+        for ax in [*drawn.panels, drawn.area]:
+            if ax is not None:
+                ax.tick_params(labelsize=7)
+                ax.yaxis.label.set_fontsize(7.5)
+                more_handles, more_labels = ax.get_legend_handles_labels()
+                handles += more_handles
+                labels += more_labels
+        rows = -(-len(handles) // LEGEND_COLUMNS)
+        if handles:  # the app's legend is one wide row; the page is narrower: four columns
+            figure.legend(handles, labels, loc="lower center", ncols=LEGEND_COLUMNS,
+                          fontsize=6.5, frameon=False, borderaxespad=0.1)  # fmt: skip
+        # Room on the left for the labels, on the right for the area axis, below for the legend.
+        bottom = (0.4 + 0.13 * rows) / height
+        figure.subplots_adjust(left=0.14, right=0.9, top=0.97, bottom=bottom, hspace=0.12)
+        for ax in figure.axes:  # thousands of markers: an image inside the SVG (fast to place)
+            for artist in [*ax.lines, *ax.collections]:
+                if _point_count(artist) > DENSE_POINTS:
+                    artist.set_rasterized(True)
+        out = io.BytesIO()
+        figure.savefig(out, format="svg", dpi=RASTER_DPI)
+    # fpdf2 draws no <metadata> (and logs a warning for it): the PDF has its own
+    return re.sub(rb"<metadata>.*?</metadata>", b"", out.getvalue(), count=1, flags=re.DOTALL)
 
 
-# -- page 2: photos -------------------------------------------------------------------------------
+def _timeline(doc: ReportDocument, data: ReportData) -> None:
+    """The timeline in the rest of page 1 (on a page of its own when too little is left)."""
+    doc.heading("Timeline", keep_with=2.3)
+    height = max(2.2, doc.remaining - 0.1)
+    svg = timeline_svg(data, doc.epw, height)
+    doc.image(io.BytesIO(svg), x=doc.l_margin, y=doc.y, w=doc.epw, h=height)
+    doc.set_y(doc.y + height)
+
+
+# -- the photos -----------------------------------------------------------------------------------
 def _photo_caption(photo: StripPhoto) -> str:
     point = photo.point
     parts = [day_text(point.taken.date())]
@@ -126,11 +172,32 @@ def _photo_caption(photo: StripPhoto) -> str:
     return " \u00b7 ".join(parts)
 
 
-def _photo_page(page: ReportPage, sites: Sequence[SiteReport]) -> None:
-    page.heading("Photos: first, middle and last of the range, with the lesion outline")
-    shown = [s for s in sites if s.strip][:MAX_SITE_STRIPS]
+def outlined_jpeg(image: np.ndarray, mask: np.ndarray | None) -> bytes:
+    """The photo (height x width x 3, uint8) as JPEG with the mask's outline drawn on it."""
+    pixels = image.copy()
+    if mask is not None and mask.any():
+        inner = mask.copy()  # the mask shrunk by one pixel: the outline is what it lost
+        inner[1:, :] &= mask[:-1, :]
+        inner[:-1, :] &= mask[1:, :]
+        inner[:, 1:] &= mask[:, :-1]
+        inner[:, :-1] &= mask[:, 1:]
+        edge = mask & ~inner
+        thick = edge.copy()  # two pixels wide: visible at the printed size
+        thick[1:, :] |= edge[:-1, :]
+        thick[:, 1:] |= edge[:, :-1]
+        pixels[thick] = MASK_COLOR
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+def _photos(doc: ReportDocument, sites: Sequence[SiteReport]) -> None:
+    """Per body site its first, middle and last photo with the lesion outline (a new page)."""
+    doc.add_page()
+    doc.heading("Photos: first, middle and last of the range, with the lesion outline")
+    shown = [s for s in sites if s.strip]
     gap = 0.12
-    photo_width = (page.content_width - 2 * gap) / 3
+    photo_width = (doc.epw - 2 * gap) / 3
     tallest = max(
         (
             p.image.shape[0] / p.image.shape[1]
@@ -140,63 +207,64 @@ def _photo_page(page: ReportPage, sites: Sequence[SiteReport]) -> None:
         ),
         default=0.75,
     )
-    box = min(photo_width * tallest, (page.remaining - 0.3) / max(1, len(shown)) - 0.57)
+    box = min(photo_width * tallest, 2.4)
+    caption = 2 * 7.5 * 1.2 / 72  # two lines at most
     for site in shown:
-        page.line(
-            f"{site.site}  ({len(site.points)} photo{'s' if len(site.points) != 1 else ''} "
-            "in this range)",
+        count = len(site.points)
+        doc.need(0.25 + caption + box + 0.1)
+        doc.text_line(
+            f"{site.site}  ({count} photo{'s' if count != 1 else ''} in this range)",
             size=9.5,
-            weight="bold",
+            bold=True,
             gap=1.3,
         )
-        page.space(0.15)  # the captions sit above the photos
+        top = doc.y
         for i, photo in enumerate(site.strip):
-            ax = page.axes(MARGIN + i * (photo_width + gap), page.y, photo_width, box)
+            x = doc.l_margin + i * (photo_width + gap)
+            doc.set_xy(x, top)
+            doc.set_font(FONT, "", 7.5)
+            doc.multi_cell(photo_width, 7.5 * 1.2 / 72, doc.printable(_photo_caption(photo)),
+                           align="L")  # fmt: skip
+            y = top + caption
             if photo.image is None:
-                ax.text(0.5, 0.5, "\n".join(wrap(photo.problem, photo_width - 0.2, 7)),
-                        ha="center", va="center", fontsize=7, color=MUTED,
-                        transform=ax.transAxes)  # fmt: skip
-                ax.set_axis_off()
-                ax.set_title(fit(_photo_caption(photo), photo_width, 7.5), fontsize=7.5, pad=2,
-                             loc="left")  # fmt: skip
+                doc.set_xy(x, y + box / 3)
+                doc.multi_cell(photo_width, 7 * 1.25 / 72, doc.printable(photo.problem), align="C")
                 continue
-            ax.imshow(photo.image, interpolation="bilinear")
-            if photo.mask is not None and photo.mask.any():
-                ax.contour(photo.mask, levels=[0.5], colors=MASK_COLOR, linewidths=1.0)
+            aspect = photo.image.shape[0] / photo.image.shape[1]
+            w = min(photo_width, box / aspect)
+            h = w * aspect
+            doc.image(io.BytesIO(outlined_jpeg(photo.image, photo.mask)), x=x, y=y, w=w, h=h)
             if photo.point.unfamiliar:  # the footnote's mark, in the corner
-                ax.add_artist(Line2D([0.93], [0.9], transform=ax.transAxes, marker="o", ms=11,
-                                     mfc="white", mec=UNFAMILIAR_COLOR, mew=2.2, ls=""))  # fmt: skip
-            ax.set_axis_off()
-            ax.set_title(
-                fit(_photo_caption(photo), photo_width, 7.5), fontsize=7.5, pad=2, loc="left"
-            )
-        page.space(box + 0.12)
+                r = 0.07
+                doc.set_draw_color(UNFAMILIAR_COLOR)
+                doc.set_fill_color("#ffffff")
+                doc.set_line_width(0.03)
+                doc.ellipse(x + w - 0.1 - 2 * r, y + 0.08, 2 * r, 2 * r, style="FD")
+                doc.set_line_width(0.008)
+        doc.set_xy(doc.l_margin, top + caption + box + 0.12)
     if any(p.point.unfamiliar for s in shown for p in s.strip):
-        page.footnote(UNFAMILIAR_MARK, UNFAMILIAR_EXPLAINED + ".", mark_color=UNFAMILIAR_COLOR,
-                      size=8)  # fmt: skip
-    hidden = [s for s in sites if s.strip][MAX_SITE_STRIPS:]
-    if hidden:
-        page.line(
-            f"{len(hidden)} more body site(s) not shown: " + ", ".join(s.site for s in hidden),
-            size=8,
-            color=MUTED,
-        )
+        doc.footnote(UNFAMILIAR_MARK, UNFAMILIAR_EXPLAINED + ".", mark_color=UNFAMILIAR_COLOR,
+                     size=8)  # fmt: skip
 
 
-# -- page 3: treatments, flares, notes ------------------------------------------------------------
-def _record_height(data: ReportData, size: tuple[float, float]) -> float:
-    """How tall the treatments, flares and notes are when drawn (on a page of their own)."""
-    scratch = ReportPage(size)
-    start = scratch.y
-    _record_section(scratch, data)
-    return scratch.y - start
+# -- treatments, flares, notes --------------------------------------------------------------------
+def _more(doc: ReportDocument, count: int, what: str) -> int:
+    """The line saying ``count`` more ``what`` were left out; returns ``count``."""
+    if count <= 0:
+        return 0
+    doc.text_line(f"\u2026 and {count} more {what} {MORE_IN_CSV}", size=8, color=MUTED)
+    return count
 
 
-def _record_section(page: ReportPage, data: ReportData) -> None:
-    page.heading("Treatments used in this range")
+def _record_section(doc: ReportDocument, data: ReportData) -> int:
+    """Treatments, flares and notes of the range, each most recent first; returns how many
+    items were left out (each said with a line)."""
+    left_out = 0
+    doc.heading("Treatments used in this range")
     if data.courses:
+        courses = sorted(data.courses, key=lambda c: c.start, reverse=True)
         rows = []
-        for c in data.courses:
+        for c in courses[:MAX_COURSES]:
             kind = c.kind + (f", {c.potency}" if c.potency else "")
             end = "ongoing" if c.end is None else day_text(c.end)
             rows.append(
@@ -207,48 +275,56 @@ def _record_section(page: ReportPage, data: ReportData) -> None:
                     "" if c.times_a_day is None else f"{c.times_a_day}\u00d7 a day",
                 ]
             )
-        page.table(
+        doc.table_of(
             [
                 Column("Treatment", 2.0),
-                Column("Kind", 2.6),
-                Column("Course", 1.8),
-                Column("How often", 0.75, "right"),
+                Column("Kind", 2.0),
+                Column("Course", 1.7),
+                Column("How often", 0.8, "right"),
             ],
             rows,
         )
+        left_out += _more(doc, len(courses) - MAX_COURSES, "treatment courses")
     else:
-        page.line("No treatment courses recorded in this range.", size=9)
-    page.heading("Flares")
+        doc.text_line("No treatment courses recorded in this range.", size=9)
+    doc.heading("Flares", keep_with=0.3)
     if data.flares:
-        page.paragraph(
-            f"{len(data.flares)} day(s) marked as a flare: "
-            + ", ".join(day_text(d) for d in data.flares),
+        flares = sorted(data.flares, reverse=True)
+        doc.paragraph(
+            f"{len(flares)} day(s) marked as a flare (most recent first): "
+            + ", ".join(day_text(d) for d in flares[:MAX_FLARES])
+            + ("." if len(flares) <= MAX_FLARES else ""),
             size=9,
         )
+        left_out += _more(doc, len(flares) - MAX_FLARES, "flare days")
     else:
-        page.line("No day marked as a flare in this range.", size=9)
-    page.heading("Notes")
+        doc.text_line("No day marked as a flare in this range.", size=9)
+    doc.heading("Notes (most recent first)", keep_with=0.5)
     if not data.notes:
-        page.line("No notes in this range.", size=9)
-    for i, note in enumerate(data.notes):
-        if page.remaining < 0.6:
-            page.line(
-                f"\u2026 and {len(data.notes) - i} more note(s), in the app.", size=8, color=MUTED
-            )
-            break
+        doc.text_line("No notes in this range.", size=9)
+    notes = sorted(data.notes, key=lambda n: (n.day, n.site or ""), reverse=True)
+    for note in notes[:MAX_NOTES]:
         where = f"photo of {note.site}" if note.site else "day note"
-        page.line(f"{day_text(note.day)} ({where})", size=8, weight="bold", gap=1.25)
-        page.paragraph(note.text, size=8.5, x=0.15, max_lines=6)
-        page.space(0.03)
-    page.space(0.1)
-    page.paragraph(POEM_ATTRIBUTION, size=7, color=MUTED)
+        doc.need(0.35)
+        doc.text_line(f"{day_text(note.day)} ({where})", size=8, bold=True, gap=1.25)
+        text = note.text
+        if len(text) > MAX_NOTE_CHARS:
+            rest = len(text) - MAX_NOTE_CHARS
+            text = f"{text[:MAX_NOTE_CHARS]}\u2026 ({rest} more characters; the whole note is in the CSV export)"
+            left_out += 1
+        doc.paragraph(text, size=8.5, indent=0.15)
+        doc.space(0.03)
+    left_out += _more(doc, len(notes) - MAX_NOTES, "notes")
+    doc.space(0.1)
+    doc.paragraph(POEM_ATTRIBUTION, size=7, color=MUTED)
+    return left_out
 
 
-def _empty_page(page: ReportPage, data: ReportData) -> None:
-    page.heading("Nothing recorded")
+def _empty_page(doc: ReportDocument, data: ReportData) -> None:
+    doc.heading("Nothing recorded")
     request = data.request
     sites = f" for {', '.join(request.sites)}" if request.sites else ""
-    page.paragraph(
+    doc.paragraph(
         f"Nothing was recorded from {day_text(request.from_day)} to {day_text(request.to_day)}"
         f"{sites}: no POEM check-ins, itch or sleep numbers, photos, treatment courses, "
         "flares or notes.",
@@ -257,72 +333,63 @@ def _empty_page(page: ReportPage, data: ReportData) -> None:
 
 
 # -- the file -------------------------------------------------------------------------------------
-def build_pages(data: ReportData) -> list[ReportPage]:
-    """The report's pages, drawn (not yet written)."""
-    size = PAPER_SIZES[data.request.paper]
+def build_document(
+    data: ReportData, cancel: CancelCheck | None = None
+) -> tuple[ReportDocument, int]:
+    """The report laid out (not yet written), and how many items it left out."""
+    request = data.request
     footer = (
-        f"Eczema Tracker \u00b7 {TITLE} \u00b7 {day_text(data.request.from_day)} \u2013 "
-        f"{day_text(data.request.to_day)}"
-        + (f" \u00b7 {data.request.name}" if data.request.name else "")
+        f"Eczema Tracker \u00b7 {TITLE} \u00b7 {day_text(request.from_day)} \u2013 "
+        f"{day_text(request.to_day)}" + (f" \u00b7 {request.name}" if request.name else "")
     )
-    first = ReportPage(size, footer)
-    _header(first, data)
+    doc = ReportDocument(PAPER_SIZES[request.paper], footer)
+    doc.set_title(f"{TITLE}: {request.from_day.isoformat()} to {request.to_day.isoformat()}")
+    doc.set_creator("Eczema Tracker")
+    doc.set_subject("A patient's own eczema record (not a diagnosis)")
+    if request.name:
+        doc.set_author(request.name)
+    doc.add_page()
+    _header(doc, data)
     if data.is_empty:
-        _empty_page(first, data)
-        return [first]
-    summary(first, data)
-    _timeline(first, data)
-    pages = [first]
+        _empty_page(doc, data)
+        return doc, 0
+    summary(doc, data)
+    raise_if_cancelled(cancel)
+    _timeline(doc, data)
+    raise_if_cancelled(cancel)
     if any(s.strip for s in data.sites):
-        photos = ReportPage(size, footer)
-        _photo_page(photos, data.sites)
-        pages.append(photos)
-    last = pages[-1]
-    if len(pages) == 1 or _record_height(data, size) > last.remaining - 0.2:
-        last = ReportPage(size, footer)
-        pages.append(last)
+        _photos(doc, data.sites)
+        doc.space(0.2)
     else:
-        last.space(0.2)
-    _record_section(last, data)
-    return pages
+        doc.add_page()
+    raise_if_cancelled(cancel)
+    left_out = _record_section(doc, data)
+    return doc, left_out
 
 
 def write_report(
     data: ReportData,
     target: str | Path,
     *,
+    overwrite: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
 ) -> ReportFile:
-    """Draw the report and write it to ``target`` atomically (all of it, or nothing).
+    """Lay out the report and write it to ``target`` atomically (all of it, or nothing).
 
-    Refuses (:class:`ReportInputError`) a target whose folder does not exist or that is a
-    folder itself.
+    The target follows the rules of every output
+    (:func:`~eczema_tracker.core.output_files.check_output_target`, with the store the data came
+    from): an existing file is replaced only with ``overwrite=True``. Refusals and write
+    failures are an :class:`~eczema_tracker.core.output_files.OutputFileError` (one sentence).
     """
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    path = Path(target)
-    if path.is_dir():
-        raise ReportInputError(f"{path} is a folder; give the report a file name")
-    if not path.parent.is_dir():
-        raise ReportInputError(f"the folder {path.parent} does not exist")
-    with matplotlib.rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans"}):
-        report(progress, 0, 3, "drawing the report")
-        pages = build_pages(data)
-        raise_if_cancelled(cancel)
-        metadata = {
-            "Title": f"{TITLE}: {data.request.from_day.isoformat()} to "
-            f"{data.request.to_day.isoformat()}",
-            "Creator": "Eczema Tracker",
-            "Subject": "A patient's own eczema record (not a diagnosis)",
-        }
-        if data.request.name:
-            metadata["Author"] = data.request.name
-        with atomic_path(path) as tmp:
-            with PdfPages(tmp, metadata=metadata) as pdf:
-                for i, page in enumerate(pages):
-                    raise_if_cancelled(cancel)
-                    report(progress, 1 + i, 1 + len(pages), "writing the PDF")
-                    pdf.savefig(page.figure)
-        report(progress, 1 + len(pages), 1 + len(pages), "report written")
-    return ReportFile(path, len(pages))
+    path = check_output_target(target, store_root=data.store_root, overwrite=overwrite)
+    report(progress, 0, 3, "laying out the report")
+    doc, left_out = build_document(data, cancel)
+    raise_if_cancelled(cancel)
+    report(progress, 1, 3, "writing the PDF")
+    content = doc.output()
+    raise_if_cancelled(cancel)
+    with writing_output(path) as temp:
+        temp.write_bytes(content)
+    report(progress, 3, 3, "report written")
+    return ReportFile(path, doc.pages_count, left_out)

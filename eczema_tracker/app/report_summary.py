@@ -1,7 +1,7 @@
 """Page 1's summary of the report: the POEM row, itch and sleep per week (or month), per body
 site the lesion area and predicted severity, and the sentence naming the masks and the model.
 
-Drawn onto a :class:`~eczema_tracker.app.report_page.ReportPage`; no Qt.
+Laid out on a :class:`~eczema_tracker.app.report_document.ReportDocument`; no Qt.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from eczema_tracker.app.familiarity_text import (
     UNFAMILIAR_MARK,
 )
 from eczema_tracker.app.report_data import PeriodNumbers, ReportData, SiteReport
-from eczema_tracker.app.report_page import MUTED, Column, ReportPage
+from eczema_tracker.app.report_document import MUTED, Column, ReportDocument
 from eczema_tracker.core.poem import POEM_MAX_TOTAL
 from eczema_tracker.core.severity_scale import band_of_score, class_name
 
@@ -33,6 +33,11 @@ def day_text(day: date) -> str:
 def short_day(day: date) -> str:
     """``3 Sep``."""
     return f"{day.day} {day:%b}"
+
+
+def week_heading(day: date) -> str:
+    """A week column's heading: ``3 Sep`` over ``2026`` (a year-long table spans two years)."""
+    return f"{short_day(day)}\n{day.year}"
 
 
 def _signed(value: float, digits: int = 0, unit: str = "") -> str:
@@ -113,37 +118,38 @@ def _mean_text(value: float | None) -> str:
     return "\u2013" if value is None else f"{value:.1f}"
 
 
-def _numbers_table(page: ReportPage, data: ReportData) -> None:
+def _numbers_table(page: ReportDocument, data: ReportData) -> None:
     """Itch and sleep-loss averages per week (per month when the range is long); at most
     :data:`MAX_BLOCKS` rows of columns, the most recent."""
     if not data.weeks:
-        page.line("Itch and sleep loss (NRS 0\u201310): none recorded in this range.", size=8.5)
+        page.text_line(
+            "Itch and sleep loss (NRS 0\u201310): none recorded in this range.", size=8.5
+        )
         return
     weekly = len(data.weeks) <= PERIODS_PER_BLOCK * MAX_BLOCKS
     periods = data.weeks if weekly else data.months
     label = "week (starting)" if weekly else "month"
-    page.line(
+    page.text_line(
         f"Itch (peak over 24 h) and sleep loss, NRS 0\u201310: average per {label}",
         size=8.5,
-        weight="bold",
+        bold=True,
     )
     blocks = _blocks(periods)
     for block in blocks[-MAX_BLOCKS:]:
         label_width = 0.8
-        width = (page.content_width - label_width) / PERIODS_PER_BLOCK
+        width = (page.epw - label_width) / PERIODS_PER_BLOCK
         columns = [Column("", label_width)] + [
-            Column(short_day(p.start) if weekly else f"{p.start:%b %y}", width, "right")
+            Column(week_heading(p.start) if weekly else f"{p.start:%b %y}", width, "right")
             for p in block
         ]
         rows = [
             ["itch"] + [_mean_text(p.itch_mean) for p in block],
             ["sleep loss"] + [_mean_text(p.sleep_mean) for p in block],
         ]
-        page.table(columns, rows, size=7)
-        page.space(0.03)
+        page.table_of(columns, rows, size=7)
     hidden = sum(len(b) for b in blocks[:-MAX_BLOCKS])
     if hidden:
-        page.line(
+        page.text_line(
             f"{hidden} earlier {'weeks' if weekly else 'months'} are not in the table; the "
             "timeline shows them.",
             size=7.5,
@@ -151,10 +157,10 @@ def _numbers_table(page: ReportPage, data: ReportData) -> None:
         )
 
 
-def summary(page: ReportPage, data: ReportData) -> None:
+def summary(page: ReportDocument, data: ReportData) -> None:
     """The "Summary" section at the cursor: POEM, itch and sleep, body sites, the model."""
     page.heading("Summary")
-    page.table(
+    page.table_of(
         [
             Column("Measure", 1.25),
             Column("First", 1.05),
@@ -169,12 +175,12 @@ def summary(page: ReportPage, data: ReportData) -> None:
     _numbers_table(page, data)
     page.space(0.08)
     if data.sites:
-        page.line(
+        page.text_line(
             "Lesion area (share of the photo) and predicted severity, first \u2192 last photo",
             size=8.5,
-            weight="bold",
+            bold=True,
         )
-        page.table(
+        page.table_of(
             [
                 Column("Body site", 1.45),
                 Column("Photos", 0.8, "right"),
@@ -190,7 +196,7 @@ def summary(page: ReportPage, data: ReportData) -> None:
         if footnote:
             page.footnote(UNFAMILIAR_MARK, footnote, mark_color=UNFAMILIAR_COLOR)
     else:
-        page.line("Photos: none taken in this range.", size=8.5)
+        page.text_line("Photos: none taken in this range.", size=8.5)
 
 
 def model_sentence(data: ReportData) -> str:

@@ -1,21 +1,25 @@
-"""``report``: the report for the doctor, a 1-3 page PDF of a date range.
+"""``report``: the report for the doctor, a PDF of a date range.
 
 ``eczema-tracker report --from DATE --to DATE [--site SITE ...] [--name TEXT] [--paper a4|letter]
---out FILE.pdf``. The store is opened read-only (the app may have it open meanwhile). The PDF is
-written atomically: after a refusal or a failure nothing is written and an older file of that
-name is left as it was.
+--out FILE.pdf [--force]``. The store is opened read-only (the app may have it open meanwhile).
+``--out`` follows the rules of every output (:func:`~eczema_tracker.core.output_files.
+check_output_target`): never inside the store, never a device, pipe, folder or link, an existing
+file only with ``--force``. The PDF is written atomically: after a refusal or a failure nothing
+is written and an older file of that name is left as it was.
 
 Exit codes: 0 written; 2 bad input (a date that does not parse, a range that ends before it
-starts, an unknown body site, a missing output folder) or a store problem.
+starts, an unknown body site, a refused --out), a store problem or a write failure.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import sys
 
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.common import INPUT_ERROR_CODE, open_store
+from eczema_tracker.core import paths
+from eczema_tracker.core.output_files import OutputFileError, check_output_target
 
 PAPERS = ("a4", "letter")
 
@@ -26,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "report",
         parents=[common],
         help="write the report for the doctor (a PDF of a date range)",
-        description="Write a 1-3 page PDF for an appointment: POEM, itch and sleep, lesion area "
+        description="Write a PDF for an appointment: POEM, itch and sleep, lesion area "
         "and predicted severity per body site, the timeline, photos with their lesion outline, "
         "treatments, flares and notes, from --from to --to (both included). Made on this "
         "computer; not a diagnosis.",
@@ -58,16 +62,10 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         help="paper size (default: letter for US and Canadian locales, else a4)",
     )
     p.add_argument("--out", required=True, metavar="FILE.pdf", help="where to write the PDF")
+    p.add_argument(
+        "--force", action="store_true", help="replace --out when a file of that name exists"
+    )
     p.set_defaults(func=run_report)
-
-
-def _out_path(text: str) -> Path:
-    path = Path(text).expanduser()
-    if path.is_dir():
-        raise CliError(f"--out {text} is a folder; give the report a file name")
-    if not path.parent.is_dir():
-        raise CliError(f"--out: the folder {path.parent} does not exist")
-    return path
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -79,7 +77,12 @@ def run_report(args: argparse.Namespace) -> int:
         check_request(args.from_day, args.to_day, paper=args.paper)  # before the store opens
     except ReportInputError as exc:
         raise CliError(exc.message, INPUT_ERROR_CODE) from None
-    out = _out_path(args.out)
+    try:  # before the store opens, and again when writing
+        out = check_output_target(
+            args.out, store_root=paths.data_dir(args.data_dir), overwrite=args.force
+        )
+    except OutputFileError as exc:
+        raise CliError(f"--out: {exc.message}", INPUT_ERROR_CODE) from None
     with open_store(args.data_dir, readonly=True) as store:
         try:
             request = check_request(
@@ -91,7 +94,7 @@ def run_report(args: argparse.Namespace) -> int:
                 known_sites=store.sites(),
             )
             data = gather_report(store, request)
-            written = write_report(data, out)
+            written = write_report(data, out, overwrite=args.force)
         except ReportInputError as exc:
             raise CliError(exc.message, INPUT_ERROR_CODE) from None
     what = (
@@ -104,4 +107,10 @@ def run_report(args: argparse.Namespace) -> int:
         f"{request.paper.upper() if request.paper == 'a4' else 'Letter'}; "
         f"{request.from_day.isoformat()} to {request.to_day.isoformat()}: {what})"
     )
+    if written.left_out:
+        print(
+            f"eczema-tracker: note: {written.left_out} item(s) did not fit and are counted on "
+            "the report; the CSV export (export --csv DIR) has all of them",
+            file=sys.stderr,
+        )
     return 0

@@ -69,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "treatments, courses, flares and notes) as CSV files and a README.txt into a new "
         "folder DIR/eczema-record-YYYY-MM-DD (nothing in DIR is overwritten)",
     )
+    p.add_argument(
+        "--force", action="store_true", help="replace --out when a file of that name exists"
+    )
     p.set_defaults(func=run_export)
 
     p = subparsers.add_parser(
@@ -250,7 +253,7 @@ def run_export(args: argparse.Namespace) -> int:
     progress, done = _progress_bar(True, "file")
     with _store_errors():
         try:
-            summary = export_store(args.data_dir, args.out, progress=progress)
+            summary = export_store(args.data_dir, args.out, overwrite=args.force, progress=progress)
         finally:
             done()
     print(f"wrote {summary.path}: {summary.files} file(s), {summary.bytes / 1e6:.1f} MB")

@@ -79,7 +79,8 @@ class BackupFlow(QObject):
         data_dir = self.session.store.data_dir
 
         def op(progress: ProgressCallback, cancel: CancelCheck) -> ExportSummary:
-            return export_store(data_dir, target, progress=progress, cancel=cancel)
+            # the file dialog asked before an existing file is replaced
+            return export_store(data_dir, target, overwrite=True, progress=progress, cancel=cancel)
 
         def done(summary: ExportSummary) -> None:
             missing = (

@@ -4,7 +4,11 @@ offer to open it.
 The report is read from the store and drawn off the GUI thread through the one background
 helper (:class:`~eczema_tracker.gui.tasks.BackgroundTask`: progress and Cancel in the status
 bar); the file is written atomically, so a cancelled or failed report leaves nothing behind.
-Every question goes through a method (``ask_save_path``, ``ask_open``) tests can answer.
+Every question goes through a method (``ask_save_path``, ``ask_replace``, ``ask_open``) tests
+can answer. The target follows the rules of every output
+(:func:`~eczema_tracker.core.output_files.check_output_target`): an existing file is replaced only
+after a question (the file dialog's own, or ours when ``.pdf`` was added to the name it asked
+about); a target inside the store, a folder, a device or a link is refused in plain words.
 
 The window's menu reaches it with :func:`show_report_dialog` (one flow per window).
 """
@@ -20,6 +24,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from eczema_tracker.app.report_data import ReportRequest, default_paper, gather_report
 from eczema_tracker.app.report_pdf import ReportFile, write_report
+from eczema_tracker.core.output_files import OutputFileError, check_output_target
 from eczema_tracker.gui.dialogs.report_dialog import ReportDialog
 from eczema_tracker.gui.tasks import BackgroundTask
 
@@ -56,6 +61,15 @@ class ReportFlow(QObject):
             self._parent(), "Save the report", str(Path(folder) / suggested), "PDF (*.pdf)"
         )
         return path or None
+
+    def ask_replace(self, path: Path) -> bool:
+        """Whether to replace the existing file ``path`` (named after the dialog asked)."""
+        answer = QMessageBox.question(
+            self._parent(),
+            "Replace the file?",
+            f"{path.name} already exists in {path.parent}. Replace it with the new report?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def ask_open(self, written: ReportFile) -> bool:
         """Whether to open the written report now."""
@@ -97,8 +111,16 @@ class ReportFlow(QObject):
         if not target:
             return
         path = Path(target)
-        if path.suffix.lower() != ".pdf":
+        if path.suffix.lower() != ".pdf":  # a name the file dialog did not ask about
             path = path.with_name(path.name + ".pdf")
+            if path.is_file() and not path.is_symlink():
+                if not self.ask_replace(path):
+                    return
+        try:  # at once, in plain words (the writer checks again)
+            check_output_target(path, store_root=self._store().data_dir, overwrite=True)
+        except OutputFileError as exc:
+            self.window.show_message("warning", "Report not made", exc.message)
+            return
         self.build(request, path)
 
     def build(self, request: ReportRequest, path: Path) -> BackgroundTask:
@@ -107,7 +129,8 @@ class ReportFlow(QObject):
 
         def op(progress: Any, cancel: Any) -> ReportFile:  # worker thread: no widgets here
             data = gather_report(store, request, progress=progress, cancel=cancel)
-            return write_report(data, path, progress=progress, cancel=cancel)
+            # the person was asked before an existing file is replaced
+            return write_report(data, path, overwrite=True, progress=progress, cancel=cancel)
 
         def done(written: ReportFile) -> None:
             self.reportWritten.emit(written)

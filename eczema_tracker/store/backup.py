@@ -5,8 +5,11 @@ keep running), every photo, mask and model file the snapshot refers to, and ``ma
 with the sha256 and size of each member and the referenced files that were missing (a gap is
 recorded, not fatal). Everything is written inside a locked ``.export-*`` folder beside the
 target, fsynced, then renamed onto the target: a partial zip never appears under the final name,
-and the next export to that folder deletes what a killed one left. The target is refused when it
-lies inside the store, is not a regular file (a device, pipe, folder) or is a symbolic link.
+and the next export to that folder (or the next output anywhere, through the ledger of
+:mod:`eczema_tracker.core.output_files`) deletes what a killed one left. The target follows the
+rules of every output (:func:`~eczema_tracker.core.output_files.check_output_target`): never
+inside the store, never a device, pipe, folder or symbolic link, an existing file only when
+``overwrite`` says so.
 
 Restore: :mod:`eczema_tracker.store.restore` (re-exported here: ``restore_store``,
 ``RestoreSummary``); the format both share: :mod:`eczema_tracker.store.backup_format`.
@@ -20,7 +23,6 @@ import os
 import re
 import shutil
 import sqlite3
-import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -29,6 +31,12 @@ from pathlib import Path
 from eczema_tracker import __version__
 from eczema_tracker.core import paths
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core.output_files import (
+    OutputFileError,
+    check_output_target,
+    sweep_stale_outputs,
+    tracked_temp,
+)
 from eczema_tracker.store import db, files
 from eczema_tracker.store.backup_format import (  # noqa: F401 - re-exported
     BACKUP_FORMAT,
@@ -69,52 +77,32 @@ def export_store(
     data_dir: Path | str | None,
     out: Path | str,
     *,
+    overwrite: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
 ) -> ExportSummary:
     """Write a complete backup zip of the store in ``data_dir`` to ``out`` (atomically).
 
-    Raises :class:`BackupError` (one sentence) for a refused target, a database naming files
-    outside the store, too little free space or a write error (disk full, read-only disk).
+    The target follows the rules of every output (:func:`~eczema_tracker.core.output_files.
+    check_output_target`); an existing file is replaced only with ``overwrite=True`` (the
+    person was asked, or gave ``--force``). Raises :class:`BackupError` (one sentence) for a
+    refused target, a database naming files outside the store, too little free space or a
+    write error (disk full, read-only disk).
     """
-    out = Path(out)
     root = paths.data_dir(data_dir)
-    _check_export_target(out, root)
+    try:
+        out = check_output_target(out, store_root=root, overwrite=overwrite, make_folder=True)
+    except OutputFileError as exc:
+        raise BackupError(exc.message) from None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale_outputs()
         _clean_export_leftovers(out.parent)
         return _export(root, out, progress, cancel)
     except OSError as exc:
         raise BackupError(
             f"Could not write the backup {out} ({os_error_text(exc)}); nothing was written."
         ) from exc
-
-
-def _check_export_target(out: Path, root: Path) -> None:
-    """Refuse targets inside the store, non-regular files, links and paths under a file."""
-    for ancestor in out.parents:
-        if os.path.lexists(ancestor):
-            if not ancestor.is_dir():
-                raise BackupError(f"{ancestor} is not a folder, so {out} cannot be written.")
-            break
-    store = Path(os.path.realpath(root))
-    where = Path(os.path.realpath(out.parent)) / out.name
-    if any(p == store or p.is_relative_to(store) for p in (where, Path(os.path.realpath(out)))):
-        raise BackupError(
-            f"{out} is inside the photo store {root}; write the backup somewhere else."
-        )
-    try:
-        mode = out.lstat().st_mode
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise BackupError(f"{out} cannot be checked ({os_error_text(exc)}).") from exc
-    if stat.S_ISLNK(mode):
-        raise BackupError(f"{out} is a symbolic link; give the backup a plain file name.")
-    if stat.S_ISDIR(mode):
-        raise BackupError(f"{out} is a folder; give the backup a file name such as backup.zip.")
-    if not stat.S_ISREG(mode):
-        raise BackupError(f"{out} exists and is not a regular file (a device or pipe); refused.")
 
 
 def _clean_export_leftovers(folder: Path) -> None:
@@ -142,54 +130,61 @@ def _clean_export_leftovers(folder: Path) -> None:
 def _export(
     root: Path, out: Path, progress: ProgressCallback | None, cancel: CancelCheck | None
 ) -> ExportSummary:
-    from eczema_tracker.store.repository import Store
-
     work = Path(tempfile.mkdtemp(dir=out.parent, prefix=_WORK_PREFIX))
     work_lock = WriterLock(work)  # tells a later export this folder is not a leftover
     try:
-        work_lock.acquire()
-        snapshot = work / db.DB_NAME
-        db.make_owner_only(snapshot)
-        with Store.open(root, readonly=True) as store:
-            dest = sqlite3.connect(snapshot)
-            try:
-                store.copy_database_to(dest)
-                dest.execute("PRAGMA journal_mode = DELETE")
-                dest.execute("DELETE FROM pending_file")  # in-flight writes are not data
-                dest.commit()
-                bad = unsafe_names(dest)
-                names = sorted(referenced_names(dest))
-                schema = db.schema_version(dest)
-            finally:
-                dest.close()
-        if bad:
-            raise BackupError(
-                f"The photo store's database names a file outside the store ({bad[0]!r}); "
-                "nothing was exported."
-            )
-        sources: dict[str, Path | None] = {}
-        for name in names:
-            path = stored_path(root, name)
-            if path is None:
-                raise BackupError(
-                    f"The photo store's file {name} leads outside the store; nothing was exported."
-                )
-            sources[name] = path if path.is_file() else None
-        needed = snapshot.stat().st_size + sum(p.stat().st_size for p in sources.values() if p)
-        free = shutil.disk_usage(out.parent).free
-        if needed > free:
-            raise BackupError(
-                f"The backup needs about {human_size(needed)} but only {human_size(free)} "
-                f"is free in {out.parent}; nothing was written."
-            )
-        tmp_zip = work / f"{out.name}.tmp"
-        manifest, missing, total = _write_zip(tmp_zip, snapshot, sources, schema, progress, cancel)
-        files.fsync_dir(work)
-        os.replace(tmp_zip, out)
-        files.fsync_dir(out.parent)
+        with tracked_temp(work):  # removed on any exit Python sees; else swept by the next output
+            work_lock.acquire()
+            return _export_in(work, root, out, progress, cancel)
     finally:
         work_lock.release()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _export_in(
+    work: Path, root: Path, out: Path, progress: ProgressCallback | None, cancel: CancelCheck | None
+) -> ExportSummary:
+    from eczema_tracker.store.repository import Store
+
+    snapshot = work / db.DB_NAME
+    db.make_owner_only(snapshot)
+    with Store.open(root, readonly=True) as store:
+        dest = sqlite3.connect(snapshot)
+        try:
+            store.copy_database_to(dest)
+            dest.execute("PRAGMA journal_mode = DELETE")
+            dest.execute("DELETE FROM pending_file")  # in-flight writes are not data
+            dest.commit()
+            bad = unsafe_names(dest)
+            names = sorted(referenced_names(dest))
+            schema = db.schema_version(dest)
+        finally:
+            dest.close()
+    if bad:
+        raise BackupError(
+            f"The photo store's database names a file outside the store ({bad[0]!r}); "
+            "nothing was exported."
+        )
+    sources: dict[str, Path | None] = {}
+    for name in names:
+        path = stored_path(root, name)
+        if path is None:
+            raise BackupError(
+                f"The photo store's file {name} leads outside the store; nothing was exported."
+            )
+        sources[name] = path if path.is_file() else None
+    needed = snapshot.stat().st_size + sum(p.stat().st_size for p in sources.values() if p)
+    free = shutil.disk_usage(out.parent).free
+    if needed > free:
+        raise BackupError(
+            f"The backup needs about {human_size(needed)} but only {human_size(free)} "
+            f"is free in {out.parent}; nothing was written."
+        )
+    tmp_zip = work / f"{out.name}.tmp"
+    manifest, missing, total = _write_zip(tmp_zip, snapshot, sources, schema, progress, cancel)
+    files.fsync_dir(work)
+    os.replace(tmp_zip, out)
+    files.fsync_dir(out.parent)
     return ExportSummary(out, len(manifest) - 1, total, tuple(missing))
 
 

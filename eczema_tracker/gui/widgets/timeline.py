@@ -49,7 +49,11 @@ from eczema_tracker.app.timeline_figure import (
     nearest_target,
     range_limits,
 )
-from eczema_tracker.core.atomic import atomic_path
+from eczema_tracker.core.output_files import (
+    OutputFileError,
+    check_output_target,
+    writing_output,
+)
 from eczema_tracker.gui.widgets.timeline_points import (
     TimelinePointLike,
     describe_point,
@@ -82,8 +86,16 @@ def ask_export_path_with_dialog(parent: QWidget, suggested: str) -> str | None:
     )
     if not path:
         return None
-    if Path(path).suffix.lower() not in EXPORT_FORMATS:
+    if Path(path).suffix.lower() not in EXPORT_FORMATS:  # a name the dialog did not ask about
         path += ".pdf" if "pdf" in chosen_filter.lower() else ".png"
+        if Path(path).is_file() and not Path(path).is_symlink():
+            answer = QMessageBox.question(
+                parent,
+                "Replace the file?",
+                f"{Path(path).name} already exists. Replace it with the chart?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
     return path
 
 
@@ -110,6 +122,8 @@ class TimelineView(QWidget):
         self._drag: tuple[float, tuple[float, float]] | None = None  # press x (px), xlim
         self._dragged = False
         self.last_export: Path | None = None
+        #: the photo store's folder: a chart is never saved inside it (set by the panel)
+        self.store_root: Path | None = None
 
         self.figure = Figure(figsize=(8, 6), dpi=100, layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
@@ -212,16 +226,21 @@ class TimelineView(QWidget):
         self.score_axes.set_xlim(low + days, high + days)
         self.canvas.draw_idle()
 
-    def export(self, path: str | os.PathLike[str]) -> Path:
-        """Write the figure to ``path`` (.png, .pdf or .svg) atomically; returns the path."""
+    def export(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the figure to ``path`` (.png, .pdf or .svg) atomically; returns the path.
+
+        The target follows the rules of every output (``core.output_files``): never inside the
+        store, never a device, folder or link, an existing file only with ``overwrite``.
+        """
         target = Path(path)
         fmt = EXPORT_FORMATS.get(target.suffix.lower())
         if fmt is None:
             raise ValueError(
                 f"cannot export to '{target.name}': use a .png, .pdf or .svg file name"
             )
+        target = check_output_target(target, store_root=self.store_root, overwrite=overwrite)
         self._show_annotation(None)
-        with atomic_path(target) as temp:
+        with writing_output(target) as temp:
             self.figure.savefig(temp, format=fmt, dpi=150)
         return target
 
@@ -231,8 +250,11 @@ class TimelineView(QWidget):
         path = self._ask_export_path(self, suggested)
         if not path:
             return None
-        try:
-            saved = self.export(path)
+        try:  # the file dialog (or ours, for a name it did not ask about) asked before replacing
+            saved = self.export(path, overwrite=True)
+        except OutputFileError as exc:
+            QMessageBox.warning(self, "Export failed", exc.message)
+            return None
         except (OSError, ValueError) as exc:
             QMessageBox.warning(self, "Export failed", f"The timeline could not be saved: {exc}")
             return None

@@ -58,6 +58,7 @@ class TimelinePanel(QWidget):
             from eczema_tracker.gui.widgets.timeline import TimelineView
 
             self.view = TimelineView(self)
+            self.view.store_root = getattr(self.store, "data_dir", None)  # never saved in it
             self.view.photoActivated.connect(self.photoActivated)
             self._layout.takeAt(self._layout.count() - 1)  # the placeholder stretch
             self._layout.addWidget(self.view, 1)
