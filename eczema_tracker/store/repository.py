@@ -15,6 +15,7 @@ open which half-written files to remove after a crash.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from eczema_tracker.store import db, thumbnails
 from eczema_tracker.store.agreements import AgreementsMixin
 from eczema_tracker.store.bin import BinMixin
 from eczema_tracker.store.errors import StoreError
+from eczema_tracker.store.layout import refuse_a_folder_not_ours
 from eczema_tracker.store.lock import WriterLock
 from eczema_tracker.store.maintenance import quick_check
 from eczema_tracker.store.models import SeverityModelsMixin
@@ -40,7 +42,7 @@ from eczema_tracker.store.records import (
     normalise_site,
     now_iso,
 )
-from eczema_tracker.store.recovery import finish_interrupted_swap
+from eczema_tracker.store.recovery import finish_interrupted_swap, swap_leftovers
 from eczema_tracker.store.rows import (
     IN_LIBRARY,
     PHOTO_COLUMNS,
@@ -67,27 +69,21 @@ class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin, Agreements
 
         Raises :class:`StoreLockedError` if another process has it open for writing,
         :class:`StoreTooNewError` if a newer app wrote it, :class:`StoreNotFoundError` for a
-        read-only open of a folder with no store. ``store.check`` says what the quick check on
-        open found (missing files; half-written files removed after a crash).
+        read-only open of a folder with no store, :class:`StoreError` for a folder without a
+        store that holds files the app did not make (nothing is written into it).
+        ``store.check`` says what the quick check on open found (missing files; half-written
+        files removed after a crash).
+
+        A read-only open never writes, moves or deletes anything: a restore cut short is
+        finished by the next open for writing (under the writer lock), and a store whose
+        creation was cut short reads as the empty store it is.
         """
         folder = paths.data_dir(data_dir)
-        finish_interrupted_swap(folder)  # a restore killed mid-swap: finish or undo it first
         db_path = folder / db.DB_NAME
         if readonly:
-            conn = db.connect(db_path, readonly=True)
-            try:
-                version = db.check_not_too_new(conn, folder, db.latest_version())
-                if version < db.latest_version():
-                    raise StoreError(
-                        f"The photo store at {folder} needs an upgrade; open it once for "
-                        "writing (without read-only) first."
-                    )
-            except BaseException:
-                conn.close()
-                raise
-            store = cls(folder, conn, None)
-            store.check = quick_check(conn, folder, repair=False)
-            return store
+            return cls._open_readonly(folder)
+        if not swap_leftovers(folder):  # else checked once the restore is put right
+            refuse_a_folder_not_ours(folder)
         lock = WriterLock(folder)
         try:
             paths.ensure_private_dir(folder)
@@ -97,6 +93,8 @@ class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin, Agreements
                 f"Cannot use {folder} as the photo store folder ({exc.strerror or exc})."
             ) from exc
         try:
+            finish_interrupted_swap(folder)  # a restore killed mid-swap: finish or undo it
+            refuse_a_folder_not_ours(folder)
             conn = db.connect(db_path)
             try:
                 db.migrate(conn, folder)
@@ -108,6 +106,33 @@ class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin, Agreements
         except BaseException:
             lock.release()
             raise
+        return store
+
+    @classmethod
+    def _open_readonly(cls, folder: Path) -> Store:
+        db_path = folder / db.DB_NAME
+        if not db_path.is_file() and swap_leftovers(folder):
+            raise StoreError(
+                f"A restore into {folder} is under way or was cut short; wait for it, or open "
+                "the store for writing (the app, or 'eczema-tracker check --repair') to finish it."
+            )
+        if db.never_set_up(db_path):  # created, never set up: the empty store it is
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            db.migrate(conn, folder)
+        else:
+            conn = db.connect(db_path, readonly=True)
+            try:
+                version = db.check_not_too_new(conn, folder, db.latest_version())
+                if version < db.latest_version():
+                    raise StoreError(
+                        f"The photo store at {folder} needs an upgrade; open it once for "
+                        "writing (without read-only) first."
+                    )
+            except BaseException:
+                conn.close()
+                raise
+        store = cls(folder, conn, None)
+        store.check = quick_check(conn, folder, repair=False)
         return store
 
     def close(self) -> None:
