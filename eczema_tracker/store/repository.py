@@ -23,7 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 from eczema_tracker.core import imaging, paths
-from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled
 from eczema_tracker.store import db, thumbnails
 from eczema_tracker.store.agreements import AgreementsMixin
 from eczema_tracker.store.bin import BinMixin
@@ -217,6 +217,22 @@ class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin, Agreements
         With ``max_side`` it is decoded reduced (longer side at most ``max_side``, aspect kept):
         what analysis and thumbnails need, at a fraction of the memory of a full decode."""
         return imaging.open_image(self.photo_file(photo_id), max_side=max_side)
+
+    def make_missing_thumbnails(self, *, cancel: CancelCheck | None = None) -> int:
+        """Make the thumbnail of every library photo that has none yet (after a restore: backups
+        hold no thumbnails); return how many were made. A photo that cannot be decoded is left
+        for the check to report. Safe beside other readers: each file is written atomically."""
+        made = 0
+        for photo in self.photos():
+            raise_if_cancelled(cancel)
+            if (self.data_dir / thumbnails.thumbnail_name(photo.sha256)).exists():
+                continue
+            try:
+                thumbnails.ensure_thumbnail(self.data_dir, photo.sha256, photo.stored_name)
+            except (OSError, ValueError):  # a missing or undecodable photo: not a cache matter
+                continue
+            made += 1
+        return made
 
     def thumbnail(self, photo_id: int, size: int = THUMBNAIL_SIZE) -> Path:
         """Path of the photo's upright JPEG thumbnail (a cache: made again when missing)."""
