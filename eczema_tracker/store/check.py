@@ -36,7 +36,12 @@ from typing import Any, TypedDict
 from eczema_tracker.core import paths
 from eczema_tracker.core.jobs import ProgressCallback
 from eczema_tracker.store import db, files
-from eczema_tracker.store.check_inspect import Findings, database_problems, inspect_store
+from eczema_tracker.store.check_inspect import (
+    Findings,
+    database_problems,
+    inspect_store,
+    writer_active,
+)
 from eczema_tracker.store.check_records import FileHasher, Problem, UnusableFile
 from eczema_tracker.store.errors import StoreError
 from eczema_tracker.store.recovery import swap_leftovers
@@ -198,6 +203,10 @@ def check_store(
             if not repair or unset.problems:
                 return unset
             _open_for_writing(root)  # any write sets it up
+        if not repair and swap_leftovers(root) and writer_active(root):
+            raise _CouldNotRun(
+                f"A restore into {root} is under way; check again once it has finished."
+            )
         version = _preflight(root, latest)
         if not repair:
             found = inspect_store(root, full=full, hasher=hasher, progress=progress)
@@ -214,6 +223,13 @@ def check_store(
     except _CouldNotRun as exc:
         return StoreCheckResult(
             **base, could_not_run=str(exc), seconds=time.perf_counter() - started
+        )
+    except sqlite3.Error as exc:  # e.g. the files renamed under it by a restore
+        under_way = " (a restore is under way or was cut short)" if swap_leftovers(root) else ""
+        return StoreCheckResult(
+            **base,
+            could_not_run=f"The database in {root} could not be read{under_way}: {exc}.",
+            seconds=time.perf_counter() - started,
         )
 
 

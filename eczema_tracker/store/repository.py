@@ -112,10 +112,16 @@ class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin, Agreements
     def _open_readonly(cls, folder: Path) -> Store:
         db_path = folder / db.DB_NAME
         if not db_path.is_file() and swap_leftovers(folder):
-            raise StoreError(
-                f"A restore into {folder} is under way or was cut short; wait for it, or open "
-                "the store for writing (the app, or 'eczema-tracker check --repair') to finish it."
-            )
+            raise StoreError(_restore_under_way(folder))
+        try:
+            return cls._read_only_store(folder, db_path)
+        except sqlite3.Error as exc:  # e.g. its files renamed by a restore while opening
+            if swap_leftovers(folder):
+                raise StoreError(_restore_under_way(folder)) from exc
+            raise StoreError(f"The photo store at {folder} cannot be read ({exc}).") from exc
+
+    @classmethod
+    def _read_only_store(cls, folder: Path, db_path: Path) -> Store:
         if db.never_set_up(db_path):  # created, never set up: the empty store it is
             conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             db.migrate(conn, folder)
@@ -131,8 +137,13 @@ class Store(PromptsMixin, BinMixin, SeverityModelsMixin, RecordMixin, Agreements
             except BaseException:
                 conn.close()
                 raise
+        try:
+            check = quick_check(conn, folder, repair=False)
+        except BaseException:
+            conn.close()
+            raise
         store = cls(folder, conn, None)
-        store.check = quick_check(conn, folder, repair=False)
+        store.check = check
         return store
 
     def close(self) -> None:
@@ -402,3 +413,10 @@ def _validate_taken_at(value: str | datetime) -> str:
     except ValueError:
         raise ValueError(f"{value!r} is not an ISO-8601 date and time") from None
     return parsed.isoformat(timespec="seconds" if not parsed.microsecond else "microseconds")
+
+
+def _restore_under_way(folder: Path) -> str:
+    return (
+        f"A restore into {folder} is under way or was cut short; wait for it, or open the store "
+        "for writing (the app, or 'eczema-tracker check --repair') to finish it."
+    )
