@@ -77,3 +77,28 @@ def test_could_not_run_is_one_error_line_and_exit_2(store, tmp_path, capsys):
     (folder / db.DB_NAME).write_bytes(b"\0garbage" * 64)
     assert main(["check", "--data-dir", str(folder)]) == 2
     assert "not an SQLite database" in capsys.readouterr().err
+
+
+def test_check_after_a_fresh_restore_exits_0(store, tmp_path, capsys):
+    folder, _ = store
+    backup = tmp_path / "backup.zip"
+    assert main(["export", "--data-dir", str(folder), "--out", str(backup)]) == 0
+    restored = tmp_path / "restored"
+    assert main(["restore", "--data-dir", str(restored), str(backup)]) == 0
+    capsys.readouterr()
+    assert main(["check", "--data-dir", str(restored)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "The store is healthy." and "thumbnail" in out[1], out
+
+
+def test_check_of_a_store_killed_while_being_created(tmp_path, capsys):
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / db.DB_NAME).write_bytes(b"")
+    (folder / f"{db.DB_NAME}-journal").write_bytes(b"\0" * 512)
+    assert main(["check", "--data-dir", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "never set up" in out and "damaged" not in out, out
+    assert main(["photos", "--data-dir", str(folder)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "0 photo(s)" in captured.err, captured

@@ -21,6 +21,8 @@ from eczema_tracker.gui.main_window import IMPORT_FILE_FILTER, MainWindow
 from eczema_tracker.gui.photo_edit import PhotoEdit
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.store import Store
+from eczema_tracker.store.check import quick_check_store
+from eczema_tracker.store.thumbnails import thumbnail_name
 
 SITE = "left arm"
 
@@ -406,6 +408,12 @@ def test_backup_and_restore_from_the_app(qtbot, window, answers, photos, tmp_pat
     assert any("replace" in text for _, text in answers.questions)
     assert sorted(window.library_model.photo_ids()) == sorted(photos)
     assert not window.store.readonly and window.state.store is window.store
+    folder = window.store.data_dir
+    kept = next(folder.parent.glob(f"{folder.name}-replaced-*.zip"))
+    assert str(kept) in answers.messages[-1][2]  # the message says where the old library is
+    thumbs = [folder / thumbnail_name(window.store.photo(p).sha256) for p in photos]
+    qtbot.waitUntil(lambda: all(t.is_file() for t in thumbs), timeout=20000)
+    qtbot.waitUntil(lambda: quick_check_store(folder).healthy, timeout=20000)
 
 
 def test_restore_from_the_app_says_which_files_the_backup_lacked(

@@ -157,20 +157,6 @@ def test_failed_restore_leaves_the_old_store(full_store, tmp_path, monkeypatch):
     assert [p for p in tmp_path.iterdir() if ".restore-" in p.name] == []
 
 
-def test_recovery_puts_the_old_store_back_when_the_new_one_is_incomplete(full_store, tmp_path):
-    from eczema_tracker.store.recovery import OLD, STAGING, swap_path
-
-    before = _rows(full_store)
-    old = swap_path(full_store, OLD, "0123abcd")
-    full_store.rename(old)  # killed after moving the old store aside ...
-    staging = swap_path(full_store, STAGING, "0123abcd")
-    (staging / "photos").mkdir(parents=True)  # ... with a staging folder never completed
-    with Store.open(full_store, readonly=True) as store:
-        assert len(store.photos()) == 3
-    assert _rows(full_store) == before
-    assert not old.exists() and not staging.exists()
-
-
 def test_recovery_leaves_a_running_restore_alone(full_store, tmp_path):
     from eczema_tracker.store.lock import WriterLock
     from eczema_tracker.store.recovery import OLD, finish_interrupted_swap, swap_path

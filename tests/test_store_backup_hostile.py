@@ -263,11 +263,14 @@ def test_a_killed_exports_leftovers_are_cleaned_by_the_next_export(small_store, 
     ]
 
 
-def test_a_killed_restores_staging_folder_is_removed_on_open(small_store, tmp_path):
+def test_a_killed_restores_staging_folder_is_removed_by_the_next_writer(small_store, tmp_path):
     staging = tmp_path / ".store.restore-deadbeef"
     (staging / "photos").mkdir(parents=True)
     (staging / db.DB_NAME).write_bytes(b"half")
-    with Store.open(small_store, readonly=True) as store:
+    with Store.open(small_store, readonly=True) as store:  # a reader leaves it alone
+        assert len(store.photos()) == 2
+    assert staging.exists()
+    with Store.open(small_store) as store:
         assert len(store.photos()) == 2
     assert not staging.exists()
 

@@ -213,9 +213,10 @@ def test_thumbnails_missing_damaged_or_stale_are_remade_or_moved(store):
     stale.parent.mkdir()
     stale.write_bytes(b"\xff\xd8old\xff\xd9")
     result = check_store(folder)
-    assert kinds(result.problems) == ["thumbnail"] * 3 and all(
+    assert kinds(result.problems) == ["thumbnail"] * 2 and all(
         p.repairable for p in result.problems
-    )
+    )  # the missing one is a cache miss, not a problem
+    assert "1 thumbnail(s) are made again" in result.lines()[1]
     repaired = check_store(folder, repair=True)
     assert repaired.exit_code == 0, repaired.lines()
     assert sum("Made the thumbnail" in line for line in repaired.repairs) == 2
@@ -349,3 +350,63 @@ def test_a_damaged_database_page_is_found_and_never_written_to(store):
     assert repaired.exit_code == 1 and repaired.repairs == ()
     assert repaired.lines()[-1].startswith("Nothing was repaired;")
     assert snapshot(folder) == before
+
+
+# -- a fresh restore, a store never set up ---------------------------------------------------
+def test_a_fresh_complete_restore_is_healthy(store, tmp_path):
+    """Backups hold no thumbnails (a cache): their absence is a note, not a problem."""
+    from eczema_tracker.store.backup import export_store, restore_store
+
+    folder, _ = store
+    export_store(folder, tmp_path / "backup.zip")
+    restored = tmp_path / "restored"
+    restore_store(tmp_path / "backup.zip", restored)
+    assert not (restored / "thumbnails").exists()
+    for result in (check_store(restored), quick_check_store(restored)):
+        assert result.exit_code == 0 and result.problems == (), result.lines()
+        assert result.plain_summary() == "The photo store is healthy."
+        assert "3 thumbnail(s) are made again when the photos are shown" in result.lines()[1]
+        assert result.lines()[-1] == "The store is healthy."
+    assert check_store(restored, repair=True).exit_code == 0
+
+
+def _never_set_up(folder: Path, how: str) -> None:
+    """What a kill while the store was being created leaves."""
+    folder.mkdir()
+    path = folder / db.DB_NAME
+    if how == "header only":
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA journal_mode = WAL")  # page 1 written, no table yet
+        conn.close()
+        return
+    path.write_bytes(b"")
+    if how == "empty with a journal":
+        (folder / f"{db.DB_NAME}-journal").write_bytes(b"\0" * 512)
+
+
+@pytest.mark.parametrize("how", ["empty", "empty with a journal", "header only"])
+def test_a_store_killed_while_being_created_is_new_not_damaged(tmp_path, how):
+    folder = tmp_path / "store"
+    _never_set_up(folder, how)
+    before = snapshot(folder)
+    result = check_store(folder)
+    assert result.exit_code == 0 and result.could_not_run is None, result.lines()
+    assert "never set up" in result.lines()[0] and "holds no photos" in result.lines()[0]
+    assert quick_check_store(folder).exit_code == 0
+    with Store.open(folder, readonly=True) as reader:  # photos, report, GUI: nothing to list
+        assert reader.photos() == [] and reader.timeline(None) == []
+    assert snapshot(folder) == before  # readers wrote nothing
+    with Store.open(folder) as writer:  # any write finishes the set-up
+        assert writer.photos() == []
+    after = check_store(folder)
+    assert after.healthy and after.schema_version == db.latest_version(), after.lines()
+
+
+def test_an_empty_database_beside_stored_files_is_a_problem(store):
+    folder, _ = store
+    (folder / db.DB_NAME).write_bytes(b"")
+    for name in ("-wal", "-shm"):
+        (folder / f"{db.DB_NAME}{name}").unlink(missing_ok=True)
+    result = check_store(folder)
+    assert result.exit_code == 1 and kinds(result.problems) == ["database"], result.lines()
+    assert "restore a backup" in result.problems[0].message

@@ -3,10 +3,12 @@
 The child counts its file-system mutations (rename, unlink, rmdir, mkdir, file creation) and
 SIGKILLs itself just before the N-th one; N runs over every step of the swap and a seeded
 sample of the rest, so a kill lands between the two renames, inside the old store's deletion,
-mid-extraction and mid-zip. After each kill: a restore leaves the old store whole or the new
-one complete (the next open finishes or undoes the swap, readonly or not), never a mix and no
-leftovers; an export leaves the old backup or the complete new one under the final name, and the
-next export removes its leftovers.
+mid-extraction, mid-zip and while the replaced store is being backed up. After each kill: a
+reader sees the old store, the new one or a sentence saying a restore was cut short, and moves
+nothing; the next open for writing finishes or undoes the swap: the old store whole or the new one
+complete, never a mix, the person's own files untouched, no leftovers but (maybe) a complete
+dated zip of the replaced store; an export leaves the old backup or the complete new one under
+the final name, and the next export removes its leftovers.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from eczema_tracker.store import Store, db, files
+from eczema_tracker.store import Store, StoreError, db, files
 from eczema_tracker.store.backup import export_store, restore_store
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
@@ -115,6 +117,30 @@ def _make_store(folder: Path, photos: list[Path]) -> None:
         store.set_prompt_mask(first.id, mask)
 
 
+def _reader_then_writer(live: Path, expected: tuple[dict, ...]) -> dict:
+    """A reader moves nothing and sees one of ``expected`` (or is told); a writer finishes."""
+    shape = sorted(p.name for p in live.parent.iterdir())
+    try:
+        with Store.open(live, readonly=True):
+            assert _content(live) in expected
+    except StoreError as exc:
+        assert "restore" in str(exc) or "no photo store" in str(exc), exc
+    assert sorted(p.name for p in live.parent.iterdir()) == shape  # the reader moved nothing
+    with Store.open(live) as store:
+        assert store.check.missing_files == ()
+    return _content(live)
+
+
+def _only_the_store_and_whole_zips(live: Path, kill_at: int) -> None:
+    for entry in live.parent.iterdir():
+        if entry.name.startswith(".export-"):  # a killed export; the next one removes it
+            continue
+        if entry.name != live.name:
+            assert entry.name.startswith(f"{live.name}-replaced-") and entry.suffix == ".zip"
+            with zipfile.ZipFile(entry) as zf:
+                assert zf.testzip() is None, (kill_at, entry)
+
+
 def test_restore_force_killed_at_every_swap_step(tmp_path, eczema_photo_paths):
     source = tmp_path / "source"
     _make_store(source, eczema_photo_paths[10:14])
@@ -129,19 +155,19 @@ def test_restore_force_killed_at_every_swap_step(tmp_path, eczema_photo_paths):
     scratch = tmp_path / "scratch" / "store"
     shutil.copytree(template, scratch)
     total = _steps("restore", backup, scratch)  # every step of a restore --force over a store
-    points = _kill_points(total, swap_steps=12, seed=20261202, sample=8)
+    points = _kill_points(total, swap_steps=20, seed=20261202, sample=6)
     outcomes = {"old": 0, "new": 0}
-    for i, kill_at in enumerate(points):
-        shutil.rmtree(live, ignore_errors=True)
+    for kill_at in points:
+        shutil.rmtree(live.parent, ignore_errors=True)
         shutil.copytree(template, live)
+        (live / "thesis.txt").write_text("mine")  # a person's file beside the store
         child = _run_child(kill_at, "restore", backup, live)
         assert child.returncode == -signal.SIGKILL, (kill_at, child.stderr[-500:])
-        with Store.open(live, readonly=i % 2 == 0) as store:  # recovery runs on either open
-            assert store.check.missing_files == ()
-        state = _content(live)
+        state = _reader_then_writer(live, (old, new))
         assert state in (old, new), f"a mix after a kill at step {kill_at}"
         outcomes["new" if state == new else "old"] += 1
-        assert [p.name for p in live.parent.iterdir()] == ["store"], kill_at
+        _only_the_store_and_whole_zips(live, kill_at)
+        assert (live / "thesis.txt").read_text() == "mine", kill_at
         assert not (live / ".restore-complete").exists()
     assert outcomes["old"] >= 1 and outcomes["new"] >= 1, outcomes
     print(f"restore --force: {len(points)} kills of {total} steps; outcomes {outcomes}")
@@ -156,19 +182,19 @@ def test_interrupted_first_restore_is_finished_on_open(tmp_path, eczema_photo_pa
     export_store(source, backup)
     target = tmp_path / "fresh" / "store"
     total = _steps("restore", backup, tmp_path / "probe" / "store")
-    # The last steps of a restore into a folder that did not exist: the rename, the marker.
-    for kill_at in (total - 1, total):
+    new = _content(source)
+    empty = {"photos": [], "masks": []}
+    outcomes = {"nothing": 0, "new": 0}
+    # The last steps of a restore into a folder that did not exist: the swap and its cleanup.
+    for kill_at in range(max(1, total - 11), total + 1):
         child = _run_child(kill_at, "restore", backup, target)
         assert child.returncode == -signal.SIGKILL
-        if kill_at == total - 1:
-            assert not target.exists()  # killed before the rename: the store is not there yet
-        else:
-            assert (target / ".restore-complete").exists()  # killed before its cleanup
-        with Store.open(target, readonly=True) as store:  # the open finishes the swap
-            assert len(store.photos()) == 2
-        assert _content(target) == _content(source)
-        assert [p.name for p in target.parent.iterdir()] == ["store"]
-        shutil.rmtree(target)
+        state = _reader_then_writer(target, (new,))
+        assert state in (empty, new), kill_at
+        outcomes["new" if state == new else "nothing"] += 1
+        assert [p.name for p in target.parent.iterdir()] == ["store"], kill_at
+        shutil.rmtree(target.parent)  # each run makes the parent too, as the probe did
+    assert outcomes["new"] >= 1, outcomes
 
 
 def _zip_state(out: Path, old_bytes: bytes) -> str:

@@ -274,12 +274,17 @@ def run_restore(args: argparse.Namespace) -> int:
             summary = restore_store(args.backup, args.data_dir, force=args.force, progress=progress)
         finally:
             done()
-    binned = getattr(summary, "binned", 0)
+    binned = summary.binned
     in_bin = f" and {binned} in the bin" if binned else ""
     print(
         f"restored {summary.photos} photo(s){in_bin} ({summary.files} file(s)) into "
         f"{summary.data_dir}"
     )
+    if summary.replaced is not None:
+        print(
+            f"the store it replaced is kept in {summary.replaced} (restore it from there, or "
+            "delete it when you no longer need it)"
+        )
     for name in summary.missing:
         print(
             f"eczema-tracker: warning: {name} was missing from the backup; its records are kept "

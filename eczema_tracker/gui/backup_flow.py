@@ -5,7 +5,8 @@ A restore replaces the whole store, so the window lets go of it first: the store
 window is disabled while the backup is checked and put in place, and the store is opened again
 afterwards (the old one, untouched, when the restore failed) and handed to the store session
 (:meth:`~eczema_tracker.gui.store_session.StoreSession.replace_store`: every view is told
-everything changed).
+everything changed). The message says where the replaced library is kept (a dated backup zip
+beside the library folder), and the thumbnails are made again in the background.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class BackupFlow(QObject):
     """Backup and restore from the main window."""
 
     restored = Signal(object)  # noqa: N815 - RestoreSummary, after the store was opened again
+    thumbnails_made = Signal(int)  # noqa: N815 - after a restore, once every thumbnail is there
 
     def __init__(
         self, session: StoreSession, host: BackupHost, parent: QWidget | None = None
@@ -113,8 +115,9 @@ class BackupFlow(QObject):
         if count and not w.ask_question(
             "Replace the library?",
             f"Restoring replaces everything in the library now ({count} photos, with their "
-            f"masks, results and ratings) by what {Path(source).name} holds. Save a backup of "
-            "the library first if unsure. Replace it?",
+            f"masks, results and ratings) by what {Path(source).name} holds; files of your own "
+            "in the library folder stay, and the library now is kept as a dated backup beside "
+            "that folder. Replace it?",
         ):
             return None
         data_dir = store.data_dir
@@ -128,11 +131,18 @@ class BackupFlow(QObject):
 
         def done(summary: RestoreSummary) -> None:
             reopen()
+            self._make_thumbnails()
             gap = tuple(getattr(summary, "missing", ()) or ())
             missing = (
                 f" {len(gap)} file(s) were missing from the backup; their records were kept"
                 " without the file."
                 if gap
+                else ""
+            )
+            kept = (
+                f" The library it replaced is kept in {summary.replaced} (restore it from "
+                "there, or delete it when you no longer need it)."
+                if summary.replaced is not None
                 else ""
             )
             w.show_message(
@@ -144,7 +154,7 @@ class BackupFlow(QObject):
                     if (binned := getattr(summary, "binned", 0))
                     else ""
                 )
-                + f".{missing}",
+                + f".{missing}{kept}",
             )
             self.restored.emit(summary)
 
@@ -159,3 +169,12 @@ class BackupFlow(QObject):
             .on_cancelled(reopen)
         )
         return self.task.run()
+
+    def _make_thumbnails(self) -> None:
+        """A restored library has no thumbnails (backups hold none): make them in the
+        background, so the library fills in at once and the store check finds none missing."""
+        self.session.read(
+            lambda store: store.make_missing_thumbnails(),
+            self.thumbnails_made.emit,
+            on_failure=lambda _message: None,  # a cache: the library makes each when shown
+        )

@@ -9,12 +9,17 @@ What is checked, read-only (nothing is written unless ``repair=True``):
   in the full check, the size (photos), the PNG end chunk (masks) or the safetensors length
   (models) in the quick one;
 - files in ``photos/``, ``masks/``, ``models/`` no row refers to (orphans), leftovers of an
-  interrupted write, and the thumbnails (a cache).
+  interrupted write, and the thumbnails: a cache, so one not made yet (a fresh restore has
+  none: backups hold no thumbnails) is a note, not a problem; a damaged or stray one is.
+
+A store whose creation was cut short (its database empty, or a header without tables) is said to
+be new and never set up: healthy, holding no photos; any write sets it up. A restore under way
+or cut short is said so (``--repair`` finishes one that was cut short).
 
 ``repair=True`` (writer lock held, via ``Store.open``) does only what is safe: it moves orphans and
 stale thumbnails to ``orphans/``, removes crash leftovers (as every writer open does), upgrades an
 older schema, puts back a missing or damaged file from ``orphans/`` when its SHA-256 matches, and
-makes missing or damaged thumbnails again. It never deletes a row: a row whose file is missing
+makes missing or damaged thumbnails again, and finishes a restore that was cut short. It never deletes a row: a row whose file is missing
 or damaged is listed in ``missing`` with what the person made that it holds (ratings, painted or
 corrected masks), so it can be restored from a backup. A damaged database is never repaired.
 """
@@ -30,10 +35,16 @@ from typing import Any, TypedDict
 
 from eczema_tracker.core import paths
 from eczema_tracker.core.jobs import ProgressCallback
-from eczema_tracker.store import db
-from eczema_tracker.store.check_inspect import database_problems, inspect_store
+from eczema_tracker.store import db, files
+from eczema_tracker.store.check_inspect import (
+    Findings,
+    database_problems,
+    inspect_store,
+    writer_active,
+)
 from eczema_tracker.store.check_records import FileHasher, Problem, UnusableFile
 from eczema_tracker.store.errors import StoreError
+from eczema_tracker.store.recovery import swap_leftovers
 
 __all__ = ["Problem", "StoreCheckResult", "UnusableFile", "check_store", "quick_check_store"]
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -62,6 +73,8 @@ class StoreCheckResult:
     missing: tuple[UnusableFile, ...] = ()  # rows whose file is missing or damaged (now)
     checked: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()  # worth knowing, not problems (e.g. thumbnails not made yet)
+    never_set_up: bool = False  # the database was created but never set up (holds nothing)
 
     @property
     def outstanding(self) -> tuple[Problem, ...]:
@@ -83,11 +96,19 @@ class StoreCheckResult:
             return [f"could not check: {self.could_not_run}"]
         counts = self.checked
         how = "full SHA-256 check" if self.full else "quick check: sizes only"
-        out = [
-            f"Checked the photo store at {self.data_dir}: {counts.get('photos', 0)} photo(s), "
-            f"{counts.get('masks', 0)} mask(s), {counts.get('models', 0)} severity model(s), "
-            f"schema {self.schema_version} ({how})."
-        ]
+        if self.never_set_up:
+            out = [
+                f"The photo store at {self.data_dir} is new and was never set up (its creation "
+                "was cut short); it holds no photos. Any write (the app, an import, "
+                "--repair) sets it up."
+            ]
+        else:
+            out = [
+                f"Checked the photo store at {self.data_dir}: {counts.get('photos', 0)} "
+                f"photo(s), {counts.get('masks', 0)} mask(s), {counts.get('models', 0)} "
+                f"severity model(s), schema {self.schema_version} ({how})."
+            ]
+        out += [f"{'note':<9} {note}" for note in self.notes]
         if self.remaining is None:
             out += [f"{p.kind:<9} {p.message}" for p in self.problems]
         else:
@@ -143,6 +164,8 @@ class StoreCheckResult:
             "missing": [m.to_json() for m in self.missing],
             "checked": dict(self.checked),
             "seconds": round(self.seconds, 3),
+            "notes": list(self.notes),
+            "never_set_up": self.never_set_up,
         }
 
 
@@ -173,6 +196,17 @@ def check_store(
     base: _Common = {"data_dir": root, "full": full, "app_schema_version": latest}
     hasher = FileHasher()
     try:
+        if repair and swap_leftovers(root):
+            _open_for_writing(root)  # finishes (or undoes) a restore that was cut short
+        if db.never_set_up(root / db.DB_NAME):
+            unset = _never_set_up(root, base, started, repair)
+            if not repair or unset.problems:
+                return unset
+            _open_for_writing(root)  # any write sets it up
+        if not repair and swap_leftovers(root) and writer_active(root):
+            raise _CouldNotRun(
+                f"A restore into {root} is under way; check again once it has finished."
+            )
         version = _preflight(root, latest)
         if not repair:
             found = inspect_store(root, full=full, hasher=hasher, progress=progress)
@@ -183,15 +217,65 @@ def check_store(
                 missing=found.missing,
                 checked=found.counts,
                 seconds=time.perf_counter() - started,
+                notes=_notes(found),
             )
         return _check_and_repair(root, version, base, hasher, full, progress, started)
     except _CouldNotRun as exc:
         return StoreCheckResult(
             **base, could_not_run=str(exc), seconds=time.perf_counter() - started
         )
+    except sqlite3.Error as exc:  # e.g. the files renamed under it by a restore
+        under_way = " (a restore is under way or was cut short)" if swap_leftovers(root) else ""
+        return StoreCheckResult(
+            **base,
+            could_not_run=f"The database in {root} could not be read{under_way}: {exc}.",
+            seconds=time.perf_counter() - started,
+        )
+
+
+def _notes(found: Findings) -> tuple[str, ...]:
+    unmade = len(found.unmade_thumbnails)
+    if not unmade:
+        return ()
+    return (
+        f"{unmade} thumbnail(s) are made again when the photos are shown (a cache, not a "
+        "problem; --repair makes them now).",
+    )
 
 
 # ------------------------------------------------------------------------- before anything
+def _open_for_writing(root: Path) -> None:
+    from eczema_tracker.store.repository import Store
+
+    try:
+        Store.open(root).close()
+    except StoreError as exc:
+        raise _CouldNotRun(str(exc)) from exc
+
+
+def _never_set_up(root: Path, base: _Common, started: float, repair: bool) -> StoreCheckResult:
+    """A store whose creation was cut short: new and healthy, unless files say it held more."""
+    stored = sum(1 for _ in files.iter_content_files(root))
+    problems: tuple[Problem, ...] = ()
+    if stored:
+        problems = (
+            Problem(
+                "database",
+                f"The database is empty (never set up), yet {stored} photo, mask or model "
+                "file(s) are in the store: its records are lost; restore a backup with "
+                "'eczema-tracker restore'.",
+            ),
+        )
+    return StoreCheckResult(
+        **base,
+        schema_version=0,
+        problems=problems,
+        remaining=problems if repair else None,
+        never_set_up=True,
+        seconds=time.perf_counter() - started,
+    )
+
+
 def _preflight(root: Path, latest: int) -> int:
     """Refuse (untouched) a folder that is not a store we may read; return its schema version.
 
@@ -199,6 +283,11 @@ def _preflight(root: Path, latest: int) -> int:
     before any connection could create a ``-wal``/``-shm`` file beside it.
     """
     db_path = root / db.DB_NAME
+    if not db_path.is_file() and swap_leftovers(root):
+        raise _CouldNotRun(
+            f"A restore into {root} is under way or was cut short; wait for it, or run "
+            "'eczema-tracker check --repair' (or open the app) to finish it."
+        )
     if not db_path.is_file():
         raise _CouldNotRun(f"There is no photo store at {root} (no {db.DB_NAME}).")
     try:
@@ -287,7 +376,7 @@ def _check_and_repair(
         found = inspect_store(root, full=full, hasher=hasher, progress=progress, writer_is_us=True)
         repairs += repair_findings(root, found)
         after = inspect_store(root, full=full, hasher=hasher, writer_is_us=True)
-        if any(p.repairable for p in after.problems):  # e.g. the thumbnail of a file put back
+        if after.unmade_thumbnails or any(p.repairable for p in after.problems):
             repairs += repair_findings(root, after)
             after = inspect_store(root, full=full, hasher=hasher, writer_is_us=True)
     return StoreCheckResult(
@@ -299,6 +388,7 @@ def _check_and_repair(
         missing=after.missing,
         checked=after.counts,
         seconds=time.perf_counter() - started,
+        notes=_notes(after),
     )
 
 

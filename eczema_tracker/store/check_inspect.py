@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from eczema_tracker.core.jobs import ProgressCallback
@@ -28,6 +28,8 @@ class Findings:
     counts: dict[str, int]
     photo_files: dict[int, tuple[str, str]]  # usable photos: id -> (sha256, stored_name)
     recoverable: dict[str, str]  # stored name -> sha256 of a missing/damaged file in orphans/
+    #: Usable photos whose thumbnail is not made yet (a cache miss, not a problem): id -> name.
+    unmade_thumbnails: dict[int, str] = field(default_factory=dict)
 
 
 def inspect_store(
@@ -72,6 +74,11 @@ def inspect_store(
     if not someone_writes:
         problems += _leftovers(root, sorted((pending - referenced) & on_disk))
     all_shas = {str(r["sha256"]).lower() for r in rows["photo"]}
+    unmade = {
+        photo_id: thumbnail_name(sha)
+        for photo_id, (sha, _) in sorted(files_state.photo_files.items())
+        if thumbnail_name(sha) not in thumbs_on_disk
+    }
     problems += _thumbnail_problems(root, files_state.photo_files, thumbs_on_disk, all_shas, full)
     counts = {
         "photos": len(rows["photo"]),
@@ -86,6 +93,7 @@ def inspect_store(
         counts,
         files_state.photo_files,
         files_state.recoverable,
+        unmade,
     )
 
 
@@ -197,11 +205,17 @@ def _leftovers(root: Path, pending_names: list[str]) -> list[Problem]:
 def iter_thumbnails(root: Path) -> Iterator[str]:
     """Stored names (``thumbnails/ab/...``) of every thumbnail file."""
     base = root / files.THUMBNAILS
-    if not base.is_dir():
+    try:
+        subs = list(os.scandir(base))
+    except (FileNotFoundError, NotADirectoryError):  # none yet, or moved by a restore
         return
-    for sub in os.scandir(base):
+    for sub in subs:
         if sub.is_dir(follow_symlinks=False):
-            for entry in os.scandir(sub.path):
+            try:
+                entries = list(os.scandir(sub.path))
+            except FileNotFoundError:
+                continue
+            for entry in entries:
                 yield f"{files.THUMBNAILS}/{sub.name}/{entry.name}"
 
 
@@ -212,20 +226,12 @@ def _thumbnail_problems(
     all_shas: set[str],
     full: bool,
 ) -> list[Problem]:
-    """Each usable photo has a whole thumbnail; no thumbnail belongs to no photo."""
+    """Each thumbnail made is whole and belongs to a photo. A thumbnail not made (yet) is a
+    cache miss, not a problem: backups hold none, and the app makes each when it is shown."""
     out = []
     for photo_id, (sha, _) in sorted(photo_files.items()):
         name = thumbnail_name(sha)
-        if name not in on_disk:
-            out.append(
-                Problem(
-                    "thumbnail",
-                    f"Photo {photo_id}'s thumbnail is missing; --repair makes it again.",
-                    True,
-                    name,
-                )
-            )
-        elif not _jpeg_is_whole(root / name, full):
+        if name in on_disk and not _jpeg_is_whole(root / name, full):
             out.append(
                 Problem(
                     "thumbnail",

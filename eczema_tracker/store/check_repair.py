@@ -53,6 +53,9 @@ def repair_findings(root: Path, found: Findings) -> list[str]:
         fsync_dir(target.parent)
         done.append(f"Put back {name} from {ORPHANS}/ (its SHA-256 matches the record).")
     by_sha = {sha: (photo_id, stored) for photo_id, (sha, stored) in found.photo_files.items()}
+    for photo_id, name in sorted(found.unmade_thumbnails.items()):  # a cache, made while here
+        if _make_thumbnail(root, name, *by_sha[_sha_of(name)]):
+            done.append(f"Made the thumbnail of photo {photo_id} again.")
     for problem in found.problems:
         stored = problem.stored_name
         if not problem.repairable or stored is None or stored in found.recoverable:
@@ -62,7 +65,7 @@ def repair_findings(root: Path, found: Findings) -> list[str]:
                 f"Moved {stored} to {move_to_orphans(root, stored)} (no record referred to it)."
             )
         elif problem.kind == "thumbnail":
-            photo = by_sha.get(PurePosixPath(stored).name[:64])
+            photo = by_sha.get(_sha_of(stored))
             if photo is None:
                 done.append(
                     f"Moved {stored} to {move_to_orphans(root, stored)} (it belongs to no photo)."
@@ -70,6 +73,10 @@ def repair_findings(root: Path, found: Findings) -> list[str]:
             elif _make_thumbnail(root, stored, *photo):
                 done.append(f"Made the thumbnail of photo {photo[0]} again.")
     return done
+
+
+def _sha_of(thumbnail: str) -> str:
+    return PurePosixPath(thumbnail).name[:64]
 
 
 def _make_thumbnail(root: Path, name: str, photo_id: int, stored_name: str) -> bool:

@@ -91,6 +91,45 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def never_set_up(path: Path) -> bool:
+    """True when the database file was created but never set up: a kill while the store was
+    being made left it empty (0 bytes, maybe beside a journal) or with a header and no table.
+
+    Such a store holds nothing; any open for writing sets it up. Read without writing: the
+    header first, SQLite (read-only) only when a write-ahead log could hold the first tables.
+    """
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError:
+        return False
+    if header == b"":
+        return True
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        return False  # not SQLite: damaged or replaced, not new
+    schema_cookie = int.from_bytes(header[40:44], "big")
+    user_version = int.from_bytes(header[60:64], "big")
+    if schema_cookie or user_version:
+        return False
+    wal = path.with_name(path.name + "-wal")
+    if not wal.is_file() or wal.stat().st_size == 0:
+        return True
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        return int(tables) == 0 and schema_version(conn) == 0
+    except (sqlite3.Error, StoreError):
+        return False
+    finally:
+        conn.close()
+
+
 def make_owner_only(path: Path) -> None:
     """Create the database file owner-only (0600) and tighten it and its companions if needed.
 

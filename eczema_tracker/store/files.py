@@ -120,14 +120,19 @@ def atomic_copy_file(root: Path, stored_name: str, source: Path) -> Path:
 def iter_content_files(root: Path) -> Iterator[str]:
     """Stored names (``photos/ab/...``) of every file in the content folders."""
     for folder in CONTENT_FOLDERS:
-        base = root / folder
-        if not base.is_dir():
+        try:
+            subs = list(os.scandir(root / folder))
+        except (FileNotFoundError, NotADirectoryError):  # none yet, or moved by a restore
             continue
-        for sub in os.scandir(base):
+        for sub in subs:
             if not sub.is_dir(follow_symlinks=False):
                 yield f"{folder}/{sub.name}"
                 continue
-            for entry in os.scandir(sub.path):
+            try:
+                entries = list(os.scandir(sub.path))
+            except FileNotFoundError:
+                continue
+            for entry in entries:
                 yield f"{folder}/{sub.name}/{entry.name}"
 
 

@@ -15,6 +15,7 @@ open which half-written files to remove after a crash.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -22,11 +23,12 @@ from pathlib import Path
 from PIL import Image
 
 from eczema_tracker.core import imaging, paths
-from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled
 from eczema_tracker.store import db, thumbnails
 from eczema_tracker.store.agreements import AgreementsMixin
 from eczema_tracker.store.bin import BinMixin
 from eczema_tracker.store.errors import StoreError
+from eczema_tracker.store.layout import refuse_a_folder_not_ours
 from eczema_tracker.store.lock import WriterLock
 from eczema_tracker.store.maintenance import quick_check
 from eczema_tracker.store.models import SeverityModelsMixin
@@ -42,7 +44,7 @@ from eczema_tracker.store.records import (
     normalise_site,
     now_iso,
 )
-from eczema_tracker.store.recovery import finish_interrupted_swap
+from eczema_tracker.store.recovery import finish_interrupted_swap, swap_leftovers
 from eczema_tracker.store.rows import (
     IN_LIBRARY,
     PHOTO_COLUMNS,
@@ -71,27 +73,21 @@ class Store(
 
         Raises :class:`StoreLockedError` if another process has it open for writing,
         :class:`StoreTooNewError` if a newer app wrote it, :class:`StoreNotFoundError` for a
-        read-only open of a folder with no store. ``store.check`` says what the quick check on
-        open found (missing files; half-written files removed after a crash).
+        read-only open of a folder with no store, :class:`StoreError` for a folder without a
+        store that holds files the app did not make (nothing is written into it).
+        ``store.check`` says what the quick check on open found (missing files; half-written
+        files removed after a crash).
+
+        A read-only open never writes, moves or deletes anything: a restore cut short is
+        finished by the next open for writing (under the writer lock), and a store whose
+        creation was cut short reads as the empty store it is.
         """
         folder = paths.data_dir(data_dir)
-        finish_interrupted_swap(folder)  # a restore killed mid-swap: finish or undo it first
         db_path = folder / db.DB_NAME
         if readonly:
-            conn = db.connect(db_path, readonly=True)
-            try:
-                version = db.check_not_too_new(conn, folder, db.latest_version())
-                if version < db.latest_version():
-                    raise StoreError(
-                        f"The photo store at {folder} needs an upgrade; open it once for "
-                        "writing (without read-only) first."
-                    )
-            except BaseException:
-                conn.close()
-                raise
-            store = cls(folder, conn, None)
-            store.check = quick_check(conn, folder, repair=False)
-            return store
+            return cls._open_readonly(folder)
+        if not swap_leftovers(folder):  # else checked once the restore is put right
+            refuse_a_folder_not_ours(folder)
         lock = WriterLock(folder)
         try:
             paths.ensure_private_dir(folder)
@@ -101,6 +97,8 @@ class Store(
                 f"Cannot use {folder} as the photo store folder ({exc.strerror or exc})."
             ) from exc
         try:
+            finish_interrupted_swap(folder)  # a restore killed mid-swap: finish or undo it
+            refuse_a_folder_not_ours(folder)
             conn = db.connect(db_path)
             try:
                 db.migrate(conn, folder)
@@ -112,6 +110,44 @@ class Store(
         except BaseException:
             lock.release()
             raise
+        return store
+
+    @classmethod
+    def _open_readonly(cls, folder: Path) -> Store:
+        db_path = folder / db.DB_NAME
+        if not db_path.is_file() and swap_leftovers(folder):
+            raise StoreError(_restore_under_way(folder))
+        try:
+            return cls._read_only_store(folder, db_path)
+        except sqlite3.Error as exc:  # e.g. its files renamed by a restore while opening
+            if swap_leftovers(folder):
+                raise StoreError(_restore_under_way(folder)) from exc
+            raise StoreError(f"The photo store at {folder} cannot be read ({exc}).") from exc
+
+    @classmethod
+    def _read_only_store(cls, folder: Path, db_path: Path) -> Store:
+        if db.never_set_up(db_path):  # created, never set up: the empty store it is
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            db.migrate(conn, folder)
+        else:
+            conn = db.connect(db_path, readonly=True)
+            try:
+                version = db.check_not_too_new(conn, folder, db.latest_version())
+                if version < db.latest_version():
+                    raise StoreError(
+                        f"The photo store at {folder} needs an upgrade; open it once for "
+                        "writing (without read-only) first."
+                    )
+            except BaseException:
+                conn.close()
+                raise
+        try:
+            check = quick_check(conn, folder, repair=False)
+        except BaseException:
+            conn.close()
+            raise
+        store = cls(folder, conn, None)
+        store.check = check
         return store
 
     def close(self) -> None:
@@ -196,6 +232,22 @@ class Store(
         With ``max_side`` it is decoded reduced (longer side at most ``max_side``, aspect kept):
         what analysis and thumbnails need, at a fraction of the memory of a full decode."""
         return imaging.open_image(self.photo_file(photo_id), max_side=max_side)
+
+    def make_missing_thumbnails(self, *, cancel: CancelCheck | None = None) -> int:
+        """Make the thumbnail of every library photo that has none yet (after a restore: backups
+        hold no thumbnails); return how many were made. A photo that cannot be decoded is left
+        for the check to report. Safe beside other readers: each file is written atomically."""
+        made = 0
+        for photo in self.photos():
+            raise_if_cancelled(cancel)
+            if (self.data_dir / thumbnails.thumbnail_name(photo.sha256)).exists():
+                continue
+            try:
+                thumbnails.ensure_thumbnail(self.data_dir, photo.sha256, photo.stored_name)
+            except (OSError, ValueError):  # a missing or undecodable photo: not a cache matter
+                continue
+            made += 1
+        return made
 
     def thumbnail(self, photo_id: int, size: int = THUMBNAIL_SIZE) -> Path:
         """Path of the photo's upright JPEG thumbnail (a cache: made again when missing)."""
@@ -370,3 +422,10 @@ def _validate_taken_at(value: str | datetime) -> str:
     except ValueError:
         raise ValueError(f"{value!r} is not an ISO-8601 date and time") from None
     return parsed.isoformat(timespec="seconds" if not parsed.microsecond else "microseconds")
+
+
+def _restore_under_way(folder: Path) -> str:
+    return (
+        f"A restore into {folder} is under way or was cut short; wait for it, or open the store "
+        "for writing (the app, or 'eczema-tracker check --repair') to finish it."
+    )

@@ -5,16 +5,20 @@ through a byte cap. Member names are checked (no paths outside the store, no lin
 bounded (photos and masks must be stored uncompressed and within the import limit; every read
 stops at the manifest's size) and every hash verified. The database comes first: SQLite's
 integrity check, the app's own schema object by object (no foreign trigger or view), every stored
-name plain and inside the store, every member referred to by a row. The new store is built in a
-locked sibling folder and swapped in as :mod:`.recovery` describes, so a kill at any moment
-leaves the old store whole or the new one complete. A non-empty store is replaced only with
-``force``; if anything fails, the old store is untouched.
+name plain and inside the store, every member referred to by a row. The store folder's writer
+lock is held throughout; the new store is built in a locked sibling folder and swapped in entry
+by entry as :mod:`.recovery` describes, so a kill at any moment leaves the old store whole or the
+new one complete, and files a person keeps in the folder stay where they are. A non-empty store
+is replaced only with ``force``, and is first kept as a dated backup zip beside the folder
+(``<name>-replaced-<date>.zip``, made by the export). A folder without a store that holds files
+the app did not make is refused. If anything fails, the old store is untouched.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -42,6 +46,11 @@ from eczema_tracker.store.backup_format import (
     os_error_text,
 )
 from eczema_tracker.store.errors import BackupError, StoreError
+from eczema_tracker.store.layout import (
+    REPLACED_BY_RESTORE,
+    has_database,
+    refuse_a_folder_not_ours,
+)
 from eczema_tracker.store.lock import LOCK_NAME, WriterLock
 from eczema_tracker.store.maintenance import (
     is_plain_stored_name,
@@ -53,9 +62,17 @@ from eczema_tracker.store.recovery import (
     COMPLETE_MARKER,
     OLD,
     STAGING,
+    dispose_of_old,
     finish_interrupted_swap,
+    move_aside,
+    move_in,
+    replaced_name,
+    start_old_folder,
+    swap_leftovers,
     swap_path,
 )
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,9 @@ class RestoreSummary:
     photos: int  # photos in the library (not counting those in the bin)
     missing: tuple[str, ...] = ()  # files the backup recorded as missing: rows kept, no file
     binned: int = 0  # photos in the bin (restored too, still in the bin)
+    #: Where the store this restore replaced is kept: a dated backup zip beside the data folder
+    #: (a folder of its files when no zip could be made); None when there was none.
+    replaced: Path | None = None
 
 
 def restore_store(
@@ -81,13 +101,13 @@ def restore_store(
 
     ``RestoreSummary.missing`` lists files the backup recorded as missing when it was made:
     their rows are restored, the files are not (the quick check on open reports them too).
+    ``RestoreSummary.replaced`` says where the replaced store is kept.
     """
     backup = Path(backup)
     target = Path(os.path.realpath(paths.data_dir(data_dir)))
     _check_restore_target(target, backup)
     with _open_backup(backup) as zf:
         try:
-            finish_interrupted_swap(target)  # what a killed restore left goes first
             return _restore(zf, backup, target, force, progress, cancel)
         except OSError as exc:
             raise BackupError(
@@ -106,6 +126,8 @@ def _check_restore_target(target: Path, backup: Path) -> None:
         raise BackupError(
             f"{backup} is inside the store folder it would replace; move it elsewhere first."
         )
+    if not swap_leftovers(target):  # else checked again once they are put right
+        refuse_a_folder_not_ours(target, BackupError)
 
 
 class _CappedReader:
@@ -174,20 +196,24 @@ def _restore(
 ) -> RestoreSummary:
     manifest, declared_missing = _read_manifest(zf, backup)
     _check_members(zf, manifest, backup, target)
-    lock = WriterLock(target) if target.is_dir() else None
-    if lock is not None:
-        lock.acquire()
+    created = not os.path.lexists(target)
+    files.make_private_dirs(target)
+    lock = WriterLock(target)  # held to the end: no reader or writer acts on what we make
     try:
-        if target.is_dir() and any(e.name != LOCK_NAME for e in os.scandir(target)) and not force:
+        lock.acquire()
+        finish_interrupted_swap(target)  # what a killed restore left goes first
+        refuse_a_folder_not_ours(target, BackupError)
+        _drop_a_database_never_set_up(target)
+        if not force and any(os.path.lexists(target / n) for n in REPLACED_BY_RESTORE):
             raise BackupError(
                 f"The photo store at {target} is not empty; restoring would replace it. "
                 "Use --force to replace it (export it first if unsure)."
             )
-        target.parent.mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(4)
         staging = swap_path(target, STAGING, token)
         staging.mkdir(mode=0o700)
-        staging_lock = WriterLock(staging)  # held until the end: recovery leaves it alone
+        staging_lock = WriterLock(staging)
+        swapping = False
         try:
             staging_lock.acquire()
             _stream_member(zf, db.DB_NAME, manifest[db.DB_NAME], backup, staging)
@@ -198,16 +224,57 @@ def _restore(
                 _stream_member(zf, name, manifest[name], backup, staging)
                 report(progress, i, len(others), f"restored {name}")
             photos, binned = _check_restored(staging, gap)
-            _swap_in(staging, target, token)
+            (staging / COMPLETE_MARKER).write_bytes(b"")
+            files.fsync_dir(staging)
+            raise_if_cancelled(cancel)
+            zipped = _keep_as_backup(target, progress) if has_database(target) else None
+            swapping = True  # from here on a failure is finished by the next writer's open
+            replaced = _swap_in(staging, target, token, zipped)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            if not swapping:
+                shutil.rmtree(staging, ignore_errors=True)
             raise
         finally:
             staging_lock.release()
-    finally:
-        if lock is not None:
-            lock.release()
-    return RestoreSummary(target, len(manifest) - 1, photos, gap, binned)
+    except BaseException:
+        lock.release()
+        if created and os.path.isdir(target) and os.listdir(target) in ([], [LOCK_NAME]):
+            shutil.rmtree(target, ignore_errors=True)  # refused: leave no folder behind
+        raise
+    lock.release()
+    return RestoreSummary(target, len(manifest) - 1, photos, gap, binned, replaced)
+
+
+def _drop_a_database_never_set_up(target: Path) -> None:
+    """A database a kill left before any table was made holds nothing: it is not a store."""
+    if has_database(target) and db.never_set_up(target / db.DB_NAME):
+        for name in db.DB_FILES:
+            (target / name).unlink(missing_ok=True)
+
+
+def _keep_as_backup(target: Path, progress: ProgressCallback | None) -> Path | None:
+    """Export the store about to be replaced to a dated zip beside it (holding its writer lock).
+
+    Returns the zip, or None when none could be made (say, a damaged database or a full disk):
+    the swap then keeps the old files as a dated folder instead, so nothing is lost."""
+    from eczema_tracker.store.backup import export_store
+
+    out = replaced_name(target, ".zip")
+
+    def said(done: int, total: int, message: str) -> None:
+        report(progress, done, total, f"keeping the replaced store: {message}")
+
+    try:
+        conn = db.connect(target / db.DB_NAME)  # an older schema is upgraded, as any open does
+        try:
+            db.migrate(conn, target)
+        finally:
+            conn.close()
+        export_store(target, out, progress=said)
+    except (StoreError, OSError, sqlite3.Error) as exc:
+        _log.warning("could not back up the replaced store as %s: %s", out, exc)
+        return None
+    return out
 
 
 def _read_manifest(zf: zipfile.ZipFile, backup: Path) -> tuple[dict[str, dict], set[str] | None]:
@@ -418,22 +485,12 @@ def _check_restored(staging: Path, gap: tuple[str, ...]) -> tuple[int, int]:
     return int(photos), int(binned)
 
 
-def _swap_in(staging: Path, target: Path, token: str) -> None:
-    """Put ``staging`` where ``target`` is; see :mod:`.recovery` for each step's kill safety."""
-    marker = staging / COMPLETE_MARKER
-    marker.write_bytes(b"")
-    files.fsync_dir(staging)
-    old = None
-    if target.exists():
-        old = swap_path(target, OLD, token)
-        os.replace(target, old)
-    try:
-        os.replace(staging, target)
-    except BaseException:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    files.fsync_dir(target.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    (target / COMPLETE_MARKER).unlink(missing_ok=True)
+def _swap_in(staging: Path, target: Path, token: str, zipped: Path | None) -> Path | None:
+    """Put the complete ``staging`` store in place of ``target``'s own entries (see
+    :mod:`.recovery` for each step's kill safety); return where the replaced store is kept."""
+    old = swap_path(target, OLD, token)
+    start_old_folder(old, zipped)
+    move_aside(target, old)
+    move_in(staging, target)
+    shutil.rmtree(staging, ignore_errors=True)
+    return dispose_of_old(target, old)
