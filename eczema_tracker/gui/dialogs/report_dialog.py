@@ -60,9 +60,10 @@ class ReportDialog(QDialog):
         self._sites = list(sites)
         end = _qdate(today or date.today())
         intro = QLabel(
-            "A PDF of one to three pages to take to an appointment: your POEM scores, itch and "
-            "sleep, each body site's lesion area and predicted severity, the timeline, photos, "
-            "treatments, flares and notes. It is made on this computer and is not a diagnosis."
+            "A PDF to take to an appointment (two pages, more for a long record): your POEM "
+            "scores, itch and sleep, each body site's lesion area and predicted severity, the "
+            "timeline, photos, treatments, flares and notes. It is made on this computer and is "
+            "not a diagnosis."
         )
         intro.setWordWrap(True)
         self.from_edit = self._date_edit(end.addMonths(-3).addDays(1), "First day of the report")
