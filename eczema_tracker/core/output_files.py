@@ -89,12 +89,7 @@ def check_output_target(
     if not make_folder and not out.parent.is_dir():
         raise OutputFileError(f"The folder {out.parent} does not exist; create it first.")
     if store_root is not None:
-        store = Path(os.path.realpath(store_root))
-        where = (Path(os.path.realpath(out.parent)) / out.name, Path(os.path.realpath(out)))
-        if any(p == store or p.is_relative_to(store) for p in where):
-            raise OutputFileError(
-                f"{out} is inside the photo store {store_root}; save it somewhere else."
-            )
+        refuse_inside_store(out, store_root)
     try:
         mode = out.lstat().st_mode
     except FileNotFoundError:
@@ -112,6 +107,17 @@ def check_output_target(
             f"{out} already exists; give another name, or add --force to replace it."
         )
     return out
+
+
+def refuse_inside_store(out: Path, store_root: str | os.PathLike[str]) -> None:
+    """:class:`OutputFileError` when ``out`` is the photo store's folder or lies inside it (after
+    following links in the folders on the way, and ``out`` itself if it is a link)."""
+    store = Path(os.path.realpath(store_root))
+    where = (Path(os.path.realpath(out.parent)) / out.name, Path(os.path.realpath(out)))
+    if any(p == store or p.is_relative_to(store) for p in where):
+        raise OutputFileError(
+            f"{out} is inside the photo store {store_root}; save it somewhere else."
+        )
 
 
 # -- the ledger of writes in progress -------------------------------------------------------------

@@ -34,6 +34,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eczema_tracker.core import output_files
 from eczema_tracker.core.atomic import fsync_dir, fsync_file
 from eczema_tracker.core.poem import POEM_ITEMS
 from eczema_tracker.store.errors import BackupError, StoreLockedError
@@ -427,13 +428,12 @@ def _rename_into_place(work: Path, parent: Path, day: date) -> Path:
 
 
 def _refuse_inside_store(parent: Path, data_dir: Path) -> None:
-    """BackupError when ``parent`` is the photo store's folder or inside it."""
-    where, store = parent.resolve(), data_dir.resolve()
-    if where == store or store in where.parents:
-        raise BackupError(
-            f"{parent} is inside the photo store ({store}); choose a folder outside it. "
-            "Nothing was written."
-        )
+    """BackupError when ``parent`` is the photo store's folder or inside it (the rule every
+    output follows: :func:`~eczema_tracker.core.output_files.refuse_inside_store`)."""
+    try:
+        output_files.refuse_inside_store(Path(os.path.abspath(parent)), data_dir)
+    except output_files.OutputFileError as exc:
+        raise BackupError(f"{exc.message} Nothing was written.") from exc
 
 
 def _reason(exc: OSError) -> str:
