@@ -29,12 +29,11 @@ import re
 import secrets
 import shutil
 import stat
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from eczema_tracker.core import paths
+from eczema_tracker.core import file_locks, paths
 from eczema_tracker.core.atomic import fsync_dir, fsync_file
 from eczema_tracker.core.errors import UserError
 
@@ -121,26 +120,12 @@ def refuse_inside_store(out: Path, store_root: str | os.PathLike[str]) -> None:
 
 
 # -- the ledger of writes in progress -------------------------------------------------------------
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError:
-            return False
+def _lock_held_by_us(fd: int) -> bool:
+    """Take the ledger entry's lock; False when its writer still runs (or locks fail here)."""
+    try:
+        return file_locks.try_lock(fd)
+    except OSError:
+        return False
 
 
 _live: dict[Path, Path] = {}  # temp path -> its ledger entry, of this process
@@ -192,7 +177,7 @@ def sweep_stale_outputs() -> int:
         except OSError:
             continue
         try:
-            if not _try_lock(fd):
+            if not _lock_held_by_us(fd):
                 continue  # its writer is running
             try:
                 recorded = Path(json.loads(os.read(fd, 65536).decode("utf-8"))["path"])
@@ -220,7 +205,7 @@ def tracked_temp(temp: Path) -> Iterator[Path]:
         folder = paths.ensure_private_dir(_ledger_folder())
         entry = folder / f"{secrets.token_hex(8)}.json"
         fd = os.open(entry, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        _try_lock(fd)
+        _lock_held_by_us(fd)
         os.write(fd, json.dumps({"path": str(temp.absolute()), "pid": os.getpid()}).encode())
     except OSError:  # no ledger (a read-only cache): the write still goes on, cleaned on exit
         entry = None

@@ -8,40 +8,12 @@ a consistent snapshot while the writer works.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
+from eczema_tracker.core import file_locks
 from eczema_tracker.store.errors import StoreLockedError
 
 LOCK_NAME = ".lock"
-
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def read_holder_pid(folder: Path) -> int | None:
@@ -70,7 +42,7 @@ class WriterLock:
         if self._fd is not None:
             return
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        if not _try_lock(fd):
+        if not file_locks.try_lock(fd):
             os.close(fd)
             pid = read_holder_pid(self.folder)
             who = f" (process {pid})" if pid else ""
@@ -92,6 +64,6 @@ class WriterLock:
         fd, self._fd = self._fd, None
         try:
             os.ftruncate(fd, 0)
-            _unlock(fd)
+            file_locks.unlock(fd)
         finally:
             os.close(fd)
