@@ -492,3 +492,24 @@ def test_a_write_failure_is_one_line(populated, tmp_path, capsys):
     assert main(_report_argv(data_dir, info, "/proc/r.pdf")) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("eczema-tracker: error: Could not write /proc/r.pdf") and "\n" not in err
+
+
+def test_a_dense_timeline_is_placed_as_one_picture_not_points_out_of_place(tmp_path):
+    """Two years of daily numbers (730 points > DENSE_POINTS): the timeline goes in as one PNG.
+
+    A rasterised line inside the SVG was placed by fpdf2 without its transform, on top of the
+    summary tables at the top of the page.
+    """
+    start = date(2024, 12, 1)
+    with Store.open(tmp_path / "store") as store:
+        for n in range(730):
+            store.set_daily(start + timedelta(days=n), itch=n % 11, sleep_loss=(n * 3) % 11)
+        data = gather_report(store, check_request(start, start + timedelta(days=729)))
+    assert report_layout.timeline_picture(data, 7.0, 5.0).startswith(b"\x89PNG")
+    written = write_report(data, tmp_path / "dense.pdf")
+    assert written.pages >= 2 and _text(written.path).count("Timeline") >= 1
+    sparse = data.timeline  # a few points: still vector, its text kept as text
+    with Store.open(tmp_path / "few") as store:
+        store.set_daily(start, itch=3)
+        few = gather_report(store, check_request(start, start + timedelta(days=30)))
+    assert sparse is not None and b"<svg" in report_layout.timeline_picture(few, 7.0, 5.0)[:400]

@@ -57,9 +57,10 @@ DISCLAIMER = (
 )
 MASK_COLOR = (0, 229, 255)  # the outline drawn on the photos
 LEGEND_COLUMNS = 4
-#: Lines and marker sets of the timeline with more points than this are placed as an image
-#: (at :data:`RASTER_DPI`) inside the otherwise vector figure: a 10,000-check-in record would
-#: otherwise take fpdf2 tens of seconds to place, point by point.
+#: A timeline with a line or marker set of more points than this is placed as one PNG (at
+#: :data:`RASTER_DPI`) instead of SVG: a 10,000-check-in record would otherwise take fpdf2 tens of
+#: seconds to place, point by point. (Not a raster artist inside the SVG: fpdf2 2.8 ignores the
+#: transform of an SVG <image>, and the points landed on the tables at the top of the page.)
 DENSE_POINTS = 500
 RASTER_DPI = 200
 #: The most items of each kind printed (the most recent); a line tells how many more there are.
@@ -109,9 +110,10 @@ def _point_count(artist: object) -> int:
     return 0
 
 
-def timeline_svg(data: ReportData, width: float, height: float) -> bytes:
+def timeline_picture(data: ReportData, width: float, height: float) -> bytes:
     """The timeline figure (drawn by :mod:`eczema_tracker.app.timeline_figure`, as in the app)
-    as SVG of ``width`` x ``height`` inches, its text kept as text."""
+    of ``width`` x ``height`` inches: SVG with its text kept as text, or a PNG when it holds more
+    than :data:`DENSE_POINTS` points in one line or marker set."""
     from matplotlib.figure import Figure
 
     from eczema_tracker.app.timeline_figure import draw_timeline
@@ -141,12 +143,16 @@ def timeline_svg(data: ReportData, width: float, height: float) -> bytes:
         # Room on the left for the labels, on the right for the area axis, below for the legend.
         bottom = (0.4 + 0.13 * rows) / height
         figure.subplots_adjust(left=0.14, right=0.9, top=0.97, bottom=bottom, hspace=0.12)
-        for ax in figure.axes:  # thousands of markers: an image inside the SVG (fast to place)
-            for artist in [*ax.lines, *ax.collections]:
-                if _point_count(artist) > DENSE_POINTS:
-                    artist.set_rasterized(True)
+        dense = any(
+            _point_count(artist) > DENSE_POINTS
+            for ax in figure.axes
+            for artist in [*ax.lines, *ax.collections]
+        )
         out = io.BytesIO()
-        figure.savefig(out, format="svg", dpi=RASTER_DPI)
+        if dense:  # thousands of markers: one image (fast to place, and placed right)
+            figure.savefig(out, format="png", dpi=RASTER_DPI)
+            return out.getvalue()
+        figure.savefig(out, format="svg")
     # fpdf2 draws no <metadata> (and logs a warning for it): the PDF has its own
     return re.sub(rb"<metadata>.*?</metadata>", b"", out.getvalue(), count=1, flags=re.DOTALL)
 
@@ -155,8 +161,8 @@ def _timeline(doc: ReportDocument, data: ReportData) -> None:
     """The timeline in the rest of page 1 (on a page of its own when too little is left)."""
     doc.heading("Timeline", keep_with=2.3)
     height = max(2.2, doc.remaining - 0.1)
-    svg = timeline_svg(data, doc.epw, height)
-    doc.image(io.BytesIO(svg), x=doc.l_margin, y=doc.y, w=doc.epw, h=height)
+    picture = timeline_picture(data, doc.epw, height)
+    doc.image(io.BytesIO(picture), x=doc.l_margin, y=doc.y, w=doc.epw, h=height)
     doc.set_y(doc.y + height)
 
 
