@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QLabel
 
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.gui.main_window import MainWindow
@@ -108,7 +109,7 @@ def settle(qtbot, win: MainWindow) -> None:
 def test_empty_library_shows_first_steps(window):
     assert window.library_stack.currentWidget() is window.empty_view
     assert not window.isHidden()
-    text = window.empty_view.findChild(type(window.prompt_counts)).text()
+    text = window.empty_view.findChild(QLabel).text()
     for step in ("Import photos", "prompt masks", "Analyse"):
         assert step in text
 
@@ -167,7 +168,10 @@ def test_new_user_goes_from_empty_store_to_timeline(qtbot, window, answers, ecze
     ids = window.library_model.photo_ids()
     paint_prompt(qtbot, window, ids[0])
     paint_prompt(qtbot, window, ids[1])
-    assert f"{SITE}</b>: 2 prompt masks" in window.prompt_counts.text()
+    qtbot.waitUntil(  # the prompt panel's one line for the site
+        lambda: window.trust_summary.site_line(SITE).startswith(f"{SITE}: 2 examples"),
+        timeout=10000,
+    )
     with qtbot.waitSignal(window.analysis.analysisFinished, timeout=60000) as blocker:
         window.analysis.analyse_pending()
     summary = blocker.args[0]
@@ -389,9 +393,7 @@ def test_rating_keys_train_personal_model_and_rescore(qtbot, window, answers, ec
     assert "stratified 4-fold" in result.validation.scheme
     assert result.validation.confusion.sum() == 8
     assert window.store.active_severity_model() is not None
-    assert (
-        "Correct on" in window.personal.result_dialog.findChild(type(window.prompt_counts)).text()
-    )
+    assert "Correct on" in window.personal.result_dialog.findChild(QLabel).text()
     qtbot.waitUntil(
         lambda: window.store.current_analysis(ids[0]).probabilities is not None, timeout=30000
     )

@@ -25,6 +25,7 @@ from eczema_tracker.app.store_api import parse_iso
 from eczema_tracker.gui.flow_host import Messages
 from eczema_tracker.gui.formatting import format_day, format_day_time
 from eczema_tracker.gui.photo_actions import PhotoActions
+from eczema_tracker.gui.screen_fit import keep_on_screen
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 
@@ -40,6 +41,7 @@ class BinDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.session = session
         self.photo_actions = actions
         self.host = host

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from eczema_tracker.app import services
 from eczema_tracker.app.familiarity_text import is_unfamiliar, point_is_unfamiliar
 from eczema_tracker.app.store_api import PhotoRecord, Store, TimelinePoint
 from eczema_tracker.core.severity_scale import expected_score, shown_grade
@@ -70,21 +69,6 @@ class LibraryState:
             unfamiliar=bool(analysed and point_is_unfamiliar(point)),
             date_guessed=photo.date_guessed,
         )
-
-    def prompt_counts(self) -> dict[str, int]:
-        """Prompt masks per site in use."""
-        return services.prompt_counts(self.store)
-
-    def prompt_summary(self) -> str:
-        """One line per site: its prompt count, and what is still needed."""
-        counts = self.prompt_counts()
-        if not counts:
-            return ""
-        parts = []
-        for site, n in counts.items():
-            need = "" if n >= services.MIN_PROMPTS else f" — paint {services.MIN_PROMPTS - n} more"
-            parts.append(f"<b>{site}</b>: {n} prompt mask{'s' if n != 1 else ''}{need}")
-        return "Prompt masks per body site:<br>" + "<br>".join(parts)
 
     def details(self, photo_id: int, *, load_masks: bool = True) -> PhotoDetails:
         """Everything the photo view shows, without the decoded image (and without the mask

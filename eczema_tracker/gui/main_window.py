@@ -23,13 +23,13 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -42,7 +42,7 @@ from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.app.store_api import ImportResult, Store
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
-from eczema_tracker.gui import store_problems, window_layout
+from eczema_tracker.gui import screen_fit, store_problems, window_layout
 from eczema_tracker.gui.analysis_flow import AnalysisFlow
 from eczema_tracker.gui.backup_flow import BackupFlow
 from eczema_tracker.gui.dialogs.import_summary import guessed_date_ids, summarise_import
@@ -61,7 +61,7 @@ from eczema_tracker.gui.widgets.library_view import LibraryView, PhotoListModel,
 from eczema_tracker.gui.widgets.photo_view import PhotoDetails, PhotoView
 from eczema_tracker.gui.widgets.task_progress import TaskProgressWidget
 from eczema_tracker.gui.widgets.timeline_panel import TimelinePanel
-from eczema_tracker.gui.widgets.trust_summary import TrustSummary
+from eczema_tracker.gui.widgets.trust_summary import SitesStrip, TrustSummary
 from eczema_tracker.gui.window_menus import build_actions
 from eczema_tracker.gui.window_questions import IMPORT_FILE_FILTER, EditQuestionsMixin
 
@@ -73,6 +73,10 @@ __all__ = ["ALL_SITES", "IMPORT_FILE_FILTER", "MainWindow"]
 log = logging.getLogger(__name__)
 ALL_SITES = "All body sites"
 LIBRARY_MIN_WIDTH = 170
+#: The library's least height and the photo tabs' least width: the window still fits a
+#: 640 × 480 screen with the library in it (issue 25).
+LIBRARY_MIN_HEIGHT = 150
+PHOTO_MIN_WIDTH = 420
 
 
 class MainWindow(EditQuestionsMixin, QMainWindow):
@@ -95,7 +99,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.undo_history = UndoHistory()
         self.setWindowTitle("Eczema Tracker")
         self.setAcceptDrops(True)
-        self.resize(1280, 820)
+        self.resize(screen_fit.fitted_size(self, QSize(1280, 820)))
 
         # Long jobs (analysis, training) must not starve quick ones (decoding the photo shown).
         pool = QThreadPool.globalInstance()
@@ -156,9 +160,8 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.site_filter = QComboBox()
         self.site_filter.setToolTip("Show the photos of one body site")
         self.site_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.prompt_counts = QLabel()
-        self.prompt_counts.setWordWrap(True)
-        self.trust_summary = TrustSummary()  # per site: do the examples agree, what to paint
+        self.trust_summary = TrustSummary()  # one line per site: examples, agreement, paint next
+        sites_strip = SitesStrip(self.trust_summary)  # scrolls: the library keeps its room
         self.empty_view = EmptyLibraryView()
         self.library_stack = QStackedWidget()
         self.library_stack.addWidget(self.empty_view)
@@ -167,14 +170,16 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(4, 4, 4, 4)
         left_layout.addWidget(self.site_filter)
-        left_layout.addWidget(self.prompt_counts)
-        left_layout.addWidget(self.trust_summary)
+        left_layout.addWidget(sites_strip)
         left_layout.addWidget(self.library_stack, 1)
+        self.library_stack.setMinimumHeight(LIBRARY_MIN_HEIGHT)
+        # The sites' lines (and details opened) first; the library takes the rest.
+        self.library_stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.photo_view, "Photo")
         self.tabs.addTab(self.timeline_panel, "Timeline")
         left.setMinimumWidth(LIBRARY_MIN_WIDTH)
-        self.tabs.setMinimumWidth(480)
+        self.tabs.setMinimumWidth(PHOTO_MIN_WIDTH)
         self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("library-photo-splitter")
         splitter.setChildrenCollapsible(False)
@@ -182,7 +187,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 1020])
+        splitter.setSizes([330, 950])
         self.setCentralWidget(splitter)
         self.task_progress = TaskProgressWidget()
         self.statusBar().addPermanentWidget(self.task_progress)
@@ -248,6 +253,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.messages.append((kind, title, text))
         log.info("%s: %s: %s", kind, title, text)
         box = QMessageBox(self)
+        screen_fit.keep_on_screen(box)
         box.setIcon(
             {"error": QMessageBox.Icon.Critical, "warning": QMessageBox.Icon.Warning}.get(
                 kind, QMessageBox.Icon.Information
@@ -348,7 +354,6 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.library_stack.setCurrentWidget(
             self.library if items or self.store.photos() else self.empty_view
         )
-        self.prompt_counts.setText(self.state.prompt_summary())
         for pid in selected[:1] or ([self.shown_photo] if self.shown_photo else []):
             self.library.select_photo(pid)
         self.libraryRefreshed.emit()

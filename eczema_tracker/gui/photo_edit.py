@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from eczema_tracker.gui.screen_fit import keep_on_screen
 from eczema_tracker.gui.widgets.past_dates import limit_to_today
 
 
@@ -42,6 +43,7 @@ class PhotoEditDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Edit photo")
         self._original = (taken_at, site, note)
         self.when = QDateTimeEdit()

@@ -45,6 +45,7 @@ from eczema_tracker.core.poem import (
     POEM_QUESTIONS,
     score_poem,
 )
+from eczema_tracker.gui.screen_fit import keep_on_screen
 from eczema_tracker.gui.widgets.past_dates import limit_to_today
 
 #: Colours of the five POEM bands (as text), mildest first.
@@ -205,6 +206,7 @@ class CheckinDialog(QDialog):
         day_values: Callable[[date], DayValues] | None = None,
     ) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Weekly check-in (POEM)")
         self._today = today or date.today()
         self._day_values = day_values

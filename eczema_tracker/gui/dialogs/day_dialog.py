@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from eczema_tracker.gui.dialogs.checkin_dialog import DayValues, from_qdate, to_qdate
+from eczema_tracker.gui.screen_fit import keep_on_screen
 from eczema_tracker.gui.widgets.past_dates import limit_to_today
 
 
@@ -36,6 +37,7 @@ class DayDialog(QDialog):
         day_values: Callable[[date], DayValues] | None = None,
     ) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Flare and note for a day")
         self._today = today or date.today()
         self._day_values = day_values

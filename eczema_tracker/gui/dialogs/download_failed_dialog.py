@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from eczema_tracker.gui.screen_fit import keep_on_screen
+
 HEADLINE = "The models could not be downloaded"
 
 #: Class names (anywhere in the exception chain) that mean "no network": requests, urllib3,
@@ -167,6 +169,7 @@ class DownloadFailedDialog(QDialog):
 
     def __init__(self, failure: DownloadFailure, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Models not downloaded")
         self.failure = failure
         self.choice: str | None = None

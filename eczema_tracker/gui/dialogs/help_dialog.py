@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from eczema_tracker.core.severity_scale import MIN_GRADED_AREA_FRACTION
+from eczema_tracker.gui.screen_fit import keep_on_screen
 from eczema_tracker.gui.widgets.library_view import BADGES
 
 PAGES = ("how-it-works", "shortcuts", "legend")
@@ -142,6 +143,7 @@ class HelpDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Eczema Tracker help")
         self.setModal(False)
         self.tabs = QTabWidget(self)

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from eczema_tracker.gui.screen_fit import keep_on_screen
+
 from ..widgets.mask_painter import MaskPainter
 from ..widgets.painter_toolbar import MaskPainterToolBar
 
@@ -93,6 +95,7 @@ class MaskEditorDialog(QDialog):
         ``option_note`` a line under it saying what ticking it does.
         """
         super().__init__(parent)
+        keep_on_screen(self)
         self._save_mask = save_mask
         self._ask_unsaved = ask_unsaved
         self._show_error = show_error

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from eczema_tracker.app.model_sources import SourceStatus
+from eczema_tracker.gui.screen_fit import keep_on_screen
 
 #: Download sizes of the default checkpoints (safetensors + json), for the explanation.
 KNOWN_DOWNLOAD_SIZES: dict[str, int] = {
@@ -44,6 +45,7 @@ class ModelsDialog(QDialog):
         self, missing: Sequence[tuple[str, SourceStatus]], parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Models needed for analysis")
         self.choice: str | None = None
         total = sum(KNOWN_DOWNLOAD_SIZES.get(s.source, 0) for _, s in missing)

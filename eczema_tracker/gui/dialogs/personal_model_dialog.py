@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from eczema_tracker.core.severity_scale import CLASS_NAMES
 from eczema_tracker.gui.formatting import format_short_day
+from eczema_tracker.gui.screen_fit import keep_on_screen
 
 if TYPE_CHECKING:
     from eczema_tracker.app.personal_severity import CrossValidation
@@ -113,6 +114,7 @@ class PersonalModelDialog(QDialog):
         mistakes: Sequence[Mistake] = (),
     ) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Your personal severity model")
         self.text = QLabel(validation_text(validation), self)  # first label: the headline
         self.text.setWordWrap(True)

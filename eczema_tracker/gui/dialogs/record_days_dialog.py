@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from eczema_tracker.app.record_api import CheckinRecord, RecordedDay
+from eczema_tracker.gui.screen_fit import keep_on_screen
 
 COLUMNS = ("Date", "POEM (0–28)", "Itch (0–10)", "Sleep loss (0–10)", "Flare", "Note")
 NOTE_SHOWN_CHARS = 80
@@ -80,6 +81,7 @@ class RecordDaysDialog(QDialog):
         undo: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Days recorded")
         self._load = load
         self._rows: list[DayRow] = []

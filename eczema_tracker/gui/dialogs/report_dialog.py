@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from eczema_tracker.app.report_data import PAPER_SIZES, ReportRequest, check_request
+from eczema_tracker.gui.screen_fit import keep_on_screen
 
 PAPER_LABELS = {"a4": "A4", "letter": "US Letter"}
 #: Quick ranges: button text -> months back from the last day.
@@ -56,6 +57,7 @@ class ReportDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Report for my doctor")
         self._sites = list(sites)
         end = _qdate(today or date.today())

@@ -11,6 +11,7 @@ from datetime import date
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
 
+from eczema_tracker.gui.screen_fit import keep_on_screen
 from eczema_tracker.gui.widgets.past_dates import limit_to_today
 
 
@@ -19,6 +20,7 @@ class SetDateDialog(QDialog):
 
     def __init__(self, count: int, parent: QWidget | None = None, *, today: date | None = None):
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Set one date")
         today = today or date.today()
         photos = "this photo" if count == 1 else f"these {count} photos"

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from eczema_tracker.app.model_sources import cuda_available
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.gui.dialogs.model_folder_check import FolderCheck, check_model_source
+from eczema_tracker.gui.screen_fit import keep_on_screen
 
 
 class SourceEdit(QWidget):
@@ -89,6 +90,7 @@ class SettingsDialog(QDialog):
         self, settings: Settings, parent: QWidget | None = None, *, with_cuda: bool | None = None
     ) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Settings")
         self.seggpt = SourceEdit(settings.seggpt_source, "Folder of the SegGPT model", "seggpt")
         self.dino = SourceEdit(settings.dino_source, "Folder of the DINO model", "dino")

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
+from eczema_tracker.gui.screen_fit import keep_on_screen
+
 
 def site_choices(common: Sequence[str], existing: Sequence[str]) -> list[str]:
     """The user's sites first, then the common suggestions, without repeats."""
@@ -36,6 +38,7 @@ class SiteDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Body site")
         what = f"these {count} photos" if count > 1 else "this photo"
         last = f" Last time: {last_used} (↓ picks it)." if last_used and not default else ""

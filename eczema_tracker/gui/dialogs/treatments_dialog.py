@@ -52,6 +52,7 @@ from eczema_tracker.app.record_api import (
     potency_label,
 )
 from eczema_tracker.gui.dialogs.checkin_dialog import from_qdate, to_qdate
+from eczema_tracker.gui.screen_fit import keep_on_screen
 from eczema_tracker.gui.widgets.past_dates import limit_to_today
 
 RECORD = StoreChanges(record=True)
@@ -89,6 +90,7 @@ class TreatmentsDialog(QDialog):
         ask_question: Callable[[QWidget, str, str], bool] = ask_question_with_box,
     ) -> None:
         super().__init__(parent)
+        keep_on_screen(self)
         self.setWindowTitle("Treatments")
         self.session = session
         self._today = today or date.today()

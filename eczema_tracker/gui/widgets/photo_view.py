@@ -233,7 +233,7 @@ class PhotoView(QWidget):
         self.side_panel.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
         self.side_panel.setMinimumWidth(SIDE_PANEL_MIN_WIDTH)
         self.side_panel.setMaximumWidth(SIDE_PANEL_MAX_WIDTH)
-        self.image_view.setMinimumSize(200, 150)
+        self.image_view.setMinimumSize(120, 150)  # a 640 × 480 screen still shows the facts
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

@@ -1,0 +1,158 @@
+"""Opens the app's windows on an offscreen screen of a given size and prints where they landed
+(JSON), for ``tests/test_gui_screen_fit.py``.
+
+The screen size of Qt's offscreen platform is fixed when the QApplication starts, so each size
+is probed in its own process: ``QT_QPA_PLATFORM=offscreen:configfile=SCREEN.json python -m
+tests.screen_fit_probe dialogs|main``; the data, config and cache folders come from the
+environment (temporary ones, set by the test).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QRect, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from eczema_tracker.app.settings import Settings
+from eczema_tracker.gui.main_window import MainWindow
+from eczema_tracker.store import Store
+from tests.widgets_dialogs_support import blob_mask, fill_store
+
+
+def _rect(rect: QRect) -> list[int]:
+    return [rect.x(), rect.y(), rect.width(), rect.height()]
+
+
+def _dialogs(win: MainWindow) -> Iterator[tuple[str, QWidget]]:
+    """Every dialog the app opens, as the app opens it (the main window its parent)."""
+    from eczema_tracker.app.model_sources import source_status
+    from eczema_tracker.gui.bin_dialog import BinDialog
+    from eczema_tracker.gui.dialogs.checkin_dialog import CheckinDialog
+    from eczema_tracker.gui.dialogs.day_dialog import DayDialog
+    from eczema_tracker.gui.dialogs.download_failed_dialog import (
+        DownloadFailedDialog,
+        describe_download_failure,
+    )
+    from eczema_tracker.gui.dialogs.help_dialog import HelpDialog
+    from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
+    from eczema_tracker.gui.dialogs.models_dialog import ModelsDialog
+    from eczema_tracker.gui.dialogs.personal_model_dialog import Mistake, PersonalModelDialog
+    from eczema_tracker.gui.dialogs.record_days_dialog import RecordDaysDialog
+    from eczema_tracker.gui.dialogs.report_dialog import ReportDialog
+    from eczema_tracker.gui.dialogs.set_date_dialog import SetDateDialog
+    from eczema_tracker.gui.dialogs.settings_dialog import SettingsDialog
+    from eczema_tracker.gui.dialogs.site_dialog import SiteDialog
+    from eczema_tracker.gui.dialogs.treatments_dialog import TreatmentsDialog
+    from eczema_tracker.gui.photo_edit import PhotoEditDialog
+
+    validation = SimpleNamespace(
+        accuracy=0.5,
+        n_samples=8,
+        scheme="leave-one-out cross-validation",
+        confusion=np.full((4, 4), 1),
+    )
+    missing = [
+        ("seggpt", source_status("BAAI/seggpt-vit-large")),
+        ("dino", source_status("facebook/dino-vitb16")),
+    ]
+    yield "check-in", CheckinDialog(win)
+    yield "day", DayDialog(win)
+    yield "days recorded", RecordDaysDialog(lambda: [], win)
+    yield "treatments", TreatmentsDialog(win.session, win)
+    yield "report", ReportDialog(["left arm", "face"], parent=win)
+    yield "help", HelpDialog(win)
+    yield "models", ModelsDialog(missing, win)
+    yield "settings", SettingsDialog(Settings(), win, with_cuda=False)
+    yield "download failed", DownloadFailedDialog(describe_download_failure(OSError("x")), win)
+    yield "personal model", PersonalModelDialog(validation, win, mistakes=[Mistake(1, 0, 1)])
+    yield (
+        "painter",
+        MaskEditorDialog(
+            Image.new("RGB", (4032, 3024), (200, 160, 150)),
+            save_mask=lambda _mask: None,
+            option_text="Use as prompt for this body site",
+            option_note="Ticking this makes the corrected mask an example for the site.",
+            parent=win,
+        ),
+    )
+    yield "site", SiteDialog(["left arm", "face"], count=3, parent=win)
+    yield "set date", SetDateDialog(3, win)
+    yield (
+        "photo edit",
+        PhotoEditDialog(taken_at=None, site="left arm", note="", sites=["left arm"], parent=win),
+    )
+    yield "bin", BinDialog(win.session, win.photo_actions, win, win)
+    win.show_message("info", "Import finished", "Imported 12 photos. " * 8, "details\n" * 80)
+    yield "message", win.findChildren(QMessageBox)[-1]
+
+
+def probe_dialogs(app: QApplication, win: MainWindow) -> dict[str, object]:
+    """Each dialog shown over the main window: its frame and inner geometry."""
+    found: dict[str, object] = {}
+    for name, dialog in _dialogs(win):
+        dialog.show()
+        app.processEvents()
+        found[name] = {"frame": _rect(dialog.frameGeometry()), "inner": _rect(dialog.geometry())}
+        dialog.hide()
+        dialog.deleteLater()
+    return found
+
+
+def wait_until(ready: Callable[[], bool], timeout_ms: int = 10_000) -> None:
+    """Run the event loop until ``ready()`` (or the timeout)."""
+    clock = QElapsedTimer()
+    clock.start()
+    while not ready() and clock.elapsed() < timeout_ms:
+        loop = QEventLoop()
+        QTimer.singleShot(20, loop.quit)
+        loop.exec()
+
+
+def probe_main(app: QApplication, win: MainWindow) -> dict[str, object]:
+    """The main window with two body sites of photos and examples: where its parts are."""
+    for site, seed in (("left arm", 0), ("right knee", 1)):
+        ids = fill_store(
+            win.store, win.store.data_dir.parent / "made" / site, 6, site=site, seed=seed
+        )
+        for pid in ids[:2]:
+            win.store.set_prompt_mask(pid, blob_mask(win.store.photo(pid)))
+    win.refresh()
+    win.trust.refresh()
+    # the prompt panel reads the sites in the background
+    wait_until(lambda: len(win.trust.states) == 2 and not win.trust.busy)
+
+    def on_screen(widget: QWidget) -> list[int]:
+        top_left = widget.mapToGlobal(widget.rect().topLeft())
+        visible = widget.isVisible() and widget.visibleRegion().boundingRect()
+        return [top_left.x(), top_left.y(), visible.width(), visible.height()] if visible else []
+
+    return {
+        "frame": _rect(win.frameGeometry()),
+        "library": on_screen(win.library.viewport()),
+        "photo": on_screen(win.photo_view.image_view),
+        "prompt panel": on_screen(win.trust_summary),
+    }
+
+
+def main(what: str) -> None:
+    app = QApplication(sys.argv[:1])
+    store = Store.open()
+    win = MainWindow(store, Settings(device="cpu", k=2))
+    win.show()
+    app.processEvents()
+    screen = win.screen().availableGeometry()
+    found = probe_dialogs(app, win) if what == "dialogs" else probe_main(app, win)
+    print(json.dumps({"available": _rect(screen), "windows": found}))
+    win.session.finish()
+    win.thumbnails.wait_idle(3000)
+    store.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
