@@ -16,6 +16,7 @@ from eczema_tracker.gui.dialogs.site_dialog import SiteDialog, site_choices
 
 if TYPE_CHECKING:
     from eczema_tracker.app.model_sources import SourceStatus
+    from eczema_tracker.gui.dialogs.models_dialog import ModelStatusReport
     from eczema_tracker.gui.photo_edit import PhotoEdit
     from eczema_tracker.gui.widgets.photo_view import PhotoDetails
 
@@ -32,10 +33,10 @@ else:
 
 
 class EditQuestionsMixin(_Window):
-    """``ask_site``, ``ask_import_files``, ``ask_model_action``, ``ask_settings``,
-    ``ask_move_site``, ``ask_photo_edit``, ``ask_rename_site``, ``ask_backup_file``,
-    ``ask_restore_file`` and ``ask_replace_library`` of the main window (which has ``store``
-    and ``settings``)."""
+    """``ask_site``, ``ask_import_files``, ``ask_model_action``, ``ask_model_status``,
+    ``ask_settings``, ``ask_move_site``, ``ask_photo_edit``, ``ask_rename_site``,
+    ``ask_backup_file``, ``ask_restore_file`` and ``ask_replace_library`` of the main window
+    (which has ``store`` and ``settings``)."""
 
     settings: Settings
 
@@ -71,6 +72,14 @@ class EditQuestionsMixin(_Window):
         from eczema_tracker.gui.dialogs.models_dialog import ModelsDialog
 
         dialog = ModelsDialog(missing, self)
+        dialog.exec()
+        return dialog.choice
+
+    def ask_model_status(self, report: ModelStatusReport) -> str | None:
+        """Models ▸ Model status: "download", "local" (choose folders) or None (closed)."""
+        from eczema_tracker.gui.dialogs.models_dialog import ModelStatusDialog
+
+        dialog = ModelStatusDialog(report, self)
         dialog.exec()
         return dialog.choice
 
