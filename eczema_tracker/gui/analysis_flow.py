@@ -368,7 +368,11 @@ class AnalysisFlow(QObject):
     def model_status_report(self) -> ModelStatusReport:
         """What Models ▸ Model status shows (see :class:`ModelStatusReport`)."""
         from eczema_tracker.gui.dialogs.model_folder_check import check_model_source
-        from eczema_tracker.gui.dialogs.models_dialog import BUNDLED_DINO_NOTE, ModelStatusReport
+        from eczema_tracker.gui.dialogs.models_dialog import (
+            BUNDLED_DINO_NOTE,
+            ModelStatusReport,
+            download_note,
+        )
 
         source_status = model_sources.source_status
         choice = services.model_choice(self.settings, self.session.store)
@@ -383,7 +387,7 @@ class AnalysisFlow(QObject):
             elif model_sources.ready_to_load(status):
                 state = "comes with the app; prepared the first time you analyse"
             elif status.kind == "hub":
-                state = "not on this computer yet"
+                state = f"not on this computer yet ({download_note(spec)})"
                 downloadable.append((role, status))
             else:
                 state = check_model_source(spec, role).text or "not usable"

@@ -31,6 +31,12 @@ def download_size(missing: Sequence[tuple[str, SourceStatus]]) -> int:
     return sum(KNOWN_DOWNLOAD_SIZES.get(status.source, 0) for _, status in missing)
 
 
+def download_note(source: str) -> str:
+    """ "1.5 GB to download" for a model not on this computer ("size unknown" when unknown)."""
+    size = KNOWN_DOWNLOAD_SIZES.get(source)
+    return f"{human_size(size)} to download" if size else "size unknown"
+
+
 def human_size(n_bytes: int | None) -> str:
     """'1.2 GB', '343 MB', or 'size unknown'."""
     if not n_bytes:
@@ -109,10 +115,10 @@ class ModelStatusDialog(QDialog):
         text = "\n".join(report.lines)
         if report.downloadable:
             size = human_size(download_size(report.downloadable))
+            what = "it" if len(report.downloadable) == 1 else "them"
             text += (
-                f"\n\nNot on this computer yet: {describe_missing(report.downloadable)}\n"
-                f"Download them now (about {size}, once; you can cancel at any time), or choose "
-                "folders that already hold them."
+                f"\n\nDownload {what} now (about {size}, once; you can cancel at any time), or "
+                f"choose folders that already hold {what}."
             )
         self.text = QLabel(text)
         self.text.setWordWrap(True)
