@@ -48,6 +48,10 @@ class Answers:
         win.ask_photo_edit = lambda details: self.edit
         win.ask_backup_file = lambda: self.file
         win.ask_restore_file = lambda: self.file
+        win.ask_replace_library = lambda text: (
+            self.questions.append(("Replace the library?", text)),
+            "replace" if self.yes else None,
+        )[1]
 
 
 @pytest.fixture

@@ -89,8 +89,15 @@ class ScriptedWindow:
         window.ask_site = lambda count: SITE
         window.ask_question = self._ask
         window.ask_model_action = lambda missing: self.model_action
+        window.ask_model_status = lambda report: self.model_action
         window.ask_settings = lambda: False
+        self.replace_answer: str | None = "replace"  # before a restore: "backup", "replace", None
+        window.ask_replace_library = self._ask_replace
         self.on_question = None
+
+    def _ask_replace(self, text: str) -> str | None:
+        self.questions.append(("Replace the library?", text))
+        return self.replace_answer
 
     def _ask(self, title: str, text: str) -> bool:
         self.questions.append((title, text))

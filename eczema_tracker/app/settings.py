@@ -41,6 +41,9 @@ class Settings:
     device: str = "auto"  # "auto", "cpu" or "cuda"
     last_site: str = "unspecified"
     allow_downloads: bool = True
+    #: The folder of the last backup saved or restored from the app ("" until one is): the
+    #: backup file dialogs open there.
+    last_backup_folder: str = ""
     extra: dict[str, object] = field(default_factory=dict)  # keys from newer versions, untouched
     #: The version of the file these settings were read from: a file a newer app wrote keeps
     #: its version when saved again, so that app still recognises its own keys in ``extra``.

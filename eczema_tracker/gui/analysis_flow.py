@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         DownloadFailure,
     )
     from eczema_tracker.gui.dialogs.model_folder_check import FolderCheck
+    from eczema_tracker.gui.dialogs.models_dialog import ModelStatusReport
 
 log = logging.getLogger(__name__)
 NOT_STARTED = "Analysis not started: the models are not on this computer yet."
@@ -206,7 +207,10 @@ class AnalysisFlow(QObject):
         action = self.host.ask_model_action(missing)
         if action == "download":
             return self.download(
-                missing, lambda: then(choice), on_local=lambda: self.use_local_folders(then)
+                missing,
+                lambda: then(choice),
+                on_local=lambda: self.use_local_folders(then),
+                on_bundled_dino=lambda: self.use_bundled_dino(then),
             )
         if action == "local":
             return self.use_local_folders(then)
@@ -225,6 +229,22 @@ class AnalysisFlow(QObject):
         self.host.status(NOT_STARTED)
         return None
 
+    def use_bundled_dino(
+        self, then: Callable[[services.ModelChoice], BackgroundTask | None] | None = None
+    ) -> BackgroundTask | None:
+        """Use the DINO that came with the app from now on (kept in the settings), then go on
+        with ``then`` (the other model may still have to be downloaded or chosen)."""
+        self.settings.dino_source = model_sources.BUNDLED_DINO
+        self.host.save_settings()
+        self.pipelines.clear()
+        self.host.status(
+            "DINO: the smaller model that came with the app is used from now on (File ▸ "
+            "Settings changes it back)."
+        )
+        if then is None:
+            return None
+        return self.ensure_models(services.model_choice(self.settings, self.session.store), then)
+
     @staticmethod
     def _wrong_folders(choice: services.ModelChoice) -> list[tuple[str, str, FolderCheck]]:
         """(role, source, FolderCheck) of each chosen folder that does not hold its model."""
@@ -240,7 +260,7 @@ class AnalysisFlow(QObject):
     def _missing(choice: services.ModelChoice) -> list[tuple[str, SourceStatus]]:
         source_status = model_sources.source_status
         pairs = [("seggpt", source_status(choice.seggpt)), ("dino", source_status(choice.dino))]
-        return [(role, status) for role, status in pairs if not status.present]
+        return [(role, s) for role, s in pairs if not model_sources.ready_to_load(s)]
 
     def download(
         self,
@@ -248,11 +268,14 @@ class AnalysisFlow(QObject):
         then: Callable[[], object],
         *,
         on_local: Callable[[], object] | None = None,
+        on_bundled_dino: Callable[[], object] | None = None,
     ) -> BackgroundTask:
         """Download hub models with progress and cancel, then call ``then()``.
 
         A failure is said in words in :class:`DownloadFailedDialog` (the exception goes to the
-        log) with the next step: try again, or ``on_local()`` (choose folders on this computer).
+        log) with the next step: try again, or ``on_local()`` (choose folders on this computer),
+        or, when the network is the problem and DINO was among the downloads,
+        ``on_bundled_dino()`` (use the DINO that came with the app, where it is installed).
         """
         from eczema_tracker.gui.dialogs.download_failed_dialog import describe_download_failure
 
@@ -271,7 +294,7 @@ class AnalysisFlow(QObject):
 
         def done(failure: DownloadFailure | None) -> None:
             if failure is not None:
-                self._download_failed(failure, missing, then, on_local)
+                self._download_failed(failure, missing, then, on_local, on_bundled_dino)
                 return
             self.modelsReady.emit()
             then()
@@ -286,6 +309,7 @@ class AnalysisFlow(QObject):
         missing: list[tuple[str, SourceStatus]],
         then: Callable[[], object],
         on_local: Callable[[], object] | None,
+        on_bundled_dino: Callable[[], object] | None = None,
     ) -> None:
         from eczema_tracker.gui.dialogs.download_failed_dialog import DownloadFailedDialog
 
@@ -293,13 +317,21 @@ class AnalysisFlow(QObject):
         self.host.status(failure.text)
         if self.failure_dialog is not None:
             self.failure_dialog.close()
-        dialog = self.failure_dialog = DownloadFailedDialog(failure, self._parent)
+        offer = (
+            _bundled_dino_offer(failure, missing, self.settings)
+            if on_bundled_dino is not None
+            else ""
+        )
+        dialog = DownloadFailedDialog(failure, self._parent, bundled_dino=offer)
+        self.failure_dialog = dialog
 
         def chosen(choice: str) -> None:
             if choice == "retry":
-                self.download(missing, then, on_local=on_local)
+                self.download(missing, then, on_local=on_local, on_bundled_dino=on_bundled_dino)
             elif choice == "local" and on_local is not None:
                 on_local()
+            elif choice == "bundled-dino" and on_bundled_dino is not None:
+                on_bundled_dino()
 
         dialog.chosen.connect(chosen)
         dialog.rejected.connect(lambda: self.host.status(NOT_STARTED))
@@ -307,12 +339,44 @@ class AnalysisFlow(QObject):
         self.downloadFailed.emit(failure)
 
     def show_model_status(self) -> None:
-        """Models ▸ Model status: where each model comes from and whether it is here."""
+        """Models ▸ Model status: where each model comes from and whether it is here, with the
+        next step: download the models not here yet, or choose folders (the settings)."""
+        report = self.model_status_report()
+        action = self.host.ask_model_status(report)
+        if action == "download" and report.downloadable and report.downloads_allowed:
+            self.download(
+                list(report.downloadable),
+                self._downloaded_from_status,
+                on_local=self._folders_from_status,
+                on_bundled_dino=self._bundled_dino_from_status,
+            )
+        elif action == "local":
+            self._folders_from_status()
+
+    def _downloaded_from_status(self) -> None:
+        self.host.status("Models downloaded: analysis runs on this computer now.")
+
+    def _folders_from_status(self) -> None:
+        if self.host.ask_settings():
+            self.pipelines.clear()
+            self.show_model_status()  # what the chosen folders hold, at once
+
+    def _bundled_dino_from_status(self) -> None:
+        self.use_bundled_dino()
+        self.show_model_status()
+
+    def model_status_report(self) -> ModelStatusReport:
+        """What Models ▸ Model status shows (see :class:`ModelStatusReport`)."""
         from eczema_tracker.gui.dialogs.model_folder_check import check_model_source
+        from eczema_tracker.gui.dialogs.models_dialog import (
+            BUNDLED_DINO_NOTE,
+            ModelStatusReport,
+            download_note,
+        )
 
         source_status = model_sources.source_status
         choice = services.model_choice(self.settings, self.session.store)
-        lines = []
+        lines, downloadable = [], []
         for role, name, spec in (
             ("seggpt", "SegGPT", choice.seggpt),
             ("dino", "DINO", choice.dino),
@@ -320,11 +384,16 @@ class AnalysisFlow(QObject):
             status = source_status(spec)
             if status.present:
                 state = "ready"
+            elif model_sources.ready_to_load(status):
+                state = "comes with the app; prepared the first time you analyse"
             elif status.kind == "hub":
-                state = "not downloaded yet (downloaded the first time you analyse)"
+                state = f"not on this computer yet ({download_note(spec)})"
+                downloadable.append((role, status))
             else:
                 state = check_model_source(spec, role).text or "not usable"
                 log.info("model status %s: %s", spec, status.message)
+            if spec == model_sources.BUNDLED_DINO:
+                state += f" ({BUNDLED_DINO_NOTE})"
             lines.append(f"{name}: {spec} — {state}")
         active = self.session.store.active_severity_model()
         lines.append(
@@ -332,7 +401,9 @@ class AnalysisFlow(QObject):
             + (active.file_name if active else "none (rate 8 analysed photos to train your own)")
         )
         lines.append(f"Prompt photos per comparison: {choice.k}; runs on: {choice.device}")
-        self.host.show_message("info", "Models", "\n".join(lines))
+        return ModelStatusReport(
+            tuple(lines), tuple(downloadable), downloads_allowed=self.settings.allow_downloads
+        )
 
     # -- running ---------------------------------------------------------------------------------
     def _run(self, photo_ids: list[int], choice: services.ModelChoice) -> BackgroundTask:
@@ -429,3 +500,28 @@ def _wrong_folder_text(problems: list[tuple[str, str, FolderCheck]]) -> str:
         if check.details:
             log.info("model folder %s (%s): %s", source, role, check.details)
     return "\n\n".join(lines) + "\n\nChoose the right folders in File ▸ Settings."
+
+
+def _bundled_dino_offer(
+    failure: DownloadFailure, missing: list[tuple[str, SourceStatus]], settings: Settings
+) -> str:
+    """The sentence offering the DINO that came with the app after a failed download, or ""
+    when it does not apply: the network was not the problem, DINO was not being downloaded,
+    it is already the DINO chosen, or its package is not installed."""
+    from eczema_tracker.gui.dialogs.download_failed_dialog import NO_NETWORK_REASONS
+    from eczema_tracker.gui.dialogs.models_dialog import BUNDLED_DINO_NOTE
+
+    roles = {role for role, _ in missing}
+    if (
+        failure.reason not in NO_NETWORK_REASONS
+        or "dino" not in roles
+        or settings.dino_source == model_sources.BUNDLED_DINO
+        or not model_sources.bundled_dino_installed()
+    ):
+        return ""
+    still = (
+        " SegGPT still has to be downloaded, or chosen from a folder, before you can analyse."
+        if "seggpt" in roles
+        else ""
+    )
+    return f"Without the network you can use {BUNDLED_DINO_NOTE}: it needs no download.{still}"

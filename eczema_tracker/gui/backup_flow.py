@@ -7,16 +7,23 @@ afterwards (the old one, untouched, when the restore failed) and handed to the s
 (:meth:`~eczema_tracker.gui.store_session.StoreSession.replace_store`: every view is told
 everything changed). The message says where the replaced library is kept (a dated backup zip
 beside the library folder), and the thumbnails are made again in the background.
+
+Before a restore replaces anything, the person is asked a three-way question: save a backup of
+the library now where they choose (on another disk, say) and then restore, restore now (the
+dated zip beside the library folder is still kept), or cancel. The folder of the last backup
+saved or restored is remembered in the settings; both file dialogs open there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from eczema_tracker.app.settings import Settings
 from eczema_tracker.app.store_api import (
     ExportSummary,
     RestoreSummary,
@@ -38,6 +45,14 @@ class BackupHost(Messages, Protocol):
 
     def ask_restore_file(self) -> str | None: ...
 
+    def ask_replace_library(self, text: str) -> str | None:
+        """Before a restore: "backup" (save a backup first), "replace" or None (cancel)."""
+        ...
+
+    def save_settings(self) -> None:
+        """Write the settings (a failure is told, never fatal)."""
+        ...
+
     def release_store(self) -> None:
         """Let go of the store (a restore replaces it); wait disabled for :meth:`adopt_store`."""
         ...
@@ -54,11 +69,16 @@ class BackupFlow(QObject):
     thumbnails_made = Signal(int)  # noqa: N815 - after a restore, once every thumbnail is there
 
     def __init__(
-        self, session: StoreSession, host: BackupHost, parent: QWidget | None = None
+        self,
+        session: StoreSession,
+        host: BackupHost,
+        settings: Settings,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.session = session
         self.host = host
+        self.settings = settings
         self._parent = parent
         self.task: BackgroundTask | None = None
 
@@ -72,12 +92,33 @@ class BackupFlow(QObject):
             )
         return bool(running) or self.session.busy
 
+    def _remember_folder(self, backup_file: str | Path) -> None:
+        """Keep the folder of a backup saved or restored: the next file dialog opens there."""
+        folder = str(Path(backup_file).resolve().parent)
+        if self.settings.last_backup_folder != folder:
+            self.settings.last_backup_folder = folder
+            self.host.save_settings()
+
     def export_dialog(self) -> BackgroundTask | None:
         """Ask where, then write a backup zip of the whole store."""
         w = self.host
         target = w.ask_backup_file()
         if not target or self._busy():
             return None
+
+        def done(summary: ExportSummary) -> None:
+            w.show_message(
+                "info",
+                "Backup saved",
+                f"The backup was saved to {summary.path} ({summary.files} files, "
+                f"{summary.bytes / 1e6:.1f} MB).{_missing_text(summary)}",
+            )
+
+        return self._save_backup(target, done)
+
+    def _save_backup(self, target: str, then: Callable[[ExportSummary], None]) -> BackgroundTask:
+        """Write a backup zip of the whole store to ``target`` in the background, remember its
+        folder, then ``then(summary)``; a failure is shown as "Backup not saved"."""
         data_dir = self.session.store.data_dir
 
         def op(progress: ProgressCallback, cancel: CancelCheck) -> ExportSummary:
@@ -85,17 +126,8 @@ class BackupFlow(QObject):
             return export_store(data_dir, target, overwrite=True, progress=progress, cancel=cancel)
 
         def done(summary: ExportSummary) -> None:
-            missing = (
-                f" {len(summary.missing)} file(s) were missing and are not in it."
-                if summary.missing
-                else ""
-            )
-            w.show_message(
-                "info",
-                "Backup saved",
-                f"The backup was saved to {summary.path} ({summary.files} files, "
-                f"{summary.bytes / 1e6:.1f} MB).{missing}",
-            )
+            self._remember_folder(summary.path)
+            then(summary)
 
         self.task = (
             BackgroundTask(self._parent, op, done)
@@ -105,22 +137,49 @@ class BackupFlow(QObject):
         return self.task.run()
 
     def restore_dialog(self) -> BackgroundTask | None:
-        """Ask for a backup zip and, after a clear question, replace the store with it."""
+        """Ask for a backup zip and, after a clear question (back up first, replace, or
+        cancel), replace the store with it."""
         w = self.host
         source = w.ask_restore_file()
         if not source or self._busy():
             return None
-        store = self.session.store
-        count = len(store.photos()) + len(store.binned_photos())
-        if count and not w.ask_question(
-            "Replace the library?",
-            f"Restoring replaces everything in the library now ({count} photos, with their "
-            f"masks, results and ratings) by what {Path(source).name} holds; files of your own "
-            "in the library folder stay, and the library now is kept as a dated backup beside "
-            "that folder. Replace it?",
-        ):
+        question = _replace_question(self.session.store, Path(source).name)
+        if question is None:  # an empty library: nothing to lose
+            return self._restore(source)
+        answer = w.ask_replace_library(question)
+        if answer == "replace":
+            return self._restore(source)
+        if answer != "backup":
             return None
-        data_dir = store.data_dir
+        target = w.ask_backup_file()
+        if not target:
+            w.status("Library not restored: no backup was saved.")
+            return None
+
+        def backed_up(summary: ExportSummary) -> None:
+            w.status(f"Backup saved to {summary.path}; restoring…")
+            self._when_idle(lambda: self._restore(source, backup=summary))
+
+        return self._save_backup(target, backed_up)
+
+    def _when_idle(self, then: Callable[[], object]) -> None:
+        """``then()`` now, or once the writes queued meanwhile are stored (a restore lets go
+        of the store)."""
+        if not self.session.busy:
+            then()
+            return
+
+        def fire() -> None:
+            self.session.idle.disconnect(fire)
+            then()
+
+        self.session.idle.connect(fire)
+
+    def _restore(self, source: str, backup: ExportSummary | None = None) -> BackgroundTask:
+        """Replace the store with the backup ``source`` in the background; ``backup`` is the
+        one saved just before, named in the message at the end."""
+        w = self.host
+        data_dir = self.session.store.data_dir
         w.release_store()  # the restore needs the store's writer lock
 
         def op(progress: ProgressCallback, cancel: CancelCheck) -> RestoreSummary:
@@ -129,9 +188,12 @@ class BackupFlow(QObject):
         def reopen() -> None:
             w.adopt_store(open_store(data_dir))
 
+        saved = f" The library before was saved to {backup.path}." if backup is not None else ""
+
         def done(summary: RestoreSummary) -> None:
             reopen()
             self._make_thumbnails()
+            self._remember_folder(source)
             gap = tuple(getattr(summary, "missing", ()) or ())
             missing = (
                 f" {len(gap)} file(s) were missing from the backup; their records were kept"
@@ -154,13 +216,15 @@ class BackupFlow(QObject):
                     if (binned := getattr(summary, "binned", 0))
                     else ""
                 )
-                + f".{missing}{kept}",
+                + f".{missing}{kept}{saved}",
             )
             self.restored.emit(summary)
 
         def failed(message: str) -> None:
             reopen()  # the old store is untouched when a restore fails
-            w.show_message("error", "Library not restored", f"{message} The library is as it was.")
+            w.show_message(
+                "error", "Library not restored", f"{message} The library is as it was.{saved}"
+            )
 
         self.task = (
             BackgroundTask(self._parent, op, done)
@@ -178,3 +242,36 @@ class BackupFlow(QObject):
             self.thumbnails_made.emit,
             on_failure=lambda _message: None,  # a cache: the library makes each when shown
         )
+
+
+def _missing_text(summary: ExportSummary) -> str:
+    """ " N file(s) were missing and are not in it." or ""."""
+    if not summary.missing:
+        return ""
+    return f" {len(summary.missing)} file(s) were missing and are not in it."
+
+
+def _replace_question(store: Store, backup_name: str) -> str | None:
+    """The question before ``backup_name`` replaces the library (None: the library holds
+    nothing, neither photos nor a record, so nothing can be lost)."""
+    photos = len(store.photos()) + len(store.binned_photos())
+    days = len(store.recorded_days())
+    treatments = len(store.treatments())
+    if not (photos or days or treatments):
+        return None
+    held = [f"{_count(photos, 'photo')}, with their masks, results and ratings"] if photos else []
+    if days:
+        held.append(f"{_count(days, 'day')} of check-ins, numbers and notes")
+    if treatments:
+        held.append(_count(treatments, "treatment"))
+    return (
+        f"Restoring replaces everything in the library now ({'; '.join(held)}) by what "
+        f"{backup_name} holds. Files of your own in the library folder stay.\n\n"
+        "The app keeps the library it replaces as a dated zip beside the library folder. "
+        "You can also save a backup of it first, where you choose (on another disk, say)."
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    """ "1 photo", "3 photos"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

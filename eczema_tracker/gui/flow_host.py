@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from eczema_tracker.app.model_sources import SourceStatus
+    from eczema_tracker.gui.dialogs.models_dialog import ModelStatusReport
     from eczema_tracker.gui.photo_edit import PhotoEdit
     from eczema_tracker.gui.widgets.photo_view import PhotoDetails
 
@@ -41,6 +42,14 @@ class ModelQuestions(Messages, Protocol):
 
     def ask_settings(self) -> bool:
         """Open the settings; True when the person changed something."""
+        ...
+
+    def ask_model_status(self, report: ModelStatusReport) -> str | None:
+        """Show Models ▸ Model status: "download", "local" (choose folders) or None."""
+        ...
+
+    def save_settings(self) -> None:
+        """Write the settings (a failure is told, never fatal)."""
         ...
 
 

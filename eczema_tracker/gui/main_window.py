@@ -134,7 +134,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
             yield_to=lambda: self.analysis.task is not None and not self.analysis.task.done,
         )
         self.photo_actions = PhotoActions(self.session, self.undo_history, self, self)
-        self.backup = BackupFlow(self.session, self, self)
+        self.backup = BackupFlow(self.session, self, settings, self)
         self._bin_dialog: BinDialog | None = None
         self._build_layout()
         self.actions_by_name = build_actions(self)

@@ -3,10 +3,11 @@ replace these methods on the window to answer without modal dialogs)."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.app.store_api import COMMON_SITES, Store
@@ -15,6 +16,7 @@ from eczema_tracker.gui.dialogs.site_dialog import SiteDialog, site_choices
 
 if TYPE_CHECKING:
     from eczema_tracker.app.model_sources import SourceStatus
+    from eczema_tracker.gui.dialogs.models_dialog import ModelStatusReport
     from eczema_tracker.gui.photo_edit import PhotoEdit
     from eczema_tracker.gui.widgets.photo_view import PhotoDetails
 
@@ -31,9 +33,10 @@ else:
 
 
 class EditQuestionsMixin(_Window):
-    """``ask_site``, ``ask_import_files``, ``ask_model_action``, ``ask_settings``,
-    ``ask_move_site``, ``ask_photo_edit``, ``ask_rename_site``, ``ask_backup_file`` and
-    ``ask_restore_file`` of the main window (which has ``store`` and ``settings``)."""
+    """``ask_site``, ``ask_import_files``, ``ask_model_action``, ``ask_model_status``,
+    ``ask_settings``, ``ask_move_site``, ``ask_photo_edit``, ``ask_rename_site``,
+    ``ask_backup_file``, ``ask_restore_file`` and ``ask_replace_library`` of the main window
+    (which has ``store`` and ``settings``)."""
 
     settings: Settings
 
@@ -69,6 +72,14 @@ class EditQuestionsMixin(_Window):
         from eczema_tracker.gui.dialogs.models_dialog import ModelsDialog
 
         dialog = ModelsDialog(missing, self)
+        dialog.exec()
+        return dialog.choice
+
+    def ask_model_status(self, report: ModelStatusReport) -> str | None:
+        """Models ▸ Model status: "download", "local" (choose folders) or None (closed)."""
+        from eczema_tracker.gui.dialogs.models_dialog import ModelStatusDialog
+
+        dialog = ModelStatusDialog(report, self)
         dialog.exec()
         return dialog.choice
 
@@ -120,16 +131,37 @@ class EditQuestionsMixin(_Window):
         )
         return text if ok else None
 
+    def _backup_folder(self) -> Path:
+        """Where the backup file dialogs open: the folder of the last backup saved or restored,
+        while it exists, else the home folder."""
+        last = self.settings.last_backup_folder
+        return Path(last) if last and Path(last).is_dir() else Path.home()
+
     def ask_backup_file(self) -> str | None:
         """Where to save a backup (None: cancelled)."""
+        name = f"eczema-tracker-backup-{date.today().isoformat()}.zip"
         name, _ = QFileDialog.getSaveFileName(
-            self, "Save a backup", str(Path.home() / "eczema-tracker-backup.zip"), "Backup (*.zip)"
+            self, "Save a backup", str(self._backup_folder() / name), "Backup (*.zip)"
         )
         return name or None
 
     def ask_restore_file(self) -> str | None:
         """A backup file to restore (None: cancelled)."""
         name, _ = QFileDialog.getOpenFileName(
-            self, "Restore from a backup", str(Path.home()), "Backup (*.zip);;All files (*)"
+            self,
+            "Restore from a backup",
+            str(self._backup_folder()),
+            "Backup (*.zip);;All files (*)",
         )
         return name or None
+
+    def ask_replace_library(self, text: str) -> str | None:
+        """Before a restore replaces the library: "backup" (save a backup first, the default
+        button), "replace" or None (Cancel, or the box closed)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Replace the library?", text, parent=self)
+        backup = box.addButton("Back up first…", QMessageBox.ButtonRole.AcceptRole)
+        replace = box.addButton("Replace now", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(backup)
+        box.exec()
+        return {backup: "backup", replace: "replace"}.get(box.clickedButton())

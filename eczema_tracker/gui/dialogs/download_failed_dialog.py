@@ -4,7 +4,8 @@
 client, sockets, the disk) into one sentence such as "The models could not be downloaded: this
 computer seems to be offline." The exception itself is written to the log, never shown.
 :class:`DownloadFailedDialog` then offers: try again, or use model folders already on this
-computer.
+computer, and, where the network is the problem and DINO was among the downloads, the smaller
+DINO that came with the app (when its package is installed).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from PySide6.QtWidgets import (
 from eczema_tracker.gui.screen_fit import keep_on_screen
 
 HEADLINE = "The models could not be downloaded"
+#: Failures that mean the network cannot be used now: the DINO that came with the app is
+#: offered (it needs no download).
+NO_NETWORK_REASONS = frozenset({"offline", "switched-off", "timeout"})
 
 #: Class names (anywhere in the exception chain) that mean "no network": requests, urllib3,
 #: httpx, huggingface_hub.
@@ -162,12 +166,19 @@ def next_step_text(failure: DownloadFailure) -> str:
 
 
 class DownloadFailedDialog(QDialog):
-    """The failure in words plus buttons for the next step; ``choice`` is "retry", "local"
-    or None (closed). ``chosen(choice)`` is emitted when a button was pressed."""
+    """The failure in words plus buttons for the next step; ``choice`` is "retry", "local",
+    "bundled-dino" (only when ``bundled_dino`` offered it: use the DINO that came with the app)
+    or None (closed). ``chosen(choice)`` is emitted when a button was pressed.
+
+    ``bundled_dino`` is the sentence that offers the DINO that came with the app ("" offers
+    nothing); the caller decides when it applies (see :data:`NO_NETWORK_REASONS`).
+    """
 
     chosen = Signal(object)
 
-    def __init__(self, failure: DownloadFailure, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, failure: DownloadFailure, parent: QWidget | None = None, *, bundled_dino: str = ""
+    ) -> None:
         super().__init__(parent)
         keep_on_screen(self)
         self.setWindowTitle("Models not downloaded")
@@ -186,6 +197,14 @@ class DownloadFailedDialog(QDialog):
         buttons = QDialogButtonBox()
         buttons.addButton(self.retry_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(self.local_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.bundled_button: QPushButton | None = None
+        self.bundled_text: QLabel | None = None
+        if bundled_dino:
+            self.bundled_text = QLabel(bundled_dino)
+            self.bundled_text.setWordWrap(True)
+            self.bundled_button = QPushButton("Use the DINO that came with the app")
+            buttons.addButton(self.bundled_button, QDialogButtonBox.ButtonRole.ActionRole)
+            self.bundled_button.clicked.connect(lambda: self._choose("bundled-dino"))
         buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.retry_button.clicked.connect(lambda: self._choose("retry"))
         self.local_button.clicked.connect(lambda: self._choose("local"))
@@ -193,6 +212,8 @@ class DownloadFailedDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
         layout.addWidget(self.next_step)
+        if self.bundled_text is not None:
+            layout.addWidget(self.bundled_text)
         layout.addWidget(buttons)
         self.setMinimumWidth(520)
 

@@ -1,8 +1,11 @@
-"""First analysis: say which models will be downloaded (names, sizes), or use local folders."""
+"""The models, in words: which are needed and how big the download is (before a first
+analysis), and where each one comes from (Models ▸ Model status), with the next step in the
+same dialog: download, or choose folders on this computer."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -18,6 +21,21 @@ ROLE_NAMES = {
     "seggpt": "SegGPT ViT-L (finds the eczema from your prompt masks)",
     "dino": "DINO ViT-B/16 (picks the closest prompts and describes the skin)",
 }
+
+
+#: How the DINO that comes with the app is offered and named wherever it can be chosen.
+BUNDLED_DINO_NOTE = "a smaller DINO that came with the app; results differ from the paper's model"
+
+
+def download_size(missing: Sequence[tuple[str, SourceStatus]]) -> int:
+    """The known download size of the ``missing`` models, in bytes (0 when unknown)."""
+    return sum(KNOWN_DOWNLOAD_SIZES.get(status.source, 0) for _, status in missing)
+
+
+def download_note(source: str) -> str:
+    """ "1.5 GB to download" for a model not on this computer ("size unknown" when unknown)."""
+    size = KNOWN_DOWNLOAD_SIZES.get(source)
+    return f"{human_size(size)} to download" if size else "size unknown"
 
 
 def human_size(n_bytes: int | None) -> str:
@@ -48,7 +66,7 @@ class ModelsDialog(QDialog):
         keep_on_screen(self)
         self.setWindowTitle("Models needed for analysis")
         self.choice: str | None = None
-        total = sum(KNOWN_DOWNLOAD_SIZES.get(s.source, 0) for _, s in missing)
+        total = download_size(missing)
         text = QLabel(
             "To analyse photos the app needs two models that run on this computer. Your photos "
             "never leave it; only the model files are downloaded, once:\n\n"
@@ -69,6 +87,65 @@ class ModelsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(text)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(640)
+
+    def _choose(self, choice: str) -> None:
+        self.choice = choice
+        self.accept()
+
+
+@dataclass(frozen=True)
+class ModelStatusReport:
+    """What Models ▸ Model status shows: one line per model and setting, and the models that
+    can be downloaded now (hub models not on this computer yet)."""
+
+    lines: tuple[str, ...]
+    downloadable: tuple[tuple[str, SourceStatus], ...] = ()
+    downloads_allowed: bool = True
+
+
+class ModelStatusDialog(QDialog):
+    """Models ▸ Model status: where each model comes from and whether it is here, with
+    *Download* (the models not here yet) and *Choose folders…* (the model folders in the
+    settings). ``choice`` is "download", "local" or None (closed)."""
+
+    def __init__(self, report: ModelStatusReport, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Models")
+        self.choice: str | None = None
+        text = "\n".join(report.lines)
+        if report.downloadable:
+            size = human_size(download_size(report.downloadable))
+            what = "it" if len(report.downloadable) == 1 else "them"
+            text += (
+                f"\n\nDownload {what} now (about {size}, once; you can cancel at any time), or "
+                f"choose folders that already hold {what}."
+            )
+        self.text = QLabel(text)
+        self.text.setWordWrap(True)
+        self.download_button = QPushButton("Download")
+        self.folders_button = QPushButton("Choose folders…")
+        self.folders_button.setToolTip(
+            "Use model folders already on this computer (File ▸ Settings)"
+        )
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.addButton(self.download_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(self.folders_button, QDialogButtonBox.ButtonRole.ActionRole)
+        if not report.downloadable:
+            self.download_button.setEnabled(False)
+            self.download_button.setToolTip("Every model is on this computer")
+        elif not report.downloads_allowed:
+            self.download_button.setEnabled(False)
+            self.download_button.setToolTip("Model downloads are switched off in the settings")
+        self.download_button.clicked.connect(lambda: self._choose("download"))
+        self.folders_button.clicked.connect(lambda: self._choose("local"))
+        buttons.rejected.connect(self.reject)
+        (
+            self.download_button if self.download_button.isEnabled() else self.folders_button
+        ).setDefault(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
         layout.addWidget(buttons)
         self.setMinimumWidth(640)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-FIRST_STEPS = """
+from eczema_tracker.gui.dialogs.models_dialog import KNOWN_DOWNLOAD_SIZES, human_size
+
+FIRST_STEPS = f"""
 <h2>Welcome to Eczema Tracker</h2>
 <p>Everything stays on this computer. Three steps to your first timeline:</p>
 <ol>
@@ -16,6 +18,9 @@ FIRST_STEPS = """
 <li><b>Analyse</b> the other photos (Analyse ▸ All not analysed). The lesion area of each photo
     appears on the <i>Timeline</i> tab.</li>
 </ol>
+<p>Analysis runs two models on this computer. The first time you analyse, the app downloads them,
+once: about {human_size(sum(KNOWN_DOWNLOAD_SIZES.values()))}. <i>Models ▸ Model status</i>
+downloads them now, or uses folders that already hold them.</p>
 <p>Optional: rate photos 0–3 (keys 0–3) and, after 8 ratings, train your own severity model.</p>
 """
 
