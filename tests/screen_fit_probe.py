@@ -41,7 +41,11 @@ def _dialogs(win: MainWindow) -> Iterator[tuple[str, QWidget]]:
     )
     from eczema_tracker.gui.dialogs.help_dialog import HelpDialog
     from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
-    from eczema_tracker.gui.dialogs.models_dialog import ModelsDialog
+    from eczema_tracker.gui.dialogs.models_dialog import (
+        ModelsDialog,
+        ModelStatusDialog,
+        ModelStatusReport,
+    )
     from eczema_tracker.gui.dialogs.personal_model_dialog import Mistake, PersonalModelDialog
     from eczema_tracker.gui.dialogs.record_days_dialog import RecordDaysDialog
     from eczema_tracker.gui.dialogs.report_dialog import ReportDialog
@@ -68,6 +72,8 @@ def _dialogs(win: MainWindow) -> Iterator[tuple[str, QWidget]]:
     yield "report", ReportDialog(["left arm", "face"], parent=win)
     yield "help", HelpDialog(win)
     yield "models", ModelsDialog(missing, win)
+    status = ModelStatusReport(lines=("SegGPT: not on this computer yet",) * 6, downloadable=())
+    yield "model status", ModelStatusDialog(status, win)
     yield "settings", SettingsDialog(Settings(), win, with_cuda=False)
     yield "download failed", DownloadFailedDialog(describe_download_failure(OSError("x")), win)
     yield "personal model", PersonalModelDialog(validation, win, mistakes=[Mistake(1, 0, 1)])

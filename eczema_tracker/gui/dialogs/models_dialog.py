@@ -113,6 +113,7 @@ class ModelStatusDialog(QDialog):
     def __init__(self, report: ModelStatusReport, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models")
+        keep_on_screen(self)
         self.choice: str | None = None
         text = "\n".join(report.lines)
         if report.downloadable:
