@@ -492,3 +492,17 @@ def test_a_write_failure_is_one_line(populated, tmp_path, capsys):
     assert main(_report_argv(data_dir, info, "/proc/r.pdf")) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("eczema-tracker: error: Could not write /proc/r.pdf") and "\n" not in err
+
+
+def test_the_report_timeline_names_its_months(tmp_path):
+    """Issue 25: the report's date axis (drawn as in the app) said "08 15 22 Dec 08"."""
+    import re
+
+    low, high = date(2025, 11, 5), date(2025, 12, 10)
+    with Store.open(tmp_path / "store") as store:
+        for day in range(0, 36, 3):
+            store.set_daily(low + timedelta(days=day), itch=4, sleep_loss=2)
+        data = gather_report(store, check_request(low, high, name="", paper="a4"))
+    svg = report_layout.timeline_svg(data, 7.0, 3.0).decode()
+    texts = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.DOTALL)
+    assert texts[:6] == ["8 Nov", "2025", "15", "22", "1 Dec", "8"]
