@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
+from widgets_dialogs_support import fill_store, open_window, record_analysis
 
 from eczema_tracker.core.output_files import OutputFileError
+from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.widgets.timeline import TimelineView, describe_point, to_local_naive
+from eczema_tracker.store import Store
 
 
 @dataclass(frozen=True)
@@ -263,3 +266,125 @@ def test_export_follows_the_rules_of_every_output(qtbot, tmp_path, monkeypatch):
         view.export(old)
     assert old.read_bytes() == b"someone's picture"
     assert view.export(old, overwrite=True).read_bytes()[:4] == b"\x89PNG"
+
+
+# -- one body site for the library and the timeline, remembered (issue 25) ----------------------
+WAIT_MS = 15000
+
+
+def _two_site_window(qtbot, tmp_path):
+    """A window on a store of 3 analysed "face" and 3 analysed "left arm" photos."""
+    store = Store.open()
+    ids = {
+        "face": fill_store(store, tmp_path / "face", 3, site="face", seed=1),
+        "left arm": fill_store(store, tmp_path / "arm", 3, site="left arm", seed=2),
+    }
+    for site_ids in ids.values():
+        for pid in site_ids:
+            record_analysis(store, pid, score=1.6)
+    store.close()
+    win, _ = open_window(qtbot)
+    return win, ids
+
+
+def _close(qtbot, win) -> None:
+    qtbot.waitUntil(lambda: not win.session.busy, timeout=WAIT_MS)
+    win.close()  # as a person closes it: the layout (and the site) is saved
+    qtbot.waitUntil(lambda: not BackgroundTask._running, timeout=WAIT_MS)  # reads end first
+    win.store.close()
+
+
+def _timeline_shown(qtbot, win):
+    win.tabs.setCurrentWidget(win.timeline_panel)
+    panel = win.timeline_panel
+    qtbot.waitUntil(lambda: panel.view is not None and panel.view.drawn.extent is not None)
+    return panel
+
+
+def _choose_with_keys(qtbot, chooser, site: str) -> None:
+    """Pick ``site`` in a combo box the way a person does without the mouse: focus, arrows."""
+    chooser.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(chooser.hasFocus)
+    key = Qt.Key.Key_Down if chooser.findText(site) > chooser.currentIndex() else Qt.Key.Key_Up
+    for _ in range(abs(chooser.findText(site) - chooser.currentIndex())):
+        qtbot.keyClick(chooser, key)
+    assert chooser.currentText() == site
+
+
+def test_the_library_and_the_timeline_show_one_site(qtbot, tmp_path):
+    win, ids = _two_site_window(qtbot, tmp_path)
+    try:
+        win.activateWindow()
+        panel = _timeline_shown(qtbot, win)
+        _choose_with_keys(qtbot, win.site_filter, "left arm")  # the library's filter ...
+        assert panel.site.currentText() == "left arm"  # ... turns the timeline
+        assert [s.site for s in panel.view.data().sites] == ["left arm"]
+        assert sorted(win.library_model.photo_ids()) == sorted(ids["left arm"])
+        _choose_with_keys(qtbot, panel.site, "face")  # the timeline's site turns the library
+        assert win.site_filter.currentText() == "face"
+        assert sorted(win.library_model.photo_ids()) == sorted(ids["face"])
+        assert [s.site for s in panel.view.data().sites] == ["face"]
+        _choose_with_keys(qtbot, panel.site, "All body sites")  # every site: one line each
+        assert win.current_site_filter() is None and win.site_filter.currentIndex() == 0
+        assert [s.site for s in panel.view.data().sites] == ["face", "left arm"]
+        lines = [ln for ln in panel.view.drawn.severity.get_lines() if ln.get_gid() == "score"]
+        assert len(lines) == 2
+    finally:
+        _close(qtbot, win)
+
+
+def test_clicking_a_point_opens_its_photo_and_keeps_the_filter(qtbot, tmp_path):
+    win, ids = _two_site_window(qtbot, tmp_path)
+    try:
+        win.activateWindow()
+        _choose_with_keys(qtbot, win.site_filter, "left arm")  # not the first site listed
+        panel = _timeline_shown(qtbot, win)
+        view = panel.view
+        view.canvas.draw()
+        point = next(p for p in view.points() if p.photo_id == ids["left arm"][1])
+        with qtbot.waitSignal(win.photoShown, timeout=WAIT_MS) as shown:
+            qtbot.mouseClick(
+                view.canvas, Qt.MouseButton.LeftButton, pos=view.widget_position(point)
+            )
+        assert shown.args == [ids["left arm"][1]] and win.tabs.currentWidget() is win.photo_view
+        assert win.site_filter.currentText() == "left arm"  # the filter was not reset
+        assert sorted(win.library_model.photo_ids()) == sorted(ids["left arm"])
+        assert win.library.selected_photo_ids() == [ids["left arm"][1]]
+    finally:
+        _close(qtbot, win)
+
+
+def test_a_photo_the_filter_hides_turns_both_to_its_site(qtbot, tmp_path):
+    """Opened from elsewhere (the examples' summary, the personal model's list)."""
+    win, ids = _two_site_window(qtbot, tmp_path)
+    try:
+        win.show_site("face")
+        with qtbot.waitSignal(win.photoShown, timeout=WAIT_MS):
+            win.open_photo(ids["left arm"][0])
+        assert win.site_filter.currentText() == "left arm"
+        assert win.timeline_panel.site.currentText() == "left arm"
+        assert win.library.selected_photo_ids() == [ids["left arm"][0]]
+    finally:
+        _close(qtbot, win)
+
+
+def test_the_site_shown_is_remembered_across_restarts(qtbot, tmp_path):
+    win, _ids = _two_site_window(qtbot, tmp_path)
+    win.activateWindow()
+    panel = _timeline_shown(qtbot, win)
+    _choose_with_keys(qtbot, panel.site, "left arm")
+    _close(qtbot, win)
+    again, _ = open_window(qtbot)
+    try:
+        assert again.site_filter.currentText() == "left arm"
+        assert _timeline_shown(qtbot, again).site.currentText() == "left arm"
+        assert [s.site for s in again.timeline_panel.view.data().sites] == ["left arm"]
+        again.store.rename_site("left arm", "right arm")  # gone by the next start: all sites
+    finally:
+        _close(qtbot, again)
+    third, _ = open_window(qtbot)
+    try:
+        assert third.current_site_filter() is None
+        assert third.site_filter.currentText() == third.timeline_panel.site.currentText()
+    finally:
+        _close(qtbot, third)

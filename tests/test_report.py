@@ -513,3 +513,17 @@ def test_a_dense_timeline_is_placed_as_one_picture_not_points_out_of_place(tmp_p
         store.set_daily(start, itch=3)
         few = gather_report(store, check_request(start, start + timedelta(days=30)))
     assert sparse is not None and b"<svg" in report_layout.timeline_picture(few, 7.0, 5.0)[:400]
+
+
+def test_the_report_timeline_names_its_months(tmp_path):
+    """Issue 25: the report's date axis (drawn as in the app) said "08 15 22 Dec 08"."""
+    import re
+
+    low, high = date(2025, 11, 5), date(2025, 12, 10)
+    with Store.open(tmp_path / "store") as store:
+        for day in range(0, 36, 3):
+            store.set_daily(low + timedelta(days=day), itch=4, sleep_loss=2)
+        data = gather_report(store, check_request(low, high, name="", paper="a4"))
+    svg = report_layout.timeline_picture(data, 7.0, 3.0).decode()
+    texts = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.DOTALL)
+    assert texts[:6] == ["8 Nov", "2025", "15", "22", "1 Dec", "8"]

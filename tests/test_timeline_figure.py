@@ -221,3 +221,102 @@ def test_gather_draws_the_newest_checkin_of_a_date_once(tmp_path):
             )
         data = gather_timeline_data(store, sites=[])
     assert [(p.day, p.total) for p in data.poem] == [(START, 0)]
+
+
+# -- the date axis names its months and years (issue 25) ------------------------------------------
+def _tick_labels(low: date, high: date, size: tuple[float, float] = (9, 6)) -> list[tuple]:
+    """(date, label) of each tick drawn for a figure of daily numbers from ``low`` to ``high``."""
+    days = [low + timedelta(days=i) for i in range((high - low).days + 1)]
+    figure = Figure(figsize=size, layout="constrained")
+    data = TimelineData(daily=tuple(DailyPoint(d, 3, 2) for d in days))
+    drawn = draw_timeline(figure, data, date_range=(low, high))
+    figure.canvas.draw()
+    bottom = drawn.panels[-1]
+    left, right = bottom.get_xlim()
+    return [
+        (mdates.num2date(t.get_position()[0]).replace(tzinfo=None), t.get_text())
+        for t in bottom.get_xticklabels()
+        if left <= t.get_position()[0] <= right
+    ]
+
+
+def _assert_named(ticks: list[tuple]) -> None:
+    """The first tick and each tick in a new month name the month (unless the ticks are years
+    apart), and the first and each in a new year name the year."""
+    assert len(ticks) >= 3
+    years_apart = all(w.month == 1 and w.day == 1 for w, _ in ticks)
+    for index, (when, label) in enumerate(ticks):
+        before = ticks[index - 1][0] if index else None
+        if not years_apart and (before is None or before.month != when.month):
+            assert f"{when:%b}" in label, (when, label, ticks)
+        if before is None or before.year != when.year:
+            assert str(when.year) in label, (when, label, ticks)
+        if before is not None and before.month == when.month:
+            assert f"{when:%b}" not in label, (when, label)  # no clutter within a month
+
+
+def test_an_axis_from_november_to_december_names_november():
+    ticks = _tick_labels(date(2025, 11, 5), date(2025, 12, 10))
+    assert [label for _, label in ticks] == ["8 Nov\n2025", "15", "22", "1 Dec", "8"]
+    _assert_named(ticks)
+
+
+@pytest.mark.parametrize(
+    ("low", "high"),
+    [
+        (date(2025, 11, 3), date(2025, 11, 28)),  # within one month: it is still named
+        (date(2025, 12, 28), date(2026, 1, 3)),  # a week over the new year
+        (date(2025, 6, 10), date(2026, 6, 9)),  # a year
+        (date(2023, 3, 1), date(2026, 2, 1)),  # years
+        (date(2025, 11, 1), date(2026, 1, 30)),  # three months
+        (date(2016, 1, 1), date(2026, 1, 1)),  # ten years
+    ],
+)
+@pytest.mark.parametrize("size", [(9, 6), (5, 3)])
+def test_the_date_axis_names_every_month_and_year_it_shows(low, high, size):
+    _assert_named(_tick_labels(low, high, size))
+
+
+def test_hours_say_their_day():
+    ticks = _tick_labels(date(2025, 12, 31), date(2025, 12, 31))
+    assert ticks[0][1].endswith("31 Dec 2025")
+    assert all(":" in label for _, label in ticks)
+    assert [label.split("\n")[1] for _, label in ticks if "\n" in label] == [
+        "31 Dec 2025",
+        "1 Jan 2026",
+    ]
+
+
+# -- the predicted-score line is broken at every photo without a grade (issue 25) -----------------
+def _segments(line) -> list[list[float]]:
+    """The runs of a line between its NaN gaps (what is drawn joined)."""
+    runs: list[list[float]] = [[]]
+    for y in line.get_ydata():
+        if np.isnan(y):
+            runs.append([])
+        else:
+            runs[-1].append(round(float(y), 3))
+    return [run for run in runs if run]
+
+
+def test_the_score_line_never_bridges_a_photo_without_a_grade():
+    def at(day: int, score, area, rating=None) -> Point:
+        return Point(day, datetime(2025, 11, 1, 9) + timedelta(days=day), score, None, area, rating)
+
+    points = (
+        at(0, 1.0, 0.05),
+        at(5, None, None, rating=2),  # not analysed (rated): no grade
+        at(10, 2.0, 0.08),
+        at(15, 1.2, 0.0005),  # "no eczema found": a score, but no grade
+        at(20, 2.4, 0.09),
+        at(25, 1.6, 0.07),
+    )
+    shuffled = (points[3], points[0], points[5], points[1], points[4], points[2])
+    drawn = draw_timeline(Figure(), TimelineData((SiteSeries("left arm", shuffled),)))
+    (score_line,) = [line for line in drawn.severity.get_lines() if line.get_gid() == "score-line"]
+    assert _segments(score_line) == [[1.0], [2.0], [2.4, 1.6]]
+    (area_line,) = [line for line in drawn.area.get_lines() if line.get_gid() == "area-line"]
+    assert _segments(area_line) == [[5.0], [8.0, 0.05, 9.0, 7.0]]  # an area of ~0 is measured
+    # the markers are unchanged: every graded photo, in date order
+    (markers,) = [line for line in drawn.severity.get_lines() if line.get_gid() == "score"]
+    assert list(markers.get_ydata()) == [1.0, 2.0, 2.4, 1.6]

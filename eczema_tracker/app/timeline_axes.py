@@ -108,6 +108,62 @@ def range_limits(extent: tuple[float, float], days: float | None) -> tuple[float
     return low - pad, high + pad
 
 
+class TimelineDateFormatter(mdates.ConciseDateFormatter):
+    """Concise date labels that always say which month and year they are in.
+
+    Matplotlib's concise labels name a month only on its first day and leave the year to an
+    offset text, so an axis from 5 Nov to 10 Dec reads "08 15 22 Dec 08" and never says
+    November. Here the first tick shown names everything coarser than its unit, and so does
+    every tick where that changes: days read "8 Nov / 2025", "15", "22", "1 Dec", "8" (the
+    year on a second line, again at "1 Jan / 2026"); months "Nov / 2025", "Dec", "Jan / 2026";
+    years "2025"; hours "09:00 / 8 Nov 2025", "15:00", "00:00 / 9 Nov". No offset text.
+    """
+
+    def __init__(self, locator: mdates.DateLocator) -> None:
+        super().__init__(locator, show_offset=False)
+
+    def format_ticks(self, values: Sequence[float]) -> list[str]:
+        """One label per tick value (date numbers); ticks outside the view count as unseen."""
+        if len(values) == 0:
+            return []
+        when = [mdates.num2date(v, tz=self._tz).replace(tzinfo=None) for v in values]
+        low, high = -np.inf, np.inf
+        if self.axis is not None:
+            low, high = sorted(self.axis.get_view_interval())
+        # The finest unit the ticks differ in: 0 years, 1 months, 2 days, 3 hours, 4 minutes.
+        parts = np.array([w.timetuple()[:5] for w in when])
+        level = next((u for u in range(4, -1, -1) if len(np.unique(parts[:, u])) > 1), 2)
+        labels, previous = [], None
+        tolerance = 1e-6  # days (a tenth of a second): ticks at the view's very edge are shown
+        for value, w in zip(values, when, strict=True):
+            seen = low - tolerance <= value <= high + tolerance
+            new = {  # which coarser units this tick is the first shown of
+                "year": previous is None or w.year != previous.year,
+                "month": previous is None or (w.year, w.month) != (previous.year, previous.month),
+                "day": previous is None or w.date() != previous.date(),
+            }
+            # a tick outside the view is not drawn: it must not take the month name away
+            labels.append(_tick_label(w, level, new) if seen else "")
+            previous = w if seen else previous
+        return labels
+
+
+def _tick_label(when: datetime, level: int, new: dict[str, bool]) -> str:
+    """One tick's label at ``level`` (see :class:`TimelineDateFormatter`)."""
+    month = f"{when:%b}"
+    if level == 0:
+        return str(when.year)
+    if level == 1:
+        return f"{month}\n{when.year}" if new["year"] else month
+    if level == 2:
+        text = f"{when.day} {month}" if new["month"] else str(when.day)
+        return f"{text}\n{when.year}" if new["year"] else text
+    text = f"{when:%H:%M}"
+    if new["day"]:
+        text += f"\n{when.day} {month}" + (f" {when.year}" if new["year"] else "")
+    return text
+
+
 def format_day(day: date) -> str:
     """``2 Dec 2026``."""
     return f"{day.day} {day:%b %Y}"

@@ -21,15 +21,19 @@ Use::
     figure.savefig("timeline.pdf")
 
 Artists carry a ``gid`` naming their layer ("score", "score-stale", "score-unfamiliar",
-"rating", "area", "area-stale", "area-unfamiliar", "poem", "poem-unscored", "itch", "sleep", "course", "course-open", "flare",
-"flare-line", "note"), and :class:`TimelineAxes.targets` lists what a mouse can hover, with
-its text (photo points carry the point instead: the GUI describes them and opens the photo).
-The data types live in :mod:`.timeline_data`, the shared pieces in :mod:`.timeline_axes`, the
-record's layers in :mod:`.timeline_record_layers`; import them all from here.
+"score-line" (the line through a site's grades, broken at every photo without one), "rating",
+"area", "area-line", "area-stale", "area-unfamiliar", "poem", "poem-unscored", "itch", "sleep",
+"course", "course-open", "flare", "flare-line", "note"), and :class:`TimelineAxes.targets`
+lists what a mouse can hover, with its text (photo points carry the point instead: the GUI
+describes them and opens the photo). The date axis names every month and year it shows
+(:class:`.timeline_axes.TimelineDateFormatter`). The data types live in :mod:`.timeline_data`,
+the shared pieces in :mod:`.timeline_axes`, the record's layers in
+:mod:`.timeline_record_layers`; import them all from here.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date
 
@@ -49,6 +53,7 @@ from eczema_tracker.app.timeline_axes import (
     SITE_COLORS,
     HoverTarget,
     TimelineAxes,
+    TimelineDateFormatter,
     marker_size,
     nearest_target,
     range_limits,
@@ -221,8 +226,11 @@ def _draw_scores(
     if not scored:
         return
     ms = marker_size(len(scored), 6)
-    ax.plot([d for d, _, _ in scored], [y for _, _, y in scored], "-", color=color,
-            lw=1.4 if len(scored) <= 200 else 0.9, alpha=0.7, zorder=3)  # fmt: skip
+    # the line never joins two grades across a photo without one: nothing says it went that way
+    grades = [None if (g := plotted_grade(p)) is None else g.score for p in points]
+    line_x, line_y = broken_line(dates, grades)
+    ax.plot(line_x, line_y, "-", color=color, lw=1.4 if len(scored) <= 200 else 0.9, alpha=0.7,
+            zorder=3, gid="score-line")  # fmt: skip
     fresh = [(d, y) for d, p, y in scored if not p.stale and not point_is_unfamiliar(p)]
     unlike = [(d, y) for d, p, y in scored if not p.stale and point_is_unfamiliar(p)]
     stale = [(d, y) for d, p, y in scored if p.stale]
@@ -273,8 +281,11 @@ def _draw_areas(
     area_ax = drawn.area
     percent = [pc for _, _, pc in measured]
     ms = marker_size(len(measured), 5)
-    area_ax.plot([d for d, _, _ in measured], percent, "--", color=color, lw=1.1, alpha=0.7,
-                 zorder=2)  # fmt: skip
+    areas = [None if p.lesion_area_fraction is None else 100 * p.lesion_area_fraction
+             for p in points]  # fmt: skip
+    line_x, line_y = broken_line(dates, areas)  # broken where a photo has no area measured
+    area_ax.plot(line_x, line_y, "--", color=color, lw=1.1, alpha=0.7, zorder=2,
+                 gid="area-line")  # fmt: skip
     fresh = [(d, pc) for d, p, pc in measured if not p.stale and not point_is_unfamiliar(p)]
     unlike = [(d, pc) for d, p, pc in measured if not p.stale and point_is_unfamiliar(p)]
     stale = [(d, pc) for d, p, pc in measured if p.stale]
@@ -294,12 +305,29 @@ def _draw_areas(
     drawn.targets += [HoverTarget(area_ax, d, pc, point=p) for d, p, pc in measured]
 
 
+def broken_line(
+    dates: Sequence[float], values: Sequence[float | None]
+) -> tuple[list[float], list[float]]:
+    """x and y of a line through the ``values`` that are not ``None`` (in date order), with a
+    NaN (a gap matplotlib does not draw across) wherever a ``None`` lies between two of them."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for x, value in zip(dates, values, strict=True):
+        if value is not None:
+            xs.append(x)
+            ys.append(float(value))
+        elif ys and not math.isnan(ys[-1]):
+            xs.append(x)
+            ys.append(math.nan)
+    return xs, ys
+
+
 # -- axes, legend, hover -----------------------------------------------------------------------
 def _format_dates(drawn: TimelineAxes) -> None:
     bottom = drawn.panels[-1]
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
     bottom.xaxis.set_major_locator(locator)
-    bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    bottom.xaxis.set_major_formatter(TimelineDateFormatter(locator))
     for ax in drawn.panels[:-1]:
         ax.tick_params(axis="x", labelbottom=False)
 

@@ -52,6 +52,7 @@ from eczema_tracker.gui.personal_model_flow import PersonalModelFlow
 from eczema_tracker.gui.photo_actions import PhotoActions
 from eczema_tracker.gui.prompt_flow import PromptFlow
 from eczema_tracker.gui.shown_photo import ShownPhoto
+from eczema_tracker.gui.site_choice import CurrentSite, SiteChooser
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.trust_flow import TrustFlow
@@ -68,10 +69,9 @@ from eczema_tracker.gui.window_questions import IMPORT_FILE_FILTER, EditQuestion
 if TYPE_CHECKING:
     from eczema_tracker.gui.bin_dialog import BinDialog
 
-__all__ = ["ALL_SITES", "IMPORT_FILE_FILTER", "MainWindow"]
+__all__ = ["IMPORT_FILE_FILTER", "MainWindow"]
 
 log = logging.getLogger(__name__)
-ALL_SITES = "All body sites"
 LIBRARY_MIN_WIDTH = 170
 #: The library's least height and the photo tabs' least width: the window still fits a
 #: 640 × 480 screen with the library in it (issue 25).
@@ -110,7 +110,9 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.library = LibraryView(self.library_model)
         self.photo_view = PhotoView()
         self.shown = ShownPhoto(self.session, self.state, self.photo_view, self)
-        self.timeline_panel = TimelinePanel(store)
+        #: the body site the library and the timeline show (remembered with the layout)
+        self.current_site = CurrentSite(self)
+        self.timeline_panel = TimelinePanel(store, current_site=self.current_site)
         self.analysis = AnalysisFlow(
             self.session,
             self.pipelines,
@@ -157,7 +159,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
 
     # -- layout ------------------------------------------------------------------------------
     def _build_layout(self) -> None:
-        self.site_filter = QComboBox()
+        self.site_filter = SiteChooser(self.current_site)
         self.site_filter.setToolTip("Show the photos of one body site")
         self.site_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.trust_summary = TrustSummary()  # one line per site: examples, agreement, paint next
@@ -210,7 +212,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.trust_summary.paintRequested.connect(self.trust.paint_next)
         self.trust_summary.photoRequested.connect(self.open_photo)
         self.personal.photoActivated.connect(self.open_photo)
-        self.site_filter.currentIndexChanged.connect(lambda _i: self._site_filter_changed())
+        self.current_site.changed.connect(lambda _site: self._site_filter_changed())
         self.library.photoSelected.connect(self.show_photo)
         self.empty_view.importRequested.connect(self.import_dialog)
         self.photo_view.ratingChosen.connect(self.photo_actions.rate_selected)
@@ -322,22 +324,15 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.timeline_panel.refresh()
 
     def _refresh_site_filter(self) -> None:
-        current = self.site_filter.currentText()
-        self.site_filter.blockSignals(True)
-        self.site_filter.clear()
-        self.site_filter.addItem(ALL_SITES)
-        self.site_filter.addItems(self.store.sites())
-        self.site_filter.setCurrentIndex(max(self.site_filter.findText(current), 0))
-        self.site_filter.blockSignals(False)
+        self.site_filter.set_sites(self.store.sites())
 
     def current_site_filter(self) -> str | None:
-        """The site the library shows, or None for all."""
-        text = self.site_filter.currentText()
-        return None if text in ("", ALL_SITES) else text
+        """The site the library (and the timeline) shows, or None for all."""
+        return self.current_site.site()
 
     def show_site(self, site: str) -> None:
-        """Make the library show ``site``'s photos."""
-        self.site_filter.setCurrentText(site)
+        """Make the library (and the timeline) show ``site``'s photos."""
+        self.current_site.set_site(site)
 
     def target_photo_ids(self) -> list[int]:
         """The photos an action applies to: the library's selection, else the photo shown."""
@@ -359,10 +354,13 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.libraryRefreshed.emit()
 
     def open_photo(self, photo_id: int) -> None:
-        """Select a photo in the library and show it (e.g. from the timeline)."""
+        """Select a photo in the library and show it (e.g. from the timeline). A photo the
+        library's filter hides turns the library and the timeline to its body site."""
         self.tabs.setCurrentWidget(self.photo_view)
         if not self.library_model.index_of(photo_id).isValid():
-            self.site_filter.setCurrentIndex(0)
+            self.current_site.set_site(self.store.photo(photo_id).site)
+        if not self.library_model.index_of(photo_id).isValid():
+            self.current_site.set_site(None)
         self.library.select_photo(photo_id)
         self.show_photo(photo_id)
 
@@ -484,12 +482,17 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         help_dialog.show_help(self, page)
 
     def save_layout(self) -> None:
-        """Remember the window size and the pane sizes (a failure costs only the layout)."""
+        """Remember the window size, the pane sizes and the body site shown (a failure costs
+        only the layout)."""
         window_layout.save(self, self.splitter)
+        window_layout.save_site(self.current_site.site())
 
     def restore_layout(self) -> None:
-        """Bring back the layout saved last time, if any."""
+        """Bring back the layout and the body site saved last time, if any."""
         window_layout.restore(self, self.splitter)
+        site = window_layout.remembered_site()
+        if site in self.store.sites():  # not one renamed or emptied since
+            self.current_site.set_site(site)
 
     def store_problem_text(self) -> str:
         """What the check on opening the store found, in plain words ("" when all is well)."""

@@ -1,6 +1,6 @@
-"""The main window's size and pane sizes, remembered between runs (an INI file in the app's
-config folder, next to the settings; losing it costs only the layout), and where today's
-numbers row sits (a fixed row under the main toolbar)."""
+"""The main window's size and pane sizes and the body site it shows, remembered between runs
+(an INI file in the app's config folder, next to the settings; losing it costs only the
+layout), and where today's numbers row sits (a fixed row under the main toolbar)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,19 @@ def restore(window: QWidget, splitter: QSplitter) -> None:
     state = settings.value("window/splitter")
     if state is not None:
         splitter.restoreState(state)
+
+
+def save_site(site: str | None) -> None:
+    """Remember the body site the library and the timeline show (``None``: all)."""
+    settings = _settings()
+    settings.setValue("window/site", site or "")
+    settings.sync()
+
+
+def remembered_site() -> str | None:
+    """The body site :func:`save_site` remembered last (``None``: all, or nothing saved)."""
+    site = _settings().value("window/site")
+    return site if isinstance(site, str) and site else None
 
 
 def place_daily_row(window: QMainWindow, row: QWidget) -> QToolBar:

@@ -183,11 +183,11 @@ class TimelineView(QWidget):
         self.set_data(replace(self._data, sites=(SiteSeries(site, tuple(points)),)))
 
     def set_data(self, data: TimelineData) -> None:
-        """Show ``data``: its first site's photos and the record (check-ins, numbers, courses,
-        flares and notes)."""
-        first = data.sites[0] if data.sites else SiteSeries("", ())
-        self._points = sorted(first.points, key=lambda p: (to_local_naive(p.taken_at), p.photo_id))
-        self._site = first.site
+        """Show ``data``: its sites' photos (each site its own colour) and the record
+        (check-ins, numbers, courses, flares and notes)."""
+        points = [p for series in data.sites for p in series.points]
+        self._points = sorted(points, key=lambda p: (to_local_naive(p.taken_at), p.photo_id))
+        self._site = data.sites[0].site if len(data.sites) == 1 else ""
         self._data = data
         self._hovered = None
         self._draw()

@@ -1,6 +1,8 @@
 """The Timeline tab: a body-site chooser over the widgets' ``TimelineView``.
 
-The view shows the chosen site's photos and the whole record (check-ins, daily numbers,
+The site is the window's one :class:`~eczema_tracker.gui.site_choice.CurrentSite`, shared with
+the library's filter: choosing a site in either shows it in both ("All body sites": each site
+its own line). The view shows the chosen site's photos and the whole record (check-ins, daily numbers,
 treatment courses, flares and notes) on one date axis. The matplotlib-backed view is created
 the first time the tab is shown, so the window opens fast; the data is read with
 :func:`eczema_tracker.app.timeline_data.gather_timeline_data` (small queries, on the GUI thread).
@@ -15,10 +17,11 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.timeline_data import TimelineData, gather_timeline_data
+from eczema_tracker.gui.site_choice import CurrentSite, SiteChooser
 
 
 class TimelinePanel(QWidget):
@@ -26,14 +29,20 @@ class TimelinePanel(QWidget):
 
     photoActivated = Signal(int)  # noqa: N815
 
-    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, store: Any, parent: QWidget | None = None, *, current_site: CurrentSite | None = None
+    ) -> None:
+        """``current_site``: the site shown, shared with the library (default: this panel's)."""
         super().__init__(parent)
         self.store = store  # replaced by the window after a restore
         self.view: Any = None  # TimelineView, made on first show
         self._stale = False  # the store changed while the tab was hidden
-        self.site = QComboBox()
-        self.site.setToolTip("The body site whose photos are shown above the record")
-        self.site.currentIndexChanged.connect(lambda _i: self._show_points())
+        self.current = current_site if current_site is not None else CurrentSite(self)
+        self.site = SiteChooser(self.current)
+        self.site.setToolTip(
+            "The body site whose photos are shown above the record (the library shows the same)"
+        )
+        self.current.changed.connect(lambda _site: self._show_points())
         self.note = QLabel()
         self.note.setWordWrap(True)
         top = QHBoxLayout()
@@ -65,8 +74,8 @@ class TimelinePanel(QWidget):
         return self.view
 
     def current_site(self) -> str | None:
-        """The site shown."""
-        return self.site.currentText() or None
+        """The site shown (``None``: every site)."""
+        return self.current.site()
 
     def on_store_changed(self, changes: StoreChanges) -> None:
         """Redraw if what changed is shown here (photos, masks, analyses, ratings, record)."""
@@ -87,47 +96,40 @@ class TimelinePanel(QWidget):
     def refresh(self) -> None:
         """Reload sites, points and the record from the store."""
         self._stale = False
-        current = self.site.currentText()
-        sites = self.store.sites()
-        self.site.blockSignals(True)
-        self.site.clear()
-        self.site.addItems(sites)
-        if current in sites:
-            self.site.setCurrentText(current)
-        self.site.blockSignals(False)
+        self.site.set_sites(self.store.sites())
         self._show_points()
 
     def points(self) -> list[Any]:
-        """The points of the site shown."""
-        site = self.current_site()
-        return self.store.timeline(site) if site else []
+        """The points of the site shown (of every site: all of them)."""
+        return self.store.timeline(self.current_site())
 
     def timeline_data(self) -> TimelineData:
-        """What the view shows: the site's photos and the whole record."""
+        """What the view shows: the site's photos (every site's) and the whole record."""
         site = self.current_site()
-        return gather_timeline_data(self.store, sites=[site] if site else [])
+        return gather_timeline_data(self.store, sites=[site] if site else None)
 
     def _show_points(self) -> None:
         if self.view is None or not self.isVisible():
             return
         data = self.timeline_data()
-        site = self.current_site()
-        analysed = [p for s in data.sites for p in s.points if p.lesion_area_fraction is not None]
+        photos = [p for s in data.sites for p in s.points]
+        analysed = [p for p in photos if p.lesion_area_fraction is not None]
         record = []
         if data.poem:
             record.append(f"{len(data.poem)} check-in(s)")
         if data.courses:
             record.append(f"{len(data.courses)} treatment course(s)")
-        if not site and not data.has_record:
+        which = "this site" if self.current_site() else "any body site"
+        if not photos and not data.has_record:
             self.note.setText(
                 "Import photos, or record a check-in (Record ▸ Weekly check-in…), to see a timeline."
             )
-        elif site and not analysed:
+        elif photos and not analysed:
             self.note.setText(
-                "No analysed photo of this site yet: paint 2 prompt masks, then Analyse."
+                f"No analysed photo of {which} yet: paint 2 prompt masks, then Analyse."
                 + (f" Shown: {', '.join(record)}." if record else "")
             )
         else:
-            shown = ([f"{len(analysed)} analysed photo(s)"] if site else []) + record
+            shown = ([f"{len(analysed)} analysed photo(s)"] if photos else []) + record
             self.note.setText(f"{', '.join(shown)}. Click a photo's point to open it.")
         self.view.set_data(data)
