@@ -565,3 +565,38 @@ def test_a_long_status_message_is_cut_short_beside_the_running_task(qtbot, windo
     finally:
         release.set()
         qtbot.waitUntil(lambda: task.done, timeout=20000)
+
+
+def test_not_enough_ratings_names_the_photos_to_rate(qtbot, window, photos):
+    for day, pid in enumerate(photos):  # newest first, one day apart
+        window.store.update_photo(pid, taken_at=datetime(2026, 11, 20 - day, 9, 30))
+    window.refresh()
+    for pid in photos[:3]:  # analysed with features; photos[3] is not analysed
+        photo = window.store.photo(pid)
+        window.store.record_analysis(
+            pid,
+            mask=_rows_mask(photo, 0.1),
+            lesion_area_fraction=0.1,
+            features=np.ones(8, dtype=np.float32),
+            feature_source="tiny-test-backbone",
+            probabilities=None,
+            score=None,
+            model_sources={},
+            k=2,
+        )
+    window.store.rate(photos[0], 1)
+    said = []
+    window.show_message = lambda kind, title, text, details="", action=None: said.append(
+        (title, text, action)
+    )
+    window.actions_by_name["train"].trigger()
+    title, text, action = said[-1]
+    assert title == "Not enough ratings yet" and "rate 7 more analysed photos" in text
+    for pid in photos[1:3]:
+        when = format_day_time(window.store.photo(pid).taken_datetime)
+        assert f"the '{SITE}' photo of {when}" in text
+    unanalysed = format_day_time(window.store.photo(photos[3]).taken_datetime)
+    assert unanalysed not in text
+    with qtbot.waitSignal(window.photoShown, timeout=10000):
+        action[1]()  # "Show it": the first of them
+    assert window.shown_photo == photos[1]
