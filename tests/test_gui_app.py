@@ -163,6 +163,29 @@ def test_analysis_needs_two_prompts(qtbot, window, answers, eczema_photo_paths):
     assert "0 prompt mask" in answers.messages[-1][2]
 
 
+def test_analyse_all_counts_what_it_analyses_and_names_the_site_left_out(
+    qtbot, window, answers, eczema_photo_paths
+):
+    import_photos(qtbot, window, eczema_photo_paths[:3])
+    ids = window.library_model.photo_ids()
+    for pid in ids[:2]:
+        window.store.set_prompt_mask(pid, _blob_mask(window.store.photo(pid)))
+    answers.site = "back of knees"
+    import_photos(qtbot, window, eczema_photo_paths[3:5])  # no prompt masks there
+    settle(qtbot, window)
+    labels: list[str] = []
+    with qtbot.waitSignal(window.analysis.analysisFinished, timeout=120000):
+        window.analysis.analyse_pending()
+        task = window.analysis.task
+        task.progressed.connect(lambda *_: labels.append(window.task_progress.label.text()))
+    counted = [text for text in labels if "photo " in text]
+    assert counted and all(text.startswith("Analysing photos: photo ") for text in counted)
+    assert counted[-1] == "Analysing photos: photo 3 of 3", labels  # 3: what really runs
+    kind, title, text = answers.messages[-1]
+    assert title == "Analysis finished" and text.startswith("3 photos analysed.")
+    assert "2 photos of 'back of knees' were not analysed: paint 2 examples first" in text
+
+
 def test_new_user_goes_from_empty_store_to_timeline(qtbot, window, answers, eczema_photo_paths):
     import_photos(qtbot, window, eczema_photo_paths[:4])
     ids = window.library_model.photo_ids()

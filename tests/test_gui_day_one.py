@@ -521,3 +521,86 @@ def test_photo_edit_dialog_reports_only_what_changed(qtbot):
     assert edit.taken_at == taken + timedelta(days=1) and edit.taken_at.utcoffset() == timedelta(
         hours=2
     )
+
+
+def test_a_rating_key_moves_on_to_the_next_unrated_photo(qtbot, window, photos):
+    window.store.rate(photos[1], 1)  # rated before: skipped over
+    window.refresh()
+    window.library.select_photo(photos[0])
+    window.library.setFocus()
+    qtbot.keyClick(window.library, "2")
+    assert window.library.selected_photo_ids() == [photos[2]]  # at once, before it is stored
+    settle(qtbot, window)
+    assert window.shown_photo == photos[2]
+    first = window.store.photo(photos[0])
+    assert window.statusBar().currentMessage() == (
+        f"Rating 2 (moderate) for the '{SITE}' photo of "
+        f"{format_day_time(first.taken_datetime)}. Ctrl+Z undoes it."
+    )
+    qtbot.keyClick(window.library, "3")  # keyed quickly: the next one waits to be stored
+    qtbot.keyClick(window.library, "0")
+    assert window.library.selected_photo_ids() == [photos[3]]  # none unrated left: stays
+    settle(qtbot, window)
+    assert [window.store.rating(p) for p in photos] == [2, 1, 3, 0]
+    assert window.library.selected_photo_ids() == [photos[3]]
+
+
+def test_a_long_status_message_is_cut_short_beside_the_running_task(qtbot, window):
+    import threading
+
+    window.resize(1280, 720)
+    release = threading.Event()
+    task = BackgroundTask(window, lambda _p, _c: release.wait(20)).with_progress(
+        "Training your severity model"
+    )
+    task.run()
+    long = "Personal severity model trained and in use. " + (
+        "It agreed with you on 7 of 8 photos, checked on photos the model did not learn from. " * 3
+    )
+    try:
+        window.status(long)
+        bar, progress = window.statusBar(), window.task_progress
+        qtbot.waitUntil(lambda: progress.isVisible() and bar.message.isVisible())
+        qtbot.waitUntil(lambda: bar.message.geometry().right() < progress.geometry().left())
+        assert bar.message.text().endswith("…") and bar.message.toolTip() == long.strip()
+        assert bar.currentMessage() == long.strip()
+        window.status("Rating 2 (moderate) for 1 photo.")  # replaces it, whole
+        assert bar.message.text() == "Rating 2 (moderate) for 1 photo."
+    finally:
+        release.set()
+        qtbot.waitUntil(lambda: task.done, timeout=20000)
+
+
+def test_not_enough_ratings_names_the_photos_to_rate(qtbot, window, photos):
+    for day, pid in enumerate(photos):  # newest first, one day apart
+        window.store.update_photo(pid, taken_at=datetime(2026, 11, 20 - day, 9, 30))
+    window.refresh()
+    for pid in photos[:3]:  # analysed with features; photos[3] is not analysed
+        photo = window.store.photo(pid)
+        window.store.record_analysis(
+            pid,
+            mask=_rows_mask(photo, 0.1),
+            lesion_area_fraction=0.1,
+            features=np.ones(8, dtype=np.float32),
+            feature_source="tiny-test-backbone",
+            probabilities=None,
+            score=None,
+            model_sources={},
+            k=2,
+        )
+    window.store.rate(photos[0], 1)
+    said = []
+    window.show_message = lambda kind, title, text, details="", action=None: said.append(
+        (title, text, action)
+    )
+    window.actions_by_name["train"].trigger()
+    title, text, action = said[-1]
+    assert title == "Not enough ratings yet" and "rate 7 more analysed photos" in text
+    for pid in photos[1:3]:
+        when = format_day_time(window.store.photo(pid).taken_datetime)
+        assert f"the '{SITE}' photo of {when}" in text
+    unanalysed = format_day_time(window.store.photo(photos[3]).taken_datetime)
+    assert unanalysed not in text
+    with qtbot.waitSignal(window.photoShown, timeout=10000):
+        action[1]()  # "Show it": the first of them
+    assert window.shown_photo == photos[1]

@@ -49,20 +49,47 @@ def library(qtbot, tmp_path):
     loader.wait_idle()
 
 
-def test_photos_are_grouped_by_month_with_narrow_inline_headers(library):
+def _header_indexes(view: LibraryView) -> list:
+    model = view.photo_model()
+    return [model.index(r) for r in range(model.rowCount()) if model.index(r).data(IsHeaderRole)]
+
+
+def test_photos_are_grouped_by_month_each_month_on_rows_of_its_own(library):
     model = library.photo_model()
     assert len(model.photo_ids()) == 40
     headers = model.headers()
     assert headers[0] == "December 2025" and headers[-1] == "January 2025"
     assert len(headers) == 12  # one per month, not one per day (40)
-    header = next(
-        model.index(r) for r in range(model.rowCount()) if model.index(r).data(IsHeaderRole)
-    )
-    photo = model.index_of(model.photo_ids()[0])
-    assert library.visualRect(header).width() < library.visualRect(photo).width()
-    # a header does not take a row: the first photo sits on the same line as its header
-    assert library.visualRect(photo).top() == library.visualRect(header).top()
-    assert "photos" in header.data(Qt.ItemDataRole.ToolTipRole)
+    assert "photos" in _header_indexes(library)[0].data(Qt.ItemDataRole.ToolTipRole)
+    photo_rects = [library.visualRect(model.index_of(pid)) for pid in model.photo_ids()]
+    left_edge = min(rect.left() for rect in photo_rects)
+    for header in _header_indexes(library):
+        rect = library.visualRect(header)
+        # as wide as the grid: no photo of another month sits beside it
+        assert rect.width() > library.viewport().width() - 40
+        assert not any(rect.intersects(p) or p.top() == rect.top() for p in photo_rects)
+        first_photo = library.visualRect(model.index(header.row() + 1))
+        assert first_photo.left() == left_edge and first_photo.top() > rect.bottom()
+
+
+def test_a_click_where_the_first_thumbnail_is_selects_it(qtbot, library):
+    newest = library.photo_model().photo_ids()[0]
+    with qtbot.waitSignal(library.photoSelected) as selected:
+        qtbot.mouseClick(library.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(30, 60))
+    assert selected.args == [newest]
+
+
+def test_arrow_keys_step_over_month_headers(qtbot, library):
+    model = library.photo_model()
+    ids = model.photo_ids()  # December 2025: 3 photos, November: 3, ...
+    library.setFocus()
+    library.select_photo(ids[0])
+    qtbot.keyClick(library, Qt.Key.Key_Down)
+    assert library.currentIndex() == model.index_of(ids[3])  # November's first photo
+    qtbot.keyClick(library, Qt.Key.Key_Up)
+    assert library.currentIndex() == model.index_of(ids[0])
+    qtbot.keyClick(library, Qt.Key.Key_Up)  # nothing above December: stays
+    assert library.currentIndex() == model.index_of(ids[0])
 
 
 def test_badges_are_explained_in_tooltips_and_a_legend(library):

@@ -50,6 +50,7 @@ def test_analyse_records_results_and_skips_sites_without_prompts(store, tiny_cho
         (pid, "analysed", summary.analysis_ids[pid]) for pid in ids
     ]
     assert "face" in summary.skipped[face] and "at least 2" in summary.skipped[face]
+    assert "1 photo of 'face' was not analysed: paint 2 examples first" in summary.describe()
     assert progress[-1] == (4, 4)
     for pid in ids:
         analysis = store.current_analysis(pid)

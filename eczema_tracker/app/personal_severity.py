@@ -100,6 +100,23 @@ class TrainingReadiness:
     n_rated: int
     levels: list[int]
     message: str
+    #: analysed photos (with features to learn from) not rated yet, newest first: the ones a
+    #: rating makes count (empty when ready)
+    to_rate: list[int] = field(default_factory=list)
+
+
+def photos_to_rate(store: Store) -> list[int]:
+    """Library photos whose current analysis has features and that have no rating, newest first
+    (two queries, however many photos)."""
+    analyses = store.current_analyses()
+    rated = {p.photo_id for p in store.timeline(None) if p.rating is not None}
+    return [
+        photo.id
+        for photo in store.photos()
+        if photo.id not in rated
+        and photo.id in analyses
+        and analyses[photo.id].feature_source is not None
+    ]
 
 
 def training_readiness(store: Store) -> TrainingReadiness:
@@ -111,16 +128,17 @@ def training_readiness(store: Store) -> TrainingReadiness:
         return TrainingReadiness(True, n, levels, f"{n} rated and analysed photos are ready.")
     need = []
     if n < MIN_RATED_FOR_TRAINING:
-        need.append(f"rate {MIN_RATED_FOR_TRAINING - n} more analysed photo(s)")
+        more = MIN_RATED_FOR_TRAINING - n
+        need.append(f"rate {more} more analysed photo{'s' if more != 1 else ''}")
     if len(levels) < 2:
         need.append("use at least two different severity levels")
     return TrainingReadiness(
         False,
         n,
         levels,
-        f"{n} analysed photo(s) are rated. To train a personal severity model, "
-        + " and ".join(need)
-        + ".",
+        f"{n} analysed photo{' is' if n == 1 else 's are'} rated. To train a personal severity "
+        "model, " + " and ".join(need) + ".",
+        photos_to_rate(store),
     )
 
 

@@ -263,18 +263,37 @@ class AnalysisRunSummary:
     failed: dict[int, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     analysis_ids: dict[int, int] = field(default_factory=dict)  # photo id -> new analysis id
+    #: body site -> (its photos skipped, prompt masks it has): sites with too few prompt masks
+    skipped_sites: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def describe(self) -> str:
-        """A short plain summary."""
-        parts = [f"{len(self.analysed)} photo(s) analysed"]
-        if self.skipped:
-            parts.append(f"{len(self.skipped)} skipped")
+        """A short plain summary: what was analysed, then each site left out, once, in words."""
+        parts = [f"{_photos(len(self.analysed))} analysed"]
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
         lines = [", ".join(parts) + ".", *self.notes]
-        lines += sorted({reason for reason in self.skipped.values()})
+        lines += [
+            skipped_site_text(site, n, have)
+            for site, (n, have) in sorted(self.skipped_sites.items())
+        ]
         lines += [f"Photo {pid}: {reason}" for pid, reason in sorted(self.failed.items())]
         return "\n".join(lines)
+
+
+def _photos(n: int) -> str:
+    return f"{n} photo{'s' if n != 1 else ''}"
+
+
+def skipped_site_text(site: str, photos: int, prompts: int) -> str:
+    """Why ``photos`` photos of ``site`` (which has ``prompts`` prompt masks) are not analysed,
+    and what to do: "4 photos of 'back of knees' were not analysed: paint 2 examples first"."""
+    need = max(1, MIN_PROMPTS - prompts)
+    more = "more " if prompts else ""
+    were = "was" if photos == 1 else "were"
+    return (
+        f"{_photos(photos)} of '{site}' {were} not analysed: paint {need} {more}"
+        f"example{'s' if need != 1 else ''} first (select a photo of it, then Paint prompt mask…)."
+    )
 
 
 @dataclass(frozen=True)
@@ -351,6 +370,7 @@ def analyse_photos(
                 f"{MIN_PROMPTS} prompt masks for it first."
             )
             summary.skipped.update(dict.fromkeys(by_site[site], reason))
+            summary.skipped_sites[site] = (len(by_site[site]), counts[site])
             for pid in by_site[site]:
                 tell(PhotoOutcome(pid, "skipped", reason))
     if not runnable:

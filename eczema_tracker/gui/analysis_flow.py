@@ -418,9 +418,9 @@ class AnalysisFlow(QObject):
         # A long job with its own worker (it must not hold up ratings queued meanwhile); what
         # it wrote is announced like any write, so the views refresh themselves.
         self._wrote = StoreChanges(analyses=True, photo_ids=frozenset(photo_ids))
-        task = BackgroundTask(self._parent, op, self._finished).with_progress(
-            f"Analysing {len(photo_ids)} photo(s)"
-        )
+        # The label says what runs; services.analyse_photos says where it is ("photo 7 of 29",
+        # counting only the photos that will be analysed): one place counts.
+        task = BackgroundTask(self._parent, op, self._finished).with_progress("Analysing photos")
         task.titled("Analysis failed")
         task.on_cancelled(self._cancelled)
         task.failed.connect(lambda _m: self._cancelled(quiet=True))
@@ -434,12 +434,15 @@ class AnalysisFlow(QObject):
 
     def _finished(self, summary: services.AnalysisRunSummary) -> None:
         self._announce()
-        if summary.skipped or summary.failed or summary.notes:
-            self.host.show_message("warning", "Analysis finished", summary.describe())
-        else:
-            self.host.status(summary.describe())
+        text = summary.describe()
+        hint = ""
         if self.session.store.active_severity_model() is None and summary.analysed:
-            self.host.status(summary.describe() + " Rate photos 0–3 to get severity scores later.")
+            hint = " Rate photos 0–3 to get severity scores later."
+        problems = bool(summary.skipped or summary.failed or summary.notes)
+        if problems:
+            self.host.show_message("warning", "Analysis finished", text)
+        if hint or not problems:
+            self.host.status(text + hint)  # one message (a new one replaces it)
         self.analysisFinished.emit(summary)
 
     def _cancelled(self, quiet: bool = False) -> None:

@@ -8,6 +8,7 @@ the parent of its background tasks) instead of a whole ``MainWindow``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -20,8 +21,16 @@ if TYPE_CHECKING:
 class Messages(Protocol):
     """Tells the person things and asks yes/no (without blocking background work)."""
 
-    def show_message(self, kind: str, title: str, text: str, details: str = "") -> None:
-        """``kind`` is "info", "warning" or "error"."""
+    def show_message(
+        self,
+        kind: str,
+        title: str,
+        text: str,
+        details: str = "",
+        action: tuple[str, Callable[[], object]] | None = None,
+    ) -> None:
+        """``kind`` is "info", "warning" or "error"; ``action`` adds a button (its text, and
+        what it does once the box is closed by it)."""
         ...
 
     def ask_question(self, title: str, text: str) -> bool:

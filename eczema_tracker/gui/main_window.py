@@ -60,6 +60,7 @@ from eczema_tracker.gui.undo import UndoHistory
 from eczema_tracker.gui.widgets.empty_state import EmptyLibraryView
 from eczema_tracker.gui.widgets.library_view import LibraryView, PhotoListModel, ThumbnailLoader
 from eczema_tracker.gui.widgets.photo_view import PhotoDetails, PhotoView
+from eczema_tracker.gui.widgets.status_bar import WindowStatusBar
 from eczema_tracker.gui.widgets.task_progress import TaskProgressWidget
 from eczema_tracker.gui.widgets.timeline_panel import TimelinePanel
 from eczema_tracker.gui.widgets.trust_summary import SitesStrip, TrustSummary
@@ -191,6 +192,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([330, 950])
         self.setCentralWidget(splitter)
+        self.setStatusBar(WindowStatusBar(self))  # messages beside the task, never under it
         self.task_progress = TaskProgressWidget()
         self.statusBar().addPermanentWidget(self.task_progress)
 
@@ -203,6 +205,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
             self.session.changed.connect(timeline_changed)
         # The flows never call each other: the window wires what one's result means to another.
         self.photo_actions.rated.connect(self._rated)
+        self.photo_actions.ratingKeyed.connect(self._show_next_unrated)
         self.analysis.analysisFinished.connect(
             lambda _summary: self.personal.maybe_offer_training()
         )
@@ -229,6 +232,15 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
     def _rated(self, level: int | None) -> None:
         if level is not None:
             self.personal.maybe_offer_training()
+
+    def _show_next_unrated(self, ids: list[int], level: int | None) -> None:
+        """One photo rated with a key 0-3: go on to the next photo without a rating, in library
+        order (none left: stay). Photos whose rating is still being stored count as rated."""
+        if level is None or len(ids) != 1:
+            return
+        following = self.library_model.next_unrated(ids[0], self.photo_actions.ratings_waiting)
+        if following is not None:
+            self.library.select_photo(following)
 
     def _keyboard_home_widget(self) -> QWidget | None:
         """Where the keyboard goes when nobody chose (keys 0-3, Delete): the library."""

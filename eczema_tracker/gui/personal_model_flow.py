@@ -20,6 +20,7 @@ from eczema_tracker.app.settings import Settings
 from eczema_tracker.app.store_api import Store
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui.flow_host import Messages
+from eczema_tracker.gui.formatting import format_day_time
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 
@@ -60,6 +61,30 @@ def training_mistakes(store: Store, result: services.PersonalModelResult) -> lis
             when = None
         out.append(Mistake(mistake.photo_id, mistake.rating, mistake.predicted, thumb, when))
     return out
+
+
+#: How many of the photos to rate are named (the count of the rest follows).
+NAMED_PHOTOS = 3
+
+
+def photos_to_rate_text(store: Store, to_rate: list[int]) -> str:
+    """Which analysed photos can be rated now, by site and date (newest first)."""
+    if not to_rate:
+        return (
+            "Every analysed photo is rated already: analyse more photos first "
+            "(Analyse ▸ All not analysed), then rate them with the keys 0–3."
+        )
+    names = []
+    for pid in to_rate[:NAMED_PHOTOS]:
+        photo = store.photo(pid)
+        try:
+            when = photo.taken_datetime
+        except (ValueError, TypeError):
+            when = None
+        names.append(f"the '{photo.site}' photo of {format_day_time(when)}")
+    rest = len(to_rate) - len(names)
+    listed = "; ".join(names) + (f"; and {rest} more" if rest else "")
+    return f"Analysed photos without a rating: {listed}. Select one and press 0–3."
 
 
 class PersonalModelFlow(QObject):
@@ -115,7 +140,7 @@ class PersonalModelFlow(QObject):
         store = self.session.store
         readiness = services.training_readiness(store)
         if not readiness.ready:
-            self.host.show_message("info", "Not enough ratings yet", readiness.message)
+            self._say_not_ready(readiness)
             return None
         if self.task is not None and not self.task.done:
             return None
@@ -135,6 +160,17 @@ class PersonalModelFlow(QObject):
         )
         self.task.titled("Training failed")
         return self.task.run()
+
+    def _say_not_ready(self, readiness: services.TrainingReadiness) -> None:
+        """Why training cannot start yet, naming the photos to rate (and a button showing the
+        first of them), or saying that none is left to rate."""
+        text, action = readiness.message, None
+        if readiness.n_rated < services.MIN_RATED_FOR_TRAINING:
+            text += "\n\n" + photos_to_rate_text(self.session.store, readiness.to_rate)
+            if readiness.to_rate:
+                first = readiness.to_rate[0]
+                action = ("&Show it", lambda: self.photoActivated.emit(first))
+        self.host.show_message("info", "Not enough ratings yet", text, action=action)
 
     def _trained(self, outcome: tuple[services.PersonalModelResult, list[Mistake]]) -> None:
         """Training done: ask about re-scoring first, then show the results (one window at a

@@ -25,6 +25,7 @@ from eczema_tracker.app.store_api import PhotoRecord, Store
 from eczema_tracker.core.severity_scale import CLASS_NAMES
 from eczema_tracker.gui.dialogs.set_date_dialog import SetDateDialog
 from eczema_tracker.gui.flow_host import EditHost
+from eczema_tracker.gui.formatting import format_day_time
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.undo import UndoHistory
@@ -36,6 +37,15 @@ def _photos(n: int) -> str:
     return f"{n} photo{'s' if n != 1 else ''}"
 
 
+def _photo_name(photo: PhotoRecord) -> str:
+    """Which photo, in words: its site and when it was taken."""
+    try:
+        when = photo.taken_datetime
+    except (ValueError, TypeError):
+        when = None
+    return f"the '{photo.site}' photo of {format_day_time(when)}"
+
+
 def _ids(ids: list[int]) -> frozenset[int]:
     return frozenset(ids)
 
@@ -44,6 +54,9 @@ class PhotoActions(QObject):
     """The window's edit actions (see the module docstring)."""
 
     rated = Signal(object)  # noqa: N815 - the level (int, or None when cleared), once stored
+    #: photo ids and level as soon as a rating is keyed (0-3), before it is stored: the window
+    #: moves on to the next unrated photo (a click on the photo view's buttons stays)
+    ratingKeyed = Signal(list, object)  # noqa: N815
 
     def __init__(
         self,
@@ -56,6 +69,13 @@ class PhotoActions(QObject):
         self.session = session
         self.undo_history = undo_history
         self.host = host
+        self._ratings_waiting: set[int] = set()
+        session.idle.connect(self._ratings_waiting.clear)  # every rating stored and shown
+
+    @property
+    def ratings_waiting(self) -> frozenset[int]:
+        """Photos whose new rating is asked for but not stored and shown yet."""
+        return frozenset(self._ratings_waiting)
 
     @property
     def store(self) -> Store:
@@ -76,28 +96,35 @@ class PhotoActions(QObject):
         self.host.show_message("warning", "Nothing undone", f"This could not be undone: {message}")
 
     # -- ratings ------------------------------------------------------------------------------
-    def rate_selected(self, level: int | None) -> BackgroundTask | None:
-        """Rate every target photo ``level`` 0-3 (None clears the rating)."""
+    def rate_selected(self, level: int | None, *, keyed: bool = False) -> BackgroundTask | None:
+        """Rate every target photo ``level`` 0-3 (None clears the rating); ``keyed``: by the
+        keys 0-3 (:attr:`ratingKeyed` is emitted)."""
         ids = self.target_ids()
         if not ids:
             self.host.status("Select a photo to rate it.")
             return None
 
-        def op(store: Store) -> dict[int, int | None]:
+        def op(store: Store) -> tuple[dict[int, int | None], PhotoRecord]:
             before = {pid: store.rating(pid) for pid in ids}
             for pid in ids:
                 store.rate(pid, level)
-            return before
+            return before, store.photo(ids[0])
 
-        def done(before: dict[int, int | None]) -> None:
+        def done(result: tuple[dict[int, int | None], PhotoRecord]) -> None:
+            before, first = result
             what = "cleared" if level is None else f"{level} ({CLASS_NAMES[level]})"
             self.undo_history.push(
                 f"rating of {_photos(len(ids))}", lambda: self._restore_ratings(before)
             )
-            self.host.status(f"Rating {what} for {_photos(len(ids))}. Ctrl+Z undoes it.")
+            which = _photos(len(ids)) if len(ids) > 1 else _photo_name(first)
+            self.host.status(f"Rating {what} for {which}. Ctrl+Z undoes it.")
             self.rated.emit(level)
 
-        return self.session.write(op, StoreChanges(ratings=True, photo_ids=_ids(ids)), on_done=done)
+        task = self.session.write(op, StoreChanges(ratings=True, photo_ids=_ids(ids)), on_done=done)
+        self._ratings_waiting.update(ids)
+        if keyed:
+            self.ratingKeyed.emit(ids, level)
+        return task
 
     def _restore_ratings(self, before: dict[int, int | None]) -> None:
         def op(store: Store) -> None:

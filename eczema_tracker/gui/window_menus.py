@@ -180,7 +180,10 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["help_how"].setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
     for level in range(4):
         a[f"rate_{level}"] = _action(
-            w, f"Rate {level}", lambda _=False, lv=level: edits.rate_selected(lv), str(level)
+            w,
+            f"Rate {level}",
+            lambda _=False, lv=level: edits.rate_selected(lv, keyed=True),
+            str(level),
         )
     w.undo_history_action = a["undo"]
     menu = w.menuBar()

@@ -1,7 +1,9 @@
 """The photo library: one continuous grid of thumbnails, newest first, grouped by month.
 
-``PhotoListModel`` is a plain list model whose rows are month headers and photos; a header is
-a narrow tile inline in the grid (not a whole row), so many days fit on screen. Thumbnails are
+``PhotoListModel`` is a plain list model whose rows are month headers and photos. A header is as
+wide as the grid, so it stands on a row of its own and its month's photos start at the left edge
+of the next row (one ``QListView`` in icon mode: the layout stays Qt's, fast for thousands of
+photos; the arrow keys step over the headers). Thumbnails are
 loaded lazily, off the GUI thread, the first time a row is painted (``ThumbnailLoader``).
 Badges (prompt, analysed, out of date, unlike your examples, rating; drawn by
 :mod:`.result_badges`) are explained in tooltips and in a legend under
@@ -27,7 +29,16 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QPainter,
+    QPalette,
+    QPixmap,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -58,7 +69,8 @@ log = logging.getLogger(__name__)
 #: Default thumbnail edge in pixels, and the range the slider and Ctrl+wheel allow.
 THUMB_SIZE = 96
 MIN_THUMB, MAX_THUMB, THUMB_STEP = 64, 256, 16
-HEADER_WIDTH = 58
+#: A month header's height beyond one line of text.
+HEADER_PADDING = 10
 PhotoIdRole = Qt.ItemDataRole.UserRole + 1
 IsHeaderRole = Qt.ItemDataRole.UserRole + 2
 BadgeRole = Qt.ItemDataRole.UserRole + 3
@@ -188,6 +200,19 @@ class PhotoListModel(QAbstractListModel):
         if index.isValid():
             self.dataChanged.emit(index, index)
 
+    def next_unrated(self, after: int, skip: frozenset[int] = frozenset()) -> int | None:
+        """The first photo after ``after`` in display order without a rating (wrapping round
+        to the top; photos in ``skip`` count as rated), or None when there is none."""
+        start = self._row_of.get(after)
+        if start is None:
+            return None
+        rows = self._rows[start + 1 :] + self._rows[:start]
+        for row in rows:
+            item = row.item
+            if item is not None and item.rating is None and item.photo_id not in skip:
+                return item.photo_id
+        return None
+
     def has_thumbnail(self, photo_id: int) -> bool:
         """True once the photo's thumbnail was loaded."""
         return photo_id in self._thumbs
@@ -242,7 +267,7 @@ class PhotoListModel(QAbstractListModel):
 
 
 class _LibraryDelegate(QStyledItemDelegate):
-    """Draws month headers as narrow inline tiles and photos as thumbnails with badges."""
+    """Draws month headers as rows across the grid and photos as thumbnails with badges."""
 
     def __init__(self, view: LibraryView) -> None:
         super().__init__(view)
@@ -251,7 +276,7 @@ class _LibraryDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
         size = self._view.thumbnail_size()
         if index.data(IsHeaderRole):
-            return QSize(HEADER_WIDTH, size + 24)
+            return QSize(self._view.month_row_width(), option.fontMetrics.height() + HEADER_PADDING)
         return QSize(size + 8, size + 24)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
@@ -295,23 +320,20 @@ class _LibraryDelegate(QStyledItemDelegate):
     def _paint_header(
         painter: QPainter, option: QStyleOptionViewItem, rect: QRect, text: str
     ) -> None:
-        month, _, year = text.rpartition(" ")
-        if not month:  # "Date unknown"
-            month, year = text, ""
-        painter.setPen(QColor("#9aa4b1"))
-        painter.drawLine(rect.left() + 3, rect.top() + 6, rect.left() + 3, rect.bottom() - 6)
         font = QFont(option.font)
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(
             option.palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.WindowText)
         )
-        body = rect.adjusted(7, 6, -2, -6)
-        painter.drawText(
-            body,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
-            f"{month[:3]}\n{year}",
-        )
+        body = rect.adjusted(4, 0, -4, 0)
+        painter.drawText(body, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        # a rule from the month's name to the right edge: the row is the month's, not a photo's
+        after = QFontMetrics(font).horizontalAdvance(text) + 10
+        if after < body.width():
+            painter.setPen(QColor("#c3c9d1"))
+            y = body.center().y()
+            painter.drawLine(body.left() + after, y, body.right(), y)
 
 
 def _layout_file() -> Path:
@@ -407,6 +429,54 @@ class LibraryView(QListView):
         self.viewport().update()
         save_thumbnail_size(size)
         self.thumbnailSizeChanged.emit(size)
+
+    def month_row_width(self) -> int:
+        """How wide a month header is drawn: nearly the width the grid lays rows out in, so no
+        photo fits beside it (Qt lays out as if a vertical scroll bar were there; a few pixels
+        are left over so that a header alone never spills onto a row of its own)."""
+        bar = self.style().pixelMetric(
+            QStyle.PixelMetric.PM_ScrollBarExtent, None, self.verticalScrollBar()
+        )
+        grid = self.maximumViewportSize().width() - bar
+        return max(1, grid - 3 * self.spacing() - 8)
+
+    def moveCursor(  # noqa: N802 - the arrow keys step over month headers
+        self,
+        cursorAction: QAbstractItemView.CursorAction,  # noqa: N803 - Qt's name
+        modifiers: Qt.KeyboardModifier,
+    ) -> QModelIndex:
+        current = self.currentIndex()
+        target = super().moveCursor(cursorAction, modifiers)
+        if not target.isValid() or not target.data(IsHeaderRole):
+            return target
+        forward = not current.isValid() or target.row() > current.row()
+        photo = self._nearest_photo_beyond(target.row(), forward, current)
+        return photo if photo is not None else current
+
+    def _nearest_photo_beyond(
+        self, header_row: int, forward: bool, current: QModelIndex
+    ) -> QModelIndex | None:
+        """The photo in the row of thumbnails just after (``forward``) or just before a header,
+        closest to the current photo's column."""
+        model = self.photo_model()
+        step = 1 if forward else -1
+        first = header_row + step
+        if not 0 <= first < model.rowCount() or model.index(first).data(IsHeaderRole):
+            return None
+        line_top = self.visualRect(model.index(first)).top()
+        x = self.visualRect(current).center().x() if current.isValid() else 0
+        best: QModelIndex | None = None
+        row = first
+        while 0 <= row < model.rowCount():
+            index = model.index(row)
+            if index.data(IsHeaderRole) or self.visualRect(index).top() != line_top:
+                break
+            if best is None or abs(self.visualRect(index).center().x() - x) < abs(
+                self.visualRect(best).center().x() - x
+            ):
+                best = index
+            row += step
+        return best
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Ctrl+wheel: size
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
