@@ -8,8 +8,9 @@ shape), paints two prompt masks (reddish skin, found by a simple colour threshol
 everything with tiny *random* checkpoints (so the masks are not meaningful), rates the photos
 with made-up levels and trains a personal model so the severity panel is populated; as the
 tiny SegGPT finds nothing, one result mask is corrected with the app's own correction call.
-Writes library.png, result.png, timeline_app.png, and the main window at 1024x640 and
-1600x1000 (window-1024x640.png, window-1600x1000.png), each under 300 KB.
+Writes library.png, result.png, timeline_app.png and painter.png (the window at 1280x720, a
+laptop screen, and the prompt painter over it), and the main window at 1024x640 and 1600x1000
+(window-1024x640.png, window-1600x1000.png), each under 300 KB.
 """
 
 from __future__ import annotations
@@ -105,10 +106,12 @@ def main() -> int:
     )
     store = Store.open(tmp / "data")
     window = MainWindow(store, settings)
-    window.show_message = lambda kind, title, text, details="": print(f"[{kind}] {title}: {text}")
+    window.show_message = lambda kind, title, text, details="", **_: print(
+        f"[{kind}] {title}: {text}"
+    )
     window.ask_site = lambda count: "left forearm"
     window.ask_question = lambda title, text: True
-    window.resize(1280, 800)
+    window.resize(1280, 720)
     window.show()
     settle(app)
 
@@ -147,7 +150,23 @@ def main() -> int:
     settle(app, 1.0)
     sizes["timeline_app.png"] = save_png(window, args.out / "timeline_app.png")
     window.tabs.setCurrentWidget(window.photo_view)
-    window.splitter.setSizes([260, 1020])  # the default layout, not a remembered one
+    opened: list = []
+    window.prompts.editorOpened.connect(opened.append)
+    window.open_photo(ids[2])
+    wait_for(window.photoShown, 30)
+    window.prompts.paint_prompt_of_current()
+    end = time.perf_counter() + 30
+    while not opened and time.perf_counter() < end:
+        settle(app, 0.1)
+    if opened:
+        painter = opened[0]
+        painter.resize(1280, 720)
+        w, h = painter.painter.image_size()
+        painter.painter.paint_stroke([(w * 0.3, h * 0.4), (w * 0.6, h * 0.55)])
+        settle(app, 1.0)
+        sizes["painter.png"] = save_png(painter, args.out / "painter.png")
+        painter.done(0)
+    window.splitter.setSizes([330, 950])  # the default layout, not a remembered one
     for width, height in ((1024, 640), (1600, 1000)):  # the photo gets the room at both sizes
         window.resize(width, height)
         settle(app, 1.0)

@@ -5,7 +5,8 @@ the photo and its mask are decoded off the GUI thread before the editor opens, a
 (PNG encoding, two durable commits) is a session write, so the window never waits for it. The
 views refresh from the session's ``StoreChanges``; :attr:`PromptFlow.promptsChanged` says which
 site's prompts a person changed (the window offers to re-analyse its results). Every mask save
-can be undone (Ctrl+Z), and ``editorClosed`` asks the window to take the keyboard back.
+can be undone (Ctrl+Z in the window, once the painter is closed: in the painter Ctrl+Z undoes
+strokes), and ``editorClosed`` asks the window to take the keyboard back.
 """
 
 from __future__ import annotations
@@ -25,10 +26,19 @@ from eczema_tracker.gui.flow_host import Messages
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.undo import UndoHistory
+from eczema_tracker.gui.widgets.mask_colors import PROMPT_MASK_COLOR, RESULT_MASK_COLOR
 from eczema_tracker.gui.widgets.mask_painter import painting_qimage
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
+
+#: The status after a mask save while the painter is open (its Ctrl+Z undoes strokes) ...
+SAVED_UNDO_AFTER_CLOSE = (
+    "Mask saved. Ctrl+Z in the painter undoes strokes; close the painter, then Ctrl+Z undoes "
+    "the save."
+)
+#: ... and once it is closed (or when the save landed after it closed).
+SAVED_UNDO_NOW = "Mask saved. Ctrl+Z undoes the save."
 
 #: Loads the mask to edit from the store (worker thread).
 MaskLoader = Callable[[Store], np.ndarray | None]
@@ -127,6 +137,7 @@ class PromptFlow(QObject):
         self.editor: MaskEditorDialog | None = None
         self._editor_open = False
         self._sites_changed: list[str] = []  # prompts changed while the editor is open
+        self._saved_while_open = False  # a mask save landed while the editor was open
         self._opening: BackgroundTask | None = None
 
     def paint_prompt_of_current(self) -> BackgroundTask | None:
@@ -214,6 +225,7 @@ class PromptFlow(QObject):
                 f"learns where the eczema is from it, and every analysis of '{site}' is out of "
                 "date until it is analysed again."
             ),
+            color=RESULT_MASK_COLOR if correcting else PROMPT_MASK_COLOR,
             show_error=lambda _parent, message: self.host.show_message(
                 "warning", "Mask not saved", message
             ),
@@ -228,6 +240,9 @@ class PromptFlow(QObject):
 
     def _editor_finished(self) -> None:
         self._editor_open = False
+        if self._saved_while_open:  # only now is the window's Ctrl+Z the save's undo
+            self._saved_while_open = False
+            self.host.status(SAVED_UNDO_NOW)
         self.editorClosed.emit()
         sites, self._sites_changed = self._sites_changed, []
         for site in sites:
@@ -254,7 +269,11 @@ class PromptFlow(QObject):
         def done(saved: MaskSaved) -> None:
             what = "mask correction" if saved.analysis_id is not None else "prompt mask save"
             self.undo_history.push(what, lambda: self._undo(saved))
-            self.host.status("Mask saved. Ctrl+Z undoes it.")
+            if self._editor_open:  # its Ctrl+Z undoes strokes, not the save
+                self._saved_while_open = True
+                self.host.status(SAVED_UNDO_AFTER_CLOSE)
+            else:
+                self.host.status(SAVED_UNDO_NOW)
             self.maskStored.emit(photo_id)
             if saved.prompt_changed:
                 self._prompts_changed(saved.site)

@@ -2,7 +2,9 @@
 
 The dialog never touches the store: the caller passes ``save_mask(mask)`` (for instance
 ``lambda m: store.set_prompt_mask(photo_id, m)``). Closing with unsaved strokes asks
-Save / Discard / Cancel; a failed save keeps the dialog open with the strokes intact.
+Save / Discard / Cancel; a failed save keeps the dialog open with the strokes intact. The
+brush size the person chose is remembered for the next photo and the next start (in the
+window-layout file of :mod:`eczema_tracker.gui.window_layout`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from typing import Literal
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtGui import QColor, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -25,10 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from eczema_tracker.core import paths
 from eczema_tracker.gui.screen_fit import keep_on_screen
 
 from ..widgets.mask_painter import MaskPainter
 from ..widgets.painter_toolbar import MaskPainterToolBar
+from ..window_layout import LAYOUT_FILE
 
 UnsavedAnswer = Literal["save", "discard", "cancel"]
 #: Asks what to do with unsaved changes; tests pass a function returning the answer directly.
@@ -57,6 +61,30 @@ def ask_unsaved_with_message_box(parent: QWidget) -> UnsavedAnswer:
     return "cancel"
 
 
+BRUSH_SIZE_KEY = "painter/brush_size"
+
+
+def _layout_settings() -> QSettings:
+    return QSettings(str(paths.config_dir() / LAYOUT_FILE), QSettings.Format.IniFormat)
+
+
+def remembered_brush_size() -> int | None:
+    """The brush size the person chose last (None: never chosen, or unreadable)."""
+    value = _layout_settings().value(BRUSH_SIZE_KEY)
+    try:
+        size = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return size if MaskPainter.MIN_BRUSH <= size <= MaskPainter.MAX_BRUSH else None
+
+
+def remember_brush_size(size: int) -> None:
+    """Keep ``size`` for the next photo and the next start."""
+    settings = _layout_settings()
+    settings.setValue(BRUSH_SIZE_KEY, int(size))
+    settings.sync()
+
+
 def show_error_with_message_box(parent: QWidget, message: str) -> None:
     """Tell the user about a failure in a modal QMessageBox."""
     QMessageBox.warning(parent, "Mask not saved", message)
@@ -83,6 +111,7 @@ class MaskEditorDialog(QDialog):
         option_text: str | None = None,
         option_checked: bool = False,
         option_note: str | None = None,
+        color: QColor | None = None,
         ask_unsaved: AskUnsaved = ask_unsaved_with_message_box,
         show_error: ShowError = show_error_with_message_box,
         parent: QWidget | None = None,
@@ -92,7 +121,8 @@ class MaskEditorDialog(QDialog):
         ``save_text`` labels the save button (e.g. "Use as prompt" when correcting a result
         mask); ``option_text`` adds a checkbox whose state :meth:`option_checked` reports,
         e.g. "Use as prompt for this body site", so ``save_mask`` can act on it, and
-        ``option_note`` a line under it saying what ticking it does.
+        ``option_note`` a line under it saying what ticking it does. ``color``: the mask's
+        colour, the one of its meaning (:mod:`eczema_tracker.gui.widgets.mask_colors`).
         """
         super().__init__(parent)
         keep_on_screen(self)
@@ -105,6 +135,12 @@ class MaskEditorDialog(QDialog):
 
         self.painter = MaskPainter(self)
         self.painter.set_image(image, mask)
+        if color is not None:
+            self.painter.set_overlay(color=color)
+        remembered = remembered_brush_size()
+        if remembered is not None:
+            self.painter.set_brush_size(remembered)
+        self.painter.brushSizeChanged.connect(remember_brush_size)  # the person's changes
         self.toolbar = MaskPainterToolBar(self.painter, self)
 
         self.hint_label = QLabel(

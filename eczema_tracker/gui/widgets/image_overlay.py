@@ -8,6 +8,8 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from eczema_tracker.gui.widgets.mask_colors import RESULT_MASK_COLOR
+
 #: The longest side the photo view draws (a 12-MP photo is shown at a sixth of its pixels:
 #: converting and smooth-scaling 12 MP on the GUI thread at every repaint costs ~100 ms).
 DISPLAY_MAX_SIDE = 2048
@@ -93,7 +95,7 @@ class ImageOverlayWidget(QWidget):
 
     def set_mask(self, mask: np.ndarray | None, color: QColor | None = None) -> None:
         """Replace the overlays by one mask (None removes them)."""
-        self.set_masks([] if mask is None else [(mask, color or QColor("#e0245e"))])
+        self.set_masks([] if mask is None else [(mask, color or RESULT_MASK_COLOR)])
 
     def set_masks(self, layers: list[tuple[np.ndarray | QImage, QColor]]) -> None:
         """Overlay several masks, each in its colour, in order. A layer may also be a ready

@@ -36,12 +36,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .painter_fill import connected_area
+from .mask_colors import PROMPT_MASK_COLOR
+from .painter_fill import close_hairlines, connected_area
 from .painter_history import MaskEdit, MaskHistory
 from .painter_view import ZoomPanView
 
 TOOLS = ("brush", "eraser", "fill")
-DEFAULT_OVERLAY_COLOR = QColor(255, 0, 110)
 DEFAULT_OVERLAY_OPACITY = 0.5
 
 
@@ -143,9 +143,10 @@ class MaskPainter(ZoomPanView):
         self._modified = False
         self._tool = "brush"
         self._brush_size = 20
-        self._color = QColor(DEFAULT_OVERLAY_COLOR)
+        self._color = QColor(PROMPT_MASK_COLOR)  # what it mostly paints
         self._stroke: _Stroke | None = None
         self._ring_at: QPointF | None = None  # last mouse position over the photo
+        self.zoomChanged.connect(lambda _zoom: self._update_rings())  # the outline's width
         self.setMinimumSize(200, 150)
 
     # ----------------------------------------------------------------- image and mask
@@ -234,6 +235,19 @@ class MaskPainter(ZoomPanView):
     def brush_size(self) -> int:
         """Brush and eraser diameter in image pixels."""
         return self._brush_size
+
+    def painted_width(self) -> float:
+        """The width a brush or eraser stroke paints, in photo pixels: the brush size, rounded
+        up to whole screen pixels while the photo is shown smaller than 1:1.
+
+        The mouse moves in whole screen pixels, several photo pixels each at fit zoom; with
+        the exact size, two strokes laid side by side one brush width apart on screen left a
+        1-3 px unpainted line between them in the photo. Rounded up, they meet (the brush
+        outline shows this width, which differs from the size by under one screen pixel)."""
+        zoom = self.zoom()
+        if zoom >= 1:
+            return float(self._brush_size)
+        return math.ceil(self._brush_size * zoom - 1e-6) / zoom
 
     def set_brush_size(self, size: int) -> None:
         size = int(min(self.MAX_BRUSH, max(self.MIN_BRUSH, round(size))))
@@ -397,7 +411,7 @@ class MaskPainter(ZoomPanView):
             if stroke.erase
             else QPainter.CompositionMode.CompositionMode_Source
         )
-        size = self._brush_size
+        size = self.painted_width()
         painter.setPen(
             QPen(self._color, size, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
                  Qt.PenJoinStyle.RoundJoin)
@@ -424,6 +438,11 @@ class MaskPainter(ZoomPanView):
         x, y, w, h = rect.x(), rect.y(), rect.width(), rect.height()
         after = self._painted(rect)
         before = self._committed[y : y + h, x : x + w].copy()
+        if not stroke.erase:
+            # Strokes laid side by side can still leave a line of pixels between them that
+            # no stroke covers (a sub-pixel gap, diagonal edges): fill such gaps of up to
+            # 2 px next to this stroke. The rect reaches 2 px past the stroke on every side.
+            after = close_hairlines(after, near=after & ~before)
         self._commit(x, y, before, after)
         self.historyChanged.emit()
 
@@ -484,5 +503,5 @@ class MaskPainter(ZoomPanView):
         for ring in self._rings:
             ring.setVisible(visible)
             if visible:
-                radius = self._brush_size / 2
+                radius = self.painted_width() / 2
                 ring.setRect(point.x() - radius, point.y() - radius, 2 * radius, 2 * radius)

@@ -1,4 +1,5 @@
-"""Flood fill of an enclosed area of a boolean mask, in numpy (no Qt, no scipy).
+"""Filling in a boolean mask, in numpy (no Qt, no scipy): the enclosed area a fill click
+reaches, and the hairline gaps a brush stroke closes (:func:`close_hairlines`).
 
 The fill works on horizontal runs of fillable pixels instead of single pixels: a run touches
 the runs above and below it that overlap it (4-connectivity, so a one-pixel diagonal stroke is
@@ -80,3 +81,39 @@ def connected_area(free: np.ndarray, x: int, y: int) -> FillRegion | None:
     marks[rows - top, ends - left] -= 1
     pixels = np.cumsum(marks, axis=1, dtype=np.int8)[:, :-1] > 0
     return FillRegion(x=left, y=top, pixels=pixels)
+
+
+def _spread(pixels: np.ndarray, *, grow: bool) -> np.ndarray:
+    """3 x 3 dilation (``grow``) or erosion of ``pixels``; cells past the edge count as
+    unpainted for a dilation and painted for an erosion."""
+    out = pixels.copy()
+    combine = np.logical_or if grow else np.logical_and
+    for axis in (0, 1):  # a 3 x 3 square is a 3 x 1 pass, then a 1 x 3 pass
+        ahead, behind = out.copy(), out.copy()
+        if axis == 0:
+            combine(ahead[:-1], out[1:], out=ahead[:-1])
+            combine(behind[1:], out[:-1], out=behind[1:])
+        else:
+            combine(ahead[:, :-1], out[:, 1:], out=ahead[:, :-1])
+            combine(behind[:, 1:], out[:, :-1], out=behind[:, 1:])
+        out = combine(ahead, behind)
+    return out
+
+
+def close_hairlines(pixels: np.ndarray, near: np.ndarray | None = None) -> np.ndarray:
+    """``pixels`` (H, W bool) with unpainted gaps up to 2 px wide filled: a morphological
+    closing with a 3 x 3 square; with ``near`` (H, W bool), only the gaps within 2 px of its
+    pixels (a new stroke's: an older gap, an eraser's thin line, is left as it is).
+
+    A closing only adds pixels, and only where paint lies on both sides within 2 px: the
+    hairlines between strokes laid side by side, and holes of at most 2 x 2 px. An outer edge
+    never moves (not even at the photo's border, where the mask is extended outward), and a
+    gap of 3 px or more stays: that one the person left, and can see.
+    """
+    if pixels.ndim != 2:
+        raise ValueError(f"closing needs a 2-D mask, got shape {pixels.shape}")
+    padded = np.pad(np.asarray(pixels, dtype=bool), 2, mode="edge")
+    closed = _spread(_spread(padded, grow=True), grow=False)[2:-2, 2:-2]
+    if near is not None:
+        closed &= _spread(_spread(near, grow=True), grow=True)
+    return closed | pixels

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QButtonGroup,
@@ -30,22 +30,26 @@ from eczema_tracker.app.familiarity_text import UNFAMILIAR_NOTE, distance_text, 
 from eczema_tracker.core.severity_scale import CLASS_NAMES, ShownGrade
 from eczema_tracker.gui.formatting import GUESSED_DATE_NOTE, format_day_time
 from eczema_tracker.gui.widgets.image_overlay import ImageOverlayWidget
+from eczema_tracker.gui.widgets.mask_colors import (
+    PROMPT_MASK_COLOR,
+    PROMPT_MASK_COLOR_NAME,
+    RESULT_MASK_COLOR,
+    RESULT_MASK_COLOR_NAME,
+)
 from eczema_tracker.gui.widgets.result_badges import UNFAMILIAR_COLOR
 
 SEVERITY_NAMES = CLASS_NAMES
 SIDE_PANEL_MIN_WIDTH = 275
 SIDE_PANEL_MAX_WIDTH = 330
-PROMPT_COLOR = QColor("#2a7de1")
-RESULT_COLOR = QColor("#e0245e")
 
 
 @dataclass
 class PhotoDetails:
     """Everything the photo view shows about one photo.
 
-    ``mask_origin`` says whose mask the area is of: "prompt" (the person's prompt mask, drawn in
-    blue), "corrected" (their correction of the result), "analysis" (the app's) or None. The
-    ``*_mask_id`` fields name the stored masks; the arrays are decoded off the GUI thread.
+    ``mask_origin`` says whose mask the area is of: "prompt" (the person's prompt mask),
+    "corrected" (their correction of the result), "analysis" (the app's) or None; each is drawn
+    in its colour (:mod:`.mask_colors`). The ``*_mask_id`` fields name the stored masks; the arrays are decoded off the GUI thread.
     """
 
     photo_id: int
@@ -98,11 +102,11 @@ class PhotoDetails:
         side = max_side or DISPLAY_MAX_SIDE
         if self.prompt_mask is not None:
             self.prompt_overlay = mask_to_overlay(
-                display_mask(self.prompt_mask, side), PROMPT_COLOR
+                display_mask(self.prompt_mask, side), PROMPT_MASK_COLOR
             )
         if self.result_mask is not None:
             self.result_overlay = mask_to_overlay(
-                display_mask(self.result_mask, side), RESULT_COLOR
+                display_mask(self.result_mask, side), RESULT_MASK_COLOR
             )
 
     def mask_key(self) -> tuple[int | None, int | None]:
@@ -310,20 +314,24 @@ class PhotoView(QWidget):
             self.image_view.set_mask(None)
         else:
             # Only overlays tinted off the GUI thread are drawn (never a raw full-size mask).
-            layers = [(d.prompt_overlay, PROMPT_COLOR), (d.result_overlay, RESULT_COLOR)]
+            layers = [(d.prompt_overlay, PROMPT_MASK_COLOR), (d.result_overlay, RESULT_MASK_COLOR)]
             self.image_view.set_masks([(m, c) for m, c in layers if m is not None])
 
     def _show_facts(self, d: PhotoDetails) -> None:
         stale = " — out of date: the prompts changed" if d.stale else ""
         if d.mask_origin == "prompt":
             text = (
-                f"your prompt mask of '{d.site}' (blue): you painted it, so it is this "
+                f"your prompt mask of '{d.site}' ({PROMPT_MASK_COLOR_NAME}): you painted it, so it is "
+                "this "
                 "photo's mask and its area"
             )
         elif d.mask_origin == "corrected":
-            text = "your corrected mask (red): it stays this photo's mask when analysed again"
+            text = (
+                f"your corrected mask ({RESULT_MASK_COLOR_NAME}): it stays this photo's mask "
+                "when analysed again"
+            )
         elif d.mask_origin == "analysis":
-            text = "the app's result (red)" + stale
+            text = f"the app's result ({RESULT_MASK_COLOR_NAME})" + stale
         else:
             text = "none yet"
         self.mask_state.setText(text)

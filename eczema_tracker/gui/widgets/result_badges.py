@@ -16,10 +16,15 @@ from eczema_tracker.app.familiarity_text import (  # UNFAMILIAR_COLOR: re-export
     UNFAMILIAR_LABEL,
     UNFAMILIAR_NOTE,
 )
+from eczema_tracker.gui.widgets.mask_colors import PROMPT_MASK_COLOR
 
 #: Badge letter, colour and meaning (the legend and the Help page read this).
 BADGES: dict[str, tuple[str, str, str]] = {
-    "prompt": ("P", "#2a7de1", "prompt photo: you painted its mask, it teaches the app this site"),
+    "prompt": (
+        "P",
+        PROMPT_MASK_COLOR.name(),
+        "prompt photo: you painted its mask, it teaches the app this site",
+    ),
     "analysed": ("A", "#2e9d4f", "analysed: it has an up-to-date result"),
     "stale": ("A", "#d08a00", "out of date: the site's prompt masks changed since its analysis"),
     "unfamiliar": ("?", UNFAMILIAR_COLOR, UNFAMILIAR_NOTE),
