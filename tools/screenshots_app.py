@@ -122,7 +122,10 @@ def main() -> int:
         store.update_photo(photo.id, taken_at=start + timedelta(days=7 * (i // 2), hours=i % 2))
     ids = [p.id for p in sorted(store.photos(), key=lambda p: p.taken_at)]
     for pid in ids[:2]:
-        window.prompts.save_prompt_mask(pid, reddish_mask(store.load_image(pid)))
+        window.prompts.save_in_background(
+            pid, reddish_mask(store.load_image(pid)), correcting=False, promote=False
+        )
+        wait_for(window.prompts.maskStored)
     window.refresh()
     window.analysis.analyse(ids)
     wait_for(window.analysis.analysisFinished)
@@ -130,7 +133,7 @@ def main() -> int:
     for pid, level in zip(ids, MADE_UP_RATINGS, strict=True):
         store.rate(pid, level)
     task = window.personal.train()
-    wait_for(window.analysis.rescoreFinished)
+    wait_for(window.personal.rescoreFinished)
     if window.personal.result_dialog is not None:
         window.personal.result_dialog.close()
     assert task is not None
@@ -138,11 +141,13 @@ def main() -> int:
     # The tiny random SegGPT finds nothing; correct one result as a person would (not promoted).
     shown = ids[-3]
     window.open_photo(shown)
-    window.prompts.save_corrected_mask(shown, reddish_mask(store.load_image(shown)), promote=False)
+    window.prompts.save_in_background(
+        shown, reddish_mask(store.load_image(shown)), correcting=True, promote=False
+    )
+    wait_for(window.prompts.maskStored)
     window.refresh()
     window.open_photo(shown)
-    wait_for(window.photoShown, 30)
-    settle(app, 1.5)  # thumbnails
+    settle(app, 3.0)  # the photo (already open: no new photoShown) and the thumbnails
     args.out.mkdir(parents=True, exist_ok=True)
     sizes = {"library.png": save_png(window, args.out / "library.png")}
     sizes["result.png"] = save_png(window.photo_view, args.out / "result.png")
