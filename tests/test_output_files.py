@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,22 @@ def _file(path: Path) -> Path:
 def _fifo(path: Path) -> Path:
     os.mkfifo(path)
     return path
+
+
+def test_an_earlier_versions_killed_report_temp_is_removed_at_the_next_write_of_it(tmp_path):
+    """Versions before the ledger left ``.r.pdf.XXXXXXXX.tmp`` (the whole report) when killed."""
+    target = tmp_path / "r.pdf"
+    left = tmp_path / ".r.pdf.k3j_x9a2.tmp"
+    left.write_bytes(b"%PDF- the whole record")
+    young = tmp_path / ".r.pdf.abcd1234.tmp"  # an old-version writer that may still run
+    young.write_bytes(b"%PDF- being written")
+    others = [tmp_path / ".notes.txt.abcd1234.tmp", tmp_path / ".r.pdf.tmp", tmp_path / "r.pdf.tmp"]
+    for other in others:
+        other.write_bytes(b"someone else's")
+    hour_ago = time.time() - 3600
+    for old in (left, *others):
+        os.utime(old, (hour_ago, hour_ago))
+    with output_files.writing_output(target) as temp:
+        temp.write_bytes(b"%PDF-new")
+    assert target.read_bytes() == b"%PDF-new"
+    assert not left.exists() and young.exists() and all(o.exists() for o in others)

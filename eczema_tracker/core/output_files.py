@@ -30,6 +30,7 @@ import secrets
 import shutil
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -232,6 +233,38 @@ def new_temp_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.eczema-{token}.tmp")
 
 
+#: How long a temp file of an older version's naming must have been left before it is removed: a
+#: writer of that version may still be running (a big report takes seconds, never minutes).
+OLD_TEMP_AGE_SECONDS = 600
+
+
+def remove_old_version_temps(target: Path) -> list[Path]:
+    """Remove what a killed write of ``target`` by an earlier version left beside it.
+
+    Versions before the ledger wrote ``.<target name>.<8 random characters>.tmp`` (``mkstemp``)
+    beside the target; only that exact name pattern, only for this target's name, only regular
+    files not changed for :data:`OLD_TEMP_AGE_SECONDS`, are removed. Returns what was removed.
+    """
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.[a-z0-9_]{{8}}\.tmp$")
+    now = time.time()
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not pattern.match(entry.name) or TEMP_FILE_NAME.match(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > OLD_TEMP_AGE_SECONDS:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
 @contextlib.contextmanager
 def writing_output(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temp path beside ``target`` to write; on success it replaces ``target``.
@@ -242,6 +275,7 @@ def writing_output(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     out = Path(target)
     sweep_stale_outputs()
+    remove_old_version_temps(out)
     temp = new_temp_name(out)
     try:
         with tracked_temp(temp):
