@@ -187,3 +187,16 @@ def test_a_name_the_dialog_did_not_ask_about_is_replaced_only_after_a_question(
         qtbot.waitUntil(lambda: bool(asked), timeout=10000)
         assert existing.read_bytes() == b"the old report" and not BackgroundTask._running
     assert asked == [existing]
+
+
+def test_the_dialog_opened_from_the_flow_spans_the_record_not_a_fixed_window(qtbot, window):
+    """Issue 23: a fixed last-3-months left most of a longer record's charts empty; a recent
+    record's range starts at its first day (the populated record starts in the past)."""
+    win, info = window
+    first = win.store.first_recorded_day()
+    assert first is not None and first <= info["from"]
+    dialog = ReportFlow(win).start()
+    qtbot.addWidget(dialog)
+    request = dialog.request()
+    expected = max(first, date.today() - timedelta(days=364))
+    assert (request.from_day, request.to_day) == (expected, date.today())

@@ -527,3 +527,34 @@ def test_the_report_timeline_names_its_months(tmp_path):
     svg = report_layout.timeline_picture(data, 7.0, 3.0).decode()
     texts = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.DOTALL)
     assert texts[:6] == ["8 Nov", "2025", "15", "22", "1 Dec", "8"]
+
+
+def test_the_default_range_spans_the_record_at_most_a_year():
+    from eczema_tracker.app.report_request import default_range
+
+    today = date(2026, 12, 7)
+    assert default_range(None, today) == (date(2026, 9, 8), today)  # empty: the last 3 months
+    assert default_range(date(2026, 10, 29), today) == (date(2026, 10, 29), today)
+    assert default_range(date(2023, 1, 1), today) == (date(2025, 12, 8), today)  # a year
+    assert default_range(date(2027, 1, 1), today) == (today, today)  # a camera date ahead
+
+
+def test_first_recorded_day_is_the_earliest_entry_of_any_kind(tmp_path):
+    with Store.open(tmp_path / "store") as store:
+        assert store.first_recorded_day() is None
+        store.set_daily(date(2026, 11, 3), itch=2)
+        assert store.first_recorded_day() == date(2026, 11, 3)
+        treatment = store.add_treatment("Cream", "emollient")
+        store.add_course(treatment.id, date(2026, 10, 1))
+        assert store.first_recorded_day() == date(2026, 10, 1)
+
+
+def test_the_command_without_dates_reports_the_whole_recent_record(populated, tmp_path, capsys):
+    data_dir, info = populated
+    out = tmp_path / "whole.pdf"
+    assert _run(["report", "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    with Store.open(data_dir, readonly=True) as store:
+        first = store.first_recorded_day()
+    start = max(first, date.today() - timedelta(days=364))
+    assert f"{start.isoformat()} to {date.today().isoformat()}" in printed

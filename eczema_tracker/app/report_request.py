@@ -11,7 +11,7 @@ import locale
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from eczema_tracker.core.errors import UserError
 
@@ -35,6 +35,22 @@ class ReportRequest:
     sites: tuple[str, ...] = ()
     name: str = ""
     paper: str = "a4"
+
+
+#: The longest range a report covers unless asked: a year, the doctor's view of the course.
+DEFAULT_MAX_DAYS = 365
+#: The range of a report of an empty record unless asked: the last 3 months.
+EMPTY_RECORD_DAYS = 91
+
+
+def default_range(first_recorded: date | None, today: date) -> tuple[date, date]:
+    """The report's range unless the person picks one: from the record's first day (at most a
+    year back) to ``today``, so the charts span the record rather than a fixed window that
+    leaves most of them empty. An empty record gets the last 3 months."""
+    if first_recorded is None:
+        return today - timedelta(days=EMPTY_RECORD_DAYS - 1), today
+    earliest = today - timedelta(days=DEFAULT_MAX_DAYS - 1)
+    return min(today, max(first_recorded, earliest)), today
 
 
 # -- the request ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.common import INPUT_ERROR_CODE, open_store
@@ -38,12 +39,16 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument(
         "--from",
         dest="from_day",
-        required=True,
+        default=None,
         metavar="YYYY-MM-DD",
-        help="first day of the range",
+        help="first day of the range (default: the record's first day, at most a year back)",
     )
     p.add_argument(
-        "--to", dest="to_day", required=True, metavar="YYYY-MM-DD", help="last day of the range"
+        "--to",
+        dest="to_day",
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="last day of the range (default: today)",
     )
     p.add_argument(
         "--site",
@@ -69,12 +74,14 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """``eczema-tracker report --from D --to D [--site S ...] [--name T] --out FILE.pdf``."""
+    """``eczema-tracker report [--from D] [--to D] [--site S ...] [--name T] --out FILE.pdf``."""
     from eczema_tracker.app.report_data import ReportInputError, check_request, gather_report
     from eczema_tracker.app.report_pdf import write_report
+    from eczema_tracker.app.report_request import default_range
 
-    try:
-        check_request(args.from_day, args.to_day, paper=args.paper)  # before the store opens
+    today = date.today()
+    try:  # before the store opens (a missing end stands in for the default it will get)
+        check_request(args.from_day or today, args.to_day or today, paper=args.paper)
     except ReportInputError as exc:
         raise CliError(exc.message, INPUT_ERROR_CODE) from None
     try:  # before the store opens, and again when writing
@@ -85,9 +92,10 @@ def run_report(args: argparse.Namespace) -> int:
         raise CliError(f"--out: {exc.message}", INPUT_ERROR_CODE) from None
     with open_store(args.data_dir, readonly=True) as store:
         try:
+            default_from, default_to = default_range(store.first_recorded_day(), today)
             request = check_request(
-                args.from_day,
-                args.to_day,
+                args.from_day or default_from,
+                args.to_day or default_to,
                 sites=args.site,
                 name=args.name,
                 paper=args.paper,

@@ -15,6 +15,7 @@ The window's menu reaches it with :func:`show_report_dialog` (one flow per windo
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from eczema_tracker.app.report_data import ReportRequest, default_paper, gather_report
 from eczema_tracker.app.report_pdf import ReportFile, write_report
+from eczema_tracker.app.report_request import default_range
 from eczema_tracker.core.output_files import OutputFileError, check_output_target
 from eczema_tracker.gui.dialogs.report_dialog import ReportDialog
 from eczema_tracker.gui.tasks import BackgroundTask
@@ -94,8 +96,15 @@ class ReportFlow(QObject):
             )
             return None
         store = self._store()
+        today = date.today()
+        start, _ = default_range(store.first_recorded_day(), today)
         self.dialog = ReportDialog(
-            store.sites(), paper=default_paper(), name=self._name, parent=self._parent()
+            store.sites(),
+            today=today,
+            from_day=start,
+            paper=default_paper(),
+            name=self._name,
+            parent=self._parent(),
         )
         self.dialog.accepted.connect(self._accepted)
         self.dialog.open()

@@ -34,6 +34,25 @@ __all__ = ["RecordDaysMixin", "RecordedDay"]
 class RecordDaysMixin(StoreBase):
     """Record methods of the Store that work on whole dates (see the module docstring)."""
 
+    def first_recorded_day(self) -> date | None:
+        """The earliest date the record holds anything: a photo (not in the bin), a check-in,
+        daily numbers, a flare or note, or the start of a treatment course; None when empty."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(day) FROM ("
+                " SELECT MIN(substr(taken_at, 1, 10)) AS day FROM photo WHERE deleted_at IS NULL"
+                " UNION ALL SELECT MIN(day) FROM checkin"
+                " UNION ALL SELECT MIN(day) FROM daily_numbers"
+                " UNION ALL SELECT MIN(day) FROM day_mark"
+                " UNION ALL SELECT MIN(start_day) FROM course)"
+            ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        try:
+            return parse_day(row[0], allow_future=True)
+        except RecordInputError:
+            return None  # a malformed date (hand-edited database): no default from it
+
     def recorded_days(
         self, from_day: date | str | None = None, to_day: date | str | None = None
     ) -> list[RecordedDay]:

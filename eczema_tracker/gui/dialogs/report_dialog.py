@@ -45,13 +45,15 @@ def _pydate(value: QDate) -> date:
 
 
 class ReportDialog(QDialog):
-    """From/to dates (default: the last 3 months), body sites, an optional name and the paper."""
+    """From/to dates (default ``from_day``: the record's first day, at most a year back; else
+    the last 3 months), body sites, an optional name and the paper."""
 
     def __init__(
         self,
         sites: Sequence[str],
         *,
         today: date | None = None,
+        from_day: date | None = None,
         paper: str = "a4",
         name: str = "",
         parent: QWidget | None = None,
@@ -68,7 +70,8 @@ class ReportDialog(QDialog):
             "not a diagnosis."
         )
         intro.setWordWrap(True)
-        self.from_edit = self._date_edit(end.addMonths(-3).addDays(1), "First day of the report")
+        start = _qdate(from_day) if from_day is not None else end.addMonths(-3).addDays(1)
+        self.from_edit = self._date_edit(start, "First day of the report")
         self.to_edit = self._date_edit(end, "Last day of the report (included)")
         self.to_edit.setMaximumDate(end)
         quick = QHBoxLayout()
