@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from pathlib import Path
@@ -216,3 +217,19 @@ def test_a_reader_neither_finishes_nor_undoes_an_interrupted_restore(full_store,
         assert len(store.photos()) == 3
     assert _rows(full_store) == before
     assert not old.exists() and not staging.exists()
+
+
+def test_a_content_file_no_record_refers_to_is_kept_in_orphans_not_deleted(
+    full_store, other_backup
+):
+    """The replaced store's zip holds only files a record refers to; anything else in its
+    photos/ is moved to orphans/ (which restores never replace), never deleted."""
+    backup, _ = other_backup
+    data = b"a photo file no record refers to"
+    digest = hashlib.sha256(data).hexdigest()
+    stray = full_store / "photos" / digest[:2] / f"{digest}.jpg"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(data)
+    restore_store(backup, full_store, force=True)
+    kept = full_store / "orphans" / "photos" / digest[:2] / f"{digest}.jpg"
+    assert kept.read_bytes() == data

@@ -30,13 +30,16 @@ import logging
 import os
 import re
 import shutil
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
 from eczema_tracker.core.atomic import fsync_dir
+from eczema_tracker.store import files
 from eczema_tracker.store.errors import StoreError, StoreLockedError
 from eczema_tracker.store.layout import LEGACY_RESTORE_MARKER, REPLACED_BY_RESTORE
 from eczema_tracker.store.lock import LOCK_NAME, WriterLock
+from eczema_tracker.store.maintenance import ORPHANS
 
 #: Written into the staging folder once the new store is whole.
 COMPLETE_MARKER = ".restore-complete"
@@ -190,6 +193,8 @@ def dispose_of_old(folder: Path, old: Path) -> Path | None:
         zip_name = ""
     zipped = folder.parent / zip_name if zip_name else None
     if not kept or (zipped is not None and zipped.is_file()):
+        if zipped is not None and zipped.is_file():
+            keep_what_the_zip_lacks(old, zipped, folder)
         for name in (*kept, REPLACED_STORE_NOTE, LOCK_NAME, COMPLETE_MARKER, MOVED_ASIDE_MARKER):
             path = old / name
             if path.is_dir() and not path.is_symlink():
@@ -204,6 +209,30 @@ def dispose_of_old(folder: Path, old: Path) -> Path | None:
         _remove(visible / marker)
     _log.warning("the store a restore replaced is kept in %s", visible)
     return visible
+
+
+def keep_what_the_zip_lacks(old: Path, zipped: Path, folder: Path) -> list[str]:
+    """Move every content file of the replaced store that its backup zip does not hold (a file
+    no record referred to: the zip holds only referenced ones) into ``folder/orphans/``, which a
+    restore never replaces, so nothing of the person's is deleted. Returns the names moved."""
+    try:
+        with zipfile.ZipFile(zipped) as archive:
+            in_zip = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        in_zip = set()
+    moved = []
+    for name in files.iter_content_files(old):
+        if name in in_zip:
+            continue
+        target = folder / ORPHANS / name
+        if os.path.lexists(target):
+            target = _free_name(target)
+        files.make_private_dirs(target.parent)
+        _rename(old / name, target, "keep a file the backup of the replaced store lacks")
+        moved.append(name)
+    if moved:
+        _log.warning("%d file(s) no record referred to were kept in %s", len(moved), ORPHANS)
+    return moved
 
 
 def _move_back(old: Path, folder: Path) -> None:
