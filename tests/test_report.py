@@ -558,3 +558,13 @@ def test_the_command_without_dates_reports_the_whole_recent_record(populated, tm
         first = store.first_recorded_day()
     start = max(first, date.today() - timedelta(days=364))
     assert f"{start.isoformat()} to {date.today().isoformat()}" in printed
+
+
+def test_a_legend_of_many_entries_never_pushes_the_plots_off_the_timeline(populated, monkeypatch):
+    """Found in review: ~14 legend rows (8 sites at the smallest height) made matplotlib raise
+    'bottom cannot be >= top'."""
+    data_dir, info = populated
+    with Store.open(data_dir, readonly=True) as store:
+        data = gather_report(store, check_request(info["from"], info["to"]))
+    monkeypatch.setattr(report_layout, "LEGEND_COLUMNS", 1)  # one entry a row: many rows
+    assert report_layout.timeline_picture(data, 7.0, 1.2)[:5] in (b"<?xml", b"\x89PNG")

@@ -136,12 +136,17 @@ def timeline_picture(data: ReportData, width: float, height: float) -> bytes:
                 more_handles, more_labels = ax.get_legend_handles_labels()
                 handles += more_handles
                 labels += more_labels
-        rows = -(-len(handles) // LEGEND_COLUMNS)
+        # The legend takes at most half the figure's height: many sites (up to 7 entries each)
+        # get more columns instead of rows that would push the plots off the figure.
+        most_rows = max(1, int((0.5 * height - 0.4) / 0.13))
+        columns = max(LEGEND_COLUMNS, -(-len(handles) // most_rows))
+        rows = -(-len(handles) // columns)
         if handles:  # the app's legend is one wide row; the page is narrower: four columns
-            figure.legend(handles, labels, loc="lower center", ncols=LEGEND_COLUMNS,
-                          fontsize=6.5, frameon=False, borderaxespad=0.1)  # fmt: skip
+            figure.legend(handles, labels, loc="lower center", ncols=columns,
+                          fontsize=6.5 if columns == LEGEND_COLUMNS else 5.5, frameon=False,
+                          borderaxespad=0.1)  # fmt: skip
         # Room on the left for the labels, on the right for the area axis, below for the legend.
-        bottom = (0.4 + 0.13 * rows) / height
+        bottom = min(0.5, (0.4 + 0.13 * rows) / height)
         figure.subplots_adjust(left=0.14, right=0.9, top=0.97, bottom=bottom, hspace=0.12)
         dense = any(
             _point_count(artist) > DENSE_POINTS
