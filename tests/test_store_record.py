@@ -396,3 +396,21 @@ def test_a_potency_on_another_kind_is_refused_with_an_article_that_fits(store):
     with pytest.raises(RecordInputError, match="not a systemic / biologic\\.$"):
         store.add_treatment("Jab", "systemic_biologic", "mild")
     assert store.treatments() == []
+
+
+def test_an_old_overlap_never_blocks_running_a_course_longer_into_free_days(tmp_path):
+    """Found in review: only the added days are checked against the other courses."""
+    with Store.open(tmp_path / "store") as store:
+        treatment = store.add_treatment("Betnovate", "topical_corticosteroid", potency="potent")
+        first = store.add_course(treatment.id, date(2026, 1, 1), date(2026, 1, 10))
+        with store._write() as conn:  # what a store from before the overlap rule may hold
+            conn.execute(
+                "INSERT INTO course (treatment_id, start_day, end_day, created_at) "
+                "VALUES (?, '2026-01-05', '2026-01-08', '2026-01-05T00:00:00')",
+                (treatment.id,),
+            )
+        store.add_course(treatment.id, date(2026, 1, 25), date(2026, 1, 28))
+        longer = store.end_course(first.id, date(2026, 1, 20))
+        assert longer.end == date(2026, 1, 20)
+        with pytest.raises(RecordInputError, match="already has a course from 2026-01-25"):
+            store.end_course(first.id, date(2026, 1, 26))

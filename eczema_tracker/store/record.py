@@ -22,7 +22,7 @@ writes a check-in, daily numbers and a day mark together, all or nothing).
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from eczema_tracker.core.poem import POEM_ITEMS, check_poem_answers
@@ -501,8 +501,10 @@ class RecordMixin(StoreBase):
             # Ending a course earlier never makes it overlap another; running it longer (or
             # making it ongoing again) must not. Overlaps stored before this rule are kept.
             longer = old.end is not None and (last is None or last > old.end)
-            if longer:
-                self._refuse_overlap(old.treatment_id, old.treatment_name, old.start, last, old.id)
+            if longer:  # only the added days count: an old overlap never blocks a change
+                assert old.end is not None
+                added = old.end + timedelta(days=1)
+                self._refuse_overlap(old.treatment_id, old.treatment_name, added, last, old.id)
             with self._write() as conn:
                 conn.execute(
                     "UPDATE course SET end_day = ? WHERE id = ?",
