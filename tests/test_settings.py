@@ -112,3 +112,26 @@ def test_the_cli_warns_once_on_stderr(tmp_path, monkeypatch, capsys):
     assert "set aside" in err
     model_choice_from_args(args, None)
     assert capsys.readouterr().err == ""
+
+
+def test_a_read_error_leaves_the_file_where_it_is(tmp_path, monkeypatch):
+    """Found in review: a passing I/O or permission error is no broken file; it is not set aside."""
+    import errno
+
+    from eczema_tracker.app import settings as settings_module
+    from eczema_tracker.core.imaging import ImageLoadError
+
+    Settings(k=3).save(tmp_path)
+
+    def failing_read(path, **_):
+        try:
+            raise OSError(errno.EIO, "Input/output error")
+        except OSError as exc:
+            raise ImageLoadError(str(path), "cannot be read (an I/O error)") from exc
+
+    monkeypatch.setattr(settings_module, "read_regular_file", failing_read)
+    loaded = Settings.load(tmp_path)
+    assert loaded.k == Settings().k and "left as it is" in loaded.load_problem
+    assert [p.name for p in tmp_path.iterdir()] == [SETTINGS_FILE]
+    monkeypatch.undo()
+    assert Settings.load(tmp_path).k == 3

@@ -65,6 +65,13 @@ class Settings:
             if not isinstance(raw, dict):
                 raise ValueError("not a JSON object")
         except ImageLoadError as exc:
+            if isinstance(exc.__cause__, OSError) and not path.is_dir():
+                # A read error (permissions, I/O), not a broken file: it may be fine, so it is
+                # left where it is; the defaults serve this time.
+                return cls(
+                    load_problem=f"Your settings file {path} {exc.reason}; it was left as it is "
+                    "and the default settings are used this time."
+                )
             reason = "it is a folder" if path.is_dir() else exc.reason
             return cls(load_problem=_set_aside(path, reason))
         except RecursionError:
