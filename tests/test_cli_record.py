@@ -383,3 +383,24 @@ def test_checkin_delete_of_a_whole_day_says_what_it_removes_and_needs_yes(capsys
     assert _counts(data_dir) == (0, 0, 0, 0, 0)
     code, _, err = _run(capsys, data_dir, "checkin", "delete", "--date", "2026-03-02", "--yes")
     assert code == 2 and "2026-03-02 has nothing recorded; nothing was deleted" in err
+
+
+def test_the_command_that_records_a_deleted_note_again_gives_back_the_very_note(tmp_path, capsys):
+    """Found in review: a note with a newline was printed as a literal backslash-n."""
+    import shutil
+    import subprocess
+
+    note = "line 1\nline 2\twith 'quotes' and \\ and \x1b[2J"
+    folder = str(tmp_path / "store")
+    assert cli.main(["--data-dir", folder, "checkin", "--date", "2026-12-01", "--note", note]) == 0
+    capsys.readouterr()
+    assert (
+        cli.main(["--data-dir", folder, "checkin", "delete", "--date", "2026-12-01", "--note"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\n" not in out.split("to record it again: ")[1].rstrip("\n")
+    command = out.split("to record it again: ")[1].strip()
+    word = command.split("--note ", 1)[1]
+    if shutil.which("bash"):
+        echoed = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, text=True)
+        assert echoed.stdout == note

@@ -425,8 +425,28 @@ def _again_command(day: RecordedDay, *, poem: bool, numbers: bool, flare: bool, 
     if flare and day.flare:
         words.append("--flare")
     if note and day.note:
-        words.append("--note " + shlex.quote(day.note))
-    return escape_control_characters(" ".join(words))
+        words.append("--note " + _shell_word(day.note))
+    return " ".join(words)
+
+
+def _shell_word(text: str) -> str:
+    """``text`` quoted for a POSIX shell, with no control character printed raw: plain quoting,
+    or bash's ``$'...'`` with escapes when the text holds a newline, tab or other control."""
+    if all(ch.isprintable() for ch in text):
+        return shlex.quote(text)
+    named = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+    body = "".join(
+        named.get(
+            ch,
+            ch
+            if ch.isprintable()
+            else f"\\x{ord(ch):02x}"
+            if ord(ch) < 256
+            else f"\\u{ord(ch):04x}",
+        )
+        for ch in text
+    )
+    return f"$'{body}'"
 
 
 def run_checkin_delete(args: argparse.Namespace) -> int:
