@@ -283,3 +283,41 @@ with Store.open({str(store.data_dir)!r}, readonly=True) as s:
     assert (partial / "photos.csv").exists()
     done = export_csv(store, out, day=DAY).folder
     assert [p.name for p in out.iterdir()] == [done.name]
+
+
+def test_a_killed_export_is_removed_by_the_next_output_written_anywhere(store, tmp_path):
+    """Found in review: the hidden partial folder (the whole record as CSV, maybe on a USB
+    stick) waited for the next CSV export into that same folder; the ledger now has it."""
+    import signal
+    import subprocess
+    import sys
+
+    from eczema_tracker.core import output_files
+
+    out = tmp_path / "usb"
+    child = f"""
+import sys
+from eczema_tracker.store import Store, csv_export
+def stuck(_store):
+    print("writing", flush=True)
+    sys.stdin.read()  # until killed
+    yield from ()
+csv_export._ROWS["ratings.csv"] = stuck
+with Store.open({str(store.data_dir)!r}, readonly=True) as s:
+    csv_export.export_csv(s, {str(out)!r})
+"""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", child], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline() == "writing\n"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    (partial,) = out.iterdir()
+    assert partial.name.endswith(".partial")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with output_files.writing_output(elsewhere / "report.pdf") as temp:
+        temp.write_bytes(b"%PDF-")
+    assert list(out.iterdir()) == []

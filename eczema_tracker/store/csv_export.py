@@ -337,24 +337,28 @@ def export_csv(store: Store, folder: Path | str, *, day: date | None = None) -> 
     except OSError as exc:
         raise BackupError(f"Could not write the CSV files into {parent} ({_reason(exc)}).") from exc
     lock = WriterLock(work)
-    try:
-        lock.acquire()
-        for name, columns in CSV_FILES:
-            rows[name] = _write_csv(work / name, columns, _ROWS[name](store))
-        (work / README_NAME).write_text(readme_text(), encoding="utf-8")
-        fsync_file(work / README_NAME)
-        lock.release()
-        (work / LOCK_NAME).unlink()
-        fsync_dir(work)
-        target = _rename_into_place(work, parent, day or date.today())
-    except BaseException as exc:
-        lock.release()
-        shutil.rmtree(work, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise BackupError(
-                f"Could not write the CSV files into {parent} ({_reason(exc)}); nothing was kept."
-            ) from exc
-        raise
+    # In the outputs' ledger too: a killed export is removed by the next output written anywhere
+    # (a USB stick may never see another CSV export), not only by the next one into ``parent``.
+    with output_files.tracked_temp(work):
+        try:
+            lock.acquire()
+            for name, columns in CSV_FILES:
+                rows[name] = _write_csv(work / name, columns, _ROWS[name](store))
+            (work / README_NAME).write_text(readme_text(), encoding="utf-8")
+            fsync_file(work / README_NAME)
+            lock.release()
+            (work / LOCK_NAME).unlink()
+            fsync_dir(work)
+            target = _rename_into_place(work, parent, day or date.today())
+        except BaseException as exc:
+            lock.release()
+            shutil.rmtree(work, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise BackupError(
+                    f"Could not write the CSV files into {parent} ({_reason(exc)}); nothing was "
+                    "kept."
+                ) from exc
+            raise
     return CsvExportSummary(target, rows)
 
 
