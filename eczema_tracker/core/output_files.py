@@ -205,11 +205,20 @@ def tracked_temp(temp: Path) -> Iterator[Path]:
     fd: int | None = None
     try:
         folder = paths.ensure_private_dir(_ledger_folder())
-        entry = folder / f"{secrets.token_hex(8)}.json"
-        fd = os.open(entry, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        _lock_held_by_us(fd)
+        token = secrets.token_hex(8)
+        # Written and locked under a name the sweep does not read, then renamed into view: a
+        # sweep never finds an entry that is not yet locked (it would take it for a dead one).
+        staging = folder / f".{token}.new"
+        fd = os.open(staging, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        if not _lock_held_by_us(fd):
+            raise OSError("the ledger entry could not be locked")
         os.write(fd, json.dumps({"path": str(temp.absolute()), "pid": os.getpid()}).encode())
+        entry = folder / f"{token}.json"
+        os.replace(staging, entry)
     except OSError:  # no ledger (a read-only cache): the write still goes on, cleaned on exit
+        if entry is None and fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(folder / f".{token}.new")
         entry = None
     if entry is not None:
         with _live_lock:
