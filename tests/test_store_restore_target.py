@@ -233,3 +233,19 @@ def test_a_content_file_no_record_refers_to_is_kept_in_orphans_not_deleted(
     restore_store(backup, full_store, force=True)
     kept = full_store / "orphans" / "photos" / digest[:2] / f"{digest}.jpg"
     assert kept.read_bytes() == data
+
+
+def test_a_backup_made_while_a_restore_moves_the_files_is_refused_not_called_missing(
+    full_store, tmp_path
+):
+    """Found in review: photos a restore had moved aside were recorded as missing, and the
+    zip (with no photos) looked like a good backup."""
+    from eczema_tracker.store.layout import LEGACY_RESTORE_MARKER
+
+    (full_store / LEGACY_RESTORE_MARKER).write_bytes(b"")  # what readers see during a swap
+    photos = full_store / "photos"
+    photos.rename(full_store.parent / "photos-moved-aside")
+    out = tmp_path / "nightly.zip"
+    with pytest.raises(BackupError, match="restore .* is under way"):
+        export_store(full_store, out)
+    assert not out.exists()

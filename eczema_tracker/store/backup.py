@@ -52,6 +52,7 @@ from eczema_tracker.store.backup_format import (  # noqa: F401 - re-exported
 from eczema_tracker.store.errors import BackupError, StoreError
 from eczema_tracker.store.lock import LOCK_NAME, WriterLock
 from eczema_tracker.store.maintenance import referenced_names, stored_path, unsafe_names
+from eczema_tracker.store.recovery import swap_leftovers
 from eczema_tracker.store.restore import RestoreSummary, restore_store  # noqa: F401 - re-exported
 
 __all__ = ["ExportSummary", "RestoreSummary", "export_store", "restore_store"]
@@ -173,6 +174,8 @@ def _export_in(
                 f"The photo store's file {name} leads outside the store; nothing was exported."
             )
         sources[name] = path if path.is_file() else None
+    if any(p is None for p in sources.values()):
+        _refuse_during_a_restore(root)
     needed = snapshot.stat().st_size + sum(p.stat().st_size for p in sources.values() if p)
     free = shutil.disk_usage(out.parent).free
     if needed > free:
@@ -181,11 +184,27 @@ def _export_in(
             f"is free in {out.parent}; nothing was written."
         )
     tmp_zip = work / f"{out.name}.tmp"
-    manifest, missing, total = _write_zip(tmp_zip, snapshot, sources, schema, progress, cancel)
+    try:
+        manifest, missing, total = _write_zip(tmp_zip, snapshot, sources, schema, progress, cancel)
+    except FileNotFoundError:  # a file moved away while being read: by a restore, if any
+        _refuse_during_a_restore(root)
+        raise
+    if missing:  # files a restore moved aside meanwhile are not missing from the store
+        _refuse_during_a_restore(root)
     files.fsync_dir(work)
     os.replace(tmp_zip, out)
     files.fsync_dir(out.parent)
     return ExportSummary(out, len(manifest) - 1, total, tuple(missing))
+
+
+def _refuse_during_a_restore(root: Path) -> None:
+    """BackupError when a restore into ``root`` is under way (its files are being moved, so a
+    backup now would call them missing)."""
+    if swap_leftovers(root):
+        raise BackupError(
+            f"A restore into {root} is under way; make the backup once it has finished. "
+            "Nothing was written."
+        )
 
 
 def _write_zip(
