@@ -3,7 +3,7 @@
 
 The screen size of Qt's offscreen platform is fixed when the QApplication starts, so each size
 is probed in its own process: ``QT_QPA_PLATFORM=offscreen:configfile=SCREEN.json python -m
-tests.screen_fit_probe dialogs|main``; the data, config and cache folders come from the
+tests.screen_fit_probe dialogs|main|message|reshow``; the data, config and cache folders come from the
 environment (temporary ones, set by the test).
 """
 
@@ -103,7 +103,7 @@ def probe_dialogs(app: QApplication, win: MainWindow) -> dict[str, object]:
     found: dict[str, object] = {}
     for name, dialog in _dialogs(win):
         dialog.show()
-        app.processEvents()
+        settle()
         found[name] = {"frame": _rect(dialog.frameGeometry()), "inner": _rect(dialog.geometry())}
         dialog.hide()
         dialog.deleteLater()
@@ -118,6 +118,46 @@ def wait_until(ready: Callable[[], bool], timeout_ms: int = 10_000) -> None:
         loop = QEventLoop()
         QTimer.singleShot(20, loop.quit)
         loop.exec()
+
+
+def settle() -> None:
+    """Let the events and zero timers that follow a show run (a window's placing)."""
+    wait_until(lambda: False, timeout_ms=40)
+
+
+def probe_message(app: QApplication, win: MainWindow) -> dict[str, object]:
+    """A long message box, as :meth:`MainWindow.show_message` opens it."""
+    text = "\n".join(f"Photo {i} could not be read: the file is not an image." for i in range(30))
+    win.show_message("warning", "Import finished", text)
+    box = win.findChildren(QMessageBox)[-1]
+    settle()
+    return {"message": {"frame": _rect(box.frameGeometry()), "inner": _rect(box.geometry())}}
+
+
+def probe_reshow(app: QApplication, win: MainWindow) -> dict[str, object]:
+    """Days recorded… shown and hidden 5 times (as the app reuses it), then moved to the last
+    screen and shown again: its frame each time."""
+    from eczema_tracker.gui.dialogs.record_days_dialog import RecordDaysDialog
+
+    dialog = RecordDaysDialog(lambda: [], win)
+    frames = []
+    for _ in range(5):
+        dialog.show()
+        settle()
+        frames.append(_rect(dialog.frameGeometry()))
+        dialog.hide()
+        settle()
+    last = app.screens()[-1].availableGeometry()
+    dialog.show()
+    settle()
+    dialog.move(last.x() + 60, last.y() + 60)
+    settle()
+    moved = _rect(dialog.frameGeometry())
+    dialog.hide()
+    settle()
+    dialog.show()
+    settle()
+    return {"reshown": frames, "moved": moved, "moved, shown again": _rect(dialog.frameGeometry())}
 
 
 def probe_main(app: QApplication, win: MainWindow) -> dict[str, object]:
@@ -153,7 +193,13 @@ def main(what: str) -> None:
     win.show()
     app.processEvents()
     screen = win.screen().availableGeometry()
-    found = probe_dialogs(app, win) if what == "dialogs" else probe_main(app, win)
+    probes = {
+        "dialogs": probe_dialogs,
+        "main": probe_main,
+        "message": probe_message,
+        "reshow": probe_reshow,
+    }
+    found = probes[what](app, win)
     print(json.dumps({"available": _rect(screen), "windows": found}))
     win.session.finish()
     win.thumbnails.wait_idle(3000)

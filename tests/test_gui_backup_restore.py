@@ -190,3 +190,39 @@ def test_the_question_offers_three_ways_and_backs_up_by_default(qtbot, key, expe
     assert seen[0] == "Restoring replaces everything…"
     assert {"Back up first…", "Replace now", "Cancel"} <= {s.replace("&", "") for s in seen[1:]}
     win.store.close()
+
+
+def test_back_up_first_never_saves_over_the_backup_being_restored(
+    qtbot, window, tmp_path, monkeypatch
+):
+    """A backup saved earlier today has the name the save dialog used to suggest: accepting
+    the suggestion replaced the very backup being restored with the current library."""
+    win, scripted, ids = window
+    dialogs = FileDialogs(monkeypatch)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    old = folder / f"eczema-tracker-backup-{date.today().isoformat()}.zip"
+    _save_backup(qtbot, win, dialogs, old)  # 3 photos
+    fill_store(win.store, tmp_path / "more", 2, seed=1)  # the library grows to 5
+    win.refresh()
+    suggested: list[str] = []
+    save = window_questions.QFileDialog.getSaveFileName
+    monkeypatch.setattr(
+        window_questions.QFileDialog,
+        "getSaveFileName",
+        lambda *args: (suggested.append(args[2]), save(*args))[1],
+    )
+    scripted.replace_answer = "backup"
+    safety = folder / "safety.zip"
+    # restore from the old backup; "Back up first…" onto it (refused, asked again), then elsewhere
+    dialogs.answers += [str(old), str(folder / "." / old.name), str(safety)]
+    with qtbot.waitSignal(win.backup.restored, timeout=WAIT_MS):
+        win.backup.restore_dialog()
+    assert len(win.store.photos()) == 3  # the backup restored is the one made earlier
+    assert [title for _, title, _ in scripted.messages[-2:]] == [
+        "Choose another file",
+        "Library restored",
+    ]
+    assert len(suggested) == 2
+    assert all(Path(s).name.startswith("eczema-tracker-before-restore-") for s in suggested)
+    assert Path(suggested[0]).name != old.name

@@ -7,6 +7,8 @@ do (HF_HUB_OFFLINE=1, set by conftest); no model is loaded.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
@@ -22,6 +24,7 @@ from eczema_tracker.gui.dialogs.models_dialog import (
     ModelStatusReport,
     human_size,
 )
+from eczema_tracker.gui.tasks import BackgroundTask
 
 WAIT_MS = 30000
 SEGGPT, DINO = "BAAI/seggpt-vit-large", "facebook/dino-vitb16"
@@ -71,6 +74,29 @@ def test_model_status_downloads_what_is_missing(qtbot, window, fake_downloads):
     assert "SegGPT: BAAI/seggpt-vit-large — not on this computer yet" in text
     assert human_size(sum(KNOWN_DOWNLOAD_SIZES.values())) in text
     assert "Models downloaded" in win.statusBar().currentMessage()
+
+
+def test_a_second_download_is_not_started_while_one_runs(qtbot, window, monkeypatch):
+    """Model status ▸ Download again while the first download runs: the same models were
+    downloaded twice at once."""
+    win, scripted = window
+    release = threading.Event()
+    asked: list[str] = []
+
+    def slow_download(spec: str, **_kwargs) -> None:
+        asked.append(spec)
+        release.wait(WAIT_MS / 1000)
+
+    monkeypatch.setattr(model_sources, "download_source", slow_download)
+    scripted.model_action = "download"
+    win.actions_by_name["models"].trigger()  # Models ▸ Model status… ▸ Download
+    qtbot.waitUntil(lambda: asked == [SEGGPT], timeout=WAIT_MS)
+    win.actions_by_name["models"].trigger()  # ▸ Download again, the first still running
+    assert win.statusBar().currentMessage() == "A download is already running."
+    with qtbot.waitSignal(win.analysis.modelsReady, timeout=WAIT_MS):
+        release.set()
+    qtbot.waitUntil(lambda: not BackgroundTask._running, timeout=WAIT_MS)
+    assert asked == [SEGGPT, DINO]
 
 
 def test_model_status_chooses_folders_and_shows_what_they_hold(qtbot, window, fake_downloads):

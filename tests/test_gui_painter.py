@@ -517,6 +517,8 @@ def test_the_brush_size_is_remembered_for_the_next_photo_and_the_next_start(qtbo
         qtbot.keyClick(first.painter, Qt.Key.Key_BracketRight)
     chosen = first.painter.brush_size()
     assert chosen > default
+    layout = QSettings(str(paths.config_dir() / LAYOUT_FILE), QSettings.Format.IniFormat)
+    assert layout.value(BRUSH_SIZE_KEY) is None  # not written on every step, once at the end
     first.done(0)
     second = _shown_dialog(qtbot, _grey(600, 900))  # another photo: its default would differ
     assert second.painter.brush_size() == chosen

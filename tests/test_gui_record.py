@@ -252,6 +252,34 @@ def test_daily_row_saves_todays_numbers_without_rating_a_photo(qtbot, window, tm
     assert all(p.rating is None for p in win.store.timeline(None))
 
 
+@pytest.mark.parametrize("stored_on_the_2nd", [(None, None), (None, 7)])
+def test_after_midnight_the_untouched_number_is_not_yesterdays(qtbot, stored_on_the_2nd):
+    """Only the box edited after midnight is written for the new day: the other one keeps
+    the new day's stored number, never the one shown from yesterday."""
+    from eczema_tracker.gui.widgets.daily_numbers_row import DailyNumbersRow
+
+    clock = [date(2026, 3, 1)]
+    saved: list[tuple[date, int | None, int | None]] = []
+    stored = {date(2026, 3, 2): stored_on_the_2nd}
+    row = DailyNumbersRow(
+        lambda day, itch, sleep: saved.append((day, itch, sleep)),
+        today=lambda: clock[0],
+        read=lambda day: stored.get(day, (None, None)),
+    )
+    qtbot.addWidget(row)
+    row.show()
+    row.show_values(6, 5)  # 1 March
+    clock[0] = date(2026, 3, 2)  # past midnight, the row not shown again
+    row.activateWindow()
+    row.itch.setFocus()
+    qtbot.waitUntil(row.itch.hasFocus)
+    for _ in range(3):
+        qtbot.keyClick(row.itch, Qt.Key.Key_Down)  # 6 → 3
+    assert row.sleep.value() == (-1 if stored_on_the_2nd[1] is None else stored_on_the_2nd[1])
+    qtbot.keyClick(row.itch, Qt.Key.Key_Return)
+    assert saved == [(date(2026, 3, 2), 3, stored_on_the_2nd[1])]
+
+
 def test_flare_today_and_a_note_for_a_day(qtbot, window):
     win, _ = window
     win.actions_by_name["flare_today"].trigger()

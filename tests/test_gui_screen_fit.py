@@ -44,13 +44,19 @@ DIALOGS = [
 ]
 
 
-def probe(tmp_path_factory: pytest.TempPathFactory, width: int, height: int, what: str) -> dict:
-    """Run ``tests/screen_fit_probe.py`` on an offscreen screen of ``width`` × ``height``."""
+def probe(
+    tmp_path_factory: pytest.TempPathFactory, width: int, height: int, what: str, screens: int = 1
+) -> dict:
+    """Run ``tests/screen_fit_probe.py`` on an offscreen screen of ``width`` × ``height`` (and
+    ``screens - 1`` more of that size to its right)."""
     folder = tmp_path_factory.mktemp(f"screen-{width}x{height}-{what}")
     config = folder / "screen.json"
-    screen = {"name": "fit", "x": 0, "y": 0, "width": width, "height": height}
-    screen |= {"logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}
-    config.write_text(json.dumps({"windowFrameMargins": True, "screens": [screen]}))
+    dpi = {"logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}
+    found_screens = [
+        {"name": f"fit{i}", "x": i * width, "y": 0, "width": width, "height": height} | dpi
+        for i in range(screens)
+    ]
+    config.write_text(json.dumps({"windowFrameMargins": True, "screens": found_screens}))
     env = dict(os.environ)
     env.update(
         QT_QPA_PLATFORM=f"offscreen:configfile={config}",
@@ -103,6 +109,21 @@ def test_the_main_window_fits_small_screens_and_keeps_its_library(tmp_path_facto
     assert photo.width() >= (350 if width >= 1024 else 100) and photo.height() >= 150, parts
     # two sites of examples: two lines, not two paragraphs each
     assert rect(parts["prompt panel"]).height() <= (70 if width >= 1024 else 110), parts
+
+
+def test_a_long_message_box_fits_a_small_screen_once_qt_has_sized_it(tmp_path_factory):
+    """A message box sets its own size when shown, after it was placed: it is placed again."""
+    found = probe(tmp_path_factory, 800, 800, "message")
+    area, frame = rect(found["available"]), rect(found["windows"]["message"]["frame"])
+    assert area.contains(frame), (frame, area)
+
+
+def test_a_dialog_shown_again_stays_where_it_was_even_on_another_screen(tmp_path_factory):
+    found = probe(tmp_path_factory, 1280, 720, "reshow", screens=2)
+    windows = found["windows"]
+    assert all(frame == windows["reshown"][0] for frame in windows["reshown"]), windows
+    assert rect(windows["moved"]).left() >= 1280  # on the second screen
+    assert windows["moved, shown again"] == windows["moved"]
 
 
 def _long_state() -> SiteTrust:

@@ -68,6 +68,7 @@ class AnalysisFlow(QObject):
         self._selection = selection
         self._site_filter = site_filter
         self.task: BackgroundTask | None = None
+        self.download_task: BackgroundTask | None = None  # the model download running, if any
         self.warm_up_task: BackgroundTask | None = None  # the start-up warm-up, once run
         self._wrote = StoreChanges()  # what the running analysis writes
         self.failure_dialog: DownloadFailedDialog | None = None  # of the last failed download
@@ -269,8 +270,9 @@ class AnalysisFlow(QObject):
         *,
         on_local: Callable[[], object] | None = None,
         on_bundled_dino: Callable[[], object] | None = None,
-    ) -> BackgroundTask:
-        """Download hub models with progress and cancel, then call ``then()``.
+    ) -> BackgroundTask | None:
+        """Download hub models with progress and cancel, then call ``then()``; while a
+        download runs, another is not started (None, and the status bar says so).
 
         A failure is said in words in :class:`DownloadFailedDialog` (the exception goes to the
         log) with the next step: try again, or ``on_local()`` (choose folders on this computer),
@@ -279,6 +281,9 @@ class AnalysisFlow(QObject):
         """
         from eczema_tracker.gui.dialogs.download_failed_dialog import describe_download_failure
 
+        if self.download_task is not None and not self.download_task.done:
+            self.host.status("A download is already running.")
+            return None
         specs = [status.source for _, status in missing]
 
         def op(progress: ProgressCallback, cancel: CancelCheck) -> DownloadFailure | None:
@@ -301,6 +306,7 @@ class AnalysisFlow(QObject):
 
         task = BackgroundTask(self._parent, op, done).with_progress("Downloading models")
         task.titled("Download failed").on_cancelled(lambda: self.host.status("Download cancelled."))
+        self.download_task = task
         return task.run()
 
     def _download_failed(

@@ -16,7 +16,9 @@ saved or restored is remembered in the settings; both file dialogs open there.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -41,7 +43,9 @@ from eczema_tracker.gui.tasks import BackgroundTask
 class BackupHost(Messages, Protocol):
     """What backup and restore need of the window."""
 
-    def ask_backup_file(self) -> str | None: ...
+    def ask_backup_file(self, name: str | None = None) -> str | None:
+        """Where to save a backup, suggesting the file name ``name`` (None: cancelled)."""
+        ...
 
     def ask_restore_file(self) -> str | None: ...
 
@@ -151,7 +155,7 @@ class BackupFlow(QObject):
             return self._restore(source)
         if answer != "backup":
             return None
-        target = w.ask_backup_file()
+        target = self._ask_safety_backup_file(source)
         if not target:
             w.status("Library not restored: no backup was saved.")
             return None
@@ -161,6 +165,22 @@ class BackupFlow(QObject):
             self._when_idle(lambda: self._restore(source, backup=summary))
 
         return self._save_backup(target, backed_up)
+
+    def _ask_safety_backup_file(self, source: str) -> str | None:
+        """Where to save the backup of the library before ``source`` is restored, under a
+        name of its own; the backup being restored is refused (saving over it would lose it)
+        and the person is asked again (None: cancelled)."""
+        name = f"eczema-tracker-before-restore-{datetime.now():%Y-%m-%d-%H%M}.zip"
+        while True:
+            target = self.host.ask_backup_file(name)
+            if not target or not _same_file(target, source):
+                return target
+            self.host.show_message(
+                "warning",
+                "Choose another file",
+                f"{Path(source).name} is the backup being restored; "
+                "save the library before it to another file.",
+            )
 
     def _when_idle(self, then: Callable[[], object]) -> None:
         """``then()`` now, or once the writes queued meanwhile are stored (a restore lets go
@@ -275,3 +295,11 @@ def _replace_question(store: Store, backup_name: str) -> str | None:
 def _count(n: int, noun: str) -> str:
     """ "1 photo", "3 photos"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether the paths ``a`` and ``b`` name the same file (through links, too)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them is not there (yet)
+        return Path(a).resolve() == Path(b).resolve()

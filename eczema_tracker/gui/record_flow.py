@@ -48,7 +48,10 @@ class RecordFlow:
         self.treatments_dialog: Any = None
         self.days_dialog: RecordDaysDialog | None = None
         self.daily_row = DailyNumbersRow(
-            self.save_daily, today=today, open_checkin=lambda: self.open_checkin()
+            self.save_daily,
+            today=today,
+            read=lambda day: _daily_numbers(self.w.store, day),
+            open_checkin=lambda: self.open_checkin(),
         )
         self._connect()
         self.refresh()

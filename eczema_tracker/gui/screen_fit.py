@@ -12,7 +12,7 @@ module only keeps the window's size and position within the screen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QMargins, QObject, QPoint, QRect, QSize
+from PySide6.QtCore import QEvent, QMargins, QObject, QPoint, QRect, QSize, QTimer
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QWidget
 
@@ -74,17 +74,20 @@ def fitted_size(window: QWidget, wanted: QSize) -> QSize:
     return wanted.boundedTo(room).expandedTo(window.minimumSize())
 
 
-def _place(window: QWidget, *, centre: bool) -> None:
-    """Resize ``window`` to fit and move its frame inside the available area (centred on its
-    parent when ``centre``; else where it is, pulled in where it sticks out)."""
-    area, margins = available_area(window), frame_margins(window)
+def _place(window: QWidget, *, centre: bool, area: QRect | None = None) -> None:
+    """Resize ``window`` to fit and move its frame inside the available ``area`` (default: that
+    of the screen it opens on), centred on its parent when ``centre``; else where it is, pulled
+    in where it sticks out."""
+    if area is None:
+        area = available_area(window)
+    margins = frame_margins(window)
     frame = QRect(QPoint(0, 0), fitted_size(window, window.size()).grownBy(margins))
     parent = window.parentWidget()
     if centre:
         middle = parent.window().frameGeometry().center() if parent is not None else area.center()
         frame.moveCenter(middle)
-    else:
-        frame.moveTopLeft(window.frameGeometry().topLeft())
+    else:  # where its inside is now, with the frame the placing counts
+        frame.moveTopLeft(window.geometry().topLeft() - QPoint(margins.left(), margins.top()))
     # Right and bottom first, so that a frame larger than the area keeps its title bar on it.
     frame.moveRight(min(frame.right(), area.right()))
     frame.moveBottom(min(frame.bottom(), area.bottom()))
@@ -95,23 +98,49 @@ def _place(window: QWidget, *, centre: bool) -> None:
     window.setGeometry(frame.marginsRemoved(margins))
 
 
+def _area_holding(window: QWidget) -> QRect:
+    """The available area of the screen under the middle of ``window``'s frame (the person may
+    have moved it to another monitor), else of the screen it opens on."""
+    screen = QGuiApplication.screenAt(window.frameGeometry().center())
+    return screen.availableGeometry() if screen is not None else available_area(window)
+
+
 _FILTER_NAME = "keep-on-screen"
 
 
 class _KeepOnScreen(QObject):
-    """Fits its window each time it is shown (the first time, centred on the parent)."""
+    """Fits its window each time it is shown: the first time centred on the parent, later
+    left where it is while its frame is inside its screen's available area."""
 
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
         self._window = window
         self._placed = False
+        self._first_size = QSize()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if watched is self._window and event.type() == QEvent.Type.Show:
             if not event.spontaneous():  # not a window coming back from the task bar
-                _place(self._window, centre=not self._placed)
-                self._placed = True
+                first = not self._placed
+                if first:  # sized and centred before it is mapped (no jump on screen)
+                    _place(self._window, centre=True)
+                    self._placed = True
+                    self._first_size = self._window.size()
+                # Again once Qt's own show handling is done: a message box sets its final
+                # (fixed) size in its showEvent, after this filter, and Qt never moves a
+                # window placed by hand again.
+                QTimer.singleShot(0, self, lambda: self._fit_after_show(centre=first))
         return False
+
+    def _fit_after_show(self, *, centre: bool) -> None:
+        window = self._window
+        if not window.isVisible():
+            return
+        area = _area_holding(window)
+        resized = centre and window.size() != self._first_size  # a message box, say
+        if area.contains(window.frameGeometry()) and not resized:
+            return  # where the person (or the first placing) put it: left there
+        _place(window, centre=centre, area=None if centre else area)
 
 
 def keep_on_screen(window: QWidget) -> None:

@@ -137,9 +137,10 @@ class EditQuestionsMixin(_Window):
         last = self.settings.last_backup_folder
         return Path(last) if last and Path(last).is_dir() else Path.home()
 
-    def ask_backup_file(self) -> str | None:
-        """Where to save a backup (None: cancelled)."""
-        name = f"eczema-tracker-backup-{date.today().isoformat()}.zip"
+    def ask_backup_file(self, name: str | None = None) -> str | None:
+        """Where to save a backup, suggesting the file name ``name`` (default: a backup
+        dated today) in the backup folder (None: cancelled)."""
+        name = name or f"eczema-tracker-backup-{date.today().isoformat()}.zip"
         name, _ = QFileDialog.getSaveFileName(
             self, "Save a backup", str(self._backup_folder() / name), "Backup (*.zip)"
         )

@@ -140,7 +140,10 @@ class MaskEditorDialog(QDialog):
         remembered = remembered_brush_size()
         if remembered is not None:
             self.painter.set_brush_size(remembered)
-        self.painter.brushSizeChanged.connect(remember_brush_size)  # the person's changes
+        # the person's changes, written once when the editor closes (not on every step)
+        self._brush_size_changed = False
+        self.painter.brushSizeChanged.connect(self._note_brush_size_changed)
+        self.finished.connect(self._remember_brush_size_if_changed)
         self.toolbar = MaskPainterToolBar(self.painter, self)
 
         self.hint_label = QLabel(
@@ -230,6 +233,14 @@ class MaskEditorDialog(QDialog):
             )
 
     # ------------------------------------------------------------ internals
+    def _note_brush_size_changed(self, _size: int) -> None:
+        self._brush_size_changed = True
+
+    def _remember_brush_size_if_changed(self, _result: int) -> None:
+        if self._brush_size_changed:
+            remember_brush_size(self.painter.brush_size())
+            self._brush_size_changed = False
+
     def _show_coverage(self) -> None:
         self.coverage_label.setText(f"Mask covers {self.painter.mask_fraction():.1%} of the photo")
 

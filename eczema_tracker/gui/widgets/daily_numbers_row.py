@@ -52,11 +52,16 @@ class DailyNumbersRow(QWidget):
         parent: QWidget | None = None,
         *,
         today: Callable[[], date] = date.today,
+        read: Callable[[date], DailyNumbers] | None = None,
         open_checkin: Callable[[], object] | None = None,
     ) -> None:
+        """``save(day, itch, sleep_loss)`` stores a day's numbers; ``today()`` is the date;
+        ``read(day)`` the stored numbers of a day, read again when an edit comes after
+        midnight (None: the new day starts empty)."""
         super().__init__(parent)
         self._save = save
         self._today = today
+        self._read = read
         self._day = today()
         self._stored: DailyNumbers = (None, None)  # what the store holds for the day shown
         self._loading = False
@@ -72,7 +77,7 @@ class DailyNumbersRow(QWidget):
         self._timer.setInterval(SAVE_DELAY_MS)
         self._timer.timeout.connect(self.save_now)
         for box in self.boxes():
-            box.valueChanged.connect(lambda _v: self._changed())
+            box.valueChanged.connect(lambda _v, edited=box: self._changed(edited))
             box.installEventFilter(self)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
@@ -170,13 +175,19 @@ class DailyNumbersRow(QWidget):
             box.setValue(-1 if value is None else value)
         self._loading = False
 
-    def _changed(self) -> None:
+    def _changed(self, edited: QSpinBox) -> None:
         if self._loading:
             return
         if self._today() != self._day:  # past midnight: a change is for the new day
             self._day = self._today()
-            self._stored = (None, None)  # the new day's, until the store says otherwise
+            self._stored = self._read(self._day) if self._read is not None else (None, None)
             self._set_title()
+            # the box not edited shows the new day's number, not yesterday's (saved with it)
+            self._loading = True
+            for box, value in zip(self.boxes(), self._stored, strict=True):
+                if box is not edited:
+                    box.setValue(-1 if value is None else value)
+            self._loading = False
         self.state.setText("…")
         self._timer.start()
 
