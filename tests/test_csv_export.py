@@ -7,6 +7,7 @@ import json
 import os
 import time
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -252,13 +253,13 @@ def test_a_file_in_the_way_is_refused(store, tmp_path):
     assert target.read_text() == "mine"
 
 
-def test_a_really_killed_export_is_swept_by_the_next(store, tmp_path):
-    """A SIGKILLed export process: no record folder, one temp folder, gone after the next."""
+def _kill_an_export_midway(store, out: Path) -> Path:
+    """Run an export into ``out`` in a child process, SIGKILL it while it writes; return the
+    hidden partial folder it left."""
     import signal
     import subprocess
     import sys
 
-    out = tmp_path / "csv"
     child = f"""
 import sys
 from eczema_tracker.store import Store, csv_export
@@ -280,6 +281,13 @@ with Store.open({str(store.data_dir)!r}, readonly=True) as s:
         proc.wait()
     (partial,) = out.iterdir()
     assert partial.name.startswith(".eczema-record-") and partial.name.endswith(".partial")
+    return partial
+
+
+def test_a_really_killed_export_is_swept_by_the_next(store, tmp_path):
+    """A SIGKILLed export process: no record folder, one temp folder, gone after the next."""
+    out = tmp_path / "csv"
+    partial = _kill_an_export_midway(store, out)
     assert (partial / "photos.csv").exists()
     done = export_csv(store, out, day=DAY).folder
     assert [p.name for p in out.iterdir()] == [done.name]
@@ -288,34 +296,10 @@ with Store.open({str(store.data_dir)!r}, readonly=True) as s:
 def test_a_killed_export_is_removed_by_the_next_output_written_anywhere(store, tmp_path):
     """Found in review: the hidden partial folder (the whole record as CSV, maybe on a USB
     stick) waited for the next CSV export into that same folder; the ledger now has it."""
-    import signal
-    import subprocess
-    import sys
-
     from eczema_tracker.core import output_files
 
     out = tmp_path / "usb"
-    child = f"""
-import sys
-from eczema_tracker.store import Store, csv_export
-def stuck(_store):
-    print("writing", flush=True)
-    sys.stdin.read()  # until killed
-    yield from ()
-csv_export._ROWS["ratings.csv"] = stuck
-with Store.open({str(store.data_dir)!r}, readonly=True) as s:
-    csv_export.export_csv(s, {str(out)!r})
-"""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", child], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout.readline() == "writing\n"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    (partial,) = out.iterdir()
-    assert partial.name.endswith(".partial")
+    _kill_an_export_midway(store, out)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     with output_files.writing_output(elsewhere / "report.pdf") as temp:
