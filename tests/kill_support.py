@@ -121,13 +121,15 @@ def _op_rate(killer: _Killer, folder: str, photo_id: str, rating: str) -> None:
 
 def _op_train(killer: _Killer, folder: str, epochs: str) -> None:
     """Train a personal model (stored and activated), then activate the one active before."""
-    from eczema_tracker.app import services
+    from eczema_tracker.app import personal_severity
 
     killer.wrap(Store, "add_severity_model")
     killer.wrap(Store, "activate_severity_model")
     with Store.open(folder) as store:
         before = store.active_severity_model()
-        services.train_personal_model(store, backbone_source="tiny/dino", epochs=int(epochs))
+        personal_severity.train_personal_model(
+            store, backbone_source="tiny/dino", epochs=int(epochs)
+        )
         if before is not None:
             store.activate_severity_model(before.id)
 
@@ -163,12 +165,12 @@ def _op_analyse(killer: _Killer, folder: str, dino: str, seggpt: str, nonce: str
 
 def _op_rescore(killer: _Killer, folder: str) -> None:
     """Re-score every analysis with the active model (the app offers it after training)."""
-    from eczema_tracker.app import services
+    from eczema_tracker.app import personal_severity
 
     killer.wrap(Store, "record_analysis")
     with Store.open(folder) as store:
         active = store.active_severity_model()
-        services.rescore_analyses(store, active.path, active.id)
+        personal_severity.rescore_analyses(store, active.path, active.id)
 
 
 OPERATIONS: dict[str, Callable[..., None]] = {

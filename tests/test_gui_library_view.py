@@ -9,13 +9,13 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 
 from eczema_tracker.gui.widgets.library_view import (
-    BADGES,
     IsHeaderRole,
     LibraryItem,
     LibraryView,
     PhotoListModel,
-    ThumbnailLoader,
 )
+from eczema_tracker.gui.widgets.result_badges import BADGES
+from eczema_tracker.gui.widgets.thumbnail_loader import ThumbnailLoader
 
 
 def _items(n: int = 40, days_apart: float = 9.0) -> list[LibraryItem]:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eczema_tracker.app import services
+from eczema_tracker.app import personal_severity, services
 from eczema_tracker.cli import main
 from eczema_tracker.core import imaging
 from eczema_tracker.ml.severity import SeverityModel
@@ -218,7 +218,7 @@ def test_kill_while_training_and_activating_a_personal_model(rated_folder, tmp_p
     folder = rated_folder
     rng = random.Random(5)
     with Store.open(folder) as store:  # a model to go back to
-        services.train_personal_model(store, backbone_source="tiny/dino", epochs=1)
+        personal_severity.train_personal_model(store, backbone_source="tiny/dino", epochs=1)
     system_tmp = tmp_path / "system-tmp"
     system_tmp.mkdir()
     env = {"TMPDIR": str(system_tmp)}
@@ -248,7 +248,9 @@ def test_kill_while_training_and_activating_a_personal_model(rated_folder, tmp_p
                 assert active[0].id == active_before
     print(f"personal model: {KILLS_WITH_TORCH} kills of {first.events} events: {outcomes}")
     with Store.open(folder) as store:
-        result = services.train_personal_model(store, backbone_source="tiny/dino", epochs=1)
+        result = personal_severity.train_personal_model(
+            store, backbone_source="tiny/dino", epochs=1
+        )
         assert store.active_severity_model().id == result.model_id
         store.activate_severity_model(1)
         assert store.active_severity_model().id == 1
@@ -259,7 +261,7 @@ def test_kill_while_rescoring_keeps_the_persons_correction(rated_folder):
     folder = rated_folder
     rng = random.Random(13)
     with Store.open(folder) as store:
-        services.train_personal_model(store, backbone_source="tiny/dino", epochs=1)
+        personal_severity.train_personal_model(store, backbone_source="tiny/dino", epochs=1)
         photo = store.photos()[1]  # re-scored second: the first re-scoring is the reference
         correction = box_mask(photo.height, photo.width, 5, 5, 50, 60)
         store.save_corrected_mask(store.current_analysis(photo.id).id, correction)
@@ -273,7 +275,7 @@ def test_kill_while_rescoring_keeps_the_persons_correction(rated_folder):
             assert np.array_equal(store.load_mask(now.corrected_mask), correction)
     with Store.open(folder) as store:
         active = store.active_severity_model()
-        assert services.rescore_analyses(store, active.path, active.id) == 10
+        assert personal_severity.rescore_analyses(store, active.path, active.id) == 10
         now = store.current_analysis(photo.id)
         assert now.severity_model_id == active.id
         assert np.array_equal(store.load_mask(now.corrected_mask), correction)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eczema_tracker.app import services
+from eczema_tracker.app import personal_severity, services
 from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml.severity import SeverityModel, SeverityModelMismatch
 from eczema_tracker.store import Store
@@ -103,9 +103,13 @@ def test_cancelled_analysis_records_nothing_more(store, tiny_choice):
 
 
 def test_cross_validation_scheme_follows_the_smallest_class():
-    assert services.cross_validation_scheme([0] * 6 + [2] * 6)[0].startswith("stratified 5-fold")
-    assert services.cross_validation_scheme([0] * 6 + [2] * 3)[0].startswith("stratified 3-fold")
-    assert services.cross_validation_scheme([0] * 7 + [2])[0].startswith("leave-one-out")
+    assert personal_severity.cross_validation_scheme([0] * 6 + [2] * 6)[0].startswith(
+        "stratified 5-fold"
+    )
+    assert personal_severity.cross_validation_scheme([0] * 6 + [2] * 3)[0].startswith(
+        "stratified 3-fold"
+    )
+    assert personal_severity.cross_validation_scheme([0] * 7 + [2])[0].startswith("leave-one-out")
 
 
 def _rated_analyses(store, n_levels: int = 2) -> list[int]:
@@ -132,11 +136,11 @@ def _rated_analyses(store, n_levels: int = 2) -> list[int]:
 def test_training_readiness_and_personal_model(eczema_photo_paths):
     with Store.open() as store:
         store.import_paths(eczema_photo_paths[:10], "left arm")
-        ready = services.training_readiness(store)
+        ready = personal_severity.training_readiness(store)
         assert not ready.ready and "rate 8 more" in ready.message
         ids = _rated_analyses(store)
-        assert services.training_readiness(store).ready
-        result = services.train_personal_model(store, backbone_source="tiny/dino")
+        assert personal_severity.training_readiness(store).ready
+        result = personal_severity.train_personal_model(store, backbone_source="tiny/dino")
         assert result.validation.scheme.startswith("stratified 5-fold")
         assert result.validation.confusion.sum() == 10
         assert result.validation.accuracy >= 0.7  # the features separate the two levels
@@ -145,7 +149,7 @@ def test_training_readiness_and_personal_model(eczema_photo_paths):
         assert active.metadata["cv_scheme"] == result.validation.scheme
         # re-score: severity from the stored features, the mask unchanged
         before = store.current_analysis(ids[0])
-        assert services.rescore_analyses(store, active.path, active.id) == 10
+        assert personal_severity.rescore_analyses(store, active.path, active.id) == 10
         after = store.current_analysis(ids[0])
         assert after.probabilities is not None and after.severity_model_id == active.id
         assert np.array_equal(store.load_mask(after.mask), store.load_mask(before.mask))
@@ -157,10 +161,10 @@ def test_import_severity_model_checks_the_backbone(store, tmp_path):
     model.fit(np.zeros((4, 16), dtype=np.float32), np.array([0, 1, 0, 1]), epochs=1)
     model.save(tmp_path / "other.safetensors")
     with pytest.raises(SeverityModelMismatch, match="dino-vits16"):
-        services.import_severity_model(
+        personal_severity.import_severity_model(
             store, tmp_path / "other.safetensors", encoder_backbone="facebook/dino-vitb16"
         )
-    model_id = services.import_severity_model(
+    model_id = personal_severity.import_severity_model(
         store, tmp_path / "other.safetensors", encoder_backbone="facebook/dino-vits16"
     )
     assert store.active_severity_model().id == model_id

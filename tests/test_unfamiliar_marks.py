@@ -32,11 +32,11 @@ from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.widgets.library_view import (
     LibraryView,
     PhotoListModel,
-    ThumbnailLoader,
     badges_of,
     photo_tooltip,
 )
 from eczema_tracker.gui.widgets.photo_view import PhotoView
+from eczema_tracker.gui.widgets.thumbnail_loader import ThumbnailLoader
 from eczema_tracker.gui.widgets.timeline_points import describe_point
 from eczema_tracker.store import Store
 from tests.report_support import ellipse_mask, populate, synthetic_photo

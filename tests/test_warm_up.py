@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from eczema_tracker.app import model_sources, services
+from eczema_tracker.app import model_sources, services, warm_up
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml import acceleration, threads
@@ -36,12 +36,12 @@ def test_warm_up_pipeline_loads_warms_once_and_changes_no_result(store, tiny_cho
     first = store.current_analysis(ids[2])
 
     warm = services.PipelineCache()
-    timings = services.warm_up_pipeline(warm, tiny_choice, full=True)
+    timings = warm_up.warm_up_pipeline(warm, tiny_choice, full=True)
     assert warm.loaded_choice == tiny_choice
     assert {"load", "dino", "seggpt", "total"} <= set(timings)
     pipeline = warm.get(tiny_choice)
     assert pipeline.warmed_up
-    assert set(services.warm_up_pipeline(warm, tiny_choice)) == {"load"}  # once only
+    assert set(warm_up.warm_up_pipeline(warm, tiny_choice)) == {"load"}  # once only
     again = services.analyse_photos(store, warm, tiny_choice, ids[2:])
     assert again.analysed == expected.analysed
     second = store.current_analysis(ids[2])
@@ -56,11 +56,11 @@ def test_the_full_pass_is_kept_for_half_precision_paths(tiny_choice, monkeypatch
     cache = services.PipelineCache()
     pipeline = cache.get(tiny_choice)
     assert pipeline.segmenter.path.dtype == "float32"
-    assert not services.full_warm_up_pays(pipeline)
-    timings = services.warm_up_pipeline(cache, tiny_choice)  # the light warm-up
+    assert not warm_up.full_warm_up_pays(pipeline)
+    timings = warm_up.warm_up_pipeline(cache, tiny_choice)  # the light warm-up
     assert pipeline.warmed_up and {"load", "seggpt"} <= set(timings)
     pipeline.segmenter.path = replace(pipeline.segmenter.path, dtype="bfloat16")
-    assert services.full_warm_up_pays(pipeline)
+    assert warm_up.full_warm_up_pays(pipeline)
 
 
 def test_a_cancelled_warm_up_stops_between_layers_and_leaves_the_pipeline_usable(tiny_choice):
@@ -119,9 +119,9 @@ def test_an_analysis_waits_for_a_warm_up_and_can_be_cancelled_meanwhile(store, t
 
 
 def test_preload_needs_memory_to_spare():
-    limit = services.PRELOAD_MIN_AVAILABLE_BYTES
-    assert services.preload_allowed(limit) and not services.preload_allowed(limit - 1)
-    available = services.available_memory_bytes()
+    limit = warm_up.PRELOAD_MIN_AVAILABLE_BYTES
+    assert warm_up.preload_allowed(limit) and not warm_up.preload_allowed(limit - 1)
+    available = warm_up.available_memory_bytes()
     assert available is None or available > 0
 
 
@@ -225,7 +225,7 @@ def test_start_up_warm_up_loads_local_models(qtbot, window, eczema_photo_paths):
 def test_start_up_warm_up_skips_when_memory_is_short(
     qtbot, window, eczema_photo_paths, monkeypatch
 ):
-    monkeypatch.setattr(services, "preload_allowed", lambda available=None: False)
+    monkeypatch.setattr(warm_up, "preload_allowed", lambda available=None: False)
     _two_prompts(qtbot, window, eczema_photo_paths)
     task = window.analysis.warm_up()
     with qtbot.waitSignal(task.succeeded, timeout=60000) as blocker:

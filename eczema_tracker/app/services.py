@@ -1,9 +1,10 @@
 """The one small module tying ``ml`` and ``store`` together (no Qt).
 
 - analyse stored photos with the prompts of their site and record the results;
-- keep loaded pipelines cached between runs;
-- and (from :mod:`eczema_tracker.app.personal_severity`, re-exported here) re-score stored features,
-  train a personal severity model with cross-validation, import a severity model file.
+- keep loaded pipelines cached between runs.
+
+Personal severity models (train, re-score, import) live in :mod:`eczema_tracker.app.personal_severity`
+and the start-up warm-up in :mod:`eczema_tracker.app.warm_up`; import them from there.
 
 ``ml`` (torch, transformers) is imported lazily so the app's window appears fast.
 """
@@ -21,28 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from eczema_tracker.app.personal_severity import (  # noqa: F401 - re-exported: services is the one entry
-    MIN_RATED_FOR_TRAINING,
-    CrossValidation,
-    PersonalModelResult,
-    ServiceError,
-    TrainingReadiness,
-    cross_validate_severity,
-    cross_validation_scheme,
-    import_severity_model,
-    personal_epochs,
-    rescore_analyses,
-    train_personal_model,
-    training_readiness,
-)
 from eczema_tracker.app.personal_severity import record_path as _record_path
-from eczema_tracker.app.warm_up import (  # noqa: F401 - re-exported: services is the one entry
-    PRELOAD_MIN_AVAILABLE_BYTES,
-    available_memory_bytes,
-    full_warm_up_pays,
-    preload_allowed,
-    warm_up_pipeline,
-)
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, held, raise_if_cancelled, report
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.app import model_sources, services
+from eczema_tracker.app import model_sources, services, warm_up
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.model_sources import SourceStatus
 from eczema_tracker.app.settings import Settings
@@ -121,7 +121,7 @@ class AnalysisFlow(QObject):
         """Get ready in the background for an analysis that is likely soon (a site has enough
         prompt masks): import torch/transformers and, when both models are on this computer
         and the machine has memory to spare, load them and warm them up
-        (:func:`services.warm_up_pipeline`: the weights read in, DINO run once, and a whole
+        (:func:`warm_up.warm_up_pipeline`: the weights read in, DINO run once, and a whole
         SegGPT pass where that pays), so the first Analyse runs at steady speed.
 
         Never downloads and never asks anything. Importing torch holds Python's GIL for about
@@ -139,14 +139,14 @@ class AnalysisFlow(QObject):
             model_sources.import_model_libraries()
             if cancel() or not self._models_on_this_computer(choice):
                 return None
-            if not services.preload_allowed():
+            if not warm_up.preload_allowed():
                 log.info(
                     "models not loaded at start-up: less than %d GB of memory available",
-                    services.PRELOAD_MIN_AVAILABLE_BYTES // 2**30,
+                    warm_up.PRELOAD_MIN_AVAILABLE_BYTES // 2**30,
                 )
                 return None
             model_sources.leave_a_core_for_the_window(cancel)  # as the analyses run
-            timings = services.warm_up_pipeline(pipelines, choice, cancel=cancel)
+            timings = warm_up.warm_up_pipeline(pipelines, choice, cancel=cancel)
             log.info(
                 "models loaded and warmed up at start-up: %s",
                 ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()),

@@ -58,10 +58,11 @@ from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.trust_flow import TrustFlow
 from eczema_tracker.gui.undo import UndoHistory
 from eczema_tracker.gui.widgets.empty_state import EmptyLibraryView
-from eczema_tracker.gui.widgets.library_view import LibraryView, PhotoListModel, ThumbnailLoader
+from eczema_tracker.gui.widgets.library_view import LibraryView, PhotoListModel
 from eczema_tracker.gui.widgets.photo_view import PhotoDetails, PhotoView
 from eczema_tracker.gui.widgets.status_bar import WindowStatusBar
 from eczema_tracker.gui.widgets.task_progress import TaskProgressWidget
+from eczema_tracker.gui.widgets.thumbnail_loader import ThumbnailLoader
 from eczema_tracker.gui.widgets.timeline_panel import TimelinePanel
 from eczema_tracker.gui.widgets.trust_summary import SitesStrip, TrustSummary
 from eczema_tracker.gui.window_menus import build_actions

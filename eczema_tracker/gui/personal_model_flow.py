@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from eczema_tracker.app import services
+from eczema_tracker.app import personal_severity, services
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.app.store_api import Store
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from eczema_tracker.gui.dialogs.personal_model_dialog import Mistake, PersonalModelDialog
 
 
-def training_mistakes(store: Store, result: services.PersonalModelResult) -> list[Mistake]:
+def training_mistakes(store: Store, result: personal_severity.PersonalModelResult) -> list[Mistake]:
     """The rated photos the held-out check graded differently, with thumbnails (worker thread).
 
     The rows are read again the way training read them (same backbone's features, same order);
@@ -90,7 +90,7 @@ def photos_to_rate_text(store: Store, to_rate: list[int]) -> str:
 class PersonalModelFlow(QObject):
     """Enough ratings → offer to train → background training → results → offer to re-score."""
 
-    trainingFinished = Signal(object)  # noqa: N815 - services.PersonalModelResult
+    trainingFinished = Signal(object)  # noqa: N815 - personal_severity.PersonalModelResult
     modelImported = Signal(int)  # noqa: N815
     rescoreFinished = Signal(int)  # noqa: N815 - analyses scored
     photoActivated = Signal(int)  # noqa: N815 - a photo picked in the results dialog
@@ -117,7 +117,7 @@ class PersonalModelFlow(QObject):
     def maybe_offer_training(self) -> BackgroundTask | None:
         """Offer to train once enough analysed photos are rated (again when more ratings came)."""
         store = self.session.store
-        readiness = services.training_readiness(store)
+        readiness = personal_severity.training_readiness(store)
         if not readiness.ready or (
             self._offered_at is not None and readiness.n_rated < self._offered_at + 4
         ):
@@ -138,7 +138,7 @@ class PersonalModelFlow(QObject):
     def train(self) -> BackgroundTask | None:
         """Models ▸ Train personal severity model."""
         store = self.session.store
-        readiness = services.training_readiness(store)
+        readiness = personal_severity.training_readiness(store)
         if not readiness.ready:
             self._say_not_ready(readiness)
             return None
@@ -148,8 +148,8 @@ class PersonalModelFlow(QObject):
 
         def op(
             progress: ProgressCallback, cancel: CancelCheck
-        ) -> tuple[services.PersonalModelResult, list[Mistake]]:
-            result = services.train_personal_model(
+        ) -> tuple[personal_severity.PersonalModelResult, list[Mistake]]:
+            result = personal_severity.train_personal_model(
                 store, backbone_source=dino, progress=progress, cancel=cancel
             )
             return result, training_mistakes(store, result)
@@ -161,18 +161,20 @@ class PersonalModelFlow(QObject):
         self.task.titled("Training failed")
         return self.task.run()
 
-    def _say_not_ready(self, readiness: services.TrainingReadiness) -> None:
+    def _say_not_ready(self, readiness: personal_severity.TrainingReadiness) -> None:
         """Why training cannot start yet, naming the photos to rate (and a button showing the
         first of them), or saying that none is left to rate."""
         text, action = readiness.message, None
-        if readiness.n_rated < services.MIN_RATED_FOR_TRAINING:
+        if readiness.n_rated < personal_severity.MIN_RATED_FOR_TRAINING:
             text += "\n\n" + photos_to_rate_text(self.session.store, readiness.to_rate)
             if readiness.to_rate:
                 first = readiness.to_rate[0]
                 action = ("&Show it", lambda: self.photoActivated.emit(first))
         self.host.show_message("info", "Not enough ratings yet", text, action=action)
 
-    def _trained(self, outcome: tuple[services.PersonalModelResult, list[Mistake]]) -> None:
+    def _trained(
+        self, outcome: tuple[personal_severity.PersonalModelResult, list[Mistake]]
+    ) -> None:
         """Training done: ask about re-scoring first, then show the results (one window at a
         time: the question never opens over the results, bug 6)."""
         from eczema_tracker.gui.dialogs.personal_model_dialog import (
@@ -214,7 +216,7 @@ class PersonalModelFlow(QObject):
                 if loaded is not None and loaded.dino == dino
                 else None
             )
-            return services.import_severity_model(
+            return personal_severity.import_severity_model(
                 store, path, encoder_backbone=dino, encoder=encoder
             )
 
@@ -256,7 +258,7 @@ class PersonalModelFlow(QObject):
             return None
 
         def op(store: Store, progress: ProgressCallback, cancel: CancelCheck) -> int:
-            return services.rescore_analyses(
+            return personal_severity.rescore_analyses(
                 store, active.path, active.id, progress=progress, cancel=cancel
             )
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QDialog, QTabWidget, QTextBrowser, QVBoxLayout, QW
 
 from eczema_tracker.core.severity_scale import MIN_GRADED_AREA_FRACTION
 from eczema_tracker.gui.screen_fit import keep_on_screen
-from eczema_tracker.gui.widgets.library_view import BADGES
+from eczema_tracker.gui.widgets.result_badges import BADGES
 
 PAGES = ("how-it-works", "shortcuts", "legend")
 PAGE_TITLES = {

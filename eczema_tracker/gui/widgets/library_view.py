@@ -54,15 +54,12 @@ from PySide6.QtWidgets import (
 from eczema_tracker.core import paths
 from eczema_tracker.core.atomic import atomic_write_text
 from eczema_tracker.gui.formatting import GUESSED_DATE_MARK, GUESSED_DATE_NOTE, format_day_time
-from eczema_tracker.gui.widgets.result_badges import (  # BADGES, legend_html: re-exported
+from eczema_tracker.gui.widgets.result_badges import (
     BADGES,
     draw_badges,
     legend_html,
 )
-from eczema_tracker.gui.widgets.thumbnail_loader import (  # ThumbnailLoader: re-exported
-    LOADED_THUMB,
-    ThumbnailLoader,  # noqa: F401
-)
+from eczema_tracker.gui.widgets.thumbnail_loader import LOADED_THUMB, ThumbnailLoader
 
 log = logging.getLogger(__name__)
 
