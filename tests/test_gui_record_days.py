@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from widgets_dialogs_support import open_window
 
+from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.gui.dialogs.checkin_dialog import CheckinDialog
 from eczema_tracker.gui.dialogs.record_days_dialog import DayRow, RecordDaysDialog
 
@@ -194,3 +195,21 @@ def test_an_old_stores_second_checkin_of_a_day_is_listed_and_deleted_alone(qtbot
     qtbot.waitUntil(lambda: dialog.rows() == [DayRow(DAY_A)], timeout=WAIT_MS)
     _undo_with_keys(qtbot)
     qtbot.waitUntil(lambda: len(_every_checkin(win)) == 2, timeout=WAIT_MS)
+
+
+def test_a_closed_days_list_is_not_read_again_on_each_change_but_when_opened(qtbot, window):
+    """Found in review: the hidden list re-read every day on each record change (~100 ms with
+    2,000 days), e.g. for every number typed in today's row."""
+    win = window
+    dialog = win.record.open_record_days()
+    dialog.close()
+    reads: list[int] = []
+    load = dialog._load
+    dialog._load = lambda: (reads.append(1), load())[1]
+    with qtbot.waitSignal(win.session.changed, timeout=10000):
+        win.session.write(
+            lambda store: store.set_daily(date(2026, 3, 2), itch=4), StoreChanges(record=True)
+        )
+    assert reads == []
+    win.record.open_record_days()
+    assert reads == [1] and any(row.day == date(2026, 3, 2) for row in dialog._rows)

@@ -86,8 +86,8 @@ class RecordFlow:
             self.refresh()
             if self.treatments_dialog is not None and self.treatments_dialog.pending == 0:
                 self.treatments_dialog.reload()
-            if self.days_dialog is not None:
-                self.days_dialog.reload()
+            if self.days_dialog is not None and self.days_dialog.isVisible():
+                self.days_dialog.reload()  # a hidden list is read again when it is opened
 
     def refresh(self) -> None:
         """Show today's stored numbers in the row."""
