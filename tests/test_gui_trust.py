@@ -282,6 +282,8 @@ def test_a_newer_change_cancels_and_supersedes_the_running_check(
                     raise Cancelled("superseded")
                 threading.Event().wait(0.025)
             outcomes.append("not cancelled")
+        else:
+            outcomes.append("second")  # only after the first has stopped: never two at once
         return fake(store_, site, pipelines, choice, progress=progress, cancel=cancel)
 
     flow, summary, session = flow_for(store, tiny_settings, slow_then_fake)
@@ -292,7 +294,7 @@ def test_a_newer_change_cancels_and_supersedes_the_running_check(
         StoreChanges(prompts=True, photos=True, sites=frozenset({SITE})),
     )
     qtbot.waitUntil(lambda: not flow.busy, timeout=20000)
-    assert outcomes == ["first", "cancelled"]
+    assert outcomes == ["first", "cancelled", "second"]
     assert fake.calls == [SITE]
     assert set(flow.state(SITE).agreement.photo_ids) == set(ids[:3])  # the newest prompts
 

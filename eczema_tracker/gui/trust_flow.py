@@ -194,6 +194,9 @@ class TrustFlow(QObject):
         self._checked: dict[str, CheckKey] = {}  # what each state's check is of
         self._queue: list[str] = []  # sites waiting for an agreement check, oldest first
         self._check: tuple[str, BackgroundTask] | None = None  # the site being checked
+        # Cancelled checks still running: the next check starts once they have stopped, so
+        # two SegGPT checks never run at once.
+        self._stopping: set[BackgroundTask] = set()
         self._dirty: frozenset[str] | None = frozenset()  # sites to read again (None: all)
         self._reading: BackgroundTask | None = None
         self._timer = QTimer(self)
@@ -221,6 +224,7 @@ class TrustFlow(QObject):
             or self._dirty != frozenset()
             or self._reading is not None
             or self._check is not None
+            or self._stopping
             or self._queue
         )
 
@@ -319,11 +323,13 @@ class TrustFlow(QObject):
     # -- checking the agreement ----------------------------------------------------------------
     def _cancel_check(self) -> None:
         if self._check is not None:
-            self._check[1].cancel()
+            task = self._check[1]
+            self._stopping.add(task)
+            task.cancel()
             self._check = None  # its result, if any, is dropped
 
     def _start_next(self) -> None:
-        if self._check is not None or not self._queue or self._yield_to():
+        if self._check is not None or self._stopping or not self._queue or self._yield_to():
             return  # after a running analysis: its results' announcement reads the sites again
         site = self._queue.pop(0)
         store, pipelines, settings, check = (
@@ -409,6 +415,7 @@ class TrustFlow(QObject):
             self._emit()
 
     def _check_finished(self, task: BackgroundTask) -> None:
+        self._stopping.discard(task)
         if self._check is not None and self._check[1] is task:
             self._check = None
         if self._check is None:
