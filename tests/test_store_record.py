@@ -11,7 +11,8 @@ from datetime import date, timedelta
 import pytest
 
 from eczema_tracker.store import Store, StoreError, StoreReadOnlyError
-from eczema_tracker.store.errors import CheckinExistsError, RecordInputError
+from eczema_tracker.store.errors import RecordInputError
+from eczema_tracker.store.record_values import CheckinExistsError
 
 TODAY = date.today()
 YESTERDAY = TODAY - timedelta(days=1)

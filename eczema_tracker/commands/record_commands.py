@@ -29,7 +29,8 @@ from eczema_tracker.commands.common import (
 )
 from eczema_tracker.core.poem import POEM_ATTRIBUTION, POEM_MAX_ANSWER, POEM_QUESTIONS, score_poem
 from eczema_tracker.store import StoreError
-from eczema_tracker.store.record import (
+from eczema_tracker.store.record_days import RecordedDay
+from eczema_tracker.store.record_values import (
     POTENCIES,
     TREATMENT_KINDS,
     UNCHANGED,
@@ -39,7 +40,6 @@ from eczema_tracker.store.record import (
     parse_day,
     today,
 )
-from eczema_tracker.store.record_days import RecordedDay
 
 #: Other words accepted for --kind (after lower-casing and turning '-' and ' ' into '_').
 KIND_ALIASES = {

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from eczema_tracker.core.errors import UserError
-from eczema_tracker.core.poem import POEM_MAX_TOTAL
-
-if TYPE_CHECKING:
-    from eczema_tracker.store.record_values import CheckinRecord
 
 
 class StoreError(UserError):
@@ -41,17 +35,3 @@ class BackupError(StoreError):
 
 class RecordInputError(StoreError):
     """A check-in, daily number, treatment, course or day mark was refused; nothing was stored."""
-
-
-class CheckinExistsError(RecordInputError):
-    """A second POEM check-in for a date that has one (``existing``); nothing was stored."""
-
-    def __init__(self, existing: CheckinRecord) -> None:
-        day = existing.day
-        total = existing.score.total
-        what = "not scored" if total is None else f"POEM {total}/{POEM_MAX_TOTAL}"
-        super().__init__(
-            f"{day.day} {day:%b %Y} has a POEM check-in already ({what}); change that one "
-            "instead of adding a second."
-        )
-        self.existing = existing

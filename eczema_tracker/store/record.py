@@ -27,15 +27,13 @@ from typing import Any
 
 from eczema_tracker.core.poem import POEM_ITEMS, check_poem_answers
 from eczema_tracker.store.base import StoreBase
-from eczema_tracker.store.errors import CheckinExistsError, RecordInputError
+from eczema_tracker.store.errors import RecordInputError
 from eczema_tracker.store.record_values import (
     CHECKIN_COLUMNS,
     COURSE_SELECT,
     MAX_TIMES_A_DAY,
-    POTENCIES,
-    TREATMENT_KIND_LABELS,
-    TREATMENT_KINDS,
     UNCHANGED,
+    CheckinExistsError,
     CheckinRecord,
     CourseRecord,
     DailyRecord,
@@ -55,29 +53,12 @@ from eczema_tracker.store.record_values import (
     daily_from_row,
     mark_from_row,
     parse_day,
-    today,
     treatment_from_row,
 )
 from eczema_tracker.store.records import now_iso
 from eczema_tracker.store.rows import last_id
 
-__all__ = [
-    "POTENCIES",
-    "TREATMENT_KINDS",
-    "TREATMENT_KIND_LABELS",
-    "UNCHANGED",
-    "CheckinExistsError",
-    "CheckinRecord",
-    "CourseRecord",
-    "DailyRecord",
-    "DayEntry",
-    "DayMarkRecord",
-    "RecordMixin",
-    "TreatmentRecord",
-    "Unchanged",
-    "parse_day",
-    "today",
-]
+__all__ = ["RecordMixin"]
 
 
 class RecordMixin(StoreBase):

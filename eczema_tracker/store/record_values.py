@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from eczema_tracker.core.poem import POEM_ITEMS, PoemScore, score_poem
+from eczema_tracker.core.poem import POEM_ITEMS, POEM_MAX_TOTAL, PoemScore, score_poem
 from eczema_tracker.store.errors import RecordInputError
 
 #: The kinds of treatment, as stored.
@@ -72,6 +72,20 @@ class CheckinRecord:
     @property
     def band(self) -> str | None:
         return self.score.band
+
+
+class CheckinExistsError(RecordInputError):
+    """A second POEM check-in for a date that has one (``existing``); nothing was stored."""
+
+    def __init__(self, existing: CheckinRecord) -> None:
+        day = existing.day
+        total = existing.score.total
+        what = "not scored" if total is None else f"POEM {total}/{POEM_MAX_TOTAL}"
+        super().__init__(
+            f"{day.day} {day:%b %Y} has a POEM check-in already ({what}); change that one "
+            "instead of adding a second."
+        )
+        self.existing = existing
 
 
 @dataclass(frozen=True, slots=True)
