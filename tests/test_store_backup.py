@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from eczema_tracker.store import BackupError, Store, StoreLockedError, db
-from eczema_tracker.store.backup import export_store, restore_store
+from eczema_tracker.store.backup import export_store
+from eczema_tracker.store.restore import restore_store
 
 TABLES = ("photo", "mask_file", "prompt_mask_version", "prompt", "analysis", "rating",
           "severity_model", "site_prompt_change")  # fmt: skip

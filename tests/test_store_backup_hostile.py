@@ -22,7 +22,8 @@ from backup_tampering import read_manifest, rebuild_backup
 
 from eczema_tracker.cli import main
 from eczema_tracker.store import BackupError, Store, StoreError, db
-from eczema_tracker.store.backup import export_store, restore_store
+from eczema_tracker.store.backup import export_store
+from eczema_tracker.store.restore import restore_store
 
 POSIX = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes and special files")
 

@@ -355,7 +355,8 @@ def test_a_damaged_database_page_is_found_and_never_written_to(store):
 # -- a fresh restore, a store never set up ---------------------------------------------------
 def test_a_fresh_complete_restore_is_healthy(store, tmp_path):
     """Backups hold no thumbnails (a cache): their absence is a note, not a problem."""
-    from eczema_tracker.store.backup import export_store, restore_store
+    from eczema_tracker.store.backup import export_store
+    from eczema_tracker.store.restore import restore_store
 
     folder, _ = store
     export_store(folder, tmp_path / "backup.zip")

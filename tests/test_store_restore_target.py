@@ -23,8 +23,9 @@ import pytest
 
 from eczema_tracker.cli import main
 from eczema_tracker.store import BackupError, Store, StoreError
-from eczema_tracker.store.backup import export_store, restore_store
+from eczema_tracker.store.backup import export_store
 from eczema_tracker.store.check import check_store
+from eczema_tracker.store.restore import restore_store
 from tests.test_store_backup import _rows, full_store  # noqa: F401
 
 

@@ -266,7 +266,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_restore(args: argparse.Namespace) -> int:
     """``eczema-tracker restore FILE.zip [--force]``."""
-    from eczema_tracker.store.backup import restore_store
+    from eczema_tracker.store.restore import restore_store
 
     progress, done = _progress_bar(True, "file")
     with _store_errors():

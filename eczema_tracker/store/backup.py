@@ -38,14 +38,11 @@ from eczema_tracker.core.output_files import (
     tracked_temp,
 )
 from eczema_tracker.store import db, files
-from eczema_tracker.store.backup_format import (  # noqa: F401 - re-exported
+from eczema_tracker.store.backup_format import (
     BACKUP_FORMAT,
     BACKUP_FORMAT_VERSION,
     CHUNK,
     MANIFEST,
-    MAX_IMAGE_MEMBER_BYTES,
-    MAX_MANIFEST_BYTES,
-    MAX_MODEL_MEMBER_BYTES,
     human_size,
     os_error_text,
 )
@@ -53,9 +50,8 @@ from eczema_tracker.store.errors import BackupError, StoreError
 from eczema_tracker.store.lock import LOCK_NAME, WriterLock
 from eczema_tracker.store.maintenance import referenced_names, stored_path, unsafe_names
 from eczema_tracker.store.recovery import swap_leftovers
-from eczema_tracker.store.restore import RestoreSummary, restore_store  # noqa: F401 - re-exported
 
-__all__ = ["ExportSummary", "RestoreSummary", "export_store", "restore_store"]
+__all__ = ["ExportSummary", "export_store"]
 
 _WORK_PREFIX = ".export-"
 #: What a (killed) export may leave inside its work folder; anything else keeps it.
