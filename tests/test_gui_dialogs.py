@@ -192,7 +192,7 @@ def _offline_errors() -> dict[str, Exception]:
 @pytest.mark.parametrize("error", sorted(_offline_errors()))
 def test_offline_errors_are_said_in_words(error):
     from eczema_tracker.gui.dialogs.download_failed_dialog import describe_download_failure
-    from eczema_tracker.ml.sources import ModelSourceError
+    from eczema_tracker.ml.checkpoint_files import ModelSourceError
 
     raw = _offline_errors()[error]
     try:  # raised the way ml.sources wraps it

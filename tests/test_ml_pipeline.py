@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from eczema_tracker.core.imaging import open_image
+from eczema_tracker.ml.checkpoint_files import ModelSourceError
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.pipeline import Analysis, AnalysisPipeline
 from eczema_tracker.ml.seggpt import Prompt
 from eczema_tracker.ml.severity import SeverityModel, SeverityModelMismatch
-from eczema_tracker.ml.sources import ModelSourceError
 from tests.ml_support import (  # noqa: F401
     box_mask,
     other_tiny_dino_dir,

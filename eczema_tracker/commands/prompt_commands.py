@@ -375,8 +375,8 @@ def stoppable(
 def _raise_model_problem(exc: Exception) -> None:
     """Re-raise a model loading problem as a one-line CLI error (exit code 3)."""
     from eczema_tracker.app.personal_severity import ServiceError
+    from eczema_tracker.ml.checkpoint_files import ModelSourceError
     from eczema_tracker.ml.severity import SeverityModelError, SeverityModelMismatch
-    from eczema_tracker.ml.sources import ModelSourceError
 
     if isinstance(
         exc, ModelSourceError | SeverityModelError | SeverityModelMismatch | ServiceError

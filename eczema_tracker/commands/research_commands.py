@@ -168,8 +168,8 @@ def _checked_out(check: Callable[[str], Path], out: str) -> Path:
 
 
 def _settings(args: argparse.Namespace):
+    from eczema_tracker.ml.checkpoint_files import ModelSourceError
     from eczema_tracker.ml.loading import resolve_device
-    from eczema_tracker.ml.sources import ModelSourceError
     from eczema_tracker.research.features import ModelSettings
 
     try:
@@ -197,7 +197,7 @@ def _load(args: argparse.Namespace, *, min_masked: int):
 def _run_guarded(work):
     """Run ``work()`` turning expected failures into one-line CLI errors."""
     from eczema_tracker.core.jobs import Cancelled
-    from eczema_tracker.ml.sources import ModelSourceError
+    from eczema_tracker.ml.checkpoint_files import ModelSourceError
     from eczema_tracker.research.dataset import DatasetError
 
     try:

@@ -21,13 +21,14 @@ import numpy as np
 from PIL import Image
 
 from eczema_tracker.ml import acceleration
+from eczema_tracker.ml.checkpoint_files import weights_fingerprint
 from eczema_tracker.ml.loading import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     read_preprocessor_config,
     resolve_device,
 )
-from eczema_tracker.ml.sources import DEFAULT_DINO, resolve_source, weights_fingerprint
+from eczema_tracker.ml.sources import DEFAULT_DINO, resolve_source
 
 FEATURE_VARIANTS = ("cls", "cls+patchmean")
 #: Margin around the mask's bounding box, as a fraction of the box's side (at least 4 px).
@@ -198,7 +199,7 @@ class DinoEncoder:
 
 
 def _model_type(folder: Path) -> str | None:
-    from eczema_tracker.ml.sources import read_config
+    from eczema_tracker.ml.checkpoint_files import read_config
 
     return read_config(folder).get("model_type")
 

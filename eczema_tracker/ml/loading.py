@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from eczema_tracker.ml.checkpoint_files import read_json_file
-from eczema_tracker.ml.sources import ModelSourceError
+from eczema_tracker.ml.checkpoint_files import ModelSourceError, read_json_file
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -26,12 +26,11 @@ from typing import Any
 from eczema_tracker.core import paths
 from eczema_tracker.core.jobs import CancelCheck, Cancelled, ProgressCallback, raise_if_cancelled
 from eczema_tracker.ml import disk_space
-from eczema_tracker.ml.checkpoint_files import (  # noqa: F401 - re-exported for callers
+from eczema_tracker.ml.checkpoint_files import (
     ModelSourceError,
     read_config,
     read_safetensors_header,
     weight_files,
-    weights_fingerprint,
 )
 
 DEFAULT_DINO = "facebook/dino-vitb16"

@@ -52,7 +52,8 @@ class HeadFineTuner:
         device: str = "cpu",
         counts: WorkCounts | None = None,
     ) -> None:
-        from eczema_tracker.ml.sources import resolve_source, weights_fingerprint
+        from eczema_tracker.ml.checkpoint_files import weights_fingerprint
+        from eczema_tracker.ml.sources import resolve_source
 
         self.source = source
         self.dataset = dataset

@@ -62,7 +62,8 @@ class ModelSettings:
 
 def source_fingerprint(spec: str, role: str | None) -> str:
     """Cheap fingerprint of a model source's weights (resolves the source; loads nothing)."""
-    from eczema_tracker.ml.sources import resolve_source, weights_fingerprint
+    from eczema_tracker.ml.checkpoint_files import weights_fingerprint
+    from eczema_tracker.ml.sources import resolve_source
 
     return weights_fingerprint(resolve_source(spec, role=role))
 
