@@ -28,11 +28,11 @@ else the file's modification time.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from eczema_tracker.core import imaging
 from eczema_tracker.core.jobs import (
@@ -44,15 +44,37 @@ from eczema_tracker.core.jobs import (
 )
 from eczema_tracker.store import files
 from eczema_tracker.store.base import NewPhoto
-from eczema_tracker.store.records import ImportResult, normalise_site
+from eczema_tracker.store.records import ImportResult, PhotoRecord, normalise_site
 from eczema_tracker.store.thumbnails import (
     THUMBNAIL_DECODE_SIDE,
     thumbnail_jpeg,
     write_cached_thumbnail,
 )
 
-if TYPE_CHECKING:
-    from eczema_tracker.store.repository import Store
+
+class PhotoIntake(Protocol):
+    """What importing needs of a store (:class:`~eczema_tracker.store.repository.Store` is one)."""
+
+    data_dir: Path
+
+    def photo_by_sha256(self, sha256: str) -> PhotoRecord | None:
+        """The photo whose original bytes have this sha256, if stored."""
+        ...
+
+    def add_photos(self, photos: Sequence[NewPhoto], site: str) -> dict[str, tuple[int, bool]]:
+        """Store new photos (files first, then their rows in one transaction).
+
+        Returns sha256 -> (photo id, True when this call stored it)."""
+        ...
+
+    def binned_photos(self) -> list[PhotoRecord]:
+        """The photos in the bin."""
+        ...
+
+    def restore_from_bin(self, photo_ids: Iterable[int]) -> list[int]:
+        """Take ``photo_ids`` out of the bin; the ids restored."""
+        ...
+
 
 #: Files larger than this are refused before reading (no phone photo comes close).
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -111,7 +133,7 @@ def _walk(folder: Path) -> Iterator[tuple[Path, str | None]]:
 
 
 def import_paths(
-    store: Store,
+    store: PhotoIntake,
     paths: Iterable[str | os.PathLike[str]],
     site: str = "unspecified",
     *,
@@ -159,7 +181,7 @@ def import_paths(
     return _restore_binned(store, done) if restore_binned else done
 
 
-def _restore_binned(store: Store, results: list[ImportResult]) -> list[ImportResult]:
+def _restore_binned(store: PhotoIntake, results: list[ImportResult]) -> list[ImportResult]:
     """Bring the duplicates that are in the bin back; their first result becomes ``restored``."""
     binned = {photo.id for photo in store.binned_photos()}
     wanted = {r.photo_id for r in results if r.status == "duplicate" and r.photo_id in binned}
@@ -180,7 +202,7 @@ def _label(path: Path) -> str:
     return files.readable_name(str(path))
 
 
-def prepare_file(store: Store, path: Path, index: int = 0) -> _Prepared | ImportResult:
+def prepare_file(store: PhotoIntake, path: Path, index: int = 0) -> _Prepared | ImportResult:
     """Read, hash and decode one file; a refusal or duplicate comes back as its result."""
     label = _label(path)
     try:
@@ -222,7 +244,7 @@ def prepare_file(store: Store, path: Path, index: int = 0) -> _Prepared | Import
 
 
 def _commit_batch(
-    store: Store, batch: list[_Prepared], site: str, results: list[ImportResult | None]
+    store: PhotoIntake, batch: list[_Prepared], site: str, results: list[ImportResult | None]
 ) -> None:
     """Store the batch (files first, then all rows at once) and answer each of its files.
 
