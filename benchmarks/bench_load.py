@@ -1,5 +1,5 @@
 """Model load times: plain fp32 ``from_pretrained`` against the app's memory-mapped loads, and
-bf16 weights converted at every start against their converted copy in the cache (issue 15).
+bf16 weights converted at every start against their converted copy in the cache.
 
     python benchmarks/bench_load.py [--cache DIR]   # the models bench_analyze.py builds
 

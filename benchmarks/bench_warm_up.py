@@ -1,4 +1,4 @@
-"""Which warm-up makes the first analysis run at steady speed, for the least CPU (issue 15).
+"""Which warm-up makes the first analysis run at steady speed, for the least CPU.
 
     python benchmarks/bench_warm_up.py --rounds 2 --runs 2 [--threads 1] [--json OUT.json]
 

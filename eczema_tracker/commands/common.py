@@ -21,7 +21,7 @@ from eczema_tracker.store import Store, StoreError
 INPUT_ERROR_CODE = 2
 #: Exit code of a command stopped with Ctrl+C.
 INTERRUPTED_CODE = 130
-#: What a person is told of a result whose photo is unlike the example photos (issue 14).
+#: What a person is told of a result whose photo is unlike the example photos.
 UNFAMILIAR_TEXT = (
     "this photo looks unlike your example photos — check the mask, or paint this one as an example"
 )

@@ -76,7 +76,7 @@ __all__ = ["IMPORT_FILE_FILTER", "MainWindow"]
 log = logging.getLogger(__name__)
 LIBRARY_MIN_WIDTH = 170
 #: The library's least height and the photo tabs' least width: the window still fits a
-#: 640 × 480 screen with the library in it (issue 25).
+#: 640 × 480 screen with the library in it.
 LIBRARY_MIN_HEIGHT = 150
 PHOTO_MIN_WIDTH = 420
 

@@ -1,4 +1,4 @@
-"""Windows that fit the screen they open on (issue 25): a dialog is never larger than the room
+"""Windows that fit the screen they open on: a dialog is never larger than the room
 the screen's available area leaves it once the window manager's frame is counted, it opens
 centred on its parent, and its frame, title bar first, stays inside the available area (a
 window whose title bar is off the top of the screen cannot be moved by it).

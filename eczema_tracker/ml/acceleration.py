@@ -1,4 +1,4 @@
-"""How models run fast on the machine at hand (owner: performance work, issue 6).
+"""How models run fast on the machine at hand.
 
 Contract used by ``dino.py`` / ``seggpt.py``::
 

@@ -1,4 +1,4 @@
-"""Model weights loaded in a fraction of a second: memory-mapped safetensors (issue 15).
+"""Model weights loaded in a fraction of a second: memory-mapped safetensors.
 
 ``from_pretrained`` spends most of a start on bookkeeping, and where the fast path computes in
 bfloat16 it also converted 1.4 GB of float32 SegGPT weights on every start. Here instead:
@@ -12,7 +12,7 @@ bfloat16 it also converted 1.4 GB of float32 SegGPT weights on every start. Here
   copy. The cache file is keyed by the source revision, the full SHA-256 of every weight file
   (:func:`weights_content_hash`), the config, the model class and the dtype, so new weights
   never meet an old copy, even a retrained layer of the same shape dropped into the same
-  folder (issue 22). Each file is hashed once: its hash is remembered in
+  folder. Each file is hashed once: its hash is remembered in
   ``converted/hashes.json`` by (size, mtime_ns, ctime_ns, inode, device), so a later start
   only reads the files' ``stat``.
 

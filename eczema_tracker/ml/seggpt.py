@@ -8,7 +8,7 @@ transformers' ``SegGptForImageSegmentation`` paints the query's mask with
 
 Details that matter:
 
-- Several prompts for one query raise inside transformers (issue #30196), so the query
+- Several prompts for one query raise inside transformers (its GitHub issue #30196), so the query
   tensor is repeated once per prompt (preprocessed once, then ``expand``-ed).
 - ``num_labels=1`` is passed to pre- and post-processing: without the palette a 0/1 mask
   would be read as a near-black image.

@@ -1,4 +1,4 @@
-"""Fast SegGPT attention with the decomposed relative positions (issue 6).
+"""Fast SegGPT attention with the decomposed relative positions.
 
 transformers only ships an eager attention for SegGPT (``attn_implementation="sdpa"`` is
 refused). Its eager path materialises the 1568x1568 score matrix per head several times

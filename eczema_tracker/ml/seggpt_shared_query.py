@@ -1,4 +1,4 @@
-"""SegGPT's encoder without recomputing the query K times (issue 6).
+"""SegGPT's encoder without recomputing the query K times.
 
 For K prompts the app runs a batch of K canvases ``[prompt_k ; query]`` with
 ``feature_ensemble=True``. Every token of the query half then carries the *same* values in all K

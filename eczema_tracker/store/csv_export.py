@@ -5,7 +5,7 @@ courses, day marks), each with a header row, UTF-8, ISO dates and times, and a R
 saying what every column means. Photos in the bin are included (column ``deleted_at``); no
 image or mask file is copied (see the backup zip).
 
-Nothing of the person's is overwritten, and a set is whole or absent (issue 22): the files go
+Nothing of the person's is overwritten, and a set is whole or absent: the files go
 into a new folder ``DIR/eczema-record-YYYY-MM-DD`` (``-2``, ``-3``... when that name is taken;
 never merged into an existing folder), built under a hidden temporary name in DIR and renamed
 only once every file is written and flushed. An export killed half way leaves only that
