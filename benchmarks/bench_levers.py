@@ -32,17 +32,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_analyze import (  # noqa: E402 - after the path set-up
-    DEFAULT_CACHE,
     IOU_GATE,
     N_PROMPTS,
     _seggpt_app_forward,
-    ensure_models,
     open_photo,
     photo_paths,
     seggpt_inputs,
     segmentation_gate,
 )
-from bench_load import cpu_description  # noqa: E402
+from bench_setup import DEFAULT_CACHE, cpu_description, ensure_models  # noqa: E402
 
 
 def load_segmenter(folder: Path, path=None):

@@ -3,7 +3,7 @@ bf16 weights converted at every start against their converted copy in the cache.
 
     python benchmarks/bench_load.py [--cache DIR]   # the models bench_analyze.py builds
 
-Used by ``bench_analyze.py`` (its ``load`` section and the CPU line of its table).
+Used by ``bench_analyze.py`` (its ``load`` section).
 """
 
 from __future__ import annotations
@@ -18,24 +18,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def cpu_description() -> str:
-    """CPU model and the flags that decide the fast path (AVX2/AVX512/AMX, present or not)."""
-    from eczema_tracker.ml.acceleration import cpu_flags
-
-    name = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    flags = cpu_flags()
-    wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
-    shown = ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in wanted)
-    return f"{name} ({os.cpu_count()} logical CPUs; {shown})"
+from bench_setup import DEFAULT_CACHE, cpu_description, ensure_models  # noqa: E402
 
 
 def bench_load(folders: dict) -> dict:
@@ -115,8 +100,6 @@ def bench_load(folders: dict) -> dict:
 
 
 def main() -> None:
-    from bench_analyze import DEFAULT_CACHE, ensure_models
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="model cache folder")
     args = parser.parse_args()

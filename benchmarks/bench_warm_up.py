@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_analyze import DEFAULT_CACHE, ensure_models, run_child  # noqa: E402
-from bench_load import cpu_description  # noqa: E402
+from bench_analyze import run_child  # noqa: E402
+from bench_setup import DEFAULT_CACHE, cpu_description, ensure_models  # noqa: E402
 
 KEYS = (
     "first_analysis_over_steady",
