@@ -332,9 +332,8 @@ class PhotoActions(QObject):
 
     def ask_one_date(self, ids: list[int]) -> SetDateDialog:
         """Ask one day for ``ids`` (photos whose dates were guessed) and set it when saved."""
-        dialog = SetDateDialog(
-            len(ids), self.parent() if isinstance(self.parent(), QWidget) else None
-        )
+        parent = self.parent()
+        dialog = SetDateDialog(len(ids), parent if isinstance(parent, QWidget) else None)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.set_one_date(ids, dialog.day()))
         dialog.open()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 from PySide6.QtCore import QDateTime
 from PySide6.QtWidgets import (
@@ -53,7 +54,9 @@ class PhotoEditDialog(QDialog):
         # (the edit must not change it unasked), but offer no later day than that.
         last = max(date.today(), taken_at.date()) if taken_at else date.today()
         limit_to_today(self.when, last)
-        self.when.setDateTime(QDateTime(taken_at) if taken_at else QDateTime.currentDateTime())
+        # PySide6 takes a datetime here at run time; its stubs do not list that overload.
+        shown = QDateTime(taken_at) if taken_at else QDateTime.currentDateTime()  # type: ignore[call-overload]
+        self.when.setDateTime(shown)
         self.site = QComboBox()
         self.site.setEditable(True)
         self.site.addItems(sorted(set(sites) | {site}))
@@ -78,7 +81,7 @@ class PhotoEditDialog(QDialog):
     def edit(self) -> PhotoEdit:
         """The changes made (unchanged fields are None)."""
         taken, site, note = self._original
-        new_when = self.when.dateTime().toPython().replace(second=0, microsecond=0)
+        new_when = cast(datetime, self.when.dateTime().toPython()).replace(second=0, microsecond=0)
         if taken is not None:
             old = taken.replace(tzinfo=None, second=0, microsecond=0)
             when_changed = new_when != old

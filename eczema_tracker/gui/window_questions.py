@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from eczema_tracker.app.model_sources import SourceStatus
     from eczema_tracker.gui.dialogs.models_dialog import ModelStatusReport
     from eczema_tracker.gui.photo_edit import PhotoEdit
+    from eczema_tracker.gui.trust_flow import TrustFlow
     from eczema_tracker.gui.widgets.photo_view import PhotoDetails
 
 #: Every suffix the importer tries (MPO and GIF included), then all files.
@@ -41,6 +42,7 @@ class EditQuestionsMixin(_Window):
     settings: Settings
 
     if TYPE_CHECKING:  # the window's
+        trust: TrustFlow
 
         @property
         def store(self) -> Store: ...
@@ -165,4 +167,5 @@ class EditQuestionsMixin(_Window):
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(backup)
         box.exec()
-        return {backup: "backup", replace: "replace"}.get(box.clickedButton())
+        clicked = box.clickedButton()
+        return "backup" if clicked is backup else "replace" if clicked is replace else None

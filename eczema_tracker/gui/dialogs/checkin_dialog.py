@@ -259,11 +259,11 @@ class CheckinDialog(QDialog):
         self.flare = QCheckBox("A flare on this day")
         self.note = QLineEdit()
         self.note.setPlaceholderText("A note for this day (optional)")
-        day = QFormLayout()
-        day.addRow("Peak itch, last 24 h (0–10):", self.itch)
-        day.addRow("Sleep loss, last night (0–10):", self.sleep)
-        day.addRow("", self.flare)
-        day.addRow("Note:", self.note)
+        day_form = QFormLayout()
+        day_form.addRow("Peak itch, last 24 h (0–10):", self.itch)
+        day_form.addRow("Sleep loss, last night (0–10):", self.sleep)
+        day_form.addRow("", self.flare)
+        day_form.addRow("Note:", self.note)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -280,7 +280,7 @@ class CheckinDialog(QDialog):
         layout.addWidget(scroll, 1)
         layout.addWidget(self.score_label)
         layout.addWidget(attribution)
-        layout.addLayout(day)
+        layout.addLayout(day_form)
         layout.addWidget(self.buttons)
         self.setTabOrder(self.date_edit, self.rows[0].buttons[0])
         self.resize(760, 760)

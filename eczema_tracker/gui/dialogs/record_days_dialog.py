@@ -138,9 +138,11 @@ class RecordDaysDialog(QDialog):
         self.resize(820, 480)
         self.reload()
 
-    def _key_action(self, slot: Callable[[], object], *keys: object) -> QAction:
+    def _key_action(
+        self, slot: Callable[[], object], *keys: str | QKeySequence.StandardKey
+    ) -> QAction:
         action = QAction(self)
-        action.setShortcuts([QKeySequence(k) for k in keys])  # type: ignore[arg-type]
+        action.setShortcuts([QKeySequence(k) for k in keys])
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)
@@ -204,7 +206,8 @@ class RecordDaysDialog(QDialog):
 
     def row_texts(self, index: int) -> list[str]:
         """The cells of row ``index`` as shown."""
-        return [self.table.item(index, c).text() for c in range(len(COLUMNS))]
+        items = [self.table.item(index, c) for c in range(len(COLUMNS))]
+        return ["" if item is None else item.text() for item in items]
 
     def selected_row(self) -> DayRow | None:
         index = self.table.currentRow()

@@ -52,14 +52,16 @@ class SiteDialog(QDialog):
         self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         listed = [last_used, *(c for c in choices if c != last_used)] if last_used else choices
         self.combo.addItems(list(listed))
-        line = self.combo.lineEdit()
+        line = self.combo.lineEdit()  # an editable combo box always has one
         if default:
             self.combo.setCurrentText(default)
-            line.selectAll()  # typing replaces it
+            if line is not None:
+                line.selectAll()  # typing replaces it
         else:
             self.combo.setCurrentIndex(-1)
             self.combo.clearEditText()
-            line.setPlaceholderText("Type or choose a site")
+            if line is not None:
+                line.setPlaceholderText("Type or choose a site")
         self.label = label
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel

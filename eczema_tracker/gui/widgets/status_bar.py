@@ -62,13 +62,13 @@ class WindowStatusBar(QStatusBar):
         self._expiry.setSingleShot(True)
         self._expiry.timeout.connect(self.clearMessage)
 
-    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt's API
-        """Say ``text`` (replacing what was said before) for ``timeout`` ms (0: until replaced)."""
+    def showMessage(self, text: str, timeout: int | None = 0) -> None:  # noqa: N802 - Qt's API
+        """Say ``text`` (replacing what was said before) for ``timeout`` ms (0 or None: until replaced)."""
         if super().currentMessage():  # a status tip of Qt's own: this replaces it
             super().clearMessage()
         self.message.set_full_text(text)
         self._expiry.stop()
-        if timeout > 0:
+        if timeout is not None and timeout > 0:
             self._expiry.start(timeout)
 
     def currentMessage(self) -> str:  # noqa: N802 - Qt's API
