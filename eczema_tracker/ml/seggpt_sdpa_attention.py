@@ -101,13 +101,27 @@ class FastSegGptAttention(SegGptAttention):
         bias = term_h[..., :, None] + term_w[..., None, :]  # B x nh x H x W x H x W
         return bias.reshape(batch, heads, tokens, tokens)
 
-    def _attend_sdpa(self, query, key, value, height: int, width: int) -> torch.Tensor:
+    def _attend_sdpa(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        height: int,
+        width: int,
+    ) -> torch.Tensor:
         bias = None
         if self.use_relative_position_embeddings:
             bias = self.relative_position_bias(query, height, width)
         return F.scaled_dot_product_attention(query, key, value, attn_mask=bias, scale=self.scale)
 
-    def _attend_eager(self, query, key, value, height: int, width: int) -> torch.Tensor:
+    def _attend_eager(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        height: int,
+        width: int,
+    ) -> torch.Tensor:
         # One canvas at a time: the same arithmetic as transformers, but the score matrices
         # (heads x tokens x tokens, ~160 MB each in fp32 at 896x448) exist for one canvas only,
         # not for all 2K at once, which bounds the peak memory (and the heap malloc keeps).
@@ -123,7 +137,14 @@ class FastSegGptAttention(SegGptAttention):
             ]
         )
 
-    def _attend_eager_batch(self, query, key, value, height: int, width: int) -> torch.Tensor:
+    def _attend_eager_batch(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        height: int,
+        width: int,
+    ) -> torch.Tensor:
         batch, heads, tokens, head_dim = query.shape
         query, key, value = (
             t.reshape(batch * heads, tokens, head_dim) for t in (query, key, value)
@@ -137,7 +158,14 @@ class FastSegGptAttention(SegGptAttention):
         del scores
         return (weights @ value).reshape(batch, heads, tokens, head_dim)
 
-    def _attend_matmul(self, query, key, value, height: int, width: int) -> torch.Tensor:
+    def _attend_matmul(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        height: int,
+        width: int,
+    ) -> torch.Tensor:
         if not self.use_relative_position_embeddings:
             return F.scaled_dot_product_attention(query, key, value, scale=self.scale)
         batch, heads, tokens, _ = query.shape
@@ -177,7 +205,9 @@ class FastSegGptAttention(SegGptAttention):
         # batch x heads x tokens x head_dim -> batch x height x width x hidden
         return attn.transpose(1, 2).reshape(batch, height, width, -1)
 
-    def forward(self, hidden_states: torch.Tensor, output_attentions: bool = False):
+    def forward(
+        self, hidden_states: torch.Tensor, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Same contract as ``SegGptAttention.forward``: returns ``(output, None)``."""
         if output_attentions:
             return super().forward(hidden_states, output_attentions=True)

@@ -185,7 +185,7 @@ def show_help(parent: QWidget | None, page: str = "how-it-works") -> HelpDialog:
         alive = dialog is not None and dialog.isVisible() is not None
     except RuntimeError:  # the C++ object was deleted with its parent
         alive = False
-    if not alive:
+    if dialog is None or not alive:
         dialog = HelpDialog(parent)
         _open[key] = dialog
         dialog.destroyed.connect(lambda *_: _open.pop(key, None))
