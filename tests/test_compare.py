@@ -85,6 +85,8 @@ def test_the_change_in_words_says_area_grade_and_days():
     same_day = _photo(4, 0, 0.004)
     assert change_in_words(then, same_day).endswith("moderate \u2192 not graded, the same day")
     assert "18 % \u2192 0.4 %" in change_in_words(then, same_day)
+    neither_graded = change_in_words(_photo(5, 0, 0.2), _photo(6, 9, None))
+    assert neither_graded == "lesion share of the photo 20 % \u2192 no mask, 9 days"
 
 
 def test_an_area_of_another_kind_is_named_on_each_side():

@@ -167,7 +167,8 @@ def days_between(a: datetime, b: datetime) -> int:
 
 def change_in_words(a: ComparePhoto, b: ComparePhoto) -> str:
     """What changed from the earlier to the later photo, e.g.
-    ``lesion share of the photo 18 % → 7 %, moderate → mild, 41 days``."""
+    ``lesion share of the photo 18 % → 7 %, moderate → mild, 41 days`` (the grades left out
+    when neither photo is graded)."""
     then, now = in_time_order(a, b)
 
     def area(p: ComparePhoto) -> str:
@@ -179,6 +180,9 @@ def change_in_words(a: ComparePhoto, b: ComparePhoto) -> str:
         areas = f"lesion {area(then)} {_of(then.area_kind)} \u2192 {area(now)} {_of(now.area_kind)}"
     days = days_between(then.taken, now.taken)
     span = "the same day" if days == 0 else f"{days} day{'s' if days != 1 else ''}"
+    ungraded = "not graded"
+    if then.grade_word == ungraded and now.grade_word == ungraded:
+        return f"{areas}, {span}"
     return f"{areas}, {then.grade_word} \u2192 {now.grade_word}, {span}"
 
 
@@ -246,6 +250,8 @@ class LoadedPhoto:
     image: np.ndarray | None  # height x width x 3, uint8, upright
     mask: np.ndarray | None  # height x width, bool; None when the photo has no mask
     problem: str = ""
+    #: whose mask it is: "prompt", "corrected", "analysis" (None: no mask)
+    mask_origin: str | None = None
 
 
 def load_shown_photo(store: Store, photo_id: int, max_side: int) -> LoadedPhoto:
@@ -271,7 +277,8 @@ def load_shown_photo(store: Store, photo_id: int, max_side: int) -> LoadedPhoto:
                 image.size, Image.Resampling.BILINEAR
             )
             mask = np.asarray(small) >= 128
-    return LoadedPhoto(np.asarray(image, dtype=np.uint8), mask)
+    origin = None if mask is None or shown is None else shown.origin
+    return LoadedPhoto(np.asarray(image, dtype=np.uint8), mask, mask_origin=origin)
 
 
 def outlined(image: np.ndarray, mask: np.ndarray | None, color: tuple[int, int, int]) -> np.ndarray:

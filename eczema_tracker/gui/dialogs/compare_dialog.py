@@ -4,7 +4,7 @@ between them in words, exported to PNG.
 Each side shows its photo with the outline of its shown mask, its date, area and grade; under
 both, the change in words (:func:`eczema_tracker.app.compare.change_in_words`). The wheel, the
 ``+``/``-`` keys and the buttons zoom both photos by the same factor of their fitted size;
-dragging or the scroll bars (arrow keys on a focused photo) pan both alike; ``0`` fits them
+dragging or the arrow keys (on a focused photo) pan both alike; ``0`` fits them
 again. The site and the two photos are chosen in combo boxes (by default the site's first and
 latest analysed photo). Export PNG… (Ctrl+S) saves what is shown; an existing file is replaced
 only when it is a comparison this app wrote (any other file is refused, never overwritten).
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, QSize, QStandardPaths, Qt, Signal
-from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPixmap, QShortcut, QWheelEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -61,11 +61,14 @@ from eczema_tracker.core.output_files import OutputFileError, check_output_targe
 from eczema_tracker.gui.formatting import format_day
 from eczema_tracker.gui.screen_fit import keep_on_screen
 from eczema_tracker.gui.widgets.image_overlay import pil_to_qimage
-from eczema_tracker.gui.widgets.mask_colors import RESULT_MASK_COLOR
+from eczema_tracker.gui.widgets.mask_colors import PROMPT_MASK_COLOR, RESULT_MASK_COLOR
 
 ZOOM_STEP = 1.25
 MAX_ZOOM = 16.0
-OUTLINE = (RESULT_MASK_COLOR.red(), RESULT_MASK_COLOR.green(), RESULT_MASK_COLOR.blue())
+
+
+def _rgb(color: QColor) -> tuple[int, int, int]:
+    return color.red(), color.green(), color.blue()
 
 
 def prepared_image(store: Any, photo_id: int) -> QImage | str:
@@ -76,7 +79,9 @@ def prepared_image(store: Any, photo_id: int) -> QImage | str:
     loaded = load_shown_photo(store, photo_id, COMPARE_DECODE_SIDE)
     if loaded.image is None:
         return loaded.problem
-    pixels = outlined(loaded.image, loaded.mask, OUTLINE)
+    # the person's prompt mask in its blue, a result (or its correction) in red, as elsewhere
+    color = PROMPT_MASK_COLOR if loaded.mask_origin == "prompt" else RESULT_MASK_COLOR
+    pixels = outlined(loaded.image, loaded.mask, _rgb(color))
     return pil_to_qimage(Image.fromarray(np.ascontiguousarray(pixels)))
 
 
@@ -94,6 +99,9 @@ class ComparedPhotoView(QGraphicsView):
         self._text = self.scene().addText("")
         self.zoom = 1.0
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        # panned by dragging or the arrow keys: no scroll bars in the picture (or the PNG)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(200, 160)
