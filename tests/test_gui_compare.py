@@ -155,5 +155,12 @@ def test_export_writes_a_png_and_never_replaces_a_file_the_app_did_not_make(
     assert dialog.last_export == saved and is_own_png(saved)
     with Image.open(saved) as picture:
         assert picture.width >= 400  # both photos side by side
+    asked: list[str] = []
+    dialog.ask_replace = lambda path: asked.append(path.name) or False
+    before = saved.read_bytes()
     qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)  # again: its own
-    assert len(problems) == 1 and is_own_png(saved)
+    assert asked == ["arm-then-and-now.png"] and saved.read_bytes() == before  # "No": kept
+    dialog.ask_replace = lambda path: True
+    dialog.set_zoom(2.0)
+    qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert len(problems) == 1 and is_own_png(saved) and saved.read_bytes() != before

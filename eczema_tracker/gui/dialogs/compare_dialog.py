@@ -85,6 +85,12 @@ def prepared_image(store: Any, photo_id: int) -> QImage | str:
     return pil_to_qimage(Image.fromarray(np.ascontiguousarray(pixels)))
 
 
+def png_target(path: str | os.PathLike[str]) -> Path:
+    """``path`` made absolute, with ``.png`` added when it has another ending."""
+    target = Path(os.path.abspath(Path(path).expanduser()))
+    return target if target.suffix.lower() == ".png" else target.with_name(target.name + ".png")
+
+
 class ComparedPhotoView(QGraphicsView):
     """One side: a photo shown at ``zoom`` times the size that fits the view."""
 
@@ -331,7 +337,7 @@ class CompareDialog(QDialog):
         when = "Then" if photo is in_time_order(*pair)[0] else "Now"
         self.captions[side].setText(
             f"<b>{when}:</b> {photo.caption()}"
-            + ("" if photo.grade_text is None else f"<br>{photo.grade_text}")
+            + (f"<br>{photo.grade_text}" if photo.grade_label is not None else "")
         )
         self.change.setText(change_in_words(*pair))
         if self._shown[side] == photo_id:
@@ -389,9 +395,7 @@ class CompareDialog(QDialog):
         An existing file is replaced only when it is a comparison this app wrote; anything else
         (and a target inside the store, a folder, a link) is refused with an
         :class:`~eczema_tracker.core.output_files.OutputFileError`."""
-        target = Path(os.path.abspath(Path(path).expanduser()))
-        if target.suffix.lower() != ".png":
-            target = target.with_name(target.name + ".png")
+        target = png_target(path)
         if target.is_file() and not target.is_symlink() and not is_own_png(target):
             raise OutputFileError(
                 f"{target.name} was not made by Eczema Tracker, so it is left as it is; "
@@ -411,9 +415,23 @@ class CompareDialog(QDialog):
             QStandardPaths.StandardLocation.PicturesLocation
         ) or str(Path.home())
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export the comparison", str(Path(folder) / suggested), "PNG image (*.png)"
+            self,
+            "Export the comparison",
+            str(Path(folder) / suggested),
+            "PNG image (*.png)",
+            # asked here instead: only a comparison the app made may be replaced at all
+            options=QFileDialog.Option.DontConfirmOverwrite,
         )
         return path or None
+
+    def ask_replace(self, path: Path) -> bool:
+        """Whether to replace ``path``, a comparison this app saved earlier."""
+        answer = QMessageBox.question(
+            self,
+            "Replace the comparison?",
+            f"{path.name} is a comparison saved earlier. Replace it with this one?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def show_problem(self, text: str) -> None:
         """Tell why the export failed (tests replace this)."""
@@ -429,8 +447,12 @@ class CompareDialog(QDialog):
         path = self.ask_export_path(suggested.replace(" ", "-").replace(os.sep, "-"))
         if not path:
             return None
+        target = png_target(path)
+        if target.is_file() and not target.is_symlink() and is_own_png(target):
+            if not self.ask_replace(target):
+                return None
         try:
-            saved = self.export_png(path)
+            saved = self.export_png(target)
         except OutputFileError as exc:
             self.show_problem(exc.message)
             return None
