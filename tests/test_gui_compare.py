@@ -4,6 +4,7 @@ never replaces a file the app did not make."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
@@ -164,3 +165,27 @@ def test_export_writes_a_png_and_never_replaces_a_file_the_app_did_not_make(
     dialog.set_zoom(2.0)
     qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert len(problems) == 1 and is_own_png(saved) and saved.read_bytes() != before
+
+
+def test_a_corrected_mask_shows_in_the_open_comparison(qtbot, window):
+    from eczema_tracker.app.changes import StoreChanges
+
+    win, ids = window
+    win.activateWindow()
+    with qtbot.waitSignal(win.photoShown, timeout=WAIT_MS):
+        win.open_photo(ids[2])
+    qtbot.keyClick(win.library, Qt.Key.Key_C)
+    dialog = _compare_dialog(qtbot, win)
+    assert _shown_ids(dialog) == [ids[0], ids[2]]
+    before = dialog.change.text()
+
+    def correct(store):
+        photo = store.photo(ids[2])
+        mask = np.zeros((photo.height, photo.width), bool)
+        mask[: photo.height // 2] = True  # half the photo
+        store.save_corrected_mask(store.current_analysis(ids[2]).id, mask)
+
+    win.session.write(correct, StoreChanges(corrections=True, analyses=True))
+    qtbot.waitUntil(lambda: dialog.change.text() != before, timeout=WAIT_MS)
+    assert "\u2192 50 %" in dialog.change.text() and _shown_ids(dialog) == [ids[0], ids[2]]
+    qtbot.waitUntil(dialog.photos_ready, timeout=WAIT_MS)

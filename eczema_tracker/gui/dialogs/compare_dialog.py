@@ -278,6 +278,27 @@ class CompareDialog(QDialog):
         self.then_choice.currentIndexChanged.connect(lambda _i: self._chosen(0))
         self.now_choice.currentIndexChanged.connect(lambda _i: self._chosen(1))
         self.show_site(site, pair)
+        changed = getattr(session, "changed", None)
+        if changed is not None:
+            changed.connect(self._store_changed)
+
+    def _store_changed(self, changes: Any) -> None:
+        """Photos, masks or results changed: show the same two photos anew (a photo that went
+        to the bin gives way to the site's default)."""
+        if not (changes.photos or changes.analyses or changes.prompts or changes.corrections):
+            return
+        pair = self.chosen_pair()
+        self._shown = {0: None, 1: None}  # a mask may have changed: read both again
+        sites = self.session.store.sites()
+        self.site_choice.blockSignals(True)
+        current = self.site_choice.currentText()
+        self.site_choice.clear()
+        self.site_choice.addItems(sites)
+        self.site_choice.blockSignals(False)
+        if current in sites:
+            self.show_site(current, None if pair is None else (pair[0].photo_id, pair[1].photo_id))
+        else:  # its last photo went to the bin, or was moved
+            self.show_site(sites[0] if sites else "")
 
     def sizeHint(self) -> QSize:  # noqa: D102, N802
         return QSize(1200, 700)
