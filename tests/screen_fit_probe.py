@@ -34,6 +34,7 @@ def _dialogs(win: MainWindow) -> Iterator[tuple[str, QWidget]]:
     from eczema_tracker.app.model_sources import source_status
     from eczema_tracker.gui.bin_dialog import BinDialog
     from eczema_tracker.gui.dialogs.checkin_dialog import CheckinDialog
+    from eczema_tracker.gui.dialogs.compare_dialog import CompareDialog
     from eczema_tracker.gui.dialogs.day_dialog import DayDialog
     from eczema_tracker.gui.dialogs.download_failed_dialog import (
         DownloadFailedDialog,
@@ -94,6 +95,7 @@ def _dialogs(win: MainWindow) -> Iterator[tuple[str, QWidget]]:
         PhotoEditDialog(taken_at=None, site="left arm", note="", sites=["left arm"], parent=win),
     )
     yield "bin", BinDialog(win.session, win.photo_actions, win, win)
+    yield "compare", CompareDialog(win.session, "left arm", parent=win)
     win.show_message("info", "Import finished", "Imported 12 photos. " * 8, "details\n" * 80)
     yield "message", win.findChildren(QMessageBox)[-1]
 

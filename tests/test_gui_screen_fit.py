@@ -39,6 +39,7 @@ DIALOGS = [
     "set date",
     "photo edit",
     "bin",
+    "compare",
     "model status",
     "message",
 ]

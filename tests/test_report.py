@@ -60,10 +60,10 @@ def _images(page: PageObject) -> int:
 
 
 # -- the PDF --------------------------------------------------------------------------------------
-def test_report_has_two_pages_with_range_poem_sites_and_name(report_pdf):
+def test_report_has_three_pages_with_range_poem_sites_and_name(report_pdf):
     path, info, written = report_pdf
     reader = PdfReader(path)
-    assert len(reader.pages) == written.pages == 2
+    assert len(reader.pages) == written.pages == 3
     text = _text(path)
     assert f"From {day_text(info['from'])} to {day_text(info['to'])}" in text
     assert "POEM" in text and NAME in text
@@ -77,8 +77,9 @@ def test_report_has_two_pages_with_range_poem_sites_and_name(report_pdf):
 
 def test_report_embeds_the_photos_and_draws_the_timeline(report_pdf):
     path, _, _ = report_pdf
-    first, second = PdfReader(path).pages
-    assert _images(second) == 2 * 3  # first, middle and last photo of each site
+    first, second, third = PdfReader(path).pages
+    # first, middle and last photo of each site, then each site's "then and now" pair
+    assert _images(second) + _images(third) == 2 * 3 + 2 * 2
     page_one = first.extract_text()
     for label in ("Timeline", "Severity", "Lesion area", "Flares", "Epaderm", "Peak itch"):
         assert label in page_one  # the timeline's axes: vector drawing, its labels are text
@@ -410,7 +411,10 @@ def test_an_unreadable_photo_is_a_gap_not_a_failure(tmp_path):
     assert arm.strip[0].image is None and "could not be read" in arm.strip[0].problem
     written = write_report(data, tmp_path / "r.pdf")
     assert "could not be read" in _text(written.path)
-    assert _images(PdfReader(written.path).pages[1]) == 3  # the other three photos
+    # the other three photos of the strips, and three of the "then and now" pairs
+    assert sum(_images(page) for page in PdfReader(written.path).pages) == 3 + 3
+    pair = next(p for p in data.then_and_now if p.site == "left arm")
+    assert pair.then is not None and pair.then.image is None and pair.now is not None
 
 
 def test_scores_of_a_model_the_store_does_not_know_are_said_so(tmp_path):

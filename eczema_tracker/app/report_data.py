@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image
 
+from eczema_tracker.app.compare import load_shown_photo
 from eczema_tracker.app.familiarity_text import is_unfamiliar
 from eczema_tracker.app.report_request import (
     LETTER_COUNTRIES,
@@ -33,6 +33,7 @@ from eczema_tracker.app.report_request import (
     default_paper,
     parse_report_day,
 )
+from eczema_tracker.app.report_then_and_now import ThenAndNow, gather_then_and_now
 from eczema_tracker.app.timeline_data import TimelineData, gather_timeline_data
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.core.poem import poem_band
@@ -257,6 +258,8 @@ class ReportData:
     timeline: TimelineData = field(default_factory=TimelineData)
     #: the folder of the store it was read from (a report is never written inside it)
     store_root: Path | None = None
+    #: per site with photos in the range: its first and last analysed photo, or why not
+    then_and_now: tuple[ThenAndNow, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -377,26 +380,8 @@ def load_strip_photo(
 
     A photo or mask file that cannot be read gives a strip photo without it (and the reason).
     """
-    from eczema_tracker.core import imaging
-
-    try:
-        image = imaging.decode_photo(store.photo_file(point.photo_id), max_side=max_side).image
-    except (imaging.ImageLoadError, OSError) as exc:
-        reason = exc.reason if isinstance(exc, imaging.ImageLoadError) else str(exc)
-        return StripPhoto(point, None, None, f"the photo could not be read ({reason})")
-    mask = None
-    shown = store.shown_mask(point.photo_id)
-    if shown is not None:
-        try:
-            full = store.load_mask(shown.mask)
-        except (imaging.ImageLoadError, OSError):
-            full = None  # the photo without its outline beats no report
-        if full is not None:
-            small = Image.fromarray(full.astype(np.uint8) * np.uint8(255), mode="L").resize(
-                image.size, Image.Resampling.BILINEAR
-            )
-            mask = np.asarray(small) >= 128
-    return StripPhoto(point, np.asarray(image, dtype=np.uint8), mask)
+    loaded = load_shown_photo(store, point.photo_id, max_side)
+    return StripPhoto(point, loaded.image, loaded.mask, loaded.problem)
 
 
 def _model_info(store: Store, model_id: int) -> ModelInfo | None:
@@ -440,7 +425,8 @@ def gather_report(
         points = _site_points(store, request, site)
         if points or request.sites:
             gathered.append((site, points))
-    to_decode = sum(len(strip_points(points)) for _, points in gathered)
+    # each site's strip, and the two photos of its "then and now"
+    to_decode = sum(len(strip_points(points)) + 2 for _, points in gathered)
     done = 0
     sites = []
     for site, points in gathered:
@@ -451,7 +437,14 @@ def gather_report(
             strip.append(load_strip_photo(store, point))
             done += 1
         sites.append(SiteReport(site, tuple(points), tuple(strip)))
-    report(progress, done, to_decode, "photos read")
+    then_and_now = []
+    for site, points in gathered:
+        if not points:
+            continue
+        report(progress, done, to_decode, f"reading the first and last photo of {site}")
+        then_and_now.append(gather_then_and_now(store, site, low, high, cancel=cancel))
+        done += 2
+    report(progress, to_decode, to_decode, "photos read")
     model_ids = sorted(
         {p.severity_model_id for s in sites for p in s.points if p.severity_model_id is not None}
     )
@@ -490,4 +483,5 @@ def gather_report(
         checkin_days=checkin_days,
         timeline=timeline,
         store_root=Path(store.data_dir),
+        then_and_now=tuple(then_and_now),
     )

@@ -5,7 +5,8 @@ Page 1: the header (name, range, when it was made, "not a diagnosis"), the summa
 year, per body site the lesion area and the predicted severity with the model that predicted
 it) and the timeline figure (:mod:`.timeline_figure`, as in the app). Then (when the range has
 photos) per body site its first, middle and last photo with the outline of the mask shown, the
-date and the area. Then every treatment course, flare and note of the range, most recent first,
+date and the area, and its "then and now" (:mod:`.report_then_and_now`: the first and last
+analysed photo, cropped around the lesion). Then every treatment course, flare and note of the range, most recent first,
 on as many pages as they take; past :data:`MAX_COURSES` courses, :data:`MAX_FLARES` flares or
 :data:`MAX_NOTES` notes (or :data:`MAX_NOTE_CHARS` characters of one note) a line says how many
 were left out and that the CSV export has all of them: nothing is dropped without a word. An
@@ -45,6 +46,7 @@ from eczema_tracker.app.report_data import (
 )
 from eczema_tracker.app.report_document import FONT, MUTED, Column, ReportDocument
 from eczema_tracker.app.report_summary import day_text, pct, summary
+from eczema_tracker.app.report_then_and_now import draw_then_and_now
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.core.output_files import check_output_target, writing_output
 from eczema_tracker.core.poem import POEM_ATTRIBUTION
@@ -370,6 +372,8 @@ def build_document(
     raise_if_cancelled(cancel)
     if any(s.strip for s in data.sites):
         _photos(doc, data.sites)
+        doc.space(0.2)
+        draw_then_and_now(doc, data.then_and_now)
         doc.space(0.2)
     else:
         doc.add_page()

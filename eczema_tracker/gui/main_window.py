@@ -229,6 +229,13 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
             lambda: self.analysis.analyse([self.shown_photo] if self.shown_photo else [])
         )
         self.timeline_panel.photoActivated.connect(self.open_photo)
+        self.timeline_panel.compareRequested.connect(self._compare)
+        self.photo_view.compareRequested.connect(self.actions_by_name["compare"].trigger)
+
+    def _compare(self, first: int, second: int) -> None:
+        from eczema_tracker.gui.dialogs.compare_dialog import open_compare
+
+        open_compare(self, first, second)
 
     def _rated(self, level: int | None) -> None:
         if level is not None:

@@ -2,7 +2,7 @@
 
 Shortcuts: Ctrl+O import, Delete delete to the bin, Ctrl+Z undo, 0-3 rate, Backspace clear the
 rating, P paint a prompt mask, E edit date/site/note, M move to another site, Ctrl+R analyse the
-selected photos, Ctrl+Shift+R analyse all not analysed, Ctrl+T timeline, Ctrl+K weekly check-in,
+selected photos, Ctrl+Shift+R analyse all not analysed, Ctrl+T timeline, C compare the photo with another date, Ctrl+K weekly check-in,
 F1 help. The Record menu and today's numbers row come from :mod:`.record_flow`.
 """
 
@@ -31,6 +31,15 @@ def _show_report_dialog(w: MainWindow) -> None:
     from eczema_tracker.gui.report_flow import show_report_dialog
 
     show_report_dialog(w)
+
+
+def _compare_shown_photo(w: MainWindow) -> None:
+    # Imported on first use, like the report.
+    from eczema_tracker.gui.dialogs.compare_dialog import open_compare
+
+    open_compare(
+        w, w.shown_photo or 0, tell=lambda text: w.show_message("info", "Compare two dates", text)
+    )
 
 
 def _action(w: MainWindow, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -82,6 +91,13 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
             "Paint where the eczema is on this photo; it becomes a prompt of its site",
         ),
         "unprompt": _action(w, "Stop using as prompt", w.prompts.unset_prompt_of_current),
+        "compare": _action(
+            w,
+            "&Compare with another date…",
+            lambda: _compare_shown_photo(w),
+            "C",
+            "This photo beside its site's first analysed photo (or pick two dates)",
+        ),
         "edit": _action(
             w,
             "&Edit date, site and note…",
@@ -193,11 +209,11 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
             ("import", "backup", "restore", "bin", None, "report", None, "settings", None, "quit"),
         ),
         ("&Edit", ("undo", None, "delete", "move", "rename_site", "edit", "clear_rating")),
-        ("&Photo", ("paint", "unprompt", None, "rate_0", "rate_1", "rate_2", "rate_3")),
+        ("&Photo", ("paint", "unprompt", "compare", None, "rate_0", "rate_1", "rate_2", "rate_3")),
         ("&Record", ("checkin", "record_days", "treatments", None, "flare_today", "day_note")),
         ("&Analyse", ("analyse_selected", "analyse_pending")),
         ("&Models", ("models", "train", "import_model", "rescore")),
-        ("&View", ("timeline",)),
+        ("&View", ("timeline", "compare")),
         ("&Help", tuple(HELP_PAGES)),
     ):
         sub = menu.addMenu(title)

@@ -80,6 +80,14 @@ OTHER_SHORTCUTS: dict[str, list[tuple[str, str]]] = {
         ("Drag", "move along the dates"),
         ("Double-click", "show the chosen range again"),
         ("Click a point", "open its photo"),
+        ("Shift+click two points", "compare their photos side by side"),
+    ],
+    "Comparing two dates": [
+        ("+ and −", "zoom both photos in and out (or the wheel)"),
+        ("0", "fit both photos again"),
+        ("Drag or arrow keys", "move both photos alike"),
+        ("Ctrl+S", "export the comparison as a PNG image"),
+        ("Esc", "close"),
     ],
 }
 

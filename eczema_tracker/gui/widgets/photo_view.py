@@ -124,6 +124,7 @@ class PhotoView(QWidget):
     analyseRequested = Signal()  # noqa: N815
     ratingCleared = Signal()  # noqa: N815
     editRequested = Signal()  # noqa: N815
+    compareRequested = Signal()  # noqa: N815 - this photo beside another date
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -204,6 +205,11 @@ class PhotoView(QWidget):
         self.correct_button.clicked.connect(self.correctResultRequested)
         self.analyse_button = QPushButton("Analyse this photo")
         self.analyse_button.clicked.connect(self.analyseRequested)
+        self.compare_button = QPushButton("Compare with another date…")
+        self.compare_button.setToolTip(
+            "This photo beside its site's first analysed photo, with the change in words (key C)"
+        )
+        self.compare_button.clicked.connect(self.compareRequested)
 
         side = QVBoxLayout()
         side.addWidget(self.title)
@@ -218,6 +224,7 @@ class PhotoView(QWidget):
             self.unset_button,
             self.correct_button,
             self.analyse_button,
+            self.compare_button,
         ):
             side.addWidget(button)
         self.hint = QLabel()
@@ -256,6 +263,7 @@ class PhotoView(QWidget):
             *self.rating_buttons,
             self.show_mask,
             self.edit_button,
+            self.compare_button,
         ):
             w.setEnabled(enabled)
         self.clear_rating_button.setEnabled(enabled and details.rating is not None)

@@ -6,6 +6,9 @@ self-ratings and lesion area; under it, on the same date axis, POEM totals with 
 itch and sleep numbers, treatment courses as bars, flares and notes. Hovering shows a point's
 date and values (or a course, a note), clicking a photo's point emits
 ``photoActivated(photo_id)``, and the figure exports to PNG, PDF or SVG (saying where).
+Shift-click (or Ctrl-click) a photo's point marks it for a comparison (ringed); shift-clicking
+a second point emits ``compareRequested(first_id, second_id)``; the Compare… button emits it
+with the marked point (or 0) and 0, for the Compare view to choose the site's default pair.
 The date axis shows a range (4 weeks, 3 months, 12 months or all; by default the last 3 months
 with anything recorded, so a long gap does not squeeze the rest into a line); the wheel zooms
 it around the mouse, dragging pans it, a double-click goes back to the chosen range. The widget
@@ -76,7 +79,12 @@ RANGES: dict[str, tuple[str, float | None]] = {
 }
 DEFAULT_RANGE = "3m"
 ZOOM_PER_WHEEL_STEP = 0.8
-HOVER_HINT = "Hover a point for details; click a photo's point to open it."
+HOVER_HINT = (
+    "Hover a point for details; click a photo's point to open it, "
+    "shift-click two points to compare them."
+)
+#: Mouse modifiers (matplotlib's names) that make a click on a point pick it for a comparison.
+COMPARE_MODIFIERS = frozenset({"shift", "ctrl"})
 
 
 def ask_export_path_with_dialog(parent: QWidget, suggested: str) -> str | None:
@@ -104,6 +112,8 @@ class TimelineView(QWidget):
 
     #: The user clicked a point: open this photo.
     photoActivated = Signal(int)
+    #: Compare these two photos (ids; 0: let the Compare view choose).
+    compareRequested = Signal(int, int)  # noqa: N815
 
     def __init__(
         self,
@@ -121,6 +131,8 @@ class TimelineView(QWidget):
         self._range = DEFAULT_RANGE
         self._drag: tuple[float, tuple[float, float]] | None = None  # press x (px), xlim
         self._dragged = False
+        self._compare_mark: HoverTarget | None = None  # the first point picked to compare
+        self._compare_ring: list = []  # the ring drawn around it
         self.last_export: Path | None = None
         #: the photo store's folder: a chart is never saved inside it (set by the panel)
         self.store_root: Path | None = None
@@ -151,11 +163,18 @@ class TimelineView(QWidget):
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save this chart as a PNG image or a PDF document")
         self.export_button.clicked.connect(self.export_with_dialog)
+        self.compare_button = QPushButton("Compare…")
+        self.compare_button.setToolTip(
+            "Two dates side by side: the point you shift-clicked, or the first and latest "
+            "analysed photo"
+        )
+        self.compare_button.clicked.connect(self._compare_clicked)
 
         bottom = QHBoxLayout()
         bottom.setContentsMargins(6, 0, 6, 4)
         bottom.addWidget(self.range_choice)
         bottom.addWidget(self.status_label, 1)
+        bottom.addWidget(self.compare_button)
         bottom.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -292,8 +311,48 @@ class TimelineView(QWidget):
         x, y = position
         return QPoint(round(x / ratio), round((self.figure.bbox.height - y) / ratio))
 
+    def compare_mark(self) -> int | None:
+        """The photo id of the point picked first for a comparison, if any."""
+        mark = self._compare_mark
+        return None if mark is None or mark.point is None else int(mark.point.photo_id)
+
+    def pick_for_comparison(self, target: HoverTarget) -> None:
+        """A photo's point shift-clicked: the first marks it, the second asks for the
+        comparison of both (the same point again unmarks it)."""
+        if target.point is None:
+            return
+        first = self.compare_mark()
+        chosen = int(target.point.photo_id)
+        self._set_compare_mark(None)
+        if first is None:
+            self._set_compare_mark(target)
+            self.status_label.setText(
+                f"Comparing {describe_point(target.point).splitlines()[0]}: "
+                "shift-click another point (or press Compare…)."
+            )
+        elif first != chosen:
+            self.compareRequested.emit(first, chosen)
+
+    def _compare_clicked(self) -> None:
+        first = self.compare_mark() or 0
+        self._set_compare_mark(None)
+        self.compareRequested.emit(first, 0)
+
+    def _set_compare_mark(self, target: HoverTarget | None) -> None:
+        for artist in self._compare_ring:
+            artist.remove()
+        self._compare_ring = []
+        self._compare_mark = target
+        if target is not None:
+            self._compare_ring = target.axes.plot(
+                [target.x], [target.y], marker="o", markersize=16, markerfacecolor="none",
+                markeredgecolor="black", markeredgewidth=2, zorder=9,
+            )  # fmt: skip
+        self.canvas.draw_idle()
+
     # ------------------------------------------------------------ drawing
     def _draw(self) -> None:
+        self._compare_mark, self._compare_ring = None, []  # the figure is drawn anew
         self.drawn = draw_timeline(self.figure, self._data)
         self.score_axes = self.drawn.first
         self.area_axes = self.drawn.area
@@ -367,7 +426,10 @@ class TimelineView(QWidget):
             return
         target = self._nearest(event.x, event.y)
         if target is not None and target.point is not None:
-            self.photoActivated.emit(int(target.point.photo_id))
+            if COMPARE_MODIFIERS & set(event.modifiers):
+                self.pick_for_comparison(target)
+            else:
+                self.photoActivated.emit(int(target.point.photo_id))
 
     def _on_scroll(self, event: MouseEvent) -> None:
         if event.xdata is None or self.drawn.extent is None:

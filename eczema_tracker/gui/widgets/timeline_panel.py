@@ -28,6 +28,8 @@ class TimelinePanel(QWidget):
     """Site chooser + timeline; ``photoActivated(id)`` when a photo's point is clicked."""
 
     photoActivated = Signal(int)  # noqa: N815
+    #: two photos to compare (ids; 0: the Compare view chooses), from the view
+    compareRequested = Signal(int, int)  # noqa: N815
 
     def __init__(
         self, store: Any, parent: QWidget | None = None, *, current_site: CurrentSite | None = None
@@ -69,6 +71,7 @@ class TimelinePanel(QWidget):
             self.view = TimelineView(self)
             self.view.store_root = getattr(self.store, "data_dir", None)  # never saved in it
             self.view.photoActivated.connect(self.photoActivated)
+            self.view.compareRequested.connect(self.compareRequested)
             self._layout.takeAt(self._layout.count() - 1)  # the placeholder stretch
             self._layout.addWidget(self.view, 1)
         return self.view
@@ -131,5 +134,8 @@ class TimelinePanel(QWidget):
             )
         else:
             shown = ([f"{len(analysed)} analysed photo(s)"] if photos else []) + record
-            self.note.setText(f"{', '.join(shown)}. Click a photo's point to open it.")
+            self.note.setText(
+                f"{', '.join(shown)}. Click a photo's point to open it; "
+                "shift-click two points to compare them."
+            )
         self.view.set_data(data)
