@@ -193,3 +193,14 @@ def test_report_first_to_last_compares_model_areas_only(store_dir, tmp_path):
     row = next(line for line in text.splitlines() if line.startswith(SITE))
     assert "9.0%" in row and "11.9%" not in row
     assert "painted 11.9%" in text  # the painted area is still there, named as such
+
+
+def test_a_site_analysed_again_includes_its_prompt_photos_without_a_result(store_dir):
+    """The model's area of a prompt photo comes from its own analysis (from the site's other
+    prompts): the site's re-analysis includes the prompt photos that have none yet."""
+    from eczema_tracker.app import services
+
+    data_dir, ids = store_dir
+    with Store.open(data_dir, readonly=True) as store:
+        assert services.prompt_photos_without_result(store, SITE) == [ids[1]]
+        assert services.prompt_photos_without_result(store, "face") == []

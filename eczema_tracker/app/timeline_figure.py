@@ -315,7 +315,7 @@ def _draw_areas(
                      gid="area-stale")  # fmt: skip
     if painted:
         area_ax.plot([d for d, _, _ in painted], [pc for _, _, pc in painted], "*",
-                     color=color, mec="white", mew=0.6, ms=ms * 1.8, ls="none",
+                     color=color, mec="white", mew=0.5, ms=ms * 2.4, ls="none",
                      zorder=4, label="Area you painted (%)" + suffix,
                      gid="area-painted")  # fmt: skip
     top = max(area_ax.get_ylim()[1], max(percent) * 1.15)

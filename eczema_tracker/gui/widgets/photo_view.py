@@ -326,9 +326,8 @@ class PhotoView(QWidget):
         stale = " — out of date: the prompts changed" if d.stale else ""
         if d.mask_origin == "prompt":
             text = (
-                f"your prompt mask of '{d.site}' ({PROMPT_MASK_COLOR_NAME}): you painted it, so it is "
-                "this "
-                "photo's mask and its area"
+                f"your prompt mask of '{d.site}' ({PROMPT_MASK_COLOR_NAME}): you painted it; the "
+                "area compared over time is the app's, from this site's other examples"
             )
         elif d.mask_origin == "corrected":
             text = (
