@@ -140,17 +140,18 @@ def test_bug2_a_correction_stays_after_reanalysis(qtbot, window, photos, promote
     pid = photos[0]
     _analyse(window.store, pid, 0.1)
     _correct(qtbot, window, pid, promote=promote)
-    corrected = window.photo_view.area.text()
-    assert corrected != "0.0 % of the photo"
+    corrected = window.photo_view.area.text().split("; ")[-1]
+    assert corrected.startswith("you painted") and corrected != "you painted 0.0 %"
     _analyse(window.store, pid, 0.0)  # "analyse the out-of-date results again" finds nothing
     window.refresh()
     window.reshow_current()
-    assert window.photo_view.area.text() == corrected
+    # the painted area stays, beside the model's own (never in its place)
+    assert window.photo_view.area.text() == f"0.0 % of the photo (the app's result); {corrected}"
     assert "your" in window.photo_view.mask_state.text()
     if not promote:
         assert "your corrected mask" in window.photo_view.mask_state.text()
     point = next(p for p in window.store.timeline(None) if p.photo_id == pid)
-    assert point.lesion_area_fraction > 0.1
+    assert point.painted_area_fraction > 0.1 and point.lesion_area_fraction == 0.0
 
 
 def test_bug3_a_prompt_photo_shows_the_mask_painted(qtbot, window, photos):
@@ -159,7 +160,8 @@ def test_bug3_a_prompt_photo_shows_the_mask_painted(qtbot, window, photos):
     _analyse(window.store, pid, 0.0)
     window.refresh()
     _show(qtbot, window, pid)
-    assert window.photo_view.area.text() == "34.0 % of the photo"
+    area = window.photo_view.area.text()
+    assert area == "0.0 % of the photo (the app's result); you painted 34.0 %"
     assert "your prompt mask" in window.photo_view.mask_state.text()
     assert window.photo_view.details.result_mask is None  # the app's empty result is not drawn
     assert window.photo_view.details.prompt_overlay is not None  # tinted off the GUI thread

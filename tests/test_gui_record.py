@@ -372,6 +372,7 @@ def _record_data(n: int) -> TimelineData:
             self.photo_id, self.score, self.severity_class = i, (i % 7) / 2.3, None
             self.taken_at = datetime(2025, 1, 6, 9) + timedelta(days=i * step)
             self.lesion_area_fraction, self.rating, self.stale = 0.02 + (i % 5) / 100, None, False
+            self.painted_area_fraction = self.mask_origin = None
 
     days = [first + timedelta(days=round(i * step)) for i in range(n)]
     return TimelineData(

@@ -27,6 +27,8 @@ class Point:
     lesion_area_fraction: float | None
     rating: int | None
     stale: bool = False
+    painted_area_fraction: float | None = None
+    mask_origin: str | None = None
 
 
 def _points() -> list[Point]:

@@ -98,7 +98,10 @@ def test_gathered_summary_values(populated):
     assert first_week.itch_mean == pytest.approx(sum(r.itch or 0 for r in rows) / len(rows))
     assert [s.site for s in data.sites] == sorted(SITES)
     arm = next(s for s in data.sites if s.site == "left arm")
-    assert arm.points[1].area_fraction == pytest.approx(0.08, abs=0.002)  # the correction wins
+    # the model's area is the one compared; the correction is kept apart, as painted
+    assert arm.points[1].area_fraction == pytest.approx(0.10)
+    assert arm.points[1].area_kind == "model"
+    assert arm.points[1].painted_area_fraction == pytest.approx(0.08, abs=0.002)
     assert arm.points[1].mask_origin == "corrected"
     assert (arm.first_area, arm.last_area) == pytest.approx((0.12, 0.06))
     assert [p.photo_id for p in (s.point for s in arm.strip)] == [
@@ -111,8 +114,9 @@ def test_gathered_summary_values(populated):
         assert photo.mask.shape == photo.image.shape[:2]
         assert max(photo.image.shape[:2]) <= 480
     knee = next(s for s in data.sites if s.site == "right knee crease")
-    assert knee.points[0].mask_origin == "prompt"  # the painted prompt mask wins
-    assert knee.first_area == pytest.approx(0.05, abs=0.002)
+    assert knee.points[0].mask_origin == "prompt"  # the painted prompt mask is drawn
+    assert knee.points[0].painted_area_fraction == pytest.approx(0.05, abs=0.002)
+    assert knee.first_area == pytest.approx(0.13)  # but the model's area is compared
     mask = knee.strip[0].mask
     assert mask is not None and mask.mean() == pytest.approx(0.05, abs=0.01)
     assert [m.kind for m in data.models] == ["personal"]

@@ -60,7 +60,8 @@ def test_bug2_a_correction_stays_the_mask_across_reanalysis(store, photos):
     assert current.corrected_mask is not None and current.corrected_mask.id == corrected.id
     assert current.effective_mask.id == corrected.id
     point = _point(store, pid)
-    assert point.lesion_area_fraction == pytest.approx(corrected.area_fraction)
+    assert point.painted_area_fraction == pytest.approx(corrected.area_fraction)
+    assert point.lesion_area_fraction == pytest.approx(0.0)  # the model's own area, apart
     assert point.mask_origin == "corrected"
     shown = store.shown_mask(pid)
     assert shown.origin == "corrected" and shown.mask.id == corrected.id
@@ -71,7 +72,8 @@ def test_bug3_a_prompt_photo_shows_the_painted_mask(store, photos):
     painted = store.set_prompt_mask(pid, _mask(store.photo(pid), 0.34))
     _analyse(store, pid, 0.0)  # the app's own result on its prompt photo: empty
     point = _point(store, pid)
-    assert point.lesion_area_fraction == pytest.approx(painted.area_fraction)
+    assert point.painted_area_fraction == pytest.approx(painted.area_fraction)
+    assert point.lesion_area_fraction == pytest.approx(0.0)  # the model's own area, apart
     assert point.mask_origin == "prompt"
     shown = store.shown_mask(pid)
     assert shown.origin == "prompt" and shown.mask.id == painted.id
@@ -79,13 +81,15 @@ def test_bug3_a_prompt_photo_shows_the_painted_mask(store, photos):
     store.unset_prompt(pid)  # no longer a prompt: the analysis is what is shown
     assert store.shown_mask(pid).origin == "analysis"
     assert _point(store, pid).lesion_area_fraction == pytest.approx(0.0)
+    assert _point(store, pid).painted_area_fraction is None
 
 
 def test_a_prompt_photo_never_analysed_is_on_the_timeline_with_its_mask(store, photos):
     pid = photos[1]
     painted = store.set_prompt_mask(pid, _mask(store.photo(pid), 0.2))
     point = _point(store, pid)
-    assert point.lesion_area_fraction == pytest.approx(painted.area_fraction)
+    assert point.painted_area_fraction == pytest.approx(painted.area_fraction)
+    assert point.lesion_area_fraction is None  # no model area yet
     assert point.analysis_id is None and point.mask_origin == "prompt"
 
 

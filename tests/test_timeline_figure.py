@@ -35,6 +35,8 @@ class Point:
     lesion_area_fraction: float | None
     rating: int | None
     stale: bool = False
+    painted_area_fraction: float | None = None
+    mask_origin: str | None = None
 
 
 def _data(n: int, *, end: date | None = None) -> TimelineData:
@@ -320,3 +322,26 @@ def test_the_score_line_never_bridges_a_photo_without_a_grade():
     # the markers are unchanged: every graded photo, in date order
     (markers,) = [line for line in drawn.severity.get_lines() if line.get_gid() == "score"]
     assert list(markers.get_ydata()) == [1.0, 2.0, 2.4, 1.6]
+
+
+def test_painted_areas_have_their_own_marker_and_never_join_the_model_area_line():
+    def at(day: int, area, painted=None, origin=None) -> Point:
+        when = datetime(2025, 11, 1, 9) + timedelta(days=day)
+        return Point(day, when, 1.0 if area else None, None, area, None, False, painted, origin)
+
+    points = (
+        at(0, 0.04, painted=0.119, origin="prompt"),  # a prompt photo: model area from the others
+        at(5, None, painted=0.06, origin="prompt"),  # a prompt photo not analysed yet
+        at(10, 0.05),
+        at(15, 0.03, painted=0.08, origin="corrected"),
+    )
+    figure = Figure(layout="constrained")
+    drawn = draw_timeline(figure, TimelineData((SiteSeries("left arm", points),)))
+    lines = {line.get_gid(): line for line in drawn.area.get_lines()}
+    assert _segments(lines["area-line"]) == [[4.0], [5.0, 3.0]]  # the model's areas only
+    assert list(lines["area"].get_ydata()) == pytest.approx([4.0, 5.0, 3.0])
+    assert list(lines["area-painted"].get_ydata()) == pytest.approx([11.9, 6.0, 8.0])
+    assert lines["area-painted"].get_linestyle() == "None"  # markers, never joined
+    assert lines["area-painted"].get_marker() != lines["area"].get_marker()
+    (legend,) = figure.legends
+    assert "Area you painted (%)" in [t.get_text() for t in legend.get_texts()]

@@ -24,6 +24,7 @@ import numpy as np
 
 from eczema_tracker.app.compare import load_shown_photo
 from eczema_tracker.app.familiarity_text import is_unfamiliar
+from eczema_tracker.app.photo_result import AreaKind, point_result
 from eczema_tracker.app.report_request import (
     LETTER_COUNTRIES,
     PAPER_SIZES,
@@ -37,7 +38,6 @@ from eczema_tracker.app.report_then_and_now import ThenAndNow, gather_then_and_n
 from eczema_tracker.app.timeline_data import TimelineData, gather_timeline_data
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.core.poem import poem_band
-from eczema_tracker.core.severity_scale import shown_grade
 
 if TYPE_CHECKING:
     from eczema_tracker.store import Store
@@ -119,15 +119,25 @@ class PhotoPoint:
 
     photo_id: int
     taken: datetime  #: local time, naive
-    area_fraction: float | None  #: of the mask shown (the person's own first), None: no mask
+    #: the area shown (``app.photo_result``: the model's whenever the photo has one), None: none
+    area_fraction: float | None
     score: float | None  #: expected severity 0-3, None when not graded
     grade: str | None  #: e.g. "moderate (score 2.04 of 3)" or "no eczema found in this photo"
     severity_model_id: int | None
-    mask_origin: str | None  #: "prompt", "corrected", "analysis" or None
+    mask_origin: str | None  #: whose mask the photo shows: "prompt", "corrected", "analysis"
     note: str = ""
     #: the current analysis' verdict: False when the photo looked unlike the site's example
     #: photos, True like them, None not judged
     familiar: bool | None = None
+    #: whose area ``area_fraction`` is: "model" or "painted" (not analysed yet), None: no area
+    area_kind: AreaKind | None = None
+    #: the area the person painted (prompt mask or correction), None when none
+    painted_area_fraction: float | None = None
+
+    @property
+    def model_area_fraction(self) -> float | None:
+        """The model's area: the only kind compared across photos (first → last)."""
+        return self.area_fraction if self.area_kind == "model" else None
 
     @property
     def unfamiliar(self) -> bool:
@@ -166,14 +176,20 @@ class SiteReport:
         return self.points[-1] if self.points else None
 
     @property
+    def model_areas(self) -> tuple[float, ...]:
+        """The model's areas of its photos, in date order (never an area the person painted:
+        first → last compares one kind of area)."""
+        return tuple(a for p in self.points if (a := p.model_area_fraction) is not None)
+
+    @property
     def first_area(self) -> float | None:
-        measured = [p.area_fraction for p in self.points if p.area_fraction is not None]
-        return measured[0] if measured else None
+        areas = self.model_areas
+        return areas[0] if areas else None
 
     @property
     def last_area(self) -> float | None:
-        measured = [p.area_fraction for p in self.points if p.area_fraction is not None]
-        return measured[-1] if measured else None
+        areas = self.model_areas
+        return areas[-1] if areas else None
 
     @property
     def area_change(self) -> float | None:
@@ -341,25 +357,20 @@ def _site_points(store: Store, request: ReportRequest, site: str) -> list[PhotoP
         if not request.from_day <= taken.date() <= request.to_day:
             continue
         analysis = analyses.get(point.photo_id)
-        grade = None
-        if analysis is not None:
-            grade = shown_grade(
-                lesion_area_fraction=point.lesion_area_fraction,
-                score=point.score,
-                probabilities=analysis.probabilities,
-            )
-        graded = grade is not None and grade.graded
+        result = point_result(point)
         points.append(
             PhotoPoint(
                 photo_id=point.photo_id,
                 taken=taken,
-                area_fraction=point.lesion_area_fraction,
-                score=grade.score if graded and grade is not None else None,
-                grade=None if grade is None else grade.text,
+                area_fraction=result.area_fraction,
+                score=result.graded_score,
+                grade=result.grade_text,
                 severity_model_id=None if analysis is None else analysis.severity_model_id,
                 mask_origin=point.mask_origin,
                 note=(notes.get(point.photo_id) or "").strip(),
                 familiar=None if analysis is None else analysis.familiar,
+                area_kind=result.area_kind,
+                painted_area_fraction=result.painted_area_fraction,
             )
         )
     points.sort(key=lambda p: (p.taken, p.photo_id))

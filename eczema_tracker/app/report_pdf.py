@@ -177,7 +177,12 @@ def _timeline(doc: ReportDocument, data: ReportData) -> None:
 def _photo_caption(photo: StripPhoto) -> str:
     point = photo.point
     parts = [day_text(point.taken.date())]
-    parts.append("no mask" if point.area_fraction is None else f"area {pct(point.area_fraction)}")
+    if point.model_area_fraction is not None:
+        parts.append(f"area {pct(point.model_area_fraction)}")
+    elif point.painted_area_fraction is None:
+        parts.append("no mask")
+    if point.painted_area_fraction is not None:
+        parts.append(f"painted {pct(point.painted_area_fraction)}")
     if point.score is not None:
         parts.append(f"severity {point.score:.1f}")
     elif point.grade == NO_ECZEMA_FOUND:

@@ -203,8 +203,9 @@ def model_sentence(data: ReportData) -> str:
     """The line under the site table: whose masks the areas are of, and which severity model(s)
     predicted the severities (personal or imported, with the cross-validated accuracy)."""
     masks = (
-        "Areas are of the mask shown for each photo: the patient's own painted or corrected "
-        "mask where there is one, else the app's segmentation."
+        "Areas are the app's segmentation of each photo (for an example photo, from the "
+        "site's other examples), so first and last compare like with like; an area the "
+        "patient painted is shown apart, as \u201cpainted\u201d."
     )
     graded = [p for s in data.sites for p in s.graded]
     if not graded:

@@ -314,6 +314,15 @@ def stale_photos(store: Store, site: str | None = None) -> list[int]:
     ]
 
 
+def prompt_photos_without_result(store: Store, site: str) -> list[int]:
+    """The site's prompt photos that have no analysis yet, newest first: each one's result from
+    the site's *other* prompts is the model's area compared on the timeline and in the report
+    (``app.photo_result``), so a re-analysis of the site includes them."""
+    current = store.current_analyses(site)
+    prompts = {record.photo_id for record in store.prompts(site)}
+    return [p.id for p in store.photos(site) if p.id in prompts and p.id not in current]
+
+
 def analyse_photos(
     store: Store,
     pipelines: PipelineCache,

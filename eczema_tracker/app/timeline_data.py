@@ -14,11 +14,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from eczema_tracker.core.severity_scale import ShownGrade, shown_grade
+from eczema_tracker.app.photo_result import point_result
+from eczema_tracker.core.severity_scale import ShownGrade
 
 
 class TimelinePointLike(Protocol):
-    """What the timeline needs of a photo point; ``store.records.TimelinePoint`` matches."""
+    """What the timeline needs of a photo point; ``store.records.TimelinePoint`` matches.
+
+    ``lesion_area_fraction`` is the model's area (None: not analysed), ``painted_area_fraction``
+    the area the person painted (prompt mask or correction; None: none): two kinds, never mixed
+    (``app.photo_result``)."""
 
     @property
     def photo_id(self) -> int: ...
@@ -34,6 +39,10 @@ class TimelinePointLike(Protocol):
     def rating(self) -> int | None: ...
     @property
     def stale(self) -> bool: ...
+    @property
+    def painted_area_fraction(self) -> float | None: ...
+    @property
+    def mask_origin(self) -> str | None: ...
 
 
 def to_local_naive(value: datetime | str) -> datetime:
@@ -43,10 +52,8 @@ def to_local_naive(value: datetime | str) -> datetime:
 
 
 def plotted_grade(point: TimelinePointLike) -> ShownGrade | None:
-    """The grade plotted for ``point`` (``severity_scale.shown_grade``), None when not graded."""
-    if point.score is None:
-        return None
-    grade = shown_grade(lesion_area_fraction=point.lesion_area_fraction, score=point.score)
+    """The grade plotted for ``point`` (``photo_result.point_result``), None when not graded."""
+    grade = point_result(point).grade
     return grade if grade is not None and grade.graded else None
 
 

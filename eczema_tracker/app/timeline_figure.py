@@ -3,7 +3,8 @@
 One date axis, stacked panels (each only when it has something to show):
 
 - **severity**: each site's predicted score (0-3, shaded class bands), the person's ratings on
-  the same scale, and lesion area (% of the photo) on a twin axis on the right; a result
+  the same scale, and the model's lesion area (% of the photo) on a twin axis on the right,
+  with the areas the person painted as separate stars (never joined to the line); a result
   unlike the site's example photos (:mod:`.familiarity_text`) is hollow, in full colour (an
   out-of-date one hollow and faded);
 - **POEM**: check-in totals 0-28 over the published bands (0-2 clear or almost clear, 3-7 mild,
@@ -22,7 +23,8 @@ Use::
 
 Artists carry a ``gid`` naming their layer ("score", "score-stale", "score-unfamiliar",
 "score-line" (the line through a site's grades, broken at every photo without one), "rating",
-"area", "area-line", "area-stale", "area-unfamiliar", "poem", "poem-unscored", "itch", "sleep",
+"area", "area-line", "area-stale", "area-unfamiliar", "area-painted" (the areas the person
+painted: prompt masks and corrections, never on the model's area line), "poem", "poem-unscored", "itch", "sleep",
 "course", "course-open", "flare", "flare-line", "note"), and :class:`TimelineAxes.targets`
 lists what a mouse can hover, with its text (photo points carry the point instead: the GUI
 describes them and opens the photo). The date axis names every month and year it shows
@@ -42,6 +44,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import FigureBase
 
 from eczema_tracker.app.familiarity_text import UNFAMILIAR_LABEL, point_is_unfamiliar
+from eczema_tracker.app.photo_result import point_result
 from eczema_tracker.app.timeline_axes import (
     AREA_COLOR,
     BAND_ALPHA,
@@ -163,7 +166,10 @@ def draw_timeline(
 
 def _has_values(points: Sequence[TimelinePointLike]) -> bool:
     return any(
-        p.score is not None or p.rating is not None or p.lesion_area_fraction is not None
+        p.score is not None
+        or p.rating is not None
+        or p.lesion_area_fraction is not None
+        or p.painted_area_fraction is not None
         for p in points
     )
 
@@ -269,9 +275,17 @@ def _draw_areas(
     color: str,
     suffix: str,
 ) -> None:
-    measured = [(d, p, 100 * p.lesion_area_fraction) for d, p in zip(dates, points, strict=True)
-                if p.lesion_area_fraction is not None]  # fmt: skip
-    if not measured:
+    # the line and its markers are the model's areas only; the areas the person painted get
+    # their own marker, never joined in (two kinds of area are not one series)
+    results = [point_result(p) for p in points]
+    models = [None if r.model_area_fraction is None else 100 * r.model_area_fraction
+              for r in results]  # fmt: skip
+    measured = [(d, p, pc) for d, p, pc in zip(dates, points, models, strict=True)
+                if pc is not None]  # fmt: skip
+    painted = [(d, p, 100 * r.painted_area_fraction)
+               for d, p, r in zip(dates, points, results, strict=True)
+               if r.painted_area_fraction is not None]  # fmt: skip
+    if not measured and not painted:
         return
     if drawn.area is None:
         drawn.area = ax.twinx()
@@ -279,13 +293,12 @@ def _draw_areas(
         drawn.area.tick_params(axis="y", colors=AREA_COLOR)
         drawn.area.set_ylim(0, 5.0)
     area_ax = drawn.area
-    percent = [pc for _, _, pc in measured]
-    ms = marker_size(len(measured), 5)
-    areas = [None if p.lesion_area_fraction is None else 100 * p.lesion_area_fraction
-             for p in points]  # fmt: skip
-    line_x, line_y = broken_line(dates, areas)  # broken where a photo has no area measured
-    area_ax.plot(line_x, line_y, "--", color=color, lw=1.1, alpha=0.7, zorder=2,
-                 gid="area-line")  # fmt: skip
+    percent = [pc for _, _, pc in measured] + [pc for _, _, pc in painted]
+    ms = marker_size(len(measured) + len(painted), 5)
+    if measured:
+        line_x, line_y = broken_line(dates, models)  # broken where a photo has no model area
+        area_ax.plot(line_x, line_y, "--", color=color, lw=1.1, alpha=0.7, zorder=2,
+                     gid="area-line")  # fmt: skip
     fresh = [(d, pc) for d, p, pc in measured if not p.stale and not point_is_unfamiliar(p)]
     unlike = [(d, pc) for d, p, pc in measured if not p.stale and point_is_unfamiliar(p)]
     stale = [(d, pc) for d, p, pc in measured if p.stale]
@@ -300,9 +313,15 @@ def _draw_areas(
         area_ax.plot([d for d, _ in stale], [pc for _, pc in stale], "s", mfc="white", mec=color,
                      alpha=0.55, ms=ms, zorder=3, label="Area (out of date)" + suffix,
                      gid="area-stale")  # fmt: skip
+    if painted:
+        area_ax.plot([d for d, _, _ in painted], [pc for _, _, pc in painted], "*",
+                     color=color, mec="white", mew=0.5, ms=ms * 2.4, ls="none",
+                     zorder=4, label="Area you painted (%)" + suffix,
+                     gid="area-painted")  # fmt: skip
     top = max(area_ax.get_ylim()[1], max(percent) * 1.15)
     area_ax.set_ylim(0, top)
     drawn.targets += [HoverTarget(area_ax, d, pc, point=p) for d, p, pc in measured]
+    drawn.targets += [HoverTarget(area_ax, d, pc, point=p) for d, p, pc in painted]
 
 
 def broken_line(

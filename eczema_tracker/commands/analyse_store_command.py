@@ -17,6 +17,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from eczema_tracker.app.photo_result import photo_result
 from eczema_tracker.commands.common import (
     INTERRUPTED_CODE,
     UNFAMILIAR_TEXT,
@@ -31,7 +32,6 @@ from eczema_tracker.commands.prompt_commands import (
     model_choice_from_args,
     stoppable,
 )
-from eczema_tracker.core.severity_scale import shown_grade
 
 if TYPE_CHECKING:
     from eczema_tracker.app.services import PhotoOutcome
@@ -82,11 +82,12 @@ def _outcome_row(store: Store, outcome: PhotoOutcome) -> dict[str, Any]:
     }
     if outcome.analysis_id is not None:
         analysis = store.analysis(outcome.analysis_id)
-        grade = shown_grade(
-            lesion_area_fraction=analysis.lesion_area_fraction,
+        grade = photo_result(
+            model_area_fraction=analysis.lesion_area_fraction,
             score=analysis.score,
             probabilities=analysis.probabilities,
-        )
+            is_prompt=bool(photo.is_prompt),
+        ).grade
         row.update(
             analysis_id=analysis.id,
             lesion_area_fraction=analysis.lesion_area_fraction,

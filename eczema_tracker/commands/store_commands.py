@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
+from eczema_tracker.app.photo_result import PhotoResult, point_result
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.common import escape_control_characters
 from eczema_tracker.core.jobs import ProgressCallback
@@ -198,6 +199,7 @@ def run_photos(args: argparse.Namespace) -> int:
     for photo in photos:
         point = timeline.get(photo.id)
         rating = ratings.get(photo.id) if in_bin else (point.rating if point else None)
+        result = point_result(point) if point is not None else None
         row: dict[str, Any] = {
             "photo_id": photo.id,
             "taken_at": photo.taken_at,
@@ -208,7 +210,13 @@ def run_photos(args: argparse.Namespace) -> int:
             "original_name": photo.original_name,
             "prompt": photo.is_prompt,
             "rating": rating,
-            "score": point.score if point else None,
+            # what the app shows (app.photo_result): the same grade and area as the GUI, the
+            # timeline and the report; "score" is None when the photo is not graded
+            "score": None if result is None else result.graded_score,
+            "grade": None if result is None else result.grade_text,
+            "area_fraction": None if result is None else result.area_fraction,
+            "area_kind": None if result is None else result.area_kind,
+            "painted_area_fraction": None if result is None else result.painted_area_fraction,
             "stale": point.stale if point else False,
         }
         if in_bin:
@@ -216,15 +224,14 @@ def run_photos(args: argparse.Namespace) -> int:
         if args.json:
             _say(json.dumps(row))
         else:
-            score = "-" if row["score"] is None else f"{row['score']:.2f}"
             rating = "-" if row["rating"] is None else str(row["rating"])
             flags = ("P" if photo.is_prompt else " ") + ("*" if row["stale"] else " ")
             flags += "~" if photo.date_guessed else " "
             deleted = f" deleted {photo.deleted_at[:19]}" if in_bin and photo.deleted_at else ""
             _say(
                 f"{photo.id:>6} {photo.taken_at[:19]:<19} {photo.site[:20]:<20} "
-                f"{photo.width:>5}x{photo.height:<5} rating {rating} score {score:>4} {flags} "
-                f"{photo.original_name}{deleted}"
+                f"{photo.width:>5}x{photo.height:<5} rating {rating} {flags} "
+                f"{photo.original_name}{deleted}{_result_text(result)}"
             )
     if not args.json:
         if in_bin:
@@ -240,6 +247,19 @@ def run_photos(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     return 0
+
+
+def _result_text(result: PhotoResult | None) -> str:
+    """`` — area 2.3 %, moderate (score 2.04 of 3)``: the area and grade a photo shows (the
+    GUI's, the timeline's and the report's), empty when it has neither."""
+    if result is None or result.area_fraction is None:
+        return ""
+    if result.area_kind == "painted":
+        return f" \u2014 painted {100 * result.area_fraction:.1f} % (not analysed yet)"
+    text = f" \u2014 area {100 * result.area_fraction:.1f} %"
+    if result.painted_area_fraction is not None:
+        text += f" (painted {100 * result.painted_area_fraction:.1f} %)"
+    return text + ("" if result.grade_text is None else f", {result.grade_text}")
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -457,17 +457,25 @@ class AnalysisFlow(QObject):
             self.host.status("Analysis cancelled; the photos finished before it are kept.")
 
     def offer_reanalysis(self, site: str) -> BackgroundTask | None:
-        """After a site's prompts changed: offer to analyse its stale results again."""
+        """After a site's prompts changed: offer to analyse its stale results again, with its
+        prompt photos that have no result of their own yet (from the other prompts)."""
         store = self.session.store
         stale = services.stale_photos(store, site)  # one query, however many photos
         if not stale or len(store.prompts(site)) < services.MIN_PROMPTS:
             return None
+        examples = services.prompt_photos_without_result(store, site)
+        also = (
+            f" The app also finds the area of {len(examples)} example photo(s) from the other "
+            "examples, so every area on the timeline is the app's own."
+            if examples
+            else ""
+        )
         if self.host.ask_question(
             "Analyse again?",
             f"The prompt masks of '{site}' changed, so {len(stale)} earlier result(s) are out of "
-            "date. Analyse them again now?",
+            f"date.{also} Analyse them again now?",
         ):
-            return self.analyse(stale)
+            return self.analyse(stale + examples)
         return None
 
 

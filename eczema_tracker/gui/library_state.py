@@ -11,8 +11,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from eczema_tracker.app.familiarity_text import is_unfamiliar, point_is_unfamiliar
+from eczema_tracker.app.photo_result import point_result
 from eczema_tracker.app.store_api import PhotoRecord, Store, TimelinePoint
-from eczema_tracker.core.severity_scale import expected_score, shown_grade
+from eczema_tracker.core.severity_scale import expected_score
 from eczema_tracker.gui.widgets.library_view import LibraryItem
 from eczema_tracker.gui.widgets.photo_view import PhotoDetails
 
@@ -76,6 +77,7 @@ class LibraryState:
         photo = self.store.photo(photo_id)
         analysis = self.store.current_analysis(photo_id)
         shown = self.store.shown_mask(photo_id)
+        point = next((p for p in self.store.timeline(photo.site) if p.photo_id == photo_id), None)
         details = PhotoDetails(
             photo_id=photo_id,
             site=photo.site,
@@ -88,9 +90,11 @@ class LibraryState:
             note=photo.note,
             analysed=analysis is not None,
         )
+        if point is not None:
+            details.result = point_result(point)
+            details.lesion_area_fraction = details.result.area_fraction
         if shown is not None:
             details.mask_origin = shown.origin
-            details.lesion_area_fraction = shown.area_fraction
             if shown.origin == "prompt":
                 details.prompt_mask_id = shown.mask.id
             else:
@@ -109,9 +113,7 @@ class LibraryState:
                     if analysis.score is not None
                     else expected_score(analysis.probabilities)
                 )
-                details.grade = shown_grade(
-                    lesion_area_fraction=details.lesion_area_fraction, score=details.score
-                )
+                details.grade = None if details.result is None else details.result.grade
                 details.severity_class = details.grade.label if details.grade else None
         if load_masks:
             self.load_masks(details)

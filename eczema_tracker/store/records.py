@@ -209,16 +209,19 @@ class TimelinePoint:
     photo_id: int
     score: float | None
     severity_class: int | None
+    #: the area of the current analysis' own mask (the model's), None when not analysed
     lesion_area_fraction: float | None
     rating: int | None
     stale: bool
     analysis_id: int | None
-    #: whose mask ``lesion_area_fraction`` is the area of: "prompt" (the person's prompt mask),
-    #: "corrected" (their correction of a result), "analysis" (the app's) or None (no mask)
+    #: whose mask the photo shows: "prompt" (the person's prompt mask), "corrected" (their
+    #: correction of a result), "analysis" (the app's) or None (no mask)
     mask_origin: str | None = None
     #: the current analysis' verdict: False when the photo looked unlike the site's example
     #: photos (the timeline draws it hollow), True like them, None undecided or not analysed
     familiar: bool | None = None
+    #: the area of the mask the person painted (prompt mask, else correction), None when none
+    painted_area_fraction: float | None = None
 
 
 @dataclass(frozen=True)

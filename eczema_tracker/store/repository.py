@@ -14,6 +14,7 @@ open which half-written files to remove after a crash.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ from PIL import Image
 
 from eczema_tracker.core import imaging, paths
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled
+from eczema_tracker.core.severity_scale import expected_score
 from eczema_tracker.store import db, thumbnails
 from eczema_tracker.store.agreements import AgreementsMixin
 from eczema_tracker.store.bin import BinMixin
@@ -369,13 +371,15 @@ class Store(
     # ----------------------------------------------------------------- timeline
     def timeline(self, site: str | None) -> list[TimelinePoint]:
         """Every photo of ``site`` (all sites if None) in the library, oldest first, with its
-        current analysis (score, class), its rating and the area of its shown mask: the person's
-        own (prompt mask, else correction) before the app's (see :meth:`shown_mask`)."""
+        current analysis (score, class, the area of the analysis' own mask), its rating and the
+        area of the mask the person painted (prompt mask, else correction), kept apart: the
+        two kinds of area are never mixed (``app.photo_result``)."""
         sql = (
             "SELECT p.taken_at AS taken_at, p.id AS photo_id, a.score AS score, "
+            "a.probabilities AS probabilities, "
             "a.severity_class AS severity_class, "
-            "CASE WHEN pm.id IS NOT NULL THEN pm.area_fraction "
-            "ELSE COALESCE(cm.area_fraction, a.lesion_area_fraction) END AS lesion_area_fraction, "
+            "a.lesion_area_fraction AS lesion_area_fraction, "
+            "COALESCE(pm.area_fraction, cm.area_fraction) AS painted_area_fraction, "
             "(SELECT r.rating FROM rating r WHERE r.photo_id = p.id ORDER BY r.id DESC LIMIT 1) "
             "AS rating, a.id AS analysis_id, "
             "a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq AS stale, "
@@ -401,9 +405,10 @@ class Store(
                 TimelinePoint(
                     taken_at=row["taken_at"],
                     photo_id=row["photo_id"],
-                    score=row["score"],
+                    score=_score_of(row["score"], row["probabilities"]),
                     severity_class=row["severity_class"],
                     lesion_area_fraction=row["lesion_area_fraction"],
+                    painted_area_fraction=row["painted_area_fraction"],
                     rating=row["rating"],
                     analysis_id=row["analysis_id"],
                     stale=bool(row["stale"]) if row["analysis_id"] is not None else False,
@@ -412,6 +417,14 @@ class Store(
                 )
                 for row in rows
             ]
+
+
+def _score_of(score: float | None, probabilities: str | None) -> float | None:
+    """The stored score, else the expected score of the stored probabilities (an analysis
+    recorded with probabilities only), else None."""
+    if score is not None or probabilities is None:
+        return score
+    return expected_score(json.loads(probabilities))
 
 
 def _validate_taken_at(value: str | datetime) -> str:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from eczema_tracker.app.familiarity_text import UNFAMILIAR_NOTE, distance_text, sentence
+from eczema_tracker.app.photo_result import PhotoResult
 from eczema_tracker.core.severity_scale import CLASS_NAMES, ShownGrade
 from eczema_tracker.gui.formatting import GUESSED_DATE_NOTE, format_day_time
 from eczema_tracker.gui.widgets.image_overlay import ImageOverlayWidget
@@ -66,7 +67,10 @@ class PhotoDetails:
     result_corrected: bool = False
     mask_origin: str | None = None
     analysed: bool = False
+    #: the area shown (``result.area_fraction``: the model's whenever the photo has one)
     lesion_area_fraction: float | None = None
+    #: the one decision of the grade and area shown (``app.photo_result``)
+    result: PhotoResult | None = None
     stale: bool = False
     severity_class: int | None = None
     probabilities: Sequence[float] | None = None
@@ -144,6 +148,7 @@ class PhotoView(QWidget):
         self.mask_state = QLabel()
         self.mask_state.setWordWrap(True)
         self.area = QLabel("—")
+        self.area.setWordWrap(True)
         self.severity = QLabel("—")
         self.severity.setWordWrap(True)
         self.probability_bars = [QProgressBar() for _ in SEVERITY_NAMES]
@@ -329,9 +334,8 @@ class PhotoView(QWidget):
         stale = " — out of date: the prompts changed" if d.stale else ""
         if d.mask_origin == "prompt":
             text = (
-                f"your prompt mask of '{d.site}' ({PROMPT_MASK_COLOR_NAME}): you painted it, so it is "
-                "this "
-                "photo's mask and its area"
+                f"your prompt mask of '{d.site}' ({PROMPT_MASK_COLOR_NAME}): you painted it; the "
+                "area compared over time is the app's, from this site's other examples"
             )
         elif d.mask_origin == "corrected":
             text = (
@@ -343,11 +347,8 @@ class PhotoView(QWidget):
         else:
             text = "none yet"
         self.mask_state.setText(text)
-        self.area.setText(
-            f"{100 * d.lesion_area_fraction:.1f} % of the photo"
-            if d.lesion_area_fraction is not None
-            else "not analysed yet"
-        )
+        self.area.setText(area_text(d.result))
+        self.area.setToolTip("" if d.result is None else sentence(d.result.why))
         grade = d.grade
         if grade is not None and not grade.graded:
             self.severity.setText(f"<b>{grade.text}</b>")
@@ -390,3 +391,16 @@ class PhotoView(QWidget):
         for level, button in enumerate(self.rating_buttons):
             button.setChecked(rating == level)
         self.rating_group.setExclusive(True)
+
+
+def area_text(result: PhotoResult | None) -> str:
+    """The photo view's "Lesion area" line: the model's area (what the timeline and the report
+    compare), then the area the person painted, each named."""
+    if result is None or result.area_fraction is None:
+        return "not analysed yet"
+    if result.area_kind == "painted":
+        return f"{100 * result.area_fraction:.1f} % as you painted it (not analysed yet)"
+    text = f"{100 * result.area_fraction:.1f} % of the photo (the app's result)"
+    if result.painted_area_fraction is not None:
+        text += f"; you painted {100 * result.painted_area_fraction:.1f} %"
+    return text

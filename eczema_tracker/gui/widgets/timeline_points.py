@@ -5,6 +5,7 @@ time and the plotted grade (``severity_scale.shown_grade``) are Qt-free, in
 from __future__ import annotations
 
 from eczema_tracker.app.familiarity_text import UNFAMILIAR_NOTE, point_is_unfamiliar, sentence
+from eczema_tracker.app.photo_result import point_result
 from eczema_tracker.app.timeline_data import TimelinePointLike, plotted_grade, to_local_naive
 from eczema_tracker.core.severity_scale import class_name
 from eczema_tracker.gui.formatting import format_short_day
@@ -23,9 +24,12 @@ def describe_point(point: TimelinePointLike) -> str:
         lines.append("No eczema found in this photo")
     if point.rating is not None:
         lines.append(f"Your rating {point.rating} ({class_name(point.rating)})")
-    if point.lesion_area_fraction is not None:
-        lines.append(f"Lesion area {100 * point.lesion_area_fraction:.1f}%")
-    if point.score is None and point.lesion_area_fraction is None and point.rating is None:
+    result = point_result(point)
+    if result.model_area_fraction is not None:
+        lines.append(f"Lesion area {100 * result.model_area_fraction:.1f}% (the app's result)")
+    if result.painted_area_fraction is not None:
+        lines.append(f"Area you painted {100 * result.painted_area_fraction:.1f}%")
+    if point.score is None and result.model_area_fraction is None and point.rating is None:
         lines.append("Not analysed yet")
     if point.stale:
         lines.append("Out of date: this site's prompts changed since the analysis")

@@ -1,0 +1,127 @@
+"""What grade and what area a photo shows: one decision, used by the CLI (``photos``), the library
+and photo view, the timeline and the doctor's report alike.
+
+The area compared across photos is always the **model's** (the segmentation of the photo's
+current analysis). A prompt photo's model area is the one it got from its site's *other* prompts
+(the analysis pass never segments a prompt photo from itself), so every point of an area line
+and every first → last comparison is of one kind. The area the person painted (a prompt mask or
+a correction) is reported beside it, as :attr:`PhotoResult.painted_area_fraction`, and never
+mixed in. The grade is ``severity_scale.shown_grade`` of the model's area and score: under
+``MIN_GRADED_AREA_FRACTION`` it is "no eczema found", never a score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from eczema_tracker.core.severity_scale import MIN_GRADED_AREA_FRACTION, ShownGrade, shown_grade
+
+#: Whose area :attr:`PhotoResult.area_fraction` is: the model's segmentation, or the mask the
+#: person painted (only when the photo has no model result yet).
+AreaKind = Literal["model", "painted"]
+
+
+class PhotoFacts(Protocol):
+    """What the decision needs of a photo; the store's ``TimelinePoint`` matches.
+
+    ``lesion_area_fraction`` is the area of the current analysis' own mask (the model's; None:
+    not analysed), ``painted_area_fraction`` the area of the person's prompt mask or correction
+    (None: none), ``mask_origin`` whose mask the photo shows ("prompt", "corrected", "analysis").
+    """
+
+    @property
+    def score(self) -> float | None: ...
+    @property
+    def lesion_area_fraction(self) -> float | None: ...
+    @property
+    def painted_area_fraction(self) -> float | None: ...
+    @property
+    def mask_origin(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoResult:
+    """The grade and area one photo shows, everywhere it is shown."""
+
+    #: whose area ``area_fraction`` is; None when the photo has neither a result nor a painting
+    area_kind: AreaKind | None
+    #: the area shown for the photo, a fraction 0-1 of it (the model's whenever it has one)
+    area_fraction: float | None
+    #: the area of the mask the person painted (prompt mask or correction), None when none
+    painted_area_fraction: float | None
+    #: what the grade says (``text``), or None when nothing was scored
+    grade: ShownGrade | None
+    #: why this area and grade, in a few plain words (e.g. for a tooltip or ``--json``)
+    why: str
+
+    @property
+    def model_area_fraction(self) -> float | None:
+        """The model's area, the only one compared across photos; None when not analysed."""
+        return self.area_fraction if self.area_kind == "model" else None
+
+    @property
+    def graded_score(self) -> float | None:
+        """The expected score 0-3 shown, None when not graded (no result, or no eczema found)."""
+        return self.grade.score if self.grade is not None and self.grade.graded else None
+
+    @property
+    def grade_text(self) -> str | None:
+        """e.g. "moderate (score 2.04 of 3)" or "no eczema found in this photo"; None: no grade."""
+        return None if self.grade is None else self.grade.text
+
+
+def photo_result(
+    *,
+    model_area_fraction: float | None,
+    score: float | None = None,
+    probabilities: Sequence[float] | None = None,
+    painted_area_fraction: float | None = None,
+    is_prompt: bool = False,
+) -> PhotoResult:
+    """Decide the area and the grade a photo shows.
+
+    ``model_area_fraction``: the area of its current analysis' own mask (None: not analysed);
+    ``score``/``probabilities``: that analysis' severity (None: not scored);
+    ``painted_area_fraction``: the person's prompt mask or correction; ``is_prompt``: the photo
+    is one of its site's prompts (its model area then comes from the site's other prompts).
+    """
+    if model_area_fraction is None:
+        if painted_area_fraction is None:
+            return PhotoResult(None, None, None, None, "not analysed yet")
+        return PhotoResult(
+            "painted",
+            float(painted_area_fraction),
+            float(painted_area_fraction),
+            None,
+            "the mask you painted; the app has no result for this photo yet",
+        )
+    area = float(model_area_fraction)
+    painted = None if painted_area_fraction is None else float(painted_area_fraction)
+    grade = shown_grade(lesion_area_fraction=area, score=score, probabilities=probabilities)
+    source = (
+        "the app's result from this site's other examples"
+        if is_prompt
+        else "the app's result for this photo"
+    )
+    if grade is None:
+        why = f"{source}; no severity model scored it"
+    elif not grade.graded:
+        why = (
+            f"{source}: it found under {100 * MIN_GRADED_AREA_FRACTION:.1f} % of the photo, "
+            "so it is not graded"
+        )
+    else:
+        why = f"{source}, graded from its area"
+    return PhotoResult("model", area, painted, grade, why)
+
+
+def point_result(point: PhotoFacts) -> PhotoResult:
+    """:func:`photo_result` of a photo's facts as the store reads them (``TimelinePoint``)."""
+    return photo_result(
+        model_area_fraction=point.lesion_area_fraction,
+        score=point.score,
+        painted_area_fraction=point.painted_area_fraction,
+        is_prompt=point.mask_origin == "prompt",
+    )
