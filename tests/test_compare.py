@@ -138,8 +138,11 @@ def test_site_photos_carry_area_and_grade_oldest_first(populated):
         photos = site_photos(store, SITES[1])
     assert [p.taken for p in photos] == sorted(p.taken for p in photos)
     assert all(p.area_kind == SHARE_OF_PHOTO for p in photos)
-    # the first photo of the second site is a prompt: its painted mask's area is shown
-    assert photos[0].area == pytest.approx(0.05, abs=0.01)
+    # the first photo of the second site is a prompt: the area compared is the model's (from
+    # the site's other prompts, like every other photo's); the painted one is shown beside it
+    assert photos[0].area == pytest.approx(0.13, abs=0.01)
+    assert photos[0].painted_area == pytest.approx(0.05, abs=0.01)
+    assert "(you painted 5 %)" in photos[0].caption()
     assert photos[-1].grade_word in {"none", "mild", "moderate", "severe"}
 
 

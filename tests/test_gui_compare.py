@@ -177,7 +177,7 @@ def test_a_corrected_mask_shows_in_the_open_comparison(qtbot, window):
     qtbot.keyClick(win.library, Qt.Key.Key_C)
     dialog = _compare_dialog(qtbot, win)
     assert _shown_ids(dialog) == [ids[0], ids[2]]
-    before = dialog.change.text()
+    before = dialog.captions[1].text()
 
     def correct(store):
         photo = store.photo(ids[2])
@@ -186,6 +186,8 @@ def test_a_corrected_mask_shows_in_the_open_comparison(qtbot, window):
         store.save_corrected_mask(store.current_analysis(ids[2]).id, mask)
 
     win.session.write(correct, StoreChanges(corrections=True, analyses=True))
-    qtbot.waitUntil(lambda: dialog.change.text() != before, timeout=WAIT_MS)
-    assert "\u2192 50 %" in dialog.change.text() and _shown_ids(dialog) == [ids[0], ids[2]]
+    qtbot.waitUntil(lambda: dialog.captions[1].text() != before, timeout=WAIT_MS)
+    # the correction is the person's: shown beside the model's area, which is what is compared
+    assert "you painted 50 %" in dialog.captions[1].text()
+    assert _shown_ids(dialog) == [ids[0], ids[2]]
     qtbot.waitUntil(dialog.photos_ready, timeout=WAIT_MS)

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from eczema_tracker.app.photo_result import point_result
 from eczema_tracker.app.timeline_data import to_local_naive
-from eczema_tracker.core.severity_scale import CLASS_NAMES, NO_ECZEMA_FOUND, shown_grade
+from eczema_tracker.core.severity_scale import CLASS_NAMES, NO_ECZEMA_FOUND
 
 if TYPE_CHECKING:
     from eczema_tracker.store import Store
@@ -46,7 +47,7 @@ def lesion_area(point: TimelinePoint) -> tuple[float | None, str]:
     Returns ``(fraction, kind)``: ``fraction`` in [0, 1] (None: the photo has no mask) and
     ``kind`` in words, e.g. ``"share of the photo"``.
     """
-    return point.lesion_area_fraction, SHARE_OF_PHOTO
+    return point_result(point).area_fraction, SHARE_OF_PHOTO
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class ComparePhoto:
     area_kind: str  #: what ``area`` is a share of, in words
     grade_label: int | None  #: the shown grade's class; None: not graded
     grade_text: str | None  #: e.g. "moderate (score 2.04 of 3)", "no eczema found in this photo"
+    #: the area of the mask the person painted (prompt or correction), shown beside the model's
+    painted_area: float | None = None
 
     @property
     def analysed(self) -> bool:
@@ -78,7 +81,12 @@ class ComparePhoto:
         area = (
             "no mask" if self.area is None else f"lesion {percent(self.area)} {_of(self.area_kind)}"
         )
-        return f"{day_text(self.taken)} \u00b7 {area} \u00b7 {self.grade_word}"
+        painted = (
+            ""
+            if self.painted_area is None or self.painted_area == self.area
+            else f" (you painted {percent(self.painted_area)})"
+        )
+        return f"{day_text(self.taken)} \u00b7 {area}{painted} \u00b7 {self.grade_word}"
 
 
 def _of(kind: str) -> str:
@@ -102,18 +110,11 @@ def day_text(when: datetime) -> str:
 
 def site_photos(store: Store, site: str) -> list[ComparePhoto]:
     """Every photo of ``site`` (the bin left out) with its area and grade, oldest first."""
-    analyses = store.current_analyses(site)
     photos = []
     for point in store.timeline(site):
         area, kind = lesion_area(point)
-        analysis = analyses.get(point.photo_id)
-        grade = None
-        if analysis is not None:
-            grade = shown_grade(
-                lesion_area_fraction=point.lesion_area_fraction,
-                score=point.score,
-                probabilities=analysis.probabilities,
-            )
+        result = point_result(point)  # the grade and areas every view shows for this photo
+        grade = result.grade
         photos.append(
             ComparePhoto(
                 photo_id=int(point.photo_id),
@@ -123,6 +124,7 @@ def site_photos(store: Store, site: str) -> list[ComparePhoto]:
                 area_kind=kind,
                 grade_label=None if grade is None else grade.label,
                 grade_text=None if grade is None else grade.text,
+                painted_area=result.painted_area_fraction,
             )
         )
     photos.sort(key=lambda p: (p.taken, p.photo_id))
