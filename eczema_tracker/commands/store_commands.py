@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
+from eczema_tracker.app.trust import site_reliability
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.common import escape_control_characters
 from eczema_tracker.core.jobs import ProgressCallback
@@ -195,6 +196,9 @@ def run_photos(args: argparse.Namespace) -> int:
         else:
             photos = store.photos(args.site)
             timeline = {p.photo_id: p for p in store.timeline(args.site)}
+        # whether each site's examples agree enough (trust.site_reliability)
+        known = {s: site_reliability(store, s).reliable for s in {p.site for p in photos}}
+
     for photo in photos:
         point = timeline.get(photo.id)
         rating = ratings.get(photo.id) if in_bin else (point.rating if point else None)
@@ -210,6 +214,7 @@ def run_photos(args: argparse.Namespace) -> int:
             "rating": rating,
             "score": point.score if point else None,
             "stale": point.stale if point else False,
+            "site_reliable": known[photo.site],
         }
         if in_bin:
             row["deleted_at"] = photo.deleted_at
@@ -219,6 +224,7 @@ def run_photos(args: argparse.Namespace) -> int:
             score = "-" if row["score"] is None else f"{row['score']:.2f}"
             rating = "-" if row["rating"] is None else str(row["rating"])
             flags = ("P" if photo.is_prompt else " ") + ("*" if row["stale"] else " ")
+            flags += "!" if not row["site_reliable"] else " "
             flags += "~" if photo.date_guessed else " "
             deleted = f" deleted {photo.deleted_at[:19]}" if in_bin and photo.deleted_at else ""
             _say(
@@ -235,8 +241,9 @@ def run_photos(args: argparse.Namespace) -> int:
             )
         else:
             print(
-                f"{len(photos)} photo(s)  (P: prompt, *: analysis out of date, ~: date from the "
-                "file, not the camera)",
+                f"{len(photos)} photo(s)  (P: prompt, *: analysis out of date, !: results not "
+                "reliable yet, the site's examples disagree: paint another example, ~: date from "
+                "the file, not the camera)",
                 file=sys.stderr,
             )
     return 0

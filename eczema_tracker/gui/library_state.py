@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from eczema_tracker.app import trust
 from eczema_tracker.app.familiarity_text import is_unfamiliar, point_is_unfamiliar
 from eczema_tracker.app.store_api import PhotoRecord, Store, TimelinePoint
 from eczema_tracker.core.severity_scale import expected_score, shown_grade
@@ -87,6 +88,7 @@ class LibraryState:
             site_prompt_count=len(self.store.prompts(photo.site)),
             note=photo.note,
             analysed=analysis is not None,
+            site_reliability=trust.site_reliability(self.store, photo.site),
         )
         if shown is not None:
             details.mask_origin = shown.origin
@@ -110,7 +112,9 @@ class LibraryState:
                     else expected_score(analysis.probabilities)
                 )
                 details.grade = shown_grade(
-                    lesion_area_fraction=details.lesion_area_fraction, score=details.score
+                    lesion_area_fraction=details.lesion_area_fraction,
+                    score=details.score,
+                    doubtful=details.doubtful,
                 )
                 details.severity_class = details.grade.label if details.grade else None
         if load_masks:
