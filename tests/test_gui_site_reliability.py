@@ -12,13 +12,14 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app import services, trust, trust_kept
+from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.core.severity_scale import NO_LESION_CHECK_PHOTO
 from eczema_tracker.gui.dialogs.disagreement_dialog import DisagreementDialog, compare_weakest
 from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.gui.trust_flow import SiteTrust
+from eczema_tracker.gui.trust_flow import SiteTrust, TrustFlow
 from eczema_tracker.gui.widgets.mask_colors import PROMPT_MASK_COLOR, RESULT_MASK_COLOR
 from eczema_tracker.gui.widgets.photo_view import PhotoView
 from eczema_tracker.gui.widgets.trust_summary import TrustSummary
@@ -33,6 +34,7 @@ from tests.test_site_reliability import (
     keep_check,
     painted_apart,
 )
+from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
 
 
 @pytest.fixture
@@ -63,7 +65,9 @@ def test_the_summary_line_of_a_zero_agreement_site_is_loud(qtbot, record):
     label = summary.details_button(UNSURE).parentWidget().line
     assert "color:#c62828" in label.text().replace(" ", "")  # and the colour
     assert "results not reliable yet" in label.accessibleName()
-    assert "Your examples disagree: 0 % overlap" in summary.site_text(UNSURE)
+    details = summary.site_text(UNSURE)
+    assert "Your examples disagree: 0 % overlap" in details
+    assert f"Below 35 %: {trust.UNRELIABLE_TEXT}." in details
     calm = summary.site_line(SURE)
     assert "agree 85 %" in calm and "⚠" not in calm and "not reliable" not in calm
 
@@ -130,3 +134,32 @@ def test_show_it_shows_what_seggpt_found_next_to_the_painted_mask(qtbot, record)
     assert _colour_count(dialog.painted_picture, RESULT_MASK_COLOR) == 0
     said = dialog.overlap.text()
     assert "You painted" in said and "SegGPT found 12.5 %" in said and "they overlap" in said
+
+
+def test_a_finished_check_tells_the_views_that_read_the_sites_trust(qtbot, record, tmp_path):
+    store, _ids = record
+    store.forget_prompt_agreements()
+    settings = Settings(
+        dino_source=str(make_tiny_dino(tmp_path / "dino")),
+        seggpt_source=str(make_tiny_seggpt(tmp_path / "seggpt")),
+        device="cpu",
+        k=2,
+    )
+
+    def disagreeing(store, site, pipelines, choice, *, progress=None, cancel=None):
+        key = trust_kept.prompt_set_key(store, site)
+        found = trust.prompt_agreement(store, site, CornerSegmenter(), k=choice.k)
+        trust_kept.keep_agreement(store, found, key, trust_kept.model_key(choice))
+        return found
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    session = StoreSession(store, host)
+    told: list[StoreChanges] = []
+    session.changed.connect(told.append)
+    flow = TrustFlow(
+        session, services.PipelineCache(), settings, parent=host, agreement=disagreeing
+    )
+    qtbot.waitUntil(lambda: not flow.busy, timeout=20000)
+    assert any(c.agreements and c.sites == {UNSURE} for c in told)
+    assert not trust.site_reliability(store, UNSURE).reliable  # what those views now read

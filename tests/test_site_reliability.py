@@ -112,7 +112,8 @@ def test_a_site_whose_examples_disagree_is_not_reliable_and_says_why(record):
     assert set(trust.unreliable_sites(store, [UNSURE, SURE])) == {UNSURE}
     # the summary's sentence says so too, not "Your examples agree"
     said = trust_kept.newest_agreement(store, UNSURE).describe()
-    assert said.startswith("Your examples disagree: 0 % overlap") and "paint another" in said
+    assert said.startswith("Your examples disagree: 0 % overlap")
+    assert "(0 %). Below 35 %: results not reliable yet — paint another example." in said
 
 
 def test_agreeing_examples_and_a_changed_prompt_set_are_not_marked(record):

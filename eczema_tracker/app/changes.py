@@ -24,6 +24,9 @@ class StoreChanges:
     ratings: bool = False  # a person's own severity ratings
     severity_models: bool = False  # personal/imported severity models and which one is active
     record: bool = False  # check-ins, daily numbers, treatments, courses, flares and notes
+    agreements: bool = (
+        False  # a check of ``sites``' examples kept: how far their results are trusted
+    )
     photo_ids: frozenset[int] = frozenset()
     sites: frozenset[str] = frozenset()
 

@@ -219,7 +219,8 @@ class SiteAgreement:
             f"the weakest is the photo of {day} ({100 * min(self.agreement.ious):.0f} %)."
         )
         if not reliability.reliable:
-            text += f" {reliability.reason[0].upper()}{reliability.reason[1:]}."
+            bar = f"{100 * reliability.threshold:.0f} %"
+            text += f" Below {bar}: {UNRELIABLE_TEXT}."
         if self.agreement.k_used < 2:
             text += f" With {len(self.photo_ids)} examples each is checked with 1 other."
         return text

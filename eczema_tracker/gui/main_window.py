@@ -322,8 +322,16 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         if (plotted or changes.ratings) and not hasattr(self.timeline_panel, "on_store_changed"):
             self.timeline_panel.refresh()  # a panel that does not listen to the session itself
         shown = self.shown_photo
-        if shown is not None and (changes.touches_photo(shown) or changes.severity_models):
+        trusted = changes.agreements and self._shown_site() in changes.sites
+        if shown is not None and (
+            changes.touches_photo(shown) or changes.severity_models or trusted
+        ):
             self.reshow_current()
+
+    def _shown_site(self) -> str | None:
+        """The body site of the photo shown (None: none shown)."""
+        details = self.photo_view.details
+        return None if details is None else details.site
 
     def settled(self) -> bool:
         """True when no write waits, every change is shown and no decode for the photo view
