@@ -132,9 +132,9 @@ def test_the_deliberately_wrong_example_comes_out_weakest_in_the_summary(
     assert summary.isVisibleTo(summary.parentWidget())
     label = next(w for w in summary.findChildren(QLabel) if "Show it</a>" in w.text())
     link = label.text().split('href="')[1].split('"')[0]
-    with qtbot.waitSignal(summary.photoRequested) as shown:
+    with qtbot.waitSignal(summary.weakestRequested) as shown:
         label.linkActivated.emit(link)  # what clicking "Show it" does
-    assert shown.args == [wrong]
+    assert shown.args == [SITE]
 
 
 def test_a_prompt_change_checks_the_site_again_with_the_real_tiny_seggpt(

@@ -24,6 +24,7 @@ class StoreChanges:
     ratings: bool = False  # a person's own severity ratings
     severity_models: bool = False  # personal/imported severity models and which one is active
     record: bool = False  # check-ins, daily numbers, treatments, courses, flares and notes
+    agreements: bool = False  # a check of ``sites``' examples kept (how far to trust them)
     photo_ids: frozenset[int] = frozenset()
     sites: frozenset[str] = frozenset()
 
@@ -36,6 +37,7 @@ class StoreChanges:
             ratings=self.ratings or other.ratings,
             severity_models=self.severity_models or other.severity_models,
             record=self.record or other.record,
+            agreements=self.agreements or other.agreements,
             photo_ids=self.photo_ids | other.photo_ids,
             sites=self.sites | other.sites,
         )
@@ -60,6 +62,7 @@ class StoreChanges:
             ratings=True,
             severity_models=True,
             record=True,
+            agreements=True,
         )
 
 

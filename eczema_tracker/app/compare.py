@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from eczema_tracker.app.familiarity_text import point_is_unfamiliar
 from eczema_tracker.app.photo_result import point_result
 from eczema_tracker.app.timeline_data import to_local_naive
-from eczema_tracker.core.severity_scale import CLASS_NAMES, NO_ECZEMA_FOUND
+from eczema_tracker.app.trust import result_in_doubt, site_reliability
+from eczema_tracker.core.severity_scale import CLASS_NAMES, NO_ECZEMA_FOUND, NO_LESION_CHECK_PHOTO
 
 if TYPE_CHECKING:
     from eczema_tracker.store import Store
@@ -71,10 +73,15 @@ class ComparePhoto:
 
     @property
     def grade_word(self) -> str:
-        """``moderate``, ``no eczema found`` or ``not graded``."""
+        """``moderate``, ``no eczema found``, ``no lesion found (check the photo)`` or
+        ``not graded``."""
         if self.grade_label is not None:
             return CLASS_NAMES[self.grade_label]
-        return "no eczema found" if self.grade_text == NO_ECZEMA_FOUND else "not graded"
+        if self.grade_text == NO_ECZEMA_FOUND:
+            return "no eczema found"
+        if self.grade_text == NO_LESION_CHECK_PHOTO:
+            return "no lesion found (check the photo)"
+        return "not graded"
 
     def caption(self) -> str:
         """``3 Mar 2026 · lesion 18 % of the photo · moderate``."""
@@ -111,9 +118,14 @@ def day_text(when: datetime) -> str:
 def site_photos(store: Store, site: str) -> list[ComparePhoto]:
     """Every photo of ``site`` (the bin left out) with its area and grade, oldest first."""
     photos = []
+    reliability = site_reliability(store, site)
     for point in store.timeline(site):
         area, kind = lesion_area(point)
-        result = point_result(point)  # the grade and areas every view shows for this photo
+        doubt = result_in_doubt(
+            unfamiliar=point_is_unfamiliar(point), site=reliability, mask_origin=point.mask_origin
+        )
+        # the grade and areas every view shows for this photo
+        result = point_result(point, doubtful=doubt)
         grade = result.grade
         photos.append(
             ComparePhoto(

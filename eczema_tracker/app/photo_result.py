@@ -79,13 +79,16 @@ def photo_result(
     probabilities: Sequence[float] | None = None,
     painted_area_fraction: float | None = None,
     is_prompt: bool = False,
+    doubtful: bool = False,
 ) -> PhotoResult:
     """Decide the area and the grade a photo shows.
 
     ``model_area_fraction``: the area of its current analysis' own mask (None: not analysed);
     ``score``/``probabilities``: that analysis' severity (None: not scored);
     ``painted_area_fraction``: the person's prompt mask or correction; ``is_prompt``: the photo
-    is one of its site's prompts (its model area then comes from the site's other prompts).
+    is one of its site's prompts (its model area then comes from the site's other prompts);
+    ``doubtful``: the result is in doubt (``app.trust.result_in_doubt``), so a result without a
+    lesion reads "the model found no lesion — check the photo", never "no eczema found".
     """
     if model_area_fraction is None:
         if painted_area_fraction is None:
@@ -99,7 +102,9 @@ def photo_result(
         )
     area = float(model_area_fraction)
     painted = None if painted_area_fraction is None else float(painted_area_fraction)
-    grade = shown_grade(lesion_area_fraction=area, score=score, probabilities=probabilities)
+    grade = shown_grade(
+        lesion_area_fraction=area, score=score, probabilities=probabilities, doubtful=doubtful
+    )
     source = (
         "the app's result from this site's other examples"
         if is_prompt
@@ -117,11 +122,12 @@ def photo_result(
     return PhotoResult("model", area, painted, grade, why)
 
 
-def point_result(point: PhotoFacts) -> PhotoResult:
+def point_result(point: PhotoFacts, *, doubtful: bool = False) -> PhotoResult:
     """:func:`photo_result` of a photo's facts as the store reads them (``TimelinePoint``)."""
     return photo_result(
         model_area_fraction=point.lesion_area_fraction,
         score=point.score,
         painted_area_fraction=point.painted_area_fraction,
         is_prompt=point.mask_origin == "prompt",
+        doubtful=doubtful,
     )

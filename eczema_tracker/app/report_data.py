@@ -36,6 +36,7 @@ from eczema_tracker.app.report_request import (
 )
 from eczema_tracker.app.report_then_and_now import ThenAndNow, gather_then_and_now
 from eczema_tracker.app.timeline_data import TimelineData, gather_timeline_data
+from eczema_tracker.app.trust import SiteReliability, result_in_doubt, site_reliability
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.core.poem import poem_band
 
@@ -166,6 +167,13 @@ class SiteReport:
     site: str
     points: tuple[PhotoPoint, ...]
     strip: tuple[StripPhoto, ...]
+    #: whether its results are reliable (``app.trust.site_reliability``; None: not read)
+    reliability: SiteReliability | None = None
+
+    @property
+    def unreliable(self) -> bool:
+        """Its examples disagree: its results are "not reliable yet"."""
+        return self.reliability is not None and not self.reliability.reliable
 
     @property
     def first(self) -> PhotoPoint | None:
@@ -348,7 +356,9 @@ def monthly_numbers(numbers: Sequence[DayNumbers]) -> tuple[PeriodNumbers, ...]:
     return _averaged(months)
 
 
-def _site_points(store: Store, request: ReportRequest, site: str) -> list[PhotoPoint]:
+def _site_points(
+    store: Store, request: ReportRequest, site: str, reliability: SiteReliability | None = None
+) -> list[PhotoPoint]:
     notes = {p.id: p.note for p in store.photos(site)}
     analyses = store.current_analyses(site)
     points = []
@@ -357,7 +367,12 @@ def _site_points(store: Store, request: ReportRequest, site: str) -> list[PhotoP
         if not request.from_day <= taken.date() <= request.to_day:
             continue
         analysis = analyses.get(point.photo_id)
-        result = point_result(point)
+        doubt = analysis is not None and result_in_doubt(
+            unfamiliar=is_unfamiliar(analysis.familiar, point.mask_origin),
+            site=reliability,
+            mask_origin=point.mask_origin,
+        )
+        result = point_result(point, doubtful=doubt)
         points.append(
             PhotoPoint(
                 photo_id=point.photo_id,
@@ -430,26 +445,27 @@ def gather_report(
     poem, checkin_days = _poem(store, request)
     numbers = tuple(DayNumbers(d.day, d.itch, d.sleep_loss) for d in store.daily(low, high))
     site_names = request.sites or tuple(store.sites())
-    gathered: list[tuple[str, list[PhotoPoint]]] = []
+    gathered: list[tuple[str, list[PhotoPoint], SiteReliability]] = []
     for site in site_names:
         raise_if_cancelled(cancel)
-        points = _site_points(store, request, site)
+        reliability = site_reliability(store, site)
+        points = _site_points(store, request, site, reliability)
         if points or request.sites:
-            gathered.append((site, points))
+            gathered.append((site, points, reliability))
     # each site's strip, and the two photos of its "then and now"
-    to_decode = sum(len(strip_points(points)) + 2 for _, points in gathered)
+    to_decode = sum(len(strip_points(points)) + 2 for _, points, _ in gathered)
     done = 0
     sites = []
-    for site, points in gathered:
+    for site, points, reliability in gathered:
         strip = []
         for point in strip_points(points):
             raise_if_cancelled(cancel)
             report(progress, done, to_decode, f"reading photos of {site}")
             strip.append(load_strip_photo(store, point))
             done += 1
-        sites.append(SiteReport(site, tuple(points), tuple(strip)))
+        sites.append(SiteReport(site, tuple(points), tuple(strip), reliability))
     then_and_now = []
-    for site, points in gathered:
+    for site, points, _ in gathered:
         if not points:
             continue
         report(progress, done, to_decode, f"reading the first and last photo of {site}")

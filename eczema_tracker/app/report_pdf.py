@@ -47,10 +47,11 @@ from eczema_tracker.app.report_data import (
 from eczema_tracker.app.report_document import FONT, MUTED, Column, ReportDocument
 from eczema_tracker.app.report_summary import day_text, pct, summary
 from eczema_tracker.app.report_then_and_now import draw_then_and_now
+from eczema_tracker.core.imaging import mask_outline
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.core.output_files import check_output_target, writing_output
 from eczema_tracker.core.poem import POEM_ATTRIBUTION
-from eczema_tracker.core.severity_scale import NO_ECZEMA_FOUND
+from eczema_tracker.core.severity_scale import NO_ECZEMA_FOUND, NO_LESION_CHECK_PHOTO
 
 TITLE = "Eczema record for the doctor"
 DISCLAIMER = (
@@ -185,8 +186,8 @@ def _photo_caption(photo: StripPhoto) -> str:
         parts.append(f"painted {pct(point.painted_area_fraction)}")
     if point.score is not None:
         parts.append(f"severity {point.score:.1f}")
-    elif point.grade == NO_ECZEMA_FOUND:
-        parts.append("no eczema found")
+    elif point.grade in (NO_ECZEMA_FOUND, NO_LESION_CHECK_PHOTO):
+        parts.append("no eczema found" if point.grade == NO_ECZEMA_FOUND else point.grade)
     return " \u00b7 ".join(parts)
 
 
@@ -194,16 +195,7 @@ def outlined_jpeg(image: np.ndarray, mask: np.ndarray | None) -> bytes:
     """The photo (height x width x 3, uint8) as JPEG with the mask's outline drawn on it."""
     pixels = image.copy()
     if mask is not None and mask.any():
-        inner = mask.copy()  # the mask shrunk by one pixel: the outline is what it lost
-        inner[1:, :] &= mask[:-1, :]
-        inner[:-1, :] &= mask[1:, :]
-        inner[:, 1:] &= mask[:, :-1]
-        inner[:, :-1] &= mask[:, 1:]
-        edge = mask & ~inner
-        thick = edge.copy()  # two pixels wide: visible at the printed size
-        thick[1:, :] |= edge[:-1, :]
-        thick[:, 1:] |= edge[:, :-1]
-        pixels[thick] = MASK_COLOR
+        pixels[mask_outline(mask, width=2)] = MASK_COLOR  # two pixels: visible when printed
     out = io.BytesIO()
     Image.fromarray(pixels).save(out, format="JPEG", quality=85)
     return out.getvalue()

@@ -16,6 +16,7 @@ from eczema_tracker.app.familiarity_text import (
 )
 from eczema_tracker.app.report_data import PeriodNumbers, ReportData, SiteReport
 from eczema_tracker.app.report_document import MUTED, Column, ReportDocument
+from eczema_tracker.app.trust import UNRELIABLE_COLOR, UNRELIABLE_MARK
 from eczema_tracker.core.poem import POEM_MAX_TOTAL
 from eczema_tracker.core.severity_scale import band_of_score, class_name
 
@@ -96,7 +97,7 @@ def _site_rows(sites: Sequence[SiteReport]) -> list[list[str]]:
         unlike = len(site.unfamiliar)
         rows.append(
             [
-                site.site,
+                f"{site.site} {UNRELIABLE_MARK}" if site.unreliable else site.site,
                 f"{len(site.points)}" + (f" ({unlike} {UNFAMILIAR_MARK})" if unlike else ""),
                 pct(first_area),
                 pct(last_area),
@@ -192,6 +193,8 @@ def summary(page: ReportDocument, data: ReportData) -> None:
             _site_rows(data.sites),
         )
         page.paragraph(model_sentence(data), size=7.5, color=MUTED)
+        for line in unreliable_lines(data):
+            page.footnote(UNRELIABLE_MARK, line, mark_color=UNRELIABLE_COLOR)
         footnote = unfamiliar_footnote(data)
         if footnote:
             page.footnote(UNFAMILIAR_MARK, footnote, mark_color=UNFAMILIAR_COLOR)
@@ -219,6 +222,17 @@ def model_sentence(data: ReportData) -> str:
         + "; ".join(described)
         + "."
     )
+
+
+def unreliable_lines(data: ReportData) -> list[str]:
+    """One line per body site whose results are not reliable yet (after its mark,
+    :data:`~eczema_tracker.app.trust.UNRELIABLE_MARK`): why, and how its results are marked."""
+    return [
+        f"{site.site}: {site.reliability.reason}. Its areas and severities may be wrong "
+        f"({UNRELIABLE_MARK} in the table, hollow markers on the timeline)."
+        for site in data.sites
+        if site.unreliable and site.reliability is not None
+    ]
 
 
 def unfamiliar_footnote(data: ReportData) -> str:

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from eczema_tracker.app.photo_result import point_result
+from eczema_tracker.app.trust import site_reliability
 from eczema_tracker.core.severity_scale import ShownGrade
 
 
@@ -59,10 +60,12 @@ def plotted_grade(point: TimelinePointLike) -> ShownGrade | None:
 
 @dataclass(frozen=True, slots=True)
 class SiteSeries:
-    """The photos of one body site, in any order."""
+    """The photos of one body site, in any order; ``unreliable``: the site's examples disagree
+    (``app.trust.site_reliability``): its results are drawn hollow."""
 
     site: str
     points: tuple[TimelinePointLike, ...]
+    unreliable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +151,8 @@ def gather_timeline_data(
             for p in store.timeline(site)
             if _in_range(to_local_naive(p.taken_at).date(), from_day, to_day)
         ]
-        series.append(SiteSeries(site, tuple(points)))
+        unreliable = not site_reliability(store, site).reliable
+        series.append(SiteSeries(site, tuple(points), unreliable))
     poem = []
     for checkin in store.checkins(from_day, to_day):
         score = checkin.score

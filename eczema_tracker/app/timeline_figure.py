@@ -22,6 +22,7 @@ Use::
     figure.savefig("timeline.pdf")
 
 Artists carry a ``gid`` naming their layer ("score", "score-stale", "score-unfamiliar",
+"score-unreliable", "area-unreliable",
 "score-line" (the line through a site's grades, broken at every photo without one), "rating",
 "area", "area-line", "area-stale", "area-unfamiliar", "area-painted" (the areas the person
 painted: prompt masks and corrections, never on the model's area line), "poem", "poem-unscored", "itch", "sleep",
@@ -80,6 +81,7 @@ from eczema_tracker.app.timeline_record_layers import (
     event_rows,
     record_end,
 )
+from eczema_tracker.app.trust import UNRELIABLE_LABEL
 from eczema_tracker.core.severity_scale import CLASS_NAMES
 
 __all__ = [
@@ -213,9 +215,10 @@ def _draw_severity(drawn: TimelineAxes, sites: Sequence[SiteSeries]) -> list[flo
         numbers += dates
         color = SITE_COLORS[index % len(SITE_COLORS)]
         suffix = f" — {series.site}" if several else ""
-        _draw_scores(drawn, ax, points, dates, color, suffix)
+        doubt = series.unreliable
+        _draw_scores(drawn, ax, points, dates, color, suffix, doubt)
         _draw_ratings(drawn, ax, points, dates, suffix)
-        _draw_areas(drawn, ax, points, dates, AREA_COLOR if not several else color, suffix)
+        _draw_areas(drawn, ax, points, dates, AREA_COLOR if not several else color, suffix, doubt)
     return numbers
 
 
@@ -226,6 +229,7 @@ def _draw_scores(
     dates: list[float],
     color: str,
     suffix: str,
+    unreliable: bool = False,
 ) -> None:
     scored = [(d, p, float(g.score)) for d, p in zip(dates, points, strict=True)
               if (g := plotted_grade(p)) is not None and g.score is not None]  # fmt: skip
@@ -237,9 +241,16 @@ def _draw_scores(
     line_x, line_y = broken_line(dates, grades)
     ax.plot(line_x, line_y, "-", color=color, lw=1.4 if len(scored) <= 200 else 0.9, alpha=0.7,
             zorder=3, gid="score-line")  # fmt: skip
-    fresh = [(d, y) for d, p, y in scored if not p.stale and not point_is_unfamiliar(p)]
-    unlike = [(d, y) for d, p, y in scored if not p.stale and point_is_unfamiliar(p)]
+    doubt = [(d, y) for d, p, y in scored if not p.stale and unreliable]
+    fresh = [(d, y) for d, p, y in scored if not p.stale and not unreliable
+             and not point_is_unfamiliar(p)]  # fmt: skip
+    unlike = [(d, y) for d, p, y in scored if not p.stale and not unreliable
+              and point_is_unfamiliar(p)]  # fmt: skip
     stale = [(d, y) for d, p, y in scored if p.stale]
+    if doubt:  # the site's examples disagree: every result of it hollow, the legend says why
+        ax.plot([d for d, _ in doubt], [y for _, y in doubt], "o", mfc="white", mec=color,
+                mew=1.8, ms=ms, zorder=4, label=f"Predicted, hollow: {UNRELIABLE_LABEL}" + suffix,
+                gid="score-unreliable")  # fmt: skip
     if fresh:
         ax.plot([d for d, _ in fresh], [y for _, y in fresh], "o", color=color, ms=ms,
                 zorder=4, label="Predicted score" + suffix, gid="score")  # fmt: skip
@@ -274,6 +285,7 @@ def _draw_areas(
     dates: list[float],
     color: str,
     suffix: str,
+    unreliable: bool = False,
 ) -> None:
     # the line and its markers are the model's areas only; the areas the person painted get
     # their own marker, never joined in (two kinds of area are not one series)
@@ -299,9 +311,16 @@ def _draw_areas(
         line_x, line_y = broken_line(dates, models)  # broken where a photo has no model area
         area_ax.plot(line_x, line_y, "--", color=color, lw=1.1, alpha=0.7, zorder=2,
                      gid="area-line")  # fmt: skip
-    fresh = [(d, pc) for d, p, pc in measured if not p.stale and not point_is_unfamiliar(p)]
-    unlike = [(d, pc) for d, p, pc in measured if not p.stale and point_is_unfamiliar(p)]
+    doubt = [(d, pc) for d, p, pc in measured if not p.stale and unreliable]
+    fresh = [(d, pc) for d, p, pc in measured if not p.stale and not unreliable
+             and not point_is_unfamiliar(p)]  # fmt: skip
+    unlike = [(d, pc) for d, p, pc in measured if not p.stale and not unreliable
+              and point_is_unfamiliar(p)]  # fmt: skip
     stale = [(d, pc) for d, p, pc in measured if p.stale]
+    if doubt:
+        area_ax.plot([d for d, _ in doubt], [pc for _, pc in doubt], "s", mfc="white", mec=color,
+                     mew=1.8, ms=ms, zorder=3, label=f"Area, hollow: {UNRELIABLE_LABEL}" + suffix,
+                     gid="area-unreliable")  # fmt: skip
     if fresh:
         area_ax.plot([d for d, _ in fresh], [pc for _, pc in fresh], "s", color=color, ms=ms,
                      zorder=3, label="Lesion area (%)" + suffix, gid="area")  # fmt: skip

@@ -8,6 +8,11 @@
   :func:`seggpt_agreement` does it with the app's SegGPT and keeps the result in the store
   (:mod:`eczema_tracker.app.trust_kept`); while the site's prompts and the models stay the
   same it is read back from there instead, with no model loaded.
+- :func:`site_reliability` / :func:`reliability_of`: whether a site's results are reliable
+  (its examples agree at least :data:`RELIABLE_AGREEMENT`) and if not, why; every view (the
+  library's summary, the photo view, the timeline, the report, the CLI) asks it.
+- :func:`weakest_disagreement`: the weakest example's painted mask next to what SegGPT found
+  in it from the other examples (recomputed off the GUI thread; the check keeps only IoUs).
 - :func:`next_to_paint`: the unannotated photo of a site least like its prompts (greedy
   k-center), the most useful one to paint as a new example.
 
@@ -46,6 +51,28 @@ log = logging.getLogger(__name__)
 
 #: Fewest prompts whose agreement can be checked (each is checked by the others).
 MIN_PROMPTS_TO_CHECK = 2
+#: Below this mean prompt agreement (IoU) a site's results are "not reliable yet".
+#:
+#: Chosen from ``evaluate --methods seg`` on what runs without the real SegGPT weights: the
+#: synthetic research set (24 photos, every one masked, 3 splits; ``tests/research_synthetic``)
+#: with the tiny random SegGPT of ``tests/tiny_models`` (seeds 0, 1, 2) scored IoU 0.000 in all
+#: six settings (K 1-3, nearest and random): a SegGPT that knows nothing returns empty masks.
+#: The same run with SegGPT's forward replaced by "copy the chosen examples' painted masks"
+#: (the photo itself ignored) scored mean IoU 0.11, 90th percentile 0.33 at K=1 (0.02 / 0.02
+#: at K=2, 0.05 / 0.09 at K=3). K=1 is what a site with 2 examples is checked with, so an
+#: agreement a photo-blind copy reaches for 1 photo in 10 (0.33) says nothing about the
+#: photos: the bar is just above it, 0.35. At IoU 0.35 two masks of equal size share about
+#: half their pixels (Dice 0.52); below it most of a lesion is missed or made up, so areas and
+#: grades built on the masks are not to be trusted.
+RELIABLE_AGREEMENT = 0.35
+#: What a site below :data:`RELIABLE_AGREEMENT` is marked with, everywhere.
+UNRELIABLE_TEXT = "results not reliable yet \u2014 paint another example"
+#: The short name of the mark (legends: hollow markers).
+UNRELIABLE_LABEL = "not reliable yet (examples disagree)"
+#: The mark that goes with it where text carries it (never colour alone).
+UNRELIABLE_MARK = "\u26a0"
+#: Its colour (the library's summary, the photo view's note).
+UNRELIABLE_COLOR = "#c62828"
 #: Photos decoded and sent to DINO at once by :func:`photo_features` (memory stays bounded;
 #: a cancel is seen between batches).
 FEATURE_BATCH = 8
@@ -180,14 +207,20 @@ class SiteAgreement:
 
     def describe(self) -> str:
         """One plain sentence, e.g. "Your examples agree: 78 % overlap on average; the weakest
-        is the photo of 12 March." (plus the K=1 note with only 2 examples)."""
+        is the photo of 12 March." (plus the K=1 note with only 2 examples); below
+        :data:`RELIABLE_AGREEMENT` "Your examples disagree: ..." and :data:`UNRELIABLE_TEXT`."""
         if self.agreement is None:
             return self.note[0].upper() + self.note[1:] + "."
         day = _day_text(self.weakest_taken_at)
+        reliability = reliability_of(self)
+        verb = "agree" if reliability.reliable else "disagree"
         text = (
-            f"Your examples agree: {100 * self.agreement.mean:.0f} % overlap on average; "
+            f"Your examples {verb}: {100 * self.agreement.mean:.0f} % overlap on average; "
             f"the weakest is the photo of {day} ({100 * min(self.agreement.ious):.0f} %)."
         )
+        if not reliability.reliable:
+            bar = f"{100 * reliability.threshold:.0f} %"
+            text += f" Below {bar}: {UNRELIABLE_TEXT}."
         if self.agreement.k_used < 2:
             text += f" With {len(self.photo_ids)} examples each is checked with 1 other."
         return text
@@ -213,6 +246,72 @@ class SiteAgreement:
                 )
             ]
         return out
+
+
+@dataclass(frozen=True)
+class SiteReliability:
+    """Whether a site's results are reliable, and if not, why.
+
+    ``mean_iou`` is its examples' agreement (None: not checked, fewer than 2 examples, or no
+    check kept for its current examples); only a checked agreement below ``threshold`` makes
+    the site unreliable: with no evidence the views stay as they are (the library's summary
+    says what is missing).
+    """
+
+    site: str
+    mean_iou: float | None
+    threshold: float = RELIABLE_AGREEMENT
+
+    @property
+    def reliable(self) -> bool:
+        return self.mean_iou is None or self.mean_iou >= self.threshold
+
+    @property
+    def reason(self) -> str:
+        """ "" when reliable, else e.g. "results not reliable yet — paint another example: your
+        examples overlap 12 % on average, below 35 %"."""
+        if self.reliable or self.mean_iou is None:
+            return ""
+        return (
+            f"{UNRELIABLE_TEXT}: your examples overlap {100 * self.mean_iou:.0f} % on average, "
+            f"below {100 * self.threshold:.0f} %"
+        )
+
+
+def reliability_of(agreement: SiteAgreement | None, site: str = "") -> SiteReliability:
+    """The :class:`SiteReliability` a checked ``agreement`` gives (None: not known)."""
+    if agreement is None:
+        return SiteReliability(site, None)
+    return SiteReliability(agreement.site, agreement.mean_iou)
+
+
+def site_reliability(store: Store, site: str) -> SiteReliability:
+    """Whether ``site``'s results are reliable: from the newest agreement kept for its current
+    examples (:func:`~eczema_tracker.app.trust_kept.newest_agreement`; no model is loaded;
+    quick enough for the GUI thread). The one answer every view shows."""
+    from eczema_tracker.app.trust_kept import newest_agreement
+
+    if len(store.prompts(site)) < MIN_PROMPTS_TO_CHECK:
+        return SiteReliability(site, None)
+    return reliability_of(newest_agreement(store, site), site)
+
+
+def result_in_doubt(
+    *, unfamiliar: bool, site: SiteReliability | None, mask_origin: str | None
+) -> bool:
+    """Whether a photo's result is in doubt, so that an (almost) empty mask must not read as
+    "no eczema found" (``severity_scale.shown_grade(doubtful=...)``): it looks unlike the
+    site's examples, or its site's results are not reliable. A mask the person painted or
+    corrected is their own, never in doubt."""
+    if mask_origin in ("prompt", "corrected"):
+        return False
+    return unfamiliar or (site is not None and not site.reliable)
+
+
+def unreliable_sites(store: Store, sites: Sequence[str]) -> dict[str, SiteReliability]:
+    """The sites of ``sites`` whose results are not reliable, with why."""
+    found = {site: site_reliability(store, site) for site in dict.fromkeys(sites)}
+    return {site: r for site, r in found.items() if not r.reliable}
 
 
 def _day_text(taken_at: str | None) -> str:
@@ -467,3 +566,95 @@ def next_to_paint(
         return None
     chosen = candidates[pick.index]
     return PhotoToPaint(site, chosen.id, chosen.taken_at, pick.distance, len(candidates))
+
+
+# -- the weakest example, shown ---------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Disagreement:
+    """The weakest example of a site: the mask the person painted and the one SegGPT found in
+    the same photo from the site's other examples (``other_ids``), as the agreement check did.
+
+    ``image`` is the photo at the analysis size (H x W x 3, uint8); both masks are bool H x W.
+    """
+
+    site: str
+    photo_id: int
+    taken_at: str
+    other_ids: tuple[int, ...]
+    image: np.ndarray
+    painted: np.ndarray
+    found: np.ndarray
+
+    @property
+    def iou(self) -> float:
+        from eczema_tracker.ml.familiarity import mask_iou
+
+        return float(mask_iou(self.found, self.painted))
+
+    def describe(self) -> str:
+        """Their overlap in words, e.g. "You painted 8.0 % of the photo; from your other
+        examples SegGPT found 3.1 %; 1.0 % is in both: they overlap 12 %."."""
+        total = max(1, self.painted.size)
+        painted = 100 * float(self.painted.sum()) / total
+        found = 100 * float(self.found.sum()) / total
+        both = 100 * float((self.painted & self.found).sum()) / total
+        others = "example" if len(self.other_ids) == 1 else "examples"
+        text = (
+            f"You painted {painted:.1f} % of the photo; from your other {others} SegGPT found "
+            f"{found:.1f} %"
+        )
+        if not self.found.any():
+            return text + ": nothing at all, so they do not overlap."
+        return text + f"; {both:.1f} % is in both: they overlap {100 * self.iou:.0f} %."
+
+
+def weakest_disagreement(
+    store: Store,
+    agreement: SiteAgreement,
+    segmenter: PromptSegmenter,
+    *,
+    cancel: CancelCheck | None = None,
+) -> Disagreement | None:
+    """Segment ``agreement``'s weakest example again with the same other examples the check
+    used (``segmenter``: a :class:`SegGptPromptSegmenter` in its with block, or a fake), and
+    return it with its painted mask. None when the agreement is not checked or its examples
+    changed since."""
+    from eczema_tracker.app.services import site_prompts
+
+    checked = agreement.agreement
+    weakest = agreement.weakest_photo_id
+    if checked is None or weakest is None:
+        return None
+    raise_if_cancelled(cancel)
+    prompts = site_prompts(store, agreement.site)
+    keys = [str(p.key) for p in prompts]
+    if sorted(keys) != sorted(str(pid) for pid in agreement.photo_ids):
+        return None
+    other_ids = tuple(agreement.photo_ids[j] for j in checked.used[checked.weakest])
+    segmenter.prepare(prompts)
+    raise_if_cancelled(cancel)
+    index = keys.index(str(weakest))
+    found = segmenter.segment(index, [keys.index(str(pid)) for pid in other_ids])
+    prompt = prompts[index]
+    return Disagreement(
+        site=agreement.site,
+        photo_id=weakest,
+        taken_at=agreement.weakest_taken_at or "",
+        other_ids=other_ids,
+        image=np.asarray(prompt.image.convert("RGB"), dtype=np.uint8),
+        painted=np.asarray(prompt.mask, dtype=bool),
+        found=np.asarray(found, dtype=bool),
+    )
+
+
+def outlined_picture(
+    image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int]
+) -> np.ndarray:
+    """A copy of ``image`` (H x W x 3, uint8) with ``mask``'s outline drawn in ``color``, three
+    pixels wide (seen at a dialog's size)."""
+    from eczema_tracker.core.imaging import mask_outline
+
+    pixels = np.array(image, dtype=np.uint8, copy=True)
+    if mask.any():
+        pixels[mask_outline(mask, width=3)] = color
+    return pixels

@@ -19,6 +19,7 @@ from eczema_tracker.store.errors import StoreError
 if TYPE_CHECKING:
     from eczema_tracker.app.services import ModelChoice
     from eczema_tracker.store import Store
+    from eczema_tracker.store.agreements import KeptAgreement
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +67,33 @@ def kept_agreement(
     """The agreement kept for ``site``'s current prompts and ``choice``'s models, or None (none
     kept, or what is kept does not fit them). Reads the store only: quick, and no model is
     loaded. ``prompts_key``: :func:`prompt_set_key` when the caller has it already."""
-    from eczema_tracker.ml.familiarity import PromptAgreement
-
     key = prompt_set_key(store, site) if prompts_key is None else prompts_key
     kept = store.kept_prompt_agreement(site, key, model_key(choice))
     if kept is None:
         return None
+    return _site_agreement(store, site, kept, k=choice.k)
+
+
+def newest_agreement(store: Store, site: str) -> SiteAgreement | None:
+    """The newest agreement kept for ``site``'s current prompts, whatever models checked it
+    (how far the views trust the site: :func:`eczema_tracker.app.trust.site_reliability`);
+    None when none is kept. Reads the store only."""
+    kept = store.newest_prompt_agreement(site, prompt_set_key(store, site))
+    return None if kept is None else _site_agreement(store, site, kept, k=None)
+
+
+def _site_agreement(
+    store: Store, site: str, kept: KeptAgreement, *, k: int | None
+) -> SiteAgreement | None:
+    """``kept`` in the site's current prompt order; None when it is not of these prompts (or,
+    with ``k``, of this K): a row under the wrong key is checked again."""
+    from eczema_tracker.ml.familiarity import PromptAgreement
+
     ids = tuple(r.photo_id for r in store.prompts(site))
-    if sorted(ids) != sorted(kept.photo_ids) or kept.k_used != min(choice.k, len(ids) - 1):
-        return None  # not of these prompts or this K (a row under the wrong key): check again
+    if sorted(ids) != sorted(kept.photo_ids):
+        return None
+    if k is not None and kept.k_used != min(k, len(ids) - 1):
+        return None
     where = {pid: i for i, pid in enumerate(kept.photo_ids)}
     order = [where[pid] for pid in ids]  # the prompts' current order (by when taken)
     position = {old: new for new, old in enumerate(order)}

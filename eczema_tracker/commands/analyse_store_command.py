@@ -18,6 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from eczema_tracker.app.photo_result import photo_result
+from eczema_tracker.app.trust import result_in_doubt, site_reliability
 from eczema_tracker.commands.common import (
     INTERRUPTED_CODE,
     UNFAMILIAR_TEXT,
@@ -82,11 +83,15 @@ def _outcome_row(store: Store, outcome: PhotoOutcome) -> dict[str, Any]:
     }
     if outcome.analysis_id is not None:
         analysis = store.analysis(outcome.analysis_id)
+        reliability = site_reliability(store, photo.site)
         grade = photo_result(
             model_area_fraction=analysis.lesion_area_fraction,
             score=analysis.score,
             probabilities=analysis.probabilities,
             is_prompt=bool(photo.is_prompt),
+            doubtful=result_in_doubt(
+                unfamiliar=analysis.familiar is False, site=reliability, mask_origin="analysis"
+            ),
         ).grade
         row.update(
             analysis_id=analysis.id,
@@ -95,6 +100,7 @@ def _outcome_row(store: Store, outcome: PhotoOutcome) -> dict[str, Any]:
             score=analysis.score,
             probabilities=None if analysis.probabilities is None else list(analysis.probabilities),
             grade=None if grade is None else grade.text,
+            site_reliable=reliability.reliable,
             severity_model_id=analysis.severity_model_id,
             prompt_photo_ids=list(analysis.prompt_photo_ids),
             mask=str(analysis.mask.path),

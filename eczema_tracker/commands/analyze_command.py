@@ -257,13 +257,14 @@ def run_analyze(args: argparse.Namespace) -> int:
         )
         mask_file = _mask_path(out_dir, photo_path, used)
         _write_mask(analysis.mask, mask_file)
+        familiarity = space.judge(prepared.features)
         grade = shown_grade(
             lesion_area_fraction=analysis.lesion_area_fraction,
             score=analysis.score,
             probabilities=analysis.probabilities,
+            doubtful=familiarity.familiar is False,  # unlike the prompts: never "no eczema"
         )
         band = None if analysis.score is None else band_of_score(analysis.score)
-        familiarity = space.judge(prepared.features)
         if args.json:
             record = {
                 "file": str(photo_path),

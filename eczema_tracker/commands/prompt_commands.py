@@ -323,11 +323,18 @@ def _check_text(agreement: SiteAgreement, pick: PhotoToPaint | None) -> str:
     if result is None:
         text = f"{agreement.site}: {agreement.note}."
     else:
+        from eczema_tracker.app import trust
+
+        reliability = trust.reliability_of(agreement)
+        verb = "agree" if reliability.reliable else "disagree"
         text = (
-            f"{agreement.site}: your examples agree: {100 * result.mean:.0f} % overlap on "
+            f"{agreement.site}: your examples {verb}: {100 * result.mean:.0f} % overlap on "
             f"average; weakest: photo of {_day(agreement.weakest_taken_at)} "
             f"(id {agreement.weakest_photo_id}, {100 * min(result.ious):.0f} %)."
         )
+        if not reliability.reliable:
+            reason = reliability.reason
+            text += f" {trust.UNRELIABLE_MARK} {reason[0].upper()}{reason[1:]}."
         if result.k_used < 2:
             text += f" ({result.note[0].upper()}{result.note[1:]}.)"
     if pick is None:

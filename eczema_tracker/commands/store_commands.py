@@ -14,7 +14,9 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
+from eczema_tracker.app.familiarity_text import point_is_unfamiliar
 from eczema_tracker.app.photo_result import PhotoResult, point_result
+from eczema_tracker.app.trust import result_in_doubt, site_reliability
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.common import escape_control_characters
 from eczema_tracker.core.jobs import ProgressCallback
@@ -196,10 +198,20 @@ def run_photos(args: argparse.Namespace) -> int:
         else:
             photos = store.photos(args.site)
             timeline = {p.photo_id: p for p in store.timeline(args.site)}
+        # whether each site's examples agree enough (trust.site_reliability)
+        reliability = {s: site_reliability(store, s) for s in {p.site for p in photos}}
+
     for photo in photos:
         point = timeline.get(photo.id)
         rating = ratings.get(photo.id) if in_bin else (point.rating if point else None)
-        result = point_result(point) if point is not None else None
+        result = None
+        if point is not None:  # in doubt: an empty mask must not read "no eczema found"
+            doubt = result_in_doubt(
+                unfamiliar=point_is_unfamiliar(point),
+                site=reliability[photo.site],
+                mask_origin=point.mask_origin,
+            )
+            result = point_result(point, doubtful=doubt)
         row: dict[str, Any] = {
             "photo_id": photo.id,
             "taken_at": photo.taken_at,
@@ -218,6 +230,7 @@ def run_photos(args: argparse.Namespace) -> int:
             "area_kind": None if result is None else result.area_kind,
             "painted_area_fraction": None if result is None else result.painted_area_fraction,
             "stale": point.stale if point else False,
+            "site_reliable": reliability[photo.site].reliable,
         }
         if in_bin:
             row["deleted_at"] = photo.deleted_at
@@ -226,6 +239,7 @@ def run_photos(args: argparse.Namespace) -> int:
         else:
             rating = "-" if row["rating"] is None else str(row["rating"])
             flags = ("P" if photo.is_prompt else " ") + ("*" if row["stale"] else " ")
+            flags += "!" if not row["site_reliable"] else " "
             flags += "~" if photo.date_guessed else " "
             deleted = f" deleted {photo.deleted_at[:19]}" if in_bin and photo.deleted_at else ""
             _say(
@@ -242,8 +256,9 @@ def run_photos(args: argparse.Namespace) -> int:
             )
         else:
             print(
-                f"{len(photos)} photo(s)  (P: prompt, *: analysis out of date, ~: date from the "
-                "file, not the camera)",
+                f"{len(photos)} photo(s)  (P: prompt, *: analysis out of date, !: results not "
+                "reliable yet, the site's examples disagree: paint another example, ~: date from "
+                "the file, not the camera)",
                 file=sys.stderr,
             )
     return 0

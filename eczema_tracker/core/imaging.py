@@ -434,3 +434,22 @@ def thumbnail(image: Image.Image, size: int = 256) -> Image.Image:
 def is_image_name(path: str | os.PathLike[str]) -> bool:
     """True if the file name has a photo suffix we try to import."""
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def mask_outline(mask: np.ndarray, width: int = 2) -> np.ndarray:
+    """The outline of ``mask`` (bool H x W): the pixels its one-pixel erosion loses, thickened
+    to ``width`` pixels inward and down-right (visible on a reduced or printed photo)."""
+    mask = np.asarray(mask, dtype=bool)
+    inner = mask.copy()  # the mask shrunk by one pixel: the outline is what it lost
+    inner[1:, :] &= mask[:-1, :]
+    inner[:-1, :] &= mask[1:, :]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    edge: np.ndarray = mask & ~inner
+    thick = edge.copy()
+    for _ in range(max(0, width - 1)):
+        grown = thick.copy()
+        grown[1:, :] |= thick[:-1, :]
+        grown[:, 1:] |= thick[:, :-1]
+        thick = grown
+    return np.asarray(thick, dtype=bool)

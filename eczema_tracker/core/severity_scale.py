@@ -5,7 +5,9 @@ The rule (used by the photo view, the library, the timeline, the CLI and reports
 grade is the band the expected score falls in (``score = sum(p_c * c)``; bands of width 1
 centred on each class: < 0.5 none, < 1.5 mild, < 2.5 moderate, else severe), so the class and
 the score never contradict each other. A lesion mask covering less than
-:data:`MIN_GRADED_AREA_FRACTION` of the photo is not graded at all: "no eczema found".
+:data:`MIN_GRADED_AREA_FRACTION` of the photo is not graded at all: "no eczema found", or
+"the model found no lesion \u2014 check the photo" when the result is in doubt
+(:func:`no_lesion_text`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,16 @@ NUM_CLASSES = len(CLASS_NAMES)
 MIN_GRADED_AREA_FRACTION = 0.001
 
 NO_ECZEMA_FOUND = "no eczema found in this photo"
+#: What an (almost) empty mask says when the result itself is in doubt (the photo looks unlike
+#: the site's examples, or the site's examples disagree): not an all-clear.
+NO_LESION_CHECK_PHOTO = "the model found no lesion \u2014 check the photo"
+
+
+def no_lesion_text(*, doubtful: bool) -> str:
+    """The one wording of an ungraded (almost empty) mask: :data:`NO_ECZEMA_FOUND`, or
+    :data:`NO_LESION_CHECK_PHOTO` when the result is ``doubtful`` (an unfamiliar photo, a site
+    whose results are not reliable yet), which must never read as a confident all-clear."""
+    return NO_LESION_CHECK_PHOTO if doubtful else NO_ECZEMA_FOUND
 
 
 def class_name(label: int | None) -> str:
@@ -52,7 +64,7 @@ class ShownGrade:
 
     label: int | None  #: the class shown (the band of ``score``), None when not graded
     score: float | None  #: expected score in [0, 3], None when not graded
-    text: str  #: e.g. "moderate (score 2.04 of 3)" or "no eczema found in this photo"
+    text: str  #: e.g. "moderate (score 2.04 of 3)", "no eczema found in this photo"
 
     @property
     def graded(self) -> bool:
@@ -64,14 +76,16 @@ def shown_grade(
     lesion_area_fraction: float | None,
     score: float | None = None,
     probabilities: Sequence[float] | None = None,
+    doubtful: bool = False,
 ) -> ShownGrade | None:
     """The grade to show for a result; ``None`` when there is no severity result at all.
 
     ``score`` wins over ``probabilities`` when both are given (they agree for stored results).
-    An (almost) empty mask gives ``ShownGrade(None, None, NO_ECZEMA_FOUND)``.
+    An (almost) empty mask gives ``ShownGrade(None, None, no_lesion_text(doubtful=doubtful))``:
+    "no eczema found" only when the result is not ``doubtful``.
     """
     if not is_graded_area(lesion_area_fraction):
-        return ShownGrade(None, None, NO_ECZEMA_FOUND)
+        return ShownGrade(None, None, no_lesion_text(doubtful=doubtful))
     if score is None and probabilities is not None and len(probabilities):
         score = expected_score(probabilities)
     if score is None:

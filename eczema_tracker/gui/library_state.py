@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from eczema_tracker.app import trust
 from eczema_tracker.app.familiarity_text import is_unfamiliar, point_is_unfamiliar
 from eczema_tracker.app.photo_result import point_result
 from eczema_tracker.app.store_api import PhotoRecord, Store, TimelinePoint
@@ -89,6 +90,7 @@ class LibraryState:
             site_prompt_count=len(self.store.prompts(photo.site)),
             note=photo.note,
             analysed=analysis is not None,
+            site_reliability=trust.site_reliability(self.store, photo.site),
         )
         if point is not None:
             details.result = point_result(point)
@@ -113,6 +115,8 @@ class LibraryState:
                     if analysis.score is not None
                     else expected_score(analysis.probabilities)
                 )
+                if point is not None:  # the one decision, now that the doubt is known
+                    details.result = point_result(point, doubtful=details.doubtful)
                 details.grade = None if details.result is None else details.result.grade
                 details.severity_class = details.grade.label if details.grade else None
         if load_masks:

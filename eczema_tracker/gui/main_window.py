@@ -45,6 +45,7 @@ from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui import screen_fit, store_problems, window_layout
 from eczema_tracker.gui.analysis_flow import AnalysisFlow
 from eczema_tracker.gui.backup_flow import BackupFlow
+from eczema_tracker.gui.dialogs.disagreement_dialog import compare_weakest
 from eczema_tracker.gui.dialogs.import_summary import guessed_date_ids, summarise_import
 from eczema_tracker.gui.keyboard_home import KeyboardHome
 from eczema_tracker.gui.library_state import LibraryState
@@ -214,7 +215,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.prompts.editorClosed.connect(self._take_keyboard_back)
         self.trust.updated.connect(self.trust_summary.show_sites)
         self.trust_summary.paintRequested.connect(self.trust.paint_next)
-        self.trust_summary.photoRequested.connect(self.open_photo)
+        self.trust_summary.weakestRequested.connect(self.show_weakest_example)
         self.personal.photoActivated.connect(self.open_photo)
         self.current_site.changed.connect(lambda _site: self._site_filter_changed())
         self.library.photoSelected.connect(self.show_photo)
@@ -328,8 +329,16 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         if (plotted or changes.ratings) and not hasattr(self.timeline_panel, "on_store_changed"):
             self.timeline_panel.refresh()  # a panel that does not listen to the session itself
         shown = self.shown_photo
-        if shown is not None and (changes.touches_photo(shown) or changes.severity_models):
+        trusted = changes.agreements and self._shown_site() in changes.sites
+        if shown is not None and (
+            changes.touches_photo(shown) or changes.severity_models or trusted
+        ):
             self.reshow_current()
+
+    def _shown_site(self) -> str | None:
+        """The body site of the photo shown (None: none shown)."""
+        details = self.photo_view.details
+        return None if details is None else details.site
 
     def settled(self) -> bool:
         """True when no write waits, every change is shown and no decode for the photo view
@@ -383,6 +392,17 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
             self.current_site.set_site(None)
         self.library.select_photo(photo_id)
         self.show_photo(photo_id)
+
+    def show_weakest_example(self, site: str) -> None:
+        """ "Show it": ``site``'s weakest example next to what SegGPT found in it (segmented
+        again off the GUI thread)."""
+        state = self.trust.state(site)
+        if state is None or state.agreement is None or state.agreement.agreement is None:
+            return
+        compare_weakest(
+            self, self.session, self.pipelines, self.settings, state.agreement,
+            open_photo=self.open_photo,
+        )  # fmt: skip
 
     def _site_filter_changed(self) -> None:
         """Show the chosen site's photos; a photo of another site leaves the photo view."""

@@ -388,6 +388,9 @@ class TrustFlow(QObject):
             self._states[site] = replace(
                 state, agreement=result.agreement, models_missing=False, next_photo=next_photo
             )
+            # the site's results may now be trusted more or less: the photo view and the
+            # timeline read it again (trust.site_reliability)
+            self.session.notify(StoreChanges(agreements=True, sites=frozenset({site})))
         else:  # the prompts changed while it ran: check the newest
             self._states[site] = replace(state, checking=True)
             if site not in self._queue:

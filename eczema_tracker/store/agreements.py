@@ -99,30 +99,25 @@ class AgreementsMixin(StoreBase):
         name = normalise_site(site)
         with self._lock:
             row = self._db.execute(
-                "SELECT result, computed_at FROM prompt_agreement "
+                "SELECT result, computed_at, model_key FROM prompt_agreement "
                 "WHERE site = ? AND prompt_set_key = ? AND model_key = ?",
                 (name, str(prompt_set_key), str(model_key)),
             ).fetchone()
-        if row is None:
-            return None
-        text, computed_at = row
-        try:
-            result = json.loads(text) if isinstance(text, str) else None
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(result, dict) or _problem(result) or not isinstance(computed_at, str):
-            return None
-        return KeptAgreement(
-            site=name,
-            prompt_set_key=str(prompt_set_key),
-            model_key=str(model_key),
-            photo_ids=tuple(result["photo_ids"]),
-            ious=tuple(float(v) for v in result["ious"]),
-            used=tuple(tuple(u) for u in result["used"]),
-            k_used=result["k_used"],
-            note=result["note"],
-            computed_at=computed_at,
-        )
+        return _kept(name, str(prompt_set_key), row)
+
+    def newest_prompt_agreement(self, site: str, prompt_set_key: str) -> KeptAgreement | None:
+        """The newest result kept for ``site`` under ``prompt_set_key``, whatever models it was
+        computed with (how far the views trust the site's results); None when there is none or
+        the newest row does not hold a well-formed result."""
+        name = normalise_site(site)
+        with self._lock:
+            row = self._db.execute(
+                "SELECT result, computed_at, model_key FROM prompt_agreement "
+                "WHERE site = ? AND prompt_set_key = ? ORDER BY computed_at DESC, rowid DESC "
+                "LIMIT 1",
+                (name, str(prompt_set_key)),
+            ).fetchone()
+        return _kept(name, str(prompt_set_key), row)
 
     def forget_prompt_agreements(self, site: str | None = None) -> int:
         """Drop the kept results of ``site`` (None: of every site); returns how many."""
@@ -134,6 +129,30 @@ class AgreementsMixin(StoreBase):
                     "DELETE FROM prompt_agreement WHERE site = ?", (normalise_site(site),)
                 )
             return int(cursor.rowcount)
+
+
+def _kept(site: str, prompt_set_key: str, row: Any) -> KeptAgreement | None:
+    """A row ``(result, computed_at, model_key)`` read back; None when it is none or malformed."""
+    if row is None:
+        return None
+    text, computed_at, model_key = row
+    try:
+        result = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(result, dict) or _problem(result) or not isinstance(computed_at, str):
+        return None
+    return KeptAgreement(
+        site=site,
+        prompt_set_key=prompt_set_key,
+        model_key=str(model_key),
+        photo_ids=tuple(result["photo_ids"]),
+        ious=tuple(float(v) for v in result["ious"]),
+        used=tuple(tuple(u) for u in result["used"]),
+        k_used=result["k_used"],
+        note=result["note"],
+        computed_at=computed_at,
+    )
 
 
 def _is_int(value: Any) -> TypeGuard[int]:

@@ -39,7 +39,8 @@ photo.</p>
 close and at what angle the photo was taken: compare photos taken the same way (same distance,
 light and framing). It is not a size in square centimetres. Below
 {100 * MIN_GRADED_AREA_FRACTION:.1f} % the app says "no eczema found in this photo" and gives no
-grade.</p>
+grade; when the photo looks unlike your examples, or the site's examples disagree (its results
+are "not reliable yet"), it says "the model found no lesion — check the photo" instead.</p>
 <h3>The severity</h3>
 <p>Severity is given on four levels: none (0), mild (1), moderate (2), severe (3). It comes from a
 small model trained on <b>your own ratings</b> (rate photos with the keys 0–3); until you have

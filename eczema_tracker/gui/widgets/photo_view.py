@@ -28,6 +28,13 @@ from PySide6.QtWidgets import (
 
 from eczema_tracker.app.familiarity_text import UNFAMILIAR_NOTE, distance_text, sentence
 from eczema_tracker.app.photo_result import PhotoResult
+from eczema_tracker.app.trust import (
+    UNRELIABLE_COLOR,
+    UNRELIABLE_MARK,
+    UNRELIABLE_TEXT,
+    SiteReliability,
+    result_in_doubt,
+)
 from eczema_tracker.core.severity_scale import CLASS_NAMES, ShownGrade
 from eczema_tracker.gui.formatting import GUESSED_DATE_NOTE, format_day_time
 from eczema_tracker.gui.widgets.image_overlay import ImageOverlayWidget
@@ -84,6 +91,21 @@ class PhotoDetails:
     unfamiliar: bool = False
     #: nearest-example distance / the examples' spread (None: not measured)
     prompt_distance_ratio: float | None = None
+    #: whether the site's results are reliable (``app.trust.site_reliability``; None: not read)
+    site_reliability: SiteReliability | None = None
+
+    @property
+    def site_unreliable(self) -> bool:
+        """The site's examples disagree: its results are "not reliable yet"."""
+        return self.site_reliability is not None and not self.site_reliability.reliable
+
+    @property
+    def doubtful(self) -> bool:
+        """The result is in doubt (``app.trust.result_in_doubt``): an empty mask must not read
+        as "no eczema found"."""
+        return result_in_doubt(
+            unfamiliar=self.unfamiliar, site=self.site_reliability, mask_origin=self.mask_origin
+        )
 
     prompt_overlay: QImage | None = None  # the masks drawn as tinted images (made off-thread)
     result_overlay: QImage | None = None
@@ -175,6 +197,16 @@ class PhotoView(QWidget):
             f" color: {UNFAMILIAR_COLOR}; }}"
         )
 
+        self.unreliable_note = QLabel()
+        self.unreliable_note.setWordWrap(True)
+        self.unreliable_note.setObjectName("unreliableNote")
+        self.unreliable_note.setAccessibleName("Results not reliable yet")
+        self.unreliable_note.setMargin(6)
+        self.unreliable_note.setStyleSheet(
+            f"QLabel#unreliableNote {{ border: 2px solid {UNRELIABLE_COLOR}; border-radius: 4px;"
+            f" color: {UNRELIABLE_COLOR}; font-weight: bold; }}"
+        )
+
         rating_box = QGroupBox("Your rating (keys 0–3)")
         rating_layout = QGridLayout(rating_box)
         self.rating_group = QButtonGroup(self)
@@ -222,6 +254,7 @@ class PhotoView(QWidget):
         side.addWidget(self.edit_button)
         side.addWidget(self.show_mask)
         side.addLayout(facts)
+        side.addWidget(self.unreliable_note)
         side.addWidget(self.unfamiliar_note)
         side.addWidget(rating_box)
         for button in (
@@ -284,6 +317,7 @@ class PhotoView(QWidget):
             self.correct_button.hide()
             self.hint.hide()
             self.unfamiliar_note.hide()
+            self.unreliable_note.hide()
             self._set_rating(None)
             return
         when = format_day_time(details.taken_at)
@@ -311,6 +345,14 @@ class PhotoView(QWidget):
         self.hint.setText(self._hint(details))
         self.hint.setVisible(bool(self.hint.text()))
         self.unfamiliar_note.setVisible(details.unfamiliar)
+        reliability = details.site_reliability
+        unreliable = reliability is not None and not reliability.reliable
+        self.unreliable_note.setText(
+            f"{UNRELIABLE_MARK} '{details.site}': {reliability.reason}."
+            if reliability is not None and unreliable
+            else ""
+        )
+        self.unreliable_note.setVisible(unreliable)
         self.unfamiliar_note.setToolTip(distance_text(details.prompt_distance_ratio))
 
     def set_image(self, image: QImage | None) -> None:
@@ -350,12 +392,19 @@ class PhotoView(QWidget):
         self.area.setText(area_text(d.result))
         self.area.setToolTip("" if d.result is None else sentence(d.result.why))
         grade = d.grade
+        # The result line of a photo of an unreliable site says so (a mark and words).
+        doubt = (
+            f' <span style="color:{UNRELIABLE_COLOR}"><b>{UNRELIABLE_MARK} {UNRELIABLE_TEXT}</b>'
+            "</span>"
+            if d.site_unreliable and d.doubtful
+            else ""
+        )
         if grade is not None and not grade.graded:
-            self.severity.setText(f"<b>{grade.text}</b>")
+            self.severity.setText(f"<b>{grade.text}</b>{doubt}")
             self.probability_box.hide()
         elif grade is not None and d.probabilities is not None:
             name = SEVERITY_NAMES[int(grade.label)]
-            self.severity.setText(f"<b>{name}</b> (score {grade.score:.2f} of 3){stale}")
+            self.severity.setText(f"<b>{name}</b> (score {grade.score:.2f} of 3){stale}{doubt}")
             self.severity.setToolTip(
                 "The score is the expected level (0 none … 3 severe) from the chances below; "
                 "the level shown is the one the score is closest to."

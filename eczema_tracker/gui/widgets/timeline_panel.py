@@ -89,6 +89,7 @@ class TimelinePanel(QWidget):
             or changes.record
             or changes.prompts
             or changes.corrections
+            or changes.agreements  # a site's results drawn hollow or not
         ):
             return
         if self.isVisible():

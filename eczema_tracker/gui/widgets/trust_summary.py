@@ -7,8 +7,11 @@ examples · agree 78 %", :func:`site_line`) with a "Paint next…" button that o
 photo in the painter (``paintRequested(photo_id)``). The details are the line's tooltip and open
 under it from its arrow: the examples' agreement in one sentence (the wording of
 :meth:`~eczema_tracker.app.trust.SiteAgreement.describe`, "Checking your examples…" while the
-check runs; the weakest example is a link: ``photoRequested(photo_id)``; the tooltip says when a
-result kept from an earlier check was made) and "Paint next: photo of 3 April 2026".
+check runs; the weakest example's "Show it" is a link: ``weakestRequested(site)``, which shows it
+next to what SegGPT found in it; the tooltip says when a result kept from an earlier check was
+made) and "Paint next: photo of 3 April 2026". A site whose examples agree below
+``trust.RELIABLE_AGREEMENT`` is loud: its line says "⚠ … results not reliable yet — paint another
+example" in red and bold (the mark and the words carry it without the colour).
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eczema_tracker.app.trust import MIN_PROMPTS_TO_CHECK
+from eczema_tracker.app.trust import (
+    MIN_PROMPTS_TO_CHECK,
+    UNRELIABLE_COLOR,
+    UNRELIABLE_MARK,
+    UNRELIABLE_TEXT,
+    reliability_of,
+)
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.trust_flow import SiteTrust
@@ -93,6 +102,17 @@ def next_text(state: SiteTrust) -> str:
     return ""
 
 
+def unreliable(state: SiteTrust) -> bool:
+    """Whether ``state``'s site is shown as "not reliable yet" (its checked examples agree
+    below ``trust.RELIABLE_AGREEMENT``; not while a newer check runs)."""
+    return (
+        not state.checking
+        and not state.models_missing
+        and not state.problem
+        and not reliability_of(state.agreement, state.site).reliable
+    )
+
+
 def site_line(state: SiteTrust) -> str:
     """The site's one line: "left arm: 2 examples · agree 78 %" (the details are in
     :func:`agreement_text`, shown on hover or when the line is opened)."""
@@ -109,6 +129,8 @@ def site_line(state: SiteTrust) -> str:
         status = "check failed"
     elif checked is not None and checked.mean_iou is not None:
         status = f"agree {100 * checked.mean_iou:.0f} %"
+        if unreliable(state):
+            status = f"{UNRELIABLE_MARK} {status}: {UNRELIABLE_TEXT}"
     else:
         status = ""
     return f"{state.site}: {examples}" + (f" · {status}" if status else "")
@@ -121,6 +143,7 @@ class _SiteBlock(QWidget):
     def __init__(self, summary: TrustSummary) -> None:
         super().__init__()
         self.photo_id: int | None = None
+        self.unreliable = False  #: the site is shown as "results not reliable yet"
         self._plain = ""
         self.toggle = QToolButton()
         self.toggle.setCheckable(True)
@@ -138,9 +161,8 @@ class _SiteBlock(QWidget):
         self.agreement = QLabel()
         self.agreement.setWordWrap(True)
         self.agreement.setTextFormat(Qt.TextFormat.RichText)
-        self.agreement.linkActivated.connect(
-            lambda link: summary.photoRequested.emit(int(link.removeprefix("photo:")))
-        )
+        self.site = ""
+        self.agreement.linkActivated.connect(lambda _link: summary.weakestRequested.emit(self.site))
         self.next_label = QLabel()
         self.next_label.setWordWrap(True)
         self.details = QWidget()
@@ -166,10 +188,20 @@ class _SiteBlock(QWidget):
         self.details.setVisible(shown)
 
     def show_state(self, state: SiteTrust) -> None:
+        self.site = state.site
         said = agreement_text(state)
         line = site_line(state)
         site, rest = line[: len(state.site)], line[len(state.site) :]
-        self.line.setText(f"<b>{_escape(site)}</b>{_escape(rest)}")
+        loud = unreliable(state)
+        if loud:  # colour, a mark and words: never colour alone
+            rest = (
+                f'<span style="color:{UNRELIABLE_COLOR}; font-weight:bold">{_escape(rest)}</span>'
+            )
+        else:
+            rest = _escape(rest)
+        self.line.setText(f"<b>{_escape(site)}</b>{rest}")
+        self.line.setAccessibleName(line)
+        self.unreliable = loud
         html = _escape(said)
         checked = state.agreement
         if html and checked is not None and checked.weakest_photo_id is not None:
@@ -206,7 +238,7 @@ class TrustSummary(QWidget):
     """Per site: how well the examples agree, and a one-click "paint this next"."""
 
     paintRequested = Signal(int)  # noqa: N815 - the photo to show and paint
-    photoRequested = Signal(int)  # noqa: N815 - the photo to show (the weakest example)
+    weakestRequested = Signal(str)  # noqa: N815 - "Show it": the site's weakest example
     shownChanged = Signal(bool)  # noqa: N815 - True: it has lines to show (one site or more)
 
     def __init__(self, parent: QWidget | None = None) -> None:
