@@ -293,6 +293,49 @@ def grading_model(store: Store) -> SeverityModelRecord | None:
     return active if standing is None or standing.trusted else None
 
 
+#: How :func:`severity_model_line` begins when a personal model is kept off and none is used.
+KEPT_OFF_PREFIX = "none in use. "
+
+
+def severity_model_line(store: Store) -> str:
+    """One line on the severity model in use, for the photo view and the model status: the
+    personal model's agreement against the majority guess, or why none is used."""
+    active = store.active_severity_model()
+    if active is not None:
+        standing = model_standing(active)
+        if standing is None:
+            return f"imported model file '{active.file_name}'"
+        if standing.trusted:
+            by = "; you chose to use it" if standing.activated_by == "person" else ""
+            return f"your personal model: {standing.agreement_text()}{by}"
+        return standing.verdict_text()
+    latest = latest_personal_model(store)
+    standing = None if latest is None else model_standing(latest)
+    if standing is not None:
+        return (
+            f"{KEPT_OFF_PREFIX}{standing.verdict_text()} Models ▸ Personal severity model to "
+            "use it anyway."
+        )
+    return "none (rate 8 analysed photos to train your own)"
+
+
+def stored_validation(record: SeverityModelRecord) -> CrossValidation | None:
+    """A stored personal model's held-out check, as recorded when it was trained (without the
+    per-photo predictions, which are not stored); None without a recorded check."""
+    standing = model_standing(record)
+    if standing is None or standing.n == 0:
+        return None
+    meta = record.metadata
+    return CrossValidation(
+        accuracy=standing.agreed / standing.n,
+        confusion=np.asarray(meta["cv_confusion"], dtype=int),
+        scheme=str(meta.get("cv_scheme") or "cross-validation"),
+        n_samples=standing.n,
+        majority_agreed=standing.majority_agreed,
+        majority_rating=standing.majority_rating,
+    )
+
+
 def latest_personal_model(store: Store) -> SeverityModelRecord | None:
     """The newest stored personal model (active or not)."""
     return next(

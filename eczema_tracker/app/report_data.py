@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from eczema_tracker.app import personal_severity
 from eczema_tracker.app.familiarity_text import is_unfamiliar
 from eczema_tracker.app.report_request import (
     LETTER_COUNTRIES,
@@ -39,7 +40,7 @@ from eczema_tracker.core.poem import poem_band
 from eczema_tracker.core.severity_scale import shown_grade
 
 if TYPE_CHECKING:
-    from eczema_tracker.store import Store
+    from eczema_tracker.store import SeverityModelRecord, Store
 
 __all__ = [  # the request's names too: callers need one import
     "LETTER_COUNTRIES",
@@ -191,7 +192,7 @@ class SiteReport:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """A severity model that scored photos of the report."""
+    """The severity model whose grades the report prints (the one in use, trusted)."""
 
     model_id: int
     kind: str  #: "personal" (trained on the person's ratings) or "imported" (a model file)
@@ -199,14 +200,33 @@ class ModelInfo:
     cv_accuracy: float | None  #: cross-validated accuracy, when one was recorded
     cv_scheme: str | None
     n_train: int | None
+    #: a personal model's held-out agreement against the majority guess, e.g. "agreed with you
+    #: on 7 of 9 photos (78 %), majority guess 44 %"; None without a recorded check
+    agreement: str | None = None
+    #: the person chose to use it although it did not beat the majority guess
+    chosen_by_person: bool = False
 
     def describe(self) -> str:
-        """E.g. "personal model (trained on 12 of your ratings; cross-validated accuracy 75%,
-        stratified 3-fold cross-validation)"."""
+        """E.g. "your personal model: agreed with you on 9 of 12 photos (75 %), majority guess
+        42 % (stratified 3-fold cross-validation on 12 of your ratings)"."""
+        if self.kind == "personal" and self.agreement is not None:
+            how = ", ".join(
+                part
+                for part in (
+                    self.cv_scheme,
+                    f"on {self.n_train} of your ratings" if self.n_train else "",
+                )
+                if part
+            )
+            chosen = (
+                "; used because you chose to, though not better than the majority guess"
+                if self.chosen_by_person
+                else ""
+            )
+            return f"your personal model: {self.agreement}" + (f" ({how})" if how else "") + chosen
         what = (
-            "personal model (trained on your own ratings"
-            + (f", {self.n_train} photos" if self.n_train else "")
-            + ")"
+            "your personal model"
+            + (f" (trained on {self.n_train} of your ratings)" if self.n_train else "")
             if self.kind == "personal"
             else f"imported model file '{self.file_name}'"
         )
@@ -257,6 +277,9 @@ class ReportData:
     timeline: TimelineData = field(default_factory=TimelineData)
     #: the folder of the store it was read from (a report is never written inside it)
     store_root: Path | None = None
+    #: why no photo has a grade, in one sentence ('' when some have): grades come only from
+    #: the severity model in use, and only when it earned its place or the person chose it
+    no_grades_reason: str = ""
 
     @property
     def is_empty(self) -> bool:
@@ -329,7 +352,10 @@ def monthly_numbers(numbers: Sequence[DayNumbers]) -> tuple[PeriodNumbers, ...]:
     return _averaged(months)
 
 
-def _site_points(store: Store, request: ReportRequest, site: str) -> list[PhotoPoint]:
+def _site_points(
+    store: Store, request: ReportRequest, site: str, grading_model_id: int | None
+) -> list[PhotoPoint]:
+    """The site's photos in the range; a grade only from the model ``grading_model_id``."""
     notes = {p.id: p.note for p in store.photos(site)}
     analyses = store.current_analyses(site)
     points = []
@@ -345,7 +371,15 @@ def _site_points(store: Store, request: ReportRequest, site: str) -> list[PhotoP
                 score=point.score,
                 probabilities=analysis.probabilities,
             )
-        graded = grade is not None and grade.graded
+        graded = (
+            grade is not None
+            and grade.graded
+            and grading_model_id is not None
+            and analysis is not None
+            and analysis.severity_model_id == grading_model_id
+        )
+        if grade is not None and grade.graded and not graded:
+            grade = None  # a grade of a model not in use (or not trusted) is not printed
         points.append(
             PhotoPoint(
                 photo_id=point.photo_id,
@@ -399,12 +433,9 @@ def load_strip_photo(
     return StripPhoto(point, np.asarray(image, dtype=np.uint8), mask)
 
 
-def _model_info(store: Store, model_id: int) -> ModelInfo | None:
-    try:
-        record = store.severity_model(model_id)
-    except KeyError:
-        return None
+def _model_info(record: SeverityModelRecord) -> ModelInfo:
     meta: dict[str, Any] = dict(record.metadata or {})
+    standing = personal_severity.model_standing(record)
     accuracy = meta.get("cv_accuracy")
     n_train = meta.get("n_train")
     return ModelInfo(
@@ -414,7 +445,29 @@ def _model_info(store: Store, model_id: int) -> ModelInfo | None:
         cv_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
         cv_scheme=str(meta["cv_scheme"]) if meta.get("cv_scheme") else None,
         n_train=int(n_train) if isinstance(n_train, int) and n_train > 0 else None,
+        agreement=None if standing is None else standing.agreement_text(),
+        chosen_by_person=standing is not None
+        and standing.activated_by == "person"
+        and not standing.earned,
     )
+
+
+def no_grades_reason(store: Store, grading: SeverityModelRecord | None) -> str:
+    """Why the report has no grades, in one sentence (for when no photo in it has one)."""
+    if grading is not None:
+        return (
+            "No severity grades: no photo in this range was scored by the severity model in "
+            "use (re-score them: Models \u25b8 Re-score analyses)."
+        )
+    line = personal_severity.severity_model_line(store)
+    if line.startswith(personal_severity.KEPT_OFF_PREFIX):
+        line = line.removeprefix(personal_severity.KEPT_OFF_PREFIX).split(" Models ")[0]
+        return f"No severity grades: {line}"
+    active = store.active_severity_model()
+    standing = None if active is None else personal_severity.model_standing(active)
+    if standing is not None:
+        return f"No severity grades: {standing.verdict_text()}"
+    return "No severity grades: no severity model is in use."
 
 
 def _words(value: str | None) -> str | None:
@@ -435,9 +488,10 @@ def gather_report(
     numbers = tuple(DayNumbers(d.day, d.itch, d.sleep_loss) for d in store.daily(low, high))
     site_names = request.sites or tuple(store.sites())
     gathered: list[tuple[str, list[PhotoPoint]]] = []
+    grading = personal_severity.grading_model(store)
     for site in site_names:
         raise_if_cancelled(cancel)
-        points = _site_points(store, request, site)
+        points = _site_points(store, request, site, grading.id if grading else None)
         if points or request.sites:
             gathered.append((site, points))
     to_decode = sum(len(strip_points(points)) for _, points in gathered)
@@ -452,10 +506,8 @@ def gather_report(
             done += 1
         sites.append(SiteReport(site, tuple(points), tuple(strip)))
     report(progress, done, to_decode, "photos read")
-    model_ids = sorted(
-        {p.severity_model_id for s in sites for p in s.points if p.severity_model_id is not None}
-    )
-    models = tuple(m for m in (_model_info(store, i) for i in model_ids) if m is not None)
+    any_graded = any(s.graded for s in sites)
+    models = (_model_info(grading),) if grading is not None and any_graded else ()
     treatments = {t.id: t for t in store.treatments()}
     courses = []
     for course in store.courses(from_day=low, to_day=high):
@@ -490,4 +542,5 @@ def gather_report(
         checkin_days=checkin_days,
         timeline=timeline,
         store_root=Path(store.data_dir),
+        no_grades_reason="" if any_graded else no_grades_reason(store, grading),
     )

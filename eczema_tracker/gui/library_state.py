@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from eczema_tracker.app import personal_severity
 from eczema_tracker.app.familiarity_text import is_unfamiliar, point_is_unfamiliar
 from eczema_tracker.app.store_api import PhotoRecord, Store, TimelinePoint
 from eczema_tracker.core.severity_scale import expected_score, shown_grade
@@ -84,6 +85,7 @@ class LibraryState:
             is_prompt=bool(photo.is_prompt),
             rating=self.store.rating(photo_id),
             has_severity_model=self.store.active_severity_model() is not None,
+            severity_model_line=personal_severity.severity_model_line(self.store),
             site_prompt_count=len(self.store.prompts(photo.site)),
             note=photo.note,
             analysed=analysis is not None,

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from eczema_tracker.app.familiarity_text import UNFAMILIAR_NOTE, distance_text, sentence
+from eczema_tracker.app.personal_severity import KEPT_OFF_PREFIX
 from eczema_tracker.core.severity_scale import CLASS_NAMES, ShownGrade
 from eczema_tracker.gui.formatting import GUESSED_DATE_NOTE, format_day_time
 from eczema_tracker.gui.widgets.image_overlay import ImageOverlayWidget
@@ -74,6 +75,9 @@ class PhotoDetails:
     grade: ShownGrade | None = None
     rating: int | None = None
     has_severity_model: bool = False
+    #: the severity model in use in one line: its agreement against the majority guess, or
+    #: why none is used (``app.personal_severity.severity_model_line``)
+    severity_model_line: str = ""
     site_prompt_count: int = 0
     note: str = ""
     #: the result looks unlike the site's example photos (``app.familiarity_text``)
@@ -350,6 +354,7 @@ class PhotoView(QWidget):
             self.severity.setToolTip(
                 "The score is the expected level (0 none … 3 severe) from the chances below; "
                 "the level shown is the one the score is closest to."
+                + (f"\nSeverity model: {d.severity_model_line}" if d.severity_model_line else "")
             )
             for bar, p in zip(self.probability_bars, d.probabilities, strict=False):
                 bar.setValue(round(100 * float(p)))
@@ -358,6 +363,10 @@ class PhotoView(QWidget):
             self.probability_box.hide()
             if d.has_severity_model:
                 self.severity.setText("not scored yet — analyse this photo")
+            elif d.severity_model_line.startswith(KEPT_OFF_PREFIX):
+                self.severity.setText(
+                    "no grades: " + d.severity_model_line.removeprefix(KEPT_OFF_PREFIX)
+                )
             else:
                 self.severity.setText(
                     "no severity model yet — rate 8 analysed photos (keys 0–3) to "
