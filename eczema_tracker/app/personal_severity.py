@@ -313,8 +313,8 @@ def severity_model_line(store: Store) -> str:
     standing = None if latest is None else model_standing(latest)
     if standing is not None:
         return (
-            f"{KEPT_OFF_PREFIX}{standing.verdict_text()} Models ▸ Personal severity model to "
-            "use it anyway."
+            f"{KEPT_OFF_PREFIX}your personal model {standing.comparison_text()}: kept, not used "
+            "(Models ▸ Personal severity model… to use it anyway)."
         )
     return "none (rate 8 analysed photos to train your own)"
 

@@ -459,13 +459,9 @@ def no_grades_reason(store: Store, grading: SeverityModelRecord | None) -> str:
             "No severity grades: no photo in this range was scored by the severity model in "
             "use (re-score them: Models \u25b8 Re-score analyses)."
         )
-    line = personal_severity.severity_model_line(store)
-    if line.startswith(personal_severity.KEPT_OFF_PREFIX):
-        line = line.removeprefix(personal_severity.KEPT_OFF_PREFIX).split(" Models ")[0]
-        return f"No severity grades: {line}"
-    active = store.active_severity_model()
-    standing = None if active is None else personal_severity.model_standing(active)
-    if standing is not None:
+    record = store.active_severity_model() or personal_severity.latest_personal_model(store)
+    standing = None if record is None else personal_severity.model_standing(record)
+    if standing is not None:  # a personal model kept off, or on but never earned nor chosen
         return f"No severity grades: {standing.verdict_text()}"
     return "No severity grades: no severity model is in use."
 

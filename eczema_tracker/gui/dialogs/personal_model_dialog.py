@@ -82,8 +82,9 @@ def validation_text(validation: CrossValidation) -> str:
     )
 
 
-def advice_text(validation: CrossValidation) -> str:
-    """What to do next: '' when the model agrees well, else rate more photos at more levels."""
+def advice_text(validation: CrossValidation, *, used: bool = True) -> str:
+    """What to do next: '' when the model agrees well, else rate more photos at more levels
+    (``used``: whether its grades are shown meanwhile)."""
     if validation.accuracy >= POOR_AGREEMENT:
         return ""
     counts = np.asarray(validation.confusion).sum(axis=1).astype(int)  # ratings per level
@@ -95,8 +96,12 @@ def advice_text(validation: CrossValidation) -> str:
     if rare:
         parts.append(f" — levels you rarely used so far ({', '.join(rare)} photos)")
     parts.append(
-        ". Then train again (Models ▸ Train personal severity model). Until then, treat its "
-        "grades as a rough guide."
+        ". Then train again (Models ▸ Train personal severity model). "
+        + (
+            "Until then, treat its grades as a rough guide."
+            if used
+            else "Until then it gives no grades."
+        )
     )
     return "".join(parts)
 
@@ -148,7 +153,8 @@ class PersonalModelDialog(QDialog):
         self.verdict.setVisible(standing is not None)
         self.use_button: QPushButton | None = None
         self.off_button: QPushButton | None = None
-        self.advice = QLabel(advice_text(validation), self)
+        used = standing is None or standing.activated_by is not None
+        self.advice = QLabel(advice_text(validation, used=used), self)
         self.advice.setWordWrap(True)
         self.advice.setStyleSheet("color: #9a4a00;")
         self.advice.setVisible(bool(self.advice.text()))
@@ -201,7 +207,8 @@ class PersonalModelDialog(QDialog):
         layout.addWidget(self.table_label)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(680, 560)
+        # Without thumbnails the list is hidden: no tall window of empty space.
+        self.resize(680, 560 if self.mistakes.isVisibleTo(self) else self.sizeHint().height())
 
     def _offer_choice(self, standing: ModelStanding, buttons: QDialogButtonBox) -> None:
         """The verdict in one sentence, and the choice: use it anyway, or keep it off."""

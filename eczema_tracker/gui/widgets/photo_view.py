@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,8 @@ from eczema_tracker.gui.widgets.mask_colors import (
 from eczema_tracker.gui.widgets.result_badges import UNFAMILIAR_COLOR
 
 SEVERITY_NAMES = CLASS_NAMES
+#: The colour of the line under a grade naming the model and its agreement with the person.
+MODEL_LINE_COLOR = "#555555"
 SIDE_PANEL_MIN_WIDTH = 275
 SIDE_PANEL_MAX_WIDTH = 330
 
@@ -350,11 +353,16 @@ class PhotoView(QWidget):
             self.probability_box.hide()
         elif grade is not None and d.probabilities is not None:
             name = SEVERITY_NAMES[int(grade.label)]
-            self.severity.setText(f"<b>{name}</b> (score {grade.score:.2f} of 3){stale}")
+            by = (
+                f"<br><span style='color:{MODEL_LINE_COLOR};'>{html.escape(d.severity_model_line)}"
+                "</span>"
+                if d.severity_model_line
+                else ""
+            )
+            self.severity.setText(f"<b>{name}</b> (score {grade.score:.2f} of 3){stale}{by}")
             self.severity.setToolTip(
                 "The score is the expected level (0 none … 3 severe) from the chances below; "
                 "the level shown is the one the score is closest to."
-                + (f"\nSeverity model: {d.severity_model_line}" if d.severity_model_line else "")
             )
             for bar, p in zip(self.probability_bars, d.probabilities, strict=False):
                 bar.setValue(round(100 * float(p)))
