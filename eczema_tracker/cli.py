@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "eczema_tracker.commands.check_command",  # check [--repair]
     "eczema_tracker.commands.record_commands",  # checkin, treatments add|list|course|end|edit|delete
     "eczema_tracker.commands.report_command",  # report (the PDF for the doctor)
+    "eczema_tracker.commands.personal_model_commands",  # personal-model status|train|use|off
 )
 
 

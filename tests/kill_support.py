@@ -120,7 +120,8 @@ def _op_rate(killer: _Killer, folder: str, photo_id: str, rating: str) -> None:
 
 
 def _op_train(killer: _Killer, folder: str, epochs: str) -> None:
-    """Train a personal model (stored and activated), then activate the one active before."""
+    """Train a personal model (stored, and activated when it beats the majority guess: enough
+    ``epochs`` make it), then activate the one active before."""
     from eczema_tracker.app import personal_severity
 
     killer.wrap(Store, "add_severity_model")

@@ -60,6 +60,10 @@ def populate(
             "kind": "personal",
             "cv_accuracy": 0.75,
             "cv_scheme": "stratified 3-fold cross-validation",
+            "cv_confusion": [[0, 0, 0, 0], [0, 4, 1, 0], [0, 1, 3, 0], [0, 0, 1, 2]],
+            "majority_agreed": 5,
+            "majority_rating": 1,
+            "activated_by": "check",
             "n_train": 12,
         },
     )

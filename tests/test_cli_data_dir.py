@@ -40,6 +40,10 @@ COMMAND_ARGS: dict[tuple[str, ...], list[str]] = {
     ("treatments", "edit"): ["cream", "--kind", "emollient"],
     ("treatments", "delete"): ["cream"],
     ("report",): ["--from", "2026-01-01", "--to", "2026-02-01", "--out", "r.pdf"],
+    ("personal-model", "status"): [],
+    ("personal-model", "train"): [],
+    ("personal-model", "use"): ["1"],
+    ("personal-model", "off"): [],
 }
 
 

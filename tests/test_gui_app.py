@@ -389,12 +389,12 @@ def test_rating_keys_train_personal_model_and_rescore(qtbot, window, answers, ec
     ids = window.library_model.photo_ids()
     rng = np.random.default_rng(0)
     feature_source = "tiny-test-backbone"
-    for pid in ids:  # analyses with features, as a run would record them
+    for i, pid in enumerate(ids):  # analyses with features that carry the level to be rated
         window.store.record_analysis(
             pid,
             mask=_blob_mask(window.store.photo(pid)),
             lesion_area_fraction=0.1,
-            features=rng.normal(size=32).astype(np.float32),
+            features=rng.normal(loc=3 * (i % 2), size=32).astype(np.float32),
             feature_source=feature_source,
             probabilities=None,
             score=None,
@@ -415,7 +415,8 @@ def test_rating_keys_train_personal_model_and_rescore(qtbot, window, answers, ec
     result = blocker.args[0]
     assert "stratified 4-fold" in result.validation.scheme
     assert result.validation.confusion.sum() == 8
-    assert window.store.active_severity_model() is not None
+    assert result.active and result.validation.majority_agreed == 4  # earned its place
+    assert window.store.active_severity_model().id == result.model_id
     assert "Correct on" in window.personal.result_dialog.findChild(QLabel).text()
     qtbot.waitUntil(
         lambda: window.store.current_analysis(ids[0]).probabilities is not None, timeout=30000

@@ -24,8 +24,11 @@ def window(qtbot, tmp_path):
     """A window on a store of four "left arm" photos a week apart, the first three analysed."""
     store = Store.open()
     ids = fill_store(store, tmp_path / "arm", 4, days_apart=7.0, site="left arm", seed=3)
+    model_file = tmp_path / "imported.safetensors"  # a model in use: its grades are shown
+    model_file.write_bytes(b"the store only copies it")
+    model_id = store.add_severity_model(model_file, {"kind": "imported"})
     for pid, score in zip(ids[:3], (2.2, 1.6, 0.9), strict=True):
-        record_analysis(store, pid, score=score)
+        record_analysis(store, pid, score=score, severity_model_id=model_id)
     store.close()
     win, _ = open_window(qtbot)
     yield win, ids

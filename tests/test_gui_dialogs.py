@@ -80,6 +80,41 @@ def test_personal_model_check_shows_the_photos_it_got_wrong_and_what_to_do(qtbot
     assert win.shown_photo == wrong[0]
 
 
+def test_a_model_no_better_than_the_majority_guess_stays_off_until_the_person_uses_it(
+    qtbot, window, tmp_path
+):
+    from PySide6.QtCore import Qt
+
+    win, scripted = window
+    scripted.yes = False  # no re-scoring
+    levels = [1] * 5 + [2] * 3  # features without structure: no better than always 'mild'
+    ids = fill_store(win.store, tmp_path / "photos", len(levels))
+    rng = np.random.default_rng(1)
+    for pid, level in zip(ids, levels, strict=True):
+        record_analysis(win.store, pid, features=rng.normal(size=32).astype(np.float32))
+        win.store.rate(pid, level)
+    with qtbot.waitSignal(win.personal.trainingFinished, timeout=60000) as blocker:
+        win.personal.train()
+    result = blocker.args[0]
+    assert not result.active and win.store.active_severity_model() is None
+    assert "Score existing analyses?" not in dict(scripted.questions)  # nothing to score with
+    dialog = win.personal.result_dialog
+    assert "always answering 'mild' matches 5 of 8 (62 %): kept, not used." in (
+        dialog.verdict.text()
+    )
+    assert "kept, not used" in win.statusBar().currentMessage()
+    assert dialog.use_button is not None and dialog.use_button.isVisible()
+    win.open_photo(ids[0])
+    assert "no grades" in win.photo_view.severity.text()
+    qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.store.active_severity_model() is not None, timeout=10000)
+    used = win.store.active_severity_model()
+    assert used.id == result.model_id and used.metadata["activated_by"] == "person"
+    qtbot.waitUntil(
+        lambda: "used because you chose to" in win.statusBar().currentMessage(), timeout=10000
+    )
+
+
 def _model_folder(folder, model_type: str, architectures: list[str], *, weights: bool = True):
     import json
 

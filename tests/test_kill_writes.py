@@ -36,6 +36,9 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
 
 KILLS = 5  # per store-only operation (a child starts in ~0.3 s)
 KILLS_WITH_TORCH = 4  # training and analysis children import torch (~3-5 s each)
+#: Enough epochs for the personal model to beat the majority guess on ``rated_folder`` (so it
+#: is switched on, the write under test), few enough to keep each child quick (~2 s).
+EARNING_EPOCHS = 200
 
 
 @pytest.fixture()
@@ -218,18 +221,23 @@ def test_kill_while_training_and_activating_a_personal_model(rated_folder, tmp_p
     folder = rated_folder
     rng = random.Random(5)
     with Store.open(folder) as store:  # a model to go back to
-        personal_severity.train_personal_model(store, backbone_source="tiny/dino", epochs=1)
+        first_model = personal_severity.train_personal_model(
+            store, backbone_source="tiny/dino", epochs=EARNING_EPOCHS
+        )
+    assert first_model.active  # it earned its place: the activation is what is killed below
     system_tmp = tmp_path / "system-tmp"
     system_tmp.mkdir()
     env = {"TMPDIR": str(system_tmp)}
-    first = run_child("train", folder, 1, env=env)  # trains model 2, then re-activates model 1
+    first = run_child(
+        "train", folder, EARNING_EPOCHS, env=env
+    )  # trains model 2, then re-activates model 1
     assert first.returncode == 0 and len(first.call_events) == 2
     outcomes = {"before": 0, "trained, not re-activated": 0, "all done": 0, "removed": 0}
     for at in kill_points(first.events, KILLS_WITH_TORCH, rng):
         with Store.open(folder, readonly=True) as store:
             models_before = len(store.severity_models())
             active_before = store.active_severity_model().id
-        assert run_child("train", folder, 1, env={**env, KILL_AT: str(at)}).killed
+        assert run_child("train", folder, EARNING_EPOCHS, env={**env, KILL_AT: str(at)}).killed
         assert list(system_tmp.iterdir()) == []  # nothing of the person's left outside the store
         outcomes["removed"] += check_store(folder).removed_orphans
         with Store.open(folder, readonly=True) as store:
@@ -249,9 +257,9 @@ def test_kill_while_training_and_activating_a_personal_model(rated_folder, tmp_p
     print(f"personal model: {KILLS_WITH_TORCH} kills of {first.events} events: {outcomes}")
     with Store.open(folder) as store:
         result = personal_severity.train_personal_model(
-            store, backbone_source="tiny/dino", epochs=1
+            store, backbone_source="tiny/dino", epochs=EARNING_EPOCHS
         )
-        assert store.active_severity_model().id == result.model_id
+        assert result.active and store.active_severity_model().id == result.model_id
         store.activate_severity_model(1)
         assert store.active_severity_model().id == 1
     check_store(folder)
@@ -261,7 +269,10 @@ def test_kill_while_rescoring_keeps_the_persons_correction(rated_folder):
     folder = rated_folder
     rng = random.Random(13)
     with Store.open(folder) as store:
-        personal_severity.train_personal_model(store, backbone_source="tiny/dino", epochs=1)
+        trained = personal_severity.train_personal_model(
+            store, backbone_source="tiny/dino", epochs=EARNING_EPOCHS
+        )
+        assert trained.active  # the re-scoring below uses the model in use
         photo = store.photos()[1]  # re-scored second: the first re-scoring is the reference
         correction = box_mask(photo.height, photo.width, 5, 5, 50, 60)
         store.save_corrected_mask(store.current_analysis(photo.id).id, correction)

@@ -51,6 +51,11 @@ def store_dir(tmp_path_factory):
             if painted is not None:
                 photo = store.photo(ids[i])
                 store.set_prompt_mask(ids[i], ellipse_mask(photo.width, photo.height, painted))
+        # an imported severity model in use: its grades may be shown (a model kept off would
+        # leave the report without grades, on purpose)
+        model_file = folder / "imported.safetensors"
+        model_file.write_bytes(b"the store only copies it")
+        model_id = store.add_severity_model(model_file, {"kind": "imported"})
         for i, (_painted, area, score, corrected) in PLAN.items():
             if area is None:
                 continue
@@ -65,6 +70,7 @@ def store_dir(tmp_path_factory):
                 score=score,
                 model_sources={"dino": "test"},
                 k=2,
+                severity_model_id=model_id,
                 prompt_photo_ids=[ids[1]] if i == 0 else [ids[0], ids[1]],
             )
             if corrected is not None:

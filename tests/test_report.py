@@ -72,7 +72,9 @@ def test_report_has_three_pages_with_range_poem_sites_and_name(report_pdf):
     assert "not a diagnosis" in text
     assert "Betnovate 0.1% cream" in text and "potent" in text
     assert "worse after swimming" in text and "flare after a cold" in text  # photo and day notes
-    assert "cross-validated accuracy 75%" in text and "personal model" in text
+    words = " ".join(text.split())
+    assert "grades by your personal model: agreed with you on 9 of 12 photos (75 %), majority " \
+        "guess 42 %" in words  # fmt: skip
 
 
 def test_report_embeds_the_photos_and_draws_the_timeline(report_pdf):
@@ -421,7 +423,7 @@ def test_an_unreadable_photo_is_a_gap_not_a_failure(tmp_path):
     assert pair.then is not None and pair.then.image is None and pair.now is not None
 
 
-def test_scores_of_a_model_the_store_does_not_know_are_said_so(tmp_path):
+def test_scores_of_a_model_not_in_use_are_not_printed(tmp_path):
     with Store.open(tmp_path / "store") as store:
         info = populate(store, tmp_path / "photos", photos_per_site=2)
         photo = store.photos("left arm")[0]
@@ -432,8 +434,45 @@ def test_scores_of_a_model_the_store_does_not_know_are_said_so(tmp_path):
                               feature_source=None, probabilities=None, score=1.0,
                               model_sources={}, k=1)  # fmt: skip
         data = gather_report(store, check_request(info["from"], info["to"]))
+    points = {p.photo_id: p for s in data.sites for p in s.points}
+    assert points[photo.id].score is None and points[photo.id].grade is None
+    assert sum(p.score is not None for p in points.values()) == len(points) - 1
     sentence = model_sentence(data)  # the line under the site table
-    assert "personal model" in sentence and "no record of" in sentence
+    assert "grades by your personal model: agreed with you on 9 of 12" in sentence
+
+
+def test_grades_of_a_personal_model_kept_off_are_left_out_and_the_report_says_why(tmp_path):
+    with Store.open(tmp_path / "store") as store:
+        info = populate(store, tmp_path / "photos", photos_per_site=2)
+        scorer = store.active_severity_model()
+        model_file = tmp_path / "bad.safetensors"
+        model_file.write_bytes(b"another model file")
+        bad = {
+            "kind": "personal",
+            "cv_confusion": [[0, 0, 0, 0], [0, 1, 4, 0], [0, 3, 0, 0], [0] * 4],
+            "majority_agreed": 5,
+            "majority_rating": 1,
+            "n_train": 8,
+        }
+        store.add_severity_model(model_file, bad, activate=False)  # trained, kept off
+        store.activate_severity_model(None)  # and the model that scored the photos is off
+        data = gather_report(store, check_request(info["from"], info["to"]))
+        written = write_report(data, tmp_path / "r.pdf")
+        store.activate_severity_model(scorer.id)
+        with_grades = write_report(
+            gather_report(store, check_request(info["from"], info["to"])), tmp_path / "g.pdf"
+        )
+    assert all(p.score is None for s in data.sites for p in s.points)
+    assert data.models == ()
+    reason = (
+        "No severity grades: Your personal model matched you on 1 of 8 photos (12 %); always "
+        "answering 'mild' matches 5 of 8 (62 %): kept, not used."
+    )
+    assert data.no_grades_reason == reason
+    text = " ".join(_text(written.path).split())
+    assert reason in text
+    assert "Predicted severity" not in text and "severity 2." not in text
+    assert "Predicted severity" in _text(with_grades.path)
 
 
 def test_a_date_with_two_old_checkins_counts_once_and_the_report_says_so(tmp_path):

@@ -58,7 +58,9 @@ def fill_store(
     return ids
 
 
-def record_analysis(store: Store, photo_id: int, *, features=None, score=None, probs=None) -> int:
+def record_analysis(
+    store: Store, photo_id: int, *, features=None, score=None, probs=None, severity_model_id=None
+) -> int:
     photo = store.photo(photo_id)
     mask = blob_mask(photo)
     return store.record_analysis(
@@ -71,6 +73,7 @@ def record_analysis(store: Store, photo_id: int, *, features=None, score=None, p
         score=score,
         model_sources={},
         k=2,
+        severity_model_id=severity_model_id,
     )
 
 

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from eczema_tracker.app import personal_severity
 from eczema_tracker.app.familiarity_text import point_is_unfamiliar
-from eczema_tracker.app.photo_result import point_result
+from eczema_tracker.app.photo_result import graded_by, point_result
 from eczema_tracker.app.timeline_data import to_local_naive
 from eczema_tracker.app.trust import result_in_doubt, site_reliability
 from eczema_tracker.core.severity_scale import CLASS_NAMES, NO_ECZEMA_FOUND, NO_LESION_CHECK_PHOTO
@@ -119,13 +120,21 @@ def site_photos(store: Store, site: str) -> list[ComparePhoto]:
     """Every photo of ``site`` (the bin left out) with its area and grade, oldest first."""
     photos = []
     reliability = site_reliability(store, site)
+    analyses = store.current_analyses(site)
+    grading = personal_severity.grading_model(store)
     for point in store.timeline(site):
         area, kind = lesion_area(point)
         doubt = result_in_doubt(
             unfamiliar=point_is_unfamiliar(point), site=reliability, mask_origin=point.mask_origin
         )
-        # the grade and areas every view shows for this photo
-        result = point_result(point, doubtful=doubt)
+        # the grade and areas every view shows for this photo (a grade only from the model
+        # whose grades may be shown)
+        analysis = analyses.get(point.photo_id)
+        result = graded_by(
+            point_result(point, doubtful=doubt),
+            scored_by=None if analysis is None else analysis.severity_model_id,
+            grading_model_id=None if grading is None else grading.id,
+        )
         grade = result.grade
         photos.append(
             ComparePhoto(

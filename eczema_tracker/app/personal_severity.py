@@ -1,6 +1,5 @@
-"""Personal severity models (no Qt): readiness, cross-validation, training, import, re-scoring.
-
-Re-exported by :mod:`eczema_tracker.app.services`, the one module tying ``ml`` and ``store``.
+"""Personal severity models (no Qt): readiness, cross-validation, training, import, re-scoring,
+and whether a personal model has earned its place (beats the majority guess on the same folds).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import numpy as np
 
 from eczema_tracker.core.errors import UserError
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
+from eczema_tracker.core.severity_scale import class_name
 
 if TYPE_CHECKING:
     from eczema_tracker.ml.dino import DinoEncoder
@@ -156,13 +156,202 @@ def personal_epochs(n_samples: int) -> int:
 
 @dataclass
 class CrossValidation:
-    """How a personal model does on the person's own ratings (held-out predictions)."""
+    """How a personal model does on the person's own ratings (held-out predictions), and how
+    the majority guess (always the most common rating of the training part) does on the same
+    folds."""
 
     accuracy: float
     confusion: np.ndarray  # 4 x 4: rows = the person's rating, columns = predicted
     scheme: str  # e.g. "stratified 3-fold cross-validation"
     n_samples: int
     predictions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    #: held-out photos the majority guess matched (see :func:`majority_guess_agreed`)
+    majority_agreed: int = 0
+    #: the person's most common rating (0-3): the majority guess's answer
+    majority_rating: int = 0
+
+    @property
+    def agreed(self) -> int:
+        """Held-out photos the model graded as the person did."""
+        return int(np.trace(np.asarray(self.confusion)))
+
+    def standing(self) -> ModelStanding:
+        """These numbers as a :class:`ModelStanding` (earned or not; nobody chose yet)."""
+        return ModelStanding(
+            self.agreed, self.n_samples, self.majority_agreed, self.majority_rating, None
+        )
+
+
+#: A personal model is switched on by itself only when it agrees with the person on at least
+#: this many percentage points more of the held-out photos than the majority guess ...
+ACTIVATION_MARGIN_POINTS = 10
+#: ... and on at least this many more photos. With 8-20 rated photos one photo is 5-12 points
+#: and a single fold split moves the count by one either way: a one-photo lead is noise, two is
+#: the least that says the model learnt something from the photos. As ratings grow, the 10
+#: points (2 photos of 20, 5 of 50) take over, so the bar does not fall to a token lead.
+MIN_MORE_AGREED = 2
+
+
+def beats_majority_guess(agreed: int, majority_agreed: int, n: int) -> bool:
+    """Whether ``agreed`` of ``n`` held-out photos beats the majority guess's ``majority_agreed``
+    by :data:`ACTIVATION_MARGIN_POINTS` points and :data:`MIN_MORE_AGREED` photos."""
+    lead = agreed - majority_agreed
+    return n > 0 and lead >= MIN_MORE_AGREED and lead * 100 >= ACTIVATION_MARGIN_POINTS * n
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f} %" if whole else "–"
+
+
+@dataclass(frozen=True)
+class ModelStanding:
+    """How a personal model did against the majority guess, and who switched it on."""
+
+    agreed: int  #: held-out photos graded as the person did
+    n: int  #: rated photos checked
+    majority_agreed: int  #: held-out photos the majority guess matched
+    majority_rating: int  #: the person's most common rating (0-3)
+    #: who switched it on, while it is active: "check" (it beat the majority guess when
+    #: trained), "person" (the person's decision), "before" (trained before this check); None: off
+    activated_by: str | None
+
+    @property
+    def earned(self) -> bool:
+        """Whether it beat the majority guess by the stated margin."""
+        return beats_majority_guess(self.agreed, self.majority_agreed, self.n)
+
+    @property
+    def trusted(self) -> bool:
+        """Whether its grades may be shown when it is active: earned, or chosen by the person."""
+        return self.earned or self.activated_by == "person"
+
+    def agreement_text(self) -> str:
+        """``agreed with you on 7 of 9 photos (78 %), majority guess 44 %``."""
+        return (
+            f"agreed with you on {self.agreed} of {self.n} photos "
+            f"({_pct(self.agreed, self.n)}), majority guess {_pct(self.majority_agreed, self.n)}"
+        )
+
+    def comparison_text(self) -> str:
+        """``matched you on 1 of 8 photos (12 %); always answering 'mild' matches 5 of 8 (62 %)``."""
+        return (
+            f"matched you on {self.agreed} of {self.n} photos ({_pct(self.agreed, self.n)}); "
+            f"always answering '{class_name(self.majority_rating)}' matches "
+            f"{self.majority_agreed} of {self.n} ({_pct(self.majority_agreed, self.n)})"
+        )
+
+    def verdict_text(self) -> str:
+        """One sentence: the comparison and what became of the model."""
+        compared = f"Your personal model {self.comparison_text()}"
+        if self.activated_by == "person":
+            return f"{compared}: used because you chose to."
+        if self.earned:
+            if self.activated_by is None:
+                return f"{compared}: better by at least {ACTIVATION_MARGIN_POINTS} points, but off."
+            return (
+                f"{compared}: better by at least {ACTIVATION_MARGIN_POINTS} points, so it is used."
+            )
+        if self.activated_by == "before":
+            return (
+                f"{compared}: it was switched on before the app compared it with that; its "
+                "grades are not shown until you choose to use it."
+            )
+        return f"{compared}: kept, not used."
+
+
+def model_standing(record: SeverityModelRecord) -> ModelStanding | None:
+    """A stored personal model's standing (None for a model without a held-out check).
+
+    Models trained before the majority guess was recorded have their confusion table: the
+    majority guess is then the most common rating's count over all rated photos."""
+    meta = record.metadata or {}
+    confusion = meta.get("cv_confusion")
+    if meta.get("kind") != "personal" or not confusion:
+        return None
+    table = np.asarray(confusion, dtype=int)
+    per_level = table.sum(axis=1)
+    majority = meta.get("majority_agreed")
+    rating = meta.get("majority_rating")
+    return ModelStanding(
+        agreed=int(np.trace(table)),
+        n=int(table.sum()),
+        majority_agreed=int(majority) if isinstance(majority, int) else int(per_level.max()),
+        majority_rating=int(rating) if isinstance(rating, int) else int(per_level.argmax()),
+        activated_by=(str(meta.get("activated_by") or "before")) if record.active else None,
+    )
+
+
+def grading_model(store: Store) -> SeverityModelRecord | None:
+    """The active severity model if its grades may be shown: an imported model (the person
+    chose the file), or a personal model that earned its place or that the person chose to use.
+    A personal model switched on before this check, not better than the majority guess and
+    never chosen, gives no grades."""
+    active = store.active_severity_model()
+    if active is None:
+        return None
+    standing = model_standing(active)
+    return active if standing is None or standing.trusted else None
+
+
+#: How :func:`severity_model_line` begins when a personal model is kept off and none is used.
+KEPT_OFF_PREFIX = "none in use. "
+
+
+def severity_model_line(store: Store) -> str:
+    """One line on the severity model in use, for the photo view and the model status: the
+    personal model's agreement against the majority guess, or why none is used."""
+    active = store.active_severity_model()
+    if active is not None:
+        standing = model_standing(active)
+        if standing is None:
+            return f"imported model file '{active.file_name}'"
+        if standing.trusted:
+            by = "; you chose to use it" if standing.activated_by == "person" else ""
+            return f"your personal model: {standing.agreement_text()}{by}"
+        return standing.verdict_text()
+    latest = latest_personal_model(store)
+    standing = None if latest is None else model_standing(latest)
+    if standing is not None:
+        return (
+            f"{KEPT_OFF_PREFIX}your personal model {standing.comparison_text()}: kept, not used "
+            "(Models ▸ Personal severity model… to use it anyway)."
+        )
+    return "none (rate 8 analysed photos to train your own)"
+
+
+def stored_validation(record: SeverityModelRecord) -> CrossValidation | None:
+    """A stored personal model's held-out check, as recorded when it was trained (without the
+    per-photo predictions, which are not stored); None without a recorded check."""
+    standing = model_standing(record)
+    if standing is None or standing.n == 0:
+        return None
+    meta = record.metadata
+    return CrossValidation(
+        accuracy=standing.agreed / standing.n,
+        confusion=np.asarray(meta["cv_confusion"], dtype=int),
+        scheme=str(meta.get("cv_scheme") or "cross-validation"),
+        n_samples=standing.n,
+        majority_agreed=standing.majority_agreed,
+        majority_rating=standing.majority_rating,
+    )
+
+
+def latest_personal_model(store: Store) -> SeverityModelRecord | None:
+    """The newest stored personal model (active or not)."""
+    return next(
+        (m for m in store.severity_models() if (m.metadata or {}).get("kind") == "personal"),
+        None,
+    )
+
+
+def use_personal_model(store: Store, model_id: int) -> None:
+    """Use a personal model anyway: the person's decision, recorded with the model."""
+    store.activate_severity_model(model_id, by_person=True)
+
+
+def stop_using_severity_model(store: Store) -> None:
+    """No severity model grades photos (the stored models are kept)."""
+    store.activate_severity_model(None)
 
 
 class Splitter(Protocol):
@@ -216,7 +405,39 @@ def cross_validate_severity(
         model.fit(x[train], y[train], epochs=epochs, cancel=cancel)
         predicted[test] = model.predict(x[test])
     confusion = confusion_matrix(y, predicted, labels=[0, 1, 2, 3])
-    return CrossValidation(float((predicted == y).mean()), confusion, scheme, len(y), predicted)
+    majority_rating, majority_agreed = majority_guess_agreed(y, splits)
+    return CrossValidation(
+        float((predicted == y).mean()),
+        confusion,
+        scheme,
+        len(y),
+        predicted,
+        majority_agreed=majority_agreed,
+        majority_rating=majority_rating,
+    )
+
+
+def majority_guess_agreed(
+    labels: Sequence[int] | np.ndarray, splits: Sequence[tuple[np.ndarray, np.ndarray]]
+) -> tuple[int, int]:
+    """(the most common rating, held-out photos the majority guess matched) on these folds.
+
+    Each fold guesses its training part's most common rating (a tie goes to the overall most
+    common). Leave-one-out can make that guess look worse than it is (leaving out a photo of
+    a level tied for first flips the guess away from it), so the count is never below that of
+    always answering the overall most common rating: the bar a model must beat is not lowered
+    by an accident of the folds.
+    """
+    y = np.asarray(labels, dtype=int)
+    counts = np.bincount(y, minlength=4)
+    overall = int(counts.argmax())
+    hits = 0
+    for train, test in splits:
+        fold = np.bincount(y[train], minlength=4)
+        best = np.flatnonzero(fold == fold.max())
+        guess = overall if overall in best else int(best[0])
+        hits += int((y[test] == guess).sum())
+    return overall, max(hits, int(counts[overall]))
 
 
 def _training_rows(store: Store) -> tuple[list[TrainingExample], str | None]:
@@ -239,12 +460,24 @@ def _training_rows(store: Store) -> tuple[list[TrainingExample], str | None]:
 
 @dataclass
 class PersonalModelResult:
-    """A trained, stored and activated personal severity model."""
+    """A trained and stored personal severity model: active when it earned its place."""
 
     model_id: int
     model_path: Path
     validation: CrossValidation
     metadata: dict[str, Any]
+    active: bool = False
+
+    @property
+    def standing(self) -> ModelStanding:
+        """How it did against the majority guess, and whether it was switched on."""
+        return ModelStanding(
+            self.validation.agreed,
+            self.validation.n_samples,
+            self.validation.majority_agreed,
+            self.validation.majority_rating,
+            "check" if self.active else None,
+        )
 
 
 def train_personal_model(
@@ -256,8 +489,11 @@ def train_personal_model(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
 ) -> PersonalModelResult:
-    """Cross-validate, then fit the MLP on all rated analyses and store it as the active model.
+    """Cross-validate, then fit the MLP on all rated analyses and store it.
 
+    It becomes the active model only when it beats the majority guess on the same folds
+    (:func:`beats_majority_guess`); otherwise it is kept, off, and the model active before (if
+    any) stays active: the person may still choose it (:func:`use_personal_model`).
     ``epochs`` defaults to :func:`personal_epochs` (the paper's 50, more for few photos).
     """
     from eczema_tracker.ml.severity import SeverityModel
@@ -294,12 +530,18 @@ def train_personal_model(
         "cv_accuracy": validation.accuracy,
         "cv_scheme": validation.scheme,
         "cv_confusion": validation.confusion.tolist(),
+        "majority_agreed": validation.majority_agreed,
+        "majority_rating": validation.majority_rating,
+        "activation_margin_points": ACTIVATION_MARGIN_POINTS,
     }
+    earned = validation.standing().earned
+    if earned:
+        metadata["activated_by"] = "check"
     with _store_temp_file(store, prefix="personal-severity-", suffix=".safetensors") as path:
         model.save(path)
-        model_id = store.add_severity_model(path, metadata, activate=True)
-    record = store.active_severity_model()
-    return PersonalModelResult(model_id, record_path(record), validation, metadata)
+        model_id = store.add_severity_model(path, metadata, activate=earned)
+    record = store.severity_model(model_id)
+    return PersonalModelResult(model_id, record_path(record), validation, metadata, earned)
 
 
 @contextlib.contextmanager
@@ -381,5 +623,5 @@ def _feature_sources(store: Store) -> set[str]:
 def record_path(record: SeverityModelRecord | None) -> Path:
     """The file of a stored severity model record."""
     if record is None or not str(record.path):
-        raise ServiceError("The active severity model's file is missing from the store.")
+        raise ServiceError("The severity model's file is missing from the store.")
     return Path(record.path)

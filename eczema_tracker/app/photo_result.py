@@ -13,7 +13,7 @@ mixed in. The grade is ``severity_scale.shown_grade`` of the model's area and sc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from eczema_tracker.core.severity_scale import MIN_GRADED_AREA_FRACTION, ShownGrade, shown_grade
@@ -131,3 +131,15 @@ def point_result(point: PhotoFacts, *, doubtful: bool = False) -> PhotoResult:
         is_prompt=point.mask_origin == "prompt",
         doubtful=doubtful,
     )
+
+
+def graded_by(
+    result: PhotoResult, scored_by: int | None, grading_model_id: int | None
+) -> PhotoResult:
+    """``result`` without its grade unless the severity model that scored it
+    (``scored_by``) is the one whose grades may be shown (``grading_model_id``, from
+    ``app.personal_severity.grading_model``: in use, and earned its place or chosen). An
+    ungraded result (no lesion found) keeps its words."""
+    if result.graded_score is None or (scored_by is not None and scored_by == grading_model_id):
+        return result
+    return replace(result, grade=None)

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from eczema_tracker.app import personal_severity
 from eczema_tracker.app.compare import load_shown_photo
 from eczema_tracker.app.familiarity_text import is_unfamiliar
-from eczema_tracker.app.photo_result import AreaKind, point_result
+from eczema_tracker.app.photo_result import AreaKind, graded_by, point_result
 from eczema_tracker.app.report_request import (
     LETTER_COUNTRIES,
     PAPER_SIZES,
@@ -41,7 +42,7 @@ from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_can
 from eczema_tracker.core.poem import poem_band
 
 if TYPE_CHECKING:
-    from eczema_tracker.store import Store
+    from eczema_tracker.store import SeverityModelRecord, Store
 
 __all__ = [  # the request's names too: callers need one import
     "LETTER_COUNTRIES",
@@ -216,7 +217,7 @@ class SiteReport:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """A severity model that scored photos of the report."""
+    """The severity model whose grades the report prints (the one in use, trusted)."""
 
     model_id: int
     kind: str  #: "personal" (trained on the person's ratings) or "imported" (a model file)
@@ -224,14 +225,33 @@ class ModelInfo:
     cv_accuracy: float | None  #: cross-validated accuracy, when one was recorded
     cv_scheme: str | None
     n_train: int | None
+    #: a personal model's held-out agreement against the majority guess, e.g. "agreed with you
+    #: on 7 of 9 photos (78 %), majority guess 44 %"; None without a recorded check
+    agreement: str | None = None
+    #: the person chose to use it although it did not beat the majority guess
+    chosen_by_person: bool = False
 
     def describe(self) -> str:
-        """E.g. "personal model (trained on 12 of your ratings; cross-validated accuracy 75%,
-        stratified 3-fold cross-validation)"."""
+        """E.g. "your personal model: agreed with you on 9 of 12 photos (75 %), majority guess
+        42 % (stratified 3-fold cross-validation on 12 of your ratings)"."""
+        if self.kind == "personal" and self.agreement is not None:
+            how = ", ".join(
+                part
+                for part in (
+                    self.cv_scheme,
+                    f"on {self.n_train} of your ratings" if self.n_train else "",
+                )
+                if part
+            )
+            chosen = (
+                "; used because you chose to, though not better than the majority guess"
+                if self.chosen_by_person
+                else ""
+            )
+            return f"your personal model: {self.agreement}" + (f" ({how})" if how else "") + chosen
         what = (
-            "personal model (trained on your own ratings"
-            + (f", {self.n_train} photos" if self.n_train else "")
-            + ")"
+            "your personal model"
+            + (f" (trained on {self.n_train} of your ratings)" if self.n_train else "")
             if self.kind == "personal"
             else f"imported model file '{self.file_name}'"
         )
@@ -284,6 +304,9 @@ class ReportData:
     store_root: Path | None = None
     #: per site with photos in the range: its first and last analysed photo, or why not
     then_and_now: tuple[ThenAndNow, ...] = ()
+    #: why no photo has a grade, in one sentence ('' when some have): grades come only from
+    #: the severity model in use, and only when it earned its place or the person chose it
+    no_grades_reason: str = ""
 
     @property
     def is_empty(self) -> bool:
@@ -357,8 +380,13 @@ def monthly_numbers(numbers: Sequence[DayNumbers]) -> tuple[PeriodNumbers, ...]:
 
 
 def _site_points(
-    store: Store, request: ReportRequest, site: str, reliability: SiteReliability | None = None
+    store: Store,
+    request: ReportRequest,
+    site: str,
+    grading_model_id: int | None,
+    reliability: SiteReliability | None = None,
 ) -> list[PhotoPoint]:
+    """The site's photos in the range; a grade only from the model ``grading_model_id``."""
     notes = {p.id: p.note for p in store.photos(site)}
     analyses = store.current_analyses(site)
     points = []
@@ -372,7 +400,11 @@ def _site_points(
             site=reliability,
             mask_origin=point.mask_origin,
         )
-        result = point_result(point, doubtful=doubt)
+        result = graded_by(
+            point_result(point, doubtful=doubt),
+            scored_by=None if analysis is None else analysis.severity_model_id,
+            grading_model_id=grading_model_id,
+        )
         points.append(
             PhotoPoint(
                 photo_id=point.photo_id,
@@ -410,12 +442,9 @@ def load_strip_photo(
     return StripPhoto(point, loaded.image, loaded.mask, loaded.problem)
 
 
-def _model_info(store: Store, model_id: int) -> ModelInfo | None:
-    try:
-        record = store.severity_model(model_id)
-    except KeyError:
-        return None
+def _model_info(record: SeverityModelRecord) -> ModelInfo:
     meta: dict[str, Any] = dict(record.metadata or {})
+    standing = personal_severity.model_standing(record)
     accuracy = meta.get("cv_accuracy")
     n_train = meta.get("n_train")
     return ModelInfo(
@@ -425,7 +454,25 @@ def _model_info(store: Store, model_id: int) -> ModelInfo | None:
         cv_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
         cv_scheme=str(meta["cv_scheme"]) if meta.get("cv_scheme") else None,
         n_train=int(n_train) if isinstance(n_train, int) and n_train > 0 else None,
+        agreement=None if standing is None else standing.agreement_text(),
+        chosen_by_person=standing is not None
+        and standing.activated_by == "person"
+        and not standing.earned,
     )
+
+
+def no_grades_reason(store: Store, grading: SeverityModelRecord | None) -> str:
+    """Why the report has no grades, in one sentence (for when no photo in it has one)."""
+    if grading is not None:
+        return (
+            "No severity grades: no photo in this range was scored by the severity model in "
+            "use (re-score them: Models \u25b8 Re-score analyses)."
+        )
+    record = store.active_severity_model() or personal_severity.latest_personal_model(store)
+    standing = None if record is None else personal_severity.model_standing(record)
+    if standing is not None:  # a personal model kept off, or on but never earned nor chosen
+        return f"No severity grades: {standing.verdict_text()}"
+    return "No severity grades: no severity model is in use."
 
 
 def _words(value: str | None) -> str | None:
@@ -446,10 +493,11 @@ def gather_report(
     numbers = tuple(DayNumbers(d.day, d.itch, d.sleep_loss) for d in store.daily(low, high))
     site_names = request.sites or tuple(store.sites())
     gathered: list[tuple[str, list[PhotoPoint], SiteReliability]] = []
+    grading = personal_severity.grading_model(store)
     for site in site_names:
         raise_if_cancelled(cancel)
         reliability = site_reliability(store, site)
-        points = _site_points(store, request, site, reliability)
+        points = _site_points(store, request, site, grading.id if grading else None, reliability)
         if points or request.sites:
             gathered.append((site, points, reliability))
     # each site's strip, and the two photos of its "then and now"
@@ -472,10 +520,8 @@ def gather_report(
         then_and_now.append(gather_then_and_now(store, site, low, high, cancel=cancel))
         done += 2
     report(progress, to_decode, to_decode, "photos read")
-    model_ids = sorted(
-        {p.severity_model_id for s in sites for p in s.points if p.severity_model_id is not None}
-    )
-    models = tuple(m for m in (_model_info(store, i) for i in model_ids) if m is not None)
+    any_graded = any(s.graded for s in sites)
+    models = (_model_info(grading),) if grading is not None and any_graded else ()
     treatments = {t.id: t for t in store.treatments()}
     courses = []
     for course in store.courses(from_day=low, to_day=high):
@@ -511,4 +557,5 @@ def gather_report(
         timeline=timeline,
         store_root=Path(store.data_dir),
         then_and_now=tuple(then_and_now),
+        no_grades_reason="" if any_graded else no_grades_reason(store, grading),
     )

@@ -77,11 +77,14 @@ def _grade(score: float | None) -> str:
     return "\u2013" if score is None else f"{class_name(band_of_score(score))} ({score:.1f})"
 
 
-def _site_rows(sites: Sequence[SiteReport]) -> list[list[str]]:
+def _site_rows(sites: Sequence[SiteReport], *, grades: bool = True) -> list[list[str]]:
+    """One row per site; the severity column only with ``grades``."""
     rows = []
     for site in sites:
         if not site.points:
-            rows.append([site.site, "0", "no photos in this range", "", "", ""])
+            rows.append(
+                [site.site, "0", "no photos in this range", "", "", ""][: 6 if grades else 5]
+            )
             continue
         first_area, last_area, change = site.first_area, site.last_area, site.area_change
         graded = site.graded
@@ -95,16 +98,14 @@ def _site_rows(sites: Sequence[SiteReport]) -> list[list[str]]:
         else:
             severity = "not predicted"
         unlike = len(site.unfamiliar)
-        rows.append(
-            [
-                f"{site.site} {UNRELIABLE_MARK}" if site.unreliable else site.site,
-                f"{len(site.points)}" + (f" ({unlike} {UNFAMILIAR_MARK})" if unlike else ""),
-                pct(first_area),
-                pct(last_area),
-                "\u2013" if change is None else _signed(100 * change, 1, " pts"),
-                severity,
-            ]
-        )
+        row = [
+            f"{site.site} {UNRELIABLE_MARK}" if site.unreliable else site.site,
+            f"{len(site.points)}" + (f" ({unlike} {UNFAMILIAR_MARK})" if unlike else ""),
+            pct(first_area),
+            pct(last_area),
+            "\u2013" if change is None else _signed(100 * change, 1, " pts"),
+        ]
+        rows.append([*row, severity] if grades else row)
     return rows
 
 
@@ -176,22 +177,24 @@ def summary(page: ReportDocument, data: ReportData) -> None:
     _numbers_table(page, data)
     page.space(0.08)
     if data.sites:
+        grades = not data.no_grades_reason
         page.text_line(
-            "Lesion area (share of the photo) and predicted severity, first \u2192 last photo",
+            "Lesion area (share of the photo)"
+            + (" and predicted severity" if grades else "")
+            + ", first \u2192 last photo",
             size=8.5,
             bold=True,
         )
-        page.table_of(
-            [
-                Column("Body site", 1.45),
-                Column("Photos", 0.8, "right"),
-                Column("Area first", 0.9, "right"),
-                Column("Area last", 0.9, "right"),
-                Column("Change", 0.82, "right"),
-                Column("Predicted severity (0\u20133)", 2.2, "right"),
-            ],
-            _site_rows(data.sites),
-        )
+        columns = [
+            Column("Body site", 1.45),
+            Column("Photos", 0.8, "right"),
+            Column("Area first", 0.9, "right"),
+            Column("Area last", 0.9, "right"),
+            Column("Change", 0.82, "right"),
+        ]
+        if grades:
+            columns.append(Column("Predicted severity (0\u20133)", 2.2, "right"))
+        page.table_of(columns, _site_rows(data.sites, grades=grades))
         page.paragraph(model_sentence(data), size=7.5, color=MUTED)
         for line in unreliable_lines(data):
             page.footnote(UNRELIABLE_MARK, line, mark_color=UNRELIABLE_COLOR)
@@ -203,23 +206,19 @@ def summary(page: ReportDocument, data: ReportData) -> None:
 
 
 def model_sentence(data: ReportData) -> str:
-    """The line under the site table: whose masks the areas are of, and which severity model(s)
-    predicted the severities (personal or imported, with the cross-validated accuracy)."""
+    """The line under the site table: whose masks the areas are of, and the severity model
+    whose grades are printed with its agreement against the majority guess (or, when there are
+    no grades, why)."""
     masks = (
         "Areas are the app's segmentation of each photo (for an example photo, from the "
         "site's other examples), so first and last compare like with like; an area the "
         "patient painted is shown apart, as \u201cpainted\u201d."
     )
-    graded = [p for s in data.sites for p in s.graded]
-    if not graded:
-        return f"{masks} No severity model scored these photos."
-    described = [m.describe() for m in data.models]
-    known = {m.model_id for m in data.models}
-    if any(p.severity_model_id not in known for p in graded):
-        described.append("a model the store has no record of (removed, or from an older version)")
+    if data.no_grades_reason or not data.models:
+        return f"{masks} {data.no_grades_reason or 'No severity model scored these photos.'}"
     return (
-        f"{masks} Severity (0 none, 1 mild, 2 moderate, 3 severe) predicted by: "
-        + "; ".join(described)
+        f"{masks} Severity (0 none, 1 mild, 2 moderate, 3 severe): grades by "
+        + "; ".join(m.describe() for m in data.models)
         + "."
     )
 

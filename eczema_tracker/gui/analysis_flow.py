@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.app import model_sources, services, warm_up
+from eczema_tracker.app import model_sources, personal_severity, services, warm_up
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.model_sources import SourceStatus
 from eczema_tracker.app.settings import Settings
@@ -401,11 +401,7 @@ class AnalysisFlow(QObject):
             if spec == model_sources.BUNDLED_DINO:
                 state += f" ({BUNDLED_DINO_NOTE})"
             lines.append(f"{name}: {spec} — {state}")
-        active = self.session.store.active_severity_model()
-        lines.append(
-            "Severity model: "
-            + (active.file_name if active else "none (rate 8 analysed photos to train your own)")
-        )
+        lines.append("Severity model: " + personal_severity.severity_model_line(self.session.store))
         lines.append(f"Prompt photos per comparison: {choice.k}; runs on: {choice.device}")
         return ModelStatusReport(
             tuple(lines), tuple(downloadable), downloads_allowed=self.settings.allow_downloads

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from eczema_tracker.app import trust
+from eczema_tracker.app import personal_severity, trust
 from eczema_tracker.app.familiarity_text import is_unfamiliar, point_is_unfamiliar
 from eczema_tracker.app.photo_result import point_result
 from eczema_tracker.app.store_api import PhotoRecord, Store, TimelinePoint
@@ -79,6 +79,16 @@ class LibraryState:
         analysis = self.store.current_analysis(photo_id)
         shown = self.store.shown_mask(photo_id)
         point = next((p for p in self.store.timeline(photo.site) if p.photo_id == photo_id), None)
+        active = self.store.active_severity_model()
+        model_line = personal_severity.severity_model_line(self.store)
+        scored_by = None if analysis is None else analysis.severity_model_id
+        if scored_by is not None and (active is None or scored_by != active.id):
+            model_line = (
+                "graded by an earlier severity model, not the one in use "
+                "(Models ▸ Re-score analyses with the active model)"
+            )
+        elif scored_by is None and analysis is not None and analysis.probabilities is not None:
+            model_line = ""  # graded by a model file given on the command line: none to name
         details = PhotoDetails(
             photo_id=photo_id,
             site=photo.site,
@@ -86,7 +96,8 @@ class LibraryState:
             date_guessed=photo.date_guessed,
             is_prompt=bool(photo.is_prompt),
             rating=self.store.rating(photo_id),
-            has_severity_model=self.store.active_severity_model() is not None,
+            has_severity_model=active is not None,
+            severity_model_line=model_line,
             site_prompt_count=len(self.store.prompts(photo.site)),
             note=photo.note,
             analysed=analysis is not None,

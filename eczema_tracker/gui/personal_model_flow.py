@@ -122,9 +122,9 @@ class PersonalModelFlow(QObject):
             self._offered_at is not None and readiness.n_rated < self._offered_at + 4
         ):
             return None
-        active = store.active_severity_model()
-        if active is not None and int(active.metadata.get("n_train") or 0) >= readiness.n_rated:
-            return None
+        latest = personal_severity.latest_personal_model(store)
+        if latest is not None and int(latest.metadata.get("n_train") or 0) >= readiness.n_rated:
+            return None  # trained on these ratings already (used or kept off)
         self._offered_at = readiness.n_rated
         if self.host.ask_question(
             "Train your own severity model?",
@@ -175,22 +175,85 @@ class PersonalModelFlow(QObject):
     def _trained(
         self, outcome: tuple[personal_severity.PersonalModelResult, list[Mistake]]
     ) -> None:
-        """Training done: ask about re-scoring first, then show the results (one window at a
-        time: the question never opens over the results, bug 6)."""
-        from eczema_tracker.gui.dialogs.personal_model_dialog import (
-            PersonalModelDialog,
-            validation_text,
-        )
+        """Training done. A model that earned its place: ask about re-scoring first, then show
+        the results (one window at a time: the question never opens over the results). One
+        that did not: it is off; the results say why and offer to use it anyway."""
+        from eczema_tracker.gui.dialogs.personal_model_dialog import validation_text
 
         result, mistakes = outcome
         self.session.notify(StoreChanges(severity_models=True))
-        summary = validation_text(result.validation)
-        self.host.status("Personal severity model trained and in use. " + summary)
-        self.offer_rescore(headline=f"Your personal severity model is ready. {summary}")
-        self.result_dialog = PersonalModelDialog(result.validation, self._parent, mistakes=mistakes)
-        self.result_dialog.photoActivated.connect(self.photoActivated)
-        self.result_dialog.open()
+        standing = result.standing
+        if result.active:
+            summary = validation_text(result.validation)
+            self.host.status(
+                "Personal severity model trained and in use: " + standing.agreement_text() + "."
+            )
+            self.offer_rescore(headline=f"Your personal severity model is ready. {summary}")
+        else:
+            self.host.status(standing.verdict_text())
+        self._show_results(result.validation, standing, result.model_id, mistakes)
         self.trainingFinished.emit(result)
+
+    def _show_results(
+        self,
+        validation: personal_severity.CrossValidation,
+        standing: personal_severity.ModelStanding,
+        model_id: int,
+        mistakes: list[Mistake],
+    ) -> None:
+        from eczema_tracker.gui.dialogs.personal_model_dialog import PersonalModelDialog
+
+        self.result_dialog = PersonalModelDialog(
+            validation, self._parent, mistakes=mistakes, standing=standing, model_id=model_id
+        )
+        self.result_dialog.photoActivated.connect(self.photoActivated)
+        self.result_dialog.useChosen.connect(self.use_model)
+        self.result_dialog.offChosen.connect(lambda _id: self.stop_using())
+        self.result_dialog.open()
+
+    def show_personal_model(self) -> None:
+        """Models ▸ Personal severity model: the newest one's check, whether it is used, and
+        the choice to use it (anyway) or to stop using it."""
+        record = personal_severity.latest_personal_model(self.session.store)
+        validation = None if record is None else personal_severity.stored_validation(record)
+        standing = None if record is None else personal_severity.model_standing(record)
+        if record is None or validation is None or standing is None:
+            self.host.show_message(
+                "info",
+                "No personal severity model",
+                "Rate 8 analysed photos (keys 0–3), then train one "
+                "(Models ▸ Train personal severity model).",
+            )
+            return
+        self._show_results(validation, standing, record.id, [])
+
+    def use_model(self, model_id: int) -> BackgroundTask:
+        """Use a personal model (anyway): the person's decision, recorded with the model; then
+        offer to score the analyses with it."""
+
+        def done(_none: None) -> None:
+            record = self.session.store.severity_model(model_id)
+            standing = personal_severity.model_standing(record)
+            self.host.status(standing.verdict_text() if standing else "Severity model in use.")
+            self.offer_rescore()
+
+        return self.session.write(
+            lambda store: personal_severity.use_personal_model(store, model_id),
+            StoreChanges(severity_models=True),
+            on_done=done,
+            error_title="Could not switch the model on",
+        )
+
+    def stop_using(self) -> BackgroundTask:
+        """No severity model grades new photos (the stored models are kept)."""
+        return self.session.write(
+            personal_severity.stop_using_severity_model,
+            StoreChanges(severity_models=True),
+            on_done=lambda _none: self.host.status(
+                "No severity model in use: no grades until you choose one."
+            ),
+            error_title="Could not switch the model off",
+        )
 
     # -- importing and re-scoring ----------------------------------------------------------------
     def import_model_dialog(self) -> None:

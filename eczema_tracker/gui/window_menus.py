@@ -153,6 +153,12 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
         "settings": _action(w, "&Settings…", w.ask_settings, QKeySequence.StandardKey.Preferences),
         "models": _action(w, "Model &status…", w.analysis.show_model_status),
         "train": _action(w, "&Train personal severity model…", w.personal.train),
+        "personal_model": _action(
+            w,
+            "&Personal severity model…",
+            w.personal.show_personal_model,
+            tip="How your model agrees with you against the majority guess; use it or not",
+        ),
         "import_model": _action(w, "Import severity &model file…", w.personal.import_model_dialog),
         "rescore": _action(w, "Re-score analyses with the active model", w.personal.rescore),
         "timeline": _action(
@@ -212,7 +218,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
         ("&Photo", ("paint", "unprompt", "compare", None, "rate_0", "rate_1", "rate_2", "rate_3")),
         ("&Record", ("checkin", "record_days", "treatments", None, "flare_today", "day_note")),
         ("&Analyse", ("analyse_selected", "analyse_pending")),
-        ("&Models", ("models", "train", "import_model", "rescore")),
+        ("&Models", ("models", "train", "personal_model", "import_model", "rescore")),
         ("&View", ("timeline", "compare")),
         ("&Help", tuple(HELP_PAGES)),
     ):

@@ -71,14 +71,24 @@ class SeverityModelsMixin(StoreBase):
         """The model used to score new analyses, if one is active."""
         return next((m for m in self.severity_models() if m.active), None)
 
-    def activate_severity_model(self, model_id: int | None) -> None:
-        """Make ``model_id`` the active model (None: no model is active)."""
+    def activate_severity_model(self, model_id: int | None, *, by_person: bool = False) -> None:
+        """Make ``model_id`` the active model (None: no model is active).
+
+        ``by_person``: the person chose it (e.g. a personal model that did not beat the majority
+        guess, used anyway); recorded in its metadata (``activated_by``, ``activated_at``) in the
+        same transaction.
+        """
         with self._write() as conn:
-            if model_id is not None:
-                self.severity_model(model_id)
+            record = self.severity_model(model_id) if model_id is not None else None
             conn.execute("UPDATE severity_model SET active = 0 WHERE active = 1")
-            if model_id is not None:
+            if record is not None:
                 conn.execute("UPDATE severity_model SET active = 1 WHERE id = ?", (model_id,))
+                if by_person:
+                    meta = {**record.metadata, "activated_by": "person", "activated_at": now_iso()}
+                    conn.execute(
+                        "UPDATE severity_model SET metadata = ? WHERE id = ?",
+                        (json.dumps(meta, sort_keys=True, default=str), model_id),
+                    )
 
     def _model_from_row(self, row: sqlite3.Row) -> SeverityModelRecord:
         return SeverityModelRecord(

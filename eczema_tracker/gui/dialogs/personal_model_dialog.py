@@ -1,8 +1,10 @@
-"""How a newly trained personal severity model does on the person's own ratings.
+"""How a personal severity model does on the person's own ratings, and whether it is used.
 
-Plain words on screen (how often it agreed with you, checked on photos it did not learn from),
-the photos it got wrong as thumbnails (a click opens the photo), and what to do when it often
-disagrees. The name of the validation scheme stays in a tooltip.
+Plain words on screen (how often it agreed with you, checked on photos it did not learn from,
+and how often always answering your most common rating would have), whether it is used (only
+when it beat that majority guess, or when you chose it), the choice to use it anyway or to keep
+it off, the photos it got wrong as thumbnails (a click opens the photo), and what to do when it
+often disagrees. The name of the validation scheme stays in a tooltip.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -35,7 +38,7 @@ from eczema_tracker.gui.formatting import format_short_day
 from eczema_tracker.gui.screen_fit import keep_on_screen
 
 if TYPE_CHECKING:
-    from eczema_tracker.app.personal_severity import CrossValidation
+    from eczema_tracker.app.personal_severity import CrossValidation, ModelStanding
 
 SEVERITY_NAMES = CLASS_NAMES
 #: Below this agreement the dialog says what to do to get a better model.
@@ -61,17 +64,27 @@ class Mistake:
 
 
 def validation_text(validation: CrossValidation) -> str:
-    """One paragraph: how often the model agreed, how it was checked, on how many photos."""
+    """One paragraph: how often the model agreed, how it was checked, on how many photos, and
+    how often always answering the most common rating would have."""
     agreed = int(round(validation.accuracy * validation.n_samples))
+    n = validation.n_samples
+    majority = getattr(validation, "majority_agreed", None)
+    guess = (
+        f" Always answering '{SEVERITY_NAMES[int(validation.majority_rating)]}' (your most "
+        f"common rating) would be right on {majority} of {n} ({100 * majority / n:.0f} %)."
+        if majority and n
+        else ""
+    )
     return (
-        f"Correct on {100 * validation.accuracy:.0f} % of your {validation.n_samples} rated "
-        f"photos ({agreed} of {validation.n_samples}), checked on photos the model did not "
-        "learn from. With few photos this is a rough estimate."
+        f"Correct on {100 * validation.accuracy:.0f} % of your {n} rated "
+        f"photos ({agreed} of {n}), checked on photos the model did not "
+        f"learn from.{guess} With few photos this is a rough estimate."
     )
 
 
-def advice_text(validation: CrossValidation) -> str:
-    """What to do next: '' when the model agrees well, else rate more photos at more levels."""
+def advice_text(validation: CrossValidation, *, used: bool = True) -> str:
+    """What to do next: '' when the model agrees well, else rate more photos at more levels
+    (``used``: whether its grades are shown meanwhile)."""
     if validation.accuracy >= POOR_AGREEMENT:
         return ""
     counts = np.asarray(validation.confusion).sum(axis=1).astype(int)  # ratings per level
@@ -83,8 +96,12 @@ def advice_text(validation: CrossValidation) -> str:
     if rare:
         parts.append(f" — levels you rarely used so far ({', '.join(rare)} photos)")
     parts.append(
-        ". Then train again (Models ▸ Train personal severity model). Until then, treat its "
-        "grades as a rough guide."
+        ". Then train again (Models ▸ Train personal severity model). "
+        + (
+            "Until then, treat its grades as a rough guide."
+            if used
+            else "Until then it gives no grades."
+        )
     )
     return "".join(parts)
 
@@ -100,11 +117,20 @@ def find_mistakes(
     ]
 
 
+#: The verdict's colour when the model's grades are not used (or used against the check).
+NOT_USED_COLOR = "#b00020"
+
+
 class PersonalModelDialog(QDialog):
-    """Agreement in words, the photos it got wrong, advice, and the table of agreements."""
+    """Agreement in words, against the majority guess, whether it is used (with the choice),
+    the photos it got wrong, advice, and the table of agreements."""
 
     #: The person clicked a wrongly graded photo: open it.
     photoActivated = Signal(int)  # noqa: N815 - Qt naming
+    #: The person chose to use this model (its id) although, or after, it was off.
+    useChosen = Signal(int)  # noqa: N815 - Qt naming
+    #: The person chose to stop using this model: no personal grades.
+    offChosen = Signal(int)  # noqa: N815 - Qt naming
 
     def __init__(
         self,
@@ -112,14 +138,23 @@ class PersonalModelDialog(QDialog):
         parent: QWidget | None = None,
         *,
         mistakes: Sequence[Mistake] = (),
+        standing: ModelStanding | None = None,
+        model_id: int | None = None,
     ) -> None:
         super().__init__(parent)
         keep_on_screen(self)
         self.setWindowTitle("Your personal severity model")
+        self.model_id = model_id
         self.text = QLabel(validation_text(validation), self)  # first label: the headline
         self.text.setWordWrap(True)
         self.text.setToolTip(f"Measured by {validation.scheme}.")
-        self.advice = QLabel(advice_text(validation), self)
+        self.verdict = QLabel(self)
+        self.verdict.setWordWrap(True)
+        self.verdict.setVisible(standing is not None)
+        self.use_button: QPushButton | None = None
+        self.off_button: QPushButton | None = None
+        used = standing is None or standing.activated_by is not None
+        self.advice = QLabel(advice_text(validation, used=used), self)
         self.advice.setWordWrap(True)
         self.advice.setStyleSheet("color: #9a4a00;")
         self.advice.setVisible(bool(self.advice.text()))
@@ -161,15 +196,48 @@ class PersonalModelDialog(QDialog):
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok, self)
         buttons.accepted.connect(self.accept)
+        if standing is not None:
+            self._offer_choice(standing, buttons)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
+        layout.addWidget(self.verdict)
         layout.addWidget(self.advice)
         layout.addWidget(self.mistakes_label)
         layout.addWidget(self.mistakes, 1)
         layout.addWidget(self.table_label)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(680, 560)
+        # Without thumbnails the list is hidden: no tall window of empty space.
+        self.resize(680, 560 if self.mistakes.isVisibleTo(self) else self.sizeHint().height())
+
+    def _offer_choice(self, standing: ModelStanding, buttons: QDialogButtonBox) -> None:
+        """The verdict in one sentence, and the choice: use it anyway, or keep it off."""
+        self.verdict.setText(standing.verdict_text())
+        used = standing.activated_by is not None
+        if not standing.trusted:
+            self.verdict.setStyleSheet(f"color: {NOT_USED_COLOR}; font-weight: bold;")
+        if self.model_id is None:
+            return
+        if not used:
+            self.use_button = buttons.addButton(
+                "&Use it anyway" if not standing.earned else "&Use it",
+                QDialogButtonBox.ButtonRole.AcceptRole,
+            )
+            self.use_button.setToolTip(
+                "Your decision: its grades are shown and go into the report, with its agreement "
+                "beside them. You can switch it off again (Models ▸ Personal severity model)."
+            )
+            self.use_button.clicked.connect(lambda: self.useChosen.emit(self.model_id))
+            ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+            ok.setText("&Keep it off")
+            ok.setToolTip("No personal grades: the model in use before (if any) stays in use.")
+            ok.setDefault(True)
+        else:
+            self.off_button = buttons.addButton(
+                "&Stop using it", QDialogButtonBox.ButtonRole.AcceptRole
+            )
+            self.off_button.setToolTip("No personal grades until you choose it again.")
+            self.off_button.clicked.connect(lambda: self.offChosen.emit(self.model_id))
 
     def mistake_ids(self) -> list[int]:
         """Photo ids shown as wrongly graded, in order."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from eczema_tracker.app.familiarity_text import UNFAMILIAR_NOTE, distance_text, sentence
+from eczema_tracker.app.personal_severity import KEPT_OFF_PREFIX
 from eczema_tracker.app.photo_result import PhotoResult
 from eczema_tracker.app.trust import (
     UNRELIABLE_COLOR,
@@ -47,6 +49,8 @@ from eczema_tracker.gui.widgets.mask_colors import (
 from eczema_tracker.gui.widgets.result_badges import UNFAMILIAR_COLOR
 
 SEVERITY_NAMES = CLASS_NAMES
+#: The colour of the line under a grade naming the model and its agreement with the person.
+MODEL_LINE_COLOR = "#555555"
 SIDE_PANEL_MIN_WIDTH = 275
 SIDE_PANEL_MAX_WIDTH = 330
 
@@ -85,6 +89,9 @@ class PhotoDetails:
     grade: ShownGrade | None = None
     rating: int | None = None
     has_severity_model: bool = False
+    #: the severity model in use in one line: its agreement against the majority guess, or
+    #: why none is used (``app.personal_severity.severity_model_line``)
+    severity_model_line: str = ""
     site_prompt_count: int = 0
     note: str = ""
     #: the result looks unlike the site's example photos (``app.familiarity_text``)
@@ -404,7 +411,13 @@ class PhotoView(QWidget):
             self.probability_box.hide()
         elif grade is not None and d.probabilities is not None:
             name = SEVERITY_NAMES[int(grade.label)]
-            self.severity.setText(f"<b>{name}</b> (score {grade.score:.2f} of 3){stale}{doubt}")
+            by = (
+                f"<br><span style='color:{MODEL_LINE_COLOR};'>{html.escape(d.severity_model_line)}"
+                "</span>"
+                if d.severity_model_line
+                else ""
+            )
+            self.severity.setText(f"<b>{name}</b> (score {grade.score:.2f} of 3){stale}{doubt}{by}")
             self.severity.setToolTip(
                 "The score is the expected level (0 none … 3 severe) from the chances below; "
                 "the level shown is the one the score is closest to."
@@ -416,6 +429,10 @@ class PhotoView(QWidget):
             self.probability_box.hide()
             if d.has_severity_model:
                 self.severity.setText("not scored yet — analyse this photo")
+            elif d.severity_model_line.startswith(KEPT_OFF_PREFIX):
+                self.severity.setText(
+                    "no grades: " + d.severity_model_line.removeprefix(KEPT_OFF_PREFIX)
+                )
             else:
                 self.severity.setText(
                     "no severity model yet — rate 8 analysed photos (keys 0–3) to "
