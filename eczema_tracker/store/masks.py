@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from eczema_tracker.core import imaging
+from eczema_tracker.core import imaging, mask_labels
 from eczema_tracker.store import db, files
 from eczema_tracker.store.base import StoreBase
 from eczema_tracker.store.records import MaskRecord, PhotoRecord, now_iso
@@ -26,9 +26,15 @@ class MasksMixin(StoreBase):
     """Mask methods of the Store (see the module docstring)."""
 
     def load_mask(self, mask: MaskRecord | str | os.PathLike[str]) -> np.ndarray:
-        """A stored mask as a boolean (H, W) array."""
+        """A stored mask's lesion as a boolean (H, W) array."""
         path = mask.path if isinstance(mask, MaskRecord) else mask
         return imaging.load_mask(path)
+
+    def load_labelled_mask(self, mask: MaskRecord | str | os.PathLike[str]) -> np.ndarray:
+        """A stored mask with its labels: uint8 (H, W), 0 / 128 healthy skin / 255 lesion
+        (:mod:`core.mask_labels`)."""
+        path = mask.path if isinstance(mask, MaskRecord) else mask
+        return imaging.load_labelled_mask(path)
 
     def mask(self, mask_id: int) -> MaskRecord:
         """One stored mask; ``KeyError`` if absent."""
@@ -76,14 +82,17 @@ class MasksMixin(StoreBase):
 
 
 def _encode_mask(mask: np.ndarray, photo: PhotoRecord) -> tuple[str, str, bytes, float]:
-    """Validate a mask against its photo and encode it; returns (sha, name, png, area)."""
+    """Validate a mask (:mod:`core.mask_labels` format) against its photo and encode it;
+    returns (sha, name, png, lesion area)."""
     arr = np.asarray(mask)
     if arr.ndim != 2 or arr.shape != (photo.height, photo.width):
         raise ValueError(
             f"the mask is {arr.shape[::-1] if arr.ndim == 2 else arr.shape} but photo "
             f"{photo.id} is {photo.width}x{photo.height} (width x height, upright)"
         )
-    boolean = arr.astype(bool)
-    png = imaging.mask_png_bytes(boolean)
+    # A mask without skin encodes to the same 0/255 bytes (and file) as before skin existed.
+    labelled = mask_labels.canonical_mask(arr)
+    png = imaging.mask_png_bytes(labelled)
     sha = files.sha256_bytes(png)
-    return sha, files.content_name(files.MASKS, sha, ".png"), png, float(boolean.mean())
+    lesion = labelled == mask_labels.LESION_VALUE
+    return sha, files.content_name(files.MASKS, sha, ".png"), png, float(lesion.mean())

@@ -53,7 +53,8 @@ class PromptsMixin(AnalysesMixin):
         self._bump_prompt_change(photo.site)
 
     def set_prompt_mask(self, photo_id: int, mask: np.ndarray) -> MaskRecord:
-        """Make the photo a prompt of its site with this mask (a new version if it had one)."""
+        """Make the photo a prompt of its site with this mask (a new version if it had one);
+        ``mask`` in the format of :mod:`core.mask_labels` (healthy skin, if marked, is kept)."""
         with self._lock:
             self._require_writable()
             photo = self._photo_row(photo_id)

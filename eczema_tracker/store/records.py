@@ -172,6 +172,9 @@ class AnalysisRecord:
     nearest_prompt_distance: float | None = None
     prompt_distance_scale: float | None = None
     familiar: bool | None = None
+    #: lesion / (lesion + healthy skin) of the app's mask, 0..1; None when the site's prompts
+    #: carried no skin (the area is then only a share of the photo) or before schema 6
+    lesion_share_of_skin: float | None = None
 
     @property
     def effective_mask(self) -> MaskRecord:
