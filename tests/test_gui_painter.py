@@ -255,7 +255,7 @@ def _dialog(qtbot, answer: str, saved: list):
 def test_closing_with_unsaved_strokes_and_save_calls_the_callback(qtbot):
     saved: list[np.ndarray] = []
     dialog = _dialog(qtbot, "save", saved)
-    expected = dialog.painter.mask()
+    expected = dialog.painter.labelled_mask()
     with qtbot.waitSignal(dialog.finished):
         dialog.reject()
     assert len(saved) == 1 and np.array_equal(saved[0], expected)
