@@ -152,7 +152,9 @@ def test_a_schema_4_store_migrates_to_5_and_keeps_everything(schema_4_store):
         assert store.kept_prompt_agreement("left arm", "p1", "m1") is not None
         assert store.check.ok
     with Store.open(folder, readonly=True) as store:
-        assert db.check_own_schema(store._db, folder) == db.latest_version()  # exactly what the migrations make
+        assert (
+            db.check_own_schema(store._db, folder) == db.latest_version()
+        )  # exactly what the migrations make
     result = check_store(folder)
     assert result.healthy and result.schema_version == db.latest_version(), result.lines()
 
