@@ -29,7 +29,7 @@ def lesion_of(mask: np.ndarray) -> np.ndarray:
     arr = np.asarray(mask)
     if arr.dtype == bool:
         return arr
-    return (arr != 0) & (arr != SKIN_VALUE)
+    return np.asarray((arr != 0) & (arr != SKIN_VALUE), dtype=bool)
 
 
 def skin_of(mask: np.ndarray) -> np.ndarray:
@@ -37,7 +37,7 @@ def skin_of(mask: np.ndarray) -> np.ndarray:
     arr = np.asarray(mask)
     if arr.dtype == bool:
         return np.zeros(arr.shape, dtype=bool)
-    return arr == SKIN_VALUE
+    return np.asarray(arr == SKIN_VALUE, dtype=bool)
 
 
 def has_skin(mask: np.ndarray) -> bool:
