@@ -110,16 +110,24 @@ def test_labels_round_trip_through_store_versions_backup_and_restore(store_with_
     def check(where):
         with Store.open(where, readonly=True) as store:
             first, second = store.photos()
+            h, w = second.height, second.width
             versions = store.prompt_mask_versions(first.id)
             assert [v.sha256 for v in versions][0] == first_version.sha256
             assert np.array_equal(store.load_labelled_mask(versions[0]), three)  # kept labels
             assert np.array_equal(store.load_labelled_mask(versions[-1]), (three == 255) * 255)
             assert versions[0].area_fraction == pytest.approx((three == 255).mean())
+            assert versions[0].skin_fraction == pytest.approx((three == 128).mean())
+            assert versions[0].lesion_share_of_skin == pytest.approx(
+                (three == 255).sum() / (three > 0).sum()
+            )
+            assert versions[-1].skin_fraction == 0 and versions[-1].lesion_share_of_skin is None
             analysis = store.current_analysis(second.id)
             assert analysis.lesion_share_of_skin == 0.25
             kept = store.load_labelled_mask(analysis.mask)
             assert set(np.unique(kept)) == {128, 255}
             assert np.array_equal(store.load_mask(analysis.mask), kept == 255)
+            shown = store.shown_mask(second.id)
+            assert shown.lesion_share_of_skin == pytest.approx(60 * 60 / (h * w))
 
     check(folder)
     export_store(folder, tmp_path / "backup.zip")
@@ -158,10 +166,18 @@ def test_a_schema_5_store_migrates_and_its_analyses_have_no_share(
                 feature_source=None, probabilities=None, score=None, model_sources={}, k=2,
             )  # fmt: skip
             assert store.analysis(aid).lesion_share_of_skin is None  # read at schema 5
+            assert store.analysis(aid).mask.skin_fraction == 0
+            store.set_prompt_mask(photo.id, mask)
             assert db.schema_version(store._db) == 5
     with Store.open(folder) as store:
         assert db.schema_version(store._db) == db.latest_version() == 6
         assert store.analysis(aid).lesion_share_of_skin is None
+        assert store.analysis(aid).mask.skin_fraction == 0
+        assert store.prompt(photo.id).mask.lesion_share_of_skin is None
+        three = mask_labels.labelled_mask(mask, ~mask)  # the same photo, now with skin
+        assert store.set_prompt_mask(photo.id, three).lesion_share_of_skin == pytest.approx(
+            mask.mean()
+        )
         assert db.check_own_schema(store._db, folder) == 6
 
 

@@ -28,8 +28,8 @@ from eczema_tracker.store.records import (
 )
 from eczema_tracker.store.rows import fetch_all, fetch_one, last_id, mask_columns, mask_from_row
 
-#: Columns of an analysis row with its masks (``a`` = analysis, ``m`` = its mask, ``cm`` = the
-#: correction); ``features`` is left to :func:`_analysis_select`.
+#: Columns of an analysis row (``a`` = analysis); its masks' (``m`` = its mask, ``cm`` = the
+#: correction) and ``features`` are left to :func:`_analysis_select`.
 _ANALYSIS_COLUMNS = (
     "a.id AS id, a.photo_id AS photo_id, a.created_at AS created_at, a.site AS site, "
     "a.corrected_mask_id AS corrected_mask_id, a.lesion_area_fraction AS lesion_area_fraction, "
@@ -37,8 +37,7 @@ _ANALYSIS_COLUMNS = (
     "a.features_dtype AS features_dtype, a.features_shape AS features_shape, "
     "a.feature_source AS feature_source, a.model_sources AS model_sources, a.k AS k, "
     "a.prompt_photo_ids AS prompt_photo_ids, a.severity_model_id AS severity_model_id, "
-    "a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq AS stale, "
-    f"{mask_columns('m', 'm_')}, {mask_columns('cm', 'cm_')}"
+    "a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq AS stale"
 )
 _ANALYSIS_FROM = (
     "FROM analysis a JOIN photo p ON p.id = a.photo_id "
@@ -62,11 +61,14 @@ def _analysis_select(
 ) -> str:
     """``SELECT ... FROM`` of analyses; without features their blob is not read (NULL).
     ``familiarity`` / ``skin_share``: whether the schema-4 / schema-6 columns exist."""
+    masks = (
+        f"{mask_columns('m', 'm_', skin=skin_share)}, {mask_columns('cm', 'cm_', skin=skin_share)}"
+    )
     features = "a.features" if with_features else "NULL"
     extra = _FAMILIARITY_COLUMNS if familiarity else _NO_FAMILIARITY
     share = "a.lesion_share_of_skin" if skin_share else "NULL"
     return (
-        f"SELECT {_ANALYSIS_COLUMNS}, {extra}, {share} AS lesion_share_of_skin, "
+        f"SELECT {_ANALYSIS_COLUMNS}, {masks}, {extra}, {share} AS lesion_share_of_skin, "
         f"{features} AS features {_ANALYSIS_FROM}"
     )
 

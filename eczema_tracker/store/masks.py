@@ -41,7 +41,8 @@ class MasksMixin(StoreBase):
         with self._lock:
             row = fetch_one(
                 self._db,
-                f"SELECT {mask_columns('m')} FROM mask_file m WHERE m.id = ?",
+                f"SELECT {mask_columns('m', skin=self._has_mask_skin())} FROM mask_file m "
+                "WHERE m.id = ?",
                 (int(mask_id),),
             )
             if row is None:
@@ -56,7 +57,7 @@ class MasksMixin(StoreBase):
     ) -> T:
         """Store a mask file (if new) and, in the same transaction as its row, run ``then(conn,
         mask_id)``; return what ``then`` returns. Hold ``_lock``."""
-        sha, name, png, area = _encode_mask(mask, photo)
+        sha, name, png, area, skin = _encode_mask(mask, photo)
         existing = self._db.execute("SELECT id FROM mask_file WHERE sha256 = ?", (sha,)).fetchone()
         wrote = False
         if existing is None or not (self.data_dir / name).exists():
@@ -65,10 +66,17 @@ class MasksMixin(StoreBase):
         try:
             with db.transaction(self._db) as conn:
                 if existing is None:
+                    columns = ["sha256", "stored_name", "width", "height", "area_fraction"]
+                    values: list[object] = [sha, name, photo.width, photo.height, area]
+                    if self._has_mask_skin():
+                        columns.append("skin_fraction")
+                        values.append(skin)
+                    columns.append("created_at")
+                    values.append(now_iso())
                     cur = conn.execute(
-                        "INSERT INTO mask_file (sha256, stored_name, width, height, area_fraction,"
-                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (sha, name, photo.width, photo.height, area, now_iso()),
+                        f"INSERT INTO mask_file ({', '.join(columns)}) "
+                        f"VALUES ({', '.join('?' * len(values))})",
+                        values,
                     )
                     mask_id = last_id(cur)
                 else:
@@ -81,9 +89,9 @@ class MasksMixin(StoreBase):
             raise
 
 
-def _encode_mask(mask: np.ndarray, photo: PhotoRecord) -> tuple[str, str, bytes, float]:
+def _encode_mask(mask: np.ndarray, photo: PhotoRecord) -> tuple[str, str, bytes, float, float]:
     """Validate a mask (:mod:`core.mask_labels` format) against its photo and encode it;
-    returns (sha, name, png, lesion area)."""
+    returns (sha, name, png, lesion area, healthy-skin area) (areas: shares of the photo)."""
     arr = np.asarray(mask)
     if arr.ndim != 2 or arr.shape != (photo.height, photo.width):
         raise ValueError(
@@ -94,5 +102,6 @@ def _encode_mask(mask: np.ndarray, photo: PhotoRecord) -> tuple[str, str, bytes,
     labelled = mask_labels.canonical_mask(arr)
     png = imaging.mask_png_bytes(labelled)
     sha = files.sha256_bytes(png)
-    lesion = labelled == mask_labels.LESION_VALUE
-    return sha, files.content_name(files.MASKS, sha, ".png"), png, float(lesion.mean())
+    lesion = float((labelled == mask_labels.LESION_VALUE).mean())
+    skin = float((labelled == mask_labels.SKIN_VALUE).mean())
+    return sha, files.content_name(files.MASKS, sha, ".png"), png, lesion, skin
