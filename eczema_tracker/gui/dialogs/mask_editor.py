@@ -192,7 +192,7 @@ class MaskEditorDialog(QDialog):
         self.painter.modifiedChanged.connect(self._show_modified)
         self._show_coverage()
         self._show_modified(self.painter.is_modified())
-        self.resize(1000, 760)
+        self.resize(1180, 760)  # the toolbar, both labels included, whole at 1280 px
         self.painter.setFocus()
 
     def option_checked(self) -> bool:
