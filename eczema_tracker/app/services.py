@@ -180,8 +180,8 @@ def site_prompts(store: Store, site: str) -> list[Prompt]:
     """The site's prompt masks as ``ml`` prompts (key = the photo id as text).
 
     Each prompt photo is decoded reduced to the analysis size and its mask (painted at the
-    photo's full size) shrunk to match."""
-    from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, resize_mask
+    photo's full size, with healthy skin if marked) shrunk to match."""
+    from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, resize_labelled_mask
     from eczema_tracker.ml.seggpt import Prompt
 
     prompts = []
@@ -190,7 +190,7 @@ def site_prompts(store: Store, site: str) -> list[Prompt]:
         prompts.append(
             Prompt(
                 image=image,
-                mask=resize_mask(store.load_mask(record.mask), image.size),
+                mask=resize_labelled_mask(store.load_labelled_mask(record.mask), image.size),
                 key=str(record.photo_id),
             )
         )
@@ -462,8 +462,9 @@ def _record(
     encoder = pipeline.encoder
     return store.record_analysis(
         photo_id,
-        mask=analysis.mask,
+        mask=analysis.labelled_mask,
         lesion_area_fraction=float(analysis.lesion_area_fraction),
+        lesion_share_of_skin=analysis.lesion_share_of_skin,
         features=np.asarray(analysis.features, dtype=np.float32),
         feature_source=getattr(encoder, "backbone_id", choice.dino),
         probabilities=None

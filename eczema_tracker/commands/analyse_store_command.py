@@ -96,6 +96,7 @@ def _outcome_row(store: Store, outcome: PhotoOutcome) -> dict[str, Any]:
         row.update(
             analysis_id=analysis.id,
             lesion_area_fraction=analysis.lesion_area_fraction,
+            lesion_share_of_skin=analysis.lesion_share_of_skin,
             severity_class=analysis.severity_class,
             score=analysis.score,
             probabilities=None if analysis.probabilities is None else list(analysis.probabilities),
@@ -116,7 +117,9 @@ def _outcome_text(row: dict[str, Any]) -> str:
     if row["status"] != "analysed":
         return f"{where}: {row['status']}: {escape_control_characters(str(row['reason']))}"
     grade = row["grade"] or "severity not graded (no active severity model)"
-    text = f"{where}: lesion {100 * row['lesion_area_fraction']:.1f}% of the photo, {grade}"
+    share = row["lesion_share_of_skin"]
+    skin = "" if share is None else f"{100 * share:.1f}% of the skin, "
+    text = f"{where}: lesion {skin}{100 * row['lesion_area_fraction']:.1f}% of the photo, {grade}"
     if row["familiar"] is False:  # None (not judged) is not marked
         text += f"\n  photo {row['photo_id']}: {UNFAMILIAR_TEXT}"
     return text

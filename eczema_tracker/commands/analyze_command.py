@@ -59,7 +59,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         action="append",
         metavar=("IMAGE", "MASK"),
         default=[],
-        help="an example photo and its lesion mask (PNG, non-zero = lesion); repeat for more",
+        help="an example photo and its mask (PNG: 128 = healthy skin, other non-zero = lesion); "
+        "repeat for more",
     )
     parser.add_argument(
         "--severity-model", metavar="FILE", help="severity model (.safetensors) to grade with"
@@ -89,10 +90,15 @@ CHECK_MAX_SIDE = 256
 def _load_inputs(args: argparse.Namespace):
     """Check every photo and load the prompts up front; raise CliError on the first problem.
 
-    Prompt photos are decoded reduced to the analysis size; their masks must have the photo's
-    full upright size and are shrunk with it."""
-    from eczema_tracker.core.imaging import ImageLoadError, decode_photo, load_mask, open_image
-    from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, resize_mask
+    Prompt photos are decoded reduced to the analysis size; their masks (0 / 128 healthy skin /
+    other non-zero lesion) must have the photo's full upright size and are shrunk with it."""
+    from eczema_tracker.core.imaging import (
+        ImageLoadError,
+        decode_photo,
+        load_labelled_mask,
+        open_image,
+    )
+    from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, resize_labelled_mask
     from eczema_tracker.ml.seggpt import Prompt
 
     if not args.prompt:
@@ -108,7 +114,7 @@ def _load_inputs(args: argparse.Namespace):
             decoded = decode_photo(image_path, max_side=ANALYSIS_MAX_SIDE)
             if not Path(mask_path).is_file():
                 raise CliError(f"{mask_path}: mask file not found", INPUT_ERROR_CODE)
-            mask = load_mask(mask_path)
+            mask = load_labelled_mask(mask_path)
             if mask.shape != (decoded.height, decoded.width):
                 raise CliError(
                     f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]} but its image "
@@ -119,7 +125,7 @@ def _load_inputs(args: argparse.Namespace):
             key = str(image_path)  # the same photo twice (two masks): keys stay unique
             if any(prompt.key == key for prompt in prompts):
                 key = f"{image_path}#{sum(p.key.startswith(key) for p in prompts) + 1}"
-            prompts.append(Prompt(image, resize_mask(mask, image.size), key=key))
+            prompts.append(Prompt(image, resize_labelled_mask(mask, image.size), key=key))
         for path in args.photos:  # fail fast on a bad photo; decoded again when analysed
             open_image(path, max_side=CHECK_MAX_SIDE)
     except ImageLoadError as exc:
@@ -256,7 +262,7 @@ def run_analyze(args: argparse.Namespace) -> int:
             prepared.image, mask_size=prepared.mask_size, query_features=prepared.features
         )
         mask_file = _mask_path(out_dir, photo_path, used)
-        _write_mask(analysis.mask, mask_file)
+        _write_mask(analysis.labelled_mask, mask_file)
         familiarity = space.judge(prepared.features)
         grade = shown_grade(
             lesion_area_fraction=analysis.lesion_area_fraction,
@@ -269,6 +275,9 @@ def run_analyze(args: argparse.Namespace) -> int:
             record = {
                 "file": str(photo_path),
                 "lesion_area_fraction": round(analysis.lesion_area_fraction, 6),
+                "lesion_share_of_skin": None
+                if analysis.lesion_share_of_skin is None
+                else round(analysis.lesion_share_of_skin, 6),
                 "severity_class": band,  # the band of score: class and score agree
                 "most_likely_class": None
                 if analysis.probabilities is None
@@ -294,9 +303,14 @@ def run_analyze(args: argparse.Namespace) -> int:
                 severity = grade.text
             else:
                 severity = f"severity {grade.text}"
+            skin = (
+                ""
+                if analysis.lesion_share_of_skin is None
+                else f"{100 * analysis.lesion_share_of_skin:.1f}% of the skin, "
+            )
             print(
-                f"{photo_path}: lesion {100 * analysis.lesion_area_fraction:.1f}% of the photo, "
-                f"{severity}; mask {mask_file} ({analysis.timings['total']:.1f} s)",
+                f"{photo_path}: lesion {skin}{100 * analysis.lesion_area_fraction:.1f}% of the "
+                f"photo, {severity}; mask {mask_file} ({analysis.timings['total']:.1f} s)",
                 flush=True,
             )
             if familiarity.familiar is False:  # None (not judged) is not marked

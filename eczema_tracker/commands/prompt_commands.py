@@ -64,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument(
         "mask",
         metavar="MASK.png",
-        help="lesion mask the size of the upright photo; any non-zero pixel is lesion",
+        help="mask PNG the size of the upright photo: 128 = healthy skin, any other non-zero "
+        "pixel = lesion, 0 = neither",
     )
     p.set_defaults(func=run_prompts_set)
     p = actions.add_parser(
@@ -146,10 +147,11 @@ def _photo(store: Store, photo_id: int) -> PhotoRecord:
 
 
 def _read_mask(path: Path, photo: PhotoRecord) -> np.ndarray:
-    """The lesion mask in ``path`` for ``photo``; CliError unless readable and the photo's size."""
+    """The mask in ``path`` for ``photo`` (uint8: 0, 128 healthy skin, 255 lesion; see
+    ``core.mask_labels``); CliError unless readable and the photo's size."""
     from PIL import Image, UnidentifiedImageError
 
-    from eczema_tracker.core.imaging import ImageLoadError, load_mask
+    from eczema_tracker.core.imaging import ImageLoadError, load_labelled_mask
 
     if not path.is_file():
         raise CliError(f"{path}: mask file not found", INPUT_ERROR_CODE)
@@ -165,17 +167,37 @@ def _read_mask(path: Path, photo: PhotoRecord) -> np.ndarray:
             INPUT_ERROR_CODE,
         )
     try:
-        return load_mask(path)
+        return load_labelled_mask(path)
     except (ImageLoadError, Image.DecompressionBombError) as exc:
         raise CliError(str(exc), INPUT_ERROR_CODE) from exc
 
 
 def _site_count_text(store: Store, site: str) -> str:
     from eczema_tracker.app.services import MIN_PROMPTS
+    from eczema_tracker.core.mask_labels import has_skin
 
-    n = len(store.prompts(site))
+    prompts = store.prompts(site)
+    n = len(prompts)
     need = "" if n >= MIN_PROMPTS else f"; paint {MIN_PROMPTS - n} more to analyse its photos"
-    return f"'{site}' has {n} prompt mask(s){need}"
+    with_skin = sum(has_skin(store.load_labelled_mask(p.mask)) for p in prompts)
+    if with_skin == n:
+        skin = "; all mark healthy skin: the lesion is measured as a share of the skin"
+    elif with_skin:
+        skin = (
+            f"; {with_skin} of {n} mark healthy skin: mark it on all to measure the lesion "
+            "as a share of the skin (until then, of the photo)"
+        )
+    else:
+        skin = ""
+    return f"'{site}' has {n} prompt mask(s){need}{skin}"
+
+
+def _skin_text(mask: np.ndarray) -> str:
+    """ ", healthy skin N% of the photo" when the mask marks skin, else ""."""
+    from eczema_tracker.core.mask_labels import skin_of
+
+    skin = skin_of(mask)
+    return f", healthy skin {100 * skin.mean():.1f}% of the photo" if skin.any() else ""
 
 
 # -- prompts --------------------------------------------------------------------------------------
@@ -183,11 +205,14 @@ def run_prompts_set(args: argparse.Namespace) -> int:
     """``eczema-tracker prompts set PHOTO_ID MASK.png``."""
     path = Path(args.mask)
     with open_store(args.data_dir) as store:
+        from eczema_tracker.core.mask_labels import lesion_of
+
         photo = _photo(store, args.photo_id)
         mask = _read_mask(path, photo)
-        if not mask.any():
+        if not lesion_of(mask).any():
             print(
-                f"eczema-tracker: warning: {path} marks no lesion pixel (all zero)",
+                f"eczema-tracker: warning: {path} marks no lesion pixel "
+                f"({'only healthy skin' if mask.any() else 'all zero'})",
                 file=sys.stderr,
             )
         store.set_prompt_mask(photo.id, mask)
@@ -196,7 +221,8 @@ def run_prompts_set(args: argparse.Namespace) -> int:
         counts = _site_count_text(store, photo.site)
     print(
         f"photo {photo.id} is a prompt of '{escape_control_characters(photo.site)}' (mask version {prompt.version}, "
-        f"lesion {100 * prompt.mask.area_fraction:.1f}% of the photo); {counts}"
+        f"lesion {100 * prompt.mask.area_fraction:.1f}% of the photo{_skin_text(mask)}); "
+        f"{counts}"
     )
     return 0
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from eczema_tracker.core import image_integrity
+from eczema_tracker.core import image_integrity, mask_labels
 from eczema_tracker.core.errors import UserError
 
 try:  # HEIC/HEIF from phones
@@ -373,11 +373,25 @@ def to_rgb(im: Image.Image, *, copy: bool = True) -> Image.Image:
 
 
 def load_mask(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Read a mask image as a boolean array (H, W): lesion = any non-zero pixel.
+    """Read a mask image's lesion as a boolean array (H, W).
+
+    Lesion = any non-zero pixel but healthy skin (128; see :mod:`core.mask_labels`). Same
+    refusals as :func:`load_labelled_mask`.
+    """
+    return mask_labels.lesion_of(_read_mask_array(path, max_pixels))
+
+
+def load_labelled_mask(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read a mask image as the uint8 (H, W) mask of :mod:`core.mask_labels` (0/128/255).
 
     Same refusals as photos (only regular files, the pixel limit checked before decoding);
     every problem is an :class:`ImageLoadError` with a one-line reason.
     """
+    return mask_labels.canonical_mask(_read_mask_array(path, max_pixels))
+
+
+def _read_mask_array(path: str | os.PathLike[str], max_pixels: int) -> np.ndarray:
+    """A mask file's one channel as it is stored (bool for 1-bit files)."""
     name = str(path)
     data, _ = read_regular_file(path, label=name)
     if not data:
@@ -402,17 +416,18 @@ def load_mask(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> 
         raise ImageLoadError(name, f"is not a readable mask image ({msg})") from exc
     if arr.ndim != 2:
         raise ImageLoadError(name, f"is not a readable mask image (shape {arr.shape})")
-    return arr > 0
+    return arr
 
 
 def mask_to_image(mask: np.ndarray) -> Image.Image:
-    """A boolean (H, W) mask as a lossless 8-bit PNG-ready image (0 or 255)."""
-    # uint8 throughout: np.where(mask, 255, 0) would build an int64 array (192 MB at 24 MP).
-    return Image.fromarray(np.asarray(mask, dtype=bool).astype(np.uint8) * np.uint8(255), mode="L")
+    """A mask (bool lesion, or any mask of :mod:`core.mask_labels`) as a lossless 8-bit image:
+    0, 128 (healthy skin) or 255 (lesion)."""
+    return Image.fromarray(mask_labels.canonical_mask(mask), mode="L")
 
 
 def mask_png_bytes(mask: np.ndarray) -> bytes:
-    """A boolean (H, W) mask encoded as a lossless PNG (deterministic bytes for equal masks)."""
+    """A mask encoded as a lossless PNG (deterministic bytes for equal masks; a mask without
+    skin gives the same 0/255 bytes as before skin could be marked)."""
     arr = np.asarray(mask)
     if arr.ndim != 2:
         raise ValueError(f"a mask must be 2-D (H, W), got shape {arr.shape}")

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.store_api import PromptRecord, Store
+from eczema_tracker.core import mask_labels
 from eczema_tracker.gui.flow_host import Messages
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
@@ -68,12 +69,12 @@ class MaskSaved:
 
 def _mask_of_prompt(store: Store, photo_id: int) -> np.ndarray | None:
     record = store.prompt(photo_id)
-    return None if record is None else store.load_mask(record.mask)
+    return None if record is None else store.load_labelled_mask(record.mask)
 
 
 def _mask_shown(store: Store, photo_id: int) -> np.ndarray | None:
     shown = store.shown_mask(photo_id)
-    return None if shown is None else store.load_mask(shown.mask)
+    return None if shown is None else store.load_labelled_mask(shown.mask)
 
 
 def _write_mask(
@@ -262,8 +263,8 @@ class PromptFlow(QObject):
         """The editor's save: checked at once (an empty mask raises with a plain message), then
         encoded and written as a session write (a 12-MP mask takes about a second);
         ``maskStored`` once it is in, and an undo step."""
-        mask = np.asarray(mask, dtype=bool)
-        if not mask.any():
+        mask = np.asarray(mask)  # healthy skin, if marked, is kept
+        if not mask_labels.lesion_of(mask).any():
             raise ValueError("The mask is empty: paint over the eczema before saving.")
 
         def done(saved: MaskSaved) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from eczema_tracker.core import mask_labels
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.seggpt import Prompt, SegGptSegmenter, lesion_area_fraction
@@ -51,6 +52,16 @@ def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(image.resize((width, height), Image.Resampling.BOX)) >= 128
 
 
+def resize_labelled_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A mask of :mod:`core.mask_labels` (bool, or uint8 with healthy skin) at ``size``
+    (width, height), each label resized as :func:`resize_mask` does; a bool mask stays bool."""
+    arr = np.asarray(mask)
+    if arr.dtype == bool or not mask_labels.has_skin(arr):
+        return resize_mask(mask_labels.lesion_of(arr), size)
+    lesion = resize_mask(mask_labels.lesion_of(arr), size)
+    return mask_labels.labelled_mask(lesion, resize_mask(mask_labels.skin_of(arr), size))
+
+
 @dataclass
 class Analysis:
     """Everything the pipeline found for one photo.
@@ -58,6 +69,9 @@ class Analysis:
     ``mask`` is bool (H, W) at the photo's resolution; ``features`` (D,) float32 are the DINO
     region features; the severity fields are None without a severity model; ``timings`` holds
     seconds per stage (retrieval, seggpt, postprocess, segmentation, features, severity, total).
+    ``skin_mask`` (bool, same size) is the healthy skin found when the prompts mark skin, and
+    ``lesion_share_of_skin`` lesion / (lesion + healthy skin); both None otherwise (the lesion
+    is then only ``lesion_area_fraction``, a share of the photo).
     """
 
     mask: np.ndarray
@@ -68,6 +82,14 @@ class Analysis:
     severity_class: int | None
     timings: dict[str, float] = field(default_factory=dict)
     prompt_keys: list = field(default_factory=list)
+    skin_mask: np.ndarray | None = None
+    lesion_share_of_skin: float | None = None
+
+    @property
+    def labelled_mask(self) -> np.ndarray:
+        """The mask to store or write: uint8 0 / 128 healthy skin / 255 lesion
+        (:mod:`core.mask_labels`; 0/255 when no skin was looked for)."""
+        return mask_labels.labelled_mask(self.mask, self.skin_mask)
 
 
 class AnalysisPipeline:
@@ -202,9 +224,13 @@ class AnalysisPipeline:
             probabilities = self.severity.predict_proba(features[None, :])[0]
             score = float(np.dot(probabilities, np.arange(len(probabilities))))
             severity_class = int(np.argmax(probabilities))
-        mask = segmentation.mask
+        mask, skin = segmentation.mask, segmentation.skin_mask
+        share = segmentation.lesion_share_of_skin
         if mask_size is not None and tuple(mask_size) != image.size:
             mask = resize_mask(mask, mask_size)
+            if skin is not None:
+                skin = resize_mask(skin, mask_size)
+                share = mask_labels.lesion_share_of_skin(mask, skin)
         end = time.perf_counter()
         report(progress, 3, 3, "done")
         timings = {
@@ -226,4 +252,6 @@ class AnalysisPipeline:
             severity_class=severity_class,
             timings=timings,
             prompt_keys=segmentation.prompt_keys,
+            skin_mask=skin,
+            lesion_share_of_skin=share,
         )

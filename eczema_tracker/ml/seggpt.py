@@ -10,8 +10,13 @@ Details that matter:
 
 - Several prompts for one query raise inside transformers (its GitHub issue #30196), so the query
   tensor is repeated once per prompt (preprocessed once, then ``expand``-ed).
-- ``num_labels=1`` is passed to pre- and post-processing: without the palette a 0/1 mask
-  would be read as a near-black image.
+- ``num_labels`` is passed to pre- and post-processing: without the palette a 0/1 mask
+  would be read as a near-black image. It is 1 (lesion) unless every prompt of the pool marks
+  healthy skin too (:mod:`core.mask_labels`); then it is 2, class 1 lesion and class 2 healthy
+  skin, and the same single pass paints both. transformers' palette gives class 1 the same
+  colour (white) for 1 and 2 labels, and a binary pool runs exactly as before (1 label).
+  The fast paths (``seggpt_shared_query``, the sdpa attention) see the palette's colours as
+  any other mask image: they hold for both.
 - With the ensemble the query halves of the K output rows are identical except for the first
   pixel row of the query half, where the decoder's 3x3 conv also sees the (different) prompt
   halves (checked with a tiny random SegGPT: max difference 0.13 there, 0 elsewhere). Like
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from eczema_tracker.core import mask_labels
 from eczema_tracker.core.jobs import CancelCheck, raise_if_cancelled
 from eczema_tracker.ml import acceleration
 from eczema_tracker.ml.dino import DinoEncoder
@@ -35,10 +41,16 @@ from eczema_tracker.ml.loading import quiet_transformers, resolve_device
 from eczema_tracker.ml.seggpt_shared_query import query_prediction
 from eczema_tracker.ml.sources import DEFAULT_SEGGPT, resolve_source
 
+#: Class index of a lesion pixel in SegGPT's label map (0 is background).
+LESION_CLASS = 1
+#: Class index of a healthy-skin pixel when the prompts mark skin.
+SKIN_CLASS = 2
+
 
 @dataclass
 class Prompt:
-    """A prompt photo (upright RGB) and its lesion mask (bool, H x W of the photo)."""
+    """A prompt photo (upright RGB) and its mask (H x W of the photo): a bool lesion mask, or a
+    uint8 mask of :mod:`core.mask_labels` that may mark healthy skin (128) too."""
 
     image: Image.Image
     mask: np.ndarray
@@ -47,13 +59,29 @@ class Prompt:
 
 @dataclass
 class Segmentation:
-    """A predicted lesion mask (bool, the photo's H x W) and what produced it."""
+    """A predicted lesion mask (bool, the photo's H x W) and what produced it.
+
+    ``skin_mask`` (bool, H x W) is the healthy skin found when the prompts mark skin, else None;
+    ``lesion_share_of_skin`` is then lesion / (lesion + healthy skin) (else None).
+    """
 
     mask: np.ndarray
     lesion_area_fraction: float
     prompt_keys: list
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)  # retrieval / seggpt / postprocess
+    skin_mask: np.ndarray | None = None
+    lesion_share_of_skin: float | None = None
+
+
+def prompt_class_map(mask: np.ndarray, *, with_skin: bool) -> np.ndarray:
+    """SegGPT's uint8 label map of a prompt mask: 1 lesion, 2 healthy skin (only
+    ``with_skin``), 0 the rest."""
+    lesion = mask_labels.lesion_of(mask)
+    classes = lesion.astype(np.uint8) * np.uint8(LESION_CLASS)
+    if with_skin:
+        classes[mask_labels.skin_of(mask) & ~lesion] = SKIN_CLASS
+    return classes
 
 
 def lesion_area_fraction(mask: np.ndarray) -> float:
@@ -103,21 +131,32 @@ class SegGptSegmenter:
         self._features = np.zeros((0, 0), dtype=np.float32)  # P x hidden, whole-image [CLS]
         self._prompt_pixels = None  # P x 3 x h x w, preprocessed once
         self._prompt_masks = None  # P x 3 x h x w
+        self.num_labels = 1  # 2 when every prompt of the pool marks healthy skin
 
     @property
     def prompt_keys(self) -> list[str]:
         """Keys of the prompts in the pool, in order."""
         return list(self._keys)
 
+    @property
+    def finds_skin(self) -> bool:
+        """Whether segmentations find healthy skin too (every prompt of the pool marks it)."""
+        return self.num_labels == 2
+
     def set_prompts(self, prompts: Sequence[Prompt]) -> None:
-        """Replace the prompt pool; DINO features and SegGPT inputs are computed once here."""
+        """Replace the prompt pool; DINO features and SegGPT inputs are computed once here.
+
+        Two labels (lesion, healthy skin) when every prompt marks healthy skin, else one: a
+        prompt without skin would teach that the skin around its lesion is background.
+        """
         prompts = list(prompts)
         if not prompts:
             raise ValueError("at least one prompt (a photo with its lesion mask) is needed")
+        with_skin = all(mask_labels.has_skin(prompt.mask) for prompt in prompts)
         keys, images, masks = [], [], []
         for index, prompt in enumerate(prompts):
             image = prompt.image if prompt.image.mode == "RGB" else prompt.image.convert("RGB")
-            mask = np.asarray(prompt.mask, dtype=bool)
+            mask = np.asarray(prompt.mask)
             key = prompt.key if prompt.key is not None else f"prompt-{index}"
             if mask.shape != (image.height, image.width):
                 raise ValueError(
@@ -126,15 +165,20 @@ class SegGptSegmenter:
                 )
             keys.append(str(key))
             images.append(image)
-            masks.append(mask.astype(np.uint8))
+            masks.append(prompt_class_map(mask, with_skin=with_skin))
         if len(set(keys)) != len(keys):
             raise ValueError("prompt keys must be unique")
+        num_labels = 2 if with_skin else 1
         features = self.encoder.retrieval_features(images)
         with quiet_transformers():
             inputs = self.processor.preprocess(
-                prompt_images=images, prompt_masks=masks, num_labels=1, return_tensors="pt"
+                prompt_images=images,
+                prompt_masks=masks,
+                num_labels=num_labels,
+                return_tensors="pt",
             )
         dtype = next(self.model.parameters()).dtype
+        self.num_labels = num_labels
         self._keys = keys
         self._features = features
         self._prompt_pixels = inputs["prompt_pixel_values"].to(self.device, dtype)
@@ -193,10 +237,14 @@ class SegGptSegmenter:
             prompt_masks,
         )
         inferred = time.perf_counter()
-        mask = self._postprocess(pred, image.height, image.width)
+        classes = self._postprocess(pred, image.height, image.width)
+        mask = classes == LESION_CLASS
+        skin = classes == SKIN_CLASS if self.finds_skin else None
         end = time.perf_counter()
         return Segmentation(
             mask=mask,
+            skin_mask=skin,
+            lesion_share_of_skin=mask_labels.lesion_share_of_skin(mask, skin),
             lesion_area_fraction=lesion_area_fraction(mask),
             prompt_keys=[self._keys[i] for i in chosen],
             seconds=end - start,
@@ -277,7 +325,8 @@ class SegGptSegmenter:
         self._postprocess(pred, 64, 64)
 
     def _postprocess(self, pred_masks, height: int, width: int) -> np.ndarray:
-        """Binary (H, W) mask from one predicted (1 x 3 x 2h x w) mask image."""
+        """The (H, W) class map (0 background, 1 lesion, 2 healthy skin with two labels) of
+        one predicted (1 x 3 x 2h x w) mask image."""
 
         class _Outputs:  # post_process only reads ``pred_masks``
             pass
@@ -285,6 +334,6 @@ class SegGptSegmenter:
         outputs = _Outputs()
         outputs.pred_masks = pred_masks.cpu()
         seg = self.processor.post_process_semantic_segmentation(
-            outputs, target_sizes=[(height, width)], num_labels=1
+            outputs, target_sizes=[(height, width)], num_labels=self.num_labels
         )[0]
-        return seg.numpy() == 1
+        return seg.numpy()

@@ -28,8 +28,8 @@ from eczema_tracker.store.records import (
 )
 from eczema_tracker.store.rows import fetch_all, fetch_one, last_id, mask_columns, mask_from_row
 
-#: Columns of an analysis row with its masks (``a`` = analysis, ``m`` = its mask, ``cm`` = the
-#: correction); ``features`` is left to :func:`_analysis_select`.
+#: Columns of an analysis row (``a`` = analysis); its masks' (``m`` = its mask, ``cm`` = the
+#: correction) and ``features`` are left to :func:`_analysis_select`.
 _ANALYSIS_COLUMNS = (
     "a.id AS id, a.photo_id AS photo_id, a.created_at AS created_at, a.site AS site, "
     "a.corrected_mask_id AS corrected_mask_id, a.lesion_area_fraction AS lesion_area_fraction, "
@@ -37,8 +37,7 @@ _ANALYSIS_COLUMNS = (
     "a.features_dtype AS features_dtype, a.features_shape AS features_shape, "
     "a.feature_source AS feature_source, a.model_sources AS model_sources, a.k AS k, "
     "a.prompt_photo_ids AS prompt_photo_ids, a.severity_model_id AS severity_model_id, "
-    "a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq AS stale, "
-    f"{mask_columns('m', 'm_')}, {mask_columns('cm', 'cm_')}"
+    "a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq AS stale"
 )
 _ANALYSIS_FROM = (
     "FROM analysis a JOIN photo p ON p.id = a.photo_id "
@@ -57,24 +56,50 @@ _FAMILIARITY_COLUMNS = (
 _NO_FAMILIARITY = "NULL AS nearest_prompt_distance, NULL AS prompt_distance_scale, NULL AS familiar"
 
 
-def _analysis_select(*, with_features: bool = True, familiarity: bool = True) -> str:
-    """``SELECT ... FROM`` of analyses; without features their blob is not read (NULL)."""
+def _analysis_select(
+    *, with_features: bool = True, familiarity: bool = True, skin_share: bool = True
+) -> str:
+    """``SELECT ... FROM`` of analyses; without features their blob is not read (NULL).
+    ``familiarity`` / ``skin_share``: whether the schema-4 / schema-6 columns exist."""
+    masks = (
+        f"{mask_columns('m', 'm_', skin=skin_share)}, {mask_columns('cm', 'cm_', skin=skin_share)}"
+    )
     features = "a.features" if with_features else "NULL"
     extra = _FAMILIARITY_COLUMNS if familiarity else _NO_FAMILIARITY
-    return f"SELECT {_ANALYSIS_COLUMNS}, {extra}, {features} AS features {_ANALYSIS_FROM}"
+    share = "a.lesion_share_of_skin" if skin_share else "NULL"
+    return (
+        f"SELECT {_ANALYSIS_COLUMNS}, {masks}, {extra}, {share} AS lesion_share_of_skin, "
+        f"{features} AS features {_ANALYSIS_FROM}"
+    )
 
 
 class AnalysesMixin(MasksMixin):
     """Analysis and correction methods of the Store (see the module docstring)."""
 
-    def _has_familiarity(self) -> bool:
-        """Whether the database has the schema-4 familiarity columns (asked once)."""
-        known = self.__dict__.get("_familiarity_columns")
+    def _analysis_column_names(self) -> frozenset[str]:
+        """The columns of the database's ``analysis`` table (asked once)."""
+        known = self.__dict__.get("_analysis_columns")
         if known is None:
             with self._lock:
                 names = {row[1] for row in self._db.execute("PRAGMA table_info(analysis)")}
-            known = self.__dict__["_familiarity_columns"] = "familiar" in names
-        return bool(known)
+            known = self.__dict__["_analysis_columns"] = frozenset(names)
+        return frozenset(known)
+
+    def _has_familiarity(self) -> bool:
+        """Whether the database has the schema-4 familiarity columns."""
+        return "familiar" in self._analysis_column_names()
+
+    def _has_skin_share(self) -> bool:
+        """Whether the database has the schema-6 ``lesion_share_of_skin`` column."""
+        return "lesion_share_of_skin" in self._analysis_column_names()
+
+    def _select_analyses(self, *, with_features: bool = True) -> str:
+        """:func:`_analysis_select` for this database's schema."""
+        return _analysis_select(
+            with_features=with_features,
+            familiarity=self._has_familiarity(),
+            skin_share=self._has_skin_share(),
+        )
 
     # ----------------------------------------------------------------- writes
     def record_analysis(
@@ -95,10 +120,13 @@ class AnalysesMixin(MasksMixin):
         nearest_prompt_distance: float | None = None,
         prompt_distance_scale: float | None = None,
         familiar: bool | None = None,
+        lesion_share_of_skin: float | None = None,
     ) -> int:
         """Store a new analysis of a photo (it becomes the current one); return its id.
 
-        ``features`` is any numeric array (float32 expected), stored with dtype and shape;
+        ``mask`` is in the format of :mod:`core.mask_labels` (a bool array is a lesion mask; a
+        mask with healthy skin keeps it). ``lesion_share_of_skin``: lesion / (lesion + healthy
+        skin), None when the prompts carried no skin. ``features`` is any numeric array (float32 expected), stored with dtype and shape;
         ``severity_class`` defaults to the argmax of ``probabilities`` when those are given.
         ``nearest_prompt_distance``, ``prompt_distance_scale`` and ``familiar`` are the photo's
         familiarity (``ml.familiarity.Familiarity``; None: not measured / one prompt / undecided).
@@ -117,6 +145,9 @@ class AnalysesMixin(MasksMixin):
         distance = _optional_float(nearest_prompt_distance, "nearest_prompt_distance", 0.0)
         scale = _optional_float(prompt_distance_scale, "prompt_distance_scale", None)
         verdict = None if familiar is None else int(bool(familiar))
+        share = _optional_float(lesion_share_of_skin, "lesion_share_of_skin", 0.0)
+        if share is not None and share > 1.0:
+            raise ValueError(f"lesion_share_of_skin must be within [0, 1], got {share}")
         with self._lock:
             self._require_writable()
             photo = self._photo_row(photo_id)
@@ -156,6 +187,9 @@ class AnalysesMixin(MasksMixin):
                 if (distance, scale, verdict) != (None, None, None):  # schema 4 columns
                     columns += ["nearest_prompt_distance", "prompt_distance_scale", "familiar"]
                     values += [distance, scale, verdict]
+                if share is not None:  # schema 6 column
+                    columns.append("lesion_share_of_skin")
+                    values.append(share)
                 cur = conn.execute(
                     f"INSERT INTO analysis ({', '.join(columns)}) "
                     f"VALUES ({', '.join('?' * len(values))})",
@@ -170,7 +204,8 @@ class AnalysesMixin(MasksMixin):
             return self._put_mask(mask, photo, then)
 
     def save_corrected_mask(self, analysis_id: int, mask: np.ndarray) -> MaskRecord:
-        """Keep the person's correction of an analysis' mask (the original mask is kept too)."""
+        """Keep the person's correction of an analysis' mask (the original mask is kept too);
+        ``mask`` in the format of :mod:`core.mask_labels` (healthy skin, if marked, is kept)."""
         with self._lock:
             self._require_writable()
             analysis = self.analysis(analysis_id)
@@ -260,7 +295,7 @@ class AnalysesMixin(MasksMixin):
         with self._lock:
             row = fetch_one(
                 self._db,
-                f"{_analysis_select(familiarity=self._has_familiarity())} WHERE a.id = ?",
+                f"{self._select_analyses()} WHERE a.id = ?",
                 (int(analysis_id),),
             )
             if row is None:
@@ -272,7 +307,7 @@ class AnalysesMixin(MasksMixin):
         with self._lock:
             row = fetch_one(
                 self._db,
-                f"{_analysis_select(familiarity=self._has_familiarity())} "
+                f"{self._select_analyses()} "
                 "WHERE a.id = (SELECT current_analysis_id FROM photo WHERE id = ?)",
                 (int(photo_id),),
             )
@@ -288,7 +323,7 @@ class AnalysesMixin(MasksMixin):
         each. Features are large, so unless ``with_features`` their ``features`` is None.
         """
         sql = (
-            f"{_analysis_select(with_features=with_features, familiarity=self._has_familiarity())} "
+            f"{self._select_analyses(with_features=with_features)} "
             "WHERE a.id = p.current_analysis_id AND p.deleted_at IS NULL"
         )
         args: tuple[str, ...] = ()
@@ -304,7 +339,7 @@ class AnalysesMixin(MasksMixin):
         with self._lock:
             rows = fetch_all(
                 self._db,
-                f"{_analysis_select(familiarity=self._has_familiarity())} WHERE a.photo_id = ? ORDER BY a.id",
+                f"{self._select_analyses()} WHERE a.photo_id = ? ORDER BY a.id",
                 (int(photo_id),),
             )
             return [self._analysis_from_row(row) for row in rows]
@@ -368,6 +403,7 @@ class AnalysesMixin(MasksMixin):
             nearest_prompt_distance=row["nearest_prompt_distance"],
             prompt_distance_scale=row["prompt_distance_scale"],
             familiar=None if row["familiar"] is None else bool(row["familiar"]),
+            lesion_share_of_skin=row["lesion_share_of_skin"],
         )
 
 

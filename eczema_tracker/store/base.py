@@ -101,6 +101,16 @@ class StoreBase:
             self._db.execute("DELETE FROM pending_file WHERE stored_name = ?", (stored_name,))
 
     # ----------------------------------------------------------------- shared rows
+    def _has_mask_skin(self) -> bool:
+        """Whether the database has the schema-6 ``mask_file.skin_fraction`` column (asked
+        once; only the migration tests hold a store at an older schema open)."""
+        known = self.__dict__.get("_mask_skin_column")
+        if known is None:
+            with self._lock:
+                names = {row[1] for row in self._db.execute("PRAGMA table_info(mask_file)")}
+            known = self.__dict__["_mask_skin_column"] = "skin_fraction" in names
+        return bool(known)
+
     def _photo_row(self, photo_id: int) -> PhotoRecord:
         """One photo (bin included); ``KeyError`` if absent. Hold ``_lock``."""
         row = fetch_one(

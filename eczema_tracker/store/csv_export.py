@@ -74,6 +74,11 @@ CSV_FILES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("current", "1 for the photo's newest analysis (the one shown)"),
             ("stale", "1 if a prompt of the site changed since (the result may be out of date)"),
             ("lesion_area_fraction", "lesion area found, as a fraction 0-1 of the photo"),
+            (
+                "lesion_share_of_skin",
+                "lesion area as a fraction 0-1 of the skin shown (lesion + healthy skin); "
+                "empty: the site's prompts mark no skin",
+            ),
             ("corrected_area_fraction", "area of the person's corrected mask (empty: none)"),
             ("severity_class", "predicted severity 0 clear, 1 mild, 2 moderate, 3 severe"),
             ("score", "predicted severity on a continuous 0-3 scale"),
@@ -241,7 +246,7 @@ def _analysis_rows(store: Store) -> Iterable[Sequence[Any]]:
         for a in store.analyses(photo.id):
             yield (
                 a.id, a.photo_id, a.created_at, a.site, a.id == current_ids.get(photo.id),
-                a.stale, a.lesion_area_fraction,
+                a.stale, a.lesion_area_fraction, a.lesion_share_of_skin,
                 None if a.corrected_mask is None else a.corrected_mask.area_fraction,
                 a.severity_class, a.score, a.probabilities, a.severity_model_id, a.k,
                 a.prompt_photo_ids, a.model_sources, a.nearest_prompt_distance,

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from eczema_tracker.core import imaging
+from eczema_tracker.core import imaging, mask_labels
 from eczema_tracker.store import db, files
 from eczema_tracker.store.base import StoreBase
 from eczema_tracker.store.records import MaskRecord, PhotoRecord, now_iso
@@ -26,16 +26,23 @@ class MasksMixin(StoreBase):
     """Mask methods of the Store (see the module docstring)."""
 
     def load_mask(self, mask: MaskRecord | str | os.PathLike[str]) -> np.ndarray:
-        """A stored mask as a boolean (H, W) array."""
+        """A stored mask's lesion as a boolean (H, W) array."""
         path = mask.path if isinstance(mask, MaskRecord) else mask
         return imaging.load_mask(path)
+
+    def load_labelled_mask(self, mask: MaskRecord | str | os.PathLike[str]) -> np.ndarray:
+        """A stored mask with its labels: uint8 (H, W), 0 / 128 healthy skin / 255 lesion
+        (:mod:`core.mask_labels`)."""
+        path = mask.path if isinstance(mask, MaskRecord) else mask
+        return imaging.load_labelled_mask(path)
 
     def mask(self, mask_id: int) -> MaskRecord:
         """One stored mask; ``KeyError`` if absent."""
         with self._lock:
             row = fetch_one(
                 self._db,
-                f"SELECT {mask_columns('m')} FROM mask_file m WHERE m.id = ?",
+                f"SELECT {mask_columns('m', skin=self._has_mask_skin())} FROM mask_file m "
+                "WHERE m.id = ?",
                 (int(mask_id),),
             )
             if row is None:
@@ -50,7 +57,7 @@ class MasksMixin(StoreBase):
     ) -> T:
         """Store a mask file (if new) and, in the same transaction as its row, run ``then(conn,
         mask_id)``; return what ``then`` returns. Hold ``_lock``."""
-        sha, name, png, area = _encode_mask(mask, photo)
+        sha, name, png, area, skin = _encode_mask(mask, photo)
         existing = self._db.execute("SELECT id FROM mask_file WHERE sha256 = ?", (sha,)).fetchone()
         wrote = False
         if existing is None or not (self.data_dir / name).exists():
@@ -59,10 +66,17 @@ class MasksMixin(StoreBase):
         try:
             with db.transaction(self._db) as conn:
                 if existing is None:
+                    columns = ["sha256", "stored_name", "width", "height", "area_fraction"]
+                    values: list[object] = [sha, name, photo.width, photo.height, area]
+                    if self._has_mask_skin():
+                        columns.append("skin_fraction")
+                        values.append(skin)
+                    columns.append("created_at")
+                    values.append(now_iso())
                     cur = conn.execute(
-                        "INSERT INTO mask_file (sha256, stored_name, width, height, area_fraction,"
-                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (sha, name, photo.width, photo.height, area, now_iso()),
+                        f"INSERT INTO mask_file ({', '.join(columns)}) "
+                        f"VALUES ({', '.join('?' * len(values))})",
+                        values,
                     )
                     mask_id = last_id(cur)
                 else:
@@ -75,15 +89,19 @@ class MasksMixin(StoreBase):
             raise
 
 
-def _encode_mask(mask: np.ndarray, photo: PhotoRecord) -> tuple[str, str, bytes, float]:
-    """Validate a mask against its photo and encode it; returns (sha, name, png, area)."""
+def _encode_mask(mask: np.ndarray, photo: PhotoRecord) -> tuple[str, str, bytes, float, float]:
+    """Validate a mask (:mod:`core.mask_labels` format) against its photo and encode it;
+    returns (sha, name, png, lesion area, healthy-skin area) (areas: shares of the photo)."""
     arr = np.asarray(mask)
     if arr.ndim != 2 or arr.shape != (photo.height, photo.width):
         raise ValueError(
             f"the mask is {arr.shape[::-1] if arr.ndim == 2 else arr.shape} but photo "
             f"{photo.id} is {photo.width}x{photo.height} (width x height, upright)"
         )
-    boolean = arr.astype(bool)
-    png = imaging.mask_png_bytes(boolean)
+    # A mask without skin encodes to the same 0/255 bytes (and file) as before skin existed.
+    labelled = mask_labels.canonical_mask(arr)
+    png = imaging.mask_png_bytes(labelled)
     sha = files.sha256_bytes(png)
-    return sha, files.content_name(files.MASKS, sha, ".png"), png, float(boolean.mean())
+    lesion = float((labelled == mask_labels.LESION_VALUE).mean())
+    skin = float((labelled == mask_labels.SKIN_VALUE).mean())
+    return sha, files.content_name(files.MASKS, sha, ".png"), png, lesion, skin

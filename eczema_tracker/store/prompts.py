@@ -53,7 +53,8 @@ class PromptsMixin(AnalysesMixin):
         self._bump_prompt_change(photo.site)
 
     def set_prompt_mask(self, photo_id: int, mask: np.ndarray) -> MaskRecord:
-        """Make the photo a prompt of its site with this mask (a new version if it had one)."""
+        """Make the photo a prompt of its site with this mask (a new version if it had one);
+        ``mask`` in the format of :mod:`core.mask_labels` (healthy skin, if marked, is kept)."""
         with self._lock:
             self._require_writable()
             photo = self._photo_row(photo_id)
@@ -117,7 +118,8 @@ class PromptsMixin(AnalysesMixin):
         rows = fetch_all(
             self._db,
             "SELECT q.photo_id AS photo_id, p.site AS site, v.version AS version, "
-            f"q.since AS since, v.created_at AS updated_at, {mask_columns('m', 'm_')} "
+            "q.since AS since, v.created_at AS updated_at, "
+            f"{mask_columns('m', 'm_', skin=self._has_mask_skin())} "
             "FROM prompt q JOIN photo p ON p.id = q.photo_id "
             "JOIN prompt_mask_version v ON v.photo_id = q.photo_id AND v.version = "
             "(SELECT MAX(version) FROM prompt_mask_version WHERE photo_id = q.photo_id) "
@@ -142,7 +144,7 @@ class PromptsMixin(AnalysesMixin):
         with self._lock:
             rows = fetch_all(
                 self._db,
-                f"SELECT {mask_columns('m')} "
+                f"SELECT {mask_columns('m', skin=self._has_mask_skin())} "
                 "FROM prompt_mask_version v JOIN mask_file m ON m.id = v.mask_id "
                 "WHERE v.photo_id = ? ORDER BY v.version",
                 (int(photo_id),),

@@ -125,8 +125,18 @@ class MaskRecord:
     path: Path
     width: int
     height: int
-    area_fraction: float
+    area_fraction: float  # the lesion's share of the photo
     created_at: str
+    #: the share of the photo marked healthy skin (0 in a mask without skin)
+    skin_fraction: float = 0.0
+
+    @property
+    def lesion_share_of_skin(self) -> float | None:
+        """lesion / (lesion + healthy skin), 0..1; None when the mask marks no skin (the
+        lesion is then only a share of the photo, :attr:`area_fraction`)."""
+        if self.skin_fraction <= 0.0:
+            return None
+        return float(self.area_fraction / (self.area_fraction + self.skin_fraction))
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,9 @@ class AnalysisRecord:
     nearest_prompt_distance: float | None = None
     prompt_distance_scale: float | None = None
     familiar: bool | None = None
+    #: lesion / (lesion + healthy skin) of the app's mask, 0..1; None when the site's prompts
+    #: carried no skin (the area is then only a share of the photo) or before schema 6
+    lesion_share_of_skin: float | None = None
 
     @property
     def effective_mask(self) -> MaskRecord:
@@ -238,6 +251,11 @@ class ShownMask:
     @property
     def area_fraction(self) -> float:
         return float(self.mask.area_fraction)
+
+    @property
+    def lesion_share_of_skin(self) -> float | None:
+        """The mask's lesion / (lesion + healthy skin); None when it marks no skin."""
+        return self.mask.lesion_share_of_skin
 
     @property
     def is_persons(self) -> bool:

@@ -56,9 +56,15 @@ def last_id(cursor: sqlite3.Cursor) -> int:
     return int(rowid)
 
 
-def mask_columns(table: str, prefix: str = "") -> str:
-    """``table``'s mask columns named ``<prefix><field>`` (read back by :func:`mask_from_row`)."""
-    return ", ".join(f"{table}.{name} AS {prefix}{name}" for name in MASK_FIELDS)
+def mask_columns(table: str, prefix: str = "", *, skin: bool = True) -> str:
+    """``table``'s mask columns named ``<prefix><field>`` (read back by :func:`mask_from_row`).
+
+    ``skin``: whether the database has the schema-6 ``skin_fraction`` column (else 0 is read).
+    """
+    columns = [f"{table}.{name} AS {prefix}{name}" for name in MASK_FIELDS]
+    columns.append(f"{table}.skin_fraction AS {prefix}skin_fraction" if skin else
+                   f"0.0 AS {prefix}skin_fraction")  # fmt: skip
+    return ", ".join(columns)
 
 
 def mask_from_row(row: sqlite3.Row, data_dir: Path, prefix: str = "") -> MaskRecord:
@@ -71,6 +77,7 @@ def mask_from_row(row: sqlite3.Row, data_dir: Path, prefix: str = "") -> MaskRec
         height=row[f"{prefix}height"],
         area_fraction=row[f"{prefix}area_fraction"],
         created_at=row[f"{prefix}created_at"],
+        skin_fraction=row[f"{prefix}skin_fraction"],
     )
 
 

@@ -96,7 +96,8 @@ class MaskEditorDialog(QDialog):
     ``exec()`` returns Accepted when the mask was saved at least once, else Rejected.
     """
 
-    #: Emitted after ``save_mask`` succeeded, with the saved (H, W) bool mask.
+    #: Emitted after ``save_mask`` succeeded, with the saved (H, W) uint8 mask (0, 128 healthy
+    #: skin, 255 lesion; :mod:`core.mask_labels`).
     maskSaved = Signal(object)
 
     def __init__(
@@ -149,6 +150,7 @@ class MaskEditorDialog(QDialog):
         self.hint_label = QLabel(
             hint
             or "Paint over the eczema. Outline an area and fill it (F); "
+            "Healthy skin (K) marks the skin around it, Fill in a click or two; "
             "Ctrl+wheel zooms, Space+drag pans."
         )
         self.hint_label.setWordWrap(True)
@@ -190,7 +192,7 @@ class MaskEditorDialog(QDialog):
         self.painter.modifiedChanged.connect(self._show_modified)
         self._show_coverage()
         self._show_modified(self.painter.is_modified())
-        self.resize(1000, 760)
+        self.resize(1180, 760)  # the toolbar, both labels included, whole at 1280 px
         self.painter.setFocus()
 
     def option_checked(self) -> bool:
@@ -203,7 +205,7 @@ class MaskEditorDialog(QDialog):
 
     def save(self) -> bool:
         """Pass the mask to ``save_mask``; on failure show why and keep the strokes."""
-        mask = self.painter.mask()
+        mask = self.painter.labelled_mask()
         try:
             self._save_mask(mask)
         except Exception as exc:  # noqa: BLE001 - any failure is shown, nothing is lost
@@ -242,7 +244,12 @@ class MaskEditorDialog(QDialog):
             self._brush_size_changed = False
 
     def _show_coverage(self) -> None:
-        self.coverage_label.setText(f"Mask covers {self.painter.mask_fraction():.1%} of the photo")
+        lesion = f"Lesion: {self.painter.mask_fraction():.1%} of the photo"
+        share = self.painter.lesion_share_of_skin()
+        if share is None:
+            self.coverage_label.setText(f"{lesion} (mark healthy skin to see its share of skin)")
+        else:
+            self.coverage_label.setText(f"{lesion}, {share:.1%} of the skin marked")
 
     def _show_modified(self, modified: bool) -> None:
         self.setWindowModified(modified)

@@ -1,8 +1,14 @@
-"""MaskPainter: paint a lesion mask over a photo with brush, eraser and fill, zoom and pan.
+"""MaskPainter: paint a mask over a photo with brush, eraser and fill, zoom and pan.
+
+A mask has two labels (:mod:`core.mask_labels`): the lesion (the default) and, around it,
+healthy skin, so the lesion can be measured as a share of the skin shown. Brush, eraser and fill
+work on the label chosen (:meth:`MaskPainter.set_label`): the skin brush never paints over the
+lesion, and the eraser erases only the chosen label.
 
 The mask lives in a QImage at the photo's full resolution: strokes are drawn into it with
-QPainter (so a mouse move on a 12-MP photo costs a small line, not a numpy pass), and a bool
-numpy copy of the last committed state backs :meth:`MaskPainter.mask` and the undo history.
+QPainter (so a mouse move on a 12-MP photo costs a small line, not a numpy pass), one colour per
+label, and a uint8 numpy copy of the last committed state (0 / 128 skin / 255 lesion, the file
+format) backs :meth:`MaskPainter.labelled_mask` and the undo history.
 The widget knows nothing of the store: callers read :meth:`~MaskPainter.mask` and listen to
 the signals.
 
@@ -36,12 +42,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .mask_colors import PROMPT_MASK_COLOR
+from eczema_tracker.core import mask_labels
+
+from .mask_colors import PROMPT_MASK_COLOR, SKIN_MASK_COLOR
 from .painter_fill import close_hairlines, connected_area
 from .painter_history import MaskEdit, MaskHistory
 from .painter_view import ZoomPanView
 
 TOOLS = ("brush", "eraser", "fill")
+#: What the tools paint: the lesion (the default) or healthy skin.
+LABELS = ("lesion", "skin")
+_LABEL_VALUES = {"lesion": mask_labels.LESION_VALUE, "skin": mask_labels.SKIN_VALUE}
 DEFAULT_OVERLAY_OPACITY = 0.5
 
 
@@ -97,10 +108,12 @@ class _Stroke:
     erase: bool
     last: QPointF
     dirty: QRect
+    value: int  # the label painted or erased (a value of core.mask_labels)
 
 
 class MaskPainter(ZoomPanView):
-    """A zoomable view of a photo with an editable bool mask at the photo's resolution."""
+    """A zoomable view of a photo with an editable mask (lesion and healthy skin) at the photo's
+    resolution."""
 
     #: The mask changed (after each stroke, fill, clear, undo, redo or set_image).
     maskChanged = Signal()
@@ -109,6 +122,8 @@ class MaskPainter(ZoomPanView):
     #: can_undo() or can_redo() may have changed.
     historyChanged = Signal()
     toolChanged = Signal(str)
+    #: The label the tools paint changed ("lesion" or "skin").
+    labelChanged = Signal(str)
     brushSizeChanged = Signal(int)
     # zoomChanged(float) comes from ZoomPanView.
 
@@ -137,11 +152,14 @@ class MaskPainter(ZoomPanView):
         for item in (self._photo_item, self._overlay_item, *self._rings):
             self._scene.addItem(item)
 
-        self._committed = np.zeros((0, 0), dtype=bool)  # mask after the last finished edit
+        # mask after the last finished edit: uint8 0 / 128 skin / 255 lesion
+        self._committed = np.zeros((0, 0), dtype=np.uint8)
         self._history = MaskHistory()
         self._saved_id = self._history.state_id
         self._modified = False
         self._tool = "brush"
+        self._label = "lesion"
+        self._skin_color = QColor(SKIN_MASK_COLOR)
         self._brush_size = 20
         self._color = QColor(PROMPT_MASK_COLOR)  # what it mostly paints
         self._stroke: _Stroke | None = None
@@ -153,21 +171,22 @@ class MaskPainter(ZoomPanView):
     def set_image(
         self, image: Image.Image | np.ndarray | QImage, mask: np.ndarray | None = None
     ) -> None:
-        """Show ``image`` with ``mask`` (H, W; non-zero = lesion) or an empty mask.
+        """Show ``image`` with ``mask`` (H, W; bool lesion, or 0 / 128 healthy skin / other
+        non-zero lesion) or an empty mask.
 
         Forgets the undo history; the new mask counts as saved.
         """
         qimage = image_to_qimage(image)
         width, height = qimage.width(), qimage.height()
         if mask is None:
-            committed = np.zeros((height, width), dtype=bool)
+            committed = np.zeros((height, width), dtype=np.uint8)
         else:
             mask = np.asarray(mask)
             if mask.shape != (height, width):
                 raise ValueError(
                     f"mask shape {mask.shape} does not match the image ({height}, {width})"
                 )
-            committed = mask.astype(bool)
+            committed = mask_labels.canonical_mask(mask)
         self._stroke = None
         self._photo_item.setPixmap(QPixmap.fromImage(qimage))
         overlay = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
@@ -192,8 +211,9 @@ class MaskPainter(ZoomPanView):
         height, width = self._committed.shape
         return width, height
 
-    def mask(self) -> np.ndarray:
-        """A copy of the mask, (H, W) bool at the photo's full resolution.
+    def labelled_mask(self) -> np.ndarray:
+        """A copy of the mask with its labels, (H, W) uint8 at the photo's full resolution:
+        0, 128 healthy skin, 255 lesion (:mod:`core.mask_labels`, what is saved).
 
         A stroke still being drawn is included (and keeps going)."""
         mask = self._committed.copy()
@@ -204,9 +224,30 @@ class MaskPainter(ZoomPanView):
                 mask[y : y + h, x : x + w] = self._painted(rect)
         return mask
 
+    def mask(self) -> np.ndarray:
+        """The lesion, (H, W) bool at the photo's full resolution (a stroke still being drawn
+        included)."""
+        return self.labelled_mask() == mask_labels.LESION_VALUE
+
     def mask_fraction(self) -> float:
-        """Share of the photo's pixels in the mask (0..1)."""
-        return float(self._committed.mean()) if self.has_image() else 0.0
+        """Share of the photo's pixels that are lesion (0..1)."""
+        if not self.has_image():
+            return 0.0
+        return float((self._committed == mask_labels.LESION_VALUE).mean())
+
+    def skin_fraction(self) -> float:
+        """Share of the photo's pixels marked healthy skin (0..1)."""
+        if not self.has_image():
+            return 0.0
+        return float((self._committed == mask_labels.SKIN_VALUE).mean())
+
+    def lesion_share_of_skin(self) -> float | None:
+        """lesion / (lesion + healthy skin), 0..1; None while no healthy skin is marked."""
+        if not self.has_image() or not mask_labels.has_skin(self._committed):
+            return None
+        return mask_labels.lesion_share_of_skin(
+            mask_labels.lesion_of(self._committed), mask_labels.skin_of(self._committed)
+        )
 
     def is_modified(self) -> bool:
         """True when the mask differs from the state last marked saved."""
@@ -231,6 +272,19 @@ class MaskPainter(ZoomPanView):
             self._tool = tool
             self._update_rings()
             self.toolChanged.emit(tool)
+
+    def label(self) -> str:
+        """What the tools paint: ``"lesion"`` or ``"skin"`` (healthy skin)."""
+        return self._label
+
+    def set_label(self, label: str) -> None:
+        """Paint, erase and fill ``"lesion"`` (the default) or ``"skin"`` (healthy skin)."""
+        if label not in LABELS:
+            raise ValueError(f"unknown label {label!r}; choose one of {', '.join(LABELS)}")
+        if label != self._label:
+            self._end_stroke()
+            self._label = label
+            self.labelChanged.emit(label)
 
     def brush_size(self) -> int:
         """Brush and eraser diameter in image pixels."""
@@ -257,22 +311,27 @@ class MaskPainter(ZoomPanView):
             self.brushSizeChanged.emit(size)
 
     def overlay_color(self) -> QColor:
+        """The lesion's display colour."""
         return QColor(self._color)
+
+    def skin_color(self) -> QColor:
+        """Healthy skin's display colour."""
+        return QColor(self._skin_color)
 
     def overlay_opacity(self) -> float:
         return float(self._overlay_item.opacity())
 
     def set_overlay(self, color: QColor | None = None, opacity: float | None = None) -> None:
-        """Set the mask's display colour and/or opacity (0 transparent .. 1 opaque)."""
+        """Set the lesion's display colour and/or the mask's opacity (0 transparent .. 1
+        opaque). A colour equal to healthy skin's is nudged: the two labels must differ."""
         if color is not None and QColor(color).isValid():
+            self._end_stroke()
             self._color = QColor(color)
             self._color.setAlpha(255)
-            image = self._overlay_item.image
-            if not image.isNull():
-                painter = QPainter(image)
-                painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
-                painter.fillRect(image.rect(), self._color)
-                painter.end()
+            if self._color.rgb() == self._skin_color.rgb():
+                self._color.setBlue(self._color.blue() ^ 1)
+            if self.has_image():
+                self._write_overlay(0, 0, self._committed)
                 self._overlay_item.update()
         if opacity is not None:
             self._overlay_item.setOpacity(min(1.0, max(0.0, float(opacity))))
@@ -289,24 +348,35 @@ class MaskPainter(ZoomPanView):
         self._end_stroke()
 
     def fill_at(self, x: int, y: int) -> bool:
-        """Fill the unpainted area around pixel ``(x, y)`` that painted pixels enclose.
+        """Fill with the current label the area around pixel ``(x, y)`` that other pixels
+        enclose: the 4-connected area of pixels labelled as ``(x, y)`` is (unpainted, or the
+        skin inside a lesion outline), so strokes (even thin diagonal ones) are walls; the
+        image border bounds it too. Healthy skin never covers the lesion.
 
-        The area is 4-connected, so strokes (even thin diagonal ones) are walls; the image
-        border bounds it too. Returns False when ``(x, y)`` is outside or already painted.
+        Returns False when ``(x, y)`` is outside, already of the label, or lesion under skin.
         """
         self._end_stroke()
         if not self.has_image():
             return False
-        region = connected_area(~self._committed, int(x), int(y))
+        x, y = int(x), int(y)
+        height, width = self._committed.shape
+        if not (0 <= x < width and 0 <= y < height):
+            return False
+        value = _LABEL_VALUES[self._label]
+        clicked = self._committed[y, x]
+        if clicked == value or (value == mask_labels.SKIN_VALUE and clicked != 0):
+            return False
+        region = connected_area(self._committed == clicked, x, y)
         if region is None:
             return False
         height, width = region.pixels.shape
         before = self._committed[region.y : region.y + height, region.x : region.x + width]
-        self._commit(region.x, region.y, before.copy(), before | region.pixels)
+        after = np.where(region.pixels, np.uint8(value), before)
+        self._commit(region.x, region.y, before.copy(), after)
         return True
 
     def clear(self) -> None:
-        """Erase the whole mask (one undoable step)."""
+        """Erase the whole mask, lesion and skin (one undoable step)."""
         self._end_stroke()
         rows = np.flatnonzero(self._committed.any(axis=1))
         if rows.size == 0:
@@ -390,7 +460,8 @@ class MaskPainter(ZoomPanView):
 
     # ------------------------------------------------------------ internals
     def _begin_stroke(self, point: QPointF, erase: bool) -> None:
-        self._stroke = _Stroke(erase=erase, last=point, dirty=QRect())
+        value = _LABEL_VALUES[self._label]
+        self._stroke = _Stroke(erase=erase, last=point, dirty=QRect(), value=value)
         self._paint_segment(point, point)
         self.historyChanged.emit()
 
@@ -405,15 +476,19 @@ class MaskPainter(ZoomPanView):
         assert stroke is not None
         image = self._overlay_item.image
         painter = QPainter(image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # a mask is binary
-        painter.setCompositionMode(
-            QPainter.CompositionMode.CompositionMode_Clear
-            if stroke.erase
-            else QPainter.CompositionMode.CompositionMode_Source
-        )
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # one colour a label
+        skin = stroke.value == mask_labels.SKIN_VALUE
+        if stroke.erase:
+            mode = QPainter.CompositionMode.CompositionMode_Clear
+        elif skin:  # under what is painted: skin never covers the lesion
+            mode = QPainter.CompositionMode.CompositionMode_DestinationOver
+        else:
+            mode = QPainter.CompositionMode.CompositionMode_Source
+        painter.setCompositionMode(mode)
         size = self.painted_width()
+        color = self._skin_color if skin else self._color
         painter.setPen(
-            QPen(self._color, size, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
+            QPen(color, size, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
                  Qt.PenJoinStyle.RoundJoin)
         )  # fmt: skip
         if start == end:
@@ -424,6 +499,13 @@ class MaskPainter(ZoomPanView):
         reach = size / 2 + 2
         touched = QRectF(start, end).normalized().adjusted(-reach, -reach, reach, reach)
         touched_px = touched.toAlignedRect() & image.rect()
+        if stroke.erase and not touched_px.isEmpty():
+            # The eraser erases its own label only: show the other one again where it was.
+            x, y, w, h = touched_px.x(), touched_px.y(), touched_px.width(), touched_px.height()
+            kept = self._committed[y : y + h, x : x + w]
+            kept = np.where(kept == stroke.value, np.uint8(0), kept)
+            target = self._overlay_pixels()[y : y + h, x : x + w]
+            target[kept != 0] = self._words(kept)[kept != 0]
         stroke.dirty = stroke.dirty.united(touched_px)
         self._overlay_item.update(QRectF(touched_px))
 
@@ -442,7 +524,12 @@ class MaskPainter(ZoomPanView):
             # Strokes laid side by side can still leave a line of pixels between them that
             # no stroke covers (a sub-pixel gap, diagonal edges): fill such gaps of up to
             # 2 px next to this stroke. The rect reaches 2 px past the stroke on every side.
-            after = close_hairlines(after, near=after & ~before)
+            painted = after == stroke.value
+            closed = close_hairlines(painted, near=painted & (before != stroke.value))
+            gaps = closed & ~painted
+            if stroke.value == mask_labels.SKIN_VALUE:
+                gaps &= before != mask_labels.LESION_VALUE
+            after[gaps] = stroke.value
         self._commit(x, y, before, after)
         self.historyChanged.emit()
 
@@ -472,16 +559,34 @@ class MaskPainter(ZoomPanView):
         words = np.frombuffer(image.bits(), dtype=np.uint32)
         return words.reshape(image.height(), image.bytesPerLine() // 4)[:, : image.width()]
 
+    def _label_words(self) -> tuple[np.uint32, np.uint32]:
+        """The overlay's pixel words of a lesion and of a healthy-skin pixel (opaque)."""
+        lesion = np.uint32(0xFF000000 | (self._color.rgb() & 0xFFFFFF))
+        skin = np.uint32(0xFF000000 | (self._skin_color.rgb() & 0xFFFFFF))
+        return lesion, skin
+
+    def _words(self, pixels: np.ndarray) -> np.ndarray:
+        """The overlay's pixel words (uint32) of a uint8 0 / 128 / 255 mask."""
+        lesion, skin = self._label_words()
+        words = np.zeros(pixels.shape, dtype=np.uint32)
+        words[pixels == mask_labels.LESION_VALUE] = lesion
+        words[pixels == mask_labels.SKIN_VALUE] = skin
+        return words
+
     def _painted(self, rect: QRect) -> np.ndarray:
-        """Which pixels of ``rect`` the mask image shows as painted, (h, w) bool."""
+        """What the mask image shows in ``rect``, (h, w) uint8: 0, 128 skin, 255 lesion."""
         x, y, w, h = rect.x(), rect.y(), rect.width(), rect.height()
-        return (self._overlay_pixels()[y : y + h, x : x + w] >> 24) > 127
+        words = self._overlay_pixels()[y : y + h, x : x + w]
+        lesion, skin = self._label_words()
+        out = np.zeros(words.shape, dtype=np.uint8)
+        out[words == skin] = mask_labels.SKIN_VALUE
+        out[words == lesion] = mask_labels.LESION_VALUE
+        return out
 
     def _write_overlay(self, x: int, y: int, pixels: np.ndarray) -> None:
         height, width = pixels.shape
-        painted = np.uint32(0xFF000000 | (self._color.rgb() & 0xFFFFFF))
         target = self._overlay_pixels()[y : y + height, x : x + width]
-        target[...] = np.where(pixels, painted, np.uint32(0))
+        target[...] = self._words(pixels)
 
     def _after_change(self) -> None:
         self.maskChanged.emit()

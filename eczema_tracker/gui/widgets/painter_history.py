@@ -1,7 +1,8 @@
-"""Undo/redo history of a boolean mask, one entry per edit (stroke, fill or clear).
+"""Undo/redo history of a mask, one entry per edit (stroke, fill or clear).
 
-Each entry keeps only the rectangle the edit touched, before and after, bit-packed and
-zlib-compressed: a stroke on a 12-MP photo costs a few kilobytes, a full clear a few hundred.
+Each entry keeps only the rectangle the edit touched, before and after, zlib-compressed (a bool
+mask bit-packed first; a uint8 mask with labels, lesion and healthy skin, as its bytes): a stroke
+on a 12-MP photo costs a few kilobytes, a full clear a few hundred.
 No Qt here, so the history is tested as plain Python.
 """
 
@@ -24,6 +25,19 @@ def pack_bits(pixels: np.ndarray) -> bytes:
     return zlib.compress(np.packbits(pixels, axis=None).tobytes(), 1)
 
 
+def _pack(pixels: np.ndarray) -> bytes:
+    """Compress a bool or uint8 array (:func:`_unpack` needs its shape and whether bool)."""
+    if pixels.dtype == bool:
+        return pack_bits(pixels)
+    return zlib.compress(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes(), 1)
+
+
+def _unpack(data: bytes, shape: tuple[int, int], labelled: bool) -> np.ndarray:
+    if not labelled:
+        return unpack_bits(data, shape)
+    return np.frombuffer(zlib.decompress(data), dtype=np.uint8).reshape(shape).copy()
+
+
 def unpack_bits(data: bytes, shape: tuple[int, int]) -> np.ndarray:
     """Inverse of :func:`pack_bits`."""
     count = shape[0] * shape[1]
@@ -42,14 +56,16 @@ class MaskEdit:
     height: int
     packed_before: bytes
     packed_after: bytes
+    #: uint8 pixels (a mask with labels) rather than bool
+    labelled: bool = False
 
     def before(self) -> np.ndarray:
-        """The rectangle's pixels before the edit, (height, width) bool."""
-        return unpack_bits(self.packed_before, (self.height, self.width))
+        """The rectangle's pixels before the edit, (height, width), of the recorded dtype."""
+        return _unpack(self.packed_before, (self.height, self.width), self.labelled)
 
     def after(self) -> np.ndarray:
-        """The rectangle's pixels after the edit, (height, width) bool."""
-        return unpack_bits(self.packed_after, (self.height, self.width))
+        """The rectangle's pixels after the edit, (height, width), of the recorded dtype."""
+        return _unpack(self.packed_after, (self.height, self.width), self.labelled)
 
     @property
     def nbytes(self) -> int:
@@ -85,11 +101,17 @@ class MaskHistory:
         return len(self._undo)
 
     def record(self, x: int, y: int, before: np.ndarray, after: np.ndarray) -> MaskEdit:
-        """Add an edit of the rectangle at ``(x, y)``; clears the redo stack."""
+        """Add an edit of the rectangle at ``(x, y)`` (bool or uint8 pixels, both alike); clears
+        the redo stack."""
         if before.shape != after.shape:
             raise ValueError(f"before {before.shape} and after {after.shape} differ in shape")
+        if before.dtype != after.dtype:
+            raise ValueError(f"before {before.dtype} and after {after.dtype} differ in dtype")
         height, width = before.shape
-        edit = MaskEdit(self._next_id, x, y, width, height, pack_bits(before), pack_bits(after))
+        labelled = before.dtype != bool
+        edit = MaskEdit(
+            self._next_id, x, y, width, height, _pack(before), _pack(after), labelled=labelled
+        )
         self._next_id += 1
         self._undo.append(edit)
         self._redo.clear()

@@ -69,6 +69,32 @@ class MaskPainterToolBar(QToolBar):
         self.tool_actions[painter.tool()].setChecked(True)
         self.addSeparator()
 
+        labels = QActionGroup(self)
+        self.label_actions: dict[str, QAction] = {}
+        for label, text, key, tip, color in (
+            ("lesion", "Lesion", "L", "Brush, eraser and fill mark the lesion", None),
+            (
+                "skin",
+                "Healthy skin",
+                "K",
+                "Brush, eraser and fill mark the healthy skin around the lesion (never over "
+                "it), so the lesion is measured as a share of the skin; Fill marks an area in "
+                "one click",
+                painter.skin_color(),
+            ),
+        ):
+            action = self._action(
+                text, key, f"{tip} ({key})", lambda _=False, m=label: painter.set_label(m)
+            )
+            action.setCheckable(True)
+            if color is not None:
+                action.setIcon(_swatch(color))
+            labels.addAction(action)
+            self.label_actions[label] = action
+        self.label_actions[painter.label()].setChecked(True)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.addSeparator()
+
         self.addWidget(QLabel(" Size "))
         self.smaller_action = self._action(
             "−", "[", "Smaller brush ([; or Shift+wheel)", lambda: painter.change_brush_size(-1)
@@ -90,7 +116,7 @@ class MaskPainterToolBar(QToolBar):
         self.addSeparator()
 
         self.color_button = QToolButton()
-        self.color_button.setToolTip("Mask colour")
+        self.color_button.setToolTip("Lesion colour")
         self.color_button.clicked.connect(self.choose_color)
         self.addWidget(self.color_button)
         self.addWidget(QLabel(" Opacity "))
@@ -130,6 +156,7 @@ class MaskPainterToolBar(QToolBar):
         self.addWidget(self.zoom_label)  # fmt: skip
 
         painter.toolChanged.connect(lambda tool: self.tool_actions[tool].setChecked(True))
+        painter.labelChanged.connect(lambda label: self.label_actions[label].setChecked(True))
         painter.brushSizeChanged.connect(self._show_brush_size)
         painter.historyChanged.connect(self._show_history)
         painter.zoomChanged.connect(lambda zoom: self.zoom_label.setText(f"{zoom:.0%}"))
@@ -183,3 +210,4 @@ class MaskPainterToolBar(QToolBar):
 
     def _show_color(self) -> None:
         self.color_button.setIcon(_swatch(self.painter.overlay_color()))
+        self.label_actions["lesion"].setIcon(_swatch(self.painter.overlay_color()))
