@@ -30,8 +30,10 @@ if TYPE_CHECKING:
     from eczema_tracker.store import Store
     from eczema_tracker.store.records import TimelinePoint
 
-#: What the lesion area of a comparison is a share of (today: always the photo).
+#: What the lesion area of a comparison is a share of: the photo ...
 SHARE_OF_PHOTO = "share of the photo"
+#: ... or of the skin shown, when the site's examples mark healthy skin.
+SHARE_OF_SKIN = "share of the skin shown"
 #: Margin added on each side of the lesion's bounding box, as a share of the box's side.
 CROP_MARGIN = 0.25
 #: A crop is at least this share of the photo's width and height (a few-pixel lesion is not
@@ -50,7 +52,10 @@ def lesion_area(point: TimelinePoint) -> tuple[float | None, str]:
     Returns ``(fraction, kind)``: ``fraction`` in [0, 1] (None: the photo has no mask) and
     ``kind`` in words, e.g. ``"share of the photo"``.
     """
-    return point_result(point).area_fraction, SHARE_OF_PHOTO
+    result = point_result(point)
+    if result.share_of_skin is not None:
+        return result.share_of_skin, SHARE_OF_SKIN
+    return result.area_fraction, SHARE_OF_PHOTO
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,11 @@ from eczema_tracker.core.severity_scale import MIN_GRADED_AREA_FRACTION, ShownGr
 #: Whose area :attr:`PhotoResult.area_fraction` is: the model's segmentation, or the mask the
 #: person painted (only when the photo has no model result yet).
 AreaKind = Literal["model", "painted"]
+#: What a compared area is a share of: the visible skin (when the site's examples mark healthy
+#: skin, so the model finds both) or the whole photo.
+AreaMeasure = Literal["skin", "photo"]
+#: How each measure is named in axis labels, headings and sentences.
+MEASURE_WORDS: dict[str, str] = {"skin": "share of the skin shown", "photo": "share of the photo"}
 
 
 class PhotoFacts(Protocol):
@@ -56,10 +61,24 @@ class PhotoResult:
     #: why this area and grade, in a few plain words (e.g. for a tooltip or ``--json``)
     why: str
 
+    #: the model's lesion / (lesion + healthy skin), None when the site's examples mark no skin
+    share_of_skin: float | None = None
+    #: the same share of the mask the person painted, None when it marks no healthy skin
+    painted_share_of_skin: float | None = None
+
     @property
     def model_area_fraction(self) -> float | None:
         """The model's area, the only one compared across photos; None when not analysed."""
         return self.area_fraction if self.area_kind == "model" else None
+
+    def compared_area(self, measure: AreaMeasure) -> float | None:
+        """The model's lesion as a share of the skin shown or of the photo (see
+        :func:`site_measure`); None when it has none of that kind."""
+        return self.share_of_skin if measure == "skin" else self.model_area_fraction
+
+    def compared_painted_area(self, measure: AreaMeasure) -> float | None:
+        """The painted mask's area in the same measure (None when it has none of that kind)."""
+        return self.painted_share_of_skin if measure == "skin" else self.painted_area_fraction
 
     @property
     def graded_score(self) -> float | None:
@@ -80,6 +99,8 @@ def photo_result(
     painted_area_fraction: float | None = None,
     is_prompt: bool = False,
     doubtful: bool = False,
+    model_share_of_skin: float | None = None,
+    painted_share_of_skin: float | None = None,
 ) -> PhotoResult:
     """Decide the area and the grade a photo shows.
 
@@ -88,8 +109,11 @@ def photo_result(
     ``painted_area_fraction``: the person's prompt mask or correction; ``is_prompt``: the photo
     is one of its site's prompts (its model area then comes from the site's other prompts);
     ``doubtful``: the result is in doubt (``app.trust.result_in_doubt``), so a result without a
-    lesion reads "the model found no lesion — check the photo", never "no eczema found".
+    lesion reads "the model found no lesion — check the photo", never "no eczema found";
+    ``model_share_of_skin``: the analysis' lesion / (lesion + healthy skin), when its prompts
+    marked skin.
     """
+    painted_skin = None if painted_share_of_skin is None else float(painted_share_of_skin)
     if model_area_fraction is None:
         if painted_area_fraction is None:
             return PhotoResult(None, None, None, None, "not analysed yet")
@@ -99,6 +123,7 @@ def photo_result(
             float(painted_area_fraction),
             None,
             "the mask you painted; the app has no result for this photo yet",
+            painted_share_of_skin=painted_skin,
         )
     area = float(model_area_fraction)
     painted = None if painted_area_fraction is None else float(painted_area_fraction)
@@ -119,7 +144,8 @@ def photo_result(
         )
     else:
         why = f"{source}, graded from its area"
-    return PhotoResult("model", area, painted, grade, why)
+    share = None if model_share_of_skin is None else float(model_share_of_skin)
+    return PhotoResult("model", area, painted, grade, why, share, painted_skin)
 
 
 def point_result(point: PhotoFacts, *, doubtful: bool = False) -> PhotoResult:
@@ -130,7 +156,19 @@ def point_result(point: PhotoFacts, *, doubtful: bool = False) -> PhotoResult:
         painted_area_fraction=point.painted_area_fraction,
         is_prompt=point.mask_origin == "prompt",
         doubtful=doubtful,
+        model_share_of_skin=getattr(point, "lesion_share_of_skin", None),
+        painted_share_of_skin=getattr(point, "painted_share_of_skin", None),
     )
+
+
+def site_measure(results: Sequence[PhotoResult]) -> AreaMeasure:
+    """What a site's areas are compared as: the share of the skin shown when every photo with
+    a model result has one (the site's examples mark healthy skin), else the share of the
+    photo. One measure per site, so a line or a first → last never mixes the two."""
+    models = [r for r in results if r.model_area_fraction is not None]
+    if models and all(r.share_of_skin is not None for r in models):
+        return "skin"
+    return "photo"
 
 
 def graded_by(

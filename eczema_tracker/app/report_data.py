@@ -25,7 +25,7 @@ import numpy as np
 from eczema_tracker.app import personal_severity
 from eczema_tracker.app.compare import load_shown_photo
 from eczema_tracker.app.familiarity_text import is_unfamiliar
-from eczema_tracker.app.photo_result import AreaKind, graded_by, point_result
+from eczema_tracker.app.photo_result import AreaKind, AreaMeasure, graded_by, point_result
 from eczema_tracker.app.report_request import (
     LETTER_COUNTRIES,
     PAPER_SIZES,
@@ -135,11 +135,17 @@ class PhotoPoint:
     area_kind: AreaKind | None = None
     #: the area the person painted (prompt mask or correction), None when none
     painted_area_fraction: float | None = None
+    #: the model's lesion / (lesion + healthy skin), None when the site's examples mark no skin
+    share_of_skin: float | None = None
 
     @property
     def model_area_fraction(self) -> float | None:
         """The model's area: the only kind compared across photos (first → last)."""
         return self.area_fraction if self.area_kind == "model" else None
+
+    def compared_area(self, measure: AreaMeasure) -> float | None:
+        """The model's lesion as a share of the skin shown or of the photo."""
+        return self.share_of_skin if measure == "skin" else self.model_area_fraction
 
     @property
     def unfamiliar(self) -> bool:
@@ -185,10 +191,20 @@ class SiteReport:
         return self.points[-1] if self.points else None
 
     @property
+    def measure(self) -> AreaMeasure:
+        """What its areas are compared as: the share of the skin shown when every analysed
+        photo has one (its examples mark healthy skin), else of the photo."""
+        models = [p for p in self.points if p.model_area_fraction is not None]
+        if models and all(p.share_of_skin is not None for p in models):
+            return "skin"
+        return "photo"
+
+    @property
     def model_areas(self) -> tuple[float, ...]:
-        """The model's areas of its photos, in date order (never an area the person painted:
-        first → last compares one kind of area)."""
-        return tuple(a for p in self.points if (a := p.model_area_fraction) is not None)
+        """The model's areas of its photos in :attr:`measure`, in date order (never an area the
+        person painted: first → last compares one kind of area)."""
+        measure = self.measure
+        return tuple(a for p in self.points if (a := p.compared_area(measure)) is not None)
 
     @property
     def first_area(self) -> float | None:
@@ -418,6 +434,7 @@ def _site_points(
                 familiar=None if analysis is None else analysis.familiar,
                 area_kind=result.area_kind,
                 painted_area_fraction=result.painted_area_fraction,
+                share_of_skin=result.share_of_skin,
             )
         )
     points.sort(key=lambda p: (p.taken, p.photo_id))

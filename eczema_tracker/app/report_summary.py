@@ -77,8 +77,11 @@ def _grade(score: float | None) -> str:
     return "\u2013" if score is None else f"{class_name(band_of_score(score))} ({score:.1f})"
 
 
-def _site_rows(sites: Sequence[SiteReport], *, grades: bool = True) -> list[list[str]]:
-    """One row per site; the severity column only with ``grades``."""
+def _site_rows(
+    sites: Sequence[SiteReport], *, grades: bool = True, mark_skin: bool = False
+) -> list[list[str]]:
+    """One row per site; the severity column only with ``grades``; with ``mark_skin`` a site
+    whose areas are shares of the skin shown is marked \u00a7."""
     rows = []
     for site in sites:
         if not site.points:
@@ -98,8 +101,9 @@ def _site_rows(sites: Sequence[SiteReport], *, grades: bool = True) -> list[list
         else:
             severity = "not predicted"
         unlike = len(site.unfamiliar)
+        name = f"{site.site} \u00a7" if mark_skin and site.measure == "skin" else site.site
         row = [
-            f"{site.site} {UNRELIABLE_MARK}" if site.unreliable else site.site,
+            f"{name} {UNRELIABLE_MARK}" if site.unreliable else name,
             f"{len(site.points)}" + (f" ({unlike} {UNFAMILIAR_MARK})" if unlike else ""),
             pct(first_area),
             pct(last_area),
@@ -178,8 +182,16 @@ def summary(page: ReportDocument, data: ReportData) -> None:
     page.space(0.08)
     if data.sites:
         grades = not data.no_grades_reason
+        measures = {s.measure for s in data.sites if s.model_areas}
+        share = (
+            "share of the skin shown"
+            if measures == {"skin"}
+            else "share of the skin shown for sites marked \u00a7, else of the photo"
+            if "skin" in measures
+            else "share of the photo"
+        )
         page.text_line(
-            "Lesion area (share of the photo)"
+            f"Lesion area ({share})"
             + (" and predicted severity" if grades else "")
             + ", first \u2192 last photo",
             size=8.5,
@@ -194,7 +206,7 @@ def summary(page: ReportDocument, data: ReportData) -> None:
         ]
         if grades:
             columns.append(Column("Predicted severity (0\u20133)", 2.2, "right"))
-        page.table_of(columns, _site_rows(data.sites, grades=grades))
+        page.table_of(columns, _site_rows(data.sites, grades=grades, mark_skin=len(measures) > 1))
         page.paragraph(model_sentence(data), size=7.5, color=MUTED)
         for line in unreliable_lines(data):
             page.footnote(UNRELIABLE_MARK, line, mark_color=UNRELIABLE_COLOR)

@@ -75,6 +75,8 @@ class TimelineAxes:
 
     severity: Axes | None = None
     area: Axes | None = None  #: twin of ``severity`` (lesion area, %)
+    #: what the area axis' values are a share of, per site drawn: "skin" and/or "photo"
+    area_measures: list[str] = field(default_factory=list)
     poem: Axes | None = None
     nrs: Axes | None = None
     events: Axes | None = None  #: treatments, flares and notes

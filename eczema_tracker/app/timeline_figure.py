@@ -45,7 +45,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import FigureBase
 
 from eczema_tracker.app.familiarity_text import UNFAMILIAR_LABEL, point_is_unfamiliar
-from eczema_tracker.app.photo_result import point_result
+from eczema_tracker.app.photo_result import MEASURE_WORDS, point_result, site_measure
 from eczema_tracker.app.timeline_axes import (
     AREA_COLOR,
     BAND_ALPHA,
@@ -209,6 +209,10 @@ def _draw_severity(drawn: TimelineAxes, sites: Sequence[SiteSeries]) -> list[flo
     ax.grid(axis="x", color="0.9", lw=0.8)
     numbers: list[float] = []
     several = len(sites) > 1
+    # each site's area measure, known before drawing: with both kinds, each legend entry says
+    drawn.area_measures = sorted(
+        {site_measure([point_result(p) for p in s.points]) for s in sites if s.points}
+    )
     for index, series in enumerate(sites):
         points = sorted(series.points, key=lambda p: (to_local_naive(p.taken_at), p.photo_id))
         dates = [float(mdates.date2num(to_local_naive(p.taken_at))) for p in points]
@@ -278,6 +282,15 @@ def _draw_ratings(
     drawn.targets += [HoverTarget(ax, d, r, point=p) for d, p, r in rated]
 
 
+def area_axis_label(measures: Sequence[str]) -> str:
+    """The area axis' label: which share its values are (``photo_result.site_measure``)."""
+    if measures == ["skin"]:
+        return "Lesion area (% of the skin shown)"
+    if "skin" in measures:
+        return "Lesion area (% of skin shown or of photo)"
+    return "Lesion area (% of photo)"
+
+
 def _draw_areas(
     drawn: TimelineAxes,
     ax: Axes,
@@ -288,22 +301,27 @@ def _draw_areas(
     unreliable: bool = False,
 ) -> None:
     # the line and its markers are the model's areas only; the areas the person painted get
-    # their own marker, never joined in (two kinds of area are not one series)
+    # their own marker, never joined in (two kinds of area are not one series). A site whose
+    # examples mark healthy skin is drawn as the share of the skin shown, else of the photo
+    # (one measure per site: site_measure).
     results = [point_result(p) for p in points]
-    models = [None if r.model_area_fraction is None else 100 * r.model_area_fraction
-              for r in results]  # fmt: skip
+    measure = site_measure(results)
+    models = [None if (a := r.compared_area(measure)) is None else 100 * a for r in results]
     measured = [(d, p, pc) for d, p, pc in zip(dates, points, models, strict=True)
                 if pc is not None]  # fmt: skip
-    painted = [(d, p, 100 * r.painted_area_fraction)
-               for d, p, r in zip(dates, points, results, strict=True)
-               if r.painted_area_fraction is not None]  # fmt: skip
+    painted = [(d, p, 100 * a) for d, p, r in zip(dates, points, results, strict=True)
+               if (a := r.compared_painted_area(measure)) is not None]  # fmt: skip
     if not measured and not painted:
         return
+    if measure not in drawn.area_measures:
+        drawn.area_measures.append(measure)
     if drawn.area is None:
         drawn.area = ax.twinx()
-        drawn.area.set_ylabel("Lesion area (% of photo)", color=AREA_COLOR)
         drawn.area.tick_params(axis="y", colors=AREA_COLOR)
         drawn.area.set_ylim(0, 5.0)
+    drawn.area.set_ylabel(area_axis_label(drawn.area_measures), color=AREA_COLOR)
+    if len(drawn.area_measures) > 1:  # sites of both kinds: each legend entry says which
+        suffix = f" ({MEASURE_WORDS[measure].removeprefix('share ')})" + suffix
     area_ax = drawn.area
     percent = [pc for _, _, pc in measured] + [pc for _, _, pc in painted]
     ms = marker_size(len(measured) + len(painted), 5)

@@ -235,6 +235,10 @@ class TimelinePoint:
     familiar: bool | None = None
     #: the area of the mask the person painted (prompt mask, else correction), None when none
     painted_area_fraction: float | None = None
+    #: the current analysis' lesion / (lesion + healthy skin), None when its prompts mark no skin
+    lesion_share_of_skin: float | None = None
+    #: the same share of the mask the person painted, None when it marks no healthy skin
+    painted_share_of_skin: float | None = None
 
 
 @dataclass(frozen=True)

@@ -385,7 +385,16 @@ class Store(
             "a.site != p.site OR COALESCE(s.seq, 0) > a.prompt_seq AS stale, "
             "CASE WHEN pm.id IS NOT NULL THEN 'prompt' WHEN cm.id IS NOT NULL THEN 'corrected' "
             "WHEN a.id IS NOT NULL THEN 'analysis' END AS mask_origin, "
-            + ("a.familiar AS familiar " if self._has_familiarity() else "NULL AS familiar ")
+            + ("a.familiar AS familiar, " if self._has_familiarity() else "NULL AS familiar, ")
+            + (
+                "a.lesion_share_of_skin AS lesion_share_of_skin, "
+                "CASE WHEN COALESCE(pm.skin_fraction, cm.skin_fraction) > 0 THEN "
+                "COALESCE(pm.area_fraction, cm.area_fraction) / (COALESCE(pm.area_fraction, "
+                "cm.area_fraction) + COALESCE(pm.skin_fraction, cm.skin_fraction)) "
+                "END AS painted_share_of_skin "
+                if self._has_skin_share()
+                else "NULL AS lesion_share_of_skin, NULL AS painted_share_of_skin "
+            )
             + "FROM photo p LEFT JOIN analysis a ON a.id = p.current_analysis_id "
             "LEFT JOIN mask_file cm ON cm.id = a.corrected_mask_id "
             "LEFT JOIN site_prompt_change s ON s.site = p.site "
@@ -414,6 +423,8 @@ class Store(
                     stale=bool(row["stale"]) if row["analysis_id"] is not None else False,
                     mask_origin=row["mask_origin"],
                     familiar=None if row["familiar"] is None else bool(row["familiar"]),
+                    lesion_share_of_skin=row["lesion_share_of_skin"],
+                    painted_share_of_skin=row["painted_share_of_skin"],
                 )
                 for row in rows
             ]
