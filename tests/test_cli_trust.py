@@ -23,8 +23,9 @@ from PIL import Image
 from eczema_tracker.cli import main
 from eczema_tracker.commands.common import UNFAMILIAR_TEXT
 from eczema_tracker.core.imaging import decode_photo
+from eczema_tracker.ml import familiarity
 from eczema_tracker.ml.dino import DinoEncoder
-from eczema_tracker.ml.familiarity import DEFAULT_THRESHOLD, PromptSpace
+from eczema_tracker.ml.familiarity import ExampleSpace, PromptSpace
 from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE
 from eczema_tracker.ml.seggpt import SegGptSegmenter
 from eczema_tracker.store import Store
@@ -59,6 +60,18 @@ def noise_photo(tmp_path):
 
 
 @pytest.fixture()
+def measured_bound(tiny_dino_dir, monkeypatch):
+    """Gives the tiny DINO a measured bound (as ``BACKBONE_BOUNDS`` has for DINOv2-S)."""
+
+    def register(bound: float) -> float:
+        backbone = DinoEncoder(str(tiny_dino_dir)).backbone_id
+        monkeypatch.setitem(familiarity.BACKBONE_BOUNDS, backbone, bound)
+        return bound
+
+    return register
+
+
+@pytest.fixture()
 def three_prompts(eczema_photo_paths, tmp_path):
     """``--prompt`` arguments for the first three shared photos (a box mask each)."""
     args = []
@@ -69,50 +82,49 @@ def three_prompts(eczema_photo_paths, tmp_path):
 
 # -- analyze ---------------------------------------------------------------------------------------
 def test_analyze_json_judges_each_photo_and_a_prompt_photo_is_familiar_at_distance_0(
-    eczema_photo_paths, three_prompts, tiny_args, tiny_dino_dir, tmp_path, capsys
+    eczema_photo_paths, three_prompts, tiny_args, tiny_dino_dir, measured_bound, tmp_path, capsys
 ):
+    bound = measured_bound(0.05)
     photos = [str(eczema_photo_paths[0]), str(eczema_photo_paths[5])]
     argv = ["analyze", *photos, *three_prompts, *tiny_args, "--json", "--out", str(tmp_path)]
     assert main(argv) == 0
     prompt_photo, other = _json_lines(capsys.readouterr().out)
     for record in (prompt_photo, other):
-        assert FAMILIARITY_KEYS <= set(record)
-        assert record["prompt_distance_scale"] is not None and record["prompt_distance_scale"] > 0
+        assert FAMILIARITY_KEYS <= set(record) and record["prompt_distance_scale"] == bound
+        assert record["familiarity_measure"] == "layers-cls" and record["familiarity_reason"]
     assert prompt_photo["nearest_prompt_distance"] == 0.0 and prompt_photo["familiar"] is True
     assert other["nearest_prompt_distance"] > 0
     # the verdict is the measure's on the encoder's own features (computed here independently)
     encoder = DinoEncoder(str(tiny_dino_dir))
-    decoded = [
-        decode_photo(path, max_side=ANALYSIS_MAX_SIDE).image
+    features = [
+        encoder.familiarity_features([decode_photo(path, max_side=ANALYSIS_MAX_SIDE).image])[0]
         for path in [*eczema_photo_paths[:3], photos[1]]
     ]
-    features = encoder.retrieval_features(decoded)
-    judged = PromptSpace(features[:3]).judge(features[3])
-    assert other["prompt_distance_scale"] == pytest.approx(judged.prompt_distance_scale, rel=1e-4)
+    judged = ExampleSpace(np.stack(features[:3]), bound=bound).judge(features[3])
     assert other["nearest_prompt_distance"] == pytest.approx(
         judged.nearest_prompt_distance, rel=1e-4
     )
     assert other["familiar"] is judged.familiar
 
 
-def test_noise_with_the_tiny_random_dino_is_judged_by_the_measure(
+def test_without_a_measured_bound_or_enough_photos_the_verdict_is_null_and_says_why(
     eczema_photo_paths, three_prompts, noise_photo, tiny_args, tmp_path, capsys
 ):
-    """The tiny random DINO does not separate noise from photos (measured with the first 40
-    shared photos: noise at 7.0 scales of 3 prompts while real photos reach 7.4, and at 3.4 of
-    4 prompts): only that the verdict is the measure's is asserted here; the hand-made case
-    below asserts "unlike"."""
-    argv = ["analyze", str(noise_photo), *three_prompts, *tiny_args, "--json"]
-    assert main([*argv, "--out", str(tmp_path)]) == 0
+    """The tiny random DINO has no measured bound; noise and 3 prompts are too few photos to
+    calibrate one: undecided, never a guessed flag, and no mark in the plain output."""
+    argv = ["analyze", str(noise_photo), *three_prompts, *tiny_args]
+    assert main([*argv, "--json", "--out", str(tmp_path)]) == 0
     (noise,) = _json_lines(capsys.readouterr().out)
-    ratio = noise["nearest_prompt_distance"] / noise["prompt_distance_scale"]
-    assert noise["familiar"] is (ratio <= DEFAULT_THRESHOLD)
+    assert noise["familiar"] is None and noise["prompt_distance_scale"] is None
+    assert "too few to calibrate" in noise["familiarity_reason"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    assert UNFAMILIAR_TEXT not in capsys.readouterr().out
 
 
 def _brightness_and_pixel_change(self, images):
-    """A hand-made retrieval feature in place of DINO's [CLS]: mean grey level and mean change
+    """Hand-made familiarity features in place of DINO's: mean grey level and mean change
     between neighbouring pixels, down and across. Pure noise changes ~0.22 from pixel to pixel,
-    the shared photos ~0.01-0.03: noise lands ~2,000 prompt spreads away (measured)."""
+    the shared photos ~0.01-0.03."""
     rows = []
     for image in images:
         grey = np.asarray(image.convert("L"), dtype=np.float64) / 255
@@ -123,18 +135,26 @@ def _brightness_and_pixel_change(self, images):
 
 @pytest.fixture()
 def handmade_features(monkeypatch):
-    monkeypatch.setattr(DinoEncoder, "retrieval_features", _brightness_and_pixel_change)
+    monkeypatch.setattr(DinoEncoder, "familiarity_features", _brightness_and_pixel_change)
 
 
 def test_noise_unlike_the_prompts_is_unfamiliar_and_said_so(
-    eczema_photo_paths, three_prompts, noise_photo, tiny_args, handmade_features, tmp_path, capsys
+    eczema_photo_paths,
+    three_prompts,
+    noise_photo,
+    tiny_args,
+    handmade_features,
+    measured_bound,
+    tmp_path,
+    capsys,
 ):
+    measured_bound(0.01)
     familiar = str(eczema_photo_paths[1])  # a prompt photo: familiar, no mark
     argv = ["analyze", str(noise_photo), familiar, *three_prompts, *tiny_args]
     assert main([*argv, "--json", "--out", str(tmp_path)]) == 0
     noise, prompt = _json_lines(capsys.readouterr().out)
     ratio = noise["nearest_prompt_distance"] / noise["prompt_distance_scale"]
-    assert noise["familiar"] is False and ratio > 100 * DEFAULT_THRESHOLD
+    assert noise["familiar"] is False and ratio > 10
     assert prompt["familiar"] is True and prompt["nearest_prompt_distance"] == 0.0
 
     assert main([*argv, "--out", str(tmp_path)]) == 0
@@ -142,6 +162,19 @@ def test_noise_unlike_the_prompts_is_unfamiliar_and_said_so(
     assert lines[0].startswith(f"{noise_photo}: lesion ")
     assert lines[1] == f"  {noise_photo}: {UNFAMILIAR_TEXT}"
     assert len(lines) == 3 and lines[2].startswith(f"{familiar}: lesion ")  # no mark
+
+
+def test_analyze_calibrates_a_backbone_without_a_bound_from_the_photos_given(
+    eczema_photo_paths, three_prompts, noise_photo, tiny_args, handmade_features, tmp_path, capsys
+):
+    photos = [str(noise_photo), *map(str, eczema_photo_paths[3:12])]
+    argv = ["analyze", *photos, *three_prompts, *tiny_args, "--json", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    noise, *skin = _json_lines(capsys.readouterr().out)
+    assert noise["familiar"] is False and noise["prompt_distance_scale"] is not None
+    assert "calibrated from 12 of your own" in noise["familiarity_reason"]  # 9 + 3 spreads
+    assert all(record["familiar"] is not None for record in skin)
+    assert sum(record["familiar"] is False for record in skin) <= 1
 
 
 def test_one_prompt_is_no_calibration_the_verdict_is_null_unless_it_is_the_prompt(
@@ -192,7 +225,10 @@ def test_analyse_store_rows_carry_the_recorded_familiarity(store_dir, tiny_args,
     assert all(rows[pid]["nearest_prompt_distance"] > 0 for pid in (5, 6, 7))
 
 
-def test_analyse_store_marks_the_unfamiliar_photos(store_dir, tiny_args, handmade_features, capsys):
+def test_analyse_store_marks_the_unfamiliar_photos(
+    store_dir, tiny_args, handmade_features, measured_bound, capsys
+):
+    measured_bound(0.01)
     d = ["--data-dir", str(store_dir), *tiny_args, "--site", "knee"]
     assert main(["analyse-store", *d, "--json"]) == 0
     familiar = {row["photo_id"]: row["familiar"] for row in _json_lines(capsys.readouterr().out)}

@@ -213,3 +213,64 @@ def test_real_dinov2s_bird_is_less_familiar_than_eczema_photos(
     assert again.nearest_prompt_distance == 0.0 and again.familiar is True
     ratios = space.ratios(held_out)
     assert space.ratios(bird)[0] > np.percentile(ratios, 90)
+
+
+# -- the verdict: intermediate-layer features against an absolute bound -------------------------
+def _photos_of_one_kind(seed: int, n: int, dim: int = 32, spread: float = 0.05) -> np.ndarray:
+    """Unit rows around one direction (photos like the examples): cosine distances ~spread^2."""
+    rng = np.random.default_rng(seed)
+    base = np.ones(dim)
+    return base + spread * np.linalg.norm(base) * rng.normal(size=(n, dim)) / np.sqrt(dim)
+
+
+def test_a_photo_the_cls_ratio_misses_is_unlike_against_the_measured_bound():
+    """Two examples that happen to lie far apart make the [CLS] ratio's scale wide: a photo of
+    another kind, as far from them as they are from each other, passes its threshold of 4. The
+    absolute bound of the backbone does not stretch with the examples, and flags it."""
+    prompts = np.array([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0]])  # 1 - cos = 0.4 apart
+    other_kind = np.array([0.6, 0.0, 0.8])  # 0.4 from the first example too
+    assert PromptSpace(prompts, metric="cosine").judge(other_kind).familiar is True
+    space = familiarity.ExampleSpace(prompts, bound=0.1)
+    verdict = space.judge(other_kind)
+    assert verdict.familiar is False and verdict.ratio == pytest.approx(4.0)
+    assert verdict.measure == "layers-cls" and "times the bound measured" in verdict.reason
+    assert verdict.to_json()["familiarity_reason"] == verdict.reason
+    like = space.judge(np.array([0.98, 0.2, 0.0]))
+    assert like.familiar is True and like.prompt_distance_scale == 0.1
+
+
+def test_without_a_measured_bound_the_verdict_waits_for_enough_own_photos():
+    prompts = _photos_of_one_kind(0, 3)
+    far = -np.ones(32)  # the opposite direction: as unlike as it gets
+    few = {i: row for i, row in enumerate(_photos_of_one_kind(1, 4))}  # 4 + 3 spreads < 8
+    undecided = familiarity.ExampleSpace(prompts, own_features=few).judge(far)
+    assert undecided.familiar is None and undecided.prompt_distance_scale is None
+    assert "too few" in undecided.reason and f"needs {familiarity.MIN_CALIBRATION}" in (
+        undecided.reason
+    )
+    assert familiarity.ExampleSpace(prompts).judge(prompts[1]).familiar is True  # a copy
+    own = {i: row for i, row in enumerate(_photos_of_one_kind(2, 12))}
+    space = familiarity.ExampleSpace(prompts, own_features=own)
+    verdict = space.judge(far)
+    assert verdict.familiar is False and verdict.prompt_distance_scale is not None
+    assert "calibrated from 15 of your own" in verdict.reason
+    judged_own = [space.judge(row, key=key) for key, row in own.items()]
+    assert sum(v.familiar is False for v in judged_own) <= 1
+    assert "calibrated from 14 of your own" in judged_own[0].reason  # itself left out
+
+
+def test_self_calibrated_bound_is_median_plus_robust_spreads():
+    values = [0.1] * 4 + [0.2] * 4
+    expected = 0.15 + familiarity.CALIBRATION_SPREADS * 1.4826 * 0.05
+    assert familiarity.self_calibrated_bound(values) == pytest.approx(expected)
+    assert familiarity.self_calibrated_bound(values[:-1]) is None  # fewer than MIN_CALIBRATION
+    assert familiarity.self_calibrated_bound([0.0] * 10) is None
+    with pytest.raises(ValueError):
+        familiarity.ExampleSpace(np.ones((2, 3)), bound=0.0)
+
+
+def test_familiarity_layers_are_at_the_stated_depths():
+    assert familiarity.familiarity_layers(12) == (6, 8, 10)
+    assert familiarity.familiarity_layers(2) == (1, 2)
+    assert familiarity.familiarity_layers(1) == (1,)
+    assert familiarity.known_bound("no-such-backbone") is None

@@ -85,3 +85,30 @@ def test_imagenet_normalisation_without_preprocessor_config(tiny_dino_dir, tmp_p
 
 def test_no_images_gives_empty_array(encoder):
     assert encoder.image_features([]).shape == (0, 32)
+
+
+def test_familiarity_features_are_the_intermediate_layers_cls_each_normalised(encoder, photos):
+    import torch
+
+    features = encoder.familiarity_features(photos[:2])
+    layers = encoder.familiarity_layers
+    assert layers == (1, 2) and features.shape == (2, 32 * len(layers))
+    assert features.dtype == np.float32
+    pixels = np.stack([encoder._to_input(p) for p in photos[:2]]).transpose(0, 3, 1, 2)
+    dtype = next(encoder.model.parameters()).dtype
+    with torch.no_grad():
+        states = encoder.model(
+            pixel_values=torch.from_numpy(np.ascontiguousarray(pixels)).to(dtype),
+            output_hidden_states=True,
+        ).hidden_states
+    for i, layer in enumerate(layers):
+        cls = states[layer][:, 0].float().numpy()
+        expected = cls / np.linalg.norm(cls, axis=1, keepdims=True)
+        np.testing.assert_allclose(features[:, 32 * i : 32 * (i + 1)], expected, atol=2e-2)
+    assert encoder.familiarity_features([]).shape == (0, 32 * len(layers))
+
+
+def test_retrieval_tokens_are_the_last_layer_cls_and_patches(encoder, photos):
+    cls, patches = encoder.retrieval_tokens(photos[:2])
+    np.testing.assert_allclose(cls, encoder.retrieval_features(photos[:2]), atol=1e-5)
+    assert patches.shape == (2, (32 // 8) ** 2, 32)

@@ -10,8 +10,6 @@ the verdict was of an earlier analysis, and the person painted its mask. No Qt.
 
 from __future__ import annotations
 
-from eczema_tracker.ml.familiarity import DEFAULT_THRESHOLD
-
 #: What a person is told about an unfamiliar result (the photo view, the library tooltip).
 UNFAMILIAR_NOTE = (
     "this photo looks unlike your example photos \u2014 check the mask, or paint this one as "
@@ -51,10 +49,11 @@ def sentence(text: str) -> str:
 
 def distance_text(ratio: float | None) -> str:
     """Why a photo was judged unlike, in words: its nearest-example distance in units of the
-    examples' own spread (``nearest_prompt_distance / prompt_distance_scale``); '' for None."""
+    farthest a photo like the examples is expected to be (``nearest_prompt_distance /
+    prompt_distance_scale``, ``ml.familiarity.ExampleSpace``); '' for None."""
     if ratio is None:
         return ""
     return (
-        f"It is {ratio:.1f} times as far from its nearest example photo as your example photos "
-        f"usually are from each other (beyond {DEFAULT_THRESHOLD:g} times counts as unlike)."
+        f"It is {ratio:.1f} times as far from its nearest example photo as a photo like your "
+        "examples is expected to be (beyond 1 counts as unlike)."
     )

@@ -388,8 +388,12 @@ def analyse_photos(
         prompts = functools.partial(site_prompts, store, site)
         with held(pipelines.pool_lock, cancel):
             pipelines.set_prompts(pipeline, key, prompts)
-            with guard():  # kept once per prompt photo: later runs read them back
-                space = trust.prompt_space(store, site, pipeline.encoder, cancel=cancel)
+            examples = trust.site_examples(
+                store, site, pipeline.encoder, photo_ids=by_site[site], cancel=cancel
+            )
+        if examples is not None:
+            with guard():  # kept once per photo: later runs read them back
+                examples.keep(store)
         for pid in by_site[site]:
             raise_if_cancelled(cancel)
             report(progress, done, total, f"photo {done + 1} of {total}")
@@ -413,10 +417,17 @@ def analyse_photos(
                 tell(PhotoOutcome(pid, "failed", summary.failed[pid]))
             else:
                 raise_if_cancelled(cancel)  # never record a result after the user said stop
-                judged = None if space is None else space[0].judge(query)
+                judged = None
+                if examples is not None:
+                    familiar_features = examples.features.get(pid)
+                    if familiar_features is None:  # one DINO pass more (kept below)
+                        familiar_features = pipeline.encoder.familiarity_features([image])[0]
+                    judged = examples.judge(pid, familiar_features)
                 with guard():
                     if kept is None:
                         store.keep_retrieval_features({pid: query}, source)
+                    if examples is not None:
+                        examples.keep(store)
                     analysis_id = _record(store, pid, analysis, pipeline, choice, judged)
                 summary.analysed.append(pid)
                 summary.analysis_ids[pid] = analysis_id

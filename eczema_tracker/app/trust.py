@@ -1,8 +1,10 @@
 """How far to trust a site's results (issue 14), for the app and the CLI (no Qt).
 
-- :func:`photo_features` / :func:`prompt_space`: the whole-image retrieval [CLS] of stored photos,
-  kept in the store (``retrieval_features``) so each photo goes through DINO for this once;
-  the :class:`~eczema_tracker.ml.familiarity.PromptSpace` of a site's prompts.
+- :func:`photo_features`: the whole-image retrieval [CLS] (or, ``familiarity=True``, the
+  familiarity features) of stored photos, kept in the store (``retrieval_features``) so each
+  photo goes through DINO for this once; :func:`site_examples`: the
+  :class:`~eczema_tracker.ml.familiarity.ExampleSpace` that judges a site's photos "unlike your
+  examples", with the bound measured for the backbone or calibrated from the site's photos.
 - :func:`prompt_agreement`: each prompt photo of a site segmented with the others, compared with
   the mask the person painted (IoU); the mean and the weakest example.
   :func:`seggpt_agreement` does it with the app's SegGPT and keeps the result in the store
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from eczema_tracker.app.services import ModelChoice, PipelineCache
-    from eczema_tracker.ml.familiarity import PromptAgreement, PromptSpace
+    from eczema_tracker.ml.familiarity import ExampleSpace, Familiarity, PromptAgreement
     from eczema_tracker.ml.pipeline import AnalysisPipeline
     from eczema_tracker.ml.seggpt import Prompt
     from eczema_tracker.store import Store
@@ -85,6 +87,13 @@ class RetrievalEncoder(Protocol):
     def retrieval_features(self, images: Sequence[Image.Image]) -> np.ndarray: ...
 
 
+#: Own photos of a site a backbone without a measured bound is calibrated from, at most (those
+#: whose features are kept always count; more are computed only up to this many).
+CALIBRATION_PHOTOS = 40
+#: Appended to :func:`feature_source_of` for the familiarity features kept beside the [CLS].
+FAMILIARITY_FEATURES = "#familiarity"
+
+
 def feature_source_of(encoder: Any) -> str:
     """The name features of ``encoder`` are kept under: its backbone and the analysis size
     (features of another backbone or of a photo decoded at another size never mix)."""
@@ -102,9 +111,10 @@ def photo_features(
     images: dict[int, Image.Image] | None = None,
     keep: bool = True,
     cancel: CancelCheck | None = None,
+    familiarity: bool = False,
 ) -> np.ndarray:
-    """(N, D) whole-image retrieval [CLS] of ``photo_ids`` (in order), from the store when kept,
-    else computed (each photo decoded at the analysis size; ``images`` may hold them already)
+    """(N, D) whole-image retrieval [CLS] of ``photo_ids`` (in order; ``familiarity``: the
+    encoder's ``familiarity_features`` instead), from the store when kept, else computed (each photo decoded at the analysis size; ``images`` may hold them already)
     and kept when ``keep`` and the store is writable.
 
     Missing photos go through DINO :data:`FEATURE_BATCH` at a time: only one batch of decoded
@@ -113,7 +123,12 @@ def photo_features(
     """
     from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE
 
-    source = feature_source_of(encoder)
+    source = feature_source_of(encoder) + (FAMILIARITY_FEATURES if familiarity else "")
+    compute = (
+        getattr(encoder, "familiarity_features")  # noqa: B009 - not in RetrievalEncoder
+        if familiarity
+        else encoder.retrieval_features
+    )
     ids = [int(i) for i in photo_ids]
     found = store.kept_retrieval_features(ids, source)
     missing = list(dict.fromkeys(i for i in ids if i not in found))
@@ -125,7 +140,7 @@ def photo_features(
             given = None if images is None else images.get(pid)
             pictures.append(given or store.load_image(pid, max_side=ANALYSIS_MAX_SIDE))
         raise_if_cancelled(cancel)
-        computed = np.asarray(encoder.retrieval_features(pictures), dtype=np.float32)
+        computed = np.asarray(compute(pictures), dtype=np.float32)
         del pictures  # one batch of decoded photos at a time
         new = dict(zip(batch, computed, strict=True))
         if keep and not store.readonly:
@@ -136,17 +151,77 @@ def photo_features(
     return np.stack([np.asarray(found[i], dtype=np.float32) for i in ids])
 
 
-def prompt_space(
-    store: Store, site: str, encoder: RetrievalEncoder, *, cancel: CancelCheck | None = None
-) -> tuple[PromptSpace, list[int]] | None:
-    """The site's prompts' :class:`PromptSpace` and their photo ids (its rows' order); None
-    without prompts."""
-    from eczema_tracker.ml.familiarity import PromptSpace
+@dataclass
+class SiteExamples:
+    """A site's :class:`ExampleSpace` and the familiarity features of its photos at hand
+    (``kept``: the ids whose features the store already keeps under ``source``)."""
+
+    space: ExampleSpace
+    features: dict[int, np.ndarray]
+    source: str
+    kept: set[int]
+
+    def judge(self, photo_id: int, feature: np.ndarray) -> Familiarity:
+        """The ``Familiarity`` of a photo of the site (left out of its own calibration); its
+        feature is remembered (and kept by the next :meth:`keep`)."""
+        self.features[photo_id] = np.asarray(feature, dtype=np.float32)
+        return self.space.judge(feature, key=photo_id)
+
+    def keep(self, store: Store) -> None:
+        """Keep the features computed since (a read-only store keeps nothing)."""
+        new = {pid: f for pid, f in self.features.items() if pid not in self.kept}
+        if new and not store.readonly:
+            store.keep_retrieval_features(new, self.source)
+        self.kept.update(new)
+
+
+def site_examples(
+    store: Store,
+    site: str,
+    encoder: Any,
+    *,
+    photo_ids: Sequence[int] = (),
+    cancel: CancelCheck | None = None,
+) -> SiteExamples | None:
+    """The site's prompts' :class:`ExampleSpace`; None without prompts or with an encoder that
+    has no ``familiarity_features``. Features are read back where kept, else computed; nothing
+    is written here (:meth:`SiteExamples.keep` does, so a caller can guard the write).
+
+    With the backbone's measured bound (``familiarity.known_bound``) that is all. Without one
+    the bound is calibrated from the site's other photos: every one whose features are kept,
+    and more - ``photo_ids`` (about to be analysed) first, then the site's newest - computed
+    one at a time until there are :data:`CALIBRATION_PHOTOS` (a photo that cannot be read is
+    skipped: its own analysis reports it). A new backbone so costs one DINO pass per photo,
+    once.
+    """
+    from eczema_tracker.ml.familiarity import ExampleSpace, known_bound
 
     ids = [record.photo_id for record in store.prompts(site)]
-    if not ids:
+    if not ids or not callable(getattr(encoder, "familiarity_features", None)):
         return None
-    return PromptSpace(photo_features(store, ids, encoder, cancel=cancel)), ids
+    source = feature_source_of(encoder) + FAMILIARITY_FEATURES
+    kept = set(store.kept_retrieval_features(ids, source))
+    prompts = photo_features(store, ids, encoder, keep=False, cancel=cancel, familiarity=True)
+    features = dict(zip(ids, prompts, strict=True))
+    bound = known_bound(getattr(encoder, "backbone_id", None))
+    own: dict[int, np.ndarray] = {}
+    if bound is None:
+        others = [p.id for p in store.photos(site) if p.id not in features]
+        own.update(store.kept_retrieval_features(others, source))
+        kept.update(own)
+        for pid in dict.fromkeys([*photo_ids, *others]):
+            if len(own) >= CALIBRATION_PHOTOS:
+                break
+            if pid in own or pid in features:
+                continue
+            try:
+                own[pid] = photo_features(
+                    store, [pid], encoder, keep=False, cancel=cancel, familiarity=True
+                )[0]
+            except (ValueError, OSError):
+                continue
+    space = ExampleSpace(prompts, bound=bound, own_features=own)
+    return SiteExamples(space, own | features, source, kept)
 
 
 # -- prompt agreement -------------------------------------------------------------------------
@@ -548,7 +623,11 @@ def next_to_paint(
     else:
         source = feature_source
         if source is None:
-            sources = store.retrieval_feature_sources([p.id for p in photos])
+            sources = [  # the [CLS] kept for retrieval, not the familiarity features beside it
+                s
+                for s in store.retrieval_feature_sources([p.id for p in photos])
+                if not s.endswith(FAMILIARITY_FEATURES)
+            ]
             if not sources:
                 return None
             source = sources[0]

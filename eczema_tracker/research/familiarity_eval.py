@@ -1,8 +1,10 @@
-"""Does the "unlike your examples" flag pick out dino-seg's errors?
+"""Does ranking by familiarity pick out dino-seg's errors?
 
 Per split, each validation image's familiarity is its nearest-prompt distance (the
-:mod:`eczema_tracker.ml.familiarity` measure) to the prompt pool dino-seg used - the training
-fold's masked images - in units of that pool's spread. The least familiar
+:class:`eczema_tracker.ml.familiarity.PromptSpace` [CLS] ratio, on the retrieval features the
+research feature cache keeps; the app's verdict, ``ExampleSpace``, reads intermediate-layer
+features that cache does not hold) to the prompt pool dino-seg used - the training fold's masked
+images - in units of that pool's spread. The least familiar
 :data:`SET_ASIDE_FRACTION` of the validation fold is set aside and the weighted F1 recomputed
 on the rest. Baseline: the same number set aside at random (:data:`RANDOM_DRAWS` seeded
 draws, mean), so a gain that any removal would give is not credited to the flag.
