@@ -16,8 +16,8 @@ from widgets_dialogs_support import blob_mask, fill_store, open_window
 
 from eczema_tracker.app import model_sources
 from eczema_tracker.app.settings import Settings
-from eczema_tracker.gui.dialogs.download_failed_dialog import DownloadFailure
-from eczema_tracker.gui.dialogs.models_dialog import (
+from eczema_tracker.gui.models.download_failed_dialog import DownloadFailure
+from eczema_tracker.gui.models.status_dialog import (
     BUNDLED_DINO_NOTE,
     KNOWN_DOWNLOAD_SIZES,
     ModelStatusDialog,

@@ -14,15 +14,17 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from eczema_tracker.app import services, trust, trust_kept
+from eczema_tracker.app import services
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
+from eczema_tracker.app.trust import agreement as trust
+from eczema_tracker.app.trust import kept as trust_kept
 from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.gui.main_window import MainWindow
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.gui.trust_flow import TrustFlow
-from eczema_tracker.gui.widgets.trust_summary import MODELS_MISSING, TrustSummary
+from eczema_tracker.gui.trust.flow import TrustFlow
+from eczema_tracker.gui.trust.summary import MODELS_MISSING, TrustSummary
 from eczema_tracker.store import Store
 from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
 
@@ -204,7 +206,7 @@ def keep_for(store: Store, settings: Settings, ious=(0.9, 0.6, 0.3)) -> None:
 def test_a_kept_result_shows_at_start_up_without_models_or_checking(
     qtbot, store, tiny_settings, flow_for, monkeypatch
 ):
-    import eczema_tracker.gui.trust_flow as trust_flow
+    import eczema_tracker.gui.trust.flow as trust_flow
 
     ids = ids_of(store)
     for pid in ids[:3]:

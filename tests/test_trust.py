@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eczema_tracker.app import services, trust, trust_kept
+from eczema_tracker.app import services
+from eczema_tracker.app.trust import agreement as trust
+from eczema_tracker.app.trust import kept as trust_kept
 from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml.familiarity import PromptSpace
 from eczema_tracker.store import Store, db

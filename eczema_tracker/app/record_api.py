@@ -9,7 +9,7 @@ imports ``eczema_tracker.store``; the names may move into ``store_api`` later.
 from __future__ import annotations
 
 from eczema_tracker.store.errors import RecordInputError
-from eczema_tracker.store.record_values import (
+from eczema_tracker.store.record.values import (
     POTENCIES,
     TREATMENT_KIND_LABELS,
     TREATMENT_KINDS,

@@ -356,7 +356,7 @@ def analyse_photos(
     if not runnable:
         return summary
     total = sum(len(by_site[s]) for s in runnable)
-    from eczema_tracker.app import trust
+    from eczema_tracker.app.trust import agreement as trust
 
     # A start-up warm-up (warm_up_pipeline) holds the pool lock while it loads and runs the
     # models: wait for it here, cancellably, rather than inside the model's own lock.

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from eczema_tracker.store import Store
-from eczema_tracker.store.backup import ExportSummary, export_store
-from eczema_tracker.store.check import StoreCheckResult, quick_check_store
+from eczema_tracker.store.backup.export import ExportSummary, export_store
+from eczema_tracker.store.backup.restore import RestoreSummary, restore_store
+from eczema_tracker.store.check.checker import StoreCheckResult, quick_check_store
 from eczema_tracker.store.errors import StoreError
 from eczema_tracker.store.records import (
     COMMON_SITES,
@@ -27,7 +28,6 @@ from eczema_tracker.store.records import (
     TimelinePoint,
     parse_iso,
 )
-from eczema_tracker.store.restore import RestoreSummary, restore_store
 
 __all__ = [
     "COMMON_SITES",

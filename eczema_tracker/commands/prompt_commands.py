@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from eczema_tracker.app.services import ModelChoice
-    from eczema_tracker.app.trust import PhotoToPaint, SiteAgreement
+    from eczema_tracker.app.trust.agreement import PhotoToPaint, SiteAgreement
     from eczema_tracker.store import PhotoRecord
 
 
@@ -279,7 +279,8 @@ def known_site(store: Store, name: str) -> str:
 def run_prompts_check(args: argparse.Namespace) -> int:
     """``eczema-tracker prompts check [--site S] [--json] [models...]``: per site, how well its
     examples agree (the app's SegGPT) and the photo to paint next."""
-    from eczema_tracker.app import services, trust
+    from eczema_tracker.app import services
+    from eczema_tracker.app.trust import agreement as trust
 
     with open_store(args.data_dir) as store:
         sites = [known_site(store, args.site)] if args.site is not None else store.sites()

@@ -248,7 +248,7 @@ def run_export(args: argparse.Namespace) -> int:
         from eczema_tracker.commands.record_commands import run_export_csv
 
         return run_export_csv(args)
-    from eczema_tracker.store.backup import export_store
+    from eczema_tracker.store.backup.export import export_store
 
     progress, done = _progress_bar(True, "file")
     with _store_errors():
@@ -266,7 +266,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_restore(args: argparse.Namespace) -> int:
     """``eczema-tracker restore FILE.zip [--force]``."""
-    from eczema_tracker.store.restore import restore_store
+    from eczema_tracker.store.backup.restore import restore_store
 
     progress, done = _progress_bar(True, "file")
     with _store_errors():

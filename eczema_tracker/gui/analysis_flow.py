@@ -30,12 +30,12 @@ from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 
 if TYPE_CHECKING:
-    from eczema_tracker.gui.dialogs.download_failed_dialog import (
+    from eczema_tracker.gui.models.download_failed_dialog import (
         DownloadFailedDialog,
         DownloadFailure,
     )
-    from eczema_tracker.gui.dialogs.model_folder_check import FolderCheck
-    from eczema_tracker.gui.dialogs.models_dialog import ModelStatusReport
+    from eczema_tracker.gui.models.folder_check import FolderCheck
+    from eczema_tracker.gui.models.status_dialog import ModelStatusReport
 
 log = logging.getLogger(__name__)
 NOT_STARTED = "Analysis not started: the models are not on this computer yet."
@@ -249,7 +249,7 @@ class AnalysisFlow(QObject):
     @staticmethod
     def _wrong_folders(choice: services.ModelChoice) -> list[tuple[str, str, FolderCheck]]:
         """(role, source, FolderCheck) of each chosen folder that does not hold its model."""
-        from eczema_tracker.gui.dialogs.model_folder_check import check_model_source
+        from eczema_tracker.gui.models.folder_check import check_model_source
 
         checks = [
             ("seggpt", choice.seggpt, check_model_source(choice.seggpt, "seggpt")),
@@ -279,7 +279,7 @@ class AnalysisFlow(QObject):
         or, when the network is the problem and DINO was among the downloads,
         ``on_bundled_dino()`` (use the DINO that came with the app, where it is installed).
         """
-        from eczema_tracker.gui.dialogs.download_failed_dialog import describe_download_failure
+        from eczema_tracker.gui.models.download_failed_dialog import describe_download_failure
 
         if self.download_task is not None and not self.download_task.done:
             self.host.status("A download is already running.")
@@ -317,7 +317,7 @@ class AnalysisFlow(QObject):
         on_local: Callable[[], object] | None,
         on_bundled_dino: Callable[[], object] | None = None,
     ) -> None:
-        from eczema_tracker.gui.dialogs.download_failed_dialog import DownloadFailedDialog
+        from eczema_tracker.gui.models.download_failed_dialog import DownloadFailedDialog
 
         log.info("download failure shown: %s (%s)", failure.text, failure.technical)
         self.host.status(failure.text)
@@ -373,8 +373,8 @@ class AnalysisFlow(QObject):
 
     def model_status_report(self) -> ModelStatusReport:
         """What Models ▸ Model status shows (see :class:`ModelStatusReport`)."""
-        from eczema_tracker.gui.dialogs.model_folder_check import check_model_source
-        from eczema_tracker.gui.dialogs.models_dialog import (
+        from eczema_tracker.gui.models.folder_check import check_model_source
+        from eczema_tracker.gui.models.status_dialog import (
             BUNDLED_DINO_NOTE,
             ModelStatusReport,
             download_note,
@@ -517,8 +517,8 @@ def _bundled_dino_offer(
     """The sentence offering the DINO that came with the app after a failed download, or ""
     when it does not apply: the network was not the problem, DINO was not being downloaded,
     it is already the DINO chosen, or its package is not installed."""
-    from eczema_tracker.gui.dialogs.download_failed_dialog import NO_NETWORK_REASONS
-    from eczema_tracker.gui.dialogs.models_dialog import BUNDLED_DINO_NOTE
+    from eczema_tracker.gui.models.download_failed_dialog import NO_NETWORK_REASONS
+    from eczema_tracker.gui.models.status_dialog import BUNDLED_DINO_NOTE
 
     roles = {role for role, _ in missing}
     if (

@@ -48,14 +48,16 @@ from eczema_tracker.gui.backup_flow import BackupFlow
 from eczema_tracker.gui.dialogs.import_summary import guessed_date_ids, summarise_import
 from eczema_tracker.gui.keyboard_home import KeyboardHome
 from eczema_tracker.gui.library_state import LibraryState
-from eczema_tracker.gui.personal_model_flow import PersonalModelFlow
+from eczema_tracker.gui.models.personal_flow import PersonalModelFlow
 from eczema_tracker.gui.photo_actions import PhotoActions
 from eczema_tracker.gui.prompt_flow import PromptFlow
 from eczema_tracker.gui.shown_photo import ShownPhoto
 from eczema_tracker.gui.site_choice import CurrentSite, SiteChooser
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.gui.trust_flow import TrustFlow
+from eczema_tracker.gui.timeline.panel import TimelinePanel
+from eczema_tracker.gui.trust.flow import TrustFlow
+from eczema_tracker.gui.trust.summary import SitesStrip, TrustSummary
 from eczema_tracker.gui.undo import UndoHistory
 from eczema_tracker.gui.widgets.empty_state import EmptyLibraryView
 from eczema_tracker.gui.widgets.library_view import LibraryView, PhotoListModel
@@ -63,8 +65,6 @@ from eczema_tracker.gui.widgets.photo_view import PhotoDetails, PhotoView
 from eczema_tracker.gui.widgets.status_bar import WindowStatusBar
 from eczema_tracker.gui.widgets.task_progress import TaskProgressWidget
 from eczema_tracker.gui.widgets.thumbnail_loader import ThumbnailLoader
-from eczema_tracker.gui.widgets.timeline_panel import TimelinePanel
-from eczema_tracker.gui.widgets.trust_summary import SitesStrip, TrustSummary
 from eczema_tracker.gui.window_menus import build_actions
 from eczema_tracker.gui.window_questions import IMPORT_FILE_FILTER, EditQuestionsMixin
 

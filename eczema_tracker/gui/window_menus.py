@@ -28,7 +28,7 @@ HELP_PAGES = {
 
 def _show_report_dialog(w: MainWindow) -> None:
     # Imported on first use: the report pulls in matplotlib, which the window's start-up avoids.
-    from eczema_tracker.gui.report_flow import show_report_dialog
+    from eczema_tracker.gui.report.flow import show_report_dialog
 
     show_report_dialog(w)
 
@@ -50,7 +50,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     edits = w.photo_actions
     record = getattr(w, "record", None)
     if record is None:
-        from eczema_tracker.gui.record_flow import RecordFlow
+        from eczema_tracker.gui.record.flow import RecordFlow
 
         record = w.record = RecordFlow(w)  # type: ignore[attr-defined]
     a = {

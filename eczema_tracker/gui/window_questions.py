@@ -16,9 +16,9 @@ from eczema_tracker.gui.dialogs.site_dialog import SiteDialog, site_choices
 
 if TYPE_CHECKING:
     from eczema_tracker.app.model_sources import SourceStatus
-    from eczema_tracker.gui.dialogs.models_dialog import ModelStatusReport
+    from eczema_tracker.gui.models.status_dialog import ModelStatusReport
     from eczema_tracker.gui.photo_edit import PhotoEdit
-    from eczema_tracker.gui.trust_flow import TrustFlow
+    from eczema_tracker.gui.trust.flow import TrustFlow
     from eczema_tracker.gui.widgets.photo_view import PhotoDetails
 
 #: Every suffix the importer tries (MPO and GIF included), then all files.
@@ -71,7 +71,7 @@ class EditQuestionsMixin(_Window):
 
     def ask_model_action(self, missing: list[tuple[str, SourceStatus]]) -> str | None:
         """ "download", "local" or None for models that are not on this computer."""
-        from eczema_tracker.gui.dialogs.models_dialog import ModelsDialog
+        from eczema_tracker.gui.models.status_dialog import ModelsDialog
 
         dialog = ModelsDialog(missing, self)
         dialog.exec()
@@ -79,7 +79,7 @@ class EditQuestionsMixin(_Window):
 
     def ask_model_status(self, report: ModelStatusReport) -> str | None:
         """Models ▸ Model status: "download", "local" (choose folders) or None (closed)."""
-        from eczema_tracker.gui.dialogs.models_dialog import ModelStatusDialog
+        from eczema_tracker.gui.models.status_dialog import ModelStatusDialog
 
         dialog = ModelStatusDialog(report, self)
         dialog.exec()

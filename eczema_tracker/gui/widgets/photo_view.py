@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eczema_tracker.app.familiarity_text import UNFAMILIAR_NOTE, distance_text, sentence
+from eczema_tracker.app.trust.familiarity_text import UNFAMILIAR_NOTE, distance_text, sentence
 from eczema_tracker.core.severity_scale import CLASS_NAMES, ShownGrade
 from eczema_tracker.gui.formatting import GUESSED_DATE_NOTE, format_day_time
 from eczema_tracker.gui.widgets.image_overlay import ImageOverlayWidget
