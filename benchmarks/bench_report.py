@@ -132,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         "of the report on the same store)",
     )
     args = parser.parse_args(argv)
-    from eczema_tracker.app.report.data import check_request, gather_report
+    from eczema_tracker.app.report.data import gather_report
     from eczema_tracker.app.report.pdf import write_report
+    from eczema_tracker.app.report.request import check_request
     from eczema_tracker.store import Store
 
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:

@@ -31,7 +31,6 @@ def _rect(rect: QRect) -> list[int]:
 
 def _dialogs(win: MainWindow) -> Iterator[tuple[str, QWidget]]:
     """Every dialog the app opens, as the app opens it (the main window its parent)."""
-    from eczema_tracker.app.model_sources import source_status
     from eczema_tracker.gui.bin_dialog import BinDialog
     from eczema_tracker.gui.dialogs.help_dialog import HelpDialog
     from eczema_tracker.gui.dialogs.set_date_dialog import SetDateDialog
@@ -54,6 +53,7 @@ def _dialogs(win: MainWindow) -> Iterator[tuple[str, QWidget]]:
     from eczema_tracker.gui.record.days_dialog import RecordDaysDialog
     from eczema_tracker.gui.record.treatments_dialog import TreatmentsDialog
     from eczema_tracker.gui.report.dialog import ReportDialog
+    from eczema_tracker.ml.sources import source_status
 
     validation = SimpleNamespace(
         accuracy=0.5,

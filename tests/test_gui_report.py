@@ -103,7 +103,7 @@ def test_report_is_built_in_the_background_from_the_menu_flow(qtbot, window, tmp
 
 def test_a_cancelled_report_writes_nothing(qtbot, window, tmp_path):
     win, info = window
-    from eczema_tracker.app.report.data import check_request
+    from eczema_tracker.app.report.request import check_request
 
     flow = ReportFlow(win)
     out = tmp_path / "out"

@@ -10,16 +10,10 @@ import pytest
 from pypdf import PageObject, PdfReader
 
 from eczema_tracker.app.report import pdf as report_layout
-from eczema_tracker.app.report.data import (
-    PhotoPoint,
-    ReportInputError,
-    check_request,
-    default_paper,
-    gather_report,
-    strip_points,
-)
+from eczema_tracker.app.report.data import PhotoPoint, gather_report, strip_points
 from eczema_tracker.app.report.document import ReportDocument
 from eczema_tracker.app.report.pdf import day_text, write_report
+from eczema_tracker.app.report.request import ReportInputError, check_request, default_paper
 from eczema_tracker.app.report.summary import model_sentence, week_heading
 from eczema_tracker.cli import CliError, common_options
 from eczema_tracker.commands import report_command

@@ -13,8 +13,9 @@ from pypdf import PdfReader
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QColor, QImage
 
-from eczema_tracker.app.report.data import check_request, gather_report
+from eczema_tracker.app.report.data import gather_report
 from eczema_tracker.app.report.pdf import write_report
+from eczema_tracker.app.report.request import check_request
 from eczema_tracker.app.report.summary import unfamiliar_footnote
 from eczema_tracker.app.timeline.data import gather_timeline_data
 from eczema_tracker.app.timeline.figure import draw_timeline

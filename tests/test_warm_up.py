@@ -13,6 +13,7 @@ from eczema_tracker.app import model_sources, services, warm_up
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml import acceleration, threads
+from eczema_tracker.ml import sources as ml_sources
 from eczema_tracker.store import Store
 from tests.test_gui_app import _blob_mask, answers, import_photos, tiny_sources, window  # noqa: F401
 
@@ -239,7 +240,7 @@ def test_start_up_warm_up_never_downloads_or_asks(
     window.settings.dino_source = Settings().dino_source  # a hub model, not downloaded here
     window.settings.seggpt_source = Settings().seggpt_source
     asked: list[object] = []
-    monkeypatch.setattr(model_sources, "download_source", lambda *a, **k: asked.append(a))
+    monkeypatch.setattr(ml_sources, "download_source", lambda *a, **k: asked.append(a))
     _two_prompts(qtbot, window, eczema_photo_paths)
     said = len(answers.messages)
     task = window.analysis.warm_up()

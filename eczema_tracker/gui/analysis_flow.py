@@ -22,12 +22,13 @@ from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app import model_sources, services, warm_up
 from eczema_tracker.app.changes import StoreChanges
-from eczema_tracker.app.model_sources import SourceStatus
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.core.jobs import CancelCheck, Cancelled, ProgressCallback
 from eczema_tracker.gui.flow_host import ModelQuestions
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.ml import sources as ml_sources
+from eczema_tracker.ml.sources import SourceStatus
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.models.download_failed_dialog import (
@@ -259,7 +260,7 @@ class AnalysisFlow(QObject):
 
     @staticmethod
     def _missing(choice: services.ModelChoice) -> list[tuple[str, SourceStatus]]:
-        source_status = model_sources.source_status
+        source_status = ml_sources.source_status
         pairs = [("seggpt", source_status(choice.seggpt)), ("dino", source_status(choice.dino))]
         return [(role, s) for role, s in pairs if not model_sources.ready_to_load(s)]
 
@@ -289,7 +290,7 @@ class AnalysisFlow(QObject):
         def op(progress: ProgressCallback, cancel: CancelCheck) -> DownloadFailure | None:
             try:
                 for spec in specs:
-                    model_sources.download_source(spec, progress=progress, cancel=cancel)
+                    ml_sources.download_source(spec, progress=progress, cancel=cancel)
             except Cancelled:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is told in words
@@ -380,7 +381,7 @@ class AnalysisFlow(QObject):
             download_note,
         )
 
-        source_status = model_sources.source_status
+        source_status = ml_sources.source_status
         choice = services.model_choice(self.settings, self.session.store)
         lines, downloadable = [], []
         for role, name, spec in (

@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
 from eczema_tracker.app import services
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
-from eczema_tracker.app.store_api import ImportResult, Store
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui import screen_fit, store_problems, window_layout
 from eczema_tracker.gui.analysis_flow import AnalysisFlow
@@ -67,6 +66,8 @@ from eczema_tracker.gui.widgets.task_progress import TaskProgressWidget
 from eczema_tracker.gui.widgets.thumbnail_loader import ThumbnailLoader
 from eczema_tracker.gui.window_menus import build_actions
 from eczema_tracker.gui.window_questions import IMPORT_FILE_FILTER, EditQuestionsMixin
+from eczema_tracker.store import Store
+from eczema_tracker.store.records import ImportResult
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.bin_dialog import BinDialog

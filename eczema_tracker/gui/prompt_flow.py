@@ -21,13 +21,14 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app.changes import StoreChanges
-from eczema_tracker.app.store_api import PromptRecord, Store
 from eczema_tracker.gui.flow_host import Messages
 from eczema_tracker.gui.painter.canvas import painting_qimage
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.undo import UndoHistory
 from eczema_tracker.gui.widgets.mask_colors import PROMPT_MASK_COLOR, RESULT_MASK_COLOR
+from eczema_tracker.store import Store
+from eczema_tracker.store.records import PromptRecord
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.painter.editor import MaskEditorDialog

@@ -10,16 +10,17 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from eczema_tracker.app.settings import Settings
-from eczema_tracker.app.store_api import COMMON_SITES, Store
 from eczema_tracker.core import imaging
 from eczema_tracker.gui.dialogs.site_dialog import SiteDialog, site_choices
+from eczema_tracker.store import Store
+from eczema_tracker.store.records import COMMON_SITES
 
 if TYPE_CHECKING:
-    from eczema_tracker.app.model_sources import SourceStatus
     from eczema_tracker.gui.models.status_dialog import ModelStatusReport
     from eczema_tracker.gui.photo_edit import PhotoEdit
     from eczema_tracker.gui.trust.flow import TrustFlow
     from eczema_tracker.gui.widgets.photo_view import PhotoDetails
+    from eczema_tracker.ml.sources import SourceStatus
 
 #: Every suffix the importer tries (MPO and GIF included), then all files.
 IMPORT_FILE_FILTER = (

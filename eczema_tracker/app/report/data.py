@@ -24,13 +24,7 @@ import numpy as np
 from PIL import Image
 
 from eczema_tracker.app.report.request import (
-    LETTER_COUNTRIES,
-    PAPER_SIZES,
-    ReportInputError,
     ReportRequest,
-    check_request,
-    default_paper,
-    parse_report_day,
 )
 from eczema_tracker.app.timeline.data import TimelineData, gather_timeline_data
 from eczema_tracker.app.trust.familiarity_text import is_unfamiliar
@@ -41,17 +35,7 @@ from eczema_tracker.core.severity_scale import shown_grade
 if TYPE_CHECKING:
     from eczema_tracker.store import Store
 
-__all__ = [  # the request's names too: callers need one import
-    "LETTER_COUNTRIES",
-    "PAPER_SIZES",
-    "ReportData",
-    "ReportInputError",
-    "ReportRequest",
-    "check_request",
-    "default_paper",
-    "gather_report",
-    "parse_report_day",
-]
+__all__ = ["ReportData", "gather_report"]
 
 #: Longest side photos of the strips are decoded at (a reduced decode: 200 photos stay fast).
 STRIP_DECODE_SIDE = 480

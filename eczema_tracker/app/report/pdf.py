@@ -32,13 +32,9 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
-from eczema_tracker.app.report.data import (
-    PAPER_SIZES,
-    ReportData,
-    SiteReport,
-    StripPhoto,
-)
+from eczema_tracker.app.report.data import ReportData, SiteReport, StripPhoto
 from eczema_tracker.app.report.document import FONT, MUTED, Column, ReportDocument
+from eczema_tracker.app.report.request import PAPER_SIZES
 from eczema_tracker.app.report.summary import day_text, pct, summary
 from eczema_tracker.app.trust.familiarity_text import (
     UNFAMILIAR_COLOR,

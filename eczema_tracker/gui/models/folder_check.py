@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from eczema_tracker.app.model_sources import (
+from eczema_tracker.ml.sources import (
     DINO_MODEL_TYPES,
     PACKAGE_PREFIX,
     SEGGPT_MODEL_TYPES,

@@ -17,12 +17,12 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from eczema_tracker.app import personal_severity, services
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
-from eczema_tracker.app.store_api import Store
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui.flow_host import Messages
 from eczema_tracker.gui.formatting import format_day_time
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.store import Store
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.models.personal_dialog import Mistake, PersonalModelDialog

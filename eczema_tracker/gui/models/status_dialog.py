@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from eczema_tracker.app.model_sources import SourceStatus
 from eczema_tracker.gui.screen_fit import keep_on_screen
+from eczema_tracker.ml.sources import SourceStatus
 
 #: Download sizes of the default checkpoints (safetensors + json), for the explanation.
 KNOWN_DOWNLOAD_SIZES: dict[str, int] = {

@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eczema_tracker.app.record_api import CheckinRecord, RecordedDay
 from eczema_tracker.gui.screen_fit import keep_on_screen
+from eczema_tracker.store.record.values import CheckinRecord, RecordedDay
 
 COLUMNS = ("Date", "POEM (0–28)", "Itch (0–10)", "Sleep loss (0–10)", "Flare", "Note")
 NOTE_SHOWN_CHARS = 80

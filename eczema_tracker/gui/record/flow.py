@@ -16,7 +16,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from eczema_tracker.app.changes import StoreChanges
-from eczema_tracker.app.record_api import DayEntry, RecordedDay
 from eczema_tracker.core.poem import POEM_MAX_TOTAL
 from eczema_tracker.gui.record.checkin_dialog import CheckinDialog, CheckinValues, DayValues
 from eczema_tracker.gui.record.daily_numbers_row import (
@@ -27,6 +26,7 @@ from eczema_tracker.gui.record.daily_numbers_row import (
 from eczema_tracker.gui.record.day_dialog import DayDialog
 from eczema_tracker.gui.record.days_dialog import DayRow, RecordDaysDialog, poem_text
 from eczema_tracker.gui.store_session import StoreSession
+from eczema_tracker.store.record.values import DayEntry, RecordedDay
 
 RECORD = StoreChanges(record=True)
 

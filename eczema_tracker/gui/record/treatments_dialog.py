@@ -43,7 +43,10 @@ from PySide6.QtWidgets import (
 )
 
 from eczema_tracker.app.changes import StoreChanges
-from eczema_tracker.app.record_api import (
+from eczema_tracker.gui.record.checkin_dialog import from_qdate, to_qdate
+from eczema_tracker.gui.screen_fit import keep_on_screen
+from eczema_tracker.gui.widgets.past_dates import limit_to_today
+from eczema_tracker.store.record.values import (
     POTENCIES,
     TREATMENT_KIND_LABELS,
     TREATMENT_KINDS,
@@ -51,9 +54,6 @@ from eczema_tracker.app.record_api import (
     TreatmentRecord,
     potency_label,
 )
-from eczema_tracker.gui.record.checkin_dialog import from_qdate, to_qdate
-from eczema_tracker.gui.screen_fit import keep_on_screen
-from eczema_tracker.gui.widgets.past_dates import limit_to_today
 
 RECORD = StoreChanges(record=True)
 TCS = "topical_corticosteroid"

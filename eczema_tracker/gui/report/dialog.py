@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eczema_tracker.app.report.data import PAPER_SIZES, ReportRequest, check_request
+from eczema_tracker.app.report.request import PAPER_SIZES, ReportRequest, check_request
 from eczema_tracker.gui.screen_fit import keep_on_screen
 
 PAPER_LABELS = {"a4": "A4", "letter": "US Letter"}

@@ -23,9 +23,9 @@ from PySide6.QtCore import QObject, QStandardPaths, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from eczema_tracker.app.report.data import ReportRequest, default_paper, gather_report
+from eczema_tracker.app.report.data import gather_report
 from eczema_tracker.app.report.pdf import ReportFile, write_report
-from eczema_tracker.app.report.request import default_range
+from eczema_tracker.app.report.request import ReportRequest, default_paper, default_range
 from eczema_tracker.core.output_files import OutputFileError, check_output_target
 from eczema_tracker.gui.report.dialog import ReportDialog
 from eczema_tracker.gui.tasks import BackgroundTask

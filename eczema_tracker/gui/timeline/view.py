@@ -60,7 +60,7 @@ from eczema_tracker.gui.timeline.points import (
     to_local_naive,
 )
 
-__all__ = ["RANGES", "TimelineView", "describe_point", "to_local_naive"]
+__all__ = ["RANGES", "TimelineView"]
 
 EXPORT_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
 #: How close (in screen pixels) the mouse must be to a point to hover or click it.

@@ -37,12 +37,13 @@ from PySide6.QtWidgets import QWidget
 from eczema_tracker.app import model_sources, services
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
-from eczema_tracker.app.store_api import Store
 from eczema_tracker.app.trust import agreement as trust
 from eczema_tracker.app.trust import kept as trust_kept
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.ml import sources as ml_sources
+from eczema_tracker.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def models_on_this_computer(
     if loaded is not None and (loaded.dino, loaded.seggpt) == (choice.dino, choice.seggpt):
         return True
     try:
-        return all(model_sources.source_status(s).present for s in (choice.seggpt, choice.dino))
+        return all(ml_sources.source_status(s).present for s in (choice.seggpt, choice.dino))
     except Exception:  # noqa: BLE001 - a source that cannot even be read is not ready
         log.info("model sources not usable for the agreement check", exc_info=True)
         return False

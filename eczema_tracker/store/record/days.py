@@ -28,7 +28,7 @@ from eczema_tracker.store.record.values import (
 )
 from eczema_tracker.store.records import now_iso
 
-__all__ = ["RecordDaysMixin", "RecordedDay"]
+__all__ = ["RecordDaysMixin"]
 
 
 class RecordDaysMixin(StoreBase):

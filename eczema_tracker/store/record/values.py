@@ -33,6 +33,13 @@ TREATMENT_KIND_LABELS: dict[str, str] = {
     "antihistamine": "antihistamine",
     "other": "other",
 }
+
+
+def potency_label(potency: str | None) -> str:
+    """``"very_potent"`` -> ``"very potent"``; ``""`` for none."""
+    return "" if potency is None else potency.replace("_", " ")
+
+
 #: Potencies of a topical corticosteroid, mildest first.
 POTENCIES: tuple[str, ...] = ("mild", "moderate", "potent", "very_potent")
 NRS_MAX = 10
