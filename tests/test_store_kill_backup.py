@@ -51,8 +51,8 @@ CHILD = textwrap.dedent(
                 step()
             return real(*args, **kwargs)
         return wrapper
-    from eczema_tracker.store import backup
-    from eczema_tracker.store.backup import export_store
+    from eczema_tracker.store.backup import export as backup
+    from eczema_tracker.store.backup.export import export_store
     from eczema_tracker.store.backup.restore import restore_store
     add_member = backup._add_member
     def counted_member(*args):
