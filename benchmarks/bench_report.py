@@ -5,8 +5,8 @@ Builds a store in a temp folder (not timed): 200 synthetic JPEGs of 2000x1500 pi
 scaling, so its cost barely depends on the megapixels) over 4 body sites and ~7 months, each with
 an analysis and a full-size mask; 30 weekly POEM check-ins, daily itch and sleep numbers,
 two treatments with three courses, flares and notes. Then times, over the whole range,
-:func:`~eczema_tracker.app.report_data.gather_report` (reading the store, decoding the strip
-photos and masks) and :func:`~eczema_tracker.app.report_pdf.write_report` (drawing and writing
+:func:`~eczema_tracker.app.report.data.gather_report` (reading the store, decoding the strip
+photos and masks) and :func:`~eczema_tracker.app.report.pdf.write_report` (drawing and writing
 the PDF), and prints one JSON object::
 
     python benchmarks/bench_report.py              # 200 photos, 30 check-ins
@@ -132,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         "of the report on the same store)",
     )
     args = parser.parse_args(argv)
-    from eczema_tracker.app.report_data import check_request, gather_report
-    from eczema_tracker.app.report_pdf import write_report
+    from eczema_tracker.app.report.data import gather_report
+    from eczema_tracker.app.report.pdf import write_report
+    from eczema_tracker.app.report.request import check_request
     from eczema_tracker.store import Store
 
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:

@@ -138,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--png", default=None, help="page 1 as PNG (needs pdftoppm)")
     parser.add_argument("--dpi", type=int, default=80)
     args = parser.parse_args(argv)
-    from eczema_tracker.app.report_data import check_request, gather_report
-    from eczema_tracker.app.report_pdf import write_report
+    from eczema_tracker.app.report.data import gather_report
+    from eczema_tracker.app.report.pdf import write_report
+    from eczema_tracker.app.report.request import check_request
     from eczema_tracker.store import Store
 
     with tempfile.TemporaryDirectory(prefix="report-demo-") as tmp:

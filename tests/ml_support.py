@@ -87,7 +87,7 @@ def write_mask_png(mask: np.ndarray, path: Path) -> Path:
 def tiny_model_choice(tmp_path_factory: pytest.TempPathFactory):
     """The app's model choice of the tiny DINO and SegGPT folders (K=2, CPU), the same folders
     as :func:`tiny_dino_dir` and :func:`tiny_seggpt_dir` (``tests/conftest.py``'s ``tiny_choice``)."""
-    from eczema_tracker.app.services import ModelChoice
+    from eczema_tracker.app.analysis_models import ModelChoice
 
     dino = _once("tiny-dino", tmp_path_factory, lambda d: make_tiny_dino(d / "dino"))
     seggpt = _once("tiny-seggpt", tmp_path_factory, lambda d: make_tiny_seggpt(d / "seggpt"))

@@ -31,30 +31,30 @@ def _rect(rect: QRect) -> list[int]:
 
 def _dialogs(win: MainWindow) -> Iterator[tuple[str, QWidget]]:
     """Every dialog the app opens, as the app opens it (the main window its parent)."""
-    from eczema_tracker.app.model_sources import source_status
     from eczema_tracker.gui.bin_dialog import BinDialog
-    from eczema_tracker.gui.dialogs.checkin_dialog import CheckinDialog
     from eczema_tracker.gui.dialogs.compare_dialog import CompareDialog
-    from eczema_tracker.gui.dialogs.day_dialog import DayDialog
-    from eczema_tracker.gui.dialogs.download_failed_dialog import (
+    from eczema_tracker.gui.dialogs.help_dialog import HelpDialog
+    from eczema_tracker.gui.dialogs.set_date_dialog import SetDateDialog
+    from eczema_tracker.gui.dialogs.settings_dialog import SettingsDialog
+    from eczema_tracker.gui.dialogs.site_dialog import SiteDialog
+    from eczema_tracker.gui.models.download_failed_dialog import (
         DownloadFailedDialog,
         describe_download_failure,
     )
-    from eczema_tracker.gui.dialogs.help_dialog import HelpDialog
-    from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
-    from eczema_tracker.gui.dialogs.models_dialog import (
+    from eczema_tracker.gui.models.personal_dialog import Mistake, PersonalModelDialog
+    from eczema_tracker.gui.models.status_dialog import (
         ModelsDialog,
         ModelStatusDialog,
         ModelStatusReport,
     )
-    from eczema_tracker.gui.dialogs.personal_model_dialog import Mistake, PersonalModelDialog
-    from eczema_tracker.gui.dialogs.record_days_dialog import RecordDaysDialog
-    from eczema_tracker.gui.dialogs.report_dialog import ReportDialog
-    from eczema_tracker.gui.dialogs.set_date_dialog import SetDateDialog
-    from eczema_tracker.gui.dialogs.settings_dialog import SettingsDialog
-    from eczema_tracker.gui.dialogs.site_dialog import SiteDialog
-    from eczema_tracker.gui.dialogs.treatments_dialog import TreatmentsDialog
+    from eczema_tracker.gui.painter.editor import MaskEditorDialog
     from eczema_tracker.gui.photo_edit import PhotoEditDialog
+    from eczema_tracker.gui.record.checkin_dialog import CheckinDialog
+    from eczema_tracker.gui.record.day_dialog import DayDialog
+    from eczema_tracker.gui.record.days_dialog import RecordDaysDialog
+    from eczema_tracker.gui.record.treatments_dialog import TreatmentsDialog
+    from eczema_tracker.gui.report.dialog import ReportDialog
+    from eczema_tracker.ml.sources import source_status
 
     validation = SimpleNamespace(
         accuracy=0.5,
@@ -139,7 +139,7 @@ def probe_message(app: QApplication, win: MainWindow) -> dict[str, object]:
 def probe_reshow(app: QApplication, win: MainWindow) -> dict[str, object]:
     """Days recorded… shown and hidden 5 times (as the app reuses it), then moved to the last
     screen and shown again: its frame each time."""
-    from eczema_tracker.gui.dialogs.record_days_dialog import RecordDaysDialog
+    from eczema_tracker.gui.record.days_dialog import RecordDaysDialog
 
     dialog = RecordDaysDialog(lambda: [], win)
     frames = []

@@ -60,8 +60,13 @@ PROBES = [
     ("core/_probe_up.py", "from ..app import settings\n", "layers"),
     ("store/_probe_ml.py", "from ..ml import sources\n", "layers"),
     ("ml/_probe_store.py", "from .. import store\n", "layers"),
-    ("gui/_probe_store.py", "from ..store import db\n", "gui-through-app"),
-    ("gui/widgets/_probe_ml.py", "from ...ml.sources import source_status\n", "gui-through-app"),
+    ("gui/_probe_ml.py", "from ..ml import dino\n", "gui-without-models"),
+    (
+        "gui/widgets/_probe_ml.py",
+        "from ...ml.pipeline import AnalysisPipeline\n",
+        "gui-without-models",
+    ),
+    ("gui/_probe_research.py", "from ..research import train\n", "gui-without-models"),
     ("app/_probe_qt.py", "from PySide6 import QtCore\n", "qt-only-in-gui"),
     ("commands/_probe_gui.py", "from ..gui import formatting\n", "commands-without-gui"),
 ]
@@ -114,3 +119,41 @@ def test_only_cli_imports_modules_by_name_and_only_commands():
 
     outside = [m for m in COMMAND_MODULES if not m.startswith("eczema_tracker.commands.")]
     assert outside == [], f"cli loads modules outside commands/: {outside}"
+
+
+def test_the_package_has_no_import_cycles():
+    """Two modules that import each other (at any depth, function-level and TYPE_CHECKING
+    imports included) are one owner split in two: merge them or move the shared name down."""
+    import grimp
+
+    graph = grimp.build_graph("eczema_tracker")
+    cycles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported > module and graph.chain_exists(importer=imported, imported=module):
+                cycles.append(f"{module} <-> {imported}")
+    assert cycles == [], "import cycles:\n" + "\n".join(cycles)
+
+
+def test_the_benchmarks_import_each_other_one_way():
+    """The scripts in benchmarks/ import shared code (bench_setup) one way, never back."""
+    folder = ROOT / "benchmarks"
+    scripts = {p.stem for p in folder.glob("*.py")}
+    imports: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module in scripts:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names |= {a.name for a in node.names if a.name in scripts}
+        imports[path.stem] = names
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for nxt in imports.get(start, ()):
+            if nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})):
+                return True
+        return False
+
+    cycles = sorted(f"{a} <-> {b}" for a in imports for b in imports[a] if reaches(b, a, {b}))
+    assert cycles == [], "benchmark import cycles:\n" + "\n".join(cycles)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eczema_tracker.app import services
+from eczema_tracker.app import analysis_models, services
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.cli import main
 from eczema_tracker.ml.dino import DinoEncoder
@@ -146,8 +146,10 @@ def test_analyse_store_records_what_the_app_records(store_dir, tmp_path, tiny_ar
 
     # The app's own service on a copy of the photo gives the same record.
     with Store.open(store_dir) as store:
-        choice = services.ModelChoice(dino=tiny_args[1], seggpt=tiny_args[3], k=2, device="cpu")
-        services.analyse_photos(store, services.PipelineCache(), choice, [3])
+        choice = analysis_models.ModelChoice(
+            dino=tiny_args[1], seggpt=tiny_args[3], k=2, device="cpu"
+        )
+        services.analyse_photos(store, analysis_models.PipelineCache(), choice, [3])
         app_record = store.current_analysis(3)
     assert app_record.id != cli_record.id
     assert app_record.model_sources == cli_record.model_sources

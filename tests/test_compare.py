@@ -23,9 +23,10 @@ from eczema_tracker.app.compare import (
     pair_for,
     site_photos,
 )
-from eczema_tracker.app.report_data import check_request, gather_report
-from eczema_tracker.app.report_pdf import write_report
-from eczema_tracker.app.report_then_and_now import HEADING
+from eczema_tracker.app.report.data import gather_report
+from eczema_tracker.app.report.pdf import write_report
+from eczema_tracker.app.report.request import check_request
+from eczema_tracker.app.report.then_and_now import HEADING
 from eczema_tracker.store import Store
 from tests.report_support import SITES, populate
 

@@ -115,7 +115,7 @@ def test_back_up_first_saves_the_library_then_restores(qtbot, window, tmp_path, 
     assert len(win.store.photos()) == 3  # the restored library
     # the safety backup holds the library as it was just before: 5 photos
     check = tmp_path / "check"
-    from eczema_tracker.app.store_api import restore_store
+    from eczema_tracker.store.backup.restore import restore_store
 
     restore_store(safety, check)
     with Store.open(check, readonly=True) as kept:

@@ -21,7 +21,7 @@ from eczema_tracker.gui.main_window import IMPORT_FILE_FILTER, MainWindow
 from eczema_tracker.gui.photo_edit import PhotoEdit
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.store import Store
-from eczema_tracker.store.check import quick_check_store
+from eczema_tracker.store.check.checker import quick_check_store
 from eczema_tracker.store.thumbnails import thumbnail_name
 
 SITE = "left arm"

@@ -170,7 +170,7 @@ def test_bug7_settings_refuse_a_seggpt_folder_as_dino_and_say_why(qtbot, tmp_pat
     ],
 )
 def test_model_folder_check_says_what_a_folder_holds(tmp_path, make, expected):
-    from eczema_tracker.gui.dialogs.model_folder_check import check_model_source
+    from eczema_tracker.gui.models.folder_check import check_model_source
 
     check = check_model_source(str(make(tmp_path)), "dino")
     assert not check.ok and expected in check.text
@@ -226,7 +226,7 @@ def _offline_errors() -> dict[str, Exception]:
 
 @pytest.mark.parametrize("error", sorted(_offline_errors()))
 def test_offline_errors_are_said_in_words(error):
-    from eczema_tracker.gui.dialogs.download_failed_dialog import describe_download_failure
+    from eczema_tracker.gui.models.download_failed_dialog import describe_download_failure
     from eczema_tracker.ml.checkpoint_files import ModelSourceError
 
     raw = _offline_errors()[error]
@@ -247,7 +247,7 @@ def test_offline_errors_are_said_in_words(error):
 def test_other_download_failures_are_said_in_words():
     import errno
 
-    from eczema_tracker.gui.dialogs.download_failed_dialog import describe_download_failure
+    from eczema_tracker.gui.models.download_failed_dialog import describe_download_failure
 
     assert describe_download_failure(TimeoutError("timed out")).reason == "timeout"
     full = OSError(errno.ENOSPC, "No space left on device")
@@ -372,15 +372,15 @@ def test_no_jargon_on_screen_in_these_dialogs(qtbot, tmp_path):
     from types import SimpleNamespace
 
     from eczema_tracker.app.settings import Settings
-    from eczema_tracker.gui.dialogs.download_failed_dialog import (
+    from eczema_tracker.gui.dialogs.help_dialog import HelpDialog
+    from eczema_tracker.gui.dialogs.settings_dialog import SettingsDialog
+    from eczema_tracker.gui.models.download_failed_dialog import (
         DownloadFailedDialog,
         describe_download_failure,
     )
-    from eczema_tracker.gui.dialogs.help_dialog import HelpDialog
-    from eczema_tracker.gui.dialogs.models_dialog import ModelsDialog
-    from eczema_tracker.gui.dialogs.personal_model_dialog import Mistake, PersonalModelDialog
-    from eczema_tracker.gui.dialogs.settings_dialog import SettingsDialog
-    from eczema_tracker.gui.widgets.timeline import TimelineView
+    from eczema_tracker.gui.models.personal_dialog import Mistake, PersonalModelDialog
+    from eczema_tracker.gui.models.status_dialog import ModelsDialog
+    from eczema_tracker.gui.timeline.view import TimelineView
     from eczema_tracker.ml.sources import source_status
 
     seggpt = _model_folder(tmp_path / "seggpt", "seggpt", ["SegGptForImageSegmentation"])
@@ -417,7 +417,7 @@ def test_no_jargon_in_the_library_and_model_status(qtbot, window, tmp_path):
     fill_store(win.store, tmp_path / "photos", 3)
     win.refresh()
     assert_no_jargon(visible_texts(win.library))
-    from eczema_tracker.gui.dialogs.models_dialog import ModelStatusDialog
+    from eczema_tracker.gui.models.status_dialog import ModelStatusDialog
 
     dialog = ModelStatusDialog(win.analysis.model_status_report(), win)
     qtbot.addWidget(dialog)

@@ -16,8 +16,8 @@ from widgets_dialogs_support import blob_mask, fill_store, open_window
 
 from eczema_tracker.app import model_sources
 from eczema_tracker.app.settings import Settings
-from eczema_tracker.gui.dialogs.download_failed_dialog import DownloadFailure
-from eczema_tracker.gui.dialogs.models_dialog import (
+from eczema_tracker.gui.models.download_failed_dialog import DownloadFailure
+from eczema_tracker.gui.models.status_dialog import (
     BUNDLED_DINO_NOTE,
     KNOWN_DOWNLOAD_SIZES,
     ModelStatusDialog,
@@ -25,6 +25,7 @@ from eczema_tracker.gui.dialogs.models_dialog import (
     human_size,
 )
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.ml import sources as ml_sources
 
 WAIT_MS = 30000
 SEGGPT, DINO = "BAAI/seggpt-vit-large", "facebook/dino-vitb16"
@@ -41,7 +42,7 @@ def window(qtbot):
 def fake_downloads(monkeypatch):
     """``download_source`` that only records what it was asked for."""
     asked: list[str] = []
-    monkeypatch.setattr(model_sources, "download_source", lambda spec, **_k: asked.append(spec))
+    monkeypatch.setattr(ml_sources, "download_source", lambda spec, **_k: asked.append(spec))
     return asked
 
 
@@ -87,7 +88,7 @@ def test_a_second_download_is_not_started_while_one_runs(qtbot, window, monkeypa
         asked.append(spec)
         release.wait(WAIT_MS / 1000)
 
-    monkeypatch.setattr(model_sources, "download_source", slow_download)
+    monkeypatch.setattr(ml_sources, "download_source", slow_download)
     scripted.model_action = "download"
     win.actions_by_name["models"].trigger()  # Models ▸ Model status… ▸ Download
     qtbot.waitUntil(lambda: asked == [SEGGPT], timeout=WAIT_MS)
@@ -123,7 +124,7 @@ def test_model_status_dialog_buttons(qtbot):
     ready = ModelStatusDialog(ModelStatusReport(("SegGPT: x — ready", "DINO: y — ready")))
     qtbot.addWidget(ready)
     assert not ready.download_button.isEnabled() and ready.folders_button.isEnabled()
-    status = model_sources.source_status(DINO)
+    status = ml_sources.source_status(DINO)
     switched_off = ModelStatusDialog(
         ModelStatusReport(("DINO: …",), (("dino", status),), downloads_allowed=False)
     )
@@ -192,12 +193,12 @@ def test_the_packaged_dino_not_converted_yet_counts_as_here(qtbot, window, tiny_
 def test_the_offer_only_when_the_network_is_the_problem(monkeypatch):
     from eczema_tracker.gui.analysis_flow import _bundled_dino_offer
 
-    missing = [("dino", model_sources.source_status(DINO))]
+    missing = [("dino", ml_sources.source_status(DINO))]
     offline = DownloadFailure("offline", "…")
     monkeypatch.setattr(model_sources, "bundled_dino_installed", lambda: True)
     assert BUNDLED_DINO_NOTE in _bundled_dino_offer(offline, missing, Settings())
     assert _bundled_dino_offer(DownloadFailure("not-found", "…"), missing, Settings()) == ""
-    seggpt_only = [("seggpt", model_sources.source_status(SEGGPT))]
+    seggpt_only = [("seggpt", ml_sources.source_status(SEGGPT))]
     assert _bundled_dino_offer(offline, seggpt_only, Settings()) == ""
     chosen = Settings(dino_source=model_sources.BUNDLED_DINO)
     assert _bundled_dino_offer(offline, missing, chosen) == ""

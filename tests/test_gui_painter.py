@@ -14,15 +14,15 @@ from widgets_dialogs_support import fill_store, open_window, record_analysis
 
 from eczema_tracker.core import paths
 from eczema_tracker.core.imaging import open_image
-from eczema_tracker.gui.dialogs.mask_editor import BRUSH_SIZE_KEY, MaskEditorDialog
+from eczema_tracker.gui.painter.canvas import MaskPainter
+from eczema_tracker.gui.painter.editor import BRUSH_SIZE_KEY, MaskEditorDialog
+from eczema_tracker.gui.painter.fill import close_hairlines, connected_area
+from eczema_tracker.gui.painter.history import MaskHistory
 from eczema_tracker.gui.widgets.mask_colors import (
     PROMPT_MASK_COLOR,
     PROMPT_MASK_COLOR_NAME,
     RESULT_MASK_COLOR,
 )
-from eczema_tracker.gui.widgets.mask_painter import MaskPainter
-from eczema_tracker.gui.widgets.painter_fill import close_hairlines, connected_area
-from eczema_tracker.gui.widgets.painter_history import MaskHistory
 from eczema_tracker.gui.widgets.result_badges import BADGES
 from eczema_tracker.gui.window_layout import LAYOUT_FILE
 

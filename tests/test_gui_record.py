@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 from widgets_dialogs_support import fill_store, open_window, record_analysis
 
 from eczema_tracker.app.changes import StoreChanges
-from eczema_tracker.app.timeline_figure import (
+from eczema_tracker.app.timeline.figure import (
     CourseBar,
     DailyPoint,
     DayMarkPoint,
@@ -21,9 +21,9 @@ from eczema_tracker.app.timeline_figure import (
     TimelineData,
 )
 from eczema_tracker.core.poem import POEM_ATTRIBUTION, POEM_QUESTIONS
-from eczema_tracker.gui.dialogs.checkin_dialog import CheckinDialog
+from eczema_tracker.gui.record.checkin_dialog import CheckinDialog
 from eczema_tracker.gui.store_session import StoreSession
-from eczema_tracker.gui.widgets.timeline import TimelineView
+from eczema_tracker.gui.timeline.view import TimelineView
 
 TODAY = date.today()
 WAIT_MS = 15000  # background writes on a machine shared with other work
@@ -256,7 +256,7 @@ def test_daily_row_saves_todays_numbers_without_rating_a_photo(qtbot, window, tm
 def test_after_midnight_the_untouched_number_is_not_yesterdays(qtbot, stored_on_the_2nd):
     """Only the box edited after midnight is written for the new day: the other one keeps
     the new day's stored number, never the one shown from yesterday."""
-    from eczema_tracker.gui.widgets.daily_numbers_row import DailyNumbersRow
+    from eczema_tracker.gui.record.daily_numbers_row import DailyNumbersRow
 
     clock = [date(2026, 3, 1)]
     saved: list[tuple[date, int | None, int | None]] = []
@@ -540,7 +540,7 @@ def test_calendars_grey_out_future_days(qtbot, window, which):
         dialog = CheckinDialog(win, today=today)
         edit = dialog.date_edit
     else:
-        from eczema_tracker.gui.dialogs.treatments_dialog import TreatmentsDialog
+        from eczema_tracker.gui.record.treatments_dialog import TreatmentsDialog
 
         dialog = TreatmentsDialog(win.session, win, today=today)
         win.store.add_treatment("Betnovate", "topical_corticosteroid", "potent")

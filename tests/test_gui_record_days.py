@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication
 from widgets_dialogs_support import open_window
 
 from eczema_tracker.app.changes import StoreChanges
-from eczema_tracker.gui.dialogs.checkin_dialog import CheckinDialog
-from eczema_tracker.gui.dialogs.record_days_dialog import DayRow, RecordDaysDialog
+from eczema_tracker.gui.record.checkin_dialog import CheckinDialog
+from eczema_tracker.gui.record.days_dialog import DayRow, RecordDaysDialog
 
 TODAY = date.today()
 DAY_A = TODAY - timedelta(days=9)
@@ -109,7 +109,7 @@ def test_a_date_changed_to_a_day_with_a_checkin_loads_it_and_typed_answers_stay_
     stored = {DAY_A: POEM_18}
 
     def day_values(day):
-        from eczema_tracker.gui.dialogs.checkin_dialog import DayValues
+        from eczema_tracker.gui.record.checkin_dialog import DayValues
 
         return DayValues(answers=stored.get(day))
 

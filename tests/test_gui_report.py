@@ -11,8 +11,8 @@ from pypdf import PdfReader
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.gui.dialogs.report_dialog import ReportDialog
-from eczema_tracker.gui.report_flow import ReportFlow, show_report_dialog, suggested_file_name
+from eczema_tracker.gui.report.dialog import ReportDialog
+from eczema_tracker.gui.report.flow import ReportFlow, show_report_dialog, suggested_file_name
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.store import Store
 from tests.report_support import NAME, SITES, populate
@@ -103,7 +103,7 @@ def test_report_is_built_in_the_background_from_the_menu_flow(qtbot, window, tmp
 
 def test_a_cancelled_report_writes_nothing(qtbot, window, tmp_path):
     win, info = window
-    from eczema_tracker.app.report_data import check_request
+    from eczema_tracker.app.report.request import check_request
 
     flow = ReportFlow(win)
     out = tmp_path / "out"

@@ -19,8 +19,8 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QLabel
 
 from eczema_tracker.gui.screen_fit import MIN_FRAME
-from eczema_tracker.gui.trust_flow import SiteTrust
-from eczema_tracker.gui.widgets.trust_summary import MODELS_MISSING, TrustSummary
+from eczema_tracker.gui.trust.flow import SiteTrust
+from eczema_tracker.gui.trust.summary import MODELS_MISSING, TrustSummary
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DIALOGS = [

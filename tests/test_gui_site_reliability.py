@@ -11,18 +11,19 @@ import pytest
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.app import services, trust, trust_kept
+from eczema_tracker.app import analysis_models
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
+from eczema_tracker.app.trust import agreement as trust
 from eczema_tracker.core.severity_scale import NO_LESION_CHECK_PHOTO
-from eczema_tracker.gui.dialogs.disagreement_dialog import DisagreementDialog, compare_weakest
 from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.gui.trust_flow import SiteTrust, TrustFlow
+from eczema_tracker.gui.trust.disagreement_dialog import DisagreementDialog, compare_weakest
+from eczema_tracker.gui.trust.flow import SiteTrust, TrustFlow
+from eczema_tracker.gui.trust.summary import TrustSummary
 from eczema_tracker.gui.widgets.mask_colors import PROMPT_MASK_COLOR, RESULT_MASK_COLOR
 from eczema_tracker.gui.widgets.photo_view import PhotoView
-from eczema_tracker.gui.widgets.trust_summary import TrustSummary
 from eczema_tracker.ml.familiarity import PromptAgreement
 from eczema_tracker.store import Store
 from tests.report_support import populate
@@ -53,7 +54,7 @@ def test_the_summary_line_of_a_zero_agreement_site_is_loud(qtbot, record):
     store, _ids = record
     summary = TrustSummary()
     qtbot.addWidget(summary)
-    checked = trust_kept.newest_agreement(store, UNSURE)
+    checked = trust.newest_agreement(store, UNSURE)
     agreeing = PromptAgreement(
         ious=(0.9, 0.8), keys=("1", "2"), used=((1,), (0,)), k_used=1, note=""
     )
@@ -107,13 +108,13 @@ def test_show_it_shows_what_seggpt_found_next_to_the_painted_mask(qtbot, record)
     host = QWidget()
     qtbot.addWidget(host)
     session = StoreSession(store, host)
-    agreement = trust_kept.newest_agreement(store, UNSURE)
+    agreement = trust.newest_agreement(store, UNSURE)
     segmenter = CornerSegmenter()
     shown: list[DisagreementDialog] = []
     compare_weakest(
         host,
         session,
-        services.PipelineCache(),
+        analysis_models.PipelineCache(),
         Settings(),
         agreement,
         segmenter_for=lambda *_args: contextlib.nullcontext(segmenter),
@@ -147,9 +148,9 @@ def test_a_finished_check_tells_the_views_that_read_the_sites_trust(qtbot, recor
     )
 
     def disagreeing(store, site, pipelines, choice, *, progress=None, cancel=None):
-        key = trust_kept.prompt_set_key(store, site)
+        key = trust.prompt_set_key(store, site)
         found = trust.prompt_agreement(store, site, CornerSegmenter(), k=choice.k)
-        trust_kept.keep_agreement(store, found, key, trust_kept.model_key(choice))
+        trust.keep_agreement(store, found, key, trust.model_key(choice))
         return found
 
     host = QWidget()
@@ -158,7 +159,7 @@ def test_a_finished_check_tells_the_views_that_read_the_sites_trust(qtbot, recor
     told: list[StoreChanges] = []
     session.changed.connect(told.append)
     flow = TrustFlow(
-        session, services.PipelineCache(), settings, parent=host, agreement=disagreeing
+        session, analysis_models.PipelineCache(), settings, parent=host, agreement=disagreeing
     )
     qtbot.waitUntil(lambda: not flow.busy, timeout=20000)
     assert any(c.agreements and c.sites == {UNSURE} for c in told)

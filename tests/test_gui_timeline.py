@@ -14,7 +14,8 @@ from widgets_dialogs_support import fill_store, open_window, record_analysis
 
 from eczema_tracker.core.output_files import OutputFileError
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.gui.widgets.timeline import TimelineView, describe_point, to_local_naive
+from eczema_tracker.gui.timeline.points import describe_point, to_local_naive
+from eczema_tracker.gui.timeline.view import TimelineView
 from eczema_tracker.store import Store
 
 

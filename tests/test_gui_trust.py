@@ -14,15 +14,16 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from eczema_tracker.app import services, trust, trust_kept
+from eczema_tracker.app import analysis_models
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
+from eczema_tracker.app.trust import agreement as trust
 from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.gui.main_window import MainWindow
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.gui.trust_flow import TrustFlow
-from eczema_tracker.gui.widgets.trust_summary import MODELS_MISSING, TrustSummary
+from eczema_tracker.gui.trust.flow import TrustFlow
+from eczema_tracker.gui.trust.summary import MODELS_MISSING, TrustSummary
 from eczema_tracker.store import Store
 from tests.tiny_models import make_tiny_dino, make_tiny_seggpt
 
@@ -101,7 +102,7 @@ def flow_for(qtbot):
         kwargs = {} if agreement is None else {"agreement": agreement}
         if yield_to is not None:
             kwargs["yield_to"] = yield_to
-        cache = services.PipelineCache() if pipelines is None else pipelines
+        cache = analysis_models.PipelineCache() if pipelines is None else pipelines
         flow = TrustFlow(session, cache, settings, parent=host, **kwargs)
         flow.updated.connect(summary.show_sites)
         return flow, summary, session
@@ -172,7 +173,7 @@ def test_a_prompt_change_checks_the_site_again_with_the_real_tiny_seggpt(
     assert later_summary.site_text(SITE) == summary.site_text(SITE)
 
 
-class SpyCache(services.PipelineCache):
+class SpyCache(analysis_models.PipelineCache):
     """A PipelineCache that records every model asked for (and loads none)."""
 
     def __init__(self) -> None:
@@ -186,13 +187,13 @@ class SpyCache(services.PipelineCache):
 
 def keep_for(store: Store, settings: Settings, ious=(0.9, 0.6, 0.3)) -> None:
     """Keep an agreement result of the site's current prompts (as an earlier run did)."""
-    choice = services.model_choice(settings, store)
+    choice = analysis_models.model_choice(settings, store)
     ids = [r.photo_id for r in store.prompts(SITE)]
     n = len(ids)
     store.keep_prompt_agreement(
         SITE,
-        trust_kept.prompt_set_key(store, SITE),
-        trust_kept.model_key(choice),
+        trust.prompt_set_key(store, SITE),
+        trust.model_key(choice),
         photo_ids=ids,
         ious=list(ious)[:n],
         used=[[j for j in range(n) if j != i][:2] for i in range(n)],
@@ -204,7 +205,7 @@ def keep_for(store: Store, settings: Settings, ious=(0.9, 0.6, 0.3)) -> None:
 def test_a_kept_result_shows_at_start_up_without_models_or_checking(
     qtbot, store, tiny_settings, flow_for, monkeypatch
 ):
-    import eczema_tracker.gui.trust_flow as trust_flow
+    import eczema_tracker.gui.trust.flow as trust_flow
 
     ids = ids_of(store)
     for pid in ids[:3]:

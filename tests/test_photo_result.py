@@ -14,9 +14,10 @@ from matplotlib.figure import Figure
 from pypdf import PdfReader
 
 from eczema_tracker.app.photo_result import photo_result
-from eczema_tracker.app.report_data import check_request, gather_report
-from eczema_tracker.app.report_pdf import write_report
-from eczema_tracker.app.timeline_figure import draw_timeline, gather_timeline_data
+from eczema_tracker.app.report.data import gather_report
+from eczema_tracker.app.report.pdf import write_report
+from eczema_tracker.app.report.request import check_request
+from eczema_tracker.app.timeline.figure import draw_timeline, gather_timeline_data
 from eczema_tracker.cli import main
 from eczema_tracker.core.severity_scale import NO_ECZEMA_FOUND
 from eczema_tracker.gui.library_state import LibraryState

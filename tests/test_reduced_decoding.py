@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eczema_tracker.app import services
+from eczema_tracker.app import analysis_models, services
 from eczema_tracker.cli import main
 from eczema_tracker.core import imaging
 from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, AnalysisPipeline, resize_mask
@@ -99,7 +99,7 @@ def test_a_large_stored_photo_is_analysed_reduced_with_a_full_size_mask(large_ph
         for pid in (first, second):
             photo = store.photo(pid)
             store.set_prompt_mask(pid, _centre_blob(photo.width, photo.height))
-        cache = services.PipelineCache()
+        cache = analysis_models.PipelineCache()
         cache.get(tiny_choice)  # the models' own memory is not what is measured
         with _PeakMemory() as peak:
             summary = services.analyse_photos(store, cache, tiny_choice, [rotated])
@@ -119,7 +119,7 @@ def test_stored_prompts_are_decoded_reduced_with_their_masks_shrunk(large_photos
         store.import_paths(large_photos[:1], "left arm")
         photo = store.photos()[0]
         store.set_prompt_mask(photo.id, _centre_blob(photo.width, photo.height))
-        (prompt,) = services.site_prompts(store, "left arm")
+        (prompt,) = analysis_models.site_prompts(store, "left arm")
     assert max(prompt.image.size) == ANALYSIS_MAX_SIDE
     assert prompt.mask.shape == (prompt.image.height, prompt.image.width)
     assert prompt.mask.mean() == pytest.approx(0.0625, abs=0.002)

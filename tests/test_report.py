@@ -9,18 +9,12 @@ from pathlib import Path
 import pytest
 from pypdf import PageObject, PdfReader
 
-from eczema_tracker.app import report_pdf as report_layout
-from eczema_tracker.app.report_data import (
-    PhotoPoint,
-    ReportInputError,
-    check_request,
-    default_paper,
-    gather_report,
-    strip_points,
-)
-from eczema_tracker.app.report_document import ReportDocument
-from eczema_tracker.app.report_pdf import day_text, write_report
-from eczema_tracker.app.report_summary import model_sentence, week_heading
+from eczema_tracker.app.report import pdf as report_layout
+from eczema_tracker.app.report.data import PhotoPoint, gather_report, strip_points
+from eczema_tracker.app.report.document import ReportDocument
+from eczema_tracker.app.report.pdf import day_text, write_report
+from eczema_tracker.app.report.request import ReportInputError, check_request, default_paper
+from eczema_tracker.app.report.summary import model_sentence, week_heading
 from eczema_tracker.cli import CliError, common_options
 from eczema_tracker.commands import report_command
 from eczema_tracker.core.jobs import Cancelled
@@ -477,7 +471,7 @@ def test_grades_of_a_personal_model_kept_off_are_left_out_and_the_report_says_wh
 
 def test_a_date_with_two_old_checkins_counts_once_and_the_report_says_so(tmp_path):
     """Issue 21 item 2: an old store's second POEM of a date ("First 18 … Check-ins 4")."""
-    from eczema_tracker.app.report_summary import _poem_rows
+    from eczema_tracker.app.report.summary import _poem_rows
 
     start = date(2026, 3, 2)
     with Store.open(tmp_path / "store") as store:
@@ -577,7 +571,7 @@ def test_the_report_timeline_names_its_months(tmp_path):
 
 
 def test_the_default_range_spans_the_record_at_most_a_year():
-    from eczema_tracker.app.report_request import default_range
+    from eczema_tracker.app.report.request import default_range
 
     today = date(2026, 12, 7)
     assert default_range(None, today) == (date(2026, 9, 8), today)  # empty: the last 3 months

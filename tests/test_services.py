@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eczema_tracker.app import personal_severity, services
+from eczema_tracker.app import analysis_models, personal_severity, services
 from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml.severity import SeverityModel, SeverityModelMismatch
 from eczema_tracker.store import Store
@@ -34,7 +34,7 @@ def test_analyse_records_results_and_skips_sites_without_prompts(store, tiny_cho
     for pid in ids[:2]:
         store.set_prompt_mask(pid, blob(store.photo(pid)))
     face = store.photos("face")[0].id
-    cache = services.PipelineCache()
+    cache = analysis_models.PipelineCache()
     progress, outcomes = [], []
     summary = services.analyse_photos(
         store,
@@ -69,7 +69,7 @@ def test_analyse_records_results_and_skips_sites_without_prompts(store, tiny_cho
 
 
 def test_pipeline_cache_loads_once_and_swaps_only_the_severity_model(tiny_choice, tmp_path):
-    cache = services.PipelineCache()
+    cache = analysis_models.PipelineCache()
     first = cache.get(tiny_choice)
     assert cache.get(tiny_choice) is first
     encoder = first.encoder
@@ -80,7 +80,7 @@ def test_pipeline_cache_loads_once_and_swaps_only_the_severity_model(tiny_choice
         epochs=2,
     )
     model.save(tmp_path / "m.safetensors")
-    scored = services.ModelChoice(
+    scored = analysis_models.ModelChoice(
         **{
             **tiny_choice.__dict__,
             "severity_model_path": str(tmp_path / "m.safetensors"),
@@ -97,7 +97,7 @@ def test_cancelled_analysis_records_nothing_more(store, tiny_choice):
         store.set_prompt_mask(pid, blob(store.photo(pid)))
     with pytest.raises(Cancelled):
         services.analyse_photos(
-            store, services.PipelineCache(), tiny_choice, ids, cancel=lambda: True
+            store, analysis_models.PipelineCache(), tiny_choice, ids, cancel=lambda: True
         )
     assert all(store.current_analysis(pid) is None for pid in ids)
 
@@ -178,14 +178,14 @@ def test_a_severity_model_of_another_backbone_does_not_stop_segmentation(
         store.set_prompt_mask(pid, blob(store.photo(pid)))
     other = SeverityModel(16, backbone_source="facebook/dino-vits16")
     other.save(tmp_path / "other.safetensors")
-    choice = services.ModelChoice(
+    choice = analysis_models.ModelChoice(
         **{
             **tiny_choice.__dict__,
             "severity_model_path": str(tmp_path / "other.safetensors"),
             "severity_model_id": 7,
         }
     )
-    summary = services.analyse_photos(store, services.PipelineCache(), choice, ids[2:])
+    summary = services.analyse_photos(store, analysis_models.PipelineCache(), choice, ids[2:])
     assert sorted(summary.analysed) == sorted(ids[2:])
     assert "another DINO model" in summary.describe()
     assert all(store.current_analysis(pid).probabilities is None for pid in ids[2:])

@@ -11,13 +11,13 @@ import pytest
 from matplotlib.figure import Figure
 from pypdf import PdfReader
 
-from eczema_tracker.app import trust, trust_kept
-from eczema_tracker.app.report_data import gather_report
-from eczema_tracker.app.report_pdf import write_report
-from eczema_tracker.app.report_request import check_request
-from eczema_tracker.app.report_summary import unreliable_lines
-from eczema_tracker.app.timeline_data import gather_timeline_data
-from eczema_tracker.app.timeline_figure import draw_timeline
+from eczema_tracker.app.report.data import gather_report
+from eczema_tracker.app.report.pdf import write_report
+from eczema_tracker.app.report.request import check_request
+from eczema_tracker.app.report.summary import unreliable_lines
+from eczema_tracker.app.timeline.data import gather_timeline_data
+from eczema_tracker.app.timeline.figure import draw_timeline
+from eczema_tracker.app.trust import agreement as trust
 from eczema_tracker.cli import main
 from eczema_tracker.core.severity_scale import (
     NO_ECZEMA_FOUND,
@@ -47,7 +47,7 @@ def keep_check(store: Store, site: str, ious: list[float]) -> None:
     n = len(ids)
     store.keep_prompt_agreement(
         site,
-        trust_kept.prompt_set_key(store, site),
+        trust.prompt_set_key(store, site),
         "models-test",
         photo_ids=ids,
         ious=ious,
@@ -111,7 +111,7 @@ def test_a_site_whose_examples_disagree_is_not_reliable_and_says_why(record):
     assert trust.site_reliability(store, SURE).reliable  # one example: nothing to judge yet
     assert set(trust.unreliable_sites(store, [UNSURE, SURE])) == {UNSURE}
     # the summary's sentence says so too, not "Your examples agree"
-    said = trust_kept.newest_agreement(store, UNSURE).describe()
+    said = trust.newest_agreement(store, UNSURE).describe()
     assert said.startswith("Your examples disagree: 0 % overlap")
     assert "(0 %). Below 35 %: results not reliable yet — paint another example." in said
 
@@ -195,7 +195,7 @@ class CornerSegmenter:
 
 def test_the_weakest_example_is_shown_with_what_seggpt_found_in_it(record):
     store, info = record
-    agreement = trust_kept.newest_agreement(store, UNSURE)
+    agreement = trust.newest_agreement(store, UNSURE)
     segmenter = CornerSegmenter()
     found = trust.weakest_disagreement(store, agreement, segmenter)
     assert found is not None and found.photo_id == agreement.weakest_photo_id

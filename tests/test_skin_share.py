@@ -13,16 +13,16 @@ import pytest
 import torch
 from PIL import Image
 
-from eczema_tracker.app import services
+from eczema_tracker.app import analysis_models, services
 from eczema_tracker.cli import main
 from eczema_tracker.core import imaging, mask_labels
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.pipeline import AnalysisPipeline, resize_labelled_mask
 from eczema_tracker.ml.seggpt import Prompt, SegGptSegmenter, Segmentation, prompt_class_map
 from eczema_tracker.store import Store, db
-from eczema_tracker.store.backup import export_store
+from eczema_tracker.store.backup.export import export_store
+from eczema_tracker.store.backup.restore import restore_store
 from eczema_tracker.store.csv_export import export_csv
-from eczema_tracker.store.restore import restore_store
 from tests.ml_support import box_mask, tiny_dino_dir, tiny_seggpt_dir  # noqa: F401
 from tests.tiny_models import make_tiny_seggpt
 
@@ -391,7 +391,7 @@ def test_a_site_with_skin_prompts_records_the_share_and_both_masks(tiny_choice, 
         ids = [p.id for p in store.photos()]
         for pid in ids[:2]:
             store.set_prompt_mask(pid, _skin_mask_of(store.photo(pid)))
-        summary = services.analyse_photos(store, services.PipelineCache(), tiny_choice, ids)
+        summary = services.analyse_photos(store, analysis_models.PipelineCache(), tiny_choice, ids)
         assert sorted(summary.analysed) == sorted(ids)
         for pid in ids:
             analysis = store.current_analysis(pid)
@@ -403,7 +403,7 @@ def test_a_site_with_skin_prompts_records_the_share_and_both_masks(tiny_choice, 
         # the same site with binary prompts: no share
         for pid in ids[:2]:
             store.set_prompt_mask(pid, _skin_mask_of(store.photo(pid)) == 255)
-        services.analyse_photos(store, services.PipelineCache(), tiny_choice, ids[2:])
+        services.analyse_photos(store, analysis_models.PipelineCache(), tiny_choice, ids[2:])
         assert store.current_analysis(ids[2]).lesion_share_of_skin is None
 
 

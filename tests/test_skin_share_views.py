@@ -10,10 +10,10 @@ import pytest
 from matplotlib.figure import Figure
 
 from eczema_tracker.app.compare import SHARE_OF_PHOTO, SHARE_OF_SKIN, site_photos
-from eczema_tracker.app.report_data import gather_report
-from eczema_tracker.app.report_request import ReportRequest
-from eczema_tracker.app.timeline_data import gather_timeline_data
-from eczema_tracker.app.timeline_figure import draw_timeline
+from eczema_tracker.app.report.data import gather_report
+from eczema_tracker.app.report.request import ReportRequest
+from eczema_tracker.app.timeline.data import gather_timeline_data
+from eczema_tracker.app.timeline.figure import draw_timeline
 from eczema_tracker.store import Store
 from tests.report_support import ellipse_mask, synthetic_photo
 

@@ -7,9 +7,9 @@ import pytest
 
 from eczema_tracker.store import Store, db
 from eczema_tracker.store.agreements import KEPT_PER_SITE
-from eczema_tracker.store.backup import export_store
-from eczema_tracker.store.check import check_store
-from eczema_tracker.store.restore import restore_store
+from eczema_tracker.store.backup.export import export_store
+from eczema_tracker.store.backup.restore import restore_store
+from eczema_tracker.store.check.checker import check_store
 
 RESULT = {
     "photo_ids": [3, 1, 2],

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from eczema_tracker.store import BackupError, Store, StoreLockedError, db
-from eczema_tracker.store.backup import export_store
-from eczema_tracker.store.restore import restore_store
+from eczema_tracker.store.backup.export import export_store
+from eczema_tracker.store.backup.restore import restore_store
 
 TABLES = ("photo", "mask_file", "prompt_mask_version", "prompt", "analysis", "rating",
           "severity_model", "site_prompt_change")  # fmt: skip
@@ -145,7 +145,7 @@ def test_restore_refuses_a_non_empty_store_without_force(full_store, tmp_path, e
 def test_failed_restore_leaves_the_old_store(full_store, tmp_path, monkeypatch):
     out = tmp_path / "backup.zip"
     export_store(full_store, out)
-    from eczema_tracker.store import restore
+    from eczema_tracker.store.backup import restore
 
     def broken_check(*args):
         raise BackupError("simulated failure while checking the new store")
@@ -159,8 +159,8 @@ def test_failed_restore_leaves_the_old_store(full_store, tmp_path, monkeypatch):
 
 
 def test_recovery_leaves_a_running_restore_alone(full_store, tmp_path):
+    from eczema_tracker.store.backup.recovery import OLD, finish_interrupted_swap, swap_path
     from eczema_tracker.store.lock import WriterLock
-    from eczema_tracker.store.recovery import OLD, finish_interrupted_swap, swap_path
 
     old = swap_path(full_store, OLD, "89abcdef")
     full_store.rename(old)

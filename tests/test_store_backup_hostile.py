@@ -22,8 +22,8 @@ from backup_tampering import read_manifest, rebuild_backup
 
 from eczema_tracker.cli import main
 from eczema_tracker.store import BackupError, Store, StoreError, db
-from eczema_tracker.store.backup import export_store
-from eczema_tracker.store.restore import restore_store
+from eczema_tracker.store.backup.export import export_store
+from eczema_tracker.store.backup.restore import restore_store
 
 POSIX = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes and special files")
 
@@ -370,7 +370,7 @@ def test_restore_from_dev_zero_or_a_fifo_is_refused_at_once(tmp_path):
 # ----------------------------------------------------------------- 11. faults: one line each
 def test_disk_full_during_export_is_one_line_and_leaves_nothing(small_store, tmp_path,
                                                                monkeypatch, capsys):  # fmt: skip
-    from eczema_tracker.store import backup as backup_module
+    from eczema_tracker.store.backup import export as backup_module
 
     real = backup_module._add_member
     calls = []
@@ -392,7 +392,7 @@ def test_disk_full_during_export_is_one_line_and_leaves_nothing(small_store, tmp
 def test_export_refuses_early_when_the_disk_is_too_small(small_store, tmp_path, monkeypatch):
     import shutil
 
-    from eczema_tracker.store import backup as backup_module
+    from eczema_tracker.store.backup import export as backup_module
 
     monkeypatch.setattr(
         backup_module.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10, 10, 10)

@@ -1,4 +1,4 @@
-"""The store check (eczema_tracker.store.check): each planted fault found, the safe ones repaired.
+"""The store check (eczema_tracker.store.check.checker): each planted fault found, the safe ones repaired.
 
 Every test plants one fault behind the app's back in a copy of a small store holding photos,
 a painted prompt mask, an analysis with the person's correction, a rating and a severity model.
@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from eczema_tracker.store import Store, db
-from eczema_tracker.store.check import check_store, quick_check_store
+from eczema_tracker.store.check.checker import check_store, quick_check_store
 
 SIZE = (48, 64)  # height, width
 
@@ -355,8 +355,8 @@ def test_a_damaged_database_page_is_found_and_never_written_to(store):
 # -- a fresh restore, a store never set up ---------------------------------------------------
 def test_a_fresh_complete_restore_is_healthy(store, tmp_path):
     """Backups hold no thumbnails (a cache): their absence is a note, not a problem."""
-    from eczema_tracker.store.backup import export_store
-    from eczema_tracker.store.restore import restore_store
+    from eczema_tracker.store.backup.export import export_store
+    from eczema_tracker.store.backup.restore import restore_store
 
     folder, _ = store
     export_store(folder, tmp_path / "backup.zip")

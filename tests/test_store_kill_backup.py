@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 from eczema_tracker.store import Store, StoreError, db, files
-from eczema_tracker.store.backup import export_store
-from eczema_tracker.store.restore import restore_store
+from eczema_tracker.store.backup.export import export_store
+from eczema_tracker.store.backup.restore import restore_store
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
 
@@ -51,9 +51,9 @@ CHILD = textwrap.dedent(
                 step()
             return real(*args, **kwargs)
         return wrapper
-    from eczema_tracker.store import backup
-    from eczema_tracker.store.backup import export_store
-    from eczema_tracker.store.restore import restore_store
+    from eczema_tracker.store.backup import export as backup
+    from eczema_tracker.store.backup.export import export_store
+    from eczema_tracker.store.backup.restore import restore_store
     add_member = backup._add_member
     def counted_member(*args):
         step()  # a kill before each member: the zip is half-written

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from eczema_tracker.store import Store, db
-from eczema_tracker.store.backup import export_store
-from eczema_tracker.store.restore import restore_store
+from eczema_tracker.store.backup.export import export_store
+from eczema_tracker.store.backup.restore import restore_store
 
 
 @pytest.fixture()

@@ -12,7 +12,7 @@ import pytest
 
 from eczema_tracker.store import Store, StoreError, StoreReadOnlyError
 from eczema_tracker.store.errors import RecordInputError
-from eczema_tracker.store.record_values import CheckinExistsError
+from eczema_tracker.store.record.values import CheckinExistsError
 
 TODAY = date.today()
 YESTERDAY = TODAY - timedelta(days=1)

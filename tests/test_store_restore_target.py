@@ -23,9 +23,9 @@ import pytest
 
 from eczema_tracker.cli import main
 from eczema_tracker.store import BackupError, Store, StoreError
-from eczema_tracker.store.backup import export_store
-from eczema_tracker.store.check import check_store
-from eczema_tracker.store.restore import restore_store
+from eczema_tracker.store.backup.export import export_store
+from eczema_tracker.store.backup.restore import restore_store
+from eczema_tracker.store.check.checker import check_store
 from tests.test_store_backup import _rows, full_store  # noqa: F401
 
 
@@ -139,7 +139,7 @@ def test_a_reader_between_the_staging_folder_and_its_lock_leaves_the_restore_alo
     full_store, other_backup, monkeypatch
 ):
     """The worst moment: the staging folder exists, its lock is not taken yet."""
-    from eczema_tracker.store import restore
+    from eczema_tracker.store.backup import restore
     from eczema_tracker.store.lock import WriterLock
 
     backup, other = other_backup
@@ -202,7 +202,7 @@ def test_readers_during_repeated_restores_never_spoil_one(full_store, other_back
 
 def test_a_reader_neither_finishes_nor_undoes_an_interrupted_restore(full_store, tmp_path):
     """What a killed restore left is put right by the next writer, never by a reader."""
-    from eczema_tracker.store.recovery import OLD, STAGING, swap_path
+    from eczema_tracker.store.backup.recovery import OLD, STAGING, swap_path
 
     before = _rows(full_store)
     old = swap_path(full_store, OLD, "0123abcd")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from eczema_tracker.app.timeline_figure import (
+from eczema_tracker.app.timeline.figure import (
     CourseBar,
     DailyPoint,
     DayMarkPoint,

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eczema_tracker.app import services, trust, trust_kept
+from eczema_tracker.app import analysis_models, services
+from eczema_tracker.app.trust import agreement as trust
+from eczema_tracker.app.trust import examples as trust_examples
 from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml.familiarity import ExampleSpace
 from eczema_tracker.store import Store, db
@@ -34,7 +36,7 @@ def test_a_prompt_photo_analysed_is_familiar_at_distance_0_and_it_is_kept(store,
     for pid in ids[:3]:
         photo = store.photo(pid)
         store.set_prompt_mask(pid, box(photo.height, photo.width))
-    summary = services.analyse_photos(store, services.PipelineCache(), tiny_choice, ids)
+    summary = services.analyse_photos(store, analysis_models.PipelineCache(), tiny_choice, ids)
     assert sorted(summary.analysed) == sorted(ids)
     for pid in ids[:3]:
         a = store.current_analysis(pid)
@@ -43,11 +45,13 @@ def test_a_prompt_photo_analysed_is_familiar_at_distance_0_and_it_is_kept(store,
     assert other.nearest_prompt_distance is not None and other.nearest_prompt_distance > 0
     assert other.familiar is None and other.prompt_distance_scale is None
     sources = store.retrieval_feature_sources(ids)
-    assert len(sources) == 2 and any(s.endswith(trust.FAMILIARITY_FEATURES) for s in sources)
+    assert len(sources) == 2 and any(
+        s.endswith(trust_examples.FAMILIARITY_FEATURES) for s in sources
+    )
     for source in sources:  # every analysed photo's [CLS] and familiarity features are kept
         assert sorted(store.kept_retrieval_features(ids, source)) == sorted(ids)
     kept = store.kept_retrieval_features(
-        ids, next(s for s in sources if s.endswith(trust.FAMILIARITY_FEATURES))
+        ids, next(s for s in sources if s.endswith(trust_examples.FAMILIARITY_FEATURES))
     )
     space = ExampleSpace(np.stack([kept[i] for i in ids[:3]]), own_features={ids[3]: kept[ids[3]]})
     judged = space.judge(kept[ids[3]], key=ids[3])
@@ -86,12 +90,12 @@ def test_noise_is_unlike_against_a_bound_calibrated_from_the_sites_own_photos(
         for p in prompts:
             store.set_prompt_mask(p.id, box(p.height, p.width))
         noisy = next(p for p in photos if p.original_name == "noise.png")
-        services.analyse_photos(store, services.PipelineCache(), tiny_choice, [noisy.id])
+        services.analyse_photos(store, analysis_models.PipelineCache(), tiny_choice, [noisy.id])
         a = store.current_analysis(noisy.id)
         assert a.familiar is False and a.prompt_distance_scale is not None
         assert a.nearest_prompt_distance > a.prompt_distance_scale
         sources = [s for s in store.retrieval_feature_sources([p.id for p in photos])]
-        source = next(s for s in sources if s.endswith(trust.FAMILIARITY_FEATURES))
+        source = next(s for s in sources if s.endswith(trust_examples.FAMILIARITY_FEATURES))
         assert len(store.kept_retrieval_features([p.id for p in photos], source)) == len(photos)
 
 
@@ -156,7 +160,7 @@ def test_prompt_agreement_is_cancellable(store):
 def test_prompt_agreement_with_the_real_seggpt_class(store, tiny_choice):
     for p in store.photos("left arm")[:3]:
         store.set_prompt_mask(p.id, box(p.height, p.width))
-    cache = services.PipelineCache()
+    cache = analysis_models.PipelineCache()
     result = trust.seggpt_agreement(store, "left arm", cache, tiny_choice)
     assert len(result.agreement.ious) == 3 and all(0 <= v <= 1 for v in result.agreement.ious)
     assert cache.pool_lock.acquire(blocking=False)  # released again
@@ -177,15 +181,15 @@ def test_next_to_paint_is_the_photo_farthest_from_its_nearest_prompt(store):
         ids[3]: np.array([0.0, 0.0, 1.0]),  # unlike them: paint this one
     }
     store.keep_retrieval_features(features, "tiny@1024")
-    pick = trust.next_to_paint(store, "left arm")
+    pick = trust_examples.next_to_paint(store, "left arm")
     assert pick is not None and pick.photo_id == ids[3] and pick.candidates == 2
     assert pick.distance == pytest.approx(1.0)
-    assert trust.next_to_paint(store, "nowhere") is None
+    assert trust_examples.next_to_paint(store, "nowhere") is None
     # familiarity features kept later beside the [CLS] (another order) are not read for it
     swapped = {ids[0]: features[ids[0]], ids[1]: features[ids[1]]}
     swapped |= {ids[2]: features[ids[3]], ids[3]: features[ids[2]]}
-    store.keep_retrieval_features(swapped, "tiny@1024" + trust.FAMILIARITY_FEATURES)
-    pick = trust.next_to_paint(store, "left arm")
+    store.keep_retrieval_features(swapped, "tiny@1024" + trust_examples.FAMILIARITY_FEATURES)
+    pick = trust_examples.next_to_paint(store, "left arm")
     assert pick is not None and pick.photo_id == ids[3]
 
 
@@ -289,7 +293,7 @@ class CountingSegGpt:
         return self._fake.segment(index, others)
 
 
-class NoModels(services.PipelineCache):
+class NoModels(analysis_models.PipelineCache):
     """A PipelineCache that fails the test if a model is asked for."""
 
     def get(self, *args, **kwargs):
@@ -303,7 +307,7 @@ def counting(monkeypatch):
     return CountingSegGpt
 
 
-CHOICE = services.ModelChoice(dino="dino-a", seggpt="seggpt-a", k=2)
+CHOICE = analysis_models.ModelChoice(dino="dino-a", seggpt="seggpt-a", k=2)
 
 
 def paint_three(store) -> list[int]:
@@ -316,7 +320,7 @@ def paint_three(store) -> list[int]:
 
 def test_a_kept_agreement_is_reused_without_segmenting_or_loading_a_model(store, counting):
     paint_three(store)
-    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is None
+    assert trust.kept_agreement(store, "left arm", CHOICE) is None
     first = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
     assert counting.opened == ["open"] and len(counting.segmented) == 3
     assert first.computed_at is None and first.mean_iou == 1.0
@@ -324,7 +328,7 @@ def test_a_kept_agreement_is_reused_without_segmenting_or_loading_a_model(store,
     assert counting.opened == ["open"] and len(counting.segmented) == 3  # nothing new
     assert again.photo_ids == first.photo_ids and again.agreement == first.agreement
     assert again.describe() == first.describe() and again.computed_at
-    cheap = trust_kept.kept_agreement(store, "left arm", CHOICE)
+    cheap = trust.kept_agreement(store, "left arm", CHOICE)
     assert cheap is not None and cheap.agreement == first.agreement
     fresh = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE, reuse=False)
     assert len(counting.segmented) == 6 and fresh.agreement == first.agreement
@@ -333,16 +337,16 @@ def test_a_kept_agreement_is_reused_without_segmenting_or_loading_a_model(store,
 def test_a_new_mask_version_or_another_prompt_invalidates_the_kept_result(store, counting):
     ids = paint_three(store)
     trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
-    before = trust_kept.prompt_set_key(store, "left arm")
+    before = trust.prompt_set_key(store, "left arm")
     photo = store.photo(ids[1])
     store.set_prompt_mask(ids[1], box(photo.height, photo.width, rows=(2, 1), cols=(3, 1)))
-    assert trust_kept.prompt_set_key(store, "left arm") != before
-    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is None
+    assert trust.prompt_set_key(store, "left arm") != before
+    assert trust.kept_agreement(store, "left arm", CHOICE) is None
     changed = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
     assert len(counting.opened) == 2 and changed.weakest_photo_id == ids[1]
     assert changed.agreement.ious[changed.photo_ids.index(ids[1])] < 0.2
     store.unset_prompt(ids[2])  # a removed prompt changes the set too
-    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is None
+    assert trust.kept_agreement(store, "left arm", CHOICE) is None
     assert trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE).k_used == 1
     assert len(counting.opened) == 3
 
@@ -351,22 +355,20 @@ def test_another_model_or_k_invalidates_the_kept_result(store, counting):
     paint_three(store)
     trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
     for other in (
-        services.ModelChoice(dino="dino-a", seggpt="seggpt-b", k=2),
-        services.ModelChoice(dino="dino-b", seggpt="seggpt-a", k=2),
-        services.ModelChoice(dino="dino-a", seggpt="seggpt-a", k=1),
+        analysis_models.ModelChoice(dino="dino-a", seggpt="seggpt-b", k=2),
+        analysis_models.ModelChoice(dino="dino-b", seggpt="seggpt-a", k=2),
+        analysis_models.ModelChoice(dino="dino-a", seggpt="seggpt-a", k=1),
     ):
-        assert trust_kept.model_key(other) != trust_kept.model_key(CHOICE)
-        assert trust_kept.kept_agreement(store, "left arm", other) is None
-    same = services.ModelChoice(dino="dino-a", seggpt="seggpt-a", k=2, device="cuda")
-    assert (
-        trust_kept.kept_agreement(store, "left arm", same) is not None
-    )  # the device plays no part
+        assert trust.model_key(other) != trust.model_key(CHOICE)
+        assert trust.kept_agreement(store, "left arm", other) is None
+    same = analysis_models.ModelChoice(dino="dino-a", seggpt="seggpt-a", k=2, device="cuda")
+    assert trust.kept_agreement(store, "left arm", same) is not None  # the device plays no part
     trust.seggpt_agreement(store, "left arm", NoModels(), replace_k(CHOICE, 1))
     assert len(counting.opened) == 2
-    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is not None  # both are kept
+    assert trust.kept_agreement(store, "left arm", CHOICE) is not None  # both are kept
 
 
-def replace_k(choice: services.ModelChoice, k: int) -> services.ModelChoice:
+def replace_k(choice: analysis_models.ModelChoice, k: int) -> analysis_models.ModelChoice:
     from dataclasses import replace
 
     return replace(choice, k=k)
@@ -377,17 +379,17 @@ def test_a_corrupt_kept_row_is_ignored_and_checked_again(store, counting):
     trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
     with store._write() as conn:
         conn.execute('UPDATE prompt_agreement SET result = \'{"photo_ids": [1, 2], "ious": \'')
-    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is None
+    assert trust.kept_agreement(store, "left arm", CHOICE) is None
     again = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
     assert len(counting.opened) == 2 and again.mean_iou == 1.0
-    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is not None  # kept again, whole
+    assert trust.kept_agreement(store, "left arm", CHOICE) is not None  # kept again, whole
     # a well-formed row of other photos under this key (copied by hand) is not believed
-    key, models = trust_kept.prompt_set_key(store, "left arm"), trust_kept.model_key(CHOICE)
+    key, models = trust.prompt_set_key(store, "left arm"), trust.model_key(CHOICE)
     store.keep_prompt_agreement(
         "left arm", key, models, photo_ids=[901, 902, 903], ious=[1, 1, 1],
         used=[[1, 2], [0, 2], [0, 1]], k_used=2,
     )  # fmt: skip
-    assert trust_kept.kept_agreement(store, "left arm", CHOICE) is None
+    assert trust.kept_agreement(store, "left arm", CHOICE) is None
 
 
 def test_a_result_of_prompts_that_changed_while_it_ran_is_not_kept(store, monkeypatch):
@@ -411,7 +413,7 @@ def test_the_kept_order_follows_the_prompts_current_order(store, counting):
     store.set_prompt_mask(wrong.id, box(wrong.height, wrong.width, rows=(2, 1), cols=(3, 1)))
     first = trust.seggpt_agreement(store, "left arm", NoModels(), CHOICE)
     store.update_photo(wrong.id, taken_at="1999-01-01T10:00:00")  # now the oldest prompt
-    kept = trust_kept.kept_agreement(store, "left arm", CHOICE)
+    kept = trust.kept_agreement(store, "left arm", CHOICE)
     assert kept.photo_ids[0] == wrong.id and kept.photo_ids != first.photo_ids
     assert kept.weakest_photo_id == wrong.id and kept.weakest_taken_at.startswith("1999")
     assert sorted(kept.agreement.ious) == sorted(first.agreement.ious)
@@ -425,7 +427,7 @@ def test_the_kept_order_follows_the_prompts_current_order(store, counting):
 def test_the_agreement_side_is_the_analysis_size():
     from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE
 
-    assert trust_kept.AGREEMENT_SIDE == ANALYSIS_MAX_SIDE
+    assert trust.AGREEMENT_SIDE == ANALYSIS_MAX_SIDE
 
 
 # -- retrieval features in batches ---------------------------------------------------------------
@@ -455,12 +457,15 @@ def test_photo_features_go_through_the_encoder_in_batches_and_stop_between_them(
         ids = sorted(p.id for p in s.photos())
         stopping = CountingEncoder(cancel_after=2)
         with pytest.raises(Cancelled):
-            trust.photo_features(s, ids, stopping, cancel=stopping.cancel)
+            trust_examples.photo_features(s, ids, stopping, cancel=stopping.cancel)
         assert stopping.batches == [3, 3]
-        source = trust.feature_source_of(stopping)
+        source = trust_examples.feature_source_of(stopping)
         assert len(s.kept_retrieval_features(ids, source)) == 6  # each batch kept as it came
         encoder = CountingEncoder()
-        features = trust.photo_features(s, ids, encoder)
+        features = trust_examples.photo_features(s, ids, encoder)
         assert encoder.batches == [2] and features.shape == (8, 3)  # only the 2 left
         again = CountingEncoder()
-        assert np.array_equal(trust.photo_features(s, ids, again), features) and not again.batches
+        assert (
+            np.array_equal(trust_examples.photo_features(s, ids, again), features)
+            and not again.batches
+        )

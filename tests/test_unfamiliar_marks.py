@@ -13,7 +13,13 @@ from pypdf import PdfReader
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QColor, QImage
 
-from eczema_tracker.app.familiarity_text import (
+from eczema_tracker.app.report.data import gather_report
+from eczema_tracker.app.report.pdf import write_report
+from eczema_tracker.app.report.request import check_request
+from eczema_tracker.app.report.summary import unfamiliar_footnote
+from eczema_tracker.app.timeline.data import gather_timeline_data
+from eczema_tracker.app.timeline.figure import draw_timeline
+from eczema_tracker.app.trust.familiarity_text import (
     UNFAMILIAR_COLOR,
     UNFAMILIAR_EXPLAINED,
     UNFAMILIAR_FOOTNOTE,
@@ -23,12 +29,8 @@ from eczema_tracker.app.familiarity_text import (
     is_unfamiliar,
     sentence,
 )
-from eczema_tracker.app.report_data import check_request, gather_report
-from eczema_tracker.app.report_pdf import write_report
-from eczema_tracker.app.report_summary import unfamiliar_footnote
-from eczema_tracker.app.timeline_data import gather_timeline_data
-from eczema_tracker.app.timeline_figure import draw_timeline
 from eczema_tracker.gui.library_state import LibraryState
+from eczema_tracker.gui.timeline.points import describe_point
 from eczema_tracker.gui.widgets.library_view import (
     LibraryView,
     PhotoListModel,
@@ -37,7 +39,6 @@ from eczema_tracker.gui.widgets.library_view import (
 )
 from eczema_tracker.gui.widgets.photo_view import PhotoView
 from eczema_tracker.gui.widgets.thumbnail_loader import ThumbnailLoader
-from eczema_tracker.gui.widgets.timeline_points import describe_point
 from eczema_tracker.store import Store
 from tests.report_support import ellipse_mask, populate, synthetic_photo
 

@@ -9,10 +9,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from eczema_tracker.app import model_sources, services, warm_up
+from eczema_tracker.app import analysis_models, model_sources, services, warm_up
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.core.jobs import Cancelled
 from eczema_tracker.ml import acceleration, threads
+from eczema_tracker.ml import sources as ml_sources
 from eczema_tracker.store import Store
 from tests.test_gui_app import _blob_mask, answers, import_photos, tiny_sources, window  # noqa: F401
 
@@ -31,11 +32,11 @@ def store(eczema_photo_paths):
 # -- services ----------------------------------------------------------------------------------
 def test_warm_up_pipeline_loads_warms_once_and_changes_no_result(store, tiny_choice):
     ids = [p.id for p in store.photos("left arm")]
-    cold = services.PipelineCache()
+    cold = analysis_models.PipelineCache()
     expected = services.analyse_photos(store, cold, tiny_choice, ids[2:])
     first = store.current_analysis(ids[2])
 
-    warm = services.PipelineCache()
+    warm = analysis_models.PipelineCache()
     timings = warm_up.warm_up_pipeline(warm, tiny_choice, full=True)
     assert warm.loaded_choice == tiny_choice
     assert {"load", "dino", "seggpt", "total"} <= set(timings)
@@ -53,7 +54,7 @@ def test_the_full_pass_is_kept_for_half_precision_paths(tiny_choice, monkeypatch
     # The path under test is set here, not taken from the CPU the suite runs on: a CPU without
     # native bf16 (AVX2 only) takes the float32 path.
     monkeypatch.setattr(acceleration, "cpu_bf16_support", lambda: None)
-    cache = services.PipelineCache()
+    cache = analysis_models.PipelineCache()
     pipeline = cache.get(tiny_choice)
     assert pipeline.segmenter.path.dtype == "float32"
     assert not warm_up.full_warm_up_pays(pipeline)
@@ -64,7 +65,7 @@ def test_the_full_pass_is_kept_for_half_precision_paths(tiny_choice, monkeypatch
 
 
 def test_a_cancelled_warm_up_stops_between_layers_and_leaves_the_pipeline_usable(tiny_choice):
-    pipeline = services.PipelineCache().get(tiny_choice)
+    pipeline = analysis_models.PipelineCache().get(tiny_choice)
     layers = pipeline.segmenter.model.model.encoder.layers
     ran: list[int] = []
     counting = [layer.mlp.register_forward_hook(lambda *_: ran.append(1)) for layer in layers]
@@ -81,7 +82,7 @@ def test_a_cancelled_warm_up_stops_between_layers_and_leaves_the_pipeline_usable
 
 
 def test_an_analysis_waits_for_a_warm_up_and_can_be_cancelled_meanwhile(store, tiny_choice):
-    cache = services.PipelineCache()
+    cache = analysis_models.PipelineCache()
     ids = [p.id for p in store.photos("left arm")]
     release, holding = threading.Event(), threading.Event()
 
@@ -239,7 +240,7 @@ def test_start_up_warm_up_never_downloads_or_asks(
     window.settings.dino_source = Settings().dino_source  # a hub model, not downloaded here
     window.settings.seggpt_source = Settings().seggpt_source
     asked: list[object] = []
-    monkeypatch.setattr(model_sources, "download_source", lambda *a, **k: asked.append(a))
+    monkeypatch.setattr(ml_sources, "download_source", lambda *a, **k: asked.append(a))
     _two_prompts(qtbot, window, eczema_photo_paths)
     said = len(answers.messages)
     task = window.analysis.warm_up()

@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from eczema_tracker.gui.widgets.mask_painter import MaskPainter  # noqa: E402
+from eczema_tracker.gui.painter.canvas import MaskPainter  # noqa: E402
 
 
 def timed(label: str, action) -> None:

@@ -31,8 +31,8 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from eczema_tracker.core.imaging import open_image  # noqa: E402
-from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog  # noqa: E402
-from eczema_tracker.gui.widgets.timeline import TimelineView  # noqa: E402
+from eczema_tracker.gui.painter.editor import MaskEditorDialog  # noqa: E402
+from eczema_tracker.gui.timeline.view import TimelineView  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PHOTO_DIR = REPO.parent / "shared" / "data" / "eczema_photos" / "images"
@@ -204,11 +204,11 @@ def year_and_dialog_shots(app: QApplication, out: Path, hold: float) -> list[str
     from PySide6.QtCore import QEventLoop, QThreadPool, QTimer
 
     from eczema_tracker.app.settings import Settings
-    from eczema_tracker.gui.dialogs.download_failed_dialog import (
+    from eczema_tracker.gui.main_window import MainWindow
+    from eczema_tracker.gui.models.download_failed_dialog import (
         DownloadFailedDialog,
         describe_download_failure,
     )
-    from eczema_tracker.gui.main_window import MainWindow
 
     with tempfile.TemporaryDirectory(prefix="eczema-shots-") as tmp:
         store = year_store(Path(tmp) / "store", DEFAULT_PHOTO_DIR)

@@ -2,7 +2,7 @@
 and the box around the lesion a picture is cropped to (no Qt).
 
 Used by the Compare view (``gui/dialogs/compare_dialog.py``) and by the report's "then and now"
-pair (:mod:`.report_then_and_now`). A photo counts as *analysed* when it has a mask shown (the
+pair (:mod:`eczema_tracker.app.report.then_and_now`). A photo counts as *analysed* when it has a mask shown (the
 person's own or the app's) and so a lesion area; the default pair is a site's first and latest
 analysed photo. The area shown goes through :func:`lesion_area`, the one place that decides which
 share a comparison speaks of.
@@ -20,10 +20,10 @@ import numpy as np
 from PIL import Image
 
 from eczema_tracker.app import personal_severity
-from eczema_tracker.app.familiarity_text import point_is_unfamiliar
 from eczema_tracker.app.photo_result import graded_by, point_result
-from eczema_tracker.app.timeline_data import to_local_naive
-from eczema_tracker.app.trust import result_in_doubt, site_reliability
+from eczema_tracker.app.timeline.data import to_local_naive
+from eczema_tracker.app.trust.agreement import result_in_doubt, site_reliability
+from eczema_tracker.app.trust.familiarity_text import point_is_unfamiliar
 from eczema_tracker.core.severity_scale import CLASS_NAMES, NO_ECZEMA_FOUND, NO_LESION_CHECK_PHOTO
 
 if TYPE_CHECKING:

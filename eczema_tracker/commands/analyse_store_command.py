@@ -18,7 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from eczema_tracker.app.photo_result import photo_result
-from eczema_tracker.app.trust import result_in_doubt, site_reliability
+from eczema_tracker.app.trust.agreement import result_in_doubt, site_reliability
 from eczema_tracker.commands.common import (
     INTERRUPTED_CODE,
     UNFAMILIAR_TEXT,
@@ -127,7 +127,7 @@ def _outcome_text(row: dict[str, Any]) -> str:
 
 def run_analyse_store(args: argparse.Namespace) -> int:
     """``eczema-tracker analyse-store [--site S] [--all | --stale] [--json] [models...]``."""
-    from eczema_tracker.app import services
+    from eczema_tracker.app import analysis_models, services
 
     counts = {"analysed": 0, "skipped": 0, "failed": 0}
     with open_store(args.data_dir) as store:
@@ -145,7 +145,7 @@ def run_analyse_store(args: argparse.Namespace) -> int:
 
             return services.analyse_photos(
                 store,
-                services.PipelineCache(),
+                analysis_models.PipelineCache(),
                 choice,
                 photo_ids,
                 progress=bar,

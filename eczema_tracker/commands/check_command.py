@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def run_check(args: argparse.Namespace) -> int:
     """``eczema-tracker check``."""
-    from eczema_tracker.store.check import check_store
+    from eczema_tracker.store.check.checker import check_store
 
     progress, done = _progress(not args.json)
     try:

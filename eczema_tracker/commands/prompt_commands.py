@@ -39,8 +39,9 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     import numpy as np
 
-    from eczema_tracker.app.services import ModelChoice
-    from eczema_tracker.app.trust import PhotoToPaint, SiteAgreement
+    from eczema_tracker.app.analysis_models import ModelChoice
+    from eczema_tracker.app.trust.agreement import SiteAgreement
+    from eczema_tracker.app.trust.examples import PhotoToPaint
     from eczema_tracker.store import PhotoRecord
 
 
@@ -117,7 +118,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def model_choice_from_args(args: argparse.Namespace, store: Store) -> ModelChoice:
     """The app's model choice (settings and the active severity model), with this command's
     --dino/--seggpt/--k/--device instead where given."""
-    from eczema_tracker.app import services
+    from eczema_tracker.app import analysis_models
     from eczema_tracker.app.settings import Settings
 
     if args.k is not None and args.k < 1:
@@ -132,7 +133,7 @@ def model_choice_from_args(args: argparse.Namespace, store: Store) -> ModelChoic
     if loaded.load_problem:
         print(f"eczema-tracker: warning: {loaded.load_problem}", file=sys.stderr)
     settings = replace(loaded, **{k: v for k, v in overrides.items() if v is not None})
-    return services.model_choice(settings, store)
+    return analysis_models.model_choice(settings, store)
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -305,7 +306,9 @@ def known_site(store: Store, name: str) -> str:
 def run_prompts_check(args: argparse.Namespace) -> int:
     """``eczema-tracker prompts check [--site S] [--json] [models...]``: per site, how well its
     examples agree (the app's SegGPT) and the photo to paint next."""
-    from eczema_tracker.app import services, trust
+    from eczema_tracker.app import analysis_models
+    from eczema_tracker.app.trust import agreement as trust
+    from eczema_tracker.app.trust import examples as trust_examples
 
     with open_store(args.data_dir) as store:
         sites = [known_site(store, args.site)] if args.site is not None else store.sites()
@@ -316,7 +319,7 @@ def run_prompts_check(args: argparse.Namespace) -> int:
         choice = replace(
             model_choice_from_args(args, store), severity_model_path=None, severity_model_id=None
         )
-        pipelines = services.PipelineCache()
+        pipelines = analysis_models.PipelineCache()
 
         def check(ctrl_c: CtrlC, bar: ProgressBar) -> None:
             # The only writes are retrieval features kept for later: Ctrl+C never cuts one
@@ -333,7 +336,9 @@ def run_prompts_check(args: argparse.Namespace) -> int:
                         reuse=not args.recheck,
                     )
                     encoder = pipelines.get(choice, progress=bar, cancel=ctrl_c.cancel).encoder
-                    pick = trust.next_to_paint(store, site, encoder=encoder, cancel=ctrl_c.cancel)
+                    pick = trust_examples.next_to_paint(
+                        store, site, encoder=encoder, cancel=ctrl_c.cancel
+                    )
                     row = agreement.to_json()
                     row["paint_next"] = None if pick is None else pick.to_json()
                     bar.print(json.dumps(row) if args.json else _check_text(agreement, pick))
@@ -349,7 +354,7 @@ def _check_text(agreement: SiteAgreement, pick: PhotoToPaint | None) -> str:
     if result is None:
         text = f"{agreement.site}: {agreement.note}."
     else:
-        from eczema_tracker.app import trust
+        from eczema_tracker.app.trust import agreement as trust
 
         reliability = trust.reliability_of(agreement)
         verb = "agree" if reliability.reliable else "disagree"

@@ -29,13 +29,13 @@ from eczema_tracker.commands.common import (
 )
 from eczema_tracker.core.poem import POEM_ATTRIBUTION, POEM_MAX_ANSWER, POEM_QUESTIONS, score_poem
 from eczema_tracker.store import StoreError
-from eczema_tracker.store.record_days import RecordedDay
-from eczema_tracker.store.record_values import (
+from eczema_tracker.store.record.values import (
     POTENCIES,
     TREATMENT_KINDS,
     UNCHANGED,
     CheckinRecord,
     CourseRecord,
+    RecordedDay,
     TreatmentRecord,
     parse_day,
     today,

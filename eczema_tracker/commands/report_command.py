@@ -75,9 +75,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def run_report(args: argparse.Namespace) -> int:
     """``eczema-tracker report [--from D] [--to D] [--site S ...] [--name T] --out FILE.pdf``."""
-    from eczema_tracker.app.report_data import ReportInputError, check_request, gather_report
-    from eczema_tracker.app.report_pdf import write_report
-    from eczema_tracker.app.report_request import default_range
+    from eczema_tracker.app.report.data import gather_report
+    from eczema_tracker.app.report.pdf import write_report
+    from eczema_tracker.app.report.request import ReportInputError, check_request, default_range
 
     today = date.today()
     try:  # before the store opens (a missing end stands in for the default it will get)

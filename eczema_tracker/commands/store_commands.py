@@ -14,9 +14,9 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
-from eczema_tracker.app.familiarity_text import point_is_unfamiliar
 from eczema_tracker.app.photo_result import PhotoResult, point_result
-from eczema_tracker.app.trust import result_in_doubt, site_reliability
+from eczema_tracker.app.trust.agreement import result_in_doubt, site_reliability
+from eczema_tracker.app.trust.familiarity_text import point_is_unfamiliar
 from eczema_tracker.cli import CliError
 from eczema_tracker.commands.common import escape_control_characters
 from eczema_tracker.core.jobs import ProgressCallback
@@ -283,7 +283,7 @@ def run_export(args: argparse.Namespace) -> int:
         from eczema_tracker.commands.record_commands import run_export_csv
 
         return run_export_csv(args)
-    from eczema_tracker.store.backup import export_store
+    from eczema_tracker.store.backup.export import export_store
 
     progress, done = _progress_bar(True, "file")
     with _store_errors():
@@ -301,7 +301,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_restore(args: argparse.Namespace) -> int:
     """``eczema-tracker restore FILE.zip [--force]``."""
-    from eczema_tracker.store.restore import restore_store
+    from eczema_tracker.store.backup.restore import restore_store
 
     progress, done = _progress_bar(True, "file")
     with _store_errors():

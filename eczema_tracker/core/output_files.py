@@ -40,7 +40,7 @@ from eczema_tracker.core.errors import UserError
 
 #: What the app names the temp files of its outputs: ``.<target name>.eczema-<8 chars>.tmp``.
 TEMP_FILE_NAME = re.compile(r"^\..+\.eczema-[a-z0-9]{8}\.tmp$")
-#: Work folders of backups (``store/backup.py``: ``.export-<random>``) and CSV exports
+#: Work folders of backups (``store/backup/export.py``: ``.export-<random>``) and CSV exports
 #: (``store/csv_export.py``: ``.eczema-record-<random>.partial``).
 WORK_FOLDER_NAME = re.compile(r"^\.(export-[A-Za-z0-9_]+|eczema-record-[A-Za-z0-9_]+\.partial)$")
 #: The ledger of outputs being written (in the cache folder): one locked entry per write.

@@ -3,7 +3,7 @@
 Models are checked before the first analysis: a local folder that is missing is explained; hub
 models that are not downloaded yet are described (names, sizes) and downloaded with progress
 and cancel, or the user picks local folders instead. The loaded pipeline is kept in the
-:class:`~eczema_tracker.app.services.PipelineCache` handed in, between runs.
+:class:`~eczema_tracker.app.analysis_models.PipelineCache` handed in, between runs.
 
 The flow knows its collaborators only: the store session (it announces what an analysis wrote
 as ``StoreChanges(analyses=True)``; the views refresh themselves), the pipeline cache, the
@@ -20,22 +20,23 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.app import model_sources, personal_severity, services, warm_up
+from eczema_tracker.app import analysis_models, model_sources, personal_severity, services, warm_up
 from eczema_tracker.app.changes import StoreChanges
-from eczema_tracker.app.model_sources import SourceStatus
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.core.jobs import CancelCheck, Cancelled, ProgressCallback
 from eczema_tracker.gui.flow_host import ModelQuestions
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.ml import sources as ml_sources
+from eczema_tracker.ml.sources import SourceStatus
 
 if TYPE_CHECKING:
-    from eczema_tracker.gui.dialogs.download_failed_dialog import (
+    from eczema_tracker.gui.models.download_failed_dialog import (
         DownloadFailedDialog,
         DownloadFailure,
     )
-    from eczema_tracker.gui.dialogs.model_folder_check import FolderCheck
-    from eczema_tracker.gui.dialogs.models_dialog import ModelStatusReport
+    from eczema_tracker.gui.models.folder_check import FolderCheck
+    from eczema_tracker.gui.models.status_dialog import ModelStatusReport
 
 log = logging.getLogger(__name__)
 NOT_STARTED = "Analysis not started: the models are not on this computer yet."
@@ -51,7 +52,7 @@ class AnalysisFlow(QObject):
     def __init__(
         self,
         session: StoreSession,
-        pipelines: services.PipelineCache,
+        pipelines: analysis_models.PipelineCache,
         settings: Settings,
         host: ModelQuestions,
         *,
@@ -107,14 +108,14 @@ class AnalysisFlow(QObject):
             return None
         store = self.session.store
         sites = {store.photo(pid).site for pid in photo_ids}
-        counts = services.prompt_counts(store, sites)
+        counts = analysis_models.prompt_counts(store, sites)
         lacking = sorted(s for s, n in counts.items() if n < services.MIN_PROMPTS)
         if len(lacking) == len(sites):
             self.host.show_message(
                 "info", "Paint prompt masks first", _prompts_needed_text(lacking, counts)
             )
             return None
-        choice = services.model_choice(self.settings, store)
+        choice = analysis_models.model_choice(self.settings, store)
         return self.ensure_models(choice, lambda chosen: self._run(photo_ids, chosen))
 
     def warm_up(self) -> BackgroundTask | None:
@@ -130,9 +131,11 @@ class AnalysisFlow(QObject):
         (and can be cancelled while it waits); closing the window cancels the warm-up.
         """
         store = self.session.store
-        if not any(n >= services.MIN_PROMPTS for n in services.prompt_counts(store).values()):
+        if not any(
+            n >= services.MIN_PROMPTS for n in analysis_models.prompt_counts(store).values()
+        ):
             return None
-        choice = services.model_choice(self.settings, store)
+        choice = analysis_models.model_choice(self.settings, store)
         pipelines = self.pipelines
 
         def op(_progress: ProgressCallback, cancel: CancelCheck) -> dict[str, float] | None:
@@ -159,7 +162,7 @@ class AnalysisFlow(QObject):
         self.warm_up_task = BackgroundTask(self._parent, op).failure(failed).run()
         return self.warm_up_task
 
-    def _models_on_this_computer(self, choice: services.ModelChoice) -> bool:
+    def _models_on_this_computer(self, choice: analysis_models.ModelChoice) -> bool:
         """The readiness check :meth:`ensure_models` makes, without asking or downloading:
         True when both chosen models can be loaded from this computer now."""
         loaded = self.pipelines.loaded_choice
@@ -174,8 +177,8 @@ class AnalysisFlow(QObject):
     # -- models --------------------------------------------------------------------------------
     def ensure_models(
         self,
-        choice: services.ModelChoice,
-        then: Callable[[services.ModelChoice], BackgroundTask | None],
+        choice: analysis_models.ModelChoice,
+        then: Callable[[analysis_models.ModelChoice], BackgroundTask | None],
     ) -> BackgroundTask | None:
         """Call ``then(choice)`` once both model sources are on this computer (may download
         first; the user may also pick other sources on the way, hence the argument)."""
@@ -219,19 +222,19 @@ class AnalysisFlow(QObject):
         return None
 
     def use_local_folders(
-        self, then: Callable[[services.ModelChoice], BackgroundTask | None]
+        self, then: Callable[[analysis_models.ModelChoice], BackgroundTask | None]
     ) -> BackgroundTask | None:
         """Let the person choose model folders on this computer (Settings), then go on."""
         if self.host.ask_settings():
             self.pipelines.clear()
             return self.ensure_models(
-                services.model_choice(self.settings, self.session.store), then
+                analysis_models.model_choice(self.settings, self.session.store), then
             )
         self.host.status(NOT_STARTED)
         return None
 
     def use_bundled_dino(
-        self, then: Callable[[services.ModelChoice], BackgroundTask | None] | None = None
+        self, then: Callable[[analysis_models.ModelChoice], BackgroundTask | None] | None = None
     ) -> BackgroundTask | None:
         """Use the DINO that came with the app from now on (kept in the settings), then go on
         with ``then`` (the other model may still have to be downloaded or chosen)."""
@@ -244,12 +247,14 @@ class AnalysisFlow(QObject):
         )
         if then is None:
             return None
-        return self.ensure_models(services.model_choice(self.settings, self.session.store), then)
+        return self.ensure_models(
+            analysis_models.model_choice(self.settings, self.session.store), then
+        )
 
     @staticmethod
-    def _wrong_folders(choice: services.ModelChoice) -> list[tuple[str, str, FolderCheck]]:
+    def _wrong_folders(choice: analysis_models.ModelChoice) -> list[tuple[str, str, FolderCheck]]:
         """(role, source, FolderCheck) of each chosen folder that does not hold its model."""
-        from eczema_tracker.gui.dialogs.model_folder_check import check_model_source
+        from eczema_tracker.gui.models.folder_check import check_model_source
 
         checks = [
             ("seggpt", choice.seggpt, check_model_source(choice.seggpt, "seggpt")),
@@ -258,8 +263,8 @@ class AnalysisFlow(QObject):
         return [(role, source, check) for role, source, check in checks if not check.ok]
 
     @staticmethod
-    def _missing(choice: services.ModelChoice) -> list[tuple[str, SourceStatus]]:
-        source_status = model_sources.source_status
+    def _missing(choice: analysis_models.ModelChoice) -> list[tuple[str, SourceStatus]]:
+        source_status = ml_sources.source_status
         pairs = [("seggpt", source_status(choice.seggpt)), ("dino", source_status(choice.dino))]
         return [(role, s) for role, s in pairs if not model_sources.ready_to_load(s)]
 
@@ -279,7 +284,7 @@ class AnalysisFlow(QObject):
         or, when the network is the problem and DINO was among the downloads,
         ``on_bundled_dino()`` (use the DINO that came with the app, where it is installed).
         """
-        from eczema_tracker.gui.dialogs.download_failed_dialog import describe_download_failure
+        from eczema_tracker.gui.models.download_failed_dialog import describe_download_failure
 
         if self.download_task is not None and not self.download_task.done:
             self.host.status("A download is already running.")
@@ -289,7 +294,7 @@ class AnalysisFlow(QObject):
         def op(progress: ProgressCallback, cancel: CancelCheck) -> DownloadFailure | None:
             try:
                 for spec in specs:
-                    model_sources.download_source(spec, progress=progress, cancel=cancel)
+                    ml_sources.download_source(spec, progress=progress, cancel=cancel)
             except Cancelled:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is told in words
@@ -317,7 +322,7 @@ class AnalysisFlow(QObject):
         on_local: Callable[[], object] | None,
         on_bundled_dino: Callable[[], object] | None = None,
     ) -> None:
-        from eczema_tracker.gui.dialogs.download_failed_dialog import DownloadFailedDialog
+        from eczema_tracker.gui.models.download_failed_dialog import DownloadFailedDialog
 
         log.info("download failure shown: %s (%s)", failure.text, failure.technical)
         self.host.status(failure.text)
@@ -373,15 +378,15 @@ class AnalysisFlow(QObject):
 
     def model_status_report(self) -> ModelStatusReport:
         """What Models ▸ Model status shows (see :class:`ModelStatusReport`)."""
-        from eczema_tracker.gui.dialogs.model_folder_check import check_model_source
-        from eczema_tracker.gui.dialogs.models_dialog import (
+        from eczema_tracker.gui.models.folder_check import check_model_source
+        from eczema_tracker.gui.models.status_dialog import (
             BUNDLED_DINO_NOTE,
             ModelStatusReport,
             download_note,
         )
 
-        source_status = model_sources.source_status
-        choice = services.model_choice(self.settings, self.session.store)
+        source_status = ml_sources.source_status
+        choice = analysis_models.model_choice(self.settings, self.session.store)
         lines, downloadable = [], []
         for role, name, spec in (
             ("seggpt", "SegGPT", choice.seggpt),
@@ -408,7 +413,7 @@ class AnalysisFlow(QObject):
         )
 
     # -- running ---------------------------------------------------------------------------------
-    def _run(self, photo_ids: list[int], choice: services.ModelChoice) -> BackgroundTask:
+    def _run(self, photo_ids: list[int], choice: analysis_models.ModelChoice) -> BackgroundTask:
         store, pipelines = self.session.store, self.pipelines
 
         def op(progress: ProgressCallback, cancel: CancelCheck) -> services.AnalysisRunSummary:
@@ -521,8 +526,8 @@ def _bundled_dino_offer(
     """The sentence offering the DINO that came with the app after a failed download, or ""
     when it does not apply: the network was not the problem, DINO was not being downloaded,
     it is already the DINO chosen, or its package is not installed."""
-    from eczema_tracker.gui.dialogs.download_failed_dialog import NO_NETWORK_REASONS
-    from eczema_tracker.gui.dialogs.models_dialog import BUNDLED_DINO_NOTE
+    from eczema_tracker.gui.models.download_failed_dialog import NO_NETWORK_REASONS
+    from eczema_tracker.gui.models.status_dialog import BUNDLED_DINO_NOTE
 
     roles = {role for role, _ in missing}
     if (

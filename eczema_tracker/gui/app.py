@@ -50,11 +50,11 @@ def app_icon() -> QIcon:
 def create_main_window(data_dir: str | Path | None = None) -> MainWindow:
     """Open the store and settings and build the main window (not shown yet)."""
     from eczema_tracker.app.settings import Settings
-    from eczema_tracker.app.store_api import open_store
     from eczema_tracker.gui.main_window import MainWindow
+    from eczema_tracker.store import Store
 
     application()
-    store = open_store(paths.data_dir(data_dir))
+    store = Store.open(paths.data_dir(data_dir))
     try:
         return MainWindow(store, Settings.load())
     except BaseException:

@@ -1,5 +1,5 @@
 """File ▸ Save a backup… and File ▸ Restore from a backup…: the store's own export and restore
-(through :mod:`eczema_tracker.app.store_api`), in the background with progress.
+in the background with progress.
 
 A restore replaces the whole store, so the window lets go of it first: the store is closed, the
 window is disabled while the backup is checked and put in place, and the store is opened again
@@ -26,18 +26,13 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app.settings import Settings
-from eczema_tracker.app.store_api import (
-    ExportSummary,
-    RestoreSummary,
-    Store,
-    export_store,
-    open_store,
-    restore_store,
-)
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui.flow_host import Messages
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.store import Store
+from eczema_tracker.store.backup.export import ExportSummary, export_store
+from eczema_tracker.store.backup.restore import RestoreSummary, restore_store
 
 
 class BackupHost(Messages, Protocol):
@@ -206,7 +201,7 @@ class BackupFlow(QObject):
             return restore_store(source, data_dir, force=True, progress=progress, cancel=cancel)
 
         def reopen() -> None:
-            w.adopt_store(open_store(data_dir))
+            w.adopt_store(Store.open(data_dir))
 
         saved = f" The library before was saved to {backup.path}." if backup is not None else ""
 

@@ -21,13 +21,13 @@ from PySide6.QtWidgets import (
 )
 
 from eczema_tracker.app.changes import StoreChanges
-from eczema_tracker.app.store_api import parse_iso
 from eczema_tracker.gui.flow_host import Messages
 from eczema_tracker.gui.formatting import format_day, format_day_time
 from eczema_tracker.gui.photo_actions import PhotoActions
 from eczema_tracker.gui.screen_fit import keep_on_screen
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.store.records import parse_iso
 
 
 class BinDialog(QDialog):

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from eczema_tracker.app.model_sources import SourceStatus
-    from eczema_tracker.gui.dialogs.models_dialog import ModelStatusReport
+    from eczema_tracker.gui.models.status_dialog import ModelStatusReport
     from eczema_tracker.gui.photo_edit import PhotoEdit
     from eczema_tracker.gui.widgets.photo_view import PhotoDetails
+    from eczema_tracker.ml.sources import SourceStatus
 
 
 class Messages(Protocol):

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from eczema_tracker.app import personal_severity, trust
-from eczema_tracker.app.familiarity_text import is_unfamiliar, point_is_unfamiliar
+from eczema_tracker.app import personal_severity
 from eczema_tracker.app.photo_result import point_result
-from eczema_tracker.app.store_api import PhotoRecord, Store, TimelinePoint
+from eczema_tracker.app.trust import agreement as trust
+from eczema_tracker.app.trust.familiarity_text import is_unfamiliar, point_is_unfamiliar
 from eczema_tracker.core.severity_scale import expected_score
 from eczema_tracker.gui.widgets.library_view import LibraryItem
 from eczema_tracker.gui.widgets.photo_view import PhotoDetails
+from eczema_tracker.store import Store
+from eczema_tracker.store.records import PhotoRecord, TimelinePoint
 
 
 def _when(record: PhotoRecord) -> datetime | None:

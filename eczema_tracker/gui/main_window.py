@@ -37,26 +37,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eczema_tracker.app import services
+from eczema_tracker.app import analysis_models
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.settings import Settings
-from eczema_tracker.app.store_api import ImportResult, Store
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui import screen_fit, store_problems, window_layout
 from eczema_tracker.gui.analysis_flow import AnalysisFlow
 from eczema_tracker.gui.backup_flow import BackupFlow
-from eczema_tracker.gui.dialogs.disagreement_dialog import compare_weakest
 from eczema_tracker.gui.dialogs.import_summary import guessed_date_ids, summarise_import
 from eczema_tracker.gui.keyboard_home import KeyboardHome
 from eczema_tracker.gui.library_state import LibraryState
-from eczema_tracker.gui.personal_model_flow import PersonalModelFlow
+from eczema_tracker.gui.models.personal_flow import PersonalModelFlow
 from eczema_tracker.gui.photo_actions import PhotoActions
 from eczema_tracker.gui.prompt_flow import PromptFlow
+from eczema_tracker.gui.record.flow import RecordFlow
 from eczema_tracker.gui.shown_photo import ShownPhoto
 from eczema_tracker.gui.site_choice import CurrentSite, SiteChooser
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.gui.trust_flow import TrustFlow
+from eczema_tracker.gui.timeline.panel import TimelinePanel
+from eczema_tracker.gui.trust.disagreement_dialog import compare_weakest
+from eczema_tracker.gui.trust.flow import TrustFlow
+from eczema_tracker.gui.trust.summary import SitesStrip, TrustSummary
 from eczema_tracker.gui.undo import UndoHistory
 from eczema_tracker.gui.widgets.empty_state import EmptyLibraryView
 from eczema_tracker.gui.widgets.library_view import LibraryView, PhotoListModel
@@ -64,10 +66,10 @@ from eczema_tracker.gui.widgets.photo_view import PhotoDetails, PhotoView
 from eczema_tracker.gui.widgets.status_bar import WindowStatusBar
 from eczema_tracker.gui.widgets.task_progress import TaskProgressWidget
 from eczema_tracker.gui.widgets.thumbnail_loader import ThumbnailLoader
-from eczema_tracker.gui.widgets.timeline_panel import TimelinePanel
-from eczema_tracker.gui.widgets.trust_summary import SitesStrip, TrustSummary
 from eczema_tracker.gui.window_menus import build_actions
 from eczema_tracker.gui.window_questions import IMPORT_FILE_FILTER, EditQuestionsMixin
+from eczema_tracker.store import Store
+from eczema_tracker.store.records import ImportResult
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.bin_dialog import BinDialog
@@ -94,7 +96,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.session = StoreSession(store, self)
         self.settings = settings
         self.state = LibraryState(lambda: self.session.store)
-        self.pipelines = services.PipelineCache()
+        self.pipelines = analysis_models.PipelineCache()
         self.messages: list[tuple[str, str, str]] = []  # every message shown (kind, title, text)
         self._shown_photo: int | None = None
         self._pending: StoreChanges | None = None  # changes not shown yet (writes still queued)
@@ -142,10 +144,12 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self.backup = BackupFlow(self.session, self, settings, self)
         self._bin_dialog: BinDialog | None = None
         self._build_layout()
+        self.record = RecordFlow(self)  # Record menu, check-in, today's numbers row
         self.actions_by_name = build_actions(self)
+        window_layout.place_daily_row(self, self.record.daily_row)
         # Focus Qt hands on by itself goes to the library, never into today's numbers.
         self.keyboard_home = KeyboardHome(self, self._keyboard_home_widget)
-        daily_row = self.record.daily_row  # made by build_actions
+        daily_row = self.record.daily_row
         self.keyboard_home.guard_entries(daily_row.boxes())
         daily_row.finished.connect(self.keyboard_home.go_home)
         self.undo_history.on_change = self._label_undo

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app import services
 from eczema_tracker.app.changes import StoreChanges
-from eczema_tracker.app.store_api import PhotoRecord, Store
 from eczema_tracker.core.severity_scale import CLASS_NAMES
 from eczema_tracker.gui.dialogs.set_date_dialog import SetDateDialog
 from eczema_tracker.gui.flow_host import EditHost
@@ -29,6 +28,8 @@ from eczema_tracker.gui.formatting import format_day_time
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.undo import UndoHistory
+from eczema_tracker.store import Store
+from eczema_tracker.store.records import PhotoRecord
 
 T = TypeVar("T")
 

@@ -21,17 +21,18 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app.changes import StoreChanges
-from eczema_tracker.app.store_api import PromptRecord, Store
 from eczema_tracker.core import mask_labels
 from eczema_tracker.gui.flow_host import Messages
+from eczema_tracker.gui.painter.canvas import painting_qimage
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.undo import UndoHistory
 from eczema_tracker.gui.widgets.mask_colors import PROMPT_MASK_COLOR, RESULT_MASK_COLOR
-from eczema_tracker.gui.widgets.mask_painter import painting_qimage
+from eczema_tracker.store import Store
+from eczema_tracker.store.records import PromptRecord
 
 if TYPE_CHECKING:
-    from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
+    from eczema_tracker.gui.painter.editor import MaskEditorDialog
 
 #: The status after a mask save while the painter is open (its Ctrl+Z undoes strokes) ...
 SAVED_UNDO_AFTER_CLOSE = (
@@ -205,7 +206,7 @@ class PromptFlow(QObject):
         save_text: str,
         correcting: bool,
     ) -> None:
-        from eczema_tracker.gui.dialogs.mask_editor import MaskEditorDialog
+        from eczema_tracker.gui.painter.editor import MaskEditorDialog
 
         def save(m: np.ndarray) -> None:
             self.save_in_background(

@@ -19,12 +19,12 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.app.store_api import Store
 from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.gui.widgets.image_overlay import DISPLAY_MAX_SIDE, display_image
 from eczema_tracker.gui.widgets.photo_view import PhotoDetails, PhotoView
+from eczema_tracker.store import Store
 
 T = TypeVar("T")
 #: Never decode for the view below this (a window enlarged later still looks sharp enough).

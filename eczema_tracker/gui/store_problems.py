@@ -8,9 +8,11 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMainWindow
 
-from eczema_tracker.app.store_api import Store, StoreCheck, StoreCheckResult, quick_check_store
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.store import Store
+from eczema_tracker.store.check.checker import StoreCheckResult, quick_check_store
+from eczema_tracker.store.records import StoreCheck
 
 log = logging.getLogger(__name__)
 

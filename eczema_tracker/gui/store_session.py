@@ -23,9 +23,9 @@ from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QObject,
 from PySide6.QtWidgets import QWidget
 
 from eczema_tracker.app.changes import StoreChanges
-from eczema_tracker.app.store_api import Store
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui.tasks import BackgroundTask
+from eczema_tracker.store import Store
 
 T = TypeVar("T")
 

@@ -8,16 +8,51 @@ F1 help. The Record menu and today's numbers row come from :mod:`.record_flow`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QToolBar
-
-from eczema_tracker.gui import window_layout
+from PySide6.QtWidgets import QMenuBar, QTabWidget, QToolBar
 
 if TYPE_CHECKING:
-    from eczema_tracker.gui.main_window import MainWindow
+    from eczema_tracker.gui.analysis_flow import AnalysisFlow
+    from eczema_tracker.gui.backup_flow import BackupFlow
+    from eczema_tracker.gui.models.personal_flow import PersonalModelFlow
+    from eczema_tracker.gui.photo_actions import PhotoActions
+    from eczema_tracker.gui.prompt_flow import PromptFlow
+    from eczema_tracker.gui.record.flow import RecordFlow
+    from eczema_tracker.gui.timeline.panel import TimelinePanel
+    from eczema_tracker.gui.widgets.library_view import LibraryView
+
+
+class MenuWindow(Protocol):
+    """What the actions call and where they go: the main window's flows and views, and the
+    parts of ``QMenuWindow`` the menus and toolbar are put in."""
+
+    photo_actions: PhotoActions
+    record: RecordFlow
+    backup: BackupFlow
+    prompts: PromptFlow
+    analysis: AnalysisFlow
+    personal: PersonalModelFlow
+    library: LibraryView
+    tabs: QTabWidget
+    timeline_panel: TimelinePanel
+
+    @property
+    def shown_photo(self) -> int | None: ...
+    def import_dialog(self) -> None: ...
+    def show_bin(self) -> object: ...
+    def ask_settings(self) -> bool: ...
+    def show_help(self, page: str) -> None: ...
+    def show_message(self, kind: str, title: str, text: str, details: str = "") -> None: ...
+    def undo(self) -> None: ...
+    def close(self) -> bool: ...
+    def addAction(self, action: QAction) -> None: ...  # noqa: N802 - Qt's
+    def addToolBar(self, toolbar: QToolBar) -> None: ...  # noqa: N802 - Qt's
+    def menuBar(self) -> QMenuBar: ...  # noqa: N802 - Qt's
+
 
 HELP_PAGES = {
     "help_how": ("&How it works", "how-it-works"),
@@ -26,14 +61,14 @@ HELP_PAGES = {
 }
 
 
-def _show_report_dialog(w: MainWindow) -> None:
+def _show_report_dialog(w: MenuWindow) -> None:
     # Imported on first use: the report pulls in matplotlib, which the window's start-up avoids.
-    from eczema_tracker.gui.report_flow import show_report_dialog
+    from eczema_tracker.gui.report.flow import show_report_dialog
 
     show_report_dialog(w)
 
 
-def _compare_shown_photo(w: MainWindow) -> None:
+def _compare_shown_photo(w: MenuWindow) -> None:
     # Imported on first use, like the report.
     from eczema_tracker.gui.dialogs.compare_dialog import open_compare
 
@@ -42,8 +77,16 @@ def _compare_shown_photo(w: MainWindow) -> None:
     )
 
 
-def _action(w: MainWindow, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-    action = QAction(text, w)
+def _action(
+    w: MenuWindow,
+    text: str,
+    slot: Callable[..., object],
+    shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
+    tip: str = "",
+) -> QAction:
+    # Parented to the menu bar (a child of the window, gone with it); added to the window, so
+    # its shortcut works wherever the window has focus.
+    action = QAction(text, w.menuBar())
     action.triggered.connect(slot)
     if shortcut:
         action.setShortcut(QKeySequence(shortcut))
@@ -54,14 +97,10 @@ def _action(w: MainWindow, text: str, slot, shortcut=None, tip: str = "") -> QAc
     return action
 
 
-def build_actions(w: MainWindow) -> dict[str, QAction]:
+def build_actions(w: MenuWindow) -> dict[str, QAction]:
     """Create every action of the window, its menus and toolbar; returns them by name."""
     edits = w.photo_actions
-    record = getattr(w, "record", None)
-    if record is None:
-        from eczema_tracker.gui.record_flow import RecordFlow
-
-        record = w.record = RecordFlow(w)  # type: ignore[attr-defined]
+    record = w.record
     a = {
         "import": _action(
             w,
@@ -207,9 +246,8 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
             lambda _=False, lv=level: edits.rate_selected(lv, keyed=True),
             str(level),
         )
-    w.undo_history_action = a["undo"]
     menu = w.menuBar()
-    for title, names in (
+    menus: tuple[tuple[str, tuple[str | None, ...]], ...] = (
         (
             "&File",
             ("import", "backup", "restore", "bin", None, "report", None, "settings", None, "quit"),
@@ -221,7 +259,8 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
         ("&Models", ("models", "train", "personal_model", "import_model", "rescore")),
         ("&View", ("timeline", "compare")),
         ("&Help", tuple(HELP_PAGES)),
-    ):
+    )
+    for title, names in menus:
         sub = menu.addMenu(title)
         for name in names:
             if name is None:
@@ -234,7 +273,6 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     for name in ("import", "paint", "analyse_selected", "analyse_pending", "timeline", "undo"):
         toolbar.addAction(a[name])
     w.addToolBar(toolbar)
-    window_layout.place_daily_row(w, record.daily_row)
     w.library.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
     for name in ("analyse_selected", "rate_0", "rate_1", "rate_2", "rate_3", "clear_rating"):
         w.library.addAction(a[name])

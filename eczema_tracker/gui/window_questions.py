@@ -10,16 +10,17 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from eczema_tracker.app.settings import Settings
-from eczema_tracker.app.store_api import COMMON_SITES, Store
 from eczema_tracker.core import imaging
 from eczema_tracker.gui.dialogs.site_dialog import SiteDialog, site_choices
+from eczema_tracker.store import Store
+from eczema_tracker.store.records import COMMON_SITES
 
 if TYPE_CHECKING:
-    from eczema_tracker.app.model_sources import SourceStatus
-    from eczema_tracker.gui.dialogs.models_dialog import ModelStatusReport
+    from eczema_tracker.gui.models.status_dialog import ModelStatusReport
     from eczema_tracker.gui.photo_edit import PhotoEdit
-    from eczema_tracker.gui.trust_flow import TrustFlow
+    from eczema_tracker.gui.trust.flow import TrustFlow
     from eczema_tracker.gui.widgets.photo_view import PhotoDetails
+    from eczema_tracker.ml.sources import SourceStatus
 
 #: Every suffix the importer tries (MPO and GIF included), then all files.
 IMPORT_FILE_FILTER = (
@@ -71,7 +72,7 @@ class EditQuestionsMixin(_Window):
 
     def ask_model_action(self, missing: list[tuple[str, SourceStatus]]) -> str | None:
         """ "download", "local" or None for models that are not on this computer."""
-        from eczema_tracker.gui.dialogs.models_dialog import ModelsDialog
+        from eczema_tracker.gui.models.status_dialog import ModelsDialog
 
         dialog = ModelsDialog(missing, self)
         dialog.exec()
@@ -79,7 +80,7 @@ class EditQuestionsMixin(_Window):
 
     def ask_model_status(self, report: ModelStatusReport) -> str | None:
         """Models ▸ Model status: "download", "local" (choose folders) or None (closed)."""
-        from eczema_tracker.gui.dialogs.models_dialog import ModelStatusDialog
+        from eczema_tracker.gui.models.status_dialog import ModelStatusDialog
 
         dialog = ModelStatusDialog(report, self)
         dialog.exec()

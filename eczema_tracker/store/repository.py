@@ -28,6 +28,7 @@ from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_can
 from eczema_tracker.core.severity_scale import expected_score
 from eczema_tracker.store import db, thumbnails
 from eczema_tracker.store.agreements import AgreementsMixin
+from eczema_tracker.store.backup.recovery import finish_interrupted_swap, swap_leftovers
 from eczema_tracker.store.bin import BinMixin
 from eczema_tracker.store.errors import StoreError
 from eczema_tracker.store.layout import refuse_a_folder_not_ours
@@ -35,8 +36,8 @@ from eczema_tracker.store.lock import WriterLock
 from eczema_tracker.store.maintenance import quick_check
 from eczema_tracker.store.models import SeverityModelsMixin
 from eczema_tracker.store.prompts import PromptsMixin
-from eczema_tracker.store.record import RecordMixin
-from eczema_tracker.store.record_days import RecordDaysMixin
+from eczema_tracker.store.record.days import RecordDaysMixin
+from eczema_tracker.store.record.diary import RecordMixin
 from eczema_tracker.store.records import (
     TAKEN_AT_SOURCES,
     ImportResult,
@@ -46,7 +47,6 @@ from eczema_tracker.store.records import (
     normalise_site,
     now_iso,
 )
-from eczema_tracker.store.recovery import finish_interrupted_swap, swap_leftovers
 from eczema_tracker.store.rows import (
     IN_LIBRARY,
     PHOTO_COLUMNS,

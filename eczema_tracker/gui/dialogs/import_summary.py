@@ -7,8 +7,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from eczema_tracker.app.store_api import ImportResult
 from eczema_tracker.gui.formatting import GUESSED_DATE_MARK
+from eczema_tracker.store.records import ImportResult
 
 
 def plain_reason(reason: str | None) -> str:

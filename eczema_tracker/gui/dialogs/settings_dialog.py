@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from eczema_tracker.app.model_sources import cuda_available
 from eczema_tracker.app.settings import Settings
-from eczema_tracker.gui.dialogs.model_folder_check import FolderCheck, check_model_source
+from eczema_tracker.gui.models.folder_check import FolderCheck, check_model_source
 from eczema_tracker.gui.screen_fit import keep_on_screen
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from eczema_tracker.gui.dialogs.models_dialog import KNOWN_DOWNLOAD_SIZES, human_size
+from eczema_tracker.gui.models.status_dialog import KNOWN_DOWNLOAD_SIZES, human_size
 
 FIRST_STEPS = f"""
 <h2>Welcome to Eczema Tracker</h2>

@@ -27,16 +27,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eczema_tracker.app.familiarity_text import UNFAMILIAR_NOTE, distance_text, sentence
 from eczema_tracker.app.personal_severity import KEPT_OFF_PREFIX
 from eczema_tracker.app.photo_result import PhotoResult
-from eczema_tracker.app.trust import (
+from eczema_tracker.app.trust.agreement import (
     UNRELIABLE_COLOR,
     UNRELIABLE_MARK,
     UNRELIABLE_TEXT,
     SiteReliability,
     result_in_doubt,
 )
+from eczema_tracker.app.trust.familiarity_text import UNFAMILIAR_NOTE, distance_text, sentence
 from eczema_tracker.core.severity_scale import CLASS_NAMES, ShownGrade
 from eczema_tracker.gui.formatting import GUESSED_DATE_NOTE, format_day_time
 from eczema_tracker.gui.widgets.image_overlay import ImageOverlayWidget

@@ -2,7 +2,7 @@
 
 A badge is a letter on a small disc in the thumbnail's top-right corner (prompt, analysed, out
 of date), the rating a rounded square in the bottom-left corner, and a result unlike the site's
-example photos (:mod:`eczema_tracker.app.familiarity_text`) a ring: a white disc with a
+example photos (:mod:`eczema_tracker.app.trust.familiarity_text`) a ring: a white disc with a
 coloured outline and a "?", hollow like its marker on the timeline.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from eczema_tracker.app.familiarity_text import (  # UNFAMILIAR_COLOR: re-exported
+from eczema_tracker.app.trust.familiarity_text import (  # UNFAMILIAR_COLOR: re-exported
     UNFAMILIAR_COLOR,
     UNFAMILIAR_LABEL,
     UNFAMILIAR_NOTE,

@@ -1,0 +1,1 @@
+"""The timeline panel: the view, its points and the panel around it."""

@@ -1,0 +1,1 @@
+"""Trust in the window: the checks kept up to date and the summary in the prompt panel."""

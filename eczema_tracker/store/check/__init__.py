@@ -1,0 +1,1 @@
+"""Checking the store: the checker, its file, record and inspection passes, and repair."""
