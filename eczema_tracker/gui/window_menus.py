@@ -262,11 +262,11 @@ def build_actions(w: MenuWindow) -> dict[str, QAction]:
     )
     for title, names in menus:
         sub = menu.addMenu(title)
-        for name in names:
-            if name is None:
+        for entry in names:
+            if entry is None:
                 sub.addSeparator()
             else:
-                sub.addAction(a[name])
+                sub.addAction(a[entry])
     toolbar = QToolBar("Main")
     toolbar.setObjectName("main-toolbar")
     toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
