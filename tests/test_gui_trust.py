@@ -334,12 +334,10 @@ def test_a_check_gives_way_to_an_analysis_and_runs_after_it(qtbot, store, tiny_s
 def test_missing_models_are_never_downloaded_and_the_summary_says_why(
     qtbot, store, flow_for, monkeypatch
 ):
-    import eczema_tracker.app.model_sources as model_sources
     import eczema_tracker.ml.sources as sources
 
-    downloads = []
+    downloads = []  # the one download function (the window's flows call it through ml.sources)
     monkeypatch.setattr(sources, "download_source", lambda *a, **k: downloads.append(a))
-    monkeypatch.setattr(model_sources, "download_source", lambda *a, **k: downloads.append(a))
     ids = ids_of(store)
     for pid in ids[:2]:
         store.set_prompt_mask(pid, box(store, pid))
