@@ -97,14 +97,14 @@ def test_an_oversized_file_is_refused(tmp_path):
 def test_the_cli_warns_once_on_stderr(tmp_path, monkeypatch, capsys):
     import argparse
 
-    from eczema_tracker.app import services
+    from eczema_tracker.app import analysis_models
     from eczema_tracker.commands.prompt_commands import model_choice_from_args
 
     config = tmp_path / "config"
     config.mkdir()
     (config / SETTINGS_FILE).write_text("{" * 100_000)
     monkeypatch.setenv("ECZEMA_TRACKER_CONFIG_DIR", str(config))
-    monkeypatch.setattr(services, "model_choice", lambda settings, _store: settings)
+    monkeypatch.setattr(analysis_models, "model_choice", lambda settings, _store: settings)
     args = argparse.Namespace(k=3, dino=None, seggpt=None, device=None)
     assert model_choice_from_args(args, None).k == 3
     err = capsys.readouterr().err
