@@ -451,7 +451,7 @@ class CountingEncoder:
 def test_photo_features_go_through_the_encoder_in_batches_and_stop_between_them(
     tmp_path, eczema_photo_paths, monkeypatch
 ):
-    monkeypatch.setattr(trust, "FEATURE_BATCH", 3)
+    monkeypatch.setattr(trust_examples, "FEATURE_BATCH", 3)
     with Store.open(tmp_path / "s") as s:
         s.import_paths(eczema_photo_paths[:8], "left arm")
         ids = sorted(p.id for p in s.photos())
