@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
@@ -94,3 +95,32 @@ def test_compare_says_which_share_it_compares(store_dir):
     assert [p.area_kind for p in skin] == [SHARE_OF_SKIN] * 3
     assert [p.area for p in skin] == [pytest.approx(v) for v in (0.40, 0.25, 0.10)]
     assert [p.area_kind for p in photo] == [SHARE_OF_PHOTO] * 3
+
+
+def test_compare_gives_the_painted_area_in_the_same_share(tmp_path):
+    with Store.open(tmp_path / "store") as store:
+        (pid,) = [
+            int(r.photo_id)
+            for r in store.import_paths([synthetic_photo(tmp_path / "p.jpg", 90)], site=SKIN_SITE)
+        ]
+        photo = store.photo(pid)
+        painted = np.zeros((photo.height, photo.width), np.uint8)
+        painted[: photo.height // 2] = 128  # healthy skin: the top half
+        painted[: photo.height // 4] = 255  # lesion: the top quarter (half of the skin shown)
+        store.set_prompt_mask(pid, painted)
+        store.record_analysis(
+            pid,
+            mask=ellipse_mask(photo.width, photo.height, 0.1),
+            lesion_area_fraction=0.1,
+            features=None,
+            feature_source=None,
+            probabilities=None,
+            score=None,
+            model_sources={"dino": "test"},
+            k=2,
+            lesion_share_of_skin=0.3,
+        )
+        (shown,) = site_photos(store, SKIN_SITE)
+    assert shown.area_kind == SHARE_OF_SKIN and shown.area == pytest.approx(0.3)
+    assert shown.painted_area == pytest.approx(0.5, abs=0.01)  # of the skin, not 0.25 of the photo
+    assert "(you painted 50 %)" in shown.caption()

@@ -69,7 +69,8 @@ class ComparePhoto:
     area_kind: str  #: what ``area`` is a share of, in words
     grade_label: int | None  #: the shown grade's class; None: not graded
     grade_text: str | None  #: e.g. "moderate (score 2.04 of 3)", "no eczema found in this photo"
-    #: the area of the mask the person painted (prompt or correction), shown beside the model's
+    #: the area of the mask the person painted (prompt or correction), in the same share as
+    #: ``area``, shown beside the model's
     painted_area: float | None = None
 
     @property
@@ -150,7 +151,11 @@ def site_photos(store: Store, site: str) -> list[ComparePhoto]:
                 area_kind=kind,
                 grade_label=None if grade is None else grade.label,
                 grade_text=None if grade is None else grade.text,
-                painted_area=result.painted_area_fraction,
+                painted_area=(
+                    result.painted_share_of_skin
+                    if kind == SHARE_OF_SKIN
+                    else result.painted_area_fraction
+                ),  # in the same share as ``area``
             )
         )
     photos.sort(key=lambda p: (p.taken, p.photo_id))
