@@ -161,7 +161,7 @@ def test_bug3_a_prompt_photo_shows_the_mask_painted(qtbot, window, photos):
     window.refresh()
     _show(qtbot, window, pid)
     area = window.photo_view.area.text()
-    assert area == "0.0 % of the photo (the app's result); you painted 34.0 %"
+    assert area == "0.0 % of the photo (the app's result); you painted 34.0 % of the photo"
     assert "your prompt mask" in window.photo_view.mask_state.text()
     assert window.photo_view.details.result_mask is None  # the app's empty result is not drawn
     assert window.photo_view.details.prompt_overlay is not None  # tinted off the GUI thread

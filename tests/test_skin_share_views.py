@@ -124,3 +124,24 @@ def test_compare_gives_the_painted_area_in_the_same_share(tmp_path):
     assert shown.area_kind == SHARE_OF_SKIN and shown.area == pytest.approx(0.3)
     assert shown.painted_area == pytest.approx(0.5, abs=0.01)  # of the skin, not 0.25 of the photo
     assert "(you painted 50 %)" in shown.caption()
+
+
+def test_the_photo_view_names_both_shares_for_a_skin_site():
+    from eczema_tracker.app.photo_result import photo_result
+    from eczema_tracker.gui.widgets.photo_view import area_text
+
+    skin = photo_result(
+        model_area_fraction=0.1,
+        model_share_of_skin=0.3,
+        painted_area_fraction=0.25,
+        painted_share_of_skin=0.5,
+    )
+    assert area_text(skin) == (
+        "30.0 % of the skin shown, 10.0 % of the photo (the app's result); "
+        "you painted 50.0 % of the skin"
+    )
+    photo = photo_result(model_area_fraction=0.1, painted_area_fraction=0.25)
+    assert (
+        area_text(photo)
+        == "10.0 % of the photo (the app's result); you painted 25.0 % of the photo"
+    )

@@ -466,7 +466,16 @@ def area_text(result: PhotoResult | None) -> str:
         return "not analysed yet"
     if result.area_kind == "painted":
         return f"{100 * result.area_fraction:.1f} % as you painted it (not analysed yet)"
-    text = f"{100 * result.area_fraction:.1f} % of the photo (the app's result)"
+    if result.share_of_skin is not None:  # the site's examples mark healthy skin
+        text = (
+            f"{100 * result.share_of_skin:.1f} % of the skin shown, "
+            f"{100 * result.area_fraction:.1f} % of the photo (the app's result)"
+        )
+        painted = result.painted_share_of_skin
+        if painted is not None:
+            return text + f"; you painted {100 * painted:.1f} % of the skin"
+    else:
+        text = f"{100 * result.area_fraction:.1f} % of the photo (the app's result)"
     if result.painted_area_fraction is not None:
-        text += f"; you painted {100 * result.painted_area_fraction:.1f} %"
+        text += f"; you painted {100 * result.painted_area_fraction:.1f} % of the photo"
     return text
