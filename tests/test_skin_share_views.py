@@ -145,3 +145,15 @@ def test_the_photo_view_names_both_shares_for_a_skin_site():
         area_text(photo)
         == "10.0 % of the photo (the app's result); you painted 25.0 % of the photo"
     )
+
+
+def test_the_reports_photo_captions_use_the_sites_share(store_dir):
+    from eczema_tracker.app.report.pdf import _photo_caption
+
+    with Store.open(store_dir, readonly=True) as store:
+        data = gather_report(store, ReportRequest(START - timedelta(days=1), date.today()))
+    sites = {s.site: s for s in data.sites}
+    skin = [_photo_caption(p, sites[SKIN_SITE].measure) for p in sites[SKIN_SITE].strip]
+    photo = [_photo_caption(p, sites[PHOTO_SITE].measure) for p in sites[PHOTO_SITE].strip]
+    assert "area 40.0% of skin" in skin[0] and all("of skin" in c for c in skin)
+    assert "area 8.0%" in photo[0] and not any("of skin" in c for c in photo)

@@ -137,6 +137,8 @@ class PhotoPoint:
     painted_area_fraction: float | None = None
     #: the model's lesion / (lesion + healthy skin), None when the site's examples mark no skin
     share_of_skin: float | None = None
+    #: the same share of the mask the person painted, None when it marks no healthy skin
+    painted_share_of_skin: float | None = None
 
     @property
     def model_area_fraction(self) -> float | None:
@@ -435,6 +437,7 @@ def _site_points(
                 area_kind=result.area_kind,
                 painted_area_fraction=result.painted_area_fraction,
                 share_of_skin=result.share_of_skin,
+                painted_share_of_skin=result.painted_share_of_skin,
             )
         )
     points.sort(key=lambda p: (p.taken, p.photo_id))

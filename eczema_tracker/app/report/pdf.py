@@ -33,6 +33,7 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
+from eczema_tracker.app.photo_result import AreaMeasure
 from eczema_tracker.app.report.data import ReportData, SiteReport, StripPhoto
 from eczema_tracker.app.report.document import FONT, MUTED, Column, ReportDocument
 from eczema_tracker.app.report.request import PAPER_SIZES
@@ -171,15 +172,20 @@ def _timeline(doc: ReportDocument, data: ReportData) -> None:
 
 
 # -- the photos -----------------------------------------------------------------------------------
-def _photo_caption(photo: StripPhoto) -> str:
+def _photo_caption(photo: StripPhoto, measure: AreaMeasure = "photo") -> str:
+    """``1 Sep 2026 · area 24.6% · painted 11.1%``: areas in the site's ``measure`` (a skin
+    site's are shares of the skin shown, marked so)."""
     point = photo.point
     parts = [day_text(point.taken.date())]
-    if point.model_area_fraction is not None:
-        parts.append(f"area {pct(point.model_area_fraction)}")
-    elif point.painted_area_fraction is None:
+    area = point.compared_area(measure)
+    painted = point.painted_share_of_skin if measure == "skin" else point.painted_area_fraction
+    of = " of skin" if measure == "skin" else ""
+    if area is not None:
+        parts.append(f"area {pct(area)}{of}")
+    elif painted is None:
         parts.append("no mask")
-    if point.painted_area_fraction is not None:
-        parts.append(f"painted {pct(point.painted_area_fraction)}")
+    if painted is not None:
+        parts.append(f"painted {pct(painted)}")
     if point.score is not None:
         parts.append(f"severity {point.score:.1f}")
     elif point.grade in (NO_ECZEMA_FOUND, NO_LESION_CHECK_PHOTO):
@@ -229,7 +235,7 @@ def _photos(doc: ReportDocument, sites: Sequence[SiteReport]) -> None:
             x = doc.l_margin + i * (photo_width + gap)
             doc.set_xy(x, top)
             doc.set_font(FONT, "", 7.5)
-            doc.multi_cell(photo_width, 7.5 * 1.2 / 72, doc.printable(_photo_caption(photo)),
+            doc.multi_cell(photo_width, 7.5 * 1.2 / 72, doc.printable(_photo_caption(photo, site.measure)),
                            align="L")  # fmt: skip
             y = top + caption
             if photo.image is None:
