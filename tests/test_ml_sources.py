@@ -3,6 +3,7 @@
 # ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -278,3 +279,31 @@ def test_status_shows_the_revision(tiny_dino_dir):
     assert source_status(DEFAULT_SEGGPT).revision == "main"
     assert not sources.is_pinned("main")
     assert source_status(str(tiny_dino_dir)).revision is None
+
+
+def test_a_folders_problem_is_typed_and_the_window_words_it_from_the_type(
+    tiny_dino_dir, tiny_seggpt_dir, tmp_path
+):
+    """Code tells the kinds of problem apart by ``problem``, never by words in a message."""
+    from eczema_tracker.gui.analysis_flow import _local_problem_text
+
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(tiny_dino_dir, corrupt)
+    (next(corrupt.glob("*.safetensors"))).write_bytes(b"\x00" * 12)
+    statuses = {
+        "missing": source_status(str(tmp_path / "nowhere")),
+        "corrupt": source_status(str(corrupt)),
+    }
+    try:
+        sources.validate_checkpoint(tiny_seggpt_dir, source=str(tiny_seggpt_dir), role="dino")
+    except ModelSourceError as exc:
+        wrong = exc.problem
+    assert wrong == "wrong_model" and statuses["missing"].problem == "missing"
+    assert statuses["corrupt"].problem == "corrupt" and not statuses["corrupt"].present
+    text = _local_problem_text([("dino", statuses["corrupt"])])
+    assert "damaged or incomplete" in text
+    # the words of the message do not matter: a problem typed "wrong_model" reads as such
+    renamed = dataclasses.replace(
+        statuses["corrupt"], message="weights corrupt", problem="wrong_model"
+    )
+    assert "not the expected version" in _local_problem_text([("dino", renamed)])

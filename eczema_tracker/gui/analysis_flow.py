@@ -494,15 +494,12 @@ def _local_problem_text(problems: list[tuple[str, SourceStatus]]) -> str:
         name = "SegGPT" if role == "seggpt" else "DINO"
         if status.message:
             log.info("model %s (%s) not usable: %s", status.source, role, status.message)
-        why = (
-            "its weights are damaged or incomplete (copy the folder again)"
-            if "corrupt" in status.message
-            else "it is not the expected version of the model"
-            if "architecture" in status.message
-            else "it cannot be read"
-            if status.message
-            else "it is not there"
-        )
+        why = {
+            "corrupt": "its weights are damaged or incomplete (copy the folder again)",
+            "wrong_model": "it is not the expected version of the model",
+            "unreadable": "it cannot be read",
+            "missing": "it is not there",
+        }[status.problem or "missing"]
         lines.append(f"The {name} model at '{status.source}' cannot be used: {why}.")
     return (
         "\n".join(lines)

@@ -8,14 +8,24 @@ import hashlib
 import json
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from eczema_tracker.core.errors import UserError
 from eczema_tracker.core.imaging import ImageLoadError, read_regular_file
 
+#: Why a model folder cannot be used, for code that must tell the kinds apart (the words are
+#: the message's): not there, a damaged or incomplete weights file, another model family or
+#: architecture than the role needs, or anything else that cannot be read.
+ModelProblem = Literal["missing", "corrupt", "wrong_model", "unreadable"]
+
 
 class ModelSourceError(UserError):
-    """A model source that cannot be used; the message names it and says what to do."""
+    """A model source that cannot be used; the message names it and says what to do, and
+    ``problem`` says which kind of problem it is."""
+
+    def __init__(self, message: str, problem: ModelProblem = "unreadable") -> None:
+        super().__init__(message)
+        self.problem: ModelProblem = problem
 
 
 #: Larger ``config.json`` / ``preprocessor_config.json`` files are refused unread (real ones
@@ -45,7 +55,7 @@ def read_config(folder: Path) -> dict[str, Any]:
     """``config.json`` of a checkpoint folder as a dict (clear error when absent or broken)."""
     config_file = folder / "config.json"
     if not config_file.exists() and not config_file.is_symlink():
-        raise ModelSourceError(f"{folder} has no config.json")
+        raise ModelSourceError(f"{folder} has no config.json", "missing")
     config = read_json_file(config_file)
     if not isinstance(config, dict):
         raise ModelSourceError(f"{config_file} is not valid JSON (not an object)")

@@ -27,6 +27,7 @@ from eczema_tracker.core import paths
 from eczema_tracker.core.jobs import CancelCheck, Cancelled, ProgressCallback, raise_if_cancelled
 from eczema_tracker.ml import disk_space
 from eczema_tracker.ml.checkpoint_files import (
+    ModelProblem,
     ModelSourceError,
     read_config,
     read_safetensors_header,
@@ -132,6 +133,8 @@ class SourceStatus:
     revision: str | None = None
     #: hub sources that are downloaded: the commit of the cached snapshot
     commit: str | None = None
+    #: why it cannot be used (None: ready, or simply not downloaded / converted yet)
+    problem: ModelProblem | None = None
 
 
 def parse_source(spec: str) -> SourceSpec:
@@ -190,30 +193,35 @@ def validate_checkpoint(folder: Path, *, source: str, role: str | None = None) -
     """
     hint = _fix_hint(source)
     if not folder.is_dir():
-        raise ModelSourceError(f"Model source '{source}': folder {folder} does not exist; {hint}")
+        raise ModelSourceError(
+            f"Model source '{source}': folder {folder} does not exist; {hint}", "missing"
+        )
     try:
         config = read_config(folder)
     except ModelSourceError as exc:
-        raise ModelSourceError(f"Model source '{source}': {exc}; {hint}") from exc
+        raise ModelSourceError(f"Model source '{source}': {exc}; {hint}", exc.problem) from exc
     files = weight_files(folder)
     if not files:
         raise ModelSourceError(
             f"Model source '{source}': no *.safetensors weights in {folder} (only safetensors are "
-            f"loaded, never pickles); {hint}"
+            f"loaded, never pickles); {hint}",
+            "missing",
         )
     for file in files:
         try:
             read_safetensors_header(file)
         except ValueError as exc:
             raise ModelSourceError(
-                f"Model source '{source}': weights file {file.name} is corrupt ({exc}); {hint}"
+                f"Model source '{source}': weights file {file.name} is corrupt ({exc}); {hint}",
+                "corrupt",
             ) from exc
     model_type = config.get("model_type")
     if role is not None and model_type not in ROLE_MODEL_TYPES[role]:
         wanted = ", ".join(sorted(ROLE_MODEL_TYPES[role]))
         raise ModelSourceError(
             f"Model source '{source}' is a '{model_type}' model, but the {role} role needs one of "
-            f"{wanted}; pass a {role.upper()} checkpoint (--{role} SOURCE)."
+            f"{wanted}; pass a {role.upper()} checkpoint (--{role} SOURCE).",
+            "wrong_model",
         )
     arch = expected_architecture(source)
     if arch is not None:
@@ -224,7 +232,8 @@ def validate_checkpoint(folder: Path, *, source: str, role: str | None = None) -
             )
             raise ModelSourceError(
                 f"Model source '{source}' has the wrong architecture: {detail}; delete the cached "
-                f"copy under {hub_cache_dir()} and run 'eczema-tracker models download'."
+                f"copy under {hub_cache_dir()} and run 'eczema-tracker models download'.",
+                "wrong_model",
             )
     return config
 
@@ -352,7 +361,9 @@ def source_status(spec: str) -> SourceStatus:
         validate_checkpoint(folder, source=spec)
     except ModelSourceError as exc:
         size = _folder_size(folder) if folder.is_dir() else 0
-        return SourceStatus(spec, parsed.kind, False, folder, size, str(exc), revision, commit)
+        return SourceStatus(
+            spec, parsed.kind, False, folder, size, str(exc), revision, commit, exc.problem
+        )
     message = "ready"
     if parsed.kind == "package" and (folder / "conversion.json").is_file():
         record = json.loads((folder / "conversion.json").read_text(encoding="utf-8"))
