@@ -160,7 +160,7 @@ def test_analysis_needs_two_prompts(qtbot, window, answers, eczema_photo_paths):
     import_photos(qtbot, window, eczema_photo_paths[:3])
     window.analysis.analyse_pending()
     assert answers.messages[-1][1] == "Paint prompt masks first"
-    assert "0 prompt mask" in answers.messages[-1][2]
+    assert "has 0 prompt mask(s): paint 2 more." in answers.messages[-1][2]
 
 
 def test_analyse_all_counts_what_it_analyses_and_names_the_site_left_out(

@@ -189,3 +189,12 @@ def test_a_severity_model_of_another_backbone_does_not_stop_segmentation(
     assert sorted(summary.analysed) == sorted(ids[2:])
     assert "another DINO model" in summary.describe()
     assert all(store.current_analysis(pid).probabilities is None for pid in ids[2:])
+
+
+def test_a_sites_readiness_is_one_answer_with_what_to_paint():
+    from eczema_tracker.app.services import MIN_PROMPTS, SiteReadiness
+
+    assert not SiteReadiness("arm", 0).ready and SiteReadiness("arm", 0).missing == MIN_PROMPTS
+    assert not SiteReadiness("arm", MIN_PROMPTS - 1).ready
+    assert SiteReadiness("arm", MIN_PROMPTS - 1).missing == 1
+    assert SiteReadiness("arm", MIN_PROMPTS).ready and SiteReadiness("arm", 5).missing == 0

@@ -15,7 +15,7 @@ import contextlib
 import functools
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -73,6 +73,30 @@ class AnalysisRunSummary:
 
 def _photos(n: int) -> str:
     return f"{n} photo{'s' if n != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class SiteReadiness:
+    """Whether a site's photos can be analysed: the one answer every view and command asks
+    (it needs :data:`MIN_PROMPTS` prompt masks), and if not, how many more to paint."""
+
+    site: str
+    prompts: int  #: its prompt masks now
+    needed: int = MIN_PROMPTS  #: prompt masks a site needs
+
+    @property
+    def ready(self) -> bool:
+        return self.prompts >= self.needed
+
+    @property
+    def missing(self) -> int:
+        """Prompt masks still to paint (0 when ready)."""
+        return max(0, self.needed - self.prompts)
+
+
+def site_readiness(store: Store, sites: Iterable[str] | None = None) -> dict[str, SiteReadiness]:
+    """Each site's :class:`SiteReadiness` (every site when ``sites`` is None)."""
+    return {s: SiteReadiness(s, n) for s, n in prompt_counts(store, sites).items()}
 
 
 def skipped_site_text(site: str, photos: int, prompts: int) -> str:

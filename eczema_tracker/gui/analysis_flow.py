@@ -108,11 +108,11 @@ class AnalysisFlow(QObject):
             return None
         store = self.session.store
         sites = {store.photo(pid).site for pid in photo_ids}
-        counts = analysis_models.prompt_counts(store, sites)
-        lacking = sorted(s for s, n in counts.items() if n < services.MIN_PROMPTS)
+        readiness = services.site_readiness(store, sites)
+        lacking = [r for _, r in sorted(readiness.items()) if not r.ready]
         if len(lacking) == len(sites):
             self.host.show_message(
-                "info", "Paint prompt masks first", _prompts_needed_text(lacking, counts)
+                "info", "Paint prompt masks first", _prompts_needed_text(lacking)
             )
             return None
         choice = analysis_models.model_choice(self.settings, store)
@@ -131,9 +131,7 @@ class AnalysisFlow(QObject):
         (and can be cancelled while it waits); closing the window cancels the warm-up.
         """
         store = self.session.store
-        if not any(
-            n >= services.MIN_PROMPTS for n in analysis_models.prompt_counts(store).values()
-        ):
+        if not any(r.ready for r in services.site_readiness(store).values()):
             return None
         choice = analysis_models.model_choice(self.settings, store)
         pipelines = self.pipelines
@@ -462,7 +460,7 @@ class AnalysisFlow(QObject):
         prompt photos that have no result of their own yet (from the other prompts)."""
         store = self.session.store
         stale = services.stale_photos(store, site)  # one query, however many photos
-        if not stale or len(store.prompts(site)) < services.MIN_PROMPTS:
+        if not stale or not services.site_readiness(store, [site])[site].ready:
             return None
         examples = services.prompt_photos_without_result(store, site)
         also = (
@@ -480,10 +478,11 @@ class AnalysisFlow(QObject):
         return None
 
 
-def _prompts_needed_text(sites: list[str], counts: dict[str, int]) -> str:
-    lines = [f"'{s}' has {counts[s]} prompt mask(s)." for s in sites]
+def _prompts_needed_text(sites: list[services.SiteReadiness]) -> str:
+    lines = [f"'{r.site}' has {r.prompts} prompt mask(s): paint {r.missing} more." for r in sites]
+    needed = sites[0].needed if sites else services.MIN_PROMPTS
     return (
-        "\n".join(lines) + f"\n\nPaint at least {services.MIN_PROMPTS} prompt masks per body site "
+        "\n".join(lines) + f"\n\nPaint at least {needed} prompt masks per body site "
         "(select a photo, then Paint prompt mask…). The app learns where the eczema is from them."
     )
 
