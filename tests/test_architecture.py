@@ -157,3 +157,18 @@ def test_the_benchmarks_import_each_other_one_way():
 
     cycles = sorted(f"{a} <-> {b}" for a in imports for b in imports[a] if reaches(b, a, {b}))
     assert cycles == [], "benchmark import cycles:\n" + "\n".join(cycles)
+
+
+def test_docstrings_say_what_a_module_is_not_which_issue_made_it():
+    """No module names the project's issue numbers or review rounds (upstream projects' issues,
+    "GitHub issue #N", are references and fine)."""
+    import re
+
+    pattern = re.compile(r"\((?:issue|review round) ?#?\d+\)|\bissue \d+\b", re.IGNORECASE)
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in sorted(list(PACKAGE.rglob("*.py")) + list((ROOT / "benchmarks").glob("*.py")))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line) and "GitHub issue" not in line
+    ]
+    assert found == [], "\n".join(found)

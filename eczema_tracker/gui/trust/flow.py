@@ -1,4 +1,4 @@
-"""How far to trust each body site's results, kept up to date in the prompt panel (issue 14).
+"""How far to trust each body site's results, kept up to date in the prompt panel.
 
 Per site, :class:`TrustFlow` keeps a :class:`SiteTrust`: how well the painted examples agree
 (each prompt photo segmented with the others by the app's SegGPT, compared with its painted

@@ -1,5 +1,5 @@
 """The prompt panel's word on each body site: how many examples, do they agree, which photo to
-paint next; one line per site, so the library under it keeps its room (issue 25).
+paint next; one line per site, so the library under it keeps its room.
 
 Shows the :class:`~eczema_tracker.gui.trust.flow.SiteTrust` list the
 :class:`~eczema_tracker.gui.trust.flow.TrustFlow` announces, one line per site ("left arm: 2
