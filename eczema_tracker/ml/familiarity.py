@@ -39,6 +39,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from eczema_tracker.core.mask_labels import has_skin, labelled_mask, lesion_of, skin_of
+
 Metric = Literal["euclidean", "cosine"]
 METRICS: tuple[Metric, ...] = ("euclidean", "cosine")
 #: Chosen from the DINOv2-S measurement (``benchmarks/familiarity_dinov2s.py``, 100 seeded
@@ -451,10 +453,18 @@ class PromptAgreement:
     used: tuple[tuple[int, ...], ...]
     k_used: int
     note: str
+    #: with examples that mark healthy skin: each one's IoU of the skin found with the skin
+    #: painted (the second label), else None
+    skin_ious: tuple[float, ...] | None = None
 
     @property
     def mean(self) -> float:
         return float(np.mean(self.ious))
+
+    @property
+    def skin_mean(self) -> float | None:
+        """The mean healthy-skin IoU (None: the examples mark no skin)."""
+        return None if self.skin_ious is None else float(np.mean(self.skin_ious))
 
     @property
     def weakest(self) -> int:
@@ -470,7 +480,23 @@ class PromptAgreement:
             "weakest": self.keys[self.weakest],
             "k_used": self.k_used,
             "note": self.note,
+            "skin_mean_iou": self.skin_mean,
         }
+
+
+def painted_mask(mask: np.ndarray) -> np.ndarray:
+    """A painted prompt mask as the agreement compares it: a bool lesion mask as it is, a
+    labelled one (0 / 128 healthy skin / lesion) with its labels."""
+    arr = np.asarray(mask)
+    return arr if arr.dtype == bool else labelled_mask(lesion_of(arr), skin_of(arr))
+
+
+def found_mask(segmentation: Any) -> np.ndarray:
+    """What SegGPT found (an ``ml.seggpt.Segmentation``): the lesion, with the healthy skin
+    as a labelled mask when it found skin too."""
+    lesion = np.asarray(segmentation.mask, dtype=bool)
+    skin = getattr(segmentation, "skin_mask", None)
+    return lesion if skin is None else labelled_mask(lesion, np.asarray(skin, dtype=bool))
 
 
 def prompt_agreement(
@@ -487,6 +513,10 @@ def prompt_agreement(
     With ``features`` (P, D) raw retrieval [CLS], the K others are the nearest by Euclidean
     distance - the pipeline's retrieval; without, the first K others in order. K is
     ``min(k, P - 1)``; fewer than 2 prompts cannot be checked (ValueError).
+
+    Masks (painted and ``segment``'s) are bool lesion masks or :mod:`core.mask_labels` masks;
+    the lesion is compared (``ious``), and when every painted mask marks healthy skin, the
+    skin too (``skin_ious``: each label of SegGPT's one pass is checked).
     """
     n = len(images)
     if n != len(masks):
@@ -500,14 +530,17 @@ def prompt_agreement(
     names = tuple(str(key) for key in keys) if keys is not None else tuple(map(str, range(n)))
     k_used = min(k, n - 1)
     distances = None if features is None else pairwise_distances(features, features, "euclidean")
-    ious, used = [], []
+    with_skin = all(has_skin(m) for m in masks)
+    ious, skin_ious, used = [], [], []
     for i in range(n):
         others = [j for j in range(n) if j != i]
         if distances is not None:
             others = [others[o] for o in np.argsort(distances[i, others], kind="stable")]
         chosen = tuple(others[:k_used])
         predicted = segment(images[i], [images[j] for j in chosen], [masks[j] for j in chosen])
-        ious.append(mask_iou(predicted, masks[i]))
+        ious.append(mask_iou(lesion_of(predicted), lesion_of(masks[i])))
+        if with_skin:
+            skin_ious.append(mask_iou(skin_of(predicted), skin_of(masks[i])))
         used.append(chosen)
     others_text = "the other example" if k_used == 1 else f"the {k_used} other examples"
     note = (
@@ -515,7 +548,9 @@ def prompt_agreement(
         if k_used == k
         else f"only {n} examples: each was checked with {others_text} (K={k_used}), not K={k}"
     )
-    return PromptAgreement(tuple(ious), names, tuple(used), k_used, note)
+    return PromptAgreement(
+        tuple(ious), names, tuple(used), k_used, note, tuple(skin_ious) if with_skin else None
+    )
 
 
 def seggpt_prompt_agreement(
@@ -548,11 +583,11 @@ def seggpt_prompt_agreement(
             segmenter.k = saved
         if set(result.prompt_keys) != wanted:
             raise RuntimeError(f"segmenter used {result.prompt_keys}, expected {sorted(wanted)}")
-        return np.asarray(result.mask, dtype=bool)
+        return found_mask(result)
 
     return prompt_agreement(
         images,
-        [np.asarray(p.mask, dtype=bool) for p in prompts],
+        [painted_mask(p.mask) for p in prompts],
         segment,
         k=segmenter.k if k is None else k,
         features=features,

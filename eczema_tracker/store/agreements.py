@@ -46,6 +46,8 @@ class KeptAgreement:
     k_used: int
     note: str
     computed_at: str
+    #: each photo's IoU of the healthy skin it marks (a site whose examples mark skin), else None
+    skin_ious: tuple[float, ...] | None = None
 
 
 class AgreementsMixin(StoreBase):
@@ -62,6 +64,7 @@ class AgreementsMixin(StoreBase):
         used: Sequence[Sequence[int]],
         k_used: int,
         note: str = "",
+        skin_ious: Sequence[float] | None = None,
     ) -> None:
         """Keep a prompt-agreement result of ``site`` under ``prompt_set_key`` and ``model_key``
         (replacing one kept under the same keys); only the newest :data:`KEPT_PER_SITE` of a
@@ -73,6 +76,8 @@ class AgreementsMixin(StoreBase):
             "k_used": int(k_used),
             "note": str(note),
         }
+        if skin_ious is not None:
+            result["skin_ious"] = [float(v) for v in skin_ious]
         name = normalise_site(site)
         problem = _problem(result) or _key_problem(prompt_set_key) or _key_problem(model_key)
         if problem:
@@ -152,6 +157,9 @@ def _kept(site: str, prompt_set_key: str, row: Any) -> KeptAgreement | None:
         k_used=result["k_used"],
         note=result["note"],
         computed_at=computed_at,
+        skin_ious=None
+        if result.get("skin_ious") is None
+        else tuple(float(v) for v in result["skin_ious"]),
     )
 
 
@@ -178,13 +186,15 @@ def _problem(result: Any) -> str:
         return "a photo id is listed twice"
     if not _is_int(k_used) or not 1 <= k_used <= n - 1:
         return f"k_used must be 1 to {n - 1}"
-    if not isinstance(ious, list) or len(ious) != n:
-        return "ious must have one value per photo"
-    for value in ious:
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            return "an IoU is not a number"
-        if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-            return "an IoU is outside [0, 1]"
+    skin = result.get("skin_ious")
+    for values in [ious] if skin is None else [ious, skin]:
+        if not isinstance(values, list) or len(values) != n:
+            return "ious (and skin_ious) must have one value per photo"
+        for value in values:
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                return "an IoU is not a number"
+            if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+                return "an IoU is outside [0, 1]"
     if not isinstance(used, list) or len(used) != n:
         return "used must have one list per photo"
     for i, others in enumerate(used):

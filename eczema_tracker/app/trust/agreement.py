@@ -148,6 +148,9 @@ class SiteAgreement:
         if not reliability.reliable:
             bar = f"{100 * reliability.threshold:.0f} %"
             text += f" Below {bar}: {UNRELIABLE_TEXT}."
+        skin = self.agreement.skin_mean
+        if skin is not None:  # the second label, checked in the same pass
+            text += f" The healthy skin they mark overlaps {100 * skin:.0f} %."
         if self.agreement.k_used < 2:
             text += f" With {len(self.photo_ids)} examples each is checked with 1 other."
         return text
@@ -265,6 +268,7 @@ def prompt_agreement(
     keeping retrieval features a SegGPT segmenter computed.
     """
     from eczema_tracker.app.analysis_models import site_prompts
+    from eczema_tracker.ml.familiarity import painted_mask
     from eczema_tracker.ml.familiarity import prompt_agreement as measure
 
     records = store.prompts(site)
@@ -284,11 +288,11 @@ def prompt_agreement(
         mask = segmenter.segment(index_of[id(image)], [index_of[id(o)] for o in others])
         done[0] += 1
         report(progress, done[0], len(ids), f"checking example {done[0]} of {len(ids)}")
-        return np.asarray(mask, dtype=bool)
+        return np.asarray(mask)  # a bool lesion mask, or labelled with the skin found
 
     agreement = measure(
         [p.image for p in prompts],
-        [np.asarray(p.mask, dtype=bool) for p in prompts],
+        [painted_mask(p.mask) for p in prompts],  # healthy skin (128) is not lesion
         segment,
         k=k,
         features=features,
@@ -355,6 +359,8 @@ class SegGptPromptSegmenter:
         return photo_features(self._store, ids, pipeline.encoder, images=images)
 
     def segment(self, index: int, others: Sequence[int]) -> np.ndarray:
+        from eczema_tracker.ml.familiarity import found_mask
+
         segmenter = self._require().segmenter
         keys = [str(p.key) for p in self._prompts]
         wanted = {keys[j] for j in others}
@@ -368,7 +374,7 @@ class SegGptPromptSegmenter:
             segmenter.k = saved
         if set(result.prompt_keys) != wanted:
             raise RuntimeError(f"segmented with {result.prompt_keys}, expected {sorted(wanted)}")
-        return np.asarray(result.mask, dtype=bool)
+        return found_mask(result)  # the lesion, and the healthy skin when the examples mark it
 
 
 def seggpt_agreement(
@@ -588,6 +594,7 @@ def _site_agreement(
         used=tuple(tuple(position[j] for j in kept.used[i]) for i in order),
         k_used=kept.k_used,
         note=kept.note,
+        skin_ious=None if kept.skin_ious is None else tuple(kept.skin_ious[i] for i in order),
     )
     taken = tuple(store.photo(pid).taken_at for pid in ids)
     return SiteAgreement(site, ids, taken, agreement, computed_at=kept.computed_at)
@@ -613,6 +620,7 @@ def keep_agreement(store: Store, result: SiteAgreement, prompts_key: str, models
             used=agreement.used,
             k_used=agreement.k_used,
             note=agreement.note,
+            skin_ious=agreement.skin_ious,
         )
     except (StoreError, sqlite3.Error, OSError, ValueError) as exc:
         log.warning("prompt agreement of %s not kept: %s", result.site, exc)
