@@ -9,8 +9,8 @@ The mask lives in a QImage at the photo's full resolution: strokes are drawn int
 QPainter (so a mouse move on a 12-MP photo costs a small line, not a numpy pass), one colour per
 label, and a uint8 numpy copy of the last committed state (0 / 128 skin / 255 lesion, the file
 format) backs :meth:`MaskPainter.labelled_mask` and the undo history.
-The widget knows nothing of the store: callers read :meth:`~MaskPainter.lesion_mask` and listen to
-the signals.
+The widget knows nothing of the store: callers read :meth:`~MaskPainter.lesion_mask` and listen
+to the signals.
 
 Mouse: left button paints with the current tool; middle button, or Space + left button, pans;
 Ctrl+wheel zooms under the cursor (see :class:`ZoomPanView`); Shift+wheel (or Alt+wheel)

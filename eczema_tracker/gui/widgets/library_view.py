@@ -525,7 +525,8 @@ class LibraryView(QListView):
             self.setCurrentIndex(index)
             self.scrollTo(index)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - the footer sits under the grid
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        # the footer sits under the grid
         width = self.contentsRect().width()
         height = max(self.footer.heightForWidth(width), self.footer.minimumSizeHint().height())
         if self.viewportMargins().bottom() != height:
