@@ -69,7 +69,7 @@ def _ring(cx: float, cy: float, radius: float, steps: int = 48) -> list[tuple[fl
 def test_brush_stroke_paints_the_image_pixels_under_the_mouse(qtbot, painter):
     with qtbot.waitSignal(painter.maskChanged):
         _drag(qtbot, painter, [(20.5, 60.5), (100.5, 60.5), (180.5, 60.5)])
-    mask = painter.mask()
+    mask = painter.lesion_mask()
     assert mask.shape == (120, 200) and mask.dtype == bool
     assert mask[60, 20:181].all()  # the whole line, end points included
     assert mask[58:63, 100].all() and not mask[50, 100] and not mask[70, 100]
@@ -87,7 +87,7 @@ def test_painting_lands_on_the_right_pixel_when_zoomed_and_scrolled(qtbot, paint
     target_x, target_y = 70, 40
     pos = QPoint(4 * target_x + 2 - 200, 4 * target_y + 2 - 100)
     qtbot.mouseClick(painter.viewport(), LEFT, pos=pos)
-    mask = painter.mask()
+    mask = painter.lesion_mask()
     assert np.argwhere(mask).tolist() == [[target_y, target_x]]
 
 
@@ -97,7 +97,7 @@ def test_eraser_removes_only_where_it_passes(qtbot, painter):
     painter.set_tool("eraser")
     painter.set_brush_size(10)
     _drag(qtbot, painter, [(100, 20), (100, 100)])
-    mask = painter.mask()
+    mask = painter.lesion_mask()
     assert not mask[50:70, 97:103].any()
     assert mask[55:65, 30].all() and mask[55:65, 170].all()
 
@@ -105,40 +105,40 @@ def test_eraser_removes_only_where_it_passes(qtbot, painter):
 def test_fill_fills_the_inside_of_a_closed_ring_and_nothing_outside(qtbot, painter):
     painter.set_brush_size(3)
     _drag(qtbot, painter, _ring(100, 60, 30))
-    ring = painter.mask()
+    ring = painter.lesion_mask()
     painter.set_tool("fill")
     qtbot.mouseClick(painter.viewport(), LEFT, pos=painter.image_to_viewport(100.5, 60.5))
-    mask = painter.mask()
+    mask = painter.lesion_mask()
     yy, xx = np.mgrid[:120, :200]
     distance = np.hypot(xx - 100, yy - 60)
     assert mask[distance < 27].all()
     assert not mask[distance > 34].any()
     assert (mask & ~ring).sum() > 2000  # the fill is new pixels, not just the ring
     painter.undo()
-    assert np.array_equal(painter.mask(), ring)  # the fill is its own undo step
+    assert np.array_equal(painter.lesion_mask(), ring)  # the fill is its own undo step
 
 
 def test_fill_on_a_painted_pixel_does_nothing(painter):
     painter.paint_stroke([(50, 50), (60, 50)])
-    before = painter.mask()
+    before = painter.lesion_mask()
     assert painter.fill_at(55, 50) is False
-    assert np.array_equal(painter.mask(), before)
+    assert np.array_equal(painter.lesion_mask(), before)
 
 
 def test_undo_and_redo_go_stroke_by_stroke(qtbot, painter):
     _drag(qtbot, painter, [(20, 30), (60, 30)])
-    first = painter.mask()
+    first = painter.lesion_mask()
     _drag(qtbot, painter, [(20, 90), (60, 90)])
-    both = painter.mask()
+    both = painter.lesion_mask()
     assert both.sum() > first.sum() > 0
     painter.undo()
-    assert np.array_equal(painter.mask(), first)
+    assert np.array_equal(painter.lesion_mask(), first)
     painter.undo()
-    assert not painter.mask().any() and not painter.can_undo()
+    assert not painter.lesion_mask().any() and not painter.can_undo()
     assert not painter.is_modified()  # back at the state it was opened with
     painter.redo()
     painter.redo()
-    assert np.array_equal(painter.mask(), both) and not painter.can_redo()
+    assert np.array_equal(painter.lesion_mask(), both) and not painter.can_redo()
     painter.undo()
     _drag(qtbot, painter, [(150, 30), (150, 90)])  # a new stroke drops the redo step
     assert not painter.can_redo()
@@ -146,12 +146,12 @@ def test_undo_and_redo_go_stroke_by_stroke(qtbot, painter):
 
 def test_clear_is_undoable(painter):
     painter.paint_stroke([(20, 20), (120, 100)])
-    painted = painter.mask()
+    painted = painter.lesion_mask()
     painter.mark_saved()
     painter.clear()
-    assert not painter.mask().any() and painter.is_modified()
+    assert not painter.lesion_mask().any() and painter.is_modified()
     painter.undo()
-    assert np.array_equal(painter.mask(), painted) and not painter.is_modified()
+    assert np.array_equal(painter.lesion_mask(), painted) and not painter.is_modified()
 
 
 def test_modified_follows_saved_state(qtbot, painter):
@@ -170,19 +170,19 @@ def test_initial_mask_is_shown_and_unmodified(qtbot):
     mask = np.zeros((120, 200), dtype=np.uint8)
     mask[10:20, 30:40] = 255
     painter.set_image(_grey(), mask)
-    assert np.array_equal(painter.mask(), mask > 0) and not painter.is_modified()
+    assert np.array_equal(painter.lesion_mask(), mask > 0) and not painter.is_modified()
     with pytest.raises(ValueError, match="does not match"):
         painter.set_image(_grey(), np.zeros((10, 10), dtype=bool))
 
 
 def test_overlay_colour_changes_display_not_mask(painter):
     painter.paint_stroke([(50, 50), (80, 50)])
-    mask = painter.mask()
+    mask = painter.lesion_mask()
     painter.set_overlay(QColor(0, 200, 0), 0.8)
     assert painter.overlay_color() == QColor(0, 200, 0)
     assert painter.overlay_opacity() == pytest.approx(0.8)
     assert painter._overlay_item.image.pixelColor(60, 50) == QColor(0, 200, 0)
-    assert np.array_equal(painter.mask(), mask)
+    assert np.array_equal(painter.lesion_mask(), mask)
 
 
 def test_wheel_with_modifiers_zooms_and_resizes_brush(painter):
@@ -216,7 +216,7 @@ def test_real_photo_is_painted_at_full_resolution(qtbot, eczema_photo_paths):
     assert painter.zoom() < 0.6  # fitted: the photo is bigger than the view
     painter.set_brush_size(40)
     _drag(qtbot, painter, [(100, 100), (300, 200)])
-    mask = painter.mask()
+    mask = painter.lesion_mask()
     assert mask.shape == (image.height, image.width)
     assert mask[100, 100] and mask[200, 300] and mask[150, 200] and not mask[300, 100]
 
@@ -237,9 +237,9 @@ def test_keyboard_shortcuts_drive_the_dialog(qtbot):
     assert painter.brush_size() > size
     painter.paint_stroke([(30, 30), (90, 30)])
     qtbot.keyClick(painter, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert not painter.mask().any()
+    assert not painter.lesion_mask().any()
     qtbot.keyClick(painter, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
-    assert painter.mask().any()
+    assert painter.lesion_mask().any()
     for action in (dialog.toolbar.tool_actions["fill"], dialog.toolbar.undo_action):
         assert "(" in action.toolTip()  # the shortcut is named in the tooltip
 
@@ -374,7 +374,7 @@ def test_middle_drag_and_space_drag_pan_without_painting(qtbot, painter):
     qtbot.mouseRelease(viewport, LEFT, pos=QPoint(260, 150))
     qtbot.keyRelease(painter, Qt.Key.Key_Space)
     assert bar.value() == 290
-    assert not painter.mask().any()
+    assert not painter.lesion_mask().any()
 
 
 def test_toolbar_follows_and_drives_the_painter(qtbot):
@@ -412,7 +412,7 @@ def test_undo_history_keeps_the_last_50_strokes(painter):
         painter.undo()
         undone += 1
     assert undone == 50
-    assert painter.mask()[0, :5].all() and not painter.mask()[0, 5:].any()
+    assert painter.lesion_mask()[0, :5].all() and not painter.lesion_mask()[0, 5:].any()
     assert painter.is_modified()  # the oldest strokes cannot be undone, so it is not "saved"
 
 
@@ -420,12 +420,12 @@ def test_reading_the_mask_mid_stroke_does_not_break_the_stroke(qtbot, painter):
     viewport = painter.viewport()
     qtbot.mousePress(viewport, LEFT, pos=painter.image_to_viewport(20, 60))
     qtbot.mouseMove(viewport, painter.image_to_viewport(80, 60))
-    assert painter.mask()[60, 50]  # the stroke so far
+    assert painter.lesion_mask()[60, 50]  # the stroke so far
     qtbot.mouseMove(viewport, painter.image_to_viewport(150, 60))
     qtbot.mouseRelease(viewport, LEFT, pos=painter.image_to_viewport(150, 60))
-    assert painter.mask()[60, 20:151].all()
+    assert painter.lesion_mask()[60, 20:151].all()
     painter.undo()
-    assert not painter.mask().any()  # still one stroke, one undo step
+    assert not painter.lesion_mask().any()  # still one stroke, one undo step
 
 
 # -- issue 25: strokes side by side, the brush size remembered, one colour per meaning, Ctrl+S --
@@ -500,14 +500,14 @@ def test_a_stroke_closes_a_hairline_next_to_it_but_not_an_erased_line_elsewhere(
     painter.paint_stroke([(100.5, 60), (100.5, 110)], erase=True)  # a 1-px line erased
     painter.paint_stroke([(90, 85.5), (112, 85.5)])
     painter.paint_stroke([(90, 85.5), (112, 85.5)], erase=True)
-    assert not painter.mask()[60:110, 100].any()
+    assert not painter.lesion_mask()[60:110, 100].any()
     painter.set_brush_size(10)
     painter.paint_stroke([(20, 31), (180, 31)])  # rows 26..35: row 25 left unpainted
-    mask = painter.mask()
+    mask = painter.lesion_mask()
     assert mask[15:36, 40:160].all()  # the hairline between the strokes is closed
     assert not mask[36:, :].any()  # nothing grew elsewhere
     painter.undo()  # the closing is part of the stroke's undo step
-    assert not painter.mask()[25:36].any()
+    assert not painter.lesion_mask()[25:36].any()
 
 
 def test_the_brush_size_is_remembered_for_the_next_photo_and_the_next_start(qtbot):
@@ -595,7 +595,7 @@ def test_after_ctrl_s_the_status_says_what_ctrl_z_undoes(qtbot, app_window):
     assert "Ctrl+Z undoes it" not in status and "close the painter" in status
     # What it says is true: in the painter Ctrl+Z undoes the stroke, not the save ...
     qtbot.keyClick(painter, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert not painter.mask().any()
+    assert not painter.lesion_mask().any()
     qtbot.keyClick(painter, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
     assert win.store.photo(ids[0]).is_prompt
     qtbot.keyClick(painter, Qt.Key.Key_Escape)
@@ -615,7 +615,7 @@ def test_healthy_skin_is_painted_filled_and_undone_around_the_lesion(qtbot, pain
     _drag(qtbot, painter, _ring(100, 60, 12))
     painter.set_tool("fill")
     qtbot.mouseClick(painter.viewport(), LEFT, pos=painter.image_to_viewport(100, 60))
-    lesion = painter.mask()
+    lesion = painter.lesion_mask()
     assert lesion[60, 100] and lesion.sum() > 300
     painter.set_label("skin")
     painter.set_tool("brush")

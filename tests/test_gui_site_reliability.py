@@ -8,8 +8,9 @@ import contextlib
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QDialog, QWidget
 
 from eczema_tracker.app import analysis_models
 from eczema_tracker.app.changes import StoreChanges
@@ -164,3 +165,27 @@ def test_a_finished_check_tells_the_views_that_read_the_sites_trust(qtbot, recor
     qtbot.waitUntil(lambda: not flow.busy, timeout=20000)
     assert any(c.agreements and c.sites == {UNSURE} for c in told)
     assert not trust.site_reliability(store, UNSURE).reliable  # what those views now read
+
+
+def test_open_this_photo_opens_the_weakest_example_and_closes_the_dialog(qtbot):
+    image = np.zeros((40, 60, 3), dtype=np.uint8)
+    painted = np.zeros((40, 60), dtype=bool)
+    painted[5:20, 5:30] = True
+    found = trust.Disagreement(
+        site=UNSURE,
+        photo_id=7,
+        taken_at="2025-03-01",
+        other_ids=(3, 4),
+        image=image,
+        painted=painted,
+        found=np.roll(painted, 20, axis=1),
+    )
+    opened: list[int] = []
+    dialog = DisagreementDialog(found, open_photo=opened.append)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
+    assert opened == [7]
+    assert dialog.result() == QDialog.DialogCode.Accepted

@@ -143,7 +143,7 @@ def test_saving_a_prompt_mask_of_a_12mp_photo_never_blocks_the_window(qtbot, win
 
         def save() -> None:
             assert dialog.save()
-            saved.append(dialog.painter.mask())
+            saved.append(dialog.painter.lesion_mask())
 
         probe = _probe_while(qtbot, save, lambda: bool(stored) and stored_and_drawn())
         window.prompts.maskStored.disconnect(stored.append)

@@ -1,9 +1,10 @@
-"""The layers below the GUI type-check: mypy with ``[tool.mypy]`` from pyproject.toml.
+"""The package type-checks, the GUI and the models included: mypy with ``[tool.mypy]`` from
+pyproject.toml.
 
 mypy runs in a child process: the compiled mypy run in-process (``mypy.api``) aborted the
 pytest process at exit ("none_dealloc: deallocating None", mypy 2.4.1). Its cache lives in
 pytest's cache folder (``.pytest_cache/d/mypy``): a cold run takes about ten seconds here, a
-warm one about a second.
+warm one about a second (torch and transformers are not followed: their names are ``Any``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ tomllib = pytest.importorskip("tomllib")
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "pyproject.toml"
-CHECKED = ("eczema_tracker/core", "eczema_tracker/store", "eczema_tracker/app")
+CHECKED = (
+    "eczema_tracker/core",
+    "eczema_tracker/ml",
+    "eczema_tracker/store",
+    "eczema_tracker/app",
+    "eczema_tracker/gui",
+)
 
 
 @pytest.fixture
@@ -41,12 +48,12 @@ def _mypy(*args: str, cache: str, cwd: Path) -> tuple[str, int]:
     return result.stdout + result.stderr, result.returncode
 
 
-def test_config_covers_the_layers_below_the_gui():
+def test_config_covers_the_models_the_store_the_use_cases_and_the_gui():
     files = tomllib.loads(CONFIG.read_text(encoding="utf-8"))["tool"]["mypy"]["files"]
     assert set(CHECKED) <= set(files)
 
 
-def test_core_store_and_app_type_check(mypy_cache):
+def test_checked_packages_type_check(mypy_cache):
     output, status = _mypy(cache=mypy_cache, cwd=ROOT)  # `files` are relative to the checkout
     assert status == 0, output[-8000:]
 
@@ -64,3 +71,21 @@ def test_core_refuses_an_untyped_function(mypy_cache, tmp_path):
     output, status = _mypy("eczema_tracker/core", cache=mypy_cache, cwd=tmp_path)
     assert status == 1, output
     assert "_probe.py:1: error: Function is missing a type annotation" in output, output
+
+
+def test_gui_is_checked_against_the_qt_stubs(mypy_cache, tmp_path):
+    """PySide6's own stubs are read (Qt names are not ``Any``): an override of a Qt method with
+    another return type, as a painter's ``mask()`` once was, is an error."""
+    package = tmp_path / "eczema_tracker"
+    (package / "gui").mkdir(parents=True)
+    shutil.copy(ROOT / "eczema_tracker" / "__init__.py", package / "__init__.py")
+    (package / "gui" / "__init__.py").write_text("")
+    (package / "gui" / "_probe.py").write_text(
+        "from PySide6.QtWidgets import QWidget\n\n\n"
+        "class Canvas(QWidget):\n"
+        "    def mask(self) -> int:\n"
+        "        return 0\n"
+    )
+    output, status = _mypy("eczema_tracker/gui", cache=mypy_cache, cwd=tmp_path)
+    assert status == 1, output
+    assert '_probe.py:5: error: Return type "int" of "mask" incompatible' in output, output

@@ -29,14 +29,15 @@ log = logging.getLogger(__name__)
 
 def application() -> QApplication:
     """The process's QApplication (made on first call)."""
-    app = QApplication.instance()
-    if app is None:
-        app = QApplication(sys.argv[:1])
-        app.setApplicationName("Eczema Tracker")
-        app.setOrganizationName("eczema-tracker")
-        app.setDesktopFileName("eczema-tracker")
-        app.setWindowIcon(app_icon())
-    return app  # type: ignore[return-value]
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("Eczema Tracker")
+    app.setOrganizationName("eczema-tracker")
+    app.setDesktopFileName("eczema-tracker")
+    app.setWindowIcon(app_icon())
+    return app
 
 
 def app_icon() -> QIcon:

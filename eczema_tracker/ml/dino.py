@@ -14,12 +14,14 @@ ViT-B linear-evaluation feature), doubling the feature size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.ml import acceleration
 from eczema_tracker.ml.checkpoint_files import weights_fingerprint
 from eczema_tracker.ml.loading import (
@@ -34,13 +36,13 @@ FEATURE_VARIANTS = ("cls", "cls+patchmean")
 #: Margin around the mask's bounding box, as a fraction of the box's side (at least 4 px).
 REGION_MARGIN = 0.1
 _BATCH = 16
-_RESAMPLE = {
-    0: Image.NEAREST,
-    1: Image.LANCZOS,
-    2: Image.BILINEAR,
-    3: Image.BICUBIC,
-    4: Image.BOX,
-    5: Image.HAMMING,
+_RESAMPLE: dict[int, Image.Resampling] = {
+    0: Image.Resampling.NEAREST,
+    1: Image.Resampling.LANCZOS,
+    2: Image.Resampling.BILINEAR,
+    3: Image.Resampling.BICUBIC,
+    4: Image.Resampling.BOX,
+    5: Image.Resampling.HAMMING,
 }
 
 
@@ -55,8 +57,8 @@ class DinoEncoder:
         variant: str = "cls",
         fast: bool = True,
         download: bool = False,
-        progress=None,
-        cancel=None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
     ) -> None:
         if variant not in FEATURE_VARIANTS:
             raise ValueError(f"Unknown feature variant '{variant}'; use one of {FEATURE_VARIANTS}.")
@@ -85,7 +87,7 @@ class DinoEncoder:
         self.image_std = np.asarray(processor.get("image_std", IMAGENET_STD), dtype=np.float32)
         self.rescale_factor = float(processor.get("rescale_factor", 1 / 255))
         self.input_size = _input_size(processor, self.config)
-        self.resample = _RESAMPLE.get(int(processor.get("resample", 3)), Image.BICUBIC)
+        self.resample = _RESAMPLE.get(int(processor.get("resample", 3)), Image.Resampling.BICUBIC)
         self.hidden_size = int(self.config.hidden_size)
         self.feature_dim = self.hidden_size * (2 if variant == "cls+patchmean" else 1)
         self.num_prefix_tokens = 1 + int(getattr(self.config, "num_register_tokens", 0) or 0)
@@ -207,7 +209,9 @@ class DinoEncoder:
         crop = Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8), "RGB")
         return self._to_input(crop)
 
-    def _hidden_states(self, arrays: list[np.ndarray], *, every_layer: bool):
+    def _hidden_states(
+        self, arrays: list[np.ndarray], *, every_layer: bool
+    ) -> Iterator[list[np.ndarray]]:
         """Per batch: the hidden states as float32 arrays (n, prefix + patches, hidden), the
         embeddings first and every layer's output after (``every_layer``), else only the last
         layer's (normed) output, at index -1."""
@@ -251,12 +255,12 @@ def _model_type(folder: Path) -> str | None:
     return read_config(folder).get("model_type")
 
 
-def _config_image_size(config) -> int:
+def _config_image_size(config: Any) -> int:
     size = getattr(config, "image_size", 224)
     return int(size[0] if isinstance(size, (list, tuple)) else size)
 
 
-def _input_size(processor: dict, config) -> int:
+def _input_size(processor: dict[str, Any], config: Any) -> int:
     """Square side the backbone gets: the processor's crop/size, else the config's image size."""
     for key in (("crop_size",) if processor.get("do_center_crop") else ()) + ("size",):
         size = processor.get(key)

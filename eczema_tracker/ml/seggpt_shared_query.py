@@ -65,7 +65,7 @@ class SharedQuerySegGptEncoder(SegGptEncoder):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
         return_dict: bool = True,
-    ):
+    ) -> tuple | SegGptEncoderOutput:
         """Same contract and results as ``SegGptEncoder.forward``."""
         if output_attentions or output_hidden_states or not return_dict:
             return super().forward(

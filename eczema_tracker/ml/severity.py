@@ -16,7 +16,7 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from eczema_tracker.core.errors import UserError
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, raise_if_cancelled, report
 from eczema_tracker.core.severity_scale import CLASS_NAMES
 from eczema_tracker.ml.threads import torch_threads
+
+if TYPE_CHECKING:
+    from torch import nn
 
 FORMAT_NAME = "eczema-tracker-severity-mlp"
 FORMAT_VERSION = 1
@@ -40,7 +43,16 @@ class SeverityModelError(UserError, ValueError):
     """A severity model file that cannot be read (missing, corrupt, not ours, too new)."""
 
 
-def _build_network(feature_dim: int):
+class FeatureSource(Protocol):
+    """What a severity model needs to know of the encoder whose features it reads."""
+
+    feature_dim: int
+    source: str
+    variant: str
+    backbone_id: str
+
+
+def _build_network(feature_dim: int) -> nn.Sequential:
     from torch import nn
 
     return nn.Sequential(
@@ -90,7 +102,9 @@ class SeverityModel:
         }
 
     @classmethod
-    def for_encoder(cls, encoder, *, seed: int = 0, device: str = "cpu") -> SeverityModel:
+    def for_encoder(
+        cls, encoder: FeatureSource, *, seed: int = 0, device: str = "cpu"
+    ) -> SeverityModel:
         """An untrained model matching ``encoder``'s features (source, fingerprint, variant)."""
         return cls(
             encoder.feature_dim,
@@ -210,7 +224,7 @@ class SeverityModel:
 
     # --- compatibility -------------------------------------------------------------------
 
-    def check_compatible(self, encoder) -> None:
+    def check_compatible(self, encoder: FeatureSource) -> None:
         """Raise :class:`SeverityModelMismatch` unless ``encoder`` gives the features we know."""
         meta = self.metadata
         trained_on = meta.get("backbone_source")
@@ -306,7 +320,7 @@ def _expected_shapes(feature_dim: int) -> dict[str, tuple[int, ...]]:
     }
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: object) -> TypeGuard[int]:
     """True for a non-negative int (not a bool, not a float)."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 

@@ -265,7 +265,7 @@ class CompareDialog(QDialog):
             ((QKeySequence.StandardKey.Save,), self.export_with_dialog),
         ):
             for key in keys:
-                QShortcut(QKeySequence(key), self, activated=slot)
+                QShortcut(QKeySequence(key), self).activated.connect(slot)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -426,7 +426,8 @@ class CompareDialog(QDialog):
         target = check_output_target(target, store_root=store_root, overwrite=True)
         picture = self.picture()
         with writing_output(target) as temp:
-            if not picture.save(str(temp), "PNG"):
+            # PySide6 takes the format as str at run time (bytes raise); its QImage stub says bytes.
+            if not picture.save(str(temp), "PNG"):  # type: ignore[call-overload]
                 raise OSError(f"could not write the image to {temp}")
         return target
 

@@ -9,8 +9,8 @@ The mask lives in a QImage at the photo's full resolution: strokes are drawn int
 QPainter (so a mouse move on a 12-MP photo costs a small line, not a numpy pass), one colour per
 label, and a uint8 numpy copy of the last committed state (0 / 128 skin / 255 lesion, the file
 format) backs :meth:`MaskPainter.labelled_mask` and the undo history.
-The widget knows nothing of the store: callers read :meth:`~MaskPainter.mask` and listen to
-the signals.
+The widget knows nothing of the store: callers read :meth:`~MaskPainter.lesion_mask` and listen
+to the signals.
 
 Mouse: left button paints with the current tool; middle button, or Space + left button, pans;
 Ctrl+wheel zooms under the cursor (see :class:`ZoomPanView`); Shift+wheel (or Alt+wheel)
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -93,7 +93,12 @@ class _OverlayItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
         return QRectF(self.image.rect())
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
         exposed = option.exposedRect.toAlignedRect() & self.image.rect()
         if not exposed.isEmpty():
             # Zoomed in, show the mask's pixels crisply: they are exactly what gets saved.
@@ -223,7 +228,7 @@ class MaskPainter(ZoomPanView):
                 mask[y : y + h, x : x + w] = self._painted(rect)
         return mask
 
-    def mask(self) -> np.ndarray:
+    def lesion_mask(self) -> np.ndarray:
         """The lesion, (H, W) bool at the photo's full resolution (a stroke still being drawn
         included)."""
         return self.labelled_mask() == mask_labels.LESION_VALUE
@@ -452,7 +457,7 @@ class MaskPainter(ZoomPanView):
             change = math.copysign(1, steps)
         self.set_brush_size(round(self._brush_size + change))
 
-    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         self._ring_at = None
         self._update_rings()
         super().leaveEvent(event)
@@ -606,6 +611,6 @@ class MaskPainter(ZoomPanView):
         visible = point is not None and self._tool != "fill" and self.has_image()
         for ring in self._rings:
             ring.setVisible(visible)
-            if visible:
+            if visible and point is not None:
                 radius = self.painted_width() / 2
                 ring.setRect(point.x() - radius, point.y() - radius, 2 * radius, 2 * radius)

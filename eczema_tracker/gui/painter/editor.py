@@ -71,7 +71,7 @@ def remembered_brush_size() -> int | None:
     """The brush size the person chose last (None: never chosen, or unreadable)."""
     value = _layout_settings().value(BRUSH_SIZE_KEY)
     try:
-        size = int(value)  # type: ignore[arg-type]
+        size = int(value)
     except (TypeError, ValueError):
         return None
     return size if MaskPainter.MIN_BRUSH <= size <= MaskPainter.MAX_BRUSH else None
@@ -172,7 +172,7 @@ class MaskEditorDialog(QDialog):
         self.close_button.clicked.connect(self.reject)
         for button in (self.save_button, self.close_button):
             button.setAutoDefault(False)  # Enter must not close the dialog mid-work
-        QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save)
+        QShortcut(QKeySequence.StandardKey.Save, self).activated.connect(self.save)
 
         bottom = QHBoxLayout()
         bottom.addWidget(self.coverage_label)

@@ -122,7 +122,12 @@ class DisagreementDialog(QDialog):
         self.open_button = buttons.addButton(
             "Open this photo", QDialogButtonBox.ButtonRole.ActionRole
         )
-        self.open_button.clicked.connect(lambda: (open_photo(found.photo_id), self.accept()))
+
+        def open_and_close() -> None:
+            open_photo(found.photo_id)
+            self.accept()
+
+        self.open_button.clicked.connect(open_and_close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)

@@ -301,6 +301,7 @@ class SitesStrip(QScrollArea):
 
     def __init__(self, summary: TrustSummary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._summary = summary
         self.setWidget(summary)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -311,7 +312,7 @@ class SitesStrip(QScrollArea):
         self.setVisible(False)
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        summary = self.widget()
+        summary = self._summary
         width = self.viewport().width() if self.isVisible() else summary.sizeHint().width()
         height = (
             summary.heightForWidth(width)

@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
     QObject,
+    QPersistentModelIndex,
     QRect,
     QSize,
     Qt,
@@ -37,6 +38,7 @@ from PySide6.QtGui import (
     QPainter,
     QPalette,
     QPixmap,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -215,15 +217,22 @@ class PhotoListModel(QAbstractListModel):
         return photo_id in self._thumbs
 
     # -- Qt model API ------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(  # noqa: N802
+        self,
+        parent: QModelIndex | QPersistentModelIndex = QModelIndex(),  # noqa: B008
+    ) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid() or self._rows[index.row()].header is not None:
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self,
+        index: QModelIndex | QPersistentModelIndex,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
         if not index.isValid():
             return None
         row = self._rows[index.row()]
@@ -270,13 +279,20 @@ class _LibraryDelegate(QStyledItemDelegate):
         super().__init__(view)
         self._view = view
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+    def sizeHint(  # noqa: N802
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         size = self._view.thumbnail_size()
         if index.data(IsHeaderRole):
             return QSize(self._view.month_row_width(), option.fontMetrics.height() + HEADER_PADDING)
         return QSize(size + 8, size + 24)
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -400,6 +416,7 @@ class LibraryView(QListView):
         self.setSpacing(2)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setItemDelegate(_LibraryDelegate(self))
+        self._photo_model = model
         self.setModel(model)
         self.setAccessibleName("Photo library")
         self.footer = LibraryFooter(self)
@@ -486,19 +503,20 @@ class LibraryView(QListView):
 
     def _note_sites(self) -> None:
         model = self.photo_model()
-        sites = {model.item(model.index(r)).site for r in range(model.rowCount())
-                 if model.item(model.index(r)) is not None}  # fmt: skip
+        items = (model.item(model.index(r)) for r in range(model.rowCount()))
+        sites = {item.site for item in items if item is not None}
         self.single_site = len(sites) <= 1
 
     def photo_model(self) -> PhotoListModel:
         """The model (typed)."""
-        return self.model()  # type: ignore[return-value]
+        return self._photo_model
 
     def selected_photo_ids(self) -> list[int]:
         """Selected photos in display order."""
         rows = sorted(i.row() for i in self.selectionModel().selectedIndexes())
         model = self.photo_model()
-        return [model.item(model.index(r)).photo_id for r in rows if model.item(model.index(r))]
+        items = (model.item(model.index(r)) for r in rows)
+        return [item.photo_id for item in items if item is not None]
 
     def select_photo(self, photo_id: int) -> None:
         """Make ``photo_id`` the current, only selected photo."""
@@ -507,7 +525,8 @@ class LibraryView(QListView):
             self.setCurrentIndex(index)
             self.scrollTo(index)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - the footer sits under the grid
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        # the footer sits under the grid
         width = self.contentsRect().width()
         height = max(self.footer.heightForWidth(width), self.footer.minimumSizeHint().height())
         if self.viewportMargins().bottom() != height:
@@ -521,5 +540,5 @@ class LibraryView(QListView):
         if item is not None:
             self.photoSelected.emit(item.photo_id)
 
-    def _on_selection(self, *_args) -> None:
+    def _on_selection(self, *_args: object) -> None:
         self.selectionChangedIds.emit(self.selected_photo_ids())

@@ -311,7 +311,7 @@ class PhotoView(QWidget):
             self.compare_button,
         ):
             w.setEnabled(enabled)
-        self.clear_rating_button.setEnabled(enabled and details.rating is not None)
+        self.clear_rating_button.setEnabled(details is not None and details.rating is not None)
         if details is None:
             self.title.setText("<b>No photo selected</b>")
             self.note.hide()
@@ -409,8 +409,8 @@ class PhotoView(QWidget):
         if grade is not None and not grade.graded:
             self.severity.setText(f"<b>{grade.text}</b>{doubt}")
             self.probability_box.hide()
-        elif grade is not None and d.probabilities is not None:
-            name = SEVERITY_NAMES[int(grade.label)]
+        elif grade is not None and grade.label is not None and d.probabilities is not None:
+            name = SEVERITY_NAMES[grade.label]
             by = (
                 f"<br><span style='color:{MODEL_LINE_COLOR};'>{html.escape(d.severity_model_line)}"
                 "</span>"
