@@ -24,6 +24,7 @@ from eczema_tracker.app.photo_result import graded_by, point_result
 from eczema_tracker.app.timeline.data import to_local_naive
 from eczema_tracker.app.trust.agreement import result_in_doubt, site_reliability
 from eczema_tracker.app.trust.familiarity_text import point_is_unfamiliar
+from eczema_tracker.core.imaging import mask_outline
 from eczema_tracker.core.severity_scale import CLASS_NAMES, NO_ECZEMA_FOUND, NO_LESION_CHECK_PHOTO
 
 if TYPE_CHECKING:
@@ -253,24 +254,6 @@ def lesion_crop_box(
     left, right = span(int(cols[0]), int(cols[-1]) + 1, width)
     top, bottom = span(int(rows[0]), int(rows[-1]) + 1, height)
     return left, top, right, bottom
-
-
-def mask_outline(mask: np.ndarray, width: int = 2) -> np.ndarray:
-    """The pixels of ``mask``'s edge, ``width`` pixels thick (bool, the mask's shape)."""
-    m = np.asarray(mask, dtype=bool)
-    inner = m.copy()  # the mask shrunk by one pixel: the edge is what it lost
-    inner[1:, :] &= m[:-1, :]
-    inner[:-1, :] &= m[1:, :]
-    inner[:, 1:] &= m[:, :-1]
-    inner[:, :-1] &= m[:, 1:]
-    edge = m & ~inner
-    thick = edge.copy()
-    for _ in range(max(0, width - 1)):
-        grown = thick.copy()
-        grown[1:, :] |= thick[:-1, :]
-        grown[:, 1:] |= thick[:, :-1]
-        thick = grown
-    return thick
 
 
 @dataclass(frozen=True, eq=False)
