@@ -30,7 +30,10 @@ GUI = Path(__file__).resolve().parents[1] / "eczema_tracker" / "gui"
 @pytest.fixture
 def window(qtbot):
     win = MainWindow(Store.open(), Settings())
-    win.show_message = lambda kind, title, text, details="", action=None: None
+    win.messages_seen = []  # (kind, title, text) of every message box
+    win.show_message = lambda kind, title, text, details="", action=None: win.messages_seen.append(
+        (kind, title, text)
+    )
     win.ask_question = lambda title, text: True
 
     def finish_tasks(_win) -> None:
@@ -212,3 +215,28 @@ def test_redo_of_todays_numbers_and_a_new_edit_drops_the_redo(qtbot, window):
     window.redo()
     assert window.statusBar().currentMessage() == "Nothing to redo."
     assert edits.daily_numbers(window.store, day) == (3, None)
+
+
+def test_an_undo_or_redo_the_store_refuses_is_said_in_words(qtbot, window):
+    def refuse(_store, _value) -> OpResult[None]:
+        raise ValueError("that photo is no longer in the store")
+
+    window.history.push(
+        "rating of 1 photo",
+        None,
+        undo_op=refuse,
+        redo_op=lambda _store: refuse(_store, None),
+    )
+    window.undo()
+    settle(qtbot, window)
+    assert window.messages_seen[-1] == (
+        "warning",
+        "Nothing undone",
+        "This could not be undone: that photo is no longer in the store",
+    )
+    window.redo()
+    settle(qtbot, window)
+    assert window.messages_seen[-1][1:] == (
+        "Nothing redone",
+        "This could not be redone: that photo is no longer in the store",
+    )

@@ -160,7 +160,7 @@ def test_reads_deliver_on_the_gui_thread(qtbot, session, photo_ids):
 
 def test_photo_actions_without_a_window_rate_in_order_and_undo(qtbot, session, parent, photo_ids):
     host = Host()
-    history = EditHistory(session, host.status, host.status, parent)
+    history = EditHistory(session, host.status, lambda title, text: host.status(text), parent)
     actions = PhotoActions(session, history, host, parent)
     host.selected = photo_ids[:1]
     rated: list[object] = []
@@ -180,7 +180,7 @@ def test_prompt_flow_without_a_window_saves_in_the_background_and_undoes(
     qtbot, session, parent, store, photo_ids
 ):
     host = Host()
-    history = EditHistory(session, host.status, host.status, parent)
+    history = EditHistory(session, host.status, lambda title, text: host.status(text), parent)
     pid = photo_ids[0]
     flow = PromptFlow(session, history, host, parent=parent, shown_photo=lambda: pid)
     photo = store.photo(pid)

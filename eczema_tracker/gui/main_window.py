@@ -510,8 +510,8 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         """Edit ▸ Redo (Ctrl+Shift+Z, Ctrl+Y)."""
         self.history.redo()
 
-    def _undo_refused(self, message: str) -> None:
-        self.show_message("warning", "Nothing undone", f"This could not be undone: {message}")
+    def _undo_refused(self, title: str, text: str) -> None:
+        self.show_message("warning", title, text)
 
     def show_help(self, page: str) -> None:
         """Help ▸ a page: "how-it-works", "shortcuts" or "legend"."""

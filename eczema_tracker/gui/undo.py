@@ -58,7 +58,7 @@ class StoreEditCommand(QUndoCommand):
     def undo(self) -> None:
         # The value is read when the write runs: after a redo queued before it has landed.
         self._history.run(
-            lambda store: self._undo_op(store, self._value), self._undone, f"Undone: {self.text()}."
+            lambda store: self._undo_op(store, self._value), self._undone, "undone", self.text()
         )
 
     def redo(self) -> None:
@@ -75,7 +75,7 @@ class StoreEditCommand(QUndoCommand):
             self._value = result.value
             return result
 
-        self._history.run(op, self._redone, f"Redone: {self.text()}.")
+        self._history.run(op, self._redone, "redone", self.text())
 
 
 class EditHistory(QObject):
@@ -85,7 +85,7 @@ class EditHistory(QObject):
         self,
         session: StoreSession,
         tell: Callable[[str], None],
-        refused: Callable[[str], None],
+        refused: Callable[[str, str], None],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -93,7 +93,7 @@ class EditHistory(QObject):
         self.stack = QUndoStack(self)
         self.stack.setUndoLimit(MAX_STEPS)
         self._tell = tell  # a line in the status bar
-        self._refused = refused  # an undo or redo the store refused, in its plain words
+        self._refused = refused  # an undo or redo the store refused: (title, plain words)
 
     def push(
         self,
@@ -112,12 +112,17 @@ class EditHistory(QObject):
         self.stack.push(command)
         return command
 
-    def run(self, op: StoreOp, then: Callable[[], None] | None, said: str) -> None:
-        """Queue an undo's or a redo's write; say ``said`` (a refusal is said in words)."""
+    def run(self, op: StoreOp, then: Callable[[], None] | None, done: str, text: str) -> None:
+        """Queue an undo's or a redo's write of the edit ``text``; ``done`` is "undone" or
+        "redone" (the status says it; a refusal by the store is said in words)."""
+
+        def refused(message: str) -> None:
+            self._refused(f"Nothing {done}", f"This could not be {done}: {message}")
+
         self.session.write(
-            op, on_done=(lambda _value: then()) if then else None, on_failure=self._refused
+            op, on_done=(lambda _value: then()) if then else None, on_failure=refused
         )
-        self._tell(said)
+        self._tell(f"{done.capitalize()}: {text}.")
 
     def undo(self) -> None:
         """Edit ▸ Undo (Ctrl+Z): take the newest edit back."""
