@@ -171,7 +171,7 @@ def test_export_writes_a_png_and_never_replaces_a_file_the_app_did_not_make(
 
 
 def test_a_corrected_mask_shows_in_the_open_comparison(qtbot, window):
-    from eczema_tracker.app.changes import StoreChanges
+    from eczema_tracker.app.changes import OpResult, StoreChanges
 
     win, ids = window
     win.activateWindow()
@@ -187,8 +187,9 @@ def test_a_corrected_mask_shows_in_the_open_comparison(qtbot, window):
         mask = np.zeros((photo.height, photo.width), bool)
         mask[: photo.height // 2] = True  # half the photo
         store.save_corrected_mask(store.current_analysis(ids[2]).id, mask)
+        return OpResult(None, StoreChanges(corrections=True, analyses=True))
 
-    win.session.write(correct, StoreChanges(corrections=True, analyses=True))
+    win.session.write(correct)
     qtbot.waitUntil(lambda: dialog.captions[1].text() != before, timeout=WAIT_MS)
     # the correction is the person's: shown beside the model's area, which is what is compared
     assert "you painted 50 %" in dialog.captions[1].text()

@@ -168,7 +168,7 @@ def test_tab_moves_between_the_boxes_and_escape_puts_the_number_back(qtbot, wind
     _press(qtbot, Qt.Key.Key_Escape)
     assert row.values() == (5, 3) and QApplication.focusWidget() is win.library
     _assert_diary_untouched(qtbot, win)
-    assert not win.undo_history.can_undo()
+    assert not win.history.stack.canUndo()
 
 
 def test_typing_the_stored_number_again_writes_nothing(qtbot, window):
@@ -179,7 +179,7 @@ def test_typing_the_stored_number_again_writes_nothing(qtbot, window):
     _press(qtbot, Qt.Key.Key_5)
     _press(qtbot, Qt.Key.Key_Return)
     _assert_diary_untouched(qtbot, win)
-    assert not win.undo_history.can_undo() and "→" not in row.state.text()
+    assert not win.history.stack.canUndo() and "→" not in row.state.text()
 
 
 # -- 5. the body site is the person's choice ---------------------------------------------------

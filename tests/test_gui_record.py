@@ -11,7 +11,7 @@ from PySide6.QtCore import QDate, QPoint, Qt
 from PySide6.QtWidgets import QApplication
 from widgets_dialogs_support import fill_store, open_window, record_analysis
 
-from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.changes import OpResult, StoreChanges
 from eczema_tracker.app.timeline.figure import (
     CourseBar,
     DailyPoint,
@@ -338,7 +338,7 @@ def test_timeline_shows_checkins_numbers_course_and_flare(qtbot, window, tmp_pat
     assert "bad night" in describe(view, x, y)
     # a write through the session redraws the timeline
     win.session.write(
-        lambda s: s.add_checkin(TODAY, [4] * 7), StoreChanges(record=True)
+        lambda s: OpResult(s.add_checkin(TODAY, [4] * 7), StoreChanges(record=True))
     )  # fmt: skip
     qtbot.waitUntil(lambda: len(view.drawn.poem.get_lines()[0].get_xdata()) == 4, timeout=WAIT_MS)
 
@@ -419,7 +419,7 @@ def test_panel_follows_store_changes_only_when_they_matter(qtbot, window):
     session = StoreSession(win.store, win)
     session.changed.connect(panel.on_store_changed)
     with qtbot.waitSignal(session.changed):
-        session.write(lambda s: s.add_checkin(TODAY, [1] * 7), StoreChanges(record=True))
+        session.write(lambda s: OpResult(s.add_checkin(TODAY, [1] * 7), StoreChanges(record=True)))
     assert panel.view.drawn.poem is not None
 
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from widgets_dialogs_support import open_window
 
-from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.changes import OpResult, StoreChanges
 from eczema_tracker.gui.record.checkin_dialog import CheckinDialog
 from eczema_tracker.gui.record.days_dialog import DayRow, RecordDaysDialog
 
@@ -208,7 +208,9 @@ def test_a_closed_days_list_is_not_read_again_on_each_change_but_when_opened(qtb
     dialog._load = lambda: (reads.append(1), load())[1]
     with qtbot.waitSignal(win.session.changed, timeout=10000):
         win.session.write(
-            lambda store: store.set_daily(date(2026, 3, 2), itch=4), StoreChanges(record=True)
+            lambda store: OpResult(
+                store.set_daily(date(2026, 3, 2), itch=4), StoreChanges(record=True)
+            )
         )
     assert reads == []
     win.record.open_record_days()

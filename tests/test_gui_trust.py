@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from eczema_tracker.app import analysis_models
-from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.changes import OpResult, StoreChanges
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.app.trust import agreement as trust
 from eczema_tracker.core.jobs import Cancelled
@@ -154,8 +154,10 @@ def test_a_prompt_change_checks_the_site_again_with_the_real_tiny_seggpt(
     seen: list[bool] = []
     flow.updated.connect(lambda states: seen.append(states[0].checking))
     session.write(
-        lambda s: s.set_prompt_mask(ids[2], box(s, ids[2])),
-        StoreChanges(prompts=True, photos=True, sites=frozenset({SITE})),
+        lambda s: OpResult(
+            s.set_prompt_mask(ids[2], box(s, ids[2])),
+            StoreChanges(prompts=True, photos=True, sites=frozenset({SITE})),
+        ),
     )
     qtbot.waitUntil(lambda: True in seen, timeout=10000)  # "checking your examples…"
     qtbot.waitUntil(lambda: not flow.busy, timeout=30000)
@@ -231,8 +233,10 @@ def test_a_kept_result_shows_at_start_up_without_models_or_checking(
 
     # another example: nothing kept for that set, so it is checked (once)
     session.write(
-        lambda s: s.set_prompt_mask(ids[3], box(s, ids[3])),
-        StoreChanges(prompts=True, photos=True, sites=frozenset({SITE})),
+        lambda s: OpResult(
+            s.set_prompt_mask(ids[3], box(s, ids[3])),
+            StoreChanges(prompts=True, photos=True, sites=frozenset({SITE})),
+        ),
     )
     qtbot.waitUntil(lambda: fake.calls == [SITE] and not flow.busy, timeout=20000)
     assert (
@@ -241,8 +245,9 @@ def test_a_kept_result_shows_at_start_up_without_models_or_checking(
     )
     # ... and taking it away again brings back the set whose result is kept: no check
     session.write(
-        lambda s: s.unset_prompt(ids[3]),
-        StoreChanges(prompts=True, photos=True, sites=frozenset({SITE})),
+        lambda s: OpResult(
+            s.unset_prompt(ids[3]), StoreChanges(prompts=True, photos=True, sites=frozenset({SITE}))
+        ),
     )
     qtbot.waitUntil(lambda: flow.state(SITE).prompt_count == 3 and not flow.busy, timeout=20000)
     assert fake.calls == [SITE] and flow.state(SITE).agreement.mean_iou == pytest.approx(0.6)
@@ -291,8 +296,10 @@ def test_a_newer_change_cancels_and_supersedes_the_running_check(
     qtbot.waitUntil(started.is_set, timeout=10000)
     assert flow.state(SITE).checking and "Checking your examples…" in summary.site_text(SITE)
     session.write(
-        lambda s: s.set_prompt_mask(ids[2], box(s, ids[2])),
-        StoreChanges(prompts=True, photos=True, sites=frozenset({SITE})),
+        lambda s: OpResult(
+            s.set_prompt_mask(ids[2], box(s, ids[2])),
+            StoreChanges(prompts=True, photos=True, sites=frozenset({SITE})),
+        ),
     )
     qtbot.waitUntil(lambda: not flow.busy, timeout=20000)
     assert outcomes == ["first", "cancelled", "second"]

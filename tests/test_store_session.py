@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.app.changes import _FLAGS, StoreChanges
+from eczema_tracker.app import edits
+from eczema_tracker.app.changes import _FLAGS, OpResult, StoreChanges
 from eczema_tracker.gui.library_state import LibraryState
 from eczema_tracker.gui.photo_actions import PhotoActions
 from eczema_tracker.gui.prompt_flow import PromptFlow
 from eczema_tracker.gui.shown_photo import ShownPhoto
 from eczema_tracker.gui.store_session import StoreSession
-from eczema_tracker.gui.undo import UndoHistory
+from eczema_tracker.gui.undo import EditHistory
 from eczema_tracker.gui.widgets.photo_view import PhotoView
 from eczema_tracker.store import Store
 
@@ -96,18 +97,14 @@ def test_writes_run_off_the_gui_thread_in_order_and_say_what_changed(qtbot, sess
     session.changed.connect(lambda c: events.append(f"changed {sorted(c.photo_ids)}"))
 
     def op(n: int):
-        def write(_store: Store) -> int:
+        def write(_store: Store) -> OpResult[int]:
             ran.append((n, threading.get_ident() != gui_thread))
-            return n
+            return OpResult(n, StoreChanges(ratings=True, photo_ids=frozenset({n})))
 
         return write
 
     for n in range(5):
-        session.write(
-            op(n),
-            lambda n: StoreChanges(ratings=True, photo_ids=frozenset({n})),
-            on_done=lambda n: events.append(f"done {n}"),
-        )
+        session.write(op(n), on_done=lambda n: events.append(f"done {n}"))
     assert session.busy and session.queued == 4  # one runs, four wait
     with qtbot.waitSignal(session.idle, timeout=10000):
         pass
@@ -120,7 +117,7 @@ def test_writes_run_off_the_gui_thread_in_order_and_say_what_changed(qtbot, sess
 def test_writes_queued_when_the_window_closes_still_land(qtbot, session, photo_ids):
     pid = photo_ids[0]
     for level in (0, 1, 2, 3, 1):
-        session.write(lambda s, lv=level: s.rate(pid, lv), StoreChanges(ratings=True))
+        session.write(lambda s, lv=level: edits.rate_photos(s, [pid], lv))
     assert session.busy
     assert session.finish(timeout_ms=10000)  # what the window's close does
     assert [r.rating for r in session.store.rating_history(pid)] == [0, 1, 2, 3, 1]
@@ -130,11 +127,11 @@ def test_a_failed_write_is_told_and_the_next_still_runs(qtbot, session):
     failures: list[str] = []
     done: list[str] = []
 
-    def refuse(_store: Store) -> None:
+    def refuse(_store: Store) -> OpResult[None]:
         raise ValueError("a self-rating must be 0, 1, 2 or 3, not 7")
 
-    session.write(refuse, StoreChanges(ratings=True), on_failure=failures.append)
-    session.write(lambda _s: "second", StoreChanges(ratings=True), on_done=done.append)
+    session.write(refuse, on_failure=failures.append)
+    session.write(lambda _s: OpResult("second", StoreChanges()), on_done=done.append)
     with qtbot.waitSignal(session.idle, timeout=10000):
         pass
     assert failures == ["a self-rating must be 0, 1, 2 or 3, not 7"]
@@ -162,7 +159,8 @@ def test_reads_deliver_on_the_gui_thread(qtbot, session, photo_ids):
 
 
 def test_photo_actions_without_a_window_rate_in_order_and_undo(qtbot, session, parent, photo_ids):
-    host, history = Host(), UndoHistory()
+    host = Host()
+    history = EditHistory(session, host.status, lambda title, text: host.status(text), parent)
     actions = PhotoActions(session, history, host, parent)
     host.selected = photo_ids[:1]
     rated: list[object] = []
@@ -172,7 +170,7 @@ def test_photo_actions_without_a_window_rate_in_order_and_undo(qtbot, session, p
     qtbot.waitUntil(lambda: not session.busy, timeout=10000)
     pid = photo_ids[0]
     assert [r.rating for r in session.store.rating_history(pid)] == [1, 3, 0, 2]
-    assert rated == [1, 3, 0, 2] and history.next_description() == "rating of 1 photo"
+    assert rated == [1, 3, 0, 2] and history.stack.undoText() == "rating of 1 photo"
     actions.undo()
     qtbot.waitUntil(lambda: not session.busy, timeout=10000)
     assert session.store.rating(pid) == 0  # back to the rating before the last
@@ -181,7 +179,8 @@ def test_photo_actions_without_a_window_rate_in_order_and_undo(qtbot, session, p
 def test_prompt_flow_without_a_window_saves_in_the_background_and_undoes(
     qtbot, session, parent, store, photo_ids
 ):
-    host, history = Host(), UndoHistory()
+    host = Host()
+    history = EditHistory(session, host.status, lambda title, text: host.status(text), parent)
     pid = photo_ids[0]
     flow = PromptFlow(session, history, host, parent=parent, shown_photo=lambda: pid)
     photo = store.photo(pid)
@@ -234,12 +233,13 @@ def test_a_photo_asked_for_while_a_write_holds_the_store_is_read_off_the_gui_thr
     shown = ShownPhoto(session, LibraryState(lambda: session.store), view, parent)
     holding, release = threading.Event(), threading.Event()
 
-    def slow_write(s: Store) -> None:
+    def slow_write(s: Store) -> OpResult[None]:
         with s._lock:  # what encoding a 12-MP mask does to every reader (about 150 ms)
             holding.set()
             release.wait(10)
+        return OpResult(None, StoreChanges())
 
-    session.write(slow_write, StoreChanges())
+    session.write(slow_write)
     assert holding.wait(5)
     shown.show(second)  # a synchronous read would wait here until the write let go
     assert view.details is None and session.busy  # so it did not read: the write still holds

@@ -1,13 +1,20 @@
 """What a write to the store changed, so views refresh only what they show (Anki's ``OpChanges``).
 
-Qt-free: the GUI's :class:`~eczema_tracker.gui.store_session.StoreSession` emits these after
-every write it ran in the background; a view looks at the flags it cares about and ignores the
-rest. Combine two with ``|``.
+Qt-free. A store operation reports what it changed by returning an :class:`OpResult` (the
+operations the GUI runs are in :mod:`eczema_tracker.app.edits`); the GUI's
+:class:`~eczema_tracker.gui.store_session.StoreSession` emits those changes after the write ran
+in the background; a view looks at the flags it cares about and ignores the rest. Combine two
+with ``|``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from typing import Generic, TypeVar
+
+from eczema_tracker.core.jobs import Cancelled
 
 
 @dataclass(frozen=True)
@@ -68,3 +75,39 @@ class StoreChanges:
 
 #: The kinds of change (the boolean fields); ``photo_ids`` and ``sites`` only narrow them.
 _FLAGS: tuple[str, ...] = tuple(f.name for f in fields(StoreChanges) if f.type in ("bool", bool))
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OpResult(Generic[T]):
+    """What a store operation returned (``value``) and what it changed (``changes``).
+
+    Every operation the GUI runs through its store session returns one, so the session tells
+    the views what the operation itself reported (no caller keeps a list of what to refresh).
+    """
+
+    value: T
+    changes: StoreChanges
+
+
+class CancelledAfterWriting(Cancelled):
+    """A long write stopped by the person after writing part of its work; ``changes`` is what
+    it may have written (kept: e.g. the photos imported before the Cancel)."""
+
+    def __init__(self, changes: StoreChanges) -> None:
+        super().__init__("cancelled")
+        self.changes = changes
+
+
+@contextmanager
+def reporting_when_cancelled(changes: StoreChanges) -> Iterator[None]:
+    """Inside a long operation: turn a :class:`Cancelled` into :class:`CancelledAfterWriting`
+    carrying ``changes`` (what the part done before the Cancel may have written)."""
+    try:
+        yield
+    except CancelledAfterWriting:
+        raise
+    except Cancelled as stop:
+        raise CancelledAfterWriting(changes) from stop

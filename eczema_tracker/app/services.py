@@ -29,6 +29,7 @@ from eczema_tracker.app.analysis_models import (
     prompt_pool_key,
     site_prompts,
 )
+from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback, held, raise_if_cancelled, report
 
 if TYPE_CHECKING:
@@ -156,6 +157,12 @@ def prompt_photos_without_result(store: Store, site: str) -> list[int]:
     current = store.current_analyses(site)
     prompts = {record.photo_id for record in store.prompts(site)}
     return [p.id for p in store.photos(site) if p.id in prompts and p.id not in current]
+
+
+def analysis_changes(photo_ids: Sequence[int]) -> StoreChanges:
+    """What :func:`analyse_photos` of ``photo_ids`` writes (all, or those before a Cancel): the
+    GUI runs it on its own worker and tells the views this when it ends."""
+    return StoreChanges(analyses=True, photo_ids=frozenset(photo_ids))
 
 
 def analyse_photos(

@@ -6,7 +6,7 @@ and cancel, or the user picks local folders instead. The loaded pipeline is kept
 :class:`~eczema_tracker.app.analysis_models.PipelineCache` handed in, between runs.
 
 The flow knows its collaborators only: the store session (it announces what an analysis wrote
-as ``StoreChanges(analyses=True)``; the views refresh themselves), the pipeline cache, the
+as :func:`~eczema_tracker.app.services.analysis_changes`; the views refresh themselves), the pipeline cache, the
 settings, a :class:`~eczema_tracker.gui.flow_host.ModelQuestions` host and two callables giving
 the selected photos and the library's site filter.
 """
@@ -71,7 +71,7 @@ class AnalysisFlow(QObject):
         self.task: BackgroundTask | None = None
         self.download_task: BackgroundTask | None = None  # the model download running, if any
         self.warm_up_task: BackgroundTask | None = None  # the start-up warm-up, once run
-        self._wrote = StoreChanges()  # what the running analysis writes
+        self._wrote: StoreChanges | None = None  # what the running analysis writes
         self.failure_dialog: DownloadFailedDialog | None = None  # of the last failed download
 
     # -- entry points ------------------------------------------------------------------------
@@ -422,7 +422,7 @@ class AnalysisFlow(QObject):
 
         # A long job with its own worker (it must not hold up ratings queued meanwhile); what
         # it wrote is announced like any write, so the views refresh themselves.
-        self._wrote = StoreChanges(analyses=True, photo_ids=frozenset(photo_ids))
+        self._wrote = services.analysis_changes(photo_ids)
         # The label says what runs; services.analyse_photos says where it is ("photo 7 of 29",
         # counting only the photos that will be analysed): one place counts.
         task = BackgroundTask(self._parent, op, self._finished).with_progress("Analysing photos")
@@ -435,7 +435,8 @@ class AnalysisFlow(QObject):
     def _announce(self) -> None:
         """Tell the views what the run wrote (also when it stopped early: the photos finished
         before are kept), before anyone hears that it finished."""
-        self.session.notify(self._wrote)
+        if self._wrote is not None:
+            self.session.notify(self._wrote)
 
     def _finished(self, summary: services.AnalysisRunSummary) -> None:
         self._announce()

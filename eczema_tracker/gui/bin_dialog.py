@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from eczema_tracker.app import edits
 from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.gui.flow_host import Messages
 from eczema_tracker.gui.formatting import format_day, format_day_time
@@ -138,12 +139,11 @@ class BinDialog(QDialog):
         self.empty_button.setEnabled(False)
 
         def done(count: int) -> None:
-            self.photo_actions.undo_history.clear()  # a step may name a photo that is gone
+            self.photo_actions.history.clear()  # an edit may name a photo that is gone
             self.host.status(f"The bin was emptied ({count} photo(s) deleted).")
 
         return self.session.write(
-            lambda store: store.empty_bin(),
-            StoreChanges(photos=True),
+            edits.empty_bin,
             on_done=done,
             on_failure=self._not_emptied,
         )

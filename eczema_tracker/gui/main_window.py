@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eczema_tracker.app import analysis_models
-from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app import analysis_models, edits
+from eczema_tracker.app.changes import OpResult, StoreChanges
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui import screen_fit, store_problems, window_layout
@@ -59,7 +59,7 @@ from eczema_tracker.gui.timeline.panel import TimelinePanel
 from eczema_tracker.gui.trust.disagreement_dialog import compare_weakest
 from eczema_tracker.gui.trust.flow import TrustFlow
 from eczema_tracker.gui.trust.summary import SitesStrip, TrustSummary
-from eczema_tracker.gui.undo import UndoHistory
+from eczema_tracker.gui.undo import EditHistory
 from eczema_tracker.gui.widgets.empty_state import EmptyLibraryView
 from eczema_tracker.gui.widgets.library_view import LibraryView, PhotoListModel
 from eczema_tracker.gui.widgets.photo_view import PhotoDetails, PhotoView
@@ -101,7 +101,8 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         self._shown_photo: int | None = None
         self._pending: StoreChanges | None = None  # changes not shown yet (writes still queued)
         self._mask_reads = 0  # mask decodes for the photo view still running
-        self.undo_history = UndoHistory()
+        #: Qt's undo stack of the edits made here (Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y)
+        self.history = EditHistory(self.session, self.status, self._undo_refused, self)
         self.setWindowTitle("Eczema Tracker")
         self.setAcceptDrops(True)
         self.resize(screen_fit.fitted_size(self, QSize(1280, 820)))
@@ -129,7 +130,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         )
         self.personal = PersonalModelFlow(self.session, self.pipelines, settings, self, parent=self)
         self.prompts = PromptFlow(
-            self.session, self.undo_history, self, parent=self, shown_photo=lambda: self.shown_photo
+            self.session, self.history, self, parent=self, shown_photo=lambda: self.shown_photo
         )
         self.trust = TrustFlow(  # the prompt panel's agreement and next photo to paint
             self.session,
@@ -140,7 +141,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
             paint=self.prompts.paint_prompt_of_current,
             yield_to=lambda: self.analysis.task is not None and not self.analysis.task.done,
         )
-        self.photo_actions = PhotoActions(self.session, self.undo_history, self, self)
+        self.photo_actions = PhotoActions(self.session, self.history, self, self)
         self.backup = BackupFlow(self.session, self, settings, self)
         self._bin_dialog: BinDialog | None = None
         self._build_layout()
@@ -152,8 +153,6 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         daily_row = self.record.daily_row
         self.keyboard_home.guard_entries(daily_row.boxes())
         daily_row.finished.connect(self.keyboard_home.go_home)
-        self.undo_history.on_change = self._label_undo
-        self._label_undo()
         self._connect()
         self.refresh()
         self.restore_layout()
@@ -456,18 +455,11 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
 
         def op(
             store: Store, progress: ProgressCallback, cancel: CancelCheck
-        ) -> tuple[list[ImportResult], list[int]]:
-            results = store.import_paths(paths, site, progress=progress, cancel=cancel)
-            binned = {p.id for p in store.binned_photos()}
-            # Importing a deleted photo again means the person wants it back.
-            back = store.restore_from_bin(
-                {r.photo_id for r in results if r.status == "duplicate" and r.photo_id in binned}
-            )
-            return results, back
+        ) -> OpResult[tuple[list[ImportResult], list[int]]]:
+            return edits.import_photos(store, paths, site, progress, cancel)
 
         return self.session.write_job(
             op,
-            StoreChanges(photos=True, prompts=True),
             on_done=self._imported,
             error_title="Import failed",
             progress_label="Importing photos",
@@ -512,12 +504,14 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
 
     def undo(self) -> None:
         """Edit ▸ Undo (Ctrl+Z)."""
-        self.photo_actions.undo()
+        self.history.undo()
 
-    def _label_undo(self) -> None:
-        action, what = self.actions_by_name["undo"], self.undo_history.next_description()
-        action.setText(f"&Undo {what}" if what else "&Undo")
-        action.setEnabled(what is not None)
+    def redo(self) -> None:
+        """Edit ▸ Redo (Ctrl+Shift+Z, Ctrl+Y)."""
+        self.history.redo()
+
+    def _undo_refused(self, title: str, text: str) -> None:
+        self.show_message("warning", title, text)
 
     def show_help(self, page: str) -> None:
         """Help ▸ a page: "how-it-works", "shortcuts" or "legend"."""
@@ -557,7 +551,7 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
         """Use ``store`` (reopened after a restore) everywhere and show it."""
         if hasattr(self.timeline_panel, "store"):
             self.timeline_panel.store = store
-        self.undo_history.clear()
+        self.history.clear()
         self.library_model.set_items([])
         self.splitter.setEnabled(True)
         self.menuBar().setEnabled(True)

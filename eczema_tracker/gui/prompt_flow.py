@@ -12,7 +12,6 @@ strokes), and ``editorClosed`` asks the window to take the keyboard back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,16 +19,16 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app import edits
+from eczema_tracker.app.edits import MaskSaved
 from eczema_tracker.core import mask_labels
 from eczema_tracker.gui.flow_host import Messages
 from eczema_tracker.gui.painter.canvas import painting_qimage
 from eczema_tracker.gui.store_session import StoreSession
 from eczema_tracker.gui.tasks import BackgroundTask
-from eczema_tracker.gui.undo import UndoHistory
+from eczema_tracker.gui.undo import EditHistory
 from eczema_tracker.gui.widgets.mask_colors import PROMPT_MASK_COLOR, RESULT_MASK_COLOR
 from eczema_tracker.store import Store
-from eczema_tracker.store.records import PromptRecord
 
 if TYPE_CHECKING:
     from eczema_tracker.gui.painter.editor import MaskEditorDialog
@@ -46,28 +45,6 @@ SAVED_UNDO_NOW = "Mask saved. Ctrl+Z undoes the save."
 MaskLoader = Callable[[Store], np.ndarray | None]
 
 
-@dataclass(frozen=True)
-class MaskSaved:
-    """What a mask save wrote, and what undoing it needs."""
-
-    photo_id: int
-    site: str
-    prompt_changed: bool  # the photo's prompt mask changed (a prompt save, or a promotion)
-    prompt_before: PromptRecord | None  # its prompt before (None: it was no prompt)
-    analysis_id: int | None = None  # the corrected analysis (a correction)
-    correction_before: int | None = None  # that analysis' corrected mask id before
-
-    def changes(self) -> StoreChanges:
-        """The session event of this save (or of its undo)."""
-        return StoreChanges(
-            prompts=self.prompt_changed,
-            photos=self.prompt_changed,  # the photo's prompt badge
-            corrections=self.analysis_id is not None,
-            photo_ids=frozenset({self.photo_id}),
-            sites=frozenset({self.site}),
-        )
-
-
 def _mask_of_prompt(store: Store, photo_id: int) -> np.ndarray | None:
     record = store.prompt(photo_id)
     return None if record is None else store.load_labelled_mask(record.mask)
@@ -76,40 +53,6 @@ def _mask_of_prompt(store: Store, photo_id: int) -> np.ndarray | None:
 def _mask_shown(store: Store, photo_id: int) -> np.ndarray | None:
     shown = store.shown_mask(photo_id)
     return None if shown is None else store.load_labelled_mask(shown.mask)
-
-
-def _write_mask(
-    store: Store, photo_id: int, mask: np.ndarray, *, correcting: bool, promote: bool
-) -> MaskSaved:
-    """Store a painted mask (worker thread): the photo's prompt mask, or a correction of its
-    current analysis (promoted to a prompt with ``promote``)."""
-    analysis = store.current_analysis(photo_id) if correcting else None
-    site = store.photo(photo_id).site
-    before = store.prompt(photo_id)
-    if analysis is None:  # a prompt mask (or a correction of nothing: the same)
-        store.set_prompt_mask(photo_id, mask)
-        return MaskSaved(photo_id, site, True, before)
-    previous = analysis.corrected_mask.id if analysis.corrected_mask is not None else None
-    store.save_corrected_mask(analysis.id, mask)
-    if promote:
-        store.promote_to_prompt(photo_id, analysis.id)
-    return MaskSaved(photo_id, site, promote, before, analysis.id, previous)
-
-
-def _undo_mask(store: Store, saved: MaskSaved) -> MaskSaved:
-    """Put back what ``saved`` replaced (worker thread)."""
-    if saved.analysis_id is not None:
-        store.set_corrected_mask(saved.analysis_id, saved.correction_before)
-    if saved.prompt_changed:
-        _put_prompt_back(store, saved.photo_id, saved.prompt_before)
-    return saved
-
-
-def _put_prompt_back(store: Store, photo_id: int, before: PromptRecord | None) -> None:
-    if before is None:
-        store.unset_prompt(photo_id)
-    else:
-        store.set_prompt_mask_id(photo_id, before.mask.id)
 
 
 class PromptFlow(QObject):
@@ -124,7 +67,7 @@ class PromptFlow(QObject):
     def __init__(
         self,
         session: StoreSession,
-        undo_history: UndoHistory,
+        history: EditHistory,
         host: Messages,
         *,
         parent: QWidget | None = None,
@@ -132,7 +75,7 @@ class PromptFlow(QObject):
     ) -> None:
         super().__init__(parent)
         self.session = session
-        self.undo_history = undo_history
+        self.history = history
         self.host = host
         self._parent = parent
         self._shown_photo = shown_photo
@@ -270,7 +213,12 @@ class PromptFlow(QObject):
 
         def done(saved: MaskSaved) -> None:
             what = "mask correction" if saved.analysis_id is not None else "prompt mask save"
-            self.undo_history.push(what, lambda: self._undo(saved))
+            self.history.push(
+                what,
+                saved,
+                undo_op=edits.put_mask_back,
+                redo_op=lambda store: edits.save_mask_again(store, saved),
+            )
             if self._editor_open:  # its Ctrl+Z undoes strokes, not the save
                 self._saved_while_open = True
                 self.host.status(SAVED_UNDO_AFTER_CLOSE)
@@ -282,23 +230,12 @@ class PromptFlow(QObject):
 
         self.host.status("Saving the mask…")
         return self.session.write(
-            lambda store: _write_mask(
+            lambda store: edits.save_mask(
                 store, photo_id, mask, correcting=correcting, promote=promote
             ),
-            MaskSaved.changes,
             on_done=done,
             error_title="Mask not saved",
         )
-
-    def _undo(self, saved: MaskSaved) -> None:
-        self.session.write(
-            lambda store: _undo_mask(store, saved),
-            saved.changes(),
-            on_failure=self._undo_failed,
-        )
-
-    def _undo_failed(self, message: str) -> None:
-        self.host.show_message("warning", "Nothing undone", f"This could not be undone: {message}")
 
     def unset_prompt_of_current(self) -> BackgroundTask | None:
         """Stop using the photo shown as a prompt."""
@@ -306,13 +243,17 @@ class PromptFlow(QObject):
         if pid is None or not self.session.store.photo(pid).is_prompt:
             return None
 
-        def op(store: Store) -> MaskSaved:
-            before = store.prompt(pid)
-            store.unset_prompt(pid)
-            return MaskSaved(pid, store.photo(pid).site, True, before)
-
         def done(saved: MaskSaved) -> None:
-            self.undo_history.push("stop using as prompt", lambda: self._undo(saved))
+            self.history.push(
+                "stop using as prompt",
+                saved,
+                undo_op=edits.put_mask_back,
+                redo_op=lambda store: edits.stop_using_as_prompt(store, pid),
+            )
             self._prompts_changed(saved.site)
 
-        return self.session.write(op, MaskSaved.changes, on_done=done, error_title="Not changed")
+        return self.session.write(
+            lambda store: edits.stop_using_as_prompt(store, pid),
+            on_done=done,
+            error_title="Not changed",
+        )

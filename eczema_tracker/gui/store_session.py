@@ -1,10 +1,12 @@
 """The GUI's one way to the store: writes run in the background, in order, then say what changed.
 
-In the spirit of Anki's ``CollectionOp``: a flow or dialog hands :meth:`StoreSession.write` a
-function of the store and the :class:`~eczema_tracker.app.changes.StoreChanges` it makes; the
-session runs it through the one background helper (:mod:`eczema_tracker.gui.tasks`), one write
+In the spirit of Anki's ``CollectionOp``: a flow or dialog hands :meth:`StoreSession.write` an
+operation of the store (most are in :mod:`eczema_tracker.app.edits`) that returns an
+:class:`~eczema_tracker.app.changes.OpResult`: its value and the
+:class:`~eczema_tracker.app.changes.StoreChanges` it made. The session runs it through the one background helper (:mod:`eczema_tracker.gui.tasks`), one write
 at a time in the order asked (20 ratings keyed quickly land in that order), and when it is done
-emits :attr:`StoreSession.changed` on the GUI thread. Views subscribe to ``changed`` and
+emits :attr:`StoreSession.changed` with the changes the operation reported, on the GUI
+thread (no caller names them, so a new operation cannot forget a view). Views subscribe to ``changed`` and
 refresh what they show; no flow refreshes another's view. Reads that may be slow (decoding,
 bulk queries) go through :meth:`StoreSession.read`. A failed write shows its plain message (the
 store's own transactions keep the store whole) and the writes queued after it still run. Long
@@ -22,7 +24,7 @@ from typing import TypeVar
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app.changes import CancelledAfterWriting, OpResult, StoreChanges
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui.tasks import BackgroundTask
 from eczema_tracker.store import Store
@@ -73,25 +75,24 @@ class StoreSession(QObject):
 
     def write(
         self,
-        op: Callable[[Store], T],
-        changes: StoreChanges | Callable[[T], StoreChanges],
+        op: Callable[[Store], OpResult[T]],
         *,
         on_done: Callable[[T], None] | None = None,
         on_failure: Callable[[str], None] | None = None,
         error_title: str = "Could not save",
         progress_label: str | None = None,
     ) -> BackgroundTask:
-        """Queue ``op(store)`` to run in the background after the writes queued before it.
+        """Queue the operation ``op(store)`` to run in the background after the writes queued
+        before it.
 
-        When it returns, :attr:`changed` is emitted with ``changes`` (fixed, or worked out from
-        the result: ``changes(result)``),
-        then ``on_done(result)`` runs, both on the GUI thread and before the next write starts.
-        On failure the plain message is shown (titled ``error_title``) unless ``on_failure``
-        takes it; the writes queued after it still run.
+        When it returns its :class:`~eczema_tracker.app.changes.OpResult`, :attr:`changed` is
+        emitted with the changes it reported, then ``on_done(result.value)`` runs, both on the
+        GUI thread and before the next write starts. On failure the plain message is shown
+        (titled ``error_title``) unless ``on_failure`` takes it; the writes queued after it
+        still run.
         """
         return self.write_job(
             lambda store, _progress, _cancel: op(store),
-            changes,
             on_done=on_done,
             on_failure=on_failure,
             error_title=error_title,
@@ -101,8 +102,7 @@ class StoreSession(QObject):
 
     def write_job(
         self,
-        op: Callable[[Store, ProgressCallback, CancelCheck], T],
-        changes: StoreChanges | Callable[[T], StoreChanges],
+        op: Callable[[Store, ProgressCallback, CancelCheck], OpResult[T]],
         *,
         on_done: Callable[[T], None] | None = None,
         on_failure: Callable[[str], None] | None = None,
@@ -111,22 +111,29 @@ class StoreSession(QObject):
         cancellable: bool = True,
     ) -> BackgroundTask:
         """:meth:`write` for a longer write that reports progress and may be cancelled:
-        ``op(store, progress, cancel)``. A cancelled job emits ``changes`` too (what it wrote
-        before it stopped stays written)."""
+        ``op(store, progress, cancel)``. A cancelled job emits what it reported too (by
+        raising :class:`~eczema_tracker.app.changes.CancelledAfterWriting`, or by returning
+        after the Cancel): what it wrote before it stopped stays written."""
+        wrote: list[StoreChanges] = []  # what a job that was then cancelled reported
 
-        def run(progress: ProgressCallback, cancel: CancelCheck) -> T:
-            return op(self._store, progress, cancel)
+        def run(progress: ProgressCallback, cancel: CancelCheck) -> OpResult[T]:
+            try:
+                result = op(self._store, progress, cancel)
+            except CancelledAfterWriting as stop:
+                wrote.append(stop.changes)
+                raise
+            wrote.append(result.changes)
+            return result
 
-        def succeeded(result: T) -> None:
-            what = changes(result) if callable(changes) else changes
-            if what:
-                self.changed.emit(what)
+        def succeeded(result: OpResult[T]) -> None:
+            if result.changes:
+                self.changed.emit(result.changes)
             if on_done is not None:
-                on_done(result)
+                on_done(result.value)
 
         def cancelled() -> None:
-            if not callable(changes) and changes:
-                self.changed.emit(changes)
+            if wrote and wrote[0]:
+                self.changed.emit(wrote[0])
 
         task = BackgroundTask(self._host, run, succeeded).titled(error_title)
         task.on_cancelled(cancelled)

@@ -1,7 +1,7 @@
 """The main window's actions, menus, toolbar and library context menu, in one place.
 
-Shortcuts: Ctrl+O import, Delete delete to the bin, Ctrl+Z undo, 0-3 rate, Backspace clear the
-rating, P paint a prompt mask, E edit date/site/note, M move to another site, Ctrl+R analyse the
+Shortcuts: Ctrl+O import, Delete delete to the bin, Ctrl+Z undo, Ctrl+Shift+Z / Ctrl+Y redo
+(Qt's undo stack: :mod:`.undo`), 0-3 rate, Backspace clear the rating, P paint a prompt mask, E edit date/site/note, M move to another site, Ctrl+R analyse the
 selected photos, Ctrl+Shift+R analyse all not analysed, Ctrl+T timeline, C compare the photo with another date, Ctrl+K weekly check-in,
 F1 help. The Record menu and today's numbers row come from :mod:`.record_flow`.
 """
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from eczema_tracker.gui.prompt_flow import PromptFlow
     from eczema_tracker.gui.record.flow import RecordFlow
     from eczema_tracker.gui.timeline.panel import TimelinePanel
+    from eczema_tracker.gui.undo import EditHistory
     from eczema_tracker.gui.widgets.library_view import LibraryView
 
 
@@ -31,6 +32,7 @@ class MenuWindow(Protocol):
     parts of ``QMenuWindow`` the menus and toolbar are put in."""
 
     photo_actions: PhotoActions
+    history: EditHistory
     record: RecordFlow
     backup: BackupFlow
     prompts: PromptFlow
@@ -47,7 +49,6 @@ class MenuWindow(Protocol):
     def ask_settings(self) -> bool: ...
     def show_help(self, page: str) -> None: ...
     def show_message(self, kind: str, title: str, text: str, details: str = "") -> None: ...
-    def undo(self) -> None: ...
     def close(self) -> bool: ...
     def addAction(self, action: QAction) -> None: ...  # noqa: N802 - Qt's
     def addToolBar(self, toolbar: QToolBar) -> None: ...  # noqa: N802 - Qt's
@@ -93,6 +94,13 @@ def _action(
     if tip:
         action.setToolTip(tip)
         action.setStatusTip(tip)
+    w.addAction(action)
+    return action
+
+
+def _added(w: MenuWindow, action: QAction) -> QAction:
+    """``action`` (made elsewhere, e.g. by Qt's undo stack) added to the window, like
+    :func:`_action`'s."""
     w.addAction(action)
     return action
 
@@ -168,7 +176,8 @@ def build_actions(w: MenuWindow) -> dict[str, QAction]:
             "Backspace",
             "Remove your rating of the selected photos",
         ),
-        "undo": _action(w, "&Undo", edits.undo, QKeySequence.StandardKey.Undo),
+        "undo": _added(w, w.history.undo_action(w.menuBar())),
+        "redo": _added(w, w.history.redo_action(w.menuBar())),
         "analyse_selected": _action(
             w,
             "Analyse &selected",
@@ -252,7 +261,7 @@ def build_actions(w: MenuWindow) -> dict[str, QAction]:
             "&File",
             ("import", "backup", "restore", "bin", None, "report", None, "settings", None, "quit"),
         ),
-        ("&Edit", ("undo", None, "delete", "move", "rename_site", "edit", "clear_rating")),
+        ("&Edit", ("undo", "redo", None, "delete", "move", "rename_site", "edit", "clear_rating")),
         ("&Photo", ("paint", "unprompt", "compare", None, "rate_0", "rate_1", "rate_2", "rate_3")),
         ("&Record", ("checkin", "record_days", "treatments", None, "flare_today", "day_note")),
         ("&Analyse", ("analyse_selected", "analyse_pending")),

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from eczema_tracker.app.changes import StoreChanges
 from eczema_tracker.app.trust.examples import photo_features
 from eczema_tracker.core.jobs import (
     CancelCheck,
@@ -206,6 +207,12 @@ class SiteReliability:
             f"{UNRELIABLE_TEXT}: your examples overlap {100 * self.mean_iou:.0f} % on average, "
             f"below {100 * self.threshold:.0f} %"
         )
+
+
+def agreement_changes(site: str) -> StoreChanges:
+    """What keeping a check of ``site``'s examples changes: how far its results may be trusted
+    (the GUI checks on its own worker and tells the views this when a check is kept)."""
+    return StoreChanges(agreements=True, sites=frozenset({site}))
 
 
 def reliability_of(agreement: SiteAgreement | None, site: str = "") -> SiteReliability:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from eczema_tracker.app import analysis_models, personal_severity
-from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app import analysis_models, edits, personal_severity
+from eczema_tracker.app.changes import OpResult
 from eczema_tracker.app.settings import Settings
 from eczema_tracker.core.jobs import CancelCheck, ProgressCallback
 from eczema_tracker.gui.flow_host import Messages
@@ -181,7 +181,7 @@ class PersonalModelFlow(QObject):
         from eczema_tracker.gui.models.personal_dialog import validation_text
 
         result, mistakes = outcome
-        self.session.notify(StoreChanges(severity_models=True))
+        self.session.notify(edits.SEVERITY_MODELS_CHANGED)  # trained on its own worker
         standing = result.standing
         if result.active:
             summary = validation_text(result.validation)
@@ -238,8 +238,7 @@ class PersonalModelFlow(QObject):
             self.offer_rescore()
 
         return self.session.write(
-            lambda store: personal_severity.use_personal_model(store, model_id),
-            StoreChanges(severity_models=True),
+            lambda store: edits.use_severity_model(store, model_id),
             on_done=done,
             error_title="Could not switch the model on",
         )
@@ -247,8 +246,7 @@ class PersonalModelFlow(QObject):
     def stop_using(self) -> BackgroundTask:
         """No severity model grades new photos (the stored models are kept)."""
         return self.session.write(
-            personal_severity.stop_using_severity_model,
-            StoreChanges(severity_models=True),
+            edits.stop_using_severity_model,
             on_done=lambda _none: self.host.status(
                 "No severity model in use: no grades until you choose one."
             ),
@@ -272,16 +270,14 @@ class PersonalModelFlow(QObject):
         and make it the active one (a write through the session)."""
         pipelines, dino = self.pipelines, self.settings.dino_source
 
-        def op(store: Store, _progress: ProgressCallback, _cancel: CancelCheck) -> int:
+        def op(store: Store, _progress: ProgressCallback, _cancel: CancelCheck) -> OpResult[int]:
             loaded = pipelines.loaded_choice
             encoder = (
                 pipelines.get(loaded).encoder
                 if loaded is not None and loaded.dino == dino
                 else None
             )
-            return personal_severity.import_severity_model(
-                store, path, encoder_backbone=dino, encoder=encoder
-            )
+            return edits.import_severity_model(store, path, encoder_backbone=dino, encoder=encoder)
 
         def done(model_id: int) -> None:
             self.host.status("Severity model imported and in use.")
@@ -290,7 +286,6 @@ class PersonalModelFlow(QObject):
 
         return self.session.write_job(
             op,
-            StoreChanges(severity_models=True),
             on_done=done,
             error_title="Severity model refused",
             progress_label="Importing severity model",
@@ -312,7 +307,7 @@ class PersonalModelFlow(QObject):
 
     def rescore(self) -> BackgroundTask | None:
         """Re-score every current analysis with the active severity model (a write through the
-        session: the views hear ``StoreChanges(analyses=True)`` when it is done)."""
+        session: the views hear that the analyses changed when it is done, or cancelled)."""
         active = self.session.store.active_severity_model()
         if active is None:
             self.host.show_message(
@@ -320,8 +315,8 @@ class PersonalModelFlow(QObject):
             )
             return None
 
-        def op(store: Store, progress: ProgressCallback, cancel: CancelCheck) -> int:
-            return personal_severity.rescore_analyses(
+        def op(store: Store, progress: ProgressCallback, cancel: CancelCheck) -> OpResult[int]:
+            return edits.rescore_analyses(
                 store, active.path, active.id, progress=progress, cancel=cancel
             )
 
@@ -331,7 +326,6 @@ class PersonalModelFlow(QObject):
 
         return self.session.write_job(
             op,
-            StoreChanges(analyses=True),
             on_done=done,
             error_title="Scoring failed",
             progress_label="Scoring analyses",

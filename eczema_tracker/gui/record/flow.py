@@ -1,10 +1,11 @@
 """The patient's record from the main window: check-ins, today's numbers, treatments, flares and
 notes, and the list of the days recorded (edit, delete). Opens the dialogs and writes only
 through the window's store session
-(:class:`~eczema_tracker.gui.store_session.StoreSession`: in the background, in order, then
-``changed(StoreChanges(record=True))``, which the timeline, today's row and the list follow).
-A check-in saved from its dialog and a day deleted from the list push a step on the window's
-undo history (Ctrl+Z puts the day back as it was).
+(:class:`~eczema_tracker.gui.store_session.StoreSession`: in the background, in order; the
+edits of :mod:`eczema_tracker.app.edits` report that the record changed, which the timeline,
+today's row and the list follow). A check-in saved from its dialog, today's numbers and a day
+deleted from the list push a command on the window's undo stack (Ctrl+Z puts the day back as
+it was, Ctrl+Shift+Z makes the edit again).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app import edits
+from eczema_tracker.app.changes import OpResult, StoreChanges
 from eczema_tracker.core.poem import POEM_MAX_TOTAL
 from eczema_tracker.gui.record.checkin_dialog import CheckinDialog, CheckinValues, DayValues
 from eczema_tracker.gui.record.daily_numbers_row import (
@@ -26,14 +28,8 @@ from eczema_tracker.gui.record.daily_numbers_row import (
 from eczema_tracker.gui.record.day_dialog import DayDialog
 from eczema_tracker.gui.record.days_dialog import DayRow, RecordDaysDialog, poem_text
 from eczema_tracker.gui.store_session import StoreSession
+from eczema_tracker.gui.undo import EditHistory
 from eczema_tracker.store.record.values import DayEntry, RecordedDay
-
-RECORD = StoreChanges(record=True)
-
-
-def _daily_numbers(store: Any, day: date) -> DailyNumbers:
-    daily = store.day_entry(day).daily
-    return (None, None) if daily is None else (daily.itch, daily.sleep_loss)
 
 
 class RecordFlow:
@@ -50,7 +46,7 @@ class RecordFlow:
         self.daily_row = DailyNumbersRow(
             self.save_daily,
             today=today,
-            read=lambda day: _daily_numbers(self.w.store, day),
+            read=lambda day: edits.daily_numbers(self.w.store, day),
             open_checkin=lambda: self.open_checkin(),
         )
         self._connect()
@@ -131,9 +127,9 @@ class RecordFlow:
         all or nothing; Ctrl+Z puts the day back as it was."""
         answers = values.answers if any(a is not None for a in values.answers) else None
 
-        def op(store: Any) -> tuple[RecordedDay, DayEntry]:
-            before = store.recorded_day(values.day)
-            entry = store.record_day(
+        def op(store: Any) -> OpResult[tuple[RecordedDay, DayEntry]]:
+            return edits.record_day(
+                store,
                 values.day,
                 answers=answers,
                 replace_checkin=True,
@@ -143,14 +139,13 @@ class RecordFlow:
                 flare=values.flare,
                 note=values.note,
             )
-            return before, entry
 
         def done(result: tuple[RecordedDay, DayEntry]) -> None:
             before, entry = result
             self._checkin_saved(entry, replaced=before.checkin is not None, cleared=answers is None)
-            self._undoable(f"check-in of {_day_text(values.day)}", before)
+            self._undoable(f"check-in of {_day_text(values.day)}", before, op)
 
-        self.session.write(op, RECORD, on_done=done, error_title="Check-in not saved")
+        self.session.write(op, on_done=done, error_title="Check-in not saved")
 
     def _checkin_saved(self, entry: DayEntry, *, replaced: bool, cleared: bool) -> None:
         day = _day_text(entry.day)
@@ -171,16 +166,19 @@ class RecordFlow:
                 f"{score.band}.{undo}"
             )
 
-    def _undoable(self, what: str, before: RecordedDay) -> None:
-        """Push "put ``before.day`` back as ``before``" on the window's undo history."""
-        history = getattr(self.w, "undo_history", None)
+    def _undoable(
+        self, what: str, before: RecordedDay, redo_op: Callable[[Any], OpResult[Any]]
+    ) -> None:
+        """Push "put ``before.day`` back as ``before``" on the window's undo stack (``redo_op``
+        makes the edit again)."""
+        history: EditHistory | None = getattr(self.w, "history", None)
         if history is None:
             return
         history.push(
             what,
-            lambda: self.session.write(
-                lambda store: store.put_back_day(before), RECORD, error_title="Not undone"
-            ),
+            before,
+            undo_op=lambda store, _value: edits.put_day_back(store, before),
+            redo_op=redo_op,
         )
 
     # -- the days recorded -------------------------------------------------------------------
@@ -208,26 +206,20 @@ class RecordFlow:
         """Delete what a row of the list stands for: the whole day, or one older check-in of
         it; Ctrl+Z puts the day back."""
 
-        def op(store: Any) -> RecordedDay:
-            if row.older_checkin_id is None:
-                return store.remove_from_day(
-                    row.day, poem=True, numbers=True, flare=True, note=True
-                )
-            before = store.recorded_day(row.day)
-            store.delete_checkin(row.older_checkin_id)
-            return before
+        def op(store: Any) -> OpResult[RecordedDay]:
+            return edits.delete_recorded(store, row.day, row.older_checkin_id)
 
         def done(before: RecordedDay) -> None:
             day = _day_text(row.day)
             if row.older_checkin_id is None:
                 what = _parts_text(before)
                 self._tell(f"Deleted everything recorded on {day} ({what}). Ctrl+Z undoes it.")
-                self._undoable(f"deletion of {day}", before)
+                self._undoable(f"deletion of {day}", before, op)
             else:
                 self._tell(f"Deleted an older check-in of {day}. Ctrl+Z undoes it.")
-                self._undoable(f"deletion of an older check-in of {day}", before)
+                self._undoable(f"deletion of an older check-in of {day}", before, op)
 
-        self.session.write(op, RECORD, on_done=done, error_title="Not deleted")
+        self.session.write(op, on_done=done, error_title="Not deleted")
 
     # -- today's numbers ---------------------------------------------------------------------
     def save_daily(self, day: date, itch: int | None, sleep_loss: int | None) -> None:
@@ -235,11 +227,8 @@ class RecordFlow:
         (Ctrl+Z), and the row and the status bar say what changed."""
         after: DailyNumbers = (itch, sleep_loss)
 
-        def op(store: Any) -> DailyNumbers:
-            before = _daily_numbers(store, day)  # read in the write: right after queued writes
-            if before != after:
-                store.set_daily(day, itch=itch, sleep_loss=sleep_loss)
-            return before
+        def op(store: Any) -> OpResult[DailyNumbers]:
+            return edits.set_daily_numbers(store, day, itch, sleep_loss)
 
         def done(before: DailyNumbers) -> None:
             what = daily_change_text(before, after)
@@ -247,24 +236,19 @@ class RecordFlow:
             if not what:
                 return
             when = "Today's" if day == self._today() else f"{day.day} {day:%b}:"
-            history = getattr(self.w, "undo_history", None)
+            history: EditHistory | None = getattr(self.w, "history", None)
             if history is not None:
                 history.push(
                     f"{what} ({day.day} {day:%b})",
-                    lambda: self._put_daily_back(day, before, what),
+                    before,
+                    undo_op=lambda store, _value: edits.set_daily_numbers(store, day, *before),
+                    redo_op=op,
+                    undone=lambda: self.daily_row.show_saved(what, undone=True),
+                    redone=lambda: self.daily_row.show_saved(what),
                 )
             self._tell(f"{when} {what} — Ctrl+Z undoes it.")
 
-        self.session.write(op, RECORD, on_done=done, error_title="Today's numbers not saved")
-
-    def _put_daily_back(self, day: date, numbers: DailyNumbers, what: str) -> None:
-        itch, sleep_loss = numbers
-        self.session.write(
-            lambda store: store.set_daily(day, itch=itch, sleep_loss=sleep_loss),
-            RECORD,
-            on_done=lambda _daily: self.daily_row.show_saved(what, undone=True),
-            error_title="Nothing undone",
-        )
+        self.session.write(op, on_done=done, error_title="Today's numbers not saved")
 
     # -- treatments, flares, notes -----------------------------------------------------------
     def open_treatments(self) -> Any:
@@ -285,8 +269,7 @@ class RecordFlow:
         """Record ▸ Mark today as a flare."""
         day = self._today()
         self.session.write(
-            lambda store: store.set_day_mark(day, flare=True),
-            RECORD,
+            lambda store: edits.mark_day(store, day, flare=True),
             on_done=lambda _mark: self._tell("Today is marked as a flare (see the timeline)."),
             error_title="Flare not saved",
         )
@@ -301,8 +284,7 @@ class RecordFlow:
     def save_day_mark(self, day: date, flare: bool, note: str) -> None:
         """Store a date's flare mark and note."""
         self.session.write(
-            lambda store: store.record_day(day, flare=flare, note=note),
-            RECORD,
+            lambda store: edits.record_day(store, day, flare=flare, note=note),
             on_done=lambda _e: self._tell(f"Saved the flare mark and note of {day.day} {day:%b}."),
             error_title="Note not saved",
         )

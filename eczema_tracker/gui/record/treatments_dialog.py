@@ -42,7 +42,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eczema_tracker.app.changes import StoreChanges
+from eczema_tracker.app import edits
+from eczema_tracker.app.changes import OpResult
 from eczema_tracker.gui.record.checkin_dialog import from_qdate, to_qdate
 from eczema_tracker.gui.screen_fit import keep_on_screen
 from eczema_tracker.gui.widgets.past_dates import limit_to_today
@@ -55,7 +56,6 @@ from eczema_tracker.store.record.values import (
     potency_label,
 )
 
-RECORD = StoreChanges(record=True)
 TCS = "topical_corticosteroid"
 
 
@@ -294,7 +294,7 @@ class TreatmentsDialog(QDialog):
         self.message.setText(text)
         self.message.setStyleSheet("color: #b71c1c;" if error else "color: #2e7d32;")
 
-    def _write(self, op: Callable[[Any], Any], done: Callable[[Any], None]) -> None:
+    def _write(self, op: Callable[[Any], OpResult[Any]], done: Callable[[Any], None]) -> None:
         self.pending += 1
 
         def finished(result: Any) -> None:
@@ -306,7 +306,7 @@ class TreatmentsDialog(QDialog):
             self.say(message, error=True)
             self.reload()
 
-        self.session.write(op, RECORD, on_done=finished, on_failure=failed)
+        self.session.write(op, on_done=finished, on_failure=failed)
 
     def _form(self) -> tuple[str, str, str | None] | None:
         name = " ".join(self.name.text().split())
@@ -335,7 +335,7 @@ class TreatmentsDialog(QDialog):
             self.clear_treatment_form()
             self.say(f"Added {treatment_text(treatment)}. Now add a course on the right.")
 
-        self._write(lambda store: store.add_treatment(name, kind, potency), done)
+        self._write(lambda store: edits.add_treatment(store, name, kind, potency), done)
 
     def save_treatment(self) -> None:
         """Give the selected treatment the name, kind and potency in the form."""
@@ -349,8 +349,8 @@ class TreatmentsDialog(QDialog):
             self.say(f"Saved {treatment_text(changed)}.")
 
         self._write(
-            lambda store: store.update_treatment(
-                treatment.id, name=name, kind=kind, potency=potency
+            lambda store: edits.update_treatment(
+                store, treatment.id, name=name, kind=kind, potency=potency
             ),
             done,
         )
@@ -374,7 +374,7 @@ class TreatmentsDialog(QDialog):
                 f"Deleted {treatment.name}" + (f" and {deleted} course(s)." if deleted else ".")
             )
 
-        self._write(lambda store: store.delete_treatment(treatment.id, with_courses=True), done)
+        self._write(lambda store: edits.delete_treatment(store, treatment.id), done)
 
     def _course_form(self) -> tuple[date, date | None, int | None]:
         start = from_qdate(self.start.date())
@@ -403,7 +403,7 @@ class TreatmentsDialog(QDialog):
             until = "ongoing" if course.end is None else f"to {_day(course.end)}"
             self.say(f"Added a course of {treatment.name} from {_day(course.start)}, {until}.")
 
-        self._write(lambda store: store.add_course(treatment.id, start, end, times), done)
+        self._write(lambda store: edits.add_course(store, treatment.id, start, end, times), done)
 
     def end_course(self) -> None:
         """Give the selected course the end in the form (unticked: make it ongoing)."""
@@ -424,7 +424,7 @@ class TreatmentsDialog(QDialog):
             when = "is ongoing again" if changed.end is None else f"ended {_day(changed.end)}"
             self.say(f"The course from {_day(changed.start)} {when}.")
 
-        self._write(lambda store: store.end_course(course.id, end), done)
+        self._write(lambda store: edits.end_course(store, course.id, end), done)
 
     def delete_course(self) -> None:
         """Delete the selected course (after asking)."""
@@ -441,7 +441,7 @@ class TreatmentsDialog(QDialog):
             self.reload()
             self.say("Deleted the course.")
 
-        self._write(lambda store: store.delete_course(course.id), done)
+        self._write(lambda store: edits.delete_course(store, course.id), done)
 
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802
         # Enter in the name field adds (or saves) rather than closing the dialog.

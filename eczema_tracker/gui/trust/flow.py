@@ -393,7 +393,7 @@ class TrustFlow(QObject):
             )
             # the site's results may now be trusted more or less: the photo view and the
             # timeline read it again (trust.site_reliability)
-            self.session.notify(StoreChanges(agreements=True, sites=frozenset({site})))
+            self.session.notify(trust.agreement_changes(site))
         else:  # the prompts changed while it ran: check the newest
             self._states[site] = replace(state, checking=True)
             if site not in self._queue:
