@@ -559,3 +559,19 @@ def test_a_future_day_cannot_be_set_for_guessed_dates(qtbot):
     assert dialog.day() == date(2026, 3, 12)
     dialog.day_edit.setDate(QDate(2027, 1, 1))
     assert dialog.day() == date(2026, 3, 12)
+
+
+def test_deleting_a_prompt_says_how_many_examples_the_site_then_lacks(
+    qtbot, window, eczema_photo_paths
+):
+    import_photos(qtbot, window, eczema_photo_paths[:3])
+    ids = window.library_model.photo_ids()
+    for pid in ids[:2]:
+        photo = window.store.photo(pid)
+        mask = np.zeros((photo.height, photo.width), bool)
+        mask[: photo.height // 2] = True
+        window.store.set_prompt_mask(pid, mask)
+    text = window.photo_actions.prompt_warning(ids[:1])
+    assert "it will have 1 prompt mask left" in text
+    assert "The app needs 2 to analyse" in text and "paint 1 more first." in text
+    assert "The app needs" not in window.photo_actions.prompt_warning(ids[2:])

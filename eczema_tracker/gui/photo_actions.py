@@ -151,11 +151,12 @@ class PhotoActions(QObject):
         lines = []
         for site, n in sorted(by_site.items()):
             left = len(self.store.prompts(site)) - n
+            after = services.SiteReadiness(site, left)  # the site once these are deleted
             need = (
-                f" The app needs {services.MIN_PROMPTS} to analyse '{site}': paint "
-                f"{services.MIN_PROMPTS - left} more first."
-                if left < services.MIN_PROMPTS
-                else ""
+                ""
+                if after.ready
+                else f" The app needs {after.needed} to analyse '{site}': paint "
+                f"{after.missing} more first."
             )
             lines.append(
                 f"{n} of them {'is a prompt' if n == 1 else 'are prompts'} of '{site}': it will "
