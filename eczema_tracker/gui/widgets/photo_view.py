@@ -9,7 +9,7 @@ from datetime import datetime
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QButtonGroup,
@@ -280,6 +280,7 @@ class PhotoView(QWidget):
         side.addStretch(1)
         panel = QWidget()
         panel.setLayout(side)
+        self._facts_panel = panel
         # The facts scroll when the window is low; the photo keeps every pixel of width it can.
         self.side_panel = QScrollArea()
         self.side_panel.setWidget(panel)
@@ -289,6 +290,9 @@ class PhotoView(QWidget):
         self.side_panel.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
         self.side_panel.setMinimumWidth(SIDE_PANEL_MIN_WIDTH)
         self.side_panel.setMaximumWidth(SIDE_PANEL_MAX_WIDTH)
+        # QScrollArea does not grow a height-for-width panel when only its texts change: the
+        # wrapped facts would be cut off. The panel is kept as tall as its texts need.
+        self.side_panel.verticalScrollBar().rangeChanged.connect(self._fit_side_panel)
         self.image_view.setMinimumSize(120, 150)  # a 640 × 480 screen still shows the facts
 
         layout = QHBoxLayout(self)
@@ -326,6 +330,7 @@ class PhotoView(QWidget):
             self.unfamiliar_note.hide()
             self.unreliable_note.hide()
             self._set_rating(None)
+            self._fit_side_panel()
             return
         when = format_day_time(details.taken_at)
         if details.date_guessed:
@@ -361,6 +366,23 @@ class PhotoView(QWidget):
         )
         self.unreliable_note.setVisible(unreliable)
         self.unfamiliar_note.setToolTip(distance_text(details.prompt_distance_ratio))
+        self._fit_side_panel()
+
+    def _fit_side_panel(self, *_range: int) -> None:
+        """Keep the facts' panel at least as tall as its wrapped texts need at its width."""
+        panel = self._facts_panel
+        layout = panel.layout()
+        if layout is None:
+            return
+        layout.activate()  # the texts just set, measured now
+        width = self.side_panel.viewport().width()
+        panel.setMinimumHeight(
+            layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else 0
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's
+        super().resizeEvent(event)
+        self._fit_side_panel()
 
     def set_image(self, image: QImage | None) -> None:
         """The decoded photo arrived (loaded off the GUI thread)."""
