@@ -62,7 +62,7 @@ def test_the_summary_line_of_a_zero_agreement_site_is_loud(qtbot, record):
     fine = trust.SiteAgreement(SURE, (1, 2), ("", ""), agreeing)
     summary.show_sites([SiteTrust(UNSURE, 2, 2, checked), SiteTrust(SURE, 2, 2, fine)])
     line = summary.site_line(UNSURE)
-    assert "agree 0 %" in line and "⚠" in line  # a mark and words, not colour alone
+    assert "agree 0\u00a0%" in line and "⚠" in line  # a mark and words, not colour alone
     assert "results not reliable yet — paint another example" in line
     label = summary.details_button(UNSURE).parentWidget().line
     assert "color:#c62828" in label.text().replace(" ", "")  # and the colour
@@ -71,7 +71,7 @@ def test_the_summary_line_of_a_zero_agreement_site_is_loud(qtbot, record):
     assert "Your examples disagree: 0 % overlap" in details
     assert f"Below 35 %: {trust.UNRELIABLE_TEXT}." in details
     calm = summary.site_line(SURE)
-    assert "agree 85 %" in calm and "⚠" not in calm and "not reliable" not in calm
+    assert "agree 85\u00a0%" in calm and "⚠" not in calm and "not reliable" not in calm
 
 
 def test_the_photo_view_says_a_site_is_unreliable_and_never_no_eczema(qtbot, record):

@@ -159,6 +159,14 @@ def test_the_report_has_a_line_per_unreliable_site_and_no_false_all_clear(record
     text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(out).pages)
     assert f"{UNSURE}: results not reliable yet" in text
     assert "no eczema found" not in text
+    # the photos of the strip carry the site's mark too, the reliable site's do not
+    from eczema_tracker.app.report.pdf import _photo_caption
+
+    marked = [_photo_caption(p, unsure.measure, unreliable=unsure.unreliable) for p in unsure.strip]
+    calm = [_photo_caption(p, sure.measure, unreliable=sure.unreliable) for p in sure.strip]
+    analysed = [c for c, p in zip(marked, unsure.strip, strict=True) if p.point.model_area_fraction]
+    assert analysed and all(c.startswith("\u26a0 ") for c in analysed)
+    assert not any(c.startswith("\u26a0") for c in calm)
 
 
 def test_the_cli_says_which_sites_are_unreliable_and_never_calls_them_clear(record, capsys):

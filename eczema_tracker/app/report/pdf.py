@@ -39,6 +39,7 @@ from eczema_tracker.app.report.document import FONT, MUTED, Column, ReportDocume
 from eczema_tracker.app.report.request import PAPER_SIZES
 from eczema_tracker.app.report.summary import day_text, pct, summary
 from eczema_tracker.app.report.then_and_now import draw_then_and_now
+from eczema_tracker.app.trust.agreement import UNRELIABLE_MARK
 from eczema_tracker.app.trust.familiarity_text import (
     UNFAMILIAR_COLOR,
     UNFAMILIAR_EXPLAINED,
@@ -172,11 +173,16 @@ def _timeline(doc: ReportDocument, data: ReportData) -> None:
 
 
 # -- the photos -----------------------------------------------------------------------------------
-def _photo_caption(photo: StripPhoto, measure: AreaMeasure = "photo") -> str:
+def _photo_caption(
+    photo: StripPhoto, measure: AreaMeasure = "photo", *, unreliable: bool = False
+) -> str:
     """``1 Sep 2026 · area 24.6% · painted 11.1%``: areas in the site's ``measure`` (a skin
-    site's are shares of the skin shown, marked so)."""
+    site's are shares of the skin shown, marked so); a result of a site whose examples
+    disagree (``unreliable``) is marked as the site is."""
     point = photo.point
     parts = [day_text(point.taken.date())]
+    if unreliable and point.model_area_fraction is not None:
+        parts[0] = f"{UNRELIABLE_MARK} {parts[0]}"
     area = point.compared_area(measure)
     painted = point.painted_share_of_skin if measure == "skin" else point.painted_area_fraction
     of = " of skin" if measure == "skin" else ""
@@ -235,7 +241,7 @@ def _photos(doc: ReportDocument, sites: Sequence[SiteReport]) -> None:
             x = doc.l_margin + i * (photo_width + gap)
             doc.set_xy(x, top)
             doc.set_font(FONT, "", 7.5)
-            doc.multi_cell(photo_width, 7.5 * 1.2 / 72, doc.printable(_photo_caption(photo, site.measure)),
+            doc.multi_cell(photo_width, 7.5 * 1.2 / 72, doc.printable(_photo_caption(photo, site.measure, unreliable=site.unreliable)),
                            align="L")  # fmt: skip
             y = top + caption
             if photo.image is None:

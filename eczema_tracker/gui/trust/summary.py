@@ -128,7 +128,8 @@ def site_line(state: SiteTrust) -> str:
     elif state.problem:
         status = "check failed"
     elif checked is not None and checked.mean_iou is not None:
-        status = f"agree {100 * checked.mean_iou:.0f} %"
+        # a no-break space: the line wraps before the number, never between it and its "%"
+        status = f"agree {100 * checked.mean_iou:.0f}\u00a0%"
         if unreliable(state):
             status = f"{UNRELIABLE_MARK} {status}: {UNRELIABLE_TEXT}"
     else:
