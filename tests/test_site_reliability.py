@@ -218,3 +218,19 @@ def test_the_weakest_example_is_shown_with_what_seggpt_found_in_it(record):
     said = found.describe()
     assert said.startswith("You painted ") and "SegGPT found 12.5 %" in said
     assert f"they overlap {100 * found.iou:.0f} %" in said
+
+
+def test_compare_and_the_reports_pair_say_a_site_is_not_reliable(record):
+    from eczema_tracker.app.compare import change_in_words, default_pair, site_photos
+
+    store, _info = record
+    unsure = site_photos(store, UNSURE)
+    sure = site_photos(store, SURE)
+    assert all(p.unreliable for p in unsure) and not any(p.unreliable for p in sure)
+    pair = default_pair(unsure)
+    assert pair is not None
+    assert change_in_words(*pair).endswith(
+        "(\u26a0 results not reliable yet \u2014 paint another example)"
+    )
+    calm = default_pair(sure)
+    assert calm is not None and "not reliable" not in change_in_words(*calm)

@@ -22,7 +22,12 @@ from PIL import Image
 from eczema_tracker.app import personal_severity
 from eczema_tracker.app.photo_result import graded_by, point_result
 from eczema_tracker.app.timeline.data import to_local_naive
-from eczema_tracker.app.trust.agreement import result_in_doubt, site_reliability
+from eczema_tracker.app.trust.agreement import (
+    UNRELIABLE_MARK,
+    UNRELIABLE_TEXT,
+    result_in_doubt,
+    site_reliability,
+)
 from eczema_tracker.app.trust.familiarity_text import point_is_unfamiliar
 from eczema_tracker.core.imaging import mask_outline
 from eczema_tracker.core.severity_scale import CLASS_NAMES, NO_ECZEMA_FOUND, NO_LESION_CHECK_PHOTO
@@ -73,6 +78,8 @@ class ComparePhoto:
     #: the area of the mask the person painted (prompt or correction), in the same share as
     #: ``area``, shown beside the model's
     painted_area: float | None = None
+    #: its site's examples disagree (``app.trust``): its results are not reliable yet
+    unreliable: bool = False
 
     @property
     def analysed(self) -> bool:
@@ -157,6 +164,7 @@ def site_photos(store: Store, site: str) -> list[ComparePhoto]:
                     if kind == SHARE_OF_SKIN
                     else result.painted_area_fraction
                 ),  # in the same share as ``area``
+                unreliable=not reliability.reliable,
             )
         )
     photos.sort(key=lambda p: (p.taken, p.photo_id))
@@ -215,9 +223,10 @@ def change_in_words(a: ComparePhoto, b: ComparePhoto) -> str:
     days = days_between(then.taken, now.taken)
     span = "the same day" if days == 0 else f"{days} day{'s' if days != 1 else ''}"
     ungraded = "not graded"
+    doubt = f" ({UNRELIABLE_MARK} {UNRELIABLE_TEXT})" if then.unreliable or now.unreliable else ""
     if then.grade_word == ungraded and now.grade_word == ungraded:
-        return f"{areas}, {span}"
-    return f"{areas}, {then.grade_word} \u2192 {now.grade_word}, {span}"
+        return f"{areas}, {span}{doubt}"
+    return f"{areas}, {then.grade_word} \u2192 {now.grade_word}, {span}{doubt}"
 
 
 # -- pictures -------------------------------------------------------------------------------------
