@@ -195,3 +195,15 @@ def test_a_corrected_mask_shows_in_the_open_comparison(qtbot, window):
     assert "you painted 50 %" in dialog.captions[1].text()
     assert _shown_ids(dialog) == [ids[0], ids[2]]
     qtbot.waitUntil(dialog.photos_ready, timeout=WAIT_MS)
+
+
+def test_two_sites_points_are_not_compared_and_the_person_is_told(qtbot, window, tmp_path):
+    win, ids = window
+    other = fill_store(win.store, tmp_path / "knee", 2, days_apart=3.0, site="knee", seed=5)
+    record_analysis(win.store, other[0], score=1.0)
+    told: list[str] = []
+    win.show_message = lambda kind, title, text, details="", action=None: told.append(text)
+    win._compare(ids[2], other[0])  # what shift-clicking those two points asks
+    dialog = _compare_dialog(qtbot, win)
+    assert told and "two body sites ('left arm' and 'knee')" in told[-1]
+    assert all(win.store.photo(pid).site == "left arm" for pid in _shown_ids(dialog))

@@ -239,7 +239,9 @@ class MainWindow(EditQuestionsMixin, QMainWindow):
     def _compare(self, first: int, second: int) -> None:
         from eczema_tracker.gui.dialogs.compare_dialog import open_compare
 
-        open_compare(self, first, second)
+        open_compare(
+            self, first, second, tell=lambda text: self.show_message("info", "Compare", text)
+        )
 
     def _rated(self, level: int | None) -> None:
         if level is not None:

@@ -515,7 +515,17 @@ def open_compare(
             tell("There are no photos to compare yet: import some first.")
         return None
     pair: tuple[int, int] | None = None
-    if first and second:
+    if first and second and store.photo(second).site != site:
+        # two sites' photos are never compared (their areas are of different skin): say so
+        if tell is not None:
+            tell(
+                f"Those photos are of two body sites ('{site}' and "
+                f"'{store.photo(second).site}'): Compare shows two dates of one site. "
+                f"Showing '{site}'."
+            )
+        found = pair_for(site_photos(store, site), first)
+        pair = None if found is None else (found[0].photo_id, found[1].photo_id)
+    elif first and second:
         pair = (first, second)
     elif first:
         found = pair_for(site_photos(store, site), first)
