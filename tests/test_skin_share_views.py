@@ -157,3 +157,13 @@ def test_the_reports_photo_captions_use_the_sites_share(store_dir):
     photo = [_photo_caption(p, sites[PHOTO_SITE].measure) for p in sites[PHOTO_SITE].strip]
     assert "area 40.0% of skin" in skin[0] and all("of skin" in c for c in skin)
     assert "area 8.0%" in photo[0] and not any("of skin" in c for c in photo)
+
+
+def test_the_timelines_hover_text_gives_the_share_it_plots(store_dir):
+    from eczema_tracker.gui.timeline.points import describe_point
+
+    with Store.open(store_dir, readonly=True) as store:
+        skin = store.timeline(SKIN_SITE)[0]
+        photo = store.timeline(PHOTO_SITE)[0]
+    assert "Lesion 40.0% of the skin shown, 10.0% of the photo" in describe_point(skin)
+    assert "Lesion area 8.0% (the app's result)" in describe_point(photo)

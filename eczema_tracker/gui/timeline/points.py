@@ -25,9 +25,16 @@ def describe_point(point: TimelinePointLike) -> str:
     if point.rating is not None:
         lines.append(f"Your rating {point.rating} ({class_name(point.rating)})")
     result = point_result(point)
-    if result.model_area_fraction is not None:
+    if result.share_of_skin is not None and result.model_area_fraction is not None:
+        lines.append(
+            f"Lesion {100 * result.share_of_skin:.1f}% of the skin shown, "
+            f"{100 * result.model_area_fraction:.1f}% of the photo (the app's result)"
+        )
+    elif result.model_area_fraction is not None:
         lines.append(f"Lesion area {100 * result.model_area_fraction:.1f}% (the app's result)")
-    if result.painted_area_fraction is not None:
+    if result.painted_share_of_skin is not None:
+        lines.append(f"Area you painted {100 * result.painted_share_of_skin:.1f}% of the skin")
+    elif result.painted_area_fraction is not None:
         lines.append(f"Area you painted {100 * result.painted_area_fraction:.1f}%")
     if point.score is None and result.model_area_fraction is None and point.rating is None:
         lines.append("Not analysed yet")
