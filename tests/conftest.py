@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+#: Fixtures every module may ask for by name, registered once (the tiny models are built once
+#: per session, not once per module that imported them).
+pytest_plugins = ["tests.ml_support"]
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests never touch the network or the user's real folders.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

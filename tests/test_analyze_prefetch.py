@@ -1,6 +1,5 @@
 """The CLI's one-slot prefetch: next photo prepared while the current one is analysed."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import json
@@ -15,7 +14,7 @@ from eczema_tracker.commands.analyze_command import prefetched
 from eczema_tracker.core.imaging import ImageLoadError, decode_photo, load_mask
 from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE, AnalysisPipeline, resize_mask
 from eczema_tracker.ml.seggpt import Prompt
-from tests.ml_support import box_mask, tiny_dino_dir, tiny_seggpt_dir, write_mask_png  # noqa: F401
+from tests.ml_support import box_mask, write_mask_png
 
 
 def test_items_come_in_order_and_the_next_is_prepared_meanwhile():

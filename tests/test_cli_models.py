@@ -1,6 +1,5 @@
 """``eczema-tracker models status|download``."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import json
@@ -9,7 +8,6 @@ import sys
 
 from eczema_tracker.cli import main
 from eczema_tracker.ml import sources
-from tests.ml_support import tiny_dino_dir, tiny_seggpt_dir  # noqa: F401
 
 
 def test_status_of_local_sources(tiny_dino_dir, tiny_seggpt_dir, capsys):

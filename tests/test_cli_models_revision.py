@@ -1,6 +1,5 @@
 """`models status` shows each hub source's revision and whether it is pinned."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import json
@@ -9,7 +8,6 @@ import pytest
 
 from eczema_tracker.cli import main
 from eczema_tracker.ml.sources import DEFAULT_DINO, DEFAULT_REVISIONS
-from tests.ml_support import tiny_seggpt_dir  # noqa: F401
 
 
 def test_status_prints_revisions(tiny_seggpt_dir, capsys: pytest.CaptureFixture[str]):

@@ -1,6 +1,5 @@
 """``eczema-tracker prompts set|clear|list`` and ``analyse-store`` with tiny local models."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import io
@@ -18,12 +17,7 @@ from eczema_tracker.cli import main
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.severity import SeverityModel
 from eczema_tracker.store import Store
-from tests.ml_support import (  # noqa: F401
-    box_mask,
-    tiny_dino_dir,
-    tiny_seggpt_dir,
-    write_mask_png,
-)
+from tests.ml_support import box_mask
 
 
 def _json_lines(text: str) -> list[dict]:

@@ -8,7 +8,6 @@ paints the union of the masks of the prompts it is given. Retrieval, the exclusi
 itself, pre- and post-processing and the store all stay real.
 """
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import json
@@ -29,12 +28,7 @@ from eczema_tracker.ml.familiarity import ExampleSpace, PromptSpace
 from eczema_tracker.ml.pipeline import ANALYSIS_MAX_SIDE
 from eczema_tracker.ml.seggpt import SegGptSegmenter
 from eczema_tracker.store import Store
-from tests.ml_support import (  # noqa: F401
-    box_mask,
-    tiny_dino_dir,
-    tiny_seggpt_dir,
-    write_mask_png,
-)
+from tests.ml_support import box_mask, write_mask_png
 
 FAMILIARITY_KEYS = {"nearest_prompt_distance", "prompt_distance_scale", "familiar"}
 #: The lesion box every good example of the synthetic site shows (photos are 640 x 480).

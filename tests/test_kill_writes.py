@@ -7,7 +7,6 @@ orphan, unknown or temp file, and the operation's own record is either the old o
 new one complete. At the end the operation is done again, successfully.
 """
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import os
@@ -30,7 +29,7 @@ from tests.kill_support import (
     kill_points,
     run_child,
 )
-from tests.ml_support import box_mask, tiny_dino_dir, tiny_seggpt_dir  # noqa: F401
+from tests.ml_support import box_mask
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
 

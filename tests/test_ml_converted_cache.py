@@ -1,7 +1,5 @@
 """The converted-weights cache: memory-mapped loads, a bf16 copy built once, bad files rebuilt."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
-
 from __future__ import annotations
 
 import json
@@ -14,7 +12,6 @@ from transformers import AutoModel, SegGptForImageSegmentation
 
 from eczema_tracker.ml import acceleration, converted_cache
 from eczema_tracker.ml.converted_cache import load_model, validate_header, write_safetensors
-from tests.ml_support import other_tiny_dino_dir, tiny_dino_dir, tiny_seggpt_dir  # noqa: F401
 
 
 def _seggpt_inputs(model, seed: int = 0) -> dict:

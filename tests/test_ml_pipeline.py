@@ -1,6 +1,5 @@
 """AnalysisPipeline end to end on real photos with tiny local models."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import numpy as np
@@ -12,12 +11,7 @@ from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.pipeline import Analysis, AnalysisPipeline
 from eczema_tracker.ml.seggpt import Prompt
 from eczema_tracker.ml.severity import SeverityModel, SeverityModelMismatch
-from tests.ml_support import (  # noqa: F401
-    box_mask,
-    other_tiny_dino_dir,
-    tiny_dino_dir,
-    tiny_seggpt_dir,
-)
+from tests.ml_support import box_mask
 
 
 @pytest.fixture(scope="module")

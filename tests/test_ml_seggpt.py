@@ -1,6 +1,5 @@
 """SegGptSegmenter: K-nearest prompt retrieval, cached prompt features, binary masks."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +9,7 @@ import torch
 from eczema_tracker.core.imaging import open_image
 from eczema_tracker.ml.dino import DinoEncoder
 from eczema_tracker.ml.seggpt import Prompt, SegGptSegmenter, lesion_area_fraction
-from tests.ml_support import box_mask, tiny_dino_dir, tiny_seggpt_dir  # noqa: F401
+from tests.ml_support import box_mask
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """SeverityModel: the paper's MLP, its file format and the backbone check."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import re
@@ -16,7 +15,6 @@ from eczema_tracker.ml.severity import (
     SeverityModelError,
     SeverityModelMismatch,
 )
-from tests.ml_support import other_tiny_dino_dir, tiny_dino_dir  # noqa: F401
 
 
 def separable(n: int, dim: int = 32, seed: int = 0):

@@ -1,6 +1,5 @@
 """Model sources: defaults, local folders, clear errors, offline download, download plumbing."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import dataclasses
@@ -24,7 +23,6 @@ from eczema_tracker.ml.sources import (
     source_status,
     validate_checkpoint,
 )
-from tests.ml_support import tiny_dino_dir, tiny_seggpt_dir  # noqa: F401
 
 
 def test_default_sources_are_the_papers_checkpoints():

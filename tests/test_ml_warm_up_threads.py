@@ -1,6 +1,5 @@
 """Warm-up of the pipeline, and torch's thread count never changed under a running model."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import threading
@@ -14,7 +13,7 @@ from eczema_tracker.ml import threads
 from eczema_tracker.ml.pipeline import AnalysisPipeline
 from eczema_tracker.ml.seggpt import Prompt
 from eczema_tracker.ml.severity import SeverityModel
-from tests.ml_support import box_mask, tiny_dino_dir, tiny_seggpt_dir  # noqa: F401
+from tests.ml_support import box_mask
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """The lesion as a share of the visible skin: the 3-label mask format, its store round trip
 (versions, backup, restore, migration), SegGPT's two-label pass and what reports it."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests.ml_support)
 from __future__ import annotations
 
 import csv
@@ -23,7 +22,7 @@ from eczema_tracker.store import Store, db
 from eczema_tracker.store.backup.export import export_store
 from eczema_tracker.store.backup.restore import restore_store
 from eczema_tracker.store.csv_export import export_csv
-from tests.ml_support import box_mask, tiny_dino_dir, tiny_seggpt_dir  # noqa: F401
+from tests.ml_support import box_mask
 from tests.tiny_models import make_tiny_seggpt
 
 

@@ -6,61 +6,15 @@ a painted prompt mask, an analysis with the person's correction, a rating and a 
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from eczema_tracker.store import Store, db
 from eczema_tracker.store.check.checker import check_store, quick_check_store
-
-SIZE = (48, 64)  # height, width
-
-
-def build_store(folder: Path) -> dict[str, object]:
-    """A store with 3 photos: photo 1 is a painted prompt, 2 is rated and analysed (with a
-    corrected mask), 3 is plain; plus an active severity model. Returns names and ids."""
-    from safetensors.numpy import save_file
-
-    sources = folder.parent / f"{folder.name}-sources"
-    sources.mkdir(parents=True)
-    for i in range(3):
-        pixels = (np.random.default_rng(i).random((*SIZE, 3)) * 255).astype(np.uint8)
-        Image.fromarray(pixels).save(sources / f"p{i}.jpg", quality=90)
-    save_file({"w": np.ones((4, 8), np.float32)}, str(sources / "m.safetensors"))
-    with Store.open(folder) as store:
-        ids = [r.photo_id for r in store.import_paths(sorted(sources.glob("p*.jpg")))]
-        painted = np.zeros(SIZE, bool)
-        painted[5:20, 5:30] = True
-        prompt_mask = store.set_prompt_mask(ids[0], painted)
-        store.rate(ids[1], 2)
-        analysis = store.record_analysis(
-            ids[1],
-            mask=~painted,
-            lesion_area_fraction=float((~painted).mean()),
-            features=np.zeros(8, np.float32),
-            feature_source="test",
-            probabilities=None,
-            score=None,
-            model_sources={},
-            k=2,
-        )
-        corrected = np.zeros(SIZE, bool)
-        corrected[10:30, 10:40] = True
-        correction = store.save_corrected_mask(analysis, corrected)
-        model_id = store.add_severity_model(sources / "m.safetensors", {"note": "test"})
-        photos = {p.id: p for p in store.photos()}
-        return {
-            "ids": ids,
-            "photo_files": {i: photos[i].stored_name for i in ids},
-            "shas": {i: photos[i].sha256 for i in ids},
-            "prompt_mask": prompt_mask.path.relative_to(folder).as_posix(),
-            "correction": correction.path.relative_to(folder).as_posix(),
-            "model": store.severity_model(model_id).path.relative_to(folder).as_posix(),
-        }
+from tests.store_check_support import build_store, copy_of, flip_byte, snapshot
 
 
 @pytest.fixture(scope="module")
@@ -72,26 +26,11 @@ def template(tmp_path_factory) -> tuple[Path, dict[str, object]]:
 @pytest.fixture
 def store(template, tmp_path) -> tuple[Path, dict[str, object]]:
     """A fresh copy of the template store."""
-    folder = tmp_path / "store"
-    shutil.copytree(template[0], folder)
-    return folder, template[1]
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file's bytes, by relative name."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
-    }
+    return copy_of(template[0], tmp_path), template[1]
 
 
 def kinds(problems) -> list[str]:
     return [p.kind for p in problems]
-
-
-def flip_byte(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
 
 
 def test_a_healthy_store_passes_and_the_check_writes_nothing(store):

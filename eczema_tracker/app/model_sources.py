@@ -1,9 +1,11 @@
-"""What the GUI needs to know about where the models come from (no torch at import time).
+"""The window's own questions about the models, answered without loading them: the DINO that
+came with the app (:data:`BUNDLED_DINO`), whether a source can load offline
+(:func:`ready_to_load`), whether CUDA is there, and getting torch ready early.
 
-The GUI asks here whether a model source is on this computer, downloads one, and reads what a
-chosen folder should hold; :mod:`eczema_tracker.ml.sources` does the work. Importing this module
-imports neither torch nor transformers (``ml.sources`` reads files and JSON only); the one helper
-that needs torch, :func:`leave_a_core_for_the_window`, imports it when called, on a worker thread.
+Where a source is and what a folder holds are :mod:`eczema_tracker.ml.sources`' (the GUI
+imports it directly: files and JSON only). Importing this module imports neither torch nor
+transformers; :func:`import_model_libraries` and :func:`leave_a_core_for_the_window` import
+torch when called, on a worker thread.
 """
 
 from __future__ import annotations
